@@ -1,0 +1,3 @@
+from samljit.cli import main
+
+raise SystemExit(main())
