@@ -1,0 +1,1 @@
+"""samljit's built-in IdP providers (installed as ``samljit.providers``)."""

@@ -1,0 +1,233 @@
+"""JumpCloud: user-console login (XSRF, password, TOTP or JumpCloud Protect push), then the
+AWS app's SSO page, which holds the SAMLResponse.
+
+Two hosts, both configurable: ``api_url`` (default https://console.jumpcloud.com) for the JSON
+login calls and ``url`` (``https://sso.jumpcloud.com/saml2/<app-slug>``) for the assertion.
+One cookie jar (the injected :class:`~samljit.http.HttpClient`) is kept across every step.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, ClassVar
+from urllib.parse import quote, urlsplit
+
+from samljit import mfa
+from samljit.errors import AuthenticationError
+from samljit.page import saml_response
+from samljit.provider import LoginSecrets, Provider
+
+DEFAULT_API_URL = "https://console.jumpcloud.com"
+MFA_REQUIRED = "MFA required."
+PUSH_POLL_SECONDS = 0.5
+PUSH_FALLBACK_SECONDS = 120.0
+
+
+@dataclass
+class _Login:
+    """The state of one login: API base, XSRF token and the password request body."""
+
+    api: str
+    body: dict[str, str]
+    xsrf: str = ""
+    offered: list[Any] = field(default_factory=list)
+    unsupported: list[str] = field(default_factory=list)
+
+
+class JumpCloudProvider(Provider):
+    name: ClassVar[str] = "JumpCloud"
+    mfa_options: ClassVar[tuple[str, ...]] = ("Auto", "TOTP", "PUSH")
+
+    def login(self, secrets: LoginSecrets) -> str:
+        api = (self.account.api_url or DEFAULT_API_URL).rstrip("/")
+        slug_path = urlsplit(self.account.url).path.lstrip("/")
+        state = _Login(
+            api=api,
+            body={
+                "context": "sso",
+                "redirectTo": slug_path,
+                "email": secrets.username,
+                "password": secrets.password or "",
+                "otp": "",
+            },
+        )
+        self.redactor.add(secrets.password, secrets.mfa_token)
+        self._fetch_xsrf(state)
+        answer = self.call(state, "POST", "/userconsole/auth", state.body, "JumpCloud password")
+        if answer is None:
+            factors = self._factors(state)
+            factor = mfa.choose(
+                factors,
+                self.account.mfa,
+                self.terminal,
+                have_code=bool(secrets.mfa_token),
+                unsupported=state.unsupported,
+            )
+            factor.verify(secrets.mfa_token)
+        page = self.http.get(self.account.url, step="JumpCloud SSO page")
+        self.http.raise_for_service_trouble(page, step="JumpCloud SSO page")
+        return saml_response(page.text, url=page.url, step="JumpCloud SSO page")
+
+    # -- steps --------------------------------------------------------------------------
+    def _fetch_xsrf(self, state: _Login) -> None:
+        step = "JumpCloud XSRF token"
+        response = self.http.get(
+            f"{state.api}/userconsole/xsrf", step=step, headers={"Accept": "application/json"}
+        )
+        self.http.raise_for_service_trouble(response, step=step)
+        token = _json(response, step).get("xsrf") if response.status_code == 200 else None
+        if not isinstance(token, str) or not token:
+            raise AuthenticationError(
+                f"{step}: JumpCloud answered HTTP {response.status_code} without a token",
+                hint="check api_url (the JumpCloud console host)",
+            )
+        self.redactor.add(token)
+        state.xsrf = token
+
+    def call(
+        self, state: _Login, method: str, path: str, body: dict[str, str] | None, step: str
+    ) -> dict[str, Any] | None:
+        """One JSON call. Returns the 200 body, or ``None`` when JumpCloud asks for MFA
+        (its factors are then in ``state``); raises on every other answer."""
+        for attempt in (1, 2):
+            response = self.http.request(
+                method,
+                f"{state.api}{path}",
+                step=step,
+                json=body,
+                headers={
+                    "X-Xsrftoken": state.xsrf,
+                    "Accept": "application/json",
+                    "Content-Type": "application/json",
+                },
+            )
+            self.http.raise_for_service_trouble(response, step=step)
+            if response.status_code == 403 and attempt == 1:
+                self._fetch_xsrf(state)  # stale XSRF token: fetch a new one, try once more
+                continue
+            break
+        data = _json(response, step) if response.content else {}
+        if response.status_code == 200:
+            return data
+        message = str(data.get("message") or "").strip()
+        if response.status_code == 401 and message == MFA_REQUIRED:
+            factors = data.get("factors")
+            state.offered = factors if isinstance(factors, list) else []
+            return None
+        if response.status_code == 401:
+            raise AuthenticationError(
+                f"JumpCloud refused the login: {message or 'HTTP 401'}",
+                hint="check username and password (samljit configure), or the MFA code",
+            )
+        raise AuthenticationError(
+            f"{step}: JumpCloud answered HTTP {response.status_code}"
+            + (f": {message}" if message else "")
+        )
+
+    def _factors(self, state: _Login) -> list[mfa.Factor[None]]:
+        factors: list[mfa.Factor[None]] = []
+        for entry in state.offered:
+            if not isinstance(entry, dict) or entry.get("status") != "available":
+                continue
+            kind = str(entry.get("type", "")).lower()
+            if kind == "totp":
+                factors.append(_Totp(self, state))
+            elif kind == "push":
+                factors.append(_Push(self, state))
+            elif kind:
+                state.unsupported.append(kind)
+        return factors
+
+
+class _Totp(mfa.Factor[None]):
+    kind: ClassVar[str] = "TOTP"
+    takes_code: ClassVar[bool] = True
+
+    def __init__(self, provider: JumpCloudProvider, state: _Login) -> None:
+        self.provider = provider
+        self.state = state
+
+    def verify(self, code: str | None) -> None:
+        otp = mfa.ask_code(self.provider.terminal, code, what="JumpCloud TOTP code")
+        self.provider.redactor.add(otp)
+        body = {**self.state.body, "otp": otp}
+        answer = self.provider.call(self.state, "POST", "/userconsole/auth", body, "JumpCloud TOTP")
+        if answer is None:
+            raise AuthenticationError("JumpCloud asked for MFA again after the TOTP code")
+
+
+class _Push(mfa.Factor[None]):
+    kind: ClassVar[str] = "PUSH"
+
+    def __init__(self, provider: JumpCloudProvider, state: _Login) -> None:
+        self.provider = provider
+        self.state = state
+
+    @property
+    def label(self) -> str:
+        return "PUSH (JumpCloud Protect)"
+
+    def verify(self, code: str | None) -> None:
+        call = self.provider.call
+        started = call(self.state, "POST", "/userconsole/auth/push", {}, "JumpCloud push")
+        push_id = str((started or {}).get("id") or "")
+        if not push_id:
+            raise AuthenticationError("JumpCloud push: the answer holds no push id")
+        path = f"/userconsole/auth/push/{quote(push_id, safe='')}"
+        deadline = time.monotonic() + _seconds_until((started or {}).get("expiresAt"))
+        terminal = self.provider.terminal
+        terminal.info("JumpCloud Protect push sent: approve the sign-in on your phone.")
+        try:
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise AuthenticationError(
+                        "JumpCloud Protect push expired without an answer",
+                        hint="approve the push sooner, or use mfa = TOTP",
+                    )
+                terminal.status(f"Waiting for approval… {int(left + 0.999)} s left")
+                poll = call(self.state, "GET", path, None, "JumpCloud push status")
+                status = str((poll or {}).get("status", "")).lower()
+                if status == "accepted":
+                    break
+                if status == "denied":
+                    raise AuthenticationError("JumpCloud Protect push was denied on the phone")
+                if status == "expired":
+                    raise AuthenticationError(
+                        "JumpCloud Protect push expired without an answer",
+                        hint="approve the push sooner, or use mfa = TOTP",
+                    )
+                if status != "pending":
+                    raise AuthenticationError(f"JumpCloud push: unexpected status {status!r}")
+                time.sleep(min(PUSH_POLL_SECONDS, max(left, 0.0)))
+        finally:
+            terminal.clear_status()
+        answer = call(self.state, "POST", f"{path}/login", {}, "JumpCloud push login")
+        if answer is None:
+            raise AuthenticationError("JumpCloud asked for MFA again after the push")
+
+
+def _seconds_until(expires_at: object) -> float:
+    if isinstance(expires_at, str) and expires_at:
+        try:
+            moment = datetime.fromisoformat(expires_at.replace("Z", "+00:00"))
+        except ValueError:
+            return PUSH_FALLBACK_SECONDS
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
+    return PUSH_FALLBACK_SECONDS
+
+
+def _json(response: Any, step: str) -> dict[str, Any]:
+    try:
+        data = response.json()
+    except ValueError:
+        raise AuthenticationError(
+            f"{step}: JumpCloud answered HTTP {response.status_code} with something that is "
+            "not JSON",
+            hint="check api_url (the JumpCloud console host)",
+        ) from None
+    return data if isinstance(data, dict) else {}

@@ -1,0 +1,140 @@
+"""Argument definitions (kept apart from the code that runs them).
+
+Global options are accepted before or after the command: the top-level parser defines them
+with their defaults and every sub-parser defines them again with ``SUPPRESS`` defaults, so a
+value given after the command overrides one given before, and an absent one changes nothing.
+Only argparse is imported here: ``samljit --help`` must stay fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import NoReturn
+
+from samljit import __version__
+
+PROG = "samljit"
+KEY_TYPES = ("rsa2048", "rsa3072", "rsa4096", "ec-p256")
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with the contract's error line: ``samljit: error: …`` and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{PROG}: error: {message}\nhint: see `{self.prog} --help`\n")
+
+
+def _globals(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    def default(value: object) -> object:
+        return value if top else argparse.SUPPRESS
+
+    group = parser.add_argument_group("global options")
+    group.add_argument(
+        "-a",
+        "--idp-account",
+        metavar="NAME",
+        default=default(None),
+        help="IdP account (config section) to use [env SAMLJIT_IDP_ACCOUNT, default: default]",
+    )
+    group.add_argument(
+        "--config",
+        metavar="PATH",
+        default=default(None),
+        help="config file [env SAMLJIT_CONFIG, default: ~/.samljit]",
+    )
+    group.add_argument(
+        "--debug",
+        action="store_true",
+        default=default(False),
+        help="log every HTTP step to stderr, secrets redacted",
+    )
+    group.add_argument(
+        "-q", "--quiet", action="store_true", default=default(False), help="only errors on stderr"
+    )
+
+
+def _login_options(parser: argparse.ArgumentParser, *, full: bool) -> None:
+    parser.add_argument("--role", metavar="ROLE", help="role ARN, alias, role name or ACCOUNT/ROLE")
+    parser.add_argument("--profile", metavar="PROFILE", help="credentials profile to write")
+    parser.add_argument(
+        "--mfa-token", metavar="CODE", help="one-time MFA code [env SAMLJIT_MFA_TOKEN]"
+    )
+    parser.add_argument(
+        "--skip-prompt",
+        action="store_true",
+        help="never ask; fail with a clear message when something is missing",
+    )
+    if full:
+        parser.add_argument(
+            "--session-duration", metavar="SECONDS", type=_seconds, help="STS DurationSeconds"
+        )
+        parser.add_argument(
+            "--force", action="store_true", help="log in even if the profile is still valid"
+        )
+
+
+def _seconds(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number of seconds: {text!r}") from None
+    if not 900 <= value <= 43200:
+        raise argparse.ArgumentTypeError("must be between 900 and 43200 seconds")
+    return value
+
+
+def build_parser() -> Parser:
+    parser = Parser(
+        prog=PROG,
+        description="Just-in-time AWS credentials from a SAML single sign-on login.",
+        epilog="Start with `samljit configure`, then `samljit login`.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    _globals(parser, top=True)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        _globals(sub, top=False)
+        return sub
+
+    configure = command("configure", "create or update one IdP account section")
+    configure.add_argument("--provider", help="IdP provider, e.g. JumpCloud")
+    configure.add_argument("--url", help="IdP sign-in URL of the AWS app")
+    configure.add_argument("--username", help="login name at the IdP")
+    configure.add_argument("--mfa", help="MFA method: Auto, TOTP, PUSH, …")
+    configure.add_argument("--profile", help="credentials profile to write (aws_profile)")
+    configure.add_argument("--role", help="default role (role_arn): ARN, alias or role name")
+    configure.add_argument("--region", help="AWS region for the profile and the STS endpoint")
+    configure.add_argument(
+        "--session-duration", type=_seconds, metavar="SECONDS", help="aws_session_duration"
+    )
+    configure.add_argument("--idp-certificate", metavar="PEM", help="pin the IdP's certificate")
+    configure.add_argument("--api-url", help="provider API base URL (JumpCloud console host)")
+    configure.add_argument(
+        "--skip-prompt", action="store_true", help="no questions; take the flags only"
+    )
+
+    login = command("login", "log in and write the credentials profile")
+    _login_options(login, full=True)
+
+    exec_ = command("exec", "run a command with fresh credentials in its environment")
+    _login_options(exec_, full=False)
+    exec_.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="command")
+
+    list_roles = command("list-roles", "log in and list every role the assertion grants")
+    list_roles.add_argument("--mfa-token", metavar="CODE", help="one-time MFA code")
+    list_roles.add_argument("--skip-prompt", action="store_true", help="never ask")
+    list_roles.add_argument("--json", action="store_true", help="print a JSON list")
+
+    cert = command("cert", "make an IdP signing key and self-signed certificate")
+    cert.add_argument("--name", required=True, help="file name stem and default CN")
+    cert.add_argument("--subject", help='e.g. "/C=US/O=Acme Corporation/CN=production"')
+    cert.add_argument("--days", type=int, help="validity in days (default 1095)")
+    cert.add_argument("--key-type", choices=KEY_TYPES, help="default rsa2048")
+    cert.add_argument(
+        "--from-openssl-config", metavar="CNF", help="read subject and days from an OpenSSL config"
+    )
+    cert.add_argument("--out", metavar="DIR", default=".", help="output directory (default .)")
+    cert.add_argument("--force", action="store_true", help="overwrite existing files")
+    return parser

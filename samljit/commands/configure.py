@@ -1,0 +1,156 @@
+"""``samljit configure``: create or update one IdP account section."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from samljit import config
+from samljit.commands import Context
+from samljit.errors import ConfigError
+from samljit.http import check_url
+from samljit.passwords import PasswordStore
+from samljit.provider import load_provider, provider_names
+from samljit.verify import describe_certificate
+
+
+def run(ctx: Context) -> int:
+    args = ctx.args
+    cfg = ctx.load_config()
+    name = ctx.account_name
+    existing: dict[str, Any] = dict(cfg[name]) if name in cfg.sections else {}
+
+    def current(flag: object, key: str) -> str | None:
+        if flag is not None:
+            return str(flag)
+        value = existing.get(key)
+        return str(value) if isinstance(value, str) and value else None
+
+    values: dict[str, str | None] = {
+        "provider": current(args.provider, "provider"),
+        "url": current(args.url, "url"),
+        "username": current(args.username, "username"),
+        "mfa": current(args.mfa, "mfa"),
+        "aws_profile": current(args.profile, "aws_profile"),
+        "role_arn": current(args.role, "role_arn"),
+        "region": current(args.region, "region"),
+        "aws_session_duration": current(args.session_duration, "aws_session_duration"),
+        "idp_certificate": current(args.idp_certificate, "idp_certificate"),
+        "api_url": current(args.api_url, "api_url"),
+    }
+    terminal = ctx.terminal
+    asking = not args.skip_prompt and terminal.interactive
+    if asking:
+        _ask(ctx, name, values)
+    _validate(ctx, name, values)
+    config.update_section(cfg, name, values)
+    config.save(cfg, ctx.config_path)
+    terminal.info(f"Saved IdP account {name!r} in {ctx.config_path}.")
+    if asking and values.get("username"):
+        _offer_password(ctx, name, cfg)
+    terminal.info(f"Next: samljit login -a {name}")
+    return 0
+
+
+def _ask(ctx: Context, name: str, values: dict[str, str | None]) -> None:
+    terminal = ctx.terminal
+    known = provider_names()
+
+    def one_of(choices: list[str]) -> Any:
+        lowered = {c.lower() for c in choices}
+        return lambda v: None if v.lower() in lowered else f"choose one of: {', '.join(choices)}"
+
+    chosen = terminal.ask(
+        "IdP provider",
+        what="the provider",
+        default=values["provider"] or (known[0] if known else None),
+        completions=known,
+        validate=one_of(known),
+    )
+    provider = load_provider(chosen)
+    values["provider"] = provider.name
+
+    def url_ok(value: str) -> str | None:
+        try:
+            check_url(value, "the URL")
+        except ConfigError as exc:
+            return exc.message
+        return None
+
+    values["url"] = terminal.ask(
+        "IdP sign-in URL of the AWS app", what="the URL", default=values["url"], validate=url_ok
+    )
+    values["username"] = (
+        terminal.ask("Username", what="the username", default=values["username"] or "") or None
+    )
+    mfa_choices = list(provider.mfa_options)
+    values["mfa"] = terminal.ask(
+        f"MFA ({', '.join(mfa_choices)})",
+        what="the MFA method",
+        default=values["mfa"] or "Auto",
+        completions=mfa_choices,
+        validate=one_of(mfa_choices),
+    )
+    values["aws_profile"] = terminal.ask(
+        "AWS profile to write", what="the profile", default=values["aws_profile"] or name
+    )
+    values["role_arn"] = (
+        terminal.ask(
+            "Default role (ARN, alias or role name; empty to choose at login)",
+            what="the default role",
+            default=values["role_arn"] or "",
+        )
+        or None
+    )
+
+
+def _validate(ctx: Context, name: str, values: dict[str, str | None]) -> None:
+    for key in ("provider", "url"):
+        if not values.get(key):
+            raise ConfigError(
+                f"account {name!r} needs a {key}",
+                hint=f"pass --{key} (or run `samljit configure -a {name}` in a terminal)",
+            )
+    provider = load_provider(values["provider"] or "")
+    values["provider"] = provider.name
+    check_url(values["url"] or "", "--url")
+    if values.get("api_url"):
+        check_url(values["api_url"] or "", "--api-url")
+    mfa = values.get("mfa")
+    if mfa:
+        matching = [m for m in provider.mfa_options if m.lower() == mfa.lower()]
+        if not matching:
+            raise ConfigError(
+                f"{provider.name} does not know MFA {mfa!r}",
+                hint=f"choose one of: {', '.join(provider.mfa_options)}",
+            )
+        values["mfa"] = matching[0]
+    cert = values.get("idp_certificate")
+    if cert:
+        info = describe_certificate(Path(os.path.expanduser(cert)))
+        now = datetime.now(timezone.utc)
+        ctx.terminal.info(
+            f"Pinned IdP certificate {info.subject}, SHA-256 {info.sha256_fingerprint}, "
+            f"valid until {info.not_after:%Y-%m-%d}."
+        )
+        if info.not_after < now:
+            ctx.terminal.warn(
+                f"the pinned certificate expired {info.days_expired(now)} days ago; "
+                "samljit still checks signatures against it"
+            )
+
+
+def _offer_password(ctx: Context, name: str, cfg: Any) -> None:
+    account = config.resolve_account(cfg, name, path=ctx.config_path, env={})
+    username = account.username or ""
+    password = ctx.terminal.ask_secret(
+        f"Password for {username} (stored in the OS keyring; Enter to skip)",
+        what="the password",
+        allow_empty=True,
+    )
+    if password:
+        ctx.redactor.add(password)
+        if PasswordStore(ctx.terminal).set(account, username, password):
+            ctx.terminal.info("Password saved in the OS keyring.")

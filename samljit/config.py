@@ -1,0 +1,305 @@
+"""The config file (``~/.samljit``): one INI section per IdP account, saml2aws key names.
+
+:data:`KEYS` is the single table of keys; the resolver, ``configure`` and the docs use it.
+An :class:`Account` is the resolved, validated view of one section with the precedence
+flag > environment > file > default applied by :func:`resolve_account`.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from samljit.errors import ConfigError
+
+DEFAULT_CONFIG = "~/.samljit"
+DEFAULT_ACCOUNT = "default"
+DEFAULT_REFRESH_MARGIN = 600
+
+
+@dataclass(frozen=True)
+class ConfigKey:
+    name: str
+    default: str
+    meaning: str
+
+
+KEYS: tuple[ConfigKey, ...] = (
+    ConfigKey("provider", "(required)", "provider name, case-insensitive (`JumpCloud`, …)"),
+    ConfigKey("url", "(required)", "IdP sign-in URL of the AWS app"),
+    ConfigKey("username", "", "login name"),
+    ConfigKey("mfa", "Auto", "MFA method; `Auto` picks what the IdP offers"),
+    ConfigKey("aws_profile", "the account name", "profile written in the credentials file"),
+    ConfigKey("role_arn", "", "default role: ARN, alias from `[[roles]]`, or role name"),
+    ConfigKey(
+        "aws_session_duration",
+        "SessionDuration attribute of the assertion, else 3600",
+        "STS DurationSeconds",
+    ),
+    ConfigKey("region", "", "written into the profile; also selects the STS regional endpoint"),
+    ConfigKey("aws_urn", "urn:amazon:webservices", "SP entity id, for providers that need it"),
+    ConfigKey("skip_verify", "false", "turn off TLS verification (warns every time)"),
+    ConfigKey(
+        "credentials_file",
+        "`$AWS_SHARED_CREDENTIALS_FILE` or `~/.aws/credentials`",
+        "where profiles are written",
+    ),
+    ConfigKey(
+        "idp_certificate",
+        "",
+        "PEM certificate; when set, a response whose signature does not verify is refused",
+    ),
+    ConfigKey(
+        "api_url",
+        "the vendor's public API host",
+        "base URL of the provider's API, for providers that have one",
+    ),
+    ConfigKey(
+        "refresh_margin",
+        str(DEFAULT_REFRESH_MARGIN),
+        "seconds before expiry at which credentials count as stale",
+    ),
+)
+KEY_NAMES = frozenset(k.name for k in KEYS)
+SUBSECTIONS = ("roles", "accounts")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+@dataclass(frozen=True)
+class Account:
+    """One IdP account section, resolved."""
+
+    name: str
+    provider: str
+    url: str
+    username: str | None = None
+    mfa: str = "Auto"
+    aws_profile: str = ""
+    role_arn: str | None = None
+    region: str | None = None
+    session_duration: int | None = None
+    aws_urn: str = "urn:amazon:webservices"
+    skip_verify: bool = False
+    credentials_file: Path = field(default_factory=lambda: Path("~/.aws/credentials"))
+    idp_certificate: Path | None = None
+    api_url: str | None = None
+    refresh_margin: int = DEFAULT_REFRESH_MARGIN
+    role_aliases: Mapping[str, str] = field(default_factory=dict)
+    account_names: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Values from command-line flags; ``None`` means not given."""
+
+    username: str | None = None
+    role: str | None = None
+    profile: str | None = None
+    session_duration: int | None = None
+    mfa: str | None = None
+
+
+def config_path(flag: str | None, env: Mapping[str, str]) -> Path:
+    raw = flag or env.get("SAMLJIT_CONFIG") or DEFAULT_CONFIG
+    return Path(os.path.expanduser(raw))
+
+
+def account_name(flag: str | None, env: Mapping[str, str]) -> str:
+    return flag or env.get("SAMLJIT_IDP_ACCOUNT") or DEFAULT_ACCOUNT
+
+
+def load(path: Path) -> Any:
+    """Read the config file as a ConfigObj (comments kept). A missing file is empty."""
+    from configobj import ConfigObj, ConfigObjError
+
+    if path.is_dir():
+        raise ConfigError(f"config file {path} is a directory")
+    try:
+        return ConfigObj(
+            str(path) if path.exists() else None,
+            encoding="utf-8",
+            list_values=False,
+            interpolation=False,
+            file_error=False,
+            raise_errors=True,
+        )
+    except ConfigObjError as exc:
+        line = getattr(exc, "line_number", None)
+        where = f" line {line}" if line else ""
+        raise ConfigError(
+            f"config file {path} is not valid INI{where}: {_first_line(str(exc))}",
+            hint="fix or move the file aside, then run `samljit configure`",
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else "parse error"
+
+
+def section_names(cfg: Any) -> list[str]:
+    return list(cfg.sections)
+
+
+def resolve_account(
+    cfg: Any,
+    name: str,
+    *,
+    path: Path,
+    env: Mapping[str, str],
+    overrides: Overrides | None = None,
+) -> Account:
+    """Build the :class:`Account` for section ``name`` with flag > env > file > default."""
+    from samljit.http import check_url
+
+    overrides = overrides or Overrides()
+    if name not in cfg.sections:
+        known = ", ".join(cfg.sections) or "none"
+        raise ConfigError(
+            f"no IdP account {name!r} in {path} (accounts: {known})",
+            hint=f"run `samljit configure -a {name}`",
+        )
+    section = cfg[name]
+
+    def get(key: str) -> str | None:
+        value = section.get(key)
+        if value is None or isinstance(value, dict):
+            return None
+        value = str(value).strip()
+        return value or None
+
+    provider = get("provider")
+    if not provider:
+        raise ConfigError(
+            f"IdP account {name!r} in {path} has no provider",
+            hint=f"run `samljit configure -a {name} --provider JumpCloud`",
+        )
+    url = get("url")
+    if not url:
+        raise ConfigError(f"IdP account {name!r} in {path} has no url")
+    url = check_url(url, f"url of account {name!r}")
+    api_url = get("api_url")
+    if api_url:
+        api_url = check_url(api_url, f"api_url of account {name!r}").rstrip("/")
+
+    credentials_file = get("credentials_file") or env.get("AWS_SHARED_CREDENTIALS_FILE")
+    cert = get("idp_certificate")
+    return Account(
+        name=name,
+        provider=provider,
+        url=url,
+        username=overrides.username or env.get("SAMLJIT_USERNAME") or get("username"),
+        mfa=overrides.mfa or get("mfa") or "Auto",
+        aws_profile=overrides.profile or get("aws_profile") or name,
+        role_arn=overrides.role or get("role_arn"),
+        region=get("region"),
+        session_duration=(
+            overrides.session_duration
+            if overrides.session_duration is not None
+            else _int(get("aws_session_duration"), "aws_session_duration", name, low=900)
+        ),
+        aws_urn=get("aws_urn") or "urn:amazon:webservices",
+        skip_verify=_bool(get("skip_verify"), "skip_verify", name),
+        credentials_file=Path(os.path.expanduser(credentials_file or "~/.aws/credentials")),
+        idp_certificate=Path(os.path.expanduser(cert)) if cert else None,
+        api_url=api_url,
+        refresh_margin=_default(
+            _int(get("refresh_margin"), "refresh_margin", name, low=0), DEFAULT_REFRESH_MARGIN
+        ),
+        role_aliases=_subsection(section, "roles"),
+        account_names=_subsection(section, "accounts"),
+    )
+
+
+def _default(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
+def _subsection(section: Any, key: str) -> dict[str, str]:
+    sub = section.get(key)
+    if not isinstance(sub, dict):
+        return {}
+    return {str(k).strip(): str(v).strip() for k, v in sub.items() if not isinstance(v, dict)}
+
+
+def _int(value: str | None, key: str, account: str, *, low: int) -> int | None:
+    if value is None:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(
+            f"{key} of account {account!r} is not a whole number: {value!r}"
+        ) from None
+    if number < low:
+        raise ConfigError(f"{key} of account {account!r} must be at least {low}, not {number}")
+    return number
+
+
+def _bool(value: str | None, key: str, account: str) -> bool:
+    if value is None:
+        return False
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigError(f"{key} of account {account!r} must be true or false, not {value!r}")
+
+
+def update_section(
+    cfg: Any,
+    name: str,
+    values: Mapping[str, str | None],
+    *,
+    roles: Mapping[str, str] | None = None,
+) -> None:
+    """Set keys of section ``name`` (created when missing); ``None`` leaves a key as it is."""
+    if name not in cfg.sections:
+        cfg[name] = {}
+    section = cfg[name]
+    for key, value in values.items():
+        if value is None:
+            continue
+        if key not in KEY_NAMES:
+            raise ConfigError(f"unknown config key {key!r}")
+        _check_value(key, value)
+        section[key] = value
+    if roles:
+        sub = section.setdefault("roles", {})
+        for alias, arn in roles.items():
+            _check_value(f"roles.{alias}", arn)
+            sub[alias] = arn
+
+
+def _check_value(key: str, value: str) -> None:
+    if "\n" in value or "\r" in value:
+        raise ConfigError(f"{key} must be one line")
+
+
+def save(cfg: Any, path: Path) -> None:
+    """Write atomically, mode 0600, comments kept."""
+    path = Path(os.path.realpath(path))
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    lines: list[str] = cfg.write()
+    data = "\n".join(lines) + "\n"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o600)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

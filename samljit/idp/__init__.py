@@ -1,0 +1,1 @@
+"""Identity-provider side helpers: building and signing SAML responses."""

@@ -1,0 +1,103 @@
+"""The IdP adapter interface and its registry (entry-point group ``samljit.providers``).
+
+A provider turns a username, password and MFA into a base64 SAMLResponse. Everything it needs
+is injected: the resolved :class:`~samljit.config.Account`, one :class:`~samljit.http.HttpClient`
+(one cookie jar), the :class:`~samljit.terminal.Terminal` and the run's
+:class:`~samljit.redact.Redactor` (register every secret learned on the way). Built-in and
+third-party providers register the same way::
+
+    [project.entry-points."samljit.providers"]
+    jumpcloud = "samljit.providers.jumpcloud:JumpCloudProvider"
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar
+
+from samljit.config import Account
+from samljit.errors import ConfigError
+from samljit.http import HttpClient
+from samljit.redact import Redactor
+from samljit.terminal import Terminal
+
+ENTRY_POINT_GROUP = "samljit.providers"
+
+
+@dataclass(frozen=True)
+class LoginSecrets:
+    """What the user supplies to log in. ``password`` is ``None`` for providers that need none."""
+
+    username: str
+    password: str | None
+    mfa_token: str | None = None
+
+
+class Provider(ABC):
+    """Base class of every IdP adapter."""
+
+    #: Display name, as users write it in ``provider =`` (matched case-insensitively).
+    name: ClassVar[str]
+    #: MFA settings this provider understands (``Auto`` first).
+    mfa_options: ClassVar[tuple[str, ...]] = ("Auto",)
+    #: Whether the provider needs a username and password at all.
+    needs_password: ClassVar[bool] = True
+
+    def __init__(
+        self, account: Account, http: HttpClient, terminal: Terminal, redactor: Redactor
+    ) -> None:
+        self.account = account
+        self.http = http
+        self.terminal = terminal
+        self.redactor = redactor
+
+    @abstractmethod
+    def login(self, secrets: LoginSecrets) -> str:
+        """Authenticate and return the base64 SAMLResponse. Raise samljit errors only."""
+
+
+def _entry_points() -> list[tuple[str, object]]:
+    from importlib.metadata import entry_points
+
+    return [(ep.name, ep) for ep in entry_points(group=ENTRY_POINT_GROUP)]
+
+
+def provider_names() -> list[str]:
+    """Display names of every installed provider, sorted."""
+    names = []
+    for _, ep in _entry_points():
+        try:
+            names.append(_load(ep).name)
+        except ConfigError:
+            continue
+    return sorted(set(names), key=str.lower)
+
+
+def _load(ep: object) -> type[Provider]:
+    try:
+        cls = ep.load()  # type: ignore[attr-defined]
+    except Exception as exc:  # a broken third-party plugin must not break samljit
+        raise ConfigError(
+            f"provider plugin {ep.name!r} failed to load: {exc}"  # type: ignore[attr-defined]
+        ) from exc
+    if not (isinstance(cls, type) and issubclass(cls, Provider)):
+        raise ConfigError(f"provider plugin {ep.name!r} is not a samljit Provider")  # type: ignore[attr-defined]
+    return cls
+
+
+def load_provider(name: str) -> type[Provider]:
+    """The provider class for ``name`` (entry-point name or display name, any case)."""
+    wanted = name.strip().lower()
+    for ep_name, ep in _entry_points():
+        if ep_name.lower() == wanted:
+            return _load(ep)
+    for _, ep in _entry_points():
+        try:
+            cls = _load(ep)
+        except ConfigError:
+            continue
+        if cls.name.lower() == wanted:
+            return cls
+    known = ", ".join(provider_names()) or "none installed"
+    raise ConfigError(f"unknown provider {name!r} (known: {known})")

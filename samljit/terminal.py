@@ -1,0 +1,248 @@
+"""The one object through which samljit talks to, and asks of, the user.
+
+Library code receives a :class:`Terminal` and never touches ``sys.stdin``/``print``. Prompts
+use prompt-toolkit (imported only when a question is really asked). Where the prompts go:
+
+* stdin and stderr are terminals → ask there;
+* otherwise the controlling terminal ``/dev/tty`` when the process has one (this is what lets
+  ``credential_process`` and ``$(samljit …)`` still ask for an MFA code);
+* otherwise nothing can be asked: :meth:`Terminal.ask` raises
+  :class:`~samljit.errors.MissingInputError` at once instead of blocking on a pipe.
+
+stdout is never written here: it is reserved for command results.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import IO, Any, TextIO, cast
+
+from samljit.errors import MissingInputError
+
+
+class Terminal:
+    """User-facing messages and questions. ``interactive`` says whether questions can be asked."""
+
+    def __init__(
+        self,
+        *,
+        interactive: bool,
+        stream: IO[str] | None = None,
+        quiet: bool = False,
+        prompt_io: Callable[[], tuple[Any, Any]] | None = None,
+        scrub: Callable[[str], str] | None = None,
+        no_prompt_reason: str = "there is no terminal to ask on",
+    ) -> None:
+        self.interactive = interactive
+        self.stream: IO[str] = stream if stream is not None else sys.stderr
+        self.quiet = quiet
+        self._prompt_io_factory = prompt_io
+        self._prompt_io: tuple[Any, Any] | None = None
+        self._scrub = scrub or (lambda text: text)
+        self.no_prompt_reason = no_prompt_reason
+        self._warned: set[str] = set()
+        self._status_shown = False
+        self.is_tty = _isatty(self.stream)
+
+    # -- messages -------------------------------------------------------------------------
+    def _write(self, text: str) -> None:
+        self.clear_status()
+        self.stream.write(self._scrub(text) + "\n")
+        self.stream.flush()
+
+    def info(self, text: str) -> None:
+        if not self.quiet:
+            self._write(text)
+
+    def warn(self, text: str) -> None:
+        if not self.quiet:
+            self._write(f"samljit: warning: {text}")
+
+    def warn_once(self, key: str, text: str) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            self.warn(text)
+
+    def status(self, text: str) -> None:
+        """A transient progress line (e.g. a push countdown), rewritten in place on a tty."""
+        if self.quiet:
+            return
+        if self.is_tty:
+            self.stream.write("\r\x1b[2K" + self._scrub(text))
+            self.stream.flush()
+            self._status_shown = True
+        elif not self._status_shown:
+            self.stream.write(self._scrub(text) + "\n")
+            self.stream.flush()
+            self._status_shown = True
+
+    def clear_status(self) -> None:
+        if self._status_shown:
+            if self.is_tty:
+                self.stream.write("\r\x1b[2K")
+                self.stream.flush()
+            self._status_shown = False
+
+    # -- questions ------------------------------------------------------------------------
+    def require(self, what: str, hint: str | None = None) -> None:
+        """Raise :class:`MissingInputError` unless a question about ``what`` can be asked."""
+        if not self.interactive:
+            raise MissingInputError(f"{what} is needed, but {self.no_prompt_reason}", hint=hint)
+
+    def ask(
+        self,
+        question: str,
+        *,
+        what: str,
+        default: str | None = None,
+        hint: str | None = None,
+        completions: Sequence[str] = (),
+        validate: Callable[[str], str | None] | None = None,
+    ) -> str:
+        """Ask for a line of text; ``validate`` returns an error text or ``None``."""
+        self.require(what, hint)
+        suffix = f" [{default}]" if default else ""
+        completer = _SubstringCompleter(completions) if completions else None
+        while True:
+            answer = self._prompt(f"{question}{suffix}: ", completer=completer).strip()
+            if not answer and default is not None:
+                answer = default
+            problem = validate(answer) if validate else None
+            if problem is None:
+                return answer
+            self._write(f"  {problem}")
+
+    def ask_secret(
+        self, question: str, *, what: str, hint: str | None = None, allow_empty: bool = False
+    ) -> str:
+        self.require(what, hint)
+        while True:
+            answer = self._prompt(f"{question}: ", is_password=True)
+            if answer or allow_empty:
+                return answer
+
+    def choose(
+        self, title: str, options: Sequence[str], *, what: str, hint: str | None = None
+    ) -> int:
+        """Pick one of ``options``: by number, exact text, or text that matches only one."""
+        self.require(what, hint)
+        self.clear_status()
+        self._write(title)
+        width = len(str(len(options)))
+        for number, option in enumerate(options, 1):
+            self._write(f"  {number:>{width}}) {option}")
+
+        def resolve(answer: str) -> int | list[int]:
+            text = answer.strip()
+            if text.isdigit() and 1 <= int(text) <= len(options):
+                return int(text) - 1
+            if text in options:
+                return options.index(text)
+            lowered = text.lower()
+            return [i for i, option in enumerate(options) if lowered in option.lower()]
+
+        while True:
+            answer = self._prompt(
+                "Choose (number, or type to filter): ", completer=_SubstringCompleter(options)
+            )
+            found = resolve(answer)
+            if isinstance(found, int):
+                return found
+            if len(found) == 1:
+                return found[0]
+            if not found:
+                self._write(f"  nothing matches {answer.strip()!r}")
+            else:
+                self._write(f"  {len(found)} choices match {answer.strip()!r}; type more")
+
+    def _prompt(self, message: str, **kwargs: Any) -> str:
+        from prompt_toolkit import PromptSession
+
+        self.clear_status()
+        if self._prompt_io is None:
+            factory = self._prompt_io_factory
+            self._prompt_io = factory() if factory else (None, None)
+        pt_input, pt_output = self._prompt_io
+        session: PromptSession[str] = PromptSession(
+            input=pt_input, output=pt_output, complete_while_typing=True
+        )
+        try:
+            return session.prompt(message, **kwargs)
+        except EOFError:
+            raise KeyboardInterrupt from None
+
+
+class _SubstringCompleter:
+    """prompt-toolkit completer offering every option that contains the typed text."""
+
+    def __new__(cls, options: Sequence[str]) -> Any:
+        from prompt_toolkit.completion import Completer, Completion
+
+        class SubstringCompleter(Completer):
+            def get_completions(self, document: Any, complete_event: Any) -> Any:
+                typed = document.text_before_cursor.lower()
+                for option in options:
+                    if typed in option.lower():
+                        yield Completion(option, start_position=-len(document.text_before_cursor))
+
+        return SubstringCompleter()
+
+
+def _isatty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def open_terminal(
+    *,
+    skip_prompt: bool,
+    quiet: bool,
+    scrub: Callable[[str], str] | None = None,
+) -> Terminal:
+    """The terminal for a CLI run: std streams, else ``/dev/tty``, else non-interactive."""
+    if skip_prompt:
+        return Terminal(
+            interactive=False,
+            quiet=quiet,
+            scrub=scrub,
+            no_prompt_reason="--skip-prompt forbids asking",
+        )
+    if _isatty(sys.stdin) and _isatty(sys.stderr):
+        return Terminal(
+            interactive=True,
+            quiet=quiet,
+            scrub=scrub,
+            prompt_io=lambda: _prompt_io(None, sys.stderr),
+        )
+    tty = _open_tty()
+    if tty is not None:
+        return Terminal(
+            interactive=True,
+            stream=tty,
+            quiet=quiet,
+            scrub=scrub,
+            prompt_io=lambda: _prompt_io(tty, tty),
+        )
+    return Terminal(interactive=False, quiet=quiet, scrub=scrub)
+
+
+def _prompt_io(stdin: IO[str] | None, stdout: IO[str]) -> tuple[Any, Any]:
+    from prompt_toolkit.input import create_input
+    from prompt_toolkit.output import create_output
+
+    return create_input(stdin=cast(TextIO | None, stdin)), create_output(
+        stdout=cast(TextIO, stdout)
+    )
+
+
+def _open_tty() -> IO[str] | None:
+    if os.name != "posix":
+        return None
+    try:
+        return open("/dev/tty", "r+", encoding="utf-8")
+    except OSError:
+        return None

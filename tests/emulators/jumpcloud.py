@@ -1,0 +1,546 @@
+"""A JumpCloud user-console and SSO emulator for samljit's tests.
+
+It speaks the protocol in shared/protocols/jumpcloud.md on 127.0.0.1 (ephemeral port by
+default). One server serves both hosts' paths: ``api_url`` for ``/userconsole/...`` and
+``sso_url(slug)`` for ``/saml2/<slug>``; they share host and port, so one cookie jar carries
+the session cookie from login to the SSO page, as it does across JumpCloud's real hosts.
+
+    with JumpCloudEmulator([User("ana@example.com", "pw", apps={"aws": [grant]})]) as emu:
+        emu.api_url, emu.sso_url("aws")
+
+Run by hand from the repo root: ``python -m tests.emulators.jumpcloud --port 8700``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import hmac
+import html
+import json
+import secrets
+import struct
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import quote
+
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from samljit.idp.response import (
+    AWS_ACS_URL,
+    RoleGrant,
+    RoleOrder,
+    SignTarget,
+    build_encrypted_placeholder,
+    build_response,
+    encode,
+    sign,
+)
+
+KEYS_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "keys"
+DEFAULT_KEY_PATH = KEYS_DIR / "idp-test.key"
+DEFAULT_CERT_PATH = KEYS_DIR / "idp-test.crt"
+
+# Texts the emulator answers with; tests assert that they reach the user.
+BAD_CREDENTIALS_MESSAGE = "Authentication failed: invalid email or password."
+MFA_REQUIRED_MESSAGE = "MFA required."
+INVALID_OTP_MESSAGE = "Invalid one-time password."
+XSRF_MESSAGE = "Forbidden: missing or invalid XSRF token."
+CONTENT_TYPE_MESSAGE = "Content-Type must be application/json."
+BAD_BODY_MESSAGE = "Malformed request body."
+PUSH_UNAVAILABLE_MESSAGE = "Push authentication is not available for this login."
+PUSH_NOT_FOUND_MESSAGE = "Push request not found."
+PUSH_NOT_ACCEPTED_MESSAGE = "Push authentication has not been accepted."
+NO_ACCESS_MESSAGE = "You do not have access to this application."
+LOGIN_PAGE_TEXT = "Sign in to the JumpCloud User Portal to continue."
+
+XSRF_COOKIE = "_xsrf"
+SESSION_COOKIE = "jcsso_session"
+REDACTED = "***"
+
+PushBehaviour = Literal["accept", "deny", "expire", "never"]
+
+
+def _b32_key(secret_b32: str) -> bytes:
+    cleaned = secret_b32.replace(" ", "").upper()
+    return base64.b32decode(cleaned + "=" * (-len(cleaned) % 8))
+
+
+def totp_at(secret_b32: str, moment: float, *, digits: int = 6, step: int = 30) -> str:
+    """RFC 6238 TOTP (HMAC-SHA-1) for the time step holding ``moment`` (Unix seconds)."""
+    counter = struct.pack(">Q", int(moment // step))
+    digest = hmac.new(_b32_key(secret_b32), counter, hashlib.sha1).digest()
+    offset = digest[-1] & 0x0F
+    value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
+    return str(value % 10**digits).zfill(digits)
+
+
+def totp_now(secret_b32: str) -> str:
+    """The current 6-digit code for ``secret_b32``."""
+    return totp_at(secret_b32, time.time())
+
+
+def totp_verify(secret_b32: str, code: str, *, window: int = 1) -> bool:
+    """Whether ``code`` matches the current step or one within ``window`` steps of it."""
+    now = time.time()
+    return any(
+        hmac.compare_digest(totp_at(secret_b32, now + 30 * delta).encode(), code.encode())
+        for delta in range(-window, window + 1)
+    )
+
+
+def new_totp_secret() -> str:
+    return base64.b32encode(secrets.token_bytes(20)).decode("ascii")
+
+
+@dataclass
+class App:
+    """An AWS app as the emulator serves it (a plain list of grants means the defaults)."""
+
+    roles: Sequence[RoleGrant]
+    session_duration: int | None = 3600
+    relay_state: str = ""
+    encrypted: bool = False  # answer with an EncryptedAssertion stub instead
+
+
+@dataclass
+class User:
+    email: str
+    password: str = field(repr=False)
+    totp_secret: str | None = field(default=None, repr=False)
+    push: PushBehaviour | None = None
+    push_accept_after: int = 2  # the poll that reports accepted/denied; earlier polls: pending
+    push_expires_in: float = 60.0
+    factors_override: list[dict[str, str]] | None = None  # answered verbatim if given
+    apps: Mapping[str, Sequence[RoleGrant] | App] = field(default_factory=dict)
+    role_order: RoleOrder = "mixed"
+
+    def factors(self) -> list[dict[str, str]]:
+        if self.factors_override is not None:
+            return [dict(f) for f in self.factors_override]
+        found = [{"type": "totp", "status": "available"}] if self.totp_secret else []
+        if self.push:
+            found.append({"type": "push", "status": "available"})
+        return found
+
+    def can_use(self, kind: str) -> bool:
+        return any(f.get("type") == kind and f.get("status") == "available" for f in self.factors())
+
+    def app(self, slug: str) -> App | None:
+        app = self.apps.get(slug)
+        return app if app is None or isinstance(app, App) else App(roles=list(app))
+
+    @property
+    def user_id(self) -> str:
+        return hashlib.sha256(self.email.lower().encode()).hexdigest()[:24]
+
+
+@dataclass
+class _Console:
+    token: str
+    pending: str | None = None  # email whose password is verified and who owes a factor
+    redirect_to: str = ""
+
+
+@dataclass
+class _Push:
+    id: str
+    email: str
+    console: str
+    initiated: float
+    expires: float
+    polls: int = 0
+    status: str = "pending"
+    used: bool = False
+
+
+@dataclass
+class _Failure:
+    prefix: str
+    status: int
+    remaining: int
+    body: str | Mapping[str, Any] | None
+    headers: Mapping[str, str]
+
+
+def _instant(moment: float) -> str:
+    stamp = datetime.fromtimestamp(moment, tz=timezone.utc).isoformat(timespec="milliseconds")
+    return stamp.replace("+00:00", "Z")
+
+
+def _json(payload: Any, status: int = 200) -> Response:
+    return Response(json.dumps(payload), status=status, mimetype="application/json")
+
+
+def _page(title: str, body: str, status: int = 200) -> Response:
+    text = (
+        f'<!DOCTYPE html>\n<html lang="en">\n<head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title></head>\n{body}\n</html>\n"
+    )
+    return Response(text, status=status, mimetype="text/html")
+
+
+def _field(body: Mapping[str, Any], name: str) -> str:
+    value = body.get(name, body.get(name[0].upper() + name[1:], ""))
+    return value if isinstance(value, str) else ""
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log: request lines are not needed and bodies must never be logged."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+
+class JumpCloudEmulator:
+    def __init__(
+        self,
+        users: Iterable[User] = (),
+        key_pem: bytes | None = None,
+        cert_pem: bytes | None = None,
+        *,
+        port: int = 0,
+        issuer: str = "JumpCloud",
+        sign_target: SignTarget = "assertion",
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.users = {u.email.lower(): u for u in users}
+        self.key_pem = key_pem if key_pem is not None else DEFAULT_KEY_PATH.read_bytes()
+        self.cert_pem = cert_pem if cert_pem is not None else DEFAULT_CERT_PATH.read_bytes()
+        self.issuer = issuer
+        self.sign_target: SignTarget = sign_target
+        self.clock = clock  # push timing only (tests may pass a fake); TOTP uses real time
+        self._port = port
+        self._lock = threading.RLock()
+        self._requests: list[tuple[str, str]] = []
+        self._submitted: list[tuple[str, dict[str, Any]]] = []
+        self._issued: list[str] = []
+        self._failures: list[_Failure] = []
+        self._consoles: dict[str, _Console] = {}
+        self._sessions: dict[str, str] = {}  # SSO session cookie -> email
+        self._pushes: dict[str, _Push] = {}
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> JumpCloudEmulator:
+        self._server = make_server(
+            "127.0.0.1", self._port, self, threaded=True, request_handler=_QuietHandler
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="jumpcloud-emulator", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = self._thread = None
+
+    def __enter__(self) -> JumpCloudEmulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def port(self) -> int:
+        if self._server is None:
+            raise RuntimeError("the emulator is not running")
+        return int(self._server.server_port)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def sso_url(self, slug: str) -> str:
+        return f"{self.api_url}/saml2/{slug}"
+
+    # -- test hooks --------------------------------------------------------------------------
+    def add_user(self, user: User) -> None:
+        with self._lock:
+            self.users[user.email.lower()] = user
+
+    def fail_next(
+        self,
+        path_prefix: str,
+        status: int,
+        count: int = 1,
+        body: str | Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """Answer the next ``count`` requests whose path starts with ``path_prefix`` with
+        ``status``: a dict body is sent as JSON, a str as HTML, None as ``{"message": ...}``."""
+        with self._lock:
+            self._failures.append(_Failure(path_prefix, status, count, body, headers or {}))
+
+    @property
+    def requests(self) -> list[tuple[str, str]]:
+        """Every request received so far, as ``(method, path)`` (a snapshot)."""
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def submitted(self) -> list[tuple[str, dict[str, Any]]]:
+        """JSON bodies POSTed, as ``(path, body)``; password and otp values are redacted."""
+        with self._lock:
+            return [(p, dict(b)) for p, b in self._submitted]
+
+    @property
+    def issued(self) -> list[str]:
+        """Every SAMLResponse served (tests check none of them leaked)."""
+        with self._lock:
+            return list(self._issued)
+
+    def count(self, method: str, path: str) -> int:
+        return self.requests.count((method, path))
+
+    # -- WSGI --------------------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        with self._lock:
+            response = self._dispatch(request)
+        return response(environ, start_response)
+
+    def _dispatch(self, request: Request) -> Response:
+        method, path = request.method, request.path
+        self._requests.append((method, path))
+        for failure in self._failures:
+            if path.startswith(failure.prefix) and failure.remaining > 0:
+                failure.remaining -= 1
+                self._failures = [f for f in self._failures if f.remaining > 0]
+                return self._failure_response(failure)
+        if path == "/userconsole/xsrf" and method == "GET":
+            return self._xsrf(request)
+        if path.startswith("/userconsole/"):
+            return self._console_call(request)
+        if path.startswith("/saml2/") and method == "GET":
+            return self._sso(request, path[len("/saml2/") :].strip("/"))
+        if path == "/login" and method == "GET":
+            return _page("JumpCloud User Portal", f"<body><p>{LOGIN_PAGE_TEXT}</p></body>")
+        return _json({"message": "Not Found"}, 404)
+
+    @staticmethod
+    def _failure_response(failure: _Failure) -> Response:
+        if isinstance(failure.body, str):
+            response = Response(failure.body, status=failure.status, mimetype="text/html")
+        else:
+            default = {"message": HTTP_STATUS_CODES.get(failure.status, "Error")}
+            response = _json(dict(failure.body or default), failure.status)
+        response.headers.update(dict(failure.headers))
+        return response
+
+    def _xsrf(self, request: Request) -> Response:
+        key = request.cookies.get(XSRF_COOKIE, "")
+        token = secrets.token_urlsafe(32)
+        if key in self._consoles:
+            self._consoles[key].token = token  # a new token makes the old one stale
+        else:
+            key = secrets.token_urlsafe(24)
+            self._consoles[key] = _Console(token=token)
+        response = _json({"xsrf": token})
+        response.set_cookie(XSRF_COOKIE, key, httponly=True, path="/")
+        return response
+
+    def _console_call(self, request: Request) -> Response:
+        key = request.cookies.get(XSRF_COOKIE, "")
+        console = self._consoles.get(key)
+        sent = request.headers.get("X-Xsrftoken", "")
+        if console is None or not hmac.compare_digest(sent.encode(), console.token.encode()):
+            return _json({"message": XSRF_MESSAGE}, 403)
+        method, parts = request.method, request.path.strip("/").split("/")[1:]
+        body: dict[str, Any] = {}
+        if method == "POST":
+            if request.mimetype != "application/json":
+                return _json({"message": CONTENT_TYPE_MESSAGE}, 415)
+            parsed = request.get_json(silent=True)
+            if not isinstance(parsed, dict):
+                return _json({"message": BAD_BODY_MESSAGE}, 400)
+            body = parsed
+            self._submitted.append((request.path, self._redact(body)))
+        if method == "POST" and parts == ["auth"]:
+            return self._auth(console, body)
+        if method == "POST" and parts == ["auth", "push"]:
+            return self._push_start(key, console)
+        if method == "GET" and len(parts) == 3 and parts[:2] == ["auth", "push"]:
+            return self._push_status(key, parts[2])
+        if (
+            method == "POST"
+            and len(parts) == 4
+            and parts[:2] + parts[3:] == ["auth", "push", "login"]
+        ):
+            return self._push_login(key, console, parts[2])
+        return _json({"message": "Not Found"}, 404)
+
+    @staticmethod
+    def _redact(body: Mapping[str, Any]) -> dict[str, Any]:
+        secret_keys = {"password", "Password", "otp", "Otp"}
+        return {k: (REDACTED if k in secret_keys and v else v) for k, v in body.items()}
+
+    def _auth(self, console: _Console, body: Mapping[str, Any]) -> Response:
+        user = self.users.get(_field(body, "email").lower())
+        password, otp = _field(body, "password"), _field(body, "otp")
+        if user is None or not hmac.compare_digest(password.encode(), user.password.encode()):
+            console.pending = None
+            return _json({"message": BAD_CREDENTIALS_MESSAGE}, 401)
+        console.redirect_to = _field(body, "redirectTo")
+        factors = user.factors()
+        console.pending = user.email.lower() if factors else None
+        if factors and not otp:
+            return _json({"message": MFA_REQUIRED_MESSAGE, "factors": factors}, 401)
+        if factors:
+            secret = user.totp_secret
+            if not (secret and user.can_use("totp") and totp_verify(secret, otp)):
+                return _json({"message": INVALID_OTP_MESSAGE}, 401)
+        return self._logged_in(console, user)
+
+    def _logged_in(self, console: _Console, user: User) -> Response:
+        console.pending = None
+        target = console.redirect_to.lstrip("/") or "userconsole/"
+        session = secrets.token_urlsafe(32)
+        self._sessions[session] = user.email.lower()
+        response = _json({"redirectTo": f"{self.api_url}/{target}"})
+        response.set_cookie(SESSION_COOKIE, session, httponly=True, path="/")
+        return response
+
+    def _push_json(self, push: _Push) -> Response:
+        return _json(
+            {
+                "id": push.id,
+                "status": push.status,
+                "initiatedAt": _instant(push.initiated),
+                "expiresAt": _instant(push.expires),
+                "userId": self.users[push.email].user_id,
+            }
+        )
+
+    def _push_start(self, key: str, console: _Console) -> Response:
+        user = self.users.get(console.pending or "")
+        if user is None or user.push is None or not user.can_use("push"):
+            return _json({"message": PUSH_UNAVAILABLE_MESSAGE}, 401)
+        now = self.clock()
+        push = _Push(
+            secrets.token_hex(12), user.email.lower(), key, now, now + user.push_expires_in
+        )
+        self._pushes[push.id] = push
+        return self._push_json(push)
+
+    def _push_status(self, key: str, push_id: str) -> Response:
+        push = self._pushes.get(push_id)
+        if push is None or push.console != key:
+            return _json({"message": PUSH_NOT_FOUND_MESSAGE}, 404)
+        user = self.users[push.email]
+        if push.status == "pending":
+            push.polls += 1
+            if user.push == "never":
+                pass  # pending even past expiresAt: the client must give up on its own clock
+            elif self.clock() >= push.expires:
+                push.status = "expired"
+            elif user.push in ("accept", "deny") and push.polls >= user.push_accept_after:
+                push.status = "accepted" if user.push == "accept" else "denied"
+        return self._push_json(push)
+
+    def _push_login(self, key: str, console: _Console, push_id: str) -> Response:
+        push = self._pushes.get(push_id)
+        if push is None or push.console != key or push.status != "accepted" or push.used:
+            return _json({"message": PUSH_NOT_ACCEPTED_MESSAGE}, 401)
+        push.used = True
+        return self._logged_in(console, self.users[push.email])
+
+    def _sso(self, request: Request, slug: str) -> Response:
+        email = self._sessions.get(request.cookies.get(SESSION_COOKIE, ""))
+        user = self.users.get(email or "")
+        if user is None:
+            response = Response(status=302)
+            response.headers["Location"] = f"/login?redirectTo={quote('saml2/' + slug)}"
+            return response
+        app = user.app(slug)
+        if app is None:
+            body = (
+                '<body><div class="error-page"><h1>Access denied</h1>'
+                f'<p class="error-message">{NO_ACCESS_MESSAGE}</p></div></body>'
+            )
+            return _page("JumpCloud", body)
+        if app.encrypted:
+            root = build_encrypted_placeholder(issuer=self.issuer)
+        else:
+            root = build_response(
+                issuer=self.issuer,
+                name_id=user.email,
+                roles=app.roles,
+                session_name=user.email,
+                session_duration=app.session_duration,
+                role_order=user.role_order,
+            )
+            root = sign(root, self.key_pem, self.cert_pem, target=self.sign_target)
+        encoded = encode(root)
+        with self._lock:
+            self._issued.append(encoded)
+        return _page("Redirecting...", saml_post_body(encoded, app.relay_state))
+
+
+def saml_post_body(saml_response: str, relay_state: str = "") -> str:
+    """JumpCloud's auto-submit page body; like real ones, it has an input without a name."""
+    return (
+        '<body onload="document.forms[0].submit()">\n'
+        "<noscript><p>JavaScript is disabled: press Continue to go on.</p></noscript>\n"
+        f'<form method="post" action="{AWS_ACS_URL}">\n'
+        f'<input type="hidden" name="SAMLResponse" value="{html.escape(saml_response)}"/>\n'
+        f'<input type="hidden" name="RelayState" value="{html.escape(relay_state)}"/>\n'
+        '<input type="submit" value="Continue"/>\n'
+        "</form>\n</body>"
+    )
+
+
+Emulator = JumpCloudEmulator
+
+DEMO_ROLES = [
+    RoleGrant(
+        "arn:aws:iam::111111111111:role/Developer",
+        "arn:aws:iam::111111111111:saml-provider/JumpCloud",
+    ),
+    RoleGrant(
+        "arn:aws:iam::222222222222:role/ReadOnly",
+        "arn:aws:iam::222222222222:saml-provider/JumpCloud",
+    ),
+]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Run the JumpCloud emulator with a demo user.")
+    parser.add_argument("--port", type=int, default=8700)
+    args = parser.parse_args(argv)
+    secret = new_totp_secret()
+    demo = User(
+        "demo@example.com",
+        "demo-password",
+        totp_secret=secret,
+        push="accept",
+        apps={"aws-demo": DEMO_ROLES},
+    )
+    with JumpCloudEmulator([demo], port=args.port) as emu:
+        print(f"api_url:  {emu.api_url}\nsso url:  {emu.sso_url('aws-demo')}\nslug:     aws-demo")
+        print(f"email:    {demo.email}\npassword: {demo.password}\nTOTP secret: {secret}")
+        print("push:     accepted on the 2nd poll\nCtrl-C to stop.", flush=True)
+        try:
+            while True:
+                print(f"current TOTP code: {totp_now(secret)}", flush=True)
+                time.sleep(30 - time.time() % 30 + 0.05)
+        except KeyboardInterrupt:
+            print("\nstopped")
+
+
+if __name__ == "__main__":
+    main()
