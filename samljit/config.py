@@ -7,6 +7,7 @@ flag > environment > file > default applied by :func:`resolve_account`.
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from collections.abc import Mapping
@@ -289,11 +290,13 @@ def save(cfg: Any, path: Path) -> None:
     """Write atomically, mode 0600, comments kept."""
     path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    lines: list[str] = cfg.write()
-    data = "\n".join(lines) + "\n"
+    buffer = io.BytesIO()
+    cfg.filename = None
+    cfg.write(buffer)
+    data = buffer.getvalue()
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
