@@ -7,8 +7,8 @@ flag > environment > file > default applied by :func:`resolve_account`.
 
 from __future__ import annotations
 
-import io
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -115,15 +115,24 @@ def account_name(flag: str | None, env: Mapping[str, str]) -> str:
 
 
 def load(path: Path) -> Any:
-    """Read the config file as a ConfigObj (comments kept). A missing file is empty."""
-    from configobj import ConfigObj, ConfigObjError
-
+    """Read the config file as a ConfigObj. A missing file is empty."""
     if path.is_dir():
         raise ConfigError(f"config file {path} is a directory")
     try:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    return load_text(text, path)
+
+
+def load_text(text: str, path: Path) -> Any:
+    from configobj import ConfigObj, ConfigObjError
+
+    try:
         return ConfigObj(
-            str(path) if path.exists() else None,
-            encoding="utf-8",
+            text.splitlines(),
             list_values=False,
             interpolation=False,
             file_error=False,
@@ -136,18 +145,10 @@ def load(path: Path) -> Any:
             f"config file {path} is not valid INI{where}: {_first_line(str(exc))}",
             hint="fix or move the file aside, then run `samljit configure`",
         ) from exc
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"config file {path} is not UTF-8 text") from exc
-    except OSError as exc:
-        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
 
 
 def _first_line(text: str) -> str:
     return text.strip().splitlines()[0] if text.strip() else "parse error"
-
-
-def section_names(cfg: Any) -> list[str]:
-    return list(cfg.sections)
 
 
 def resolve_account(
@@ -174,7 +175,7 @@ def resolve_account(
         value = section.get(key)
         if value is None or isinstance(value, dict):
             return None
-        value = str(value).strip()
+        value = _unquote(str(value).strip())
         return value or None
 
     provider = get("provider")
@@ -220,6 +221,12 @@ def resolve_account(
     )
 
 
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
+
+
 def _default(value: int | None, default: int) -> int:
     return default if value is None else value
 
@@ -228,7 +235,9 @@ def _subsection(section: Any, key: str) -> dict[str, str]:
     sub = section.get(key)
     if not isinstance(sub, dict):
         return {}
-    return {str(k).strip(): str(v).strip() for k, v in sub.items() if not isinstance(v, dict)}
+    return {
+        str(k).strip(): _unquote(str(v).strip()) for k, v in sub.items() if not isinstance(v, dict)
+    }
 
 
 def _int(value: str | None, key: str, account: str, *, low: int) -> int | None:
@@ -256,52 +265,88 @@ def _bool(value: str | None, key: str, account: str) -> bool:
     raise ConfigError(f"{key} of account {account!r} must be true or false, not {value!r}")
 
 
-def update_section(
-    cfg: Any,
-    name: str,
-    values: Mapping[str, str | None],
-    *,
-    roles: Mapping[str, str] | None = None,
-) -> None:
-    """Set keys of section ``name`` (created when missing); ``None`` leaves a key as it is."""
-    if name not in cfg.sections:
-        cfg[name] = {}
-    section = cfg[name]
-    for key, value in values.items():
-        if value is None:
-            continue
+_HEADER = re.compile(r"^\s*\[\s*(?P<name>[^\[\]]*?)\s*\]\s*(#.*)?$")
+_SUBHEADER = re.compile(r"^\s*\[\[")
+_NEEDS_QUOTES = re.compile(r"(^\s|\s$|\s#|^[\"'])")
+
+
+def _render_value(value: str) -> str:
+    if "\n" in value or "\r" in value:
+        raise ConfigError("config values must be one line")
+    if _NEEDS_QUOTES.search(value):
+        quote = "'" if '"' in value else '"'
+        return f"{quote}{value}{quote}"
+    return value
+
+
+def render_update(text: str, name: str, values: Mapping[str, str | None]) -> str:
+    """``text`` with keys of section ``name`` set (``None`` = leave as is), the section
+    appended when missing. Every other byte stays as it was: comments, spacing, order,
+    subsections and other sections."""
+    for key in values:
         if key not in KEY_NAMES:
             raise ConfigError(f"unknown config key {key!r}")
-        _check_value(key, value)
-        section[key] = value
-    if roles:
-        sub = section.setdefault("roles", {})
-        for alias, arn in roles.items():
-            _check_value(f"roles.{alias}", arn)
-            sub[alias] = arn
+    updates = {k: _render_value(v) for k, v in values.items() if v is not None}
+    lines = text.splitlines(keepends=True)
+    newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+    start = next(
+        (
+            i
+            for i, line in enumerate(lines)
+            if not _SUBHEADER.match(line) and (m := _HEADER.match(line)) and m.group("name") == name
+        ),
+        None,
+    )
+    if start is None:
+        block = [f"[{name}]{newline}"] + [f"{k} = {v}{newline}" for k, v in updates.items()]
+        if lines and not lines[-1].endswith(("\n", "\r")):
+            lines[-1] += newline
+        if lines and lines[-1].strip():
+            block.insert(0, newline)
+        return "".join(lines + block)
+    end = start + 1
+    while end < len(lines) and not _SUBHEADER.match(lines[end]) and not _HEADER.match(lines[end]):
+        end += 1
+    scalars = range(start + 1, end)
+    indent = ""
+    for i in scalars:
+        if "=" in lines[i] and not lines[i].lstrip().startswith(("#", ";")):
+            indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
+            break
+    last = max((i for i in scalars if lines[i].strip()), default=start)
+    inserted: list[str] = []
+    for key, value in updates.items():
+        pattern = re.compile(rf"^(\s*){re.escape(key)}\s*=")
+        found = next((i for i in scalars if pattern.match(lines[i])), None)
+        if found is not None:
+            ending = newline if lines[found].endswith(("\n", "\r")) else ""
+            lines[found] = f"{pattern.match(lines[found]).group(1)}{key} = {value}{ending}"  # type: ignore[union-attr]
+        else:
+            inserted.append(f"{indent}{key} = {value}{newline}")
+    if inserted and not lines[last].endswith(("\n", "\r")):
+        lines[last] += newline
+    lines[last + 1 : last + 1] = inserted
+    return "".join(lines)
 
 
-def _check_value(key: str, value: str) -> None:
-    if "\n" in value or "\r" in value:
-        raise ConfigError(f"{key} must be one line")
-
-
-def save(cfg: Any, path: Path) -> None:
-    """Write atomically, mode 0600, comments kept."""
-    path = Path(os.path.realpath(path))
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    buffer = io.BytesIO()
-    cfg.filename = None
-    cfg.write(buffer)
-    data = buffer.getvalue()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+def save_section(path: Path, name: str, values: Mapping[str, str | None]) -> None:
+    """Update one section of the config file in place: atomic, mode 0600, comments kept."""
+    real = Path(os.path.realpath(path))
     try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        text = real.read_text(encoding="utf-8") if real.exists() else ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    updated = render_update(text, name, values)
+    load_text(updated, path)  # never write a file samljit itself could not read back
+    real.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".tmp", dir=real.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            fh.write(updated)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
+        os.replace(tmp, real)
     except BaseException:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -45,11 +45,11 @@ def run(ctx: Context) -> int:
     if asking:
         _ask(ctx, name, values)
     _validate(ctx, name, values)
-    config.update_section(cfg, name, values)
-    config.save(cfg, ctx.config_path)
+    changed = {k: v for k, v in values.items() if v is not None and v != current(None, k)}
+    config.save_section(ctx.config_path, name, changed)
     terminal.info(f"Saved IdP account {name!r} in {ctx.config_path}.")
     if asking and values.get("username"):
-        _offer_password(ctx, name, cfg)
+        _offer_password(ctx, name)
     terminal.info(f"Next: samljit login -a {name}")
     return 0
 
@@ -142,8 +142,8 @@ def _validate(ctx: Context, name: str, values: dict[str, str | None]) -> None:
             )
 
 
-def _offer_password(ctx: Context, name: str, cfg: Any) -> None:
-    account = config.resolve_account(cfg, name, path=ctx.config_path, env={})
+def _offer_password(ctx: Context, name: str) -> None:
+    account = config.resolve_account(ctx.load_config(), name, path=ctx.config_path, env={})
     username = account.username or ""
     password = ctx.terminal.ask_secret(
         f"Password for {username} (stored in the OS keyring; Enter to skip)",

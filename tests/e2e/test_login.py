@@ -149,7 +149,12 @@ def test_role_full_and_a_different_role_means_a_new_login(
 def test_role_by_account_name_and_role_name(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
     cli.write_config(account_config(jumpcloud, role=None))
     ran = cli.run(
-        "login", "-a", "production", "--role", "acme-dev/AcmeJumpCloudAdminRO", "--mfa-token",
+        "login",
+        "-a",
+        "production",
+        "--role",
+        "acme-dev/AcmeJumpCloudAdminRO",
+        "--mfa-token",
         code(cli),
     )
     assert ran.returncode == 0, ran.stderr
@@ -441,8 +446,15 @@ def test_ten_concurrent_logins_to_ten_profiles(cli: Cli, jumpcloud: JumpCloudEmu
 def test_exec_passes_the_childs_exit_status(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
     cli.write_config(account_config(jumpcloud))
     ran = cli.run(
-        "exec", "-a", "production", "--mfa-token", code(cli), "--",
-        sys.executable, "-c", "raise SystemExit(7)",
+        "exec",
+        "-a",
+        "production",
+        "--mfa-token",
+        code(cli),
+        "--",
+        sys.executable,
+        "-c",
+        "raise SystemExit(7)",
     )
     assert ran.returncode == 7, ran.stderr
     missing = cli.run("exec", "-a", "production", "--", "no-such-command-samljit")
@@ -455,8 +467,17 @@ def test_exec_passes_the_childs_exit_status(cli: Cli, jumpcloud: JumpCloudEmulat
 def test_exec_removes_other_profiles_from_the_child(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
     cli.write_config(account_config(jumpcloud))
     ran = cli.run(
-        "exec", "-a", "production", "--mfa-token", code(cli), "--", sys.executable, "-c",
-        PRINT_ENV, env={"AWS_PROFILE": "other", "AWS_DEFAULT_PROFILE": "other"}, record=False,
+        "exec",
+        "-a",
+        "production",
+        "--mfa-token",
+        code(cli),
+        "--",
+        sys.executable,
+        "-c",
+        PRINT_ENV,
+        env={"AWS_PROFILE": "other", "AWS_DEFAULT_PROFILE": "other"},
+        record=False,
     )
     assert ran.returncode == 0, ran.stderr
     child = json.loads(ran.stdout)
@@ -502,9 +523,7 @@ def test_global_options_after_the_command(cli: Cli, jumpcloud: JumpCloudEmulator
     ran = cli.run("login", "--config", str(other), "-a", "work", "-q", "--mfa-token", code(cli))
     assert ran.returncode == 0, ran.stderr
     assert ran.stderr == ""
-    env_run = cli.run(
-        "login", env={"SAMLJIT_CONFIG": str(other), "SAMLJIT_IDP_ACCOUNT": "work"}
-    )
+    env_run = cli.run("login", env={"SAMLJIT_CONFIG": str(other), "SAMLJIT_IDP_ACCOUNT": "work"})
     assert env_run.returncode == 0 and "already holds valid credentials" in env_run.stderr
 
 
@@ -512,7 +531,11 @@ def test_credentials_file_from_environment(cli: Cli, jumpcloud: JumpCloudEmulato
     target = cli.home / "creds" / "file"
     cli.write_config(account_config(jumpcloud))
     ran = cli.run(
-        "login", "-a", "production", "--mfa-token", code(cli),
+        "login",
+        "-a",
+        "production",
+        "--mfa-token",
+        code(cli),
         env={"AWS_SHARED_CREDENTIALS_FILE": str(target)},
     )
     assert ran.returncode == 0, ran.stderr

@@ -1,0 +1,199 @@
+"""The interactive paths, driven through prompt-toolkit's pipe input (no terminal needed):
+the role picker, the MFA code and password prompts, and ``configure``'s questions."""
+
+from __future__ import annotations
+
+import argparse
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from prompt_toolkit.input import PipeInput, create_pipe_input
+from prompt_toolkit.output import DummyOutput
+
+from samljit import config, roles
+from samljit.commands import Context
+from samljit.commands import configure as configure_command
+from samljit.errors import MissingInputError, RoleError
+from samljit.terminal import Terminal
+
+RO = roles.Role(
+    "arn:aws:iam::012345678987:role/AcmeRO", "arn:aws:iam::012345678987:saml-provider/JC"
+)
+FULL = roles.Role(
+    "arn:aws:iam::012345678987:role/AcmeFull", "arn:aws:iam::012345678987:saml-provider/JC"
+)
+DEV = roles.Role(
+    "arn:aws:iam::111122223333:role/AcmeRO", "arn:aws:iam::111122223333:saml-provider/JC"
+)
+NAMES = {"012345678987": "acme-production", "111122223333": "acme-dev"}
+
+
+@pytest.fixture
+def pipe() -> Iterator[PipeInput]:
+    with create_pipe_input() as pipe_input:
+        yield pipe_input
+
+
+def terminal(pipe: PipeInput) -> tuple[Terminal, io.StringIO]:
+    stream = io.StringIO()
+    return (
+        Terminal(interactive=True, stream=stream, prompt_io=lambda: (pipe, DummyOutput())),
+        stream,
+    )
+
+
+def test_picker_filters_by_typed_text(pipe: PipeInput) -> None:
+    term, shown = terminal(pipe)
+    pipe.send_text("dev\r")
+    chosen = roles.select([RO, FULL, DEV], None, aliases={}, account_names=NAMES, terminal=term)
+    assert chosen == DEV
+    listing = shown.getvalue()
+    assert "acme-production (012345678987)  AcmeRO" in listing
+    assert "acme-dev (111122223333)  AcmeRO" in listing
+
+
+def test_picker_asks_again_until_one_role_matches(pipe: PipeInput) -> None:
+    term, shown = terminal(pipe)
+    pipe.send_text("AcmeRO\r")  # matches two roles
+    pipe.send_text("nothing-like-it\r")  # matches none
+    pipe.send_text("2\r")  # by number
+    chosen = roles.select([RO, FULL, DEV], None, aliases={}, account_names=NAMES, terminal=term)
+    assert chosen == FULL
+    text = shown.getvalue()
+    assert "2 choices match 'AcmeRO'" in text and "nothing matches 'nothing-like-it'" in text
+
+
+def test_picker_without_terminal_lists_choices() -> None:
+    term = Terminal(interactive=False, stream=io.StringIO())
+    with pytest.raises(RoleError) as caught:
+        roles.select([RO, FULL], None, aliases={}, account_names=NAMES, terminal=term)
+    assert RO.role_arn in caught.value.message and FULL.role_arn in caught.value.message
+
+
+def test_secret_prompt_and_code_prompt(pipe: PipeInput) -> None:
+    from samljit.mfa import ask_code
+
+    term, shown = terminal(pipe)
+    pipe.send_text("s3cret-pass\r")
+    assert term.ask_secret("Password", what="the password") == "s3cret-pass"
+    pipe.send_text("12a456\r123456\r")
+    assert ask_code(term, None) == "123456"
+    assert "digits only" in shown.getvalue()
+    assert "s3cret-pass" not in shown.getvalue()
+
+
+def test_no_terminal_raises_at_once() -> None:
+    term = Terminal(interactive=False, stream=io.StringIO())
+    with pytest.raises(MissingInputError, match="no terminal"):
+        term.ask("Username", what="the IdP username")
+
+
+def test_ctrl_d_at_a_prompt_is_an_interrupt(pipe: PipeInput) -> None:
+    term, _ = terminal(pipe)
+    pipe.send_text("\x04")
+    with pytest.raises(KeyboardInterrupt):
+        term.ask("Username", what="the IdP username")
+
+
+def _context(tmp_path: Path, term: Terminal, *argv: str) -> Context:
+    from samljit.args import build_parser
+
+    args: argparse.Namespace = build_parser().parse_args(
+        ["configure", "--config", str(tmp_path / "cfg"), "-a", "production", *argv]
+    )
+    env = {"HOME": str(tmp_path), "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
+    return Context(args=args, env=env, _terminal=term)
+
+
+def test_configure_asks_its_questions(pipe: PipeInput, tmp_path: Path) -> None:
+    term, shown = terminal(pipe)
+    answers = [
+        "jumpcloud",  # provider (any case)
+        "ftp://nope",  # refused URL, asked again
+        "https://sso.jumpcloud.com/saml2/acme-prod-aws-admin",
+        "ops@acme.example",
+        "push",  # MFA
+        "",  # profile: default = account name
+        "readonly",  # default role
+        "",  # password: skip
+    ]
+    pipe.send_text("".join(a + "\r" for a in answers))
+    assert configure_command.run(_context(tmp_path, term)) == 0
+    cfg = config.load(tmp_path / "cfg")
+    section = dict(cfg["production"])
+    assert section == {
+        "provider": "JumpCloud",
+        "url": "https://sso.jumpcloud.com/saml2/acme-prod-aws-admin",
+        "username": "ops@acme.example",
+        "mfa": "PUSH",
+        "aws_profile": "production",
+        "role_arn": "readonly",
+    }
+    assert "not an http(s) URL" in shown.getvalue()
+    assert oct((tmp_path / "cfg").stat().st_mode & 0o777) == "0o600"
+
+
+def test_configure_keeps_comments_and_other_sections(pipe: PipeInput, tmp_path: Path) -> None:
+    original = (
+        "# my samljit accounts\n"
+        "[staging]\n"
+        "# staging goes through the test tenant\n"
+        "provider = JumpCloud\n"
+        "url = https://sso.jumpcloud.com/saml2/staging\n"
+        "[production]\n"
+        "provider = JumpCloud # inline\n"
+        "url = https://sso.jumpcloud.com/saml2/acme-prod-aws-admin\n"
+        "  [[roles]]\n"
+        "  readonly = arn:aws:iam::012345678987:role/AcmeRO\n"
+    )
+    (tmp_path / "cfg").write_text(original)
+    term = Terminal(interactive=False, stream=io.StringIO())
+    ctx = _context(tmp_path, term, "--skip-prompt", "--region", "us-east-2", "--mfa", "totp")
+    assert configure_command.run(ctx) == 0
+    text = (tmp_path / "cfg").read_text()
+    head = original.partition("[production]\n")[0]
+    assert text == (
+        head
+        + "[production]\n"
+        + "provider = JumpCloud # inline\n"
+        + "url = https://sso.jumpcloud.com/saml2/acme-prod-aws-admin\n"
+        + "mfa = TOTP\n"
+        + "region = us-east-2\n"
+        + "  [[roles]]\n"
+        + "  readonly = arn:aws:iam::012345678987:role/AcmeRO\n"
+    )
+    cfg = config.load(tmp_path / "cfg")
+    assert cfg["production"]["region"] == "us-east-2"
+    assert cfg["production"]["mfa"] == "TOTP"
+    assert cfg["production"]["roles"]["readonly"].endswith("role/AcmeRO")
+
+
+def test_configure_skip_prompt_needs_provider_and_url(tmp_path: Path) -> None:
+    from samljit.errors import ConfigError
+
+    term = Terminal(interactive=False, stream=io.StringIO())
+    with pytest.raises(ConfigError, match="needs a provider"):
+        configure_command.run(_context(tmp_path, term, "--skip-prompt"))
+    assert not (tmp_path / "cfg").exists()
+    with pytest.raises(ConfigError, match="unknown provider 'Nope'"):
+        configure_command.run(
+            _context(
+                tmp_path, term, "--skip-prompt", "--provider", "Nope", "--url", "https://x.example"
+            )
+        )
+    with pytest.raises(ConfigError, match="does not know MFA 'sms'"):
+        configure_command.run(
+            _context(
+                tmp_path,
+                term,
+                "--skip-prompt",
+                "--provider",
+                "JumpCloud",
+                "--url",
+                "https://x.example/saml2/a",
+                "--mfa",
+                "sms",
+            )
+        )
