@@ -1,0 +1,144 @@
+"""Interactive use in a real pseudo-terminal: password and MFA prompts, the role picker,
+the keyring (a real file-backed backend, and none at all), and ``configure``'s questions."""
+
+from __future__ import annotations
+
+import configparser
+import io
+
+import pexpect
+import pytest
+
+from tests.conftest import EMAIL, PASSWORD, SAMLJIT, SLUG, TOTP_SECRET, Cli, account_config
+from tests.emulators.jumpcloud import JumpCloudEmulator, totp_now
+
+FILE_KEYRING = "keyrings.alt.file.PlaintextKeyring"
+
+
+def spawn(cli: Cli, *args: str, **env: str) -> pexpect.spawn:
+    merged = {**cli.env, **env}
+    merged.pop("SAMLJIT_PASSWORD", None)
+    child = pexpect.spawn(
+        str(SAMLJIT), list(args), env=merged, cwd=str(cli.home), encoding="utf-8", timeout=30,
+        dimensions=(40, 160),
+    )
+    child.logfile_read = io.StringIO()
+    return child
+
+
+def finish(child: pexpect.spawn) -> str:
+    """Wait for the end; the whole transcript of what the terminal showed."""
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.logfile_read.getvalue()  # type: ignore[union-attr]
+
+
+def role_of(cli: Cli) -> str:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(cli.credentials)
+    return parser["production"]["x_principal_arn"].split("/")[1]
+
+
+def test_prompts_picker_and_keyring(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
+    cli.write_config(account_config(jumpcloud, role=None))
+    child = spawn(cli, "login", "-a", "production", PYTHON_KEYRING_BACKEND=FILE_KEYRING)
+    child.expect(f"Password for {EMAIL}:")
+    child.sendline(PASSWORD)
+    child.expect("JumpCloud TOTP code:")
+    child.sendline(totp_now(TOTP_SECRET))
+    child.expect("The assertion grants these roles:")
+    child.expect("acme-production \\(012345678987\\)  AcmeJumpCloudAdmin\r?\n")
+    child.expect("Choose \\(number, or type to filter\\):")
+    child.send("Admin  \x7f\x7f\x7f\x7f\x7f\x7f\x7f")  # typing and erasing is fine
+    child.send("dmin\r")  # "dmin" matches three roles: asked again
+    child.expect("3 choices match 'dmin'")
+    child.send("AdminRO\r")  # two roles named so: asked again
+    child.expect("2 choices match 'AdminRO'")
+    child.send("acme-production (012345678987)  AcmeJumpCloudAdmin\r")  # the exact text
+    transcript = finish(child)
+    assert child.exitstatus == 0, transcript
+    assert "Password saved in the OS keyring." in transcript
+    assert PASSWORD not in transcript
+    assert role_of(cli) == "AcmeJumpCloudAdmin"
+    cli.secrets.add(PASSWORD)
+
+    # no terminal now, no SAMLJIT_PASSWORD: the keyring answers
+    again = cli.run(
+        "login", "-a", "production", "--force", "--role", "readonly",
+        "--mfa-token", totp_now(TOTP_SECRET),
+        env={"SAMLJIT_PASSWORD": None, "PYTHON_KEYRING_BACKEND": FILE_KEYRING},  # type: ignore[dict-item]
+    )
+    assert again.returncode == 0, again.stderr
+    assert role_of(cli) == "AcmeJumpCloudAdminRO"
+
+
+def test_no_keyring_warns_once_and_still_logs_in(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
+    cli.write_config(account_config(jumpcloud))
+    child = spawn(
+        cli, "login", "-a", "production", PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring"
+    )
+    child.expect(f"Password for {EMAIL}:")
+    child.sendline(PASSWORD)
+    child.expect("JumpCloud TOTP code:")
+    child.sendline(totp_now(TOTP_SECRET))
+    transcript = finish(child)
+    assert child.exitstatus == 0, transcript
+    assert transcript.count("no OS keyring is available") == 1
+    assert "Logged in: AcmeJumpCloudAdminRO" in transcript
+    assert PASSWORD not in transcript
+
+
+def test_password_needed_without_terminal_is_a_clear_error(
+    cli: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    ran = cli.run("login", "-a", "production", env={"SAMLJIT_PASSWORD": None})  # type: ignore[dict-item]
+    assert ran.returncode == 2
+    assert ran.stderr.splitlines()[0] == (
+        "samljit: error: the IdP password is needed, but there is no terminal to ask on"
+    )
+    assert "SAMLJIT_PASSWORD" in ran.stderr
+
+
+def test_configure_interactively(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
+    child = spawn(cli, "configure", "-a", "production", PYTHON_KEYRING_BACKEND=FILE_KEYRING)
+    child.expect("IdP provider \\[JumpCloud\\]:")
+    child.send("\r")
+    child.expect("IdP sign-in URL of the AWS app:")
+    child.send(jumpcloud.sso_url(SLUG) + "\r")
+    child.expect("Username:")
+    child.send(EMAIL + "\r")
+    child.expect("MFA \\(Auto, TOTP, PUSH\\) \\[Auto\\]:")
+    child.send("totp\r")
+    child.expect("AWS profile to write \\[production\\]:")
+    child.send("\r")
+    child.expect("Default role .*:")
+    child.send("arn:aws:iam::012345678987:role/AcmeJumpCloudAdminRO\r")
+    child.expect("Password for .* \\(stored in the OS keyring; Enter to skip\\):")
+    child.sendline(PASSWORD)
+    transcript = finish(child)
+    assert child.exitstatus == 0, transcript
+    assert "Password saved in the OS keyring." in transcript
+    text = cli.config.read_text()
+    assert PASSWORD not in text
+    assert "mfa = TOTP" in text and "provider = JumpCloud" in text
+    cli.secrets.add(PASSWORD)
+    # api_url is not asked for (the public JumpCloud host is the default): point it here
+    cli.run("configure", "-a", "production", "--skip-prompt", "--api-url", jumpcloud.api_url)
+    ran = cli.run(
+        "login", "-a", "production", "--mfa-token", totp_now(TOTP_SECRET),
+        env={"SAMLJIT_PASSWORD": None, "PYTHON_KEYRING_BACKEND": FILE_KEYRING},  # type: ignore[dict-item]
+    )
+    assert ran.returncode == 0, ran.stderr
+
+
+@pytest.mark.parametrize("signal_key", ["\x03"])
+def test_ctrl_c_at_a_prompt(cli: Cli, jumpcloud: JumpCloudEmulator, signal_key: str) -> None:
+    cli.write_config(account_config(jumpcloud))
+    child = spawn(cli, "login", "-a", "production")
+    child.expect(f"Password for {EMAIL}:")
+    child.send(signal_key)
+    transcript = finish(child)
+    assert child.exitstatus == 130, transcript
+    assert "interrupted" in transcript
+    assert not cli.credentials.exists()
