@@ -33,7 +33,7 @@ KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("provider", "(required)", "provider name, case-insensitive (`JumpCloud`, …)"),
     ConfigKey("url", "(required)", "IdP sign-in URL of the AWS app"),
     ConfigKey("username", "", "login name"),
-    ConfigKey("mfa", "Auto", "MFA method; `Auto` picks what the IdP offers"),
+    ConfigKey("mfa", "`Auto`", "MFA method; `Auto` picks what the IdP offers"),
     ConfigKey("aws_profile", "the account name", "profile written in the credentials file"),
     ConfigKey("role_arn", "", "default role: ARN, alias from `[[roles]]`, or role name"),
     ConfigKey(
@@ -42,8 +42,8 @@ KEYS: tuple[ConfigKey, ...] = (
         "STS DurationSeconds",
     ),
     ConfigKey("region", "", "written into the profile; also selects the STS regional endpoint"),
-    ConfigKey("aws_urn", "urn:amazon:webservices", "SP entity id, for providers that need it"),
-    ConfigKey("skip_verify", "false", "turn off TLS verification (warns every time)"),
+    ConfigKey("aws_urn", "`urn:amazon:webservices`", "SP entity id, for providers that need it"),
+    ConfigKey("skip_verify", "`false`", "turn off TLS verification (warns every time)"),
     ConfigKey(
         "credentials_file",
         "`$AWS_SHARED_CREDENTIALS_FILE` or `~/.aws/credentials`",
@@ -61,7 +61,7 @@ KEYS: tuple[ConfigKey, ...] = (
     ),
     ConfigKey(
         "refresh_margin",
-        str(DEFAULT_REFRESH_MARGIN),
+        f"`{DEFAULT_REFRESH_MARGIN}`",
         "seconds before expiry at which credentials count as stale",
     ),
 )
