@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from samljit import fsutil
 from samljit.errors import ConfigError
 
 DEFAULT_CONFIG = "~/.samljit"
@@ -339,15 +339,7 @@ def save_section(path: Path, name: str, values: Mapping[str, str | None]) -> Non
     updated = render_update(text, name, values)
     load_text(updated, path)  # never write a file samljit itself could not read back
     real.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd, tmp = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".tmp", dir=real.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(updated)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, real)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+        fsutil.atomic_write(real, updated.encode("utf-8"), mode=0o600)
+    except OSError as exc:
+        raise ConfigError(f"cannot write config file {path}: {exc.strerror}") from None

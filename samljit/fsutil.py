@@ -1,0 +1,96 @@
+"""File primitives shared by every writer: atomic replace, inter-process locks, private
+directories. Errors are plain ``OSError``; callers turn them into samljit errors."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import stat
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+
+def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
+    """Replace ``path`` with ``data``: a reader sees the old file or the new one, never half.
+
+    The temp file lives in the same directory, gets ``mode`` before any byte is written, is
+    fsynced, renamed over ``path`` and the directory fsynced (best effort)."""
+    directory = path.parent
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            os.fchmod(handle.fileno(), mode)
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    fsync_directory(directory)
+
+
+def fsync_directory(directory: Path) -> None:
+    """Make a rename durable; best effort, since some file systems refuse it."""
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+class LockTimeout(Exception):
+    """The lock was not free within the time allowed."""
+
+
+@contextlib.contextmanager
+def locked(lock_path: Path, *, timeout: float | None = None, poll: float = 0.05) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``lock_path`` (created 0600, never removed).
+
+    ``timeout=None`` waits as long as it takes; otherwise :class:`LockTimeout` after that many
+    seconds."""
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    try:
+        if timeout is None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        else:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        raise LockTimeout(str(lock_path)) from None
+                    time.sleep(poll)
+        try:
+            yield
+        finally:
+            # Unlock explicitly: a forked child may share this open file description.
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def private_dir(path: Path) -> Path:
+    """Create ``path`` (and parents) as 0700, or tighten it when it is ours and too open.
+
+    Raises ``PermissionError`` when the directory belongs to someone else."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    info = os.lstat(path)
+    if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
+        raise NotADirectoryError(str(path))
+    if info.st_uid != os.getuid():
+        raise PermissionError(f"{path} belongs to another user")
+    if stat.S_IMODE(info.st_mode) & 0o077:
+        os.chmod(path, 0o700)
+    return path
