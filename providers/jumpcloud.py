@@ -65,6 +65,7 @@ class JumpCloudProvider(Provider):
                 have_code=bool(secrets.mfa_token),
                 unsupported=state.unsupported,
             )
+            self.notify("mfa.challenged", factor=factor.kind)
             factor.verify(secrets.mfa_token)
         page = self.http.get(self.account.url, step="JumpCloud SSO page")
         self.http.raise_for_service_trouble(page, step="JumpCloud SSO page")

@@ -12,6 +12,7 @@ import argparse
 from typing import NoReturn
 
 from samljit import __version__
+from samljit.shells import SHELLS
 
 PROG = "samljit"
 KEY_TYPES = ("rsa2048", "rsa3072", "rsa4096", "ec-p256")
@@ -117,15 +118,58 @@ def build_parser() -> Parser:
 
     login = command("login", "log in and write the credentials profile")
     _login_options(login, full=True)
+    login.add_argument(
+        "--all-roles",
+        action="store_true",
+        help="write one profile per role in the assertion (names from profile_template)",
+    )
 
     exec_ = command("exec", "run a command with fresh credentials in its environment")
     _login_options(exec_, full=False)
+    exec_.add_argument(
+        "--no-write",
+        action="store_true",
+        help="keep the credentials in the command's environment only (no profile written)",
+    )
     exec_.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="command")
 
     list_roles = command("list-roles", "log in and list every role the assertion grants")
     list_roles.add_argument("--mfa-token", metavar="CODE", help="one-time MFA code")
     list_roles.add_argument("--skip-prompt", action="store_true", help="never ask")
     list_roles.add_argument("--json", action="store_true", help="print a JSON list")
+
+    process = command(
+        "credential-process", "print credentials as AWS credential_process JSON (cached)"
+    )
+    process.add_argument(
+        "--role", metavar="ROLE", help="role ARN, alias, role name or ACCOUNT/ROLE"
+    )
+    process.add_argument("--no-cache", action="store_true", help="log in even if cached")
+    process.add_argument("--mfa-token", metavar="CODE", help="one-time MFA code")
+    process.add_argument("--skip-prompt", action="store_true", help="never ask")
+
+    console = command("console", "open the AWS console signed in as the role")
+    _login_options(console, full=False)
+    console.add_argument("--print", action="store_true", help="print the link, open nothing")
+    console.add_argument("--json", action="store_true", help='print {"ConsoleUrl", "Expiration"}')
+    console.add_argument("--destination", metavar="URL", help="console page to open")
+    console.add_argument(
+        "--duration", metavar="SECONDS", type=_seconds, help="console session length"
+    )
+
+    script = command("script", "print shell lines that export the credentials")
+    _login_options(script, full=False)
+    script.add_argument("--shell", choices=SHELLS, help="default: from $SHELL, else bash")
+
+    status = command("status", "every configured account and profile, with time left")
+    status.add_argument("--json", action="store_true", help="print a JSON list")
+
+    logout = command("logout", "remove the account's profile and cached credentials")
+    logout.add_argument("--all", action="store_true", help="every configured account")
+
+    audit = command("audit", "show the audit log")
+    audit.add_argument("--since", metavar="WHEN", help="e.g. 30m, 12h, 1d, 2w, or an RFC 3339 time")
+    audit.add_argument("--json", action="store_true", help="print JSON lines")
 
     cert = command("cert", "make an IdP signing key and self-signed certificate")
     cert.add_argument("--name", required=True, help="file name stem and default CN")

@@ -42,6 +42,12 @@ COMMAND_MODULES = {
     "exec": "samljit.commands.exec",
     "list-roles": "samljit.commands.list_roles",
     "cert": "samljit.commands.cert",
+    "credential-process": "samljit.commands.credential_process",
+    "console": "samljit.commands.console",
+    "script": "samljit.commands.script",
+    "status": "samljit.commands.status",
+    "logout": "samljit.commands.logout",
+    "audit": "samljit.commands.audit",
 }
 
 

@@ -60,6 +60,22 @@ KEYS: tuple[ConfigKey, ...] = (
         "base URL of the provider's API, for providers that have one",
     ),
     ConfigKey(
+        "profile_template",
+        "`{account_name}-{role_name}`",
+        "profile names for `login --all-roles` (`{account_name}`, `{account_id}`, "
+        "`{role_name}`, `{idp_account}`)",
+    ),
+    ConfigKey(
+        "write_credentials",
+        "`true`",
+        "`false`: `exec` keeps credentials in the child's environment only",
+    ),
+    ConfigKey(
+        "command",
+        "",
+        "`Command` provider: the command that prints a base64 SAMLResponse (`url` optional)",
+    ),
+    ConfigKey(
         "refresh_margin",
         f"`{DEFAULT_REFRESH_MARGIN}`",
         "seconds before expiry at which credentials count as stale",
@@ -90,6 +106,9 @@ class Account:
     idp_certificate: Path | None = None
     api_url: str | None = None
     refresh_margin: int = DEFAULT_REFRESH_MARGIN
+    command: str | None = None
+    profile_template: str = "{account_name}-{role_name}"
+    write_credentials: bool = True
     role_aliases: Mapping[str, str] = field(default_factory=dict)
     account_names: Mapping[str, str] = field(default_factory=dict)
 
@@ -185,9 +204,10 @@ def resolve_account(
             hint=f"run `samljit configure -a {name} --provider JumpCloud`",
         )
     url = get("url")
-    if not url:
+    command = get("command")
+    if not url and not command:
         raise ConfigError(f"IdP account {name!r} in {path} has no url")
-    url = check_url(url, f"url of account {name!r}")
+    url = check_url(url, f"url of account {name!r}") if url else ""
     api_url = get("api_url")
     if api_url:
         api_url = check_url(api_url, f"api_url of account {name!r}").rstrip("/")
@@ -210,12 +230,15 @@ def resolve_account(
         ),
         aws_urn=get("aws_urn") or "urn:amazon:webservices",
         skip_verify=_bool(get("skip_verify"), "skip_verify", name),
+        profile_template=get("profile_template") or "{account_name}-{role_name}",
+        write_credentials=_bool(get("write_credentials") or "true", "write_credentials", name),
         credentials_file=Path(os.path.expanduser(credentials_file or "~/.aws/credentials")),
         idp_certificate=Path(os.path.expanduser(cert)) if cert else None,
         api_url=api_url,
         refresh_margin=_default(
             _int(get("refresh_margin"), "refresh_margin", name, low=0), DEFAULT_REFRESH_MARGIN
         ),
+        command=command,
         role_aliases=_subsection(section, "roles"),
         account_names=_subsection(section, "accounts"),
     )

@@ -13,6 +13,7 @@ third-party providers register the same way::
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -45,12 +46,24 @@ class Provider(ABC):
     needs_password: ClassVar[bool] = True
 
     def __init__(
-        self, account: Account, http: HttpClient, terminal: Terminal, redactor: Redactor
+        self,
+        account: Account,
+        http: HttpClient,
+        terminal: Terminal,
+        redactor: Redactor,
+        *,
+        events: Callable[..., None] | None = None,
     ) -> None:
         self.account = account
         self.http = http
         self.terminal = terminal
         self.redactor = redactor
+        self._events = events
+
+    def notify(self, event: str, **fields: str | None) -> None:
+        """Report an audit event (``mfa.challenged`` with ``factor=``); never a secret."""
+        if self._events is not None:
+            self._events(event, **fields)
 
     @abstractmethod
     def login(self, secrets: LoginSecrets) -> str:

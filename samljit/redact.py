@@ -47,6 +47,7 @@ SECRET_NAMES = frozenset(
         "aws_security_token",
         "secretaccesskey",
         "signintoken",
+        "session",
         "context",
     }
 )

@@ -59,7 +59,9 @@ class Context:
         )
 
     def runtime(self) -> Runtime:
-        return Runtime(env=self.env, terminal=self.terminal, redactor=self.redactor)
+        return Runtime(
+            env=self.env, terminal=self.terminal, redactor=self.redactor, command=self.args.command
+        )
 
     def mfa_token(self) -> str | None:
         return getattr(self.args, "mfa_token", None) or self.env.get("SAMLJIT_MFA_TOKEN") or None

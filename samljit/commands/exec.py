@@ -27,7 +27,10 @@ def run(ctx: Context) -> int:
         )
     account = ctx.account(Overrides(role=args.role, profile=args.profile))
     runtime = ctx.runtime()
-    grant = login(account, runtime, role_ref=account.role_arn, mfa_token=ctx.mfa_token())
+    write = account.write_credentials and not args.no_write
+    grant = login(
+        account, runtime, role_ref=account.role_arn, mfa_token=ctx.mfa_token(), write=write
+    )
     env = credential_env(
         ctx.env,
         grant.credentials,

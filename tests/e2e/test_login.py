@@ -25,6 +25,7 @@ from tests.conftest import (
     account_config,
     make_user,
 )
+from tests.support.moto_sts import MotoSts
 from tests.emulators.jumpcloud import (
     BAD_CREDENTIALS_MESSAGE,
     INVALID_OTP_MESSAGE,
@@ -132,18 +133,21 @@ def test_valid_profile_is_reused_without_contacting_anyone(
     assert auth_calls(jumpcloud) > 0 and len(jumpcloud.requests) > before
 
 
-def test_role_full_and_a_different_role_means_a_new_login(
-    cli: Cli, jumpcloud: JumpCloudEmulator
+def test_role_full_is_a_new_grant_from_the_same_assertion(
+    cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts
 ) -> None:
     cli.write_config(account_config(jumpcloud))
     assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
     assert "/AcmeJumpCloudAdminRO/" in profile(cli)["x_principal_arn"]
-    calls = auth_calls(jumpcloud)
-    full = cli.run("login", "-a", "production", "--role", "full", "--mfa-token", code(cli))
+    calls, requests = len(sts.calls), len(jumpcloud.requests)
+    full = cli.run("login", "-a", "production", "--role", "full")
     assert full.returncode == 0, full.stderr
-    assert auth_calls(jumpcloud) > calls
+    assert len(jumpcloud.requests) == requests  # the cached assertion: no IdP, no MFA
+    assert [c.role_arn for c in sts.calls[calls:]] == [FULL_ARN]
     assert "/AcmeJumpCloudAdmin/" in profile(cli)["x_principal_arn"]
     assert "Logged in: AcmeJumpCloudAdmin in acme-production (012345678987)" in full.stderr
+    forced = cli.run("login", "-a", "production", "--role", "full", "--force")
+    assert forced.returncode == 2 and "MFA code is needed" in forced.stderr  # --force: IdP again
 
 
 def test_role_by_account_name_and_role_name(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
@@ -567,9 +571,19 @@ def test_usage_errors(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
 def test_home_has_no_stray_files(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
     cli.write_config(account_config(jumpcloud))
     assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
-    files = sorted(str(p.relative_to(cli.home)) for p in cli.home.rglob("*") if p.is_file())
-    assert files == [".aws/credentials", ".aws/credentials.lock", ".samljit"] or files == [
-        ".aws/credentials",
-        ".samljit",
-    ], files
+    files = sorted(p for p in cli.home.rglob("*") if p.is_file())
+    places = sorted({str(p.relative_to(cli.home).parent) for p in files})
+    assert places == [
+        ".",
+        ".aws",
+        ".cache/samljit/assertions",
+        ".cache/samljit/credentials",
+        ".cache/samljit/locks",
+        ".local/state/samljit",
+    ], places
+    for path in files:
+        if path != cli.config:  # the test wrote that one itself
+            assert oct(path.stat().st_mode & 0o777) == "0o600", path
+    for directory in (".cache/samljit", ".cache/samljit/credentials", ".local/state/samljit"):
+        assert oct((cli.home / directory).stat().st_mode & 0o777) == "0o700", directory
     assert Path(cli.credentials).read_text().count("[production]") == 1
