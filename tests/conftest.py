@@ -77,7 +77,10 @@ class Cli:
         input: str | None = None,
         timeout: float = 60,
         record: bool = True,
+        stdout_has_secrets: bool = False,
     ) -> subprocess.CompletedProcess[str]:
+        """Run samljit. Outputs are kept for the leak check, except with ``record=False``;
+        ``stdout_has_secrets`` keeps only stderr (the command's result *is* credentials)."""
         merged = {**self.env, **(env or {})}
         merged = {k: v for k, v in merged.items() if v is not None}
         result = subprocess.run(
@@ -92,7 +95,9 @@ class Cli:
             cwd=self.home,
         )
         if record:
-            self.outputs.extend([result.stdout, result.stderr])
+            self.outputs.append(result.stderr)
+            if not stdout_has_secrets:
+                self.outputs.append(result.stdout)
         return result
 
     def popen(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:

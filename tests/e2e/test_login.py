@@ -25,7 +25,6 @@ from tests.conftest import (
     account_config,
     make_user,
 )
-from tests.support.moto_sts import MotoSts
 from tests.emulators.jumpcloud import (
     BAD_CREDENTIALS_MESSAGE,
     INVALID_OTP_MESSAGE,
@@ -34,6 +33,7 @@ from tests.emulators.jumpcloud import (
     JumpCloudEmulator,
     totp_now,
 )
+from tests.support.moto_sts import MotoSts
 
 PRINT_ENV = (
     "import json, os; print(json.dumps({k: v for k, v in os.environ.items() "

@@ -1,0 +1,545 @@
+"""Just-in-time credentials: credential_process (with botocore itself), the cache and its
+single flight, the assertion cache, exec without writing, console, script, status, logout
+and the audit log — through the installed executable."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from tests.conftest import (
+    DEV_ARN,
+    FULL_ARN,
+    PROD_GRANTS,
+    RO_ARN,
+    SAMLJIT,
+    SLUG,
+    TOTP_SECRET,
+    Cli,
+    account_config,
+    grants,
+    make_user,
+)
+from tests.emulators.jumpcloud import App, JumpCloudEmulator, totp_now
+from tests.support.moto_sts import MotoSts
+
+
+def code(cli: Cli) -> str:
+    value = totp_now(TOTP_SECRET)
+    cli.secrets.add(value)
+    return value
+
+
+def process_json(cli: Cli, *args: str, **env: str) -> dict[str, Any]:
+    ran = cli.run(
+        "credential-process", "-a", "production", *args, env=env or None, stdout_has_secrets=True
+    )
+    assert ran.returncode == 0, ran.stderr
+    lines = ran.stdout.splitlines()
+    assert len(lines) == 1, ran.stdout
+    data: dict[str, Any] = json.loads(lines[0])
+    return data
+
+
+def cache_files(cli: Cli, kind: str) -> list[Path]:
+    return sorted((cli.home / ".cache" / "samljit" / kind).glob("*.json"))
+
+
+def test_credential_process_prints_one_json_line_and_caches(
+    cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    first = process_json(cli, SAMLJIT_MFA_TOKEN=code(cli))
+    assert list(first) == [
+        "Version",
+        "AccessKeyId",
+        "SecretAccessKey",
+        "SessionToken",
+        "Expiration",
+    ]
+    assert first["Version"] == 1 and first["Expiration"].endswith("Z")
+    assert not cli.credentials.exists()  # credential_process writes no profile
+    requests, calls = len(jumpcloud.requests), len(sts.calls)
+    again = process_json(cli)
+    assert again == first
+    assert (len(jumpcloud.requests), len(sts.calls)) == (requests, calls)
+    for path in cache_files(cli, "credentials"):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    cli.secrets.update([first["SecretAccessKey"], first["SessionToken"]])
+
+
+def test_role_switch_within_the_assertion_window_needs_no_idp(
+    cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    process_json(cli, SAMLJIT_MFA_TOKEN=code(cli))
+    requests = len(jumpcloud.requests)
+    full = process_json(cli, "--role", "full")
+    dev = process_json(cli, "--role", DEV_ARN)
+    assert len(jumpcloud.requests) == requests
+    assert [c.role_arn for c in sts.calls[-2:]] == [FULL_ARN, DEV_ARN]
+    assert full["AccessKeyId"] != dev["AccessKeyId"]
+    forced = cli.run("credential-process", "-a", "production", "--role", "full", "--no-cache")
+    assert forced.returncode == 2  # --no-cache: a real login, which needs the MFA code
+    assert "MFA code is needed" in forced.stderr
+
+
+def test_twenty_concurrent_calls_log_in_once(
+    cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    token = code(cli)
+
+    def one(_: int) -> str:
+        ran = cli.run(
+            "credential-process",
+            "-a",
+            "production",
+            env={"SAMLJIT_MFA_TOKEN": token},
+            stdout_has_secrets=True,
+        )
+        assert ran.returncode == 0, ran.stderr
+        return ran.stdout
+
+    calls = len(sts.calls)
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(one, range(20)))
+    assert len(set(answers)) == 1
+    assert jumpcloud.count("GET", "/userconsole/xsrf") == 1
+    assert jumpcloud.count("POST", "/userconsole/auth") == 2  # password, then password + code
+    assert len(sts.calls) - calls == 1
+    data = json.loads(answers[0])
+    cli.secrets.update([data["SecretAccessKey"], data["SessionToken"]])
+
+
+def test_a_failed_login_is_shared_not_retried_by_each_waiter(
+    cli: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    wrong = {"SAMLJIT_PASSWORD": "wrong-password-1", "SAMLJIT_MFA_TOKEN": "123456"}
+
+    def one(_: int) -> subprocess.CompletedProcess[str]:
+        return cli.run("credential-process", "-a", "production", env=wrong)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(one, range(8)))
+    assert {r.returncode for r in results} == {3}
+    assert len({r.stderr for r in results}) == 1
+    assert jumpcloud.count("POST", "/userconsole/auth") == 1
+    later = one(0)  # a later call is not answered by an old failure: it tries again
+    assert later.returncode == 3
+    assert jumpcloud.count("POST", "/userconsole/auth") == 2
+
+
+def test_no_terminal_and_mfa_needed_fails_at_once(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
+    cli.write_config(account_config(jumpcloud))
+    ran = cli.run("credential-process", "-a", "production", timeout=20)
+    assert ran.returncode == 2
+    assert ran.stdout == ""
+    assert ran.stderr.startswith("samljit: error: a one-time MFA code is needed, but there is no")
+
+
+def test_botocore_runs_samljit_as_credential_process_and_refreshes(
+    cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import botocore.session
+
+    short = [App(roles=PROD_GRANTS, session_duration=900)]
+    jumpcloud.add_user(make_user(apps={SLUG: short[0]}))
+    # refresh_margin 900 > what is left of a 900 s session: every call counts as stale
+    cli.write_config(account_config(jumpcloud, extra="refresh_margin = 900\n"))
+    aws_config = cli.home / ".aws" / "config"
+    aws_config.parent.mkdir()
+    aws_config.write_text(
+        f"[profile production]\ncredential_process = {SAMLJIT} credential-process -a production\n"
+    )
+    for key, value in cli.env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("SAMLJIT_MFA_TOKEN", code(cli))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(aws_config))
+    monkeypatch.delenv("AWS_PROFILE", raising=False)
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID", raising=False)
+
+    session = botocore.session.Session(profile="production")
+    credentials = session.get_credentials()
+    assert credentials is not None and credentials.method == "custom-process"
+    first = credentials.get_frozen_credentials()
+    calls = len(sts.calls)
+    second = credentials.get_frozen_credentials()  # within botocore's refresh window
+    assert second.access_key != first.access_key
+    assert len(sts.calls) == calls + 1
+    assert jumpcloud.count("GET", "/userconsole/xsrf") == 1  # the assertion was reused
+    cli.secrets.update([first.secret_key, first.token, second.secret_key, second.token])
+
+
+def test_botocore_is_answered_from_the_cache(
+    cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import botocore.session
+
+    cli.write_config(account_config(jumpcloud))
+    process_json(cli, SAMLJIT_MFA_TOKEN=code(cli))
+    aws_config = cli.home / ".aws" / "config"
+    aws_config.parent.mkdir(exist_ok=True)
+    aws_config.write_text(
+        f"[profile p]\ncredential_process = {SAMLJIT} credential-process -a production\n"
+    )
+    for key, value in cli.env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(aws_config))
+    calls = len(sts.calls)
+    frozen = botocore.session.Session(profile="p").get_credentials().get_frozen_credentials()
+    assert frozen.access_key.startswith("ASIA") or frozen.access_key
+    assert len(sts.calls) == calls
+
+
+@pytest.mark.parametrize("damage", ["garbage", "foreign-format", "loose-mode", "expired"])
+def test_a_bad_cache_entry_is_ignored_and_replaced(
+    cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts, damage: str
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    first = process_json(cli, SAMLJIT_MFA_TOKEN=code(cli))
+    [entry] = cache_files(cli, "credentials")
+    data = json.loads(entry.read_text())
+    if damage == "garbage":
+        entry.write_bytes(b"\x00\xffnot json")
+    elif damage == "foreign-format":
+        entry.write_text(json.dumps({**data, "format": 99}))
+    elif damage == "loose-mode":
+        entry.chmod(0o644)
+    else:
+        entry.write_text(json.dumps({**data, "Expiration": "2001-01-01T00:00:00Z"}))
+    calls = len(sts.calls)
+    second = process_json(cli)  # the cached assertion still makes a new grant without MFA
+    assert len(sts.calls) == calls + 1
+    assert second["AccessKeyId"] != first["AccessKeyId"]
+    fixed = json.loads(entry.read_text())
+    assert fixed["AccessKeyId"] == second["AccessKeyId"]
+    assert stat.S_IMODE(entry.stat().st_mode) == 0o600
+
+
+def test_a_too_open_cache_directory_is_tightened(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
+    root = cli.home / ".cache" / "samljit"
+    root.mkdir(parents=True)
+    root.chmod(0o777)
+    cli.write_config(account_config(jumpcloud))
+    process_json(cli, SAMLJIT_MFA_TOKEN=code(cli))
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700
+
+
+def test_an_unusable_cache_directory_warns_and_still_works(
+    cli: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    (cli.home / ".cache").mkdir()
+    (cli.home / ".cache" / "samljit").write_text("a file where the directory should be")
+    cli.write_config(account_config(jumpcloud))
+    ran = cli.run("login", "-a", "production", "--mfa-token", code(cli))
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stderr.count("working without a cache") == 1
+
+
+def test_exec_no_write_keeps_credentials_out_of_the_file(
+    cli: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    ran = cli.run(
+        "exec",
+        "-a",
+        "production",
+        "--no-write",
+        "--mfa-token",
+        code(cli),
+        "--",
+        sys.executable,
+        "-c",
+        "import os; print(os.environ['AWS_ACCESS_KEY_ID'])",
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip()
+    assert not cli.credentials.exists()
+    cli.write_config(account_config(jumpcloud, extra="write_credentials = false\n"))
+    again = cli.run("exec", "-a", "production", "--", "true")
+    assert again.returncode == 0, again.stderr  # from the cache, still no file
+    assert not cli.credentials.exists()
+
+
+def test_login_all_roles_writes_one_profile_per_role(
+    cli: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    ran = cli.run("login", "-a", "production", "--all-roles", "--mfa-token", code(cli))
+    assert ran.returncode == 0, ran.stderr
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(cli.credentials)
+    assert sorted(parser.sections()) == [
+        "acme-dev-AcmeJumpCloudAdminRO",
+        "acme-production-AcmeJumpCloudAdmin",
+        "acme-production-AcmeJumpCloudAdminRO",
+    ]
+    templated = account_config(jumpcloud, extra="profile_template = {account_id}-{role_name}\n")
+    cli.write_config(templated)
+    again = cli.run("login", "-a", "production", "--all-roles")  # the cached assertion
+    assert again.returncode == 0, again.stderr
+    parser.read(cli.credentials)
+    assert "012345678987-AcmeJumpCloudAdmin" in parser.sections()
+    cli.write_config(account_config(jumpcloud, extra="profile_template = same\n"))
+    clash = cli.run("login", "-a", "production", "--all-roles")
+    assert clash.returncode == 2 and "same profile name" in clash.stderr
+
+
+def test_status_logout_and_audit(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
+    cli.write_config(account_config(jumpcloud) + account_config(jumpcloud, name="staging"))
+    cli.credentials.parent.mkdir()
+    cli.credentials.write_text("# keep me\n[default]\nregion = us-east-1\n")
+    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
+    status = cli.run("status")
+    lines = status.stdout.splitlines()
+    assert any(x.startswith("production  [production]  AcmeJumpCloudAdminRO  ") for x in lines)
+    assert "staging  [staging]  no credentials" in lines
+    rows = json.loads(cli.run("status", "--json").stdout)
+    assert {r["state"] for r in rows if r["account"] == "production"} == {"valid"}
+
+    out = cli.run("logout", "-a", "production")
+    assert out.returncode == 0, out.stderr
+    # everything else stays; only the blank line that separated the section may remain
+    assert cli.credentials.read_text().rstrip("\n") == "# keep me\n[default]\nregion = us-east-1"
+    assert cache_files(cli, "credentials") == [] and cache_files(cli, "assertions") == []
+    after = cli.run("status").stdout
+    assert "production  [production]  no credentials" in after
+
+    audit = cli.run("audit", "--json")
+    events = [json.loads(line)["event"] for line in audit.stdout.splitlines()]
+    assert events == ["login.started", "mfa.challenged", "grant.issued", "logout"]
+    listed = cli.run("audit", "--since", "1h").stdout
+    assert "grant.issued" in listed and RO_ARN in listed
+    assert cli.run("audit", "--since", "yesterday-ish").returncode == 2
+
+
+def test_reused_grants_are_audited(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
+    cli.write_config(account_config(jumpcloud))
+    process_json(cli, SAMLJIT_MFA_TOKEN=code(cli))
+    process_json(cli)
+    events = [json.loads(x)["event"] for x in cli.run("audit", "--json").stdout.splitlines()]
+    assert events[-1] == "grant.reused"
+    audit_log = cli.home / ".local" / "state" / "samljit" / "audit.log"
+    assert stat.S_IMODE(audit_log.stat().st_mode) == 0o600
+
+
+# -- script -----------------------------------------------------------------------------
+SHELL_READERS = {
+    "bash": [
+        "bash",
+        "-c",
+        'eval "$(cat "$1")"; printf "%s|%s|%s" "$AWS_ACCESS_KEY_ID" '
+        '"$AWS_SESSION_TOKEN" "${AWS_PROFILE-unset}"',
+        "-",
+    ],
+    "zsh": [
+        "zsh",
+        "-c",
+        'eval "$(cat "$1")"; printf "%s|%s|%s" "$AWS_ACCESS_KEY_ID" '
+        '"$AWS_SESSION_TOKEN" "${AWS_PROFILE-unset}"',
+        "-",
+    ],
+    "fish": [
+        "fish",
+        "-c",
+        "source $argv[1]; set -q AWS_PROFILE; or set AWS_PROFILE unset; "
+        'printf "%s|%s|%s" $AWS_ACCESS_KEY_ID $AWS_SESSION_TOKEN $AWS_PROFILE',
+    ],
+    "powershell": [
+        "pwsh",
+        "-NoProfile",
+        "-Command",
+        '. $args[0]; Write-Host -NoNewline "$Env:AWS_ACCESS_KEY_ID|'
+        '$Env:AWS_SESSION_TOKEN|$(if ($Env:AWS_PROFILE) {$Env:AWS_PROFILE} else {"unset"})"',
+    ],
+}
+
+
+@pytest.mark.parametrize("shell", sorted(SHELL_READERS))
+def test_script_output_sourced_by_the_real_shell(
+    cli: Cli, jumpcloud: JumpCloudEmulator, shell: str
+) -> None:
+    reader = SHELL_READERS[shell]
+    if shutil.which(reader[0]) is None:
+        pytest.skip(f"{reader[0]} is not installable from Debian's packages on this machine")
+    cli.write_config(account_config(jumpcloud))
+    expected = process_json(cli, SAMLJIT_MFA_TOKEN=code(cli))
+    ran = cli.run("script", "-a", "production", "--shell", shell, record=False)
+    assert ran.returncode == 0, ran.stderr
+    script = cli.home / f"creds.{'ps1' if shell == 'powershell' else shell}"
+    script.write_text(ran.stdout)
+    env = {**cli.env, "AWS_PROFILE": "other"}
+    result = subprocess.run(
+        [*reader, str(script)], env=env, capture_output=True, text=True, timeout=60
+    )
+    script.unlink()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"{expected['AccessKeyId']}|{expected['SessionToken']}|unset"
+
+
+def test_script_env_and_json(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
+    cli.write_config(account_config(jumpcloud))
+    expected = process_json(cli, SAMLJIT_MFA_TOKEN=code(cli))
+    as_json = json.loads(
+        cli.run("script", "-a", "production", "--shell", "json", record=False).stdout
+    )
+    assert as_json["AWS_SECRET_ACCESS_KEY"] == expected["SecretAccessKey"]
+    assert as_json["AWS_REGION"] == "us-east-2"
+    env_lines = cli.run("script", "-a", "production", "--shell", "env", record=False).stdout
+    assert f"AWS_SESSION_TOKEN={expected['SessionToken']}" in env_lines.splitlines()
+
+
+# -- console ----------------------------------------------------------------------------
+class SigninStandIn:
+    """A loopback stand-in for the AWS federation endpoint that checks the request shape."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, list[str]]] = []
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_port}/federation"
+
+    def app(self, environ: dict[str, Any], start_response: Any) -> Any:
+        request = Request(environ)
+        query = parse_qs(request.query_string.decode())
+        self.requests.append(query)
+        ok = (
+            request.method == "GET"
+            and request.path == "/federation"
+            and query.get("Action") == ["getSigninToken"]
+            and set(json.loads(query.get("Session", ["{}"])[0]))
+            == {"sessionId", "sessionKey", "sessionToken"}
+        )
+        if not ok:
+            return Response("bad request", status=400)(environ, start_response)
+        return Response(json.dumps({"SigninToken": "tok-123"}), mimetype="application/json")(
+            environ, start_response
+        )
+
+
+@pytest.fixture
+def signin() -> Iterator[SigninStandIn]:
+    stand_in = SigninStandIn()
+    stand_in.thread.start()
+    yield stand_in
+    stand_in.server.shutdown()
+
+
+PARTITIONS = {
+    "aws": (
+        "arn:aws:iam::012345678987",
+        "https://console.aws.amazon.com/console/home?region=us-east-2",
+    ),
+    "aws-cn": (
+        "arn:aws-cn:iam::012345678987",
+        "https://console.amazonaws.cn/console/home?region=us-east-2",
+    ),
+    "aws-us-gov": (
+        "arn:aws-us-gov:iam::012345678987",
+        "https://console.amazonaws-us-gov.com/console/home?region=us-east-2",
+    ),
+}
+
+
+@pytest.mark.parametrize("partition", sorted(PARTITIONS))
+def test_console_link_in_every_partition(
+    cli: Cli, jumpcloud: JumpCloudEmulator, signin: SigninStandIn, partition: str
+) -> None:
+    prefix, destination = PARTITIONS[partition]
+    role = f"{prefix}:role/Ops"
+    jumpcloud.add_user(
+        make_user(apps={SLUG: App(roles=grants((role, f"{prefix}:saml-provider/JumpCloud")))})
+    )
+    cli.write_config(account_config(jumpcloud, role=None))
+    env = {"SAMLJIT_FEDERATION_URL": signin.url, "SAMLJIT_MFA_TOKEN": code(cli)}
+    ran = cli.run(
+        "console",
+        "-a",
+        "production",
+        "--json",
+        "--duration",
+        "3600",
+        env=env,
+        stdout_has_secrets=True,
+    )
+    assert ran.returncode == 0, ran.stderr
+    data = json.loads(ran.stdout)
+    link = urlsplit(data["ConsoleUrl"])
+    query = parse_qs(link.query)
+    assert query["Action"] == ["login"] and query["Issuer"] == ["samljit"]
+    assert query["SigninToken"] == ["tok-123"]
+    assert query["Destination"] == [destination]
+    assert signin.requests[-1]["SessionDuration"] == ["3600"]
+    assert data["Expiration"].endswith("Z")
+    printed = cli.run(
+        "console",
+        "-a",
+        "production",
+        "--print",
+        "--destination",
+        "https://console.aws.amazon.com/s3/",
+        env=env,
+    )
+    assert printed.stdout.startswith(signin.url + "?Action=login")
+    assert "s3%2F" in printed.stdout
+
+
+def test_console_opens_the_browser(
+    cli: Cli, jumpcloud: JumpCloudEmulator, signin: SigninStandIn
+) -> None:
+    opened = cli.home / "opened.txt"
+    browser = cli.home / "browser.sh"
+    browser.write_text(f'#!/bin/sh\nprintf "%s" "$1" > {opened}\n')
+    browser.chmod(0o755)
+    cli.write_config(account_config(jumpcloud))
+    env = {
+        "SAMLJIT_FEDERATION_URL": signin.url,
+        "SAMLJIT_MFA_TOKEN": code(cli),
+        "BROWSER": str(browser),
+    }
+    ran = cli.run("console", "-a", "production", env=env)
+    assert ran.returncode == 0, ran.stderr
+    assert "Opened the AWS console" in ran.stderr
+    assert opened.read_text().startswith(signin.url + "?Action=login")
+    assert "tok-123" not in ran.stdout + ran.stderr
+
+
+def test_console_default_signin_hosts() -> None:
+    from samljit.federation import federation_endpoint
+
+    assert federation_endpoint("aws", {}) == "https://signin.aws.amazon.com/federation"
+    assert federation_endpoint("aws-cn", {}) == "https://signin.amazonaws.cn/federation"
+    assert federation_endpoint("aws-us-gov", {}) == "https://signin.amazonaws-us-gov.com/federation"
+
+
+def test_audit_log_rotates_by_size(tmp_path: Path) -> None:
+    from samljit.audit import AuditLog
+
+    log = AuditLog(tmp_path, "login", max_bytes=300)
+    for i in range(20):
+        log.record("grant.issued", account=f"a{i}")
+    assert (tmp_path / "audit.log.1").exists()
+    assert os.path.getsize(tmp_path / "audit.log") < 600
+    entries = list(log.read())
+    assert entries[-1]["account"] == "a19"
+    assert all("password" not in e for e in entries)
