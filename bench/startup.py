@@ -2,14 +2,16 @@
 
     python bench/startup.py [--runs 30]
 
-Paths measured: ``--version``, ``--help`` and ``login`` answered from a still-valid profile
-(a temp HOME with a config and a credentials profile; nothing is contacted). The result is
+Paths measured: ``--version``, ``--help``, and ``login``, ``credential-process`` and ``exec``
+answered from still-valid credentials (a temp HOME with a config, a credentials profile and a
+cache entry; nothing is contacted). The result is
 reported in issue notes; tests never assert times.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
@@ -34,6 +36,8 @@ def median_ms(argv: list[str], env: dict[str, str], runs: int) -> float:
 
 
 def cached_home(root: Path) -> dict[str, str]:
+    from samljit.cache import entry_key
+
     (root / ".aws").mkdir()
     (root / ".samljit").write_text(
         "[production]\nprovider = JumpCloud\nurl = https://sso.jumpcloud.com/saml2/acme\n"
@@ -46,6 +50,28 @@ def cached_home(root: Path) -> dict[str, str]:
         f"x_security_token_expires = {expires}\n"
         "x_principal_arn = arn:aws:sts::012345678987:assumed-role/AcmeRO/ops\n"
     )
+    cache = root / ".cache" / "samljit" / "credentials"
+    cache.mkdir(parents=True, mode=0o700)
+    entry = cache / f"{entry_key('production', 'arn:aws:iam::012345678987:role/AcmeRO')}.json"
+    entry.write_text(
+        json.dumps(
+            {
+                "format": 1,
+                "Account": "production",
+                "RoleRef": "arn:aws:iam::012345678987:role/AcmeRO",
+                "RoleArn": "arn:aws:iam::012345678987:role/AcmeRO",
+                "AccessKeyId": "ASIAEXAMPLE",
+                "SecretAccessKey": "s",
+                "SessionToken": "t",
+                "Expiration": expires,
+                "AssumedRoleArn": "arn:aws:sts::012345678987:assumed-role/AcmeRO/ops",
+                "Region": None,
+            }
+        )
+    )
+    entry.chmod(0o600)
+    for directory in (root / ".cache", root / ".cache" / "samljit"):
+        directory.chmod(0o700)
     return {"HOME": str(root), "PATH": os.environ.get("PATH", "")}
 
 
@@ -60,6 +86,8 @@ def main() -> None:
             ("samljit --version", [SAMLJIT, "--version"]),
             ("samljit --help", [SAMLJIT, "--help"]),
             ("samljit login (cached)", [SAMLJIT, "login", "-a", "production"]),
+            ("credential-process (cached)", [SAMLJIT, "credential-process", "-a", "production"]),
+            ("exec -- true (cached)", [SAMLJIT, "exec", "-a", "production", "--", "true"]),
         ]
         base = None
         for label, argv in rows:

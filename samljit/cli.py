@@ -7,7 +7,6 @@ imported after parsing, so ``--help`` and ``--version`` load argparse and nothin
 from __future__ import annotations
 
 import importlib
-import logging
 import os
 import sys
 from collections.abc import Sequence
@@ -58,21 +57,18 @@ def exit_code(error: SamljitError) -> int:
     return EXIT_BUG
 
 
-class _ScrubFilter(logging.Filter):
-    def __init__(self, redactor: Redactor) -> None:
-        super().__init__()
-        self.redactor = redactor
+def _setup_debug(redactor: Redactor) -> None:
+    """``--debug``: every record of the ``samljit`` loggers on stderr, scrubbed of secrets."""
+    import logging
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg = self.redactor(record.getMessage())
+    def scrub(record: logging.LogRecord) -> bool:
+        record.msg = redactor(record.getMessage())
         record.args = None
         return True
 
-
-def _setup_debug(redactor: Redactor) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("samljit: debug: %(message)s"))
-    handler.addFilter(_ScrubFilter(redactor))
+    handler.addFilter(scrub)
     logger = logging.getLogger("samljit")
     logger.setLevel(logging.DEBUG)
     logger.addHandler(handler)
@@ -103,6 +99,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return status
     except SamljitError as error:
         if args.debug:
+            import logging
+
             logging.getLogger("samljit").debug("error", exc_info=True)
         _print_error(error.message, error.hint, redactor)
         return exit_code(error)

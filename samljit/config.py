@@ -179,7 +179,7 @@ def resolve_account(
     overrides: Overrides | None = None,
 ) -> Account:
     """Build the :class:`Account` for section ``name`` with flag > env > file > default."""
-    from samljit.http import check_url
+    from samljit.urls import check_url
 
     overrides = overrides or Overrides()
     if name not in cfg.sections:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from samljit.awscreds import AwsCredentials
 from samljit.profile import rfc3339
-from samljit.sts import AwsCredentials
 
 #: Removed from the child's environment: another profile must not win over the credentials,
 #: and the child never needs samljit's own secrets.

@@ -11,9 +11,10 @@ import json
 from collections.abc import Mapping
 from urllib.parse import urlencode
 
+from samljit.awscreds import AwsCredentials
 from samljit.errors import AwsError
-from samljit.http import HttpClient, check_url
-from samljit.sts import AwsCredentials
+from samljit.http import HttpClient
+from samljit.urls import check_url
 
 SIGNIN_HOSTS = {
     "aws": "https://signin.aws.amazon.com",

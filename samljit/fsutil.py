@@ -7,7 +7,6 @@ import contextlib
 import fcntl
 import os
 import stat
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
     The temp file lives in the same directory, gets ``mode`` before any byte is written, is
     fsynced, renamed over ``path`` and the directory fsynced (best effort)."""
     directory = path.parent
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    fd, temp = _create_temp(directory, path.name)
     try:
         with os.fdopen(fd, "wb") as handle:
             os.fchmod(handle.fileno(), mode)
@@ -32,6 +31,17 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
             os.unlink(temp)
         raise
     fsync_directory(directory)
+
+
+def _create_temp(directory: Path, name: str) -> tuple[int, str]:
+    """A new, exclusive temp file next to ``name`` (``tempfile`` costs 10 ms to import)."""
+    for _ in range(100):
+        temp = os.path.join(directory, f".{name}.{os.urandom(6).hex()}.tmp")
+        try:
+            return os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), temp
+        except FileExistsError:
+            continue
+    raise FileExistsError(f"no free temp file name in {directory}")
 
 
 def fsync_directory(directory: Path) -> None:

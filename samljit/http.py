@@ -13,7 +13,6 @@ requests is imported lazily so that ``samljit --help`` never pays for it.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 from collections.abc import Mapping
@@ -21,8 +20,11 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from samljit import __version__
-from samljit.errors import ConfigError, IdpServiceError, NetworkError
+from samljit.errors import IdpServiceError, NetworkError
 from samljit.redact import redact_body, redact_headers, redact_url
+from samljit.urls import RETRY_STATUSES as RETRY_STATUSES
+from samljit.urls import check_url as check_url
+from samljit.urls import is_loopback_host as is_loopback_host
 
 if TYPE_CHECKING:
     import requests
@@ -30,36 +32,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("samljit.http")
 
 USER_AGENT = f"samljit/{__version__}"
-RETRY_STATUSES = (429, 500, 502, 503, 504)
 DEFAULT_TIMEOUT = (10.0, 30.0)
-
-
-def is_loopback_host(host: str | None) -> bool:
-    if not host:
-        return False
-    host = host.strip("[]").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def check_url(url: str, what: str) -> str:
-    """Validate a configured URL: https, or http on a loopback host only."""
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise ConfigError(
-            f"{what} is not an http(s) URL: {redact_url(url)!r}",
-            hint="use the full https:// address of the IdP",
-        )
-    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
-        raise ConfigError(
-            f"{what} uses plain http:// on a non-loopback host ({parts.hostname})",
-            hint="use https://; plain http is only allowed for 127.0.0.1, ::1 and localhost",
-        )
-    return url.strip()
 
 
 class HttpClient:

@@ -14,20 +14,24 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 from samljit import assertion as saml
-from samljit import credfile, errors, roles
+from samljit import credfile, errors, roles, verify
 from samljit.audit import AuditLog
+from samljit.awscreds import AwsCredentials
 from samljit.cache import Cache, CachedError, CachedGrant, cache_root, entry_key, state_root
 from samljit.config import Account
 from samljit.errors import AuthenticationError, AwsError, SamljitError
-from samljit.http import HttpClient
 from samljit.passwords import PasswordStore, resolve_password
 from samljit.profile import credentials_from_profile, grants_role, is_fresh, profile_values
 from samljit.provider import LoginSecrets, load_provider
 from samljit.redact import Redactor
-from samljit.sts import AwsCredentials, StsResult
 from samljit.terminal import Terminal
+
+if TYPE_CHECKING:
+    from samljit.http import HttpClient
+    from samljit.sts import StsResult
 
 #: How long a process waits for another one logging in for the same (account, role).
 FLIGHT_TIMEOUT = 300.0
@@ -62,6 +66,8 @@ class Runtime:
             self.terminal.warn(
                 f"TLS verification is off for account {account.name!r} (skip_verify = true)"
             )
+        from samljit.http import HttpClient
+
         return HttpClient(verify=not account.skip_verify, env=self.env)
 
     def password_store(self) -> PasswordStore:
@@ -128,7 +134,7 @@ def reusable(
 # -- the IdP ----------------------------------------------------------------------------
 def read_assertion(account: Account, runtime: Runtime, encoded: str) -> saml.SamlAssertion:
     """Parse (and, when a certificate is pinned, verify) a SAMLResponse."""
-    return saml.parse(encoded)
+    return verify.check(encoded, account, now=runtime.now(), terminal=runtime.terminal)
 
 
 def authenticate(

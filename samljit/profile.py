@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 
+from samljit.awscreds import AwsCredentials
 from samljit.config import Account
 from samljit.roles import Role, assumed_role_matches, match
-from samljit.sts import AwsCredentials
 
 
 def rfc3339(moment: datetime) -> str:

@@ -15,13 +15,15 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from samljit.config import Account
 from samljit.errors import ConfigError
-from samljit.http import HttpClient
 from samljit.redact import Redactor
 from samljit.terminal import Terminal
+
+if TYPE_CHECKING:
+    from samljit.http import HttpClient
 
 ENTRY_POINT_GROUP = "samljit.providers"
 

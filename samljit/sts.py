@@ -20,8 +20,9 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
+from samljit.awscreds import AwsCredentials
 from samljit.errors import AwsError, ConfigError, NetworkError
-from samljit.http import RETRY_STATUSES, check_url
+from samljit.urls import RETRY_STATUSES, check_url
 
 if TYPE_CHECKING:
     import requests
@@ -67,23 +68,6 @@ _EXPIRATION = re.compile(
 _CAP_MESSAGE = re.compile(r"exceed.*MaxSessionDuration", re.IGNORECASE | re.DOTALL)
 _SNIPPET_LEN = 200
 _MASK = "<redacted>"
-
-
-@dataclass(frozen=True)
-class AwsCredentials:
-    access_key_id: str
-    secret_access_key: str
-    session_token: str
-    expiration: datetime  # timezone-aware, UTC
-    assumed_role_arn: str | None
-    region: str | None
-
-    def __repr__(self) -> str:  # keep secrets out of tracebacks and debug output
-        return (
-            f"AwsCredentials(access_key_id={self.access_key_id!r}, "
-            f"expiration={self.expiration.isoformat()!r}, "
-            f"assumed_role_arn={self.assumed_role_arn!r}, region={self.region!r})"
-        )
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,9 @@ from typing import Any
 from samljit import config
 from samljit.commands import Context
 from samljit.errors import ConfigError
-from samljit.http import check_url
 from samljit.passwords import PasswordStore
 from samljit.provider import load_provider, provider_names
+from samljit.urls import check_url
 from samljit.verify import describe_certificate
 
 
@@ -65,7 +65,7 @@ def _ask(ctx: Context, name: str, values: dict[str, str | None]) -> None:
     chosen = terminal.ask(
         "IdP provider",
         what="the provider",
-        default=values["provider"] or (known[0] if known else None),
+        default=values["provider"],
         completions=known,
         validate=one_of(known),
     )

@@ -6,11 +6,11 @@ import json
 from typing import Any
 
 from samljit import config, credfile
+from samljit.awscreds import AwsCredentials
 from samljit.commands import Context
 from samljit.envvars import role_arn_of
 from samljit.errors import ConfigError
 from samljit.profile import credentials_from_profile, rfc3339
-from samljit.sts import AwsCredentials
 
 
 def run(ctx: Context) -> int:

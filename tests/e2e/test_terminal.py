@@ -102,8 +102,10 @@ def test_password_needed_without_terminal_is_a_clear_error(
 
 def test_configure_interactively(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
     child = spawn(cli, "configure", "-a", "production", PYTHON_KEYRING_BACKEND=FILE_KEYRING)
-    child.expect("IdP provider \\[JumpCloud\\]:")
-    child.send("\r")
+    child.expect("IdP provider:")
+    child.send("jump")
+    child.expect("JumpCloud")  # the completion menu offers it
+    child.send("Cloud\r")
     child.expect("IdP sign-in URL of the AWS app:")
     child.send(jumpcloud.sso_url(SLUG) + "\r")
     child.expect("Username:")

@@ -9,7 +9,6 @@ import io
 import multiprocessing
 import os
 import stat
-import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from samljit import credfile
+from samljit import credfile, fsutil
 from samljit.credfile import list_profiles, read_profile, remove_profile, write_profile
 from samljit.errors import ConfigError
 
@@ -567,7 +566,7 @@ def test_unwritable_directory_is_a_config_error(
     def deny(*args: Any, **kwargs: Any) -> tuple[int, str]:
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(tempfile, "mkstemp", deny)
+    monkeypatch.setattr(fsutil, "_create_temp", deny)
     with pytest.raises(ConfigError, match="Permission denied") as info:
         write_profile(path, "p", CREDS)
     assert str(path) in str(info.value)
