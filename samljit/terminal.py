@@ -220,12 +220,13 @@ def open_terminal(
         )
     tty = _open_tty()
     if tty is not None:
+        tty_in, tty_out = tty
         return Terminal(
             interactive=True,
-            stream=tty,
+            stream=tty_out,
             quiet=quiet,
             scrub=scrub,
-            prompt_io=lambda: _prompt_io(tty, tty),
+            prompt_io=lambda: _prompt_io(tty_in, tty_out),
         )
     return Terminal(interactive=False, quiet=quiet, scrub=scrub)
 
@@ -239,10 +240,18 @@ def _prompt_io(stdin: IO[str] | None, stdout: IO[str]) -> tuple[Any, Any]:
     )
 
 
-def _open_tty() -> IO[str] | None:
+def _open_tty() -> tuple[IO[str], IO[str]] | None:
+    """The controlling terminal, for reading and for writing (a tty cannot be opened "r+"
+    in text mode: it is not seekable)."""
     if os.name != "posix":
         return None
     try:
-        return open("/dev/tty", "r+", encoding="utf-8")
+        reader = open("/dev/tty", encoding="utf-8")  # noqa: SIM115 (lives for the run)
     except OSError:
         return None
+    try:
+        writer = open("/dev/tty", "w", encoding="utf-8")  # noqa: SIM115
+    except OSError:
+        reader.close()
+        return None
+    return reader, writer

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import configparser
 import io
+import json
 
 import pexpect
 import pytest
@@ -19,7 +20,12 @@ def spawn(cli: Cli, *args: str, **env: str) -> pexpect.spawn:
     merged = {**cli.env, **env}
     merged.pop("SAMLJIT_PASSWORD", None)
     child = pexpect.spawn(
-        str(SAMLJIT), list(args), env=merged, cwd=str(cli.home), encoding="utf-8", timeout=30,
+        str(SAMLJIT),
+        list(args),
+        env=merged,
+        cwd=str(cli.home),
+        encoding="utf-8",
+        timeout=30,
         dimensions=(40, 160),
     )
     child.logfile_read = io.StringIO()
@@ -64,8 +70,14 @@ def test_prompts_picker_and_keyring(cli: Cli, jumpcloud: JumpCloudEmulator) -> N
 
     # no terminal now, no SAMLJIT_PASSWORD: the keyring answers
     again = cli.run(
-        "login", "-a", "production", "--force", "--role", "readonly",
-        "--mfa-token", totp_now(TOTP_SECRET),
+        "login",
+        "-a",
+        "production",
+        "--force",
+        "--role",
+        "readonly",
+        "--mfa-token",
+        totp_now(TOTP_SECRET),
         env={"SAMLJIT_PASSWORD": None, "PYTHON_KEYRING_BACKEND": FILE_KEYRING},  # type: ignore[dict-item]
     )
     assert again.returncode == 0, again.stderr
@@ -128,7 +140,11 @@ def test_configure_interactively(cli: Cli, jumpcloud: JumpCloudEmulator) -> None
     # api_url is not asked for (the public JumpCloud host is the default): point it here
     cli.run("configure", "-a", "production", "--skip-prompt", "--api-url", jumpcloud.api_url)
     ran = cli.run(
-        "login", "-a", "production", "--mfa-token", totp_now(TOTP_SECRET),
+        "login",
+        "-a",
+        "production",
+        "--mfa-token",
+        totp_now(TOTP_SECRET),
         env={"SAMLJIT_PASSWORD": None, "PYTHON_KEYRING_BACKEND": FILE_KEYRING},  # type: ignore[dict-item]
     )
     assert ran.returncode == 0, ran.stderr
@@ -144,3 +160,31 @@ def test_ctrl_c_at_a_prompt(cli: Cli, jumpcloud: JumpCloudEmulator, signal_key: 
     assert child.exitstatus == 130, transcript
     assert "interrupted" in transcript
     assert not cli.credentials.exists()
+
+
+def test_credential_process_asks_on_the_controlling_terminal(
+    cli: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    """As an SDK runs it: stdout and stderr captured, the user at the terminal."""
+    cli.write_config(account_config(jumpcloud, mfa="Auto"))
+    out, err = cli.home / "out.json", cli.home / "err.txt"
+    child = pexpect.spawn(
+        "/bin/sh",
+        ["-c", f"'{SAMLJIT}' credential-process -a production >'{out}' 2>'{err}'"],
+        env={**cli.env},
+        cwd=str(cli.home),
+        encoding="utf-8",
+        timeout=30,
+    )
+    child.logfile_read = io.StringIO()
+    child.expect("Choose a second factor:")
+    child.expect("Choose \\(number, or type to filter\\):")
+    child.send("push\r")
+    child.expect("push sent")
+    transcript = finish(child)
+    assert child.exitstatus == 0, transcript + err.read_text()
+    assert err.read_text() == ""
+    data = json.loads(out.read_text())
+    assert data["Version"] == 1
+    cli.secrets.update([data["SecretAccessKey"], data["SessionToken"]])
+    out.unlink()
