@@ -212,6 +212,8 @@ def resolve_account(
     if api_url:
         api_url = check_url(api_url, f"api_url of account {name!r}").rstrip("/")
 
+    profile = overrides.profile or get("aws_profile") or name
+    check_profile_name(profile, f"aws_profile of account {name!r}")
     credentials_file = get("credentials_file") or env.get("AWS_SHARED_CREDENTIALS_FILE")
     cert = get("idp_certificate")
     return Account(
@@ -220,7 +222,7 @@ def resolve_account(
         url=url,
         username=overrides.username or env.get("SAMLJIT_USERNAME") or get("username"),
         mfa=overrides.mfa or get("mfa") or "Auto",
-        aws_profile=overrides.profile or get("aws_profile") or name,
+        aws_profile=profile,
         role_arn=overrides.role or get("role_arn"),
         region=get("region"),
         session_duration=(
@@ -248,6 +250,22 @@ def _unquote(value: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
         return value[1:-1]
     return value
+
+
+def check_profile_name(profile: str, what: str) -> str:
+    """A name usable as a credentials-file section (botocore merges ``[DEFAULT]`` into
+    every profile, and brackets or surrounding spaces would not read back)."""
+    if (
+        not profile
+        or profile != profile.strip()
+        or profile == "DEFAULT"
+        or any(c in profile for c in "[]\r\n")
+    ):
+        raise ConfigError(
+            f"{what} {profile!r} cannot be a credentials profile name",
+            hint="use letters, digits, '-', '_' or '.'",
+        )
+    return profile
 
 
 def _default(value: int | None, default: int) -> int:

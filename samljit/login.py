@@ -21,7 +21,7 @@ from samljit import credfile, errors, roles, verify
 from samljit.audit import AuditLog
 from samljit.awscreds import AwsCredentials
 from samljit.cache import Cache, CachedError, CachedGrant, cache_root, entry_key, state_root
-from samljit.config import Account
+from samljit.config import Account, check_profile_name
 from samljit.errors import AuthenticationError, AwsError, SamljitError
 from samljit.passwords import PasswordStore, resolve_password
 from samljit.profile import credentials_from_profile, grants_role, is_fresh, profile_values
@@ -384,12 +384,13 @@ def profile_name(template: str, account: Account, role: roles.Role) -> str:
     """A profile name from ``profile_template`` (``{account_name}``, ``{account_id}``,
     ``{role_name}``, ``{idp_account}``)."""
     try:
-        return template.format(
+        name = template.format(
             account_name=account.account_names.get(role.account_id, role.account_id),
             account_id=role.account_id,
             role_name=role.role_name,
             idp_account=account.name,
         )
+        return check_profile_name(name, "profile_template gives the profile")
     except (KeyError, IndexError, ValueError) as exc:
         raise errors.ConfigError(
             f"profile_template {template!r} is not usable ({exc})",

@@ -115,3 +115,16 @@ def test_docs_list_every_key() -> None:
     for key in config.KEYS:
         row = f"| `{key.name}` | {key.default} | {key.meaning} |".replace("|  |", "| |")
         assert row in docs, key.name
+
+
+@pytest.mark.parametrize("bad", ["DEFAULT", " prod", "a]b", ""])
+def test_profile_names_that_cannot_be_sections_are_refused(bad: str) -> None:
+    with pytest.raises(ConfigError, match="cannot be a credentials profile name"):
+        config.check_profile_name(bad, "aws_profile")
+    if bad.strip():
+        with pytest.raises(ConfigError):
+            resolve(BASE, profile=bad)
+
+
+def test_the_aws_default_profile_is_a_fine_name() -> None:
+    assert resolve(BASE, profile="default").aws_profile == "default"
