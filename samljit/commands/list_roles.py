@@ -6,15 +6,15 @@ import json
 
 from samljit import roles
 from samljit.commands import Context
-from samljit.login import authenticate
+from samljit.login import assertion_for
 
 
 def run(ctx: Context) -> int:
     account = ctx.account()
     runtime = ctx.runtime()
     http = runtime.http_for(account)
-    try:
-        assertion = authenticate(account, runtime, mfa_token=ctx.mfa_token(), http=http)
+    try:  # a cached assertion that is still valid answers without the IdP
+        assertion, _ = assertion_for(account, runtime, http, mfa_token=ctx.mfa_token(), fresh=False)
     finally:
         http.close()
     names = account.account_names
