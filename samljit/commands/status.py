@@ -30,7 +30,12 @@ def run(ctx: Context) -> int:
         sources: list[tuple[str, str | None, AwsCredentials]] = (
             [("profile", account.aws_profile, credentials)] if credentials else []
         )
-        sources += [("cache", None, g.credentials) for g in cached if g.account == account.name]
+        shown = {credentials.access_key_id} if credentials else set()
+        sources += [
+            ("cache", None, g.credentials)
+            for g in cached
+            if g.account == account.name and g.credentials.access_key_id not in shown
+        ]
         if not sources:
             rows.append({"account": name, "profile": account.aws_profile, "state": "none"})
         for source, profile, creds in sources:
