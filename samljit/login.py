@@ -161,7 +161,15 @@ def authenticate(
     provider = provider_cls(
         account, http, terminal, runtime.redactor, events=_provider_events(account, runtime)
     )
-    encoded = provider.login(LoginSecrets(username, password, mfa_token))
+    try:
+        encoded = provider.login(LoginSecrets(username, password, mfa_token))
+    except AuthenticationError as exc:
+        if source == "keyring":
+            exc.hint = (
+                "the password came from the OS keyring; if it changed, run "
+                f"`samljit configure -a {account.name}` to store the new one"
+            )
+        raise
     runtime.redactor.add(encoded)
     parsed = read_assertion(account, runtime, encoded)
     if (

@@ -10,7 +10,16 @@ import json
 import pexpect
 import pytest
 
-from tests.conftest import EMAIL, PASSWORD, SAMLJIT, SLUG, TOTP_SECRET, Cli, account_config
+from tests.conftest import (
+    EMAIL,
+    PASSWORD,
+    SAMLJIT,
+    SLUG,
+    TOTP_SECRET,
+    Cli,
+    account_config,
+    make_user,
+)
 from tests.emulators.jumpcloud import JumpCloudEmulator, totp_now
 
 FILE_KEYRING = "keyrings.alt.file.PlaintextKeyring"
@@ -82,6 +91,20 @@ def test_prompts_picker_and_keyring(cli: Cli, jumpcloud: JumpCloudEmulator) -> N
     )
     assert again.returncode == 0, again.stderr
     assert role_of(cli) == "AcmeJumpCloudAdminRO"
+
+    # the password changed at the IdP: the error says where the stale one came from
+    jumpcloud.add_user(make_user(password="a-new-password-2026"))
+    stale = cli.run(
+        "login",
+        "-a",
+        "production",
+        "--force",
+        "--mfa-token",
+        totp_now(TOTP_SECRET),
+        env={"SAMLJIT_PASSWORD": None, "PYTHON_KEYRING_BACKEND": FILE_KEYRING},  # type: ignore[dict-item]
+    )
+    assert stale.returncode == 3
+    assert "the password came from the OS keyring" in stale.stderr
 
 
 def test_no_keyring_warns_once_and_still_logs_in(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
