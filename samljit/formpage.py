@@ -251,21 +251,36 @@ def _attr(element: Any, name: str) -> str:
 
 def resolve(base: str, action: str) -> str:
     """Resolve a form action or Location against the URL that served it, as browsers do
-    (``"?"`` keeps the path with an empty query; ``"#x"`` is the page itself)."""
+    (``"?"`` keeps the path with an empty query; ``"#x"`` is the page itself). An address
+    that cannot be resolved is returned as written (``web_url`` then refuses it)."""
     action = action.strip()
-    if not action or action.startswith("#"):
-        return base.split("#", 1)[0]
-    if action.startswith("?"):
-        parts = urlsplit(base)
-        return urlunsplit((parts.scheme, parts.netloc, parts.path, action[1:], ""))
-    return urljoin(base, action)
+    try:
+        if not action or action.startswith("#"):
+            return base.split("#", 1)[0]
+        if action.startswith("?"):
+            parts = urlsplit(base)
+            return urlunsplit((parts.scheme, parts.netloc, parts.path, action[1:], ""))
+        return urljoin(base, action)
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        return action
+
+
+def web_url(url: str) -> bool:
+    """Whether ``url`` is an absolute http(s) address with a host."""
+    try:
+        parts = urlsplit(url)
+        return parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:
+        return False
 
 
 def _field(element: Any) -> Field:
     tag = element.name
     if tag == "select":
         options = element.find_all("option")
-        chosen = next((o for o in options if o.has_attr("selected")), options[0] if options else None)
+        chosen = next(
+            (o for o in options if o.has_attr("selected")), options[0] if options else None
+        )
         value = "" if chosen is None else _attr(chosen, "value") or chosen.get_text(strip=True)
         kind = "select"
     elif tag == "textarea":
@@ -334,6 +349,4 @@ def parse_page(html: str | bytes, *, url: str, status: int = 200) -> Page:
         if _attr(element, "name") == "SAMLResponse":
             saml = _attr(element, "value")
             break
-    return Page(
-        url=url, status=status, forms=tuple(forms), saml_response=saml, soup=soup, raw=text
-    )
+    return Page(url=url, status=status, forms=tuple(forms), saml_response=saml, soup=soup, raw=text)

@@ -29,7 +29,7 @@ from samljit.errors import (
     ConfigError,
     IdpServiceError,
 )
-from samljit.formpage import Field, Form, Page, parse_page, shorten
+from samljit.formpage import Field, Form, Page, parse_page, resolve, shorten, web_url
 from samljit.http import RETRY_STATUSES, HttpClient, is_loopback_host
 from samljit.provider import LoginSecrets, Provider
 from samljit.redact import redact_url
@@ -186,7 +186,7 @@ class FormLogin:
             if page.select(selector):
                 raise AuthenticationError(
                     f"{self.flavor.name} asks for {what}, which samljit does not support yet "
-                    f"(at {redact_url(page.url)}): {page.text}",
+                    f"(at {_shown(page.url)}): {page.text}",
                     hint="use a one-time code, or ask your IdP admins for a factor samljit "
                     "supports",
                 )
@@ -212,7 +212,17 @@ class FormLogin:
         for control in inputs:
             if control.autocomplete in ("username", "email") or control.type == "email":
                 return control
-        return None
+        if not form.passwords:
+            return None
+        # a name in another language: the text input that comes just before the password
+        otp, password = self._otp_field(form), form.passwords[0]
+        before: list[Field] = []
+        for control in form.fields:
+            if control is password:
+                break
+            if any(control is f for f in inputs) and control is not otp:
+                before.append(control)
+        return before[-1] if before else None
 
     def otp_form(self, page: Page) -> tuple[Form, Field] | None:
         """A form whose only typed input is a one-time code (radios may pick the device)."""
@@ -311,7 +321,7 @@ class FormLogin:
         value = "".join((page.saml_response or "").split())
         if not value:
             raise AssertionFormatError(
-                f"{self.flavor.step('final page')} at {redact_url(page.url)}: the "
+                f"{self.flavor.step('final page')} at {_shown(page.url)}: the "
                 "SAMLResponse input is empty",
                 hint="check that your user is allowed to use the AWS app at the IdP",
             )
@@ -339,6 +349,12 @@ class FormLogin:
     ) -> Page:
         pairs = form.submission(values, submitter=self.submitter(form), extra=extra)
         action = self.flavor.form_action(form, page)
+        if not web_url(action):
+            raise AuthenticationError(
+                f"{step}: the form at {_shown(page.url)} submits to an address that is not "
+                f"a web URL ({shorten(action, 80)!r})",
+                hint="check url; --debug shows each step",
+            )
         if form.method == "GET":
             parts = urlsplit(action)
             target = parts._replace(query=urlencode(pairs), fragment="").geturl()
@@ -369,7 +385,7 @@ class FormLogin:
         if progress.steps > self.flavor.max_steps:
             raise AuthenticationError(
                 f"{step}: gave up after {self.flavor.max_steps} requests without reaching a "
-                f"SAMLResponse (last URL {redact_url(url)})",
+                f"SAMLResponse (last URL {_shown(url)})",
                 hint="the IdP seems to loop; check url, or run with --debug to see each step",
             )
         headers = {"Accept": ACCEPT_HTML}
@@ -389,7 +405,7 @@ class FormLogin:
         if status in RETRY_STATUSES:
             said = f"; it says: {page.text}" if page.text else ""
             raise IdpServiceError(
-                f"{step}: {redact_url(url)} answered HTTP {status} after "
+                f"{step}: {_shown(url)} answered HTTP {status} after "
                 f"{self.http.retries + 1} attempts{said}",
                 hint="the IdP has trouble; try again in a minute (--debug shows each step)",
             )
@@ -397,18 +413,19 @@ class FormLogin:
             said = f": {page.text}" if page.text else ""
             if status == 404 and self.progress.steps == 1:
                 raise ConfigError(
-                    f"{step}: {redact_url(url)} answered HTTP 404{said}",
+                    f"{step}: {_shown(url)} answered HTTP 404{said}",
                     hint="check url with `samljit configure`",
                 )
-            raise AuthenticationError(f"{step}: {redact_url(url)} answered HTTP {status}{said}")
+            raise AuthenticationError(f"{step}: {_shown(url)} answered HTTP {status}{said}")
         return page
 
     def _check_secure(self, url: str, what: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme == "https" or (parts.scheme == "http" and is_loopback_host(parts.hostname)):
-            return
+        if web_url(url):
+            parts = urlsplit(url)
+            if parts.scheme == "https" or is_loopback_host(parts.hostname):
+                return
         raise AuthenticationError(
-            f"{self.flavor.name}: refusing to send {what} to {redact_url(url)} "
+            f"{self.flavor.name}: refusing to send {what} to {_shown(url)} "
             "(not https, not loopback)",
             hint="the IdP's form points at an insecure address; tell its admins",
         )
@@ -419,22 +436,24 @@ class FormLogin:
 
     def _refused(self, page: Page, what: str) -> AuthenticationError:
         said = self.error_text(page)
+        hint = (
+            "use a fresh code from your authenticator"
+            if what == "the one-time code"
+            else "check username and password (samljit configure)"
+        )
         if said:
-            return AuthenticationError(
-                f"{self.flavor.name} refused {what}: {said}",
-                hint="check username and password (samljit configure) or the one-time code",
-            )
+            return AuthenticationError(f"{self.flavor.name} refused {what}: {said}", hint=hint)
         return AuthenticationError(
-            f"{self.flavor.name} refused {what}: its form came back at {redact_url(page.url)} "
+            f"{self.flavor.name} refused {what}: its form came back at {_shown(page.url)} "
             "with no error text",
-            hint="check username and password (samljit configure); --debug shows each step",
+            hint=f"{hint}; --debug shows each step",
         )
 
     def _unfillable(self, page: Page, form: Form) -> AuthenticationError:
         names = ", ".join(f.name for f in form.user_controls) or "none"
         said = self.error_text(page) or page.text
         return AuthenticationError(
-            f"{self.flavor.name} shows a form samljit cannot fill at {redact_url(page.url)} "
+            f"{self.flavor.name} shows a form samljit cannot fill at {_shown(page.url)} "
             f"(fields: {names}): {shorten(said)}",
             hint="finish that step once in a browser (e.g. a password change), then retry",
         )
@@ -442,21 +461,27 @@ class FormLogin:
     def _stuck(self, page: Page) -> AuthenticationError:
         said = self.error_text(page) or page.text
         return AuthenticationError(
-            f"{self.flavor.name}: the page at {redact_url(page.url)} (HTTP {page.status}) has "
+            f"{self.flavor.name}: the page at {_shown(page.url)} (HTTP {page.status}) has "
             "no login form, one-time-code form or SAMLResponse"
             + (f"; it says: {said}" if said else ""),
             hint="check url (the IdP's sign-in URL for the AWS app); --debug shows each step",
         )
 
 
-def _next_url(current: str, location: str, step: str) -> str:
-    from samljit.formpage import resolve
+def _shown(url: str) -> str:
+    """A URL for a message: secrets in its query masked; as written when it cannot be parsed."""
+    try:
+        return redact_url(url)
+    except ValueError:
+        return shorten(url, 80)
 
+
+def _next_url(current: str, location: str, step: str) -> str:
     target = resolve(current, location)
-    if urlsplit(target).scheme not in ("http", "https"):
+    if not web_url(target):
         raise AuthenticationError(
-            f"{step}: {redact_url(current)} redirects to a non-web address "
-            f"({redact_url(target)[:100]})"
+            f"{step}: {_shown(current)} redirects to an address that is not a web URL "
+            f"({shorten(target, 80)!r})"
         )
     return target
 

@@ -14,9 +14,7 @@ pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs t
 
 
 def openssl(*args: str) -> str:
-    return subprocess.run(
-        ["openssl", *args], capture_output=True, text=True, check=True
-    ).stdout
+    return subprocess.run(["openssl", *args], capture_output=True, text=True, check=True).stdout
 
 
 def test_cert_from_the_jumpcloud_guide_config(cli: Cli) -> None:

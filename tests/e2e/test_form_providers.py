@@ -1,0 +1,332 @@
+"""Every form flavor passes the same scenarios through the installed executable, against its
+emulator (Keycloak classic and v2 with Kerberos first, Shibboleth v4 and v5, ADFS) and moto's
+STS: login, wrong password, and, where the IdP has one, the one-time code (right, wrong, and
+needed without a terminal). GenericForm runs the login scenarios against every emulator."""
+
+from __future__ import annotations
+
+import configparser
+import json
+import shlex
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from samljit.idp.response import RoleGrant
+from tests.conftest import ACCOUNT_ID, FULL_ARN, PASSWORD, PROVIDER_ARN, RO_ARN, Cli
+from tests.emulators import adfs, keycloak, shibboleth
+from tests.emulators.formidp import CERT_PATH, KEY_PATH, FormIdp, FormUser
+from tests.emulators.jumpcloud import totp_now
+
+TOTP_SECRET = "KRSXG5CTMVRXEZLUKN2XAZLSKNSWG4TF"
+ANA = "ana@acme.example"  # password only
+BEN = "ben@acme.example"  # password, then a one-time code
+CAL = "cal@acme.example"  # ADFS: Azure MFA approval on the phone
+
+
+@dataclass(frozen=True)
+class Flavor:
+    id: str
+    provider: str
+    make: Callable[[list[FormUser]], FormIdp]
+    password_field: str
+    wrong_password: str
+    otp_field: str | None = None
+    wrong_otp: str | None = None
+
+    def __str__(self) -> str:
+        return self.id
+
+
+FLAVORS = [
+    Flavor(
+        "keycloak",
+        "KeyCloak",
+        lambda users: keycloak.KeycloakEmulator(users, theme="keycloak"),
+        "password",
+        keycloak.INVALID_CREDENTIALS,
+        "otp",
+        keycloak.INVALID_OTP,
+    ),
+    Flavor(
+        "keycloak-v2-kerberos",
+        "KeyCloak",
+        lambda users: keycloak.KeycloakEmulator(
+            users, theme="keycloak.v2", kerberos=True, two_devices=True
+        ),
+        "password",
+        keycloak.INVALID_CREDENTIALS,
+        "otp",
+        keycloak.INVALID_OTP,
+    ),
+    Flavor(
+        "shibboleth-v4",
+        "Shibboleth",
+        lambda users: shibboleth.ShibbolethEmulator(users, version=4),
+        "j_password",
+        shibboleth.WRONG_PASSWORD,
+    ),
+    Flavor(
+        "shibboleth-v5",
+        "Shibboleth",
+        lambda users: shibboleth.ShibbolethEmulator(users, version=5),
+        "j_password",
+        shibboleth.WRONG_PASSWORD,
+    ),
+    Flavor(
+        "adfs",
+        "ADFS",
+        adfs.AdfsEmulator,
+        "Password",
+        adfs.INCORRECT,
+        "VerificationCode",
+        adfs.MFA_DENIED,
+    ),
+]
+WITH_OTP = [f for f in FLAVORS if f.otp_field]
+
+
+def users() -> list[FormUser]:
+    roles = [RoleGrant(RO_ARN, PROVIDER_ARN), RoleGrant(FULL_ARN, PROVIDER_ARN)]
+    return [
+        FormUser(ANA, PASSWORD, roles=roles),
+        FormUser(BEN, PASSWORD, roles=roles, totp_secret=TOTP_SECRET),
+        FormUser(CAL, PASSWORD, roles=roles, mfa="push"),
+    ]
+
+
+@pytest.fixture(params=FLAVORS, ids=str)
+def flavor(request: pytest.FixtureRequest) -> Flavor:
+    value: Flavor = request.param
+    return value
+
+
+@pytest.fixture
+def idp(flavor: Flavor, cli: Cli) -> Iterator[FormIdp]:
+    with flavor.make(users()) as emulator:
+        yield emulator
+        cli.secrets.update(emulator.issued)  # the leak check (cli's teardown) covers them
+
+
+def configure(cli: Cli, provider: str, url: str, username: str = ANA) -> None:
+    cli.write_config(
+        f"[forms]\nprovider = {provider}\nurl = {url}\nusername = {username}\n"
+        "role_arn = AcmeJumpCloudAdminRO\nregion = us-east-2\n"
+    )
+
+
+def principal(cli: Cli) -> str:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(cli.credentials)
+    return parser["forms"]["x_principal_arn"]
+
+
+def code(cli: Cli) -> str:
+    value = totp_now(TOTP_SECRET)
+    cli.secrets.add(value)
+    return value
+
+
+# -- the scenario list ---------------------------------------------------------------------
+def test_login(cli: Cli, flavor: Flavor, idp: FormIdp) -> None:
+    configure(cli, flavor.provider, idp.start_url)
+    ran = cli.run("login", "-a", "forms")
+    assert ran.returncode == 0, ran.stderr
+    assert f"Logged in: AcmeJumpCloudAdminRO in {ACCOUNT_ID}" in ran.stderr
+    assert principal(cli).startswith(
+        f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/AcmeJumpCloudAdminRO/"
+    )
+    assert idp.posts_with(flavor.password_field) == 1
+    assert idp.posts_with("tryAnotherWay") == 0  # Keycloak's other form is never merged in
+
+
+def test_wrong_password_is_exit_3_with_the_idps_words(
+    cli: Cli, flavor: Flavor, idp: FormIdp
+) -> None:
+    configure(cli, flavor.provider, idp.start_url)
+    ran = cli.run("login", "-a", "forms", env={"SAMLJIT_PASSWORD": "not-the-password-1"})
+    assert ran.returncode == 3, ran.stderr
+    assert ran.stderr.startswith("samljit: error: ")
+    assert flavor.wrong_password in ran.stderr
+    assert idp.posts_with(flavor.password_field) == 1  # never sent again on its own
+    assert not cli.credentials.exists()
+    cli.secrets.add("not-the-password-1")
+
+
+@pytest.fixture(params=WITH_OTP, ids=str)
+def otp_flavor(request: pytest.FixtureRequest) -> Flavor:
+    value: Flavor = request.param
+    return value
+
+
+@pytest.fixture
+def otp_idp(otp_flavor: Flavor, cli: Cli) -> Iterator[FormIdp]:
+    with otp_flavor.make(users()) as emulator:
+        yield emulator
+        cli.secrets.update(emulator.issued)
+
+
+def test_one_time_code(cli: Cli, otp_flavor: Flavor, otp_idp: FormIdp) -> None:
+    configure(cli, otp_flavor.provider, otp_idp.start_url, BEN)
+    ran = cli.run("login", "-a", "forms", "--mfa-token", code(cli))
+    assert ran.returncode == 0, ran.stderr
+    assert "/AcmeJumpCloudAdminRO/" in principal(cli)
+    assert otp_idp.posts_with(otp_flavor.password_field) == 1
+    assert otp_idp.posts_with(otp_flavor.otp_field or "") == 1
+
+
+def test_wrong_one_time_code(cli: Cli, otp_flavor: Flavor, otp_idp: FormIdp) -> None:
+    configure(cli, otp_flavor.provider, otp_idp.start_url, BEN)
+    wrong = "000000" if totp_now(TOTP_SECRET) != "000000" else "111111"
+    ran = cli.run("login", "-a", "forms", "--mfa-token", wrong)
+    assert ran.returncode == 3, ran.stderr
+    assert " ".join((otp_flavor.wrong_otp or "").split()) in ran.stderr
+    assert otp_idp.posts_with(otp_flavor.otp_field or "") == 1
+    assert not cli.credentials.exists()
+
+
+def test_one_time_code_needed_without_terminal(
+    cli: Cli, otp_flavor: Flavor, otp_idp: FormIdp
+) -> None:
+    configure(cli, otp_flavor.provider, otp_idp.start_url, BEN)
+    ran = cli.run("login", "-a", "forms")
+    assert ran.returncode == 2, ran.stderr
+    assert "one-time MFA code is needed, but there is no terminal" in ran.stderr
+    assert otp_idp.posts_with(otp_flavor.otp_field or "") == 0
+
+
+def test_mfa_code_from_the_environment(cli: Cli, otp_flavor: Flavor, otp_idp: FormIdp) -> None:
+    configure(cli, otp_flavor.provider, otp_idp.start_url, BEN)
+    ran = cli.run("login", "-a", "forms", env={"SAMLJIT_MFA_TOKEN": code(cli)})
+    assert ran.returncode == 0, ran.stderr
+
+
+# -- GenericForm against every emulator ------------------------------------------------------
+def generic_url(flavor: Flavor, emulator: FormIdp) -> str:
+    if flavor.provider == "ADFS":  # GenericForm adds nothing: the URL must name the RP
+        return f"{emulator.start_url}?loginToRp=urn:amazon:webservices"
+    return emulator.start_url
+
+
+def test_generic_form_logs_in(cli: Cli, flavor: Flavor, idp: FormIdp) -> None:
+    configure(cli, "GenericForm", generic_url(flavor, idp))
+    ran = cli.run("login", "-a", "forms")
+    assert ran.returncode == 0, ran.stderr
+    assert "/AcmeJumpCloudAdminRO/" in principal(cli)
+
+
+def test_generic_form_wrong_password(cli: Cli, flavor: Flavor, idp: FormIdp) -> None:
+    configure(cli, "GenericForm", generic_url(flavor, idp))
+    ran = cli.run("login", "-a", "forms", env={"SAMLJIT_PASSWORD": "not-the-password-1"})
+    assert ran.returncode == 3, ran.stderr
+    assert flavor.wrong_password in ran.stderr
+    assert idp.posts_with(flavor.password_field) == 1
+
+
+# -- flavor specifics ------------------------------------------------------------------------
+def test_adfs_phone_approval_is_reported_not_looped(cli: Cli) -> None:
+    with adfs.AdfsEmulator(users()) as emulator:
+        configure(cli, "ADFS", emulator.start_url, CAL)
+        ran = cli.run("login", "-a", "forms")
+        cli.secrets.update(emulator.issued)
+    assert ran.returncode == 3, ran.stderr
+    assert "does not support yet" in ran.stderr and "Microsoft Authenticator" in ran.stderr
+    assert emulator.posts_with("Context") == 0
+
+
+def test_adfs_sends_only_the_login_forms_fields(cli: Cli) -> None:
+    with adfs.AdfsEmulator(users()) as emulator:
+        configure(cli, "ADFS", emulator.start_url)
+        ran = cli.run("login", "-a", "forms")
+        cli.secrets.update(emulator.issued)
+    assert ran.returncode == 0, ran.stderr
+    [(_, pairs)] = emulator.posts
+    assert sorted(name for name, _ in pairs) == ["AuthMethod", "Password", "UserName"]
+    assert ("AuthMethod", "FormsAuthentication") in pairs and ("UserName", ANA) in pairs
+
+
+def test_shibboleth_posts_csrf_and_event_on_every_step(cli: Cli) -> None:
+    with shibboleth.ShibbolethEmulator(users(), version=5) as emulator:
+        configure(cli, "Shibboleth", emulator.start_url)
+        ran = cli.run("login", "-a", "forms")
+        cli.secrets.update(emulator.issued)
+    assert ran.returncode == 0, ran.stderr
+    posts = emulator.posts
+    assert len(posts) == 3  # client-storage read, login, client-storage write
+    for _, pairs in posts:
+        names = [name for name, _ in pairs]
+        assert "csrf_token" in names and "_eventId_proceed" in names
+    assert "donotcache" not in [name for name, _ in posts[1][1]]  # unchecked boxes stay out
+
+
+# -- Command ---------------------------------------------------------------------------------
+COMMAND_SCRIPT = """
+import json, os, sys
+from samljit.idp.response import RoleGrant, build_response, encode, sign
+mode = sys.argv[3]
+seen = {k: os.environ.get(k) for k in
+        ("SAMLJIT_IDP_ACCOUNT", "SAMLJIT_USERNAME", "SAMLJIT_MFA_TOKEN", "SAMLJIT_PASSWORD")}
+print(json.dumps(seen), file=sys.stderr)
+if mode == "fail":
+    print("helper: the IdP said no", file=sys.stderr)
+    sys.exit(7)
+if mode == "junk":
+    print("this is not a SAMLResponse")
+    sys.exit(0)
+root = build_response(issuer="command-test", name_id="ana", session_name="ana",
+                      roles=[RoleGrant(sys.argv[4], sys.argv[5])])
+value = encode(sign(root, open(sys.argv[1], "rb").read(), open(sys.argv[2], "rb").read()))
+print(value if mode == "base64" else f'<form><input name="SAMLResponse" value="{value}"></form>')
+"""
+
+
+def command_config(cli: Cli, mode: str) -> None:
+    script = cli.home / "saml-helper.py"
+    script.write_text(COMMAND_SCRIPT)
+    argv = [sys.executable, script, KEY_PATH, CERT_PATH, mode, RO_ARN, PROVIDER_ARN]
+    command = " ".join(shlex.quote(str(a)) for a in argv)
+    cli.write_config(
+        f"[forms]\nprovider = Command\ncommand = {command}\nusername = {ANA}\nregion = us-east-2\n"
+    )
+
+
+@pytest.mark.parametrize("mode", ["base64", "html"])
+def test_command_prints_the_saml_response(cli: Cli, mode: str) -> None:
+    command_config(cli, mode)
+    ran = cli.run("login", "-a", "forms", "--mfa-token", "424242")
+    assert ran.returncode == 0, ran.stderr
+    assert "/AcmeJumpCloudAdminRO/" in principal(cli)
+    seen = json.loads(ran.stderr.splitlines()[0])
+    assert seen == {
+        "SAMLJIT_IDP_ACCOUNT": "forms",
+        "SAMLJIT_USERNAME": ANA,
+        "SAMLJIT_MFA_TOKEN": "424242",
+        "SAMLJIT_PASSWORD": None,  # not passed on, and never asked for
+    }
+
+
+def test_command_failing_is_exit_3_and_its_words_reach_the_user(cli: Cli) -> None:
+    command_config(cli, "fail")
+    ran = cli.run("login", "-a", "forms")
+    assert ran.returncode == 3, ran.stderr
+    assert "helper: the IdP said no" in ran.stderr
+    assert "the command python" in ran.stderr and "exit status 7" in ran.stderr
+
+
+def test_command_printing_something_else_is_exit_3(cli: Cli) -> None:
+    command_config(cli, "junk")
+    ran = cli.run("login", "-a", "forms")
+    assert ran.returncode == 3, ran.stderr
+    assert "not a base64 SAMLResponse" in ran.stderr
+
+
+def test_command_missing_is_a_configuration_error(cli: Cli) -> None:
+    cli.write_config("[forms]\nprovider = Command\nurl = https://idp.example.org/sso\n")
+    ran = cli.run("login", "-a", "forms")
+    assert ran.returncode == 2, ran.stderr
+    assert "has no command" in ran.stderr
+    cli.write_config("[forms]\nprovider = Command\ncommand = /nonexistent/saml-helper\n")
+    ran = cli.run("login", "-a", "forms")
+    assert ran.returncode == 2 and "not found: /nonexistent/saml-helper" in ran.stderr

@@ -1,0 +1,150 @@
+"""Against a real IdP: SimpleSAMLphp (Debian's package) served on loopback by ``php -S``, with
+a signing key and certificate made by ``samljit cert``; moto's STS; the installed executable.
+
+These tests never skip: without php/SimpleSAMLphp they fail and say how to install it
+(``bash tests/support/install-simplesamlphp.sh``; CI runs it).
+"""
+
+from __future__ import annotations
+
+import configparser
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import FIXTURES, Cli
+from tests.support.simplesamlphp import (
+    WRONG_PASSWORD_TEXT,
+    NotInstalled,
+    SimpleSamlPhp,
+    SspUser,
+)
+
+PROD, DEV = "012345678987", "111122223333"
+PROD_IDP = f"arn:aws:iam::{PROD}:saml-provider/SimpleSAMLphp"
+DEV_IDP = f"arn:aws:iam::{DEV}:saml-provider/SimpleSAMLphp"
+PROD_RO = f"arn:aws:iam::{PROD}:role/SspReadOnly"
+PROD_ADMIN = f"arn:aws:iam::{PROD}:role/SspAdmin"
+DEV_RO = f"arn:aws:iam::{DEV}:role/SspReadOnly"
+ALICE = SspUser("alice", "alice-Pass-2931", [(PROD_RO, PROD_IDP), (PROD_ADMIN, PROD_IDP)])
+BOB = SspUser("bob", "bob-Pass-8812", [(PROD_RO, PROD_IDP), (DEV_RO, DEV_IDP)])
+PRINT_ENV = (
+    "import json, os; print(json.dumps({k: v for k, v in os.environ.items() "
+    "if k.startswith(('AWS_', 'SAMLJIT_'))}))"
+)
+
+
+@pytest.fixture(scope="session")
+def ssp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleSamlPhp]:
+    try:
+        idp = SimpleSamlPhp(tmp_path_factory.mktemp("simplesamlphp"), [ALICE, BOB]).start()
+    except NotInstalled as exc:
+        pytest.fail(f"SimpleSAMLphp end-to-end tests need the real IdP: {exc}", pytrace=False)
+    try:
+        yield idp
+    finally:
+        idp.stop()
+
+
+def configure(cli: Cli, idp: SimpleSamlPhp, user: SspUser, *extra: str) -> None:
+    ran = cli.run(
+        "configure",
+        "-a",
+        "ssp",
+        "--skip-prompt",
+        "--provider",
+        "SimpleSAMLphp",
+        "--url",
+        idp.sso_url,
+        "--username",
+        user.username,
+        "--region",
+        "eu-west-1",
+        *extra,
+    )
+    assert ran.returncode == 0, ran.stderr
+    cli.env["SAMLJIT_PASSWORD"] = user.password
+    cli.secrets.add(user.password)
+
+
+def profile(cli: Cli) -> dict[str, str]:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(cli.credentials)
+    return dict(parser["ssp"])
+
+
+def test_login_pinned_to_the_certificate_samljit_made_then_exec(
+    cli: Cli, ssp: SimpleSamlPhp
+) -> None:
+    configure(cli, ssp, ALICE, "--idp-certificate", str(ssp.certificate), "--role", "SspAdmin")
+    assert "idp_certificate" in cli.config.read_text()
+    login = cli.run("login", "-a", "ssp")
+    assert login.returncode == 0, f"{login.stderr}\n--- php -S log ---\n{ssp.log[-2000:]}"
+    assert f"Logged in: SspAdmin in {PROD}" in login.stderr
+    values = profile(cli)
+    assert values["x_principal_arn"] == f"arn:aws:sts::{PROD}:assumed-role/SspAdmin/alice"
+    assert values["region"] == "eu-west-1"
+
+    ran = cli.run("exec", "-a", "ssp", "--", sys.executable, "-c", PRINT_ENV, record=False)
+    assert ran.returncode == 0, ran.stderr
+    child = json.loads(ran.stdout)
+    assert child["AWS_ACCESS_KEY_ID"] == values["aws_access_key_id"]
+    assert child["AWS_SESSION_TOKEN"] == values["aws_session_token"]
+    assert child["SAMLJIT_ROLE_ARN"] == PROD_ADMIN
+    assert child["AWS_REGION"] == "eu-west-1"
+    cli.outputs.append(ran.stderr)
+
+
+def test_exec_logs_in_by_itself(cli: Cli, ssp: SimpleSamlPhp) -> None:
+    configure(cli, ssp, ALICE, "--role", "SspReadOnly")
+    ran = cli.run("exec", "-a", "ssp", "--", sys.executable, "-c", PRINT_ENV, record=False)
+    assert ran.returncode == 0, ran.stderr
+    child = json.loads(ran.stdout)
+    assert child["SAMLJIT_ROLE_ARN"] == PROD_RO
+    assert profile(cli)["aws_access_key_id"] == child["AWS_ACCESS_KEY_ID"]
+    cli.outputs.append(ran.stderr)
+
+
+def test_wrong_password_is_exit_3_with_simplesamlphps_message(cli: Cli, ssp: SimpleSamlPhp) -> None:
+    configure(cli, ssp, ALICE, "--role", "SspAdmin")
+    ran = cli.run("login", "-a", "ssp", env={"SAMLJIT_PASSWORD": "not-alices-password"})
+    assert ran.returncode == 3, ran.stderr
+    assert ran.stderr.startswith("samljit: error: SimpleSAMLphp refused the login: ")
+    assert WRONG_PASSWORD_TEXT in ran.stderr
+    assert not cli.credentials.exists()
+    cli.secrets.add("not-alices-password")
+
+
+def test_two_roles_in_one_account_and_no_terminal_is_exit_4(cli: Cli, ssp: SimpleSamlPhp) -> None:
+    configure(cli, ssp, ALICE)
+    ran = cli.run("login", "-a", "ssp")
+    assert ran.returncode == 4, ran.stderr
+    assert PROD_RO in ran.stderr and PROD_ADMIN in ran.stderr
+    assert not cli.credentials.exists()
+
+
+def test_roles_in_two_accounts(cli: Cli, ssp: SimpleSamlPhp) -> None:
+    configure(cli, ssp, BOB)
+    listed = cli.run("list-roles", "-a", "ssp", "--json")
+    assert listed.returncode == 0, listed.stderr
+    arns = {entry["role_arn"] for entry in json.loads(listed.stdout)}
+    assert arns == {PROD_RO, DEV_RO}
+    ambiguous = cli.run("login", "-a", "ssp", "--role", "SspReadOnly")
+    assert ambiguous.returncode == 4 and "ambiguous" in ambiguous.stderr
+    ran = cli.run("login", "-a", "ssp", "--role", f"{DEV}/SspReadOnly")
+    assert ran.returncode == 0, ran.stderr
+    assert profile(cli)["x_principal_arn"] == f"arn:aws:sts::{DEV}:assumed-role/SspReadOnly/bob"
+
+
+def test_a_response_not_signed_by_the_pinned_certificate_is_refused(
+    cli: Cli, ssp: SimpleSamlPhp
+) -> None:
+    other = FIXTURES / "keys" / "attacker.crt"
+    configure(cli, ssp, ALICE, "--idp-certificate", str(Path(other)), "--role", "SspAdmin")
+    ran = cli.run("login", "-a", "ssp")
+    assert ran.returncode == 3, ran.stderr
+    assert ran.stderr.startswith("samljit: error: signature check failed")
+    assert not cli.credentials.exists()

@@ -1,0 +1,294 @@
+"""SimpleSAMLphp (Debian's package, 1.19) as a real IdP on loopback, for end-to-end tests.
+
+Nothing here is emulated: the pages, the cookies, the session handling and the signature come
+from SimpleSAMLphp itself. This helper only writes a config dir and serves the package's
+``www`` directory with PHP's built-in server (no apache), as described in shared NOTES:
+
+* the IdP key and certificate are made by the installed ``samljit cert`` (so samljit's
+  ``idp_certificate`` pinning is proven against a third-party signer);
+* ``exampleauth:UserPass`` holds the users; each user's Role values are user attributes,
+  the SP's ``authproc`` adds RoleSessionName (from ``uid``) and SessionDuration;
+* the SP is ``urn:amazon:webservices`` with ACS ``https://signin.aws.amazon.com/saml``.
+
+    with SimpleSamlPhp(tmp_dir, [SspUser("alice", "pw", [(role, principal)])]) as idp:
+        idp.sso_url, idp.certificate
+
+Install the software first with ``tests/support/install-simplesamlphp.sh`` (CI does).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from collections import deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+WWW = Path("/usr/share/simplesamlphp/www")
+INSTALL_SCRIPT = "tests/support/install-simplesamlphp.sh"
+AWS_URN = "urn:amazon:webservices"
+AWS_ACS = "https://signin.aws.amazon.com/saml"
+ROLE = "https://aws.amazon.com/SAML/Attributes/Role"
+SESSION_NAME = "https://aws.amazon.com/SAML/Attributes/RoleSessionName"
+SESSION_DURATION = "https://aws.amazon.com/SAML/Attributes/SessionDuration"
+URI_FORMAT = "urn:oasis:names:tc:SAML:2.0:attrname-format:uri"
+#: SimpleSAMLphp 1.19's words for a wrong password (template ``core:loginuserpass``).
+WRONG_PASSWORD_TEXT = "Incorrect username or password"
+START_TIMEOUT = 20.0
+
+
+class NotInstalled(RuntimeError):
+    """php or SimpleSAMLphp is missing on this machine."""
+
+
+@dataclass
+class SspUser:
+    username: str
+    password: str = field(repr=False)
+    #: (role ARN, SAML provider ARN) pairs, one Role value each.
+    roles: Sequence[tuple[str, str]] = ()
+
+
+def missing_software() -> str | None:
+    """Why SimpleSAMLphp cannot run here, or None when it can."""
+    if shutil.which("php") is None:
+        return "php is not installed"
+    if not (WWW / "saml2" / "idp" / "SSOService.php").exists():
+        return f"SimpleSAMLphp is not installed ({WWW} is missing)"
+    return None
+
+
+def _php(value: object) -> str:
+    """A PHP literal for a str, a list of str, or a dict of those."""
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, dict):
+        return "[" + ", ".join(f"{_php(k)} => {_php(v)}" for k, v in value.items()) + "]"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_php(v) for v in value) + "]"
+    raise TypeError(f"no PHP literal for {type(value).__name__}")
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class SimpleSamlPhp:
+    """One SimpleSAMLphp IdP served by ``php -S 127.0.0.1:PORT``."""
+
+    def __init__(
+        self,
+        workdir: Path,
+        users: Iterable[SspUser],
+        *,
+        samljit: Path | None = None,
+        session_duration: int = 3600,
+    ) -> None:
+        self.workdir = workdir
+        self.users = list(users)
+        self.samljit = samljit or Path(sys.executable).parent / "samljit"
+        self.session_duration = session_duration
+        self.port = 0
+        self._process: subprocess.Popen[str] | None = None
+        self._log: deque[str] = deque(maxlen=200)
+        self._ready = threading.Event()
+        self._drain: threading.Thread | None = None
+
+    # -- paths and URLs ----------------------------------------------------------------------
+    @property
+    def config_dir(self) -> Path:
+        return self.workdir / "config"
+
+    @property
+    def cert_dir(self) -> Path:
+        return self.workdir / "cert"
+
+    @property
+    def certificate(self) -> Path:
+        """The IdP's signing certificate (PEM), made by ``samljit cert``."""
+        return self.cert_dir / "idp.crt"
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/simplesaml"
+
+    @property
+    def sso_url(self) -> str:
+        """The IdP-initiated sign-on URL for AWS, as users configure it."""
+        return f"{self.base_url}/saml2/idp/SSOService.php?spentityid={AWS_URN}"
+
+    @property
+    def log(self) -> str:
+        return "\n".join(self._log)
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> SimpleSamlPhp:
+        problem = missing_software()
+        if problem:
+            raise NotInstalled(f"{problem}: run `bash {INSTALL_SCRIPT}` (as root) first")
+        self.port = _free_port()
+        self._make_certificate()
+        self._write_config()
+        docroot = self.workdir / "docroot"
+        docroot.mkdir(parents=True, exist_ok=True)
+        link = docroot / "simplesaml"
+        if not link.is_symlink():
+            link.symlink_to(WWW)  # a copy does not work: the package resolves paths from www
+        env = {**os.environ, "SIMPLESAMLPHP_CONFIG_DIR": str(self.config_dir)}
+        self._process = subprocess.Popen(
+            ["php", "-S", f"127.0.0.1:{self.port}", "-t", str(docroot)],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
+        self._drain = threading.Thread(target=self._read_output, name="php-s", daemon=True)
+        self._drain.start()
+        if not self._ready.wait(START_TIMEOUT) or self._process.poll() is not None:
+            self.stop()
+            raise RuntimeError(f"php -S did not start on port {self.port}:\n{self.log}")
+        return self
+
+    def _read_output(self) -> None:
+        """Keep the pipe drained; note when php says the server listens."""
+        assert self._process is not None and self._process.stdout is not None
+        for line in self._process.stdout:
+            self._log.append(line.rstrip())
+            if "Development Server" in line and "started" in line:
+                self._ready.set()
+        self._ready.set()  # php exited: wake the waiter, which then sees poll() is set
+
+    def stop(self) -> None:
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=10)
+        if self._drain is not None:
+            self._drain.join(timeout=10)
+            self._drain = None
+
+    def __enter__(self) -> SimpleSamlPhp:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- config ------------------------------------------------------------------------------
+    def _make_certificate(self) -> None:
+        if self.certificate.exists():
+            return
+        self.cert_dir.mkdir(parents=True, exist_ok=True)
+        made = subprocess.run(
+            [
+                str(self.samljit),
+                "cert",
+                "--name",
+                "idp",
+                "--subject",
+                "/O=samljit tests/CN=simplesamlphp.test",
+                "--out",
+                str(self.cert_dir),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            stdin=subprocess.DEVNULL,
+        )
+        if made.returncode != 0:
+            raise RuntimeError(f"samljit cert failed: {made.stderr.strip()}")
+
+    def _write_config(self) -> None:
+        for sub in ("metadata", "log", "data", "tmp", "sessions"):
+            (self.config_dir / sub).mkdir(parents=True, exist_ok=True)
+        (self.config_dir / "config.php").write_text(
+            "<?php\n$config = " + _php(self._config()) + ";\n", encoding="utf-8"
+        )
+        users: dict[object, object] = {0: "exampleauth:UserPass"}
+        users.update({f"{u.username}:{u.password}": self._attrs(u) for u in self.users})
+        sources = {"admin": {0: "core:AdminPassword"}, "aws-users": users}
+        (self.config_dir / "authsources.php").write_text(
+            f"<?php\n$config = {_php(sources)};\n", encoding="utf-8"
+        )
+        idp = {
+            "host": "__DEFAULT__",
+            "privatekey": "idp.key",
+            "certificate": "idp.crt",
+            "auth": "aws-users",
+            "userid.attribute": "uid",
+            "attributes.NameFormat": URI_FORMAT,
+        }
+        sp = {
+            "entityid": AWS_URN,
+            "AssertionConsumerService": AWS_ACS,
+            "NameIDFormat": "urn:oasis:names:tc:SAML:2.0:nameid-format:transient",
+            "attributes.NameFormat": URI_FORMAT,
+            "authproc": {
+                10: {"class": "core:AttributeCopy", "uid": SESSION_NAME},
+                20: {"class": "core:AttributeAdd", SESSION_DURATION: [str(self.session_duration)]},
+                30: {"class": "core:AttributeLimit", 0: ROLE, 1: SESSION_NAME, 2: SESSION_DURATION},
+            },
+        }
+        metadata = self.config_dir / "metadata"
+        (metadata / "saml20-idp-hosted.php").write_text(
+            f"<?php\n$metadata['__DYNAMIC:1__'] = {_php(idp)};\n", encoding="utf-8"
+        )
+        (metadata / "saml20-sp-remote.php").write_text(
+            f"<?php\n$metadata[{_php(AWS_URN)}] = {_php(sp)};\n", encoding="utf-8"
+        )
+
+    def _config(self) -> dict[str, object]:
+        root = self.config_dir
+        return {
+            "baseurlpath": "simplesaml/",
+            "certdir": f"{self.cert_dir}/",
+            "loggingdir": f"{root / 'log'}/",
+            "datadir": f"{root / 'data'}/",
+            "tempdir": str(root / "tmp"),
+            "metadatadir": f"{root / 'metadata'}/",
+            "attributenamemapdir": "/usr/share/simplesamlphp/attributemap/",
+            "secretsalt": secrets.token_hex(16),
+            "auth.adminpassword": secrets.token_hex(16),
+            "technicalcontact_name": "samljit tests",
+            "technicalcontact_email": "nobody@example.org",
+            "timezone": "UTC",
+            "enable.saml20-idp": True,
+            "module.enable": {"exampleauth": True, "core": True, "saml": True},
+            "admin.checkforupdates": False,
+            "logging.handler": "file",
+            "logging.logfile": "simplesamlphp.log",
+            "store.type": "phpsession",
+            "session.phpsession.savepath": str(root / "sessions"),
+            # Debian's default is true: over plain http the cookies never come back.
+            "session.cookie.secure": False,
+            "language.cookie.secure": False,
+        }
+
+    @staticmethod
+    def _attrs(user: SspUser) -> dict[str, object]:
+        values = [f"{role},{principal}" for role, principal in user.roles]
+        return {"uid": [user.username], ROLE: values}
