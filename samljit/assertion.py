@@ -31,6 +31,8 @@ MAX_ENCODED_CHARS = (MAX_DECODED_BYTES * 4) // 3 + 4096
 MAX_DEPTH = 64
 SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
 _DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_DECLARED_ENCODING = re.compile(rb"""\s*<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+_UTF8_NAMES = {"utf-8", "utf8", "us-ascii", "ascii"}
 
 
 @dataclass(frozen=True)
@@ -70,12 +72,40 @@ def decode(encoded: str) -> bytes:
     return xml
 
 
+def screen(xml: bytes) -> None:
+    """Refuse documents that are not UTF-8, before any parser sees them.
+
+    IdPs send SAML in UTF-8. In UTF-16, UTF-32 or a declared legacy encoding (UTF-7, EBCDIC)
+    the markup is not plain bytes, so a byte search for ``<!DOCTYPE`` cannot see a DTD, and
+    libxml2 would open an external DTD named in one (a local file read) before samljit's
+    check after parsing refuses it. In UTF-8 the DTD check on the bytes is complete.
+    """
+    if b"\x00" in xml:
+        raise AssertionFormatError(
+            "the SAML document is not UTF-8 (it holds NUL bytes, as UTF-16 or UTF-32 text "
+            "does); samljit reads UTF-8 SAML only"
+        )
+    try:
+        xml.decode("utf-8")
+    except UnicodeDecodeError:
+        raise AssertionFormatError(
+            "the SAML document is not valid UTF-8; samljit reads UTF-8 SAML only"
+        ) from None
+    declared = _DECLARED_ENCODING.match(xml)
+    if declared and declared.group(1).decode("ascii").lower() not in _UTF8_NAMES:
+        raise AssertionFormatError(
+            f"the SAML document declares encoding {declared.group(1).decode('ascii')}; "
+            "samljit reads UTF-8 SAML only"
+        )
+
+
 def parse_xml(xml: bytes) -> Any:
     """Parse hostile XML: no DTD, no entities, no network, bounded size and depth."""
     from lxml import etree
 
     if len(xml) > MAX_DECODED_BYTES:
         raise AssertionFormatError(f"the SAML document is too large ({len(xml)} bytes)")
+    screen(xml)
     if _DTD.search(xml):
         raise AssertionFormatError("the SAML document contains a DTD, which samljit refuses")
     parser = etree.XMLParser(
@@ -240,8 +270,8 @@ def parse_instant(value: str) -> datetime:
         text = match.group(1) + fraction + match.group(3)
     try:
         moment = datetime.fromisoformat(text)
-    except ValueError:
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc)  # OverflowError at the edges of datetime
+    except (ValueError, OverflowError):
         raise AssertionFormatError(f"the assertion holds an invalid time: {value!r}") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)

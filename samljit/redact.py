@@ -23,6 +23,7 @@ SECRET_NAMES = frozenset(
         "password",
         "passwd",
         "pass",
+        "pwd",
         "j_password",
         "otp",
         "totp",
@@ -32,14 +33,32 @@ SECRET_NAMES = frozenset(
         "samlresponse",
         "samlrequest",
         "samlassertion",
+        "samlart",
         "sessiontoken",
         "statetoken",
         "onetimetoken",
+        "session_token",
+        "mfa_token",
         "token",
+        "access_token",
+        "refresh_token",
+        "id_token",
+        "client_secret",
         "xsrf",
+        "_xsrf",
+        "xsrf-token",
+        "x-xsrf-token",
         "x-xsrftoken",
+        "csrf",
+        "_csrf",
+        "csrftoken",
         "csrf_token",
+        "x-csrf-token",
+        "x-csrftoken",
+        "authenticity_token",
         "authorization",
+        "proxy-authorization",
+        "x-api-key",
         "cookie",
         "set-cookie",
         "aws_secret_access_key",
@@ -60,17 +79,16 @@ def is_secret_name(name: str) -> bool:
 
 
 def redact_mapping(values: Mapping[str, object]) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for key, value in values.items():
-        if is_secret_name(key):
-            out[key] = MASK
-        elif isinstance(value, Mapping):
-            out[key] = redact_mapping(value)
-        elif isinstance(value, list):
-            out[key] = [redact_mapping(v) if isinstance(v, Mapping) else v for v in value]
-        else:
-            out[key] = value
-    return out
+    return {key: MASK if is_secret_name(key) else redact_json(v) for key, v in values.items()}
+
+
+def redact_json(data: object) -> object:
+    """A decoded JSON value with the values of secret-named keys masked, at any depth."""
+    if isinstance(data, Mapping):
+        return redact_mapping(data)
+    if isinstance(data, list):
+        return [redact_json(item) for item in data]
+    return data
 
 
 def redact_query(query: str) -> str:
@@ -87,8 +105,21 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+_URL_HEADERS = frozenset({"location", "content-location", "refresh", "link", "referer"})
+
+
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    return {k: (MASK if is_secret_name(k) else v) for k, v in headers.items()}
+    """Secret-named headers masked whole; URLs in ``Location`` and the like lose secret
+    query values."""
+    out: dict[str, str] = {}
+    for key, value in headers.items():
+        if is_secret_name(key):
+            out[key] = MASK
+        elif key.strip().lower() in _URL_HEADERS:
+            out[key] = redact_pairs(value)
+        else:
+            out[key] = value
+    return out
 
 
 def redact_body(body: str | bytes | None, content_type: str = "") -> str:
@@ -103,20 +134,34 @@ def redact_body(body: str | bytes | None, content_type: str = "") -> str:
         except ValueError:
             pass
         else:
-            if isinstance(data, Mapping):
-                return json.dumps(redact_mapping(data))
-            return json.dumps(data)
+            return json.dumps(redact_json(data))
     if "x-www-form-urlencoded" in content_type:
         return redact_query(text)
-    # XML elements with secret names (STS answers), then value="..." of secret-named inputs.
+    # Anything else (HTML, XML, a body cut short for the log): XML elements with secret names
+    # (STS answers), secret-named form inputs whatever their attribute order, JSON pairs
+    # that did not parse, and name=value pairs in URLs and text.
     text = _XML_ELEMENT.sub(_mask_element, text)
-    return _INPUT_VALUE.sub(_mask_input, text)
+    text = _TAG.sub(_mask_tag, text)
+    text = _JSON_PAIR.sub(_mask_json_pair, text)
+    return redact_pairs(text)
 
 
-_INPUT_VALUE = re.compile(
-    r"""(name\s*=\s*["']?(?P<name>[\w.:-]+)["']?[^>]*?value\s*=\s*)(["'])(?P<value>.*?)\3""",
-    re.IGNORECASE | re.DOTALL,
+def redact_pairs(text: str) -> str:
+    """Mask ``name=value`` where ``name`` is a secret name: query strings and form bodies
+    embedded in any text (``&`` or ``&amp;`` separated)."""
+    return _PAIR.sub(_mask_pair, text)
+
+
+# A start tag, possibly cut off at the end of a truncated body.
+_TAG = re.compile(r"<[A-Za-z][\w:.-]*\s[^<>]*(?:>|\Z)", re.DOTALL)
+_ATTRIBUTE = re.compile(
+    r"""(?P<key>[\w:.-]+)\s*=\s*(?:(?P<quote>["'])(?P<quoted>.*?)(?:(?P=quote)|\Z)|(?P<bare>[^\s"'>]+))""",
+    re.DOTALL,
 )
+_JSON_PAIR = re.compile(
+    r'"(?P<name>[\w.:-]+)"\s*:\s*"(?P<value>(?:[^"\\]|\\.)*)(?:"|\Z)', re.DOTALL
+)
+_PAIR = re.compile(r"(?P<lead>(?:^|[?&;\s\"'(]|&amp;)(?P<name>[\w.:-]+)=)(?P<value>[^&\s\"'<>#;]*)")
 
 
 _XML_ELEMENT = re.compile(
@@ -132,11 +177,52 @@ def _mask_element(match: re.Match[str]) -> str:
     return match.group(0)
 
 
-def _mask_input(match: re.Match[str]) -> str:
+def _mask_tag(match: re.Match[str]) -> str:
+    """In a tag whose ``name`` (or ``id``) attribute is a secret name, mask ``value`` and
+    ``content``."""
+    tag = match.group(0)
+    names = {
+        m.group("key").lower(): m.group("quoted") if m.group("quote") else m.group("bare")
+        for m in _ATTRIBUTE.finditer(tag)
+    }
+    if not any(is_secret_name(names.get(key) or "") for key in ("name", "id")):
+        return tag
+
+    def mask(attribute: re.Match[str]) -> str:
+        if attribute.group("key").lower() not in ("value", "content"):
+            return attribute.group(0)
+        quote = attribute.group("quote") or '"'
+        return f"{attribute.group('key')}={quote}{MASK}{quote}"
+
+    return _ATTRIBUTE.sub(mask, tag)
+
+
+def _mask_json_pair(match: re.Match[str]) -> str:
     if is_secret_name(match.group("name")):
-        quote = match.group(3)
-        return f"{match.group(1)}{quote}{MASK}{quote}"
+        return f'"{match.group("name")}": "{MASK}"'
     return match.group(0)
+
+
+def _mask_pair(match: re.Match[str]) -> str:
+    if is_secret_name(match.group("name")) and match.group("value"):
+        return f"{match.group('lead')}{MASK}"
+    return match.group(0)
+
+
+def _variants(value: str) -> set[str]:
+    import html
+    from urllib.parse import quote, quote_plus
+
+    found = {
+        value,
+        quote_plus(value, safe=""),
+        quote(value, safe=""),
+        html.escape(value),
+        html.escape(value, quote=False),
+        json.dumps(value)[1:-1],
+        json.dumps(value, ensure_ascii=False)[1:-1],
+    }
+    return {v for v in found if len(v) >= _MIN_SECRET_LEN}
 
 
 class Redactor:
@@ -146,9 +232,11 @@ class Redactor:
         self._secrets: set[str] = set()
 
     def add(self, *values: str | None) -> None:
+        """Register secrets, with the forms they take when embedded elsewhere: URL-encoded
+        (form bodies, query strings), HTML-escaped (pages) and JSON-escaped."""
         for value in values:
             if value and len(value) >= _MIN_SECRET_LEN:
-                self._secrets.add(value)
+                self._secrets.update(_variants(value))
 
     def add_all(self, values: Iterable[str | None]) -> None:
         self.add(*values)

@@ -1,8 +1,10 @@
 """Trust checks on the IdP side: the pinned certificate (``idp_certificate``) and what it signs.
 
-Without a pinned certificate samljit only parses the SAMLResponse (safely, see
-:mod:`samljit.assertion`) and leaves the signature to AWS STS. With one, :func:`check` refuses
-the response before anything is sent to AWS unless all of these hold:
+:func:`check` is the one entry point. It always decodes the SAMLResponse with the size cap
+and parses it safely (see :mod:`samljit.assertion`: documents that are not UTF-8 are refused
+first, since in other encodings a DTD could hide from the byte check). Without a pinned
+certificate that is all, and the signature is left to AWS STS. With one, the response is
+refused before anything is sent to AWS unless all of these hold:
 
 * **shape**: exactly one ``Response`` (the root) and at most one ``Assertion`` (its child);
   every ``Signature`` sits directly in one of those two. Any other arrangement is a signature
@@ -53,6 +55,11 @@ SIGNIN_HOSTS = {
     "aws-us-gov": "signin.amazonaws-us-gov.com",
 }
 
+
+_SHAPE_HINT = (
+    "no IdP sends a response shaped like this: someone may be tampering with the login; "
+    "do not retry from this network or page, and tell your security team"
+)
 _SIGNATURE_HINT = (
     "the response was not signed by the pinned idp_certificate; if the IdP's signing "
     "certificate was replaced, pin the new one (samljit configure --idp-certificate), "
@@ -119,11 +126,13 @@ def check(
     Raises :class:`VerificationError` naming the failed check, or another samljit error for
     documents that are not usable SAML responses at all.
     """
-    if account.idp_certificate is None:
-        return saml.parse(encoded)
-    cert = _pinned_certificate(account.idp_certificate, now, terminal)
+    cert = None
+    if account.idp_certificate is not None:
+        cert = _pinned_certificate(account.idp_certificate, now, terminal)
     xml = saml.decode(encoded)
     response = saml.parse_xml(xml)
+    if cert is None:
+        return saml.read(encoded, response, saml.find_assertion(response))
     check_shape(response)
     saml.find_assertion(response)  # IdP error status, encrypted or missing assertion
     signed = verify_signatures(xml, response, cert, now=now)
@@ -155,6 +164,10 @@ def _signature_failed(detail: str) -> VerificationError:
     return _failed("signature", detail, _SIGNATURE_HINT)
 
 
+def _shape_failed(detail: str) -> VerificationError:
+    return _failed("signature", detail, _SHAPE_HINT)
+
+
 def _local(element: Any) -> str:
     tag = element.tag
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
@@ -171,25 +184,25 @@ def check_shape(response: Any) -> None:
         saml.find_assertion(response)  # raises: "not a SAML 2.0 Response (root element …)"
     responses = response.xpath("//*[local-name()='Response']")
     if len(responses) > 1:
-        raise _signature_failed(
+        raise _shape_failed(
             f"the document holds {len(responses)} Response elements where an IdP sends one "
             "(a signature wrapping attempt)"
         )
     assertions = response.xpath("//*[local-name()='Assertion']")
     if len(assertions) > 1:
-        raise _signature_failed(
+        raise _shape_failed(
             f"the document holds {len(assertions)} Assertion elements where an IdP sends one "
             "(a signature wrapping attempt)"
         )
     if assertions and assertions[0].getparent() is not response:
-        raise _signature_failed(
+        raise _shape_failed(
             f"the Assertion is inside {_local(assertions[0].getparent())}, not directly in the "
             "Response (a signature wrapping attempt)"
         )
     for signature in response.xpath("//*[local-name()='Signature']"):
         parent = signature.getparent()
         if parent is not response and not (assertions and parent is assertions[0]):
-            raise _signature_failed(
+            raise _shape_failed(
                 f"a Signature sits inside {_local(signature.getparent())}; signatures belong "
                 "directly in the Response or the Assertion"
             )
@@ -249,13 +262,27 @@ def _parser() -> Any:
     from lxml import etree
 
     # Must not alter content (comments, PIs, whitespace): signxml digests what it parses.
-    return etree.XMLParser(
+    parser = etree.XMLParser(
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
         dtd_validation=False,
         huge_tree=False,
     )
+    return load_nothing(parser)
+
+
+def load_nothing(parser: Any) -> Any:
+    """Make ``parser`` resolve every external DTD or entity to nothing (no file, no network),
+    whatever its other options say; returns it."""
+    from lxml import etree
+
+    class LoadNothing(etree.Resolver):  # type: ignore[misc]
+        def resolve(self, url: str, pubid: str, context: Any) -> Any:
+            return self.resolve_string("", context)  # (resolve_empty falls back to loading)
+
+    parser.resolvers.add(LoadNothing())
+    return parser
 
 
 def _verify_one(
@@ -271,9 +298,7 @@ def _verify_one(
     from signxml.exceptions import SignXMLException
     from signxml.verifier import SignatureConfiguration, XMLVerifier
 
-    holder_id = holder.get("ID")
-    if not holder_id:
-        raise _signature_failed(f"the signed {what} has no ID attribute for its signature to name")
+    holder_id = holder.get("ID") or ""
     config = SignatureConfiguration(location=location, expect_references=1, verification_time=when)
     try:
         result = XMLVerifier().verify(
@@ -281,6 +306,10 @@ def _verify_one(
         )
     except SignXMLException as exc:
         raise _signature_failed(_explain(what, exc)) from None
+    except etree.DocumentInvalid as exc:
+        raise _signature_failed(
+            f"the {what}'s Signature does not follow the XML Signature schema ({_first_line(exc)})"
+        ) from None
     except (ValueError, TypeError, KeyError, AttributeError, etree.LxmlError) as exc:
         # Malformed signature parts (bad base64, unknown algorithm, missing text) end up here.
         raise _signature_failed(
@@ -290,9 +319,10 @@ def _verify_one(
         raise _signature_failed(f"the {what}'s signature has more than one reference")
     references = result.signature_xml.findall("ds:SignedInfo/ds:Reference", _NS)
     uri = references[0].get("URI") if len(references) == 1 else None
-    if uri != f"#{holder_id}":
+    if not holder_id or uri != f"#{holder_id}":
+        named = f"('#{holder_id}')" if holder_id else "(which has no ID)"
         raise _signature_failed(
-            f"the {what}'s signature references {uri!r}, not the {what} it is in ('#{holder_id}')"
+            f"the {what}'s signature references {uri!r}, not the {what} it is in {named}"
         )
     signed = result.signed_xml
     if signed is None or signed.tag != holder.tag or signed.get("ID") != holder_id:

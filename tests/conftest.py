@@ -205,9 +205,12 @@ def cli(home: Path, sts: MotoSts, request: pytest.FixtureRequest) -> Iterator[Cl
     runner = Cli(home=home, env=env)
     runner.secrets.add(PASSWORD)
     yield runner
-    emulator = request.node.funcargs.get("jumpcloud")
-    issued = emulator.issued if isinstance(emulator, JumpCloudEmulator) else []
-    assert_no_leaks(runner, [*runner.secrets, *issued])
+    issued: list[str] = []
+    for value in request.node.funcargs.values():  # every emulator the test used
+        found = getattr(value, "issued", None)
+        if isinstance(found, list):
+            issued.extend(item for item in found if isinstance(item, str))
+    assert_no_leaks(runner, [*runner.secrets, *issued], codes=recent_totp_codes())
 
 
 def _credential_secrets(path: Path) -> list[str]:
@@ -221,10 +224,66 @@ def _credential_secrets(path: Path) -> list[str]:
     return found
 
 
-def assert_no_leaks(cli: Cli, secrets: Sequence[str]) -> None:
+def recent_totp_codes(secret: str = TOTP_SECRET, minutes: int = 10) -> list[str]:
+    """The codes of ``secret`` over the last ``minutes`` (and the next step): any OTP a test
+    can have used."""
+    import time
+
+    from tests.emulators.jumpcloud import totp_at
+
+    now = time.time()
+    return sorted({totp_at(secret, now - 30 * step) for step in range(-1, minutes * 2 + 1)})
+
+
+def leak_forms(secret: str) -> set[str]:
+    """The forms a secret takes when it leaks: as is, URL-encoded, HTML- and JSON-escaped;
+    for a SAMLResponse also base64 pieces covering its signature (a truncated or partial
+    dump) and the signature value itself (a dump of the decoded XML)."""
+    import html
+    import json
+    from urllib.parse import quote, quote_plus
+
+    forms = {
+        secret,
+        quote_plus(secret, safe=""),
+        quote(secret, safe=""),
+        html.escape(secret),
+        json.dumps(secret)[1:-1],
+    }
+    forms.update(_assertion_pieces(secret))
+    return {form for form in forms if len(form) >= 6}
+
+
+def _assertion_pieces(encoded: str) -> list[str]:
+    import base64
+    import binascii
+    import re
+
+    if len(encoded) < 200:
+        return []
+    try:
+        xml = base64.b64decode(encoded, validate=True)
+    except (binascii.Error, ValueError):
+        return []
+    pieces: list[str] = []
+    for match in re.finditer(rb"<(?:[\w.-]+:)?SignatureValue[^>]*>([^<]+)<", xml):
+        start, end = match.span(1)
+        first, last = (start // 3 + 1) * 4, (end // 3) * 4  # base64 quads inside the value
+        pieces += [encoded[i : i + 48] for i in range(first, last - 48, 48)]
+        lines = match.group(1).decode("ascii", "replace").split()
+        pieces += [line for line in lines if len(line) >= 40]
+    return pieces
+
+
+def assert_no_leaks(cli: Cli, secrets: Sequence[str], *, codes: Sequence[str] = ()) -> None:
     """No secret in any captured output or any file under HOME except the credentials
-    file and 0600 files (caches)."""
-    tokens = [s for s in [*secrets, *_credential_secrets(cli.credentials)] if len(s) >= 6]
+    file and 0600 files (caches), in any of its :func:`leak_forms`; no one-time code of
+    ``codes`` as a number on its own."""
+    import re
+
+    raw = [s for s in [*secrets, *_credential_secrets(cli.credentials)] if len(s) >= 6]
+    tokens = sorted({form for secret in raw for form in leak_forms(secret)}, key=len)
+    numbers = [re.compile(rf"(?<![0-9A-Za-z]){re.escape(c)}(?![0-9A-Za-z])") for c in codes]
     haystacks: list[tuple[str, str]] = [(f"output #{i}", o) for i, o in enumerate(cli.outputs)]
     for path in cli.home.rglob("*"):
         if not path.is_file() or path.is_symlink():
@@ -237,6 +296,8 @@ def assert_no_leaks(cli: Cli, secrets: Sequence[str]) -> None:
     for where, text in haystacks:
         for token in tokens:
             assert token not in text, f"a secret ({token[:4]}…) leaked into {where}"
+        for number in numbers:
+            assert not number.search(text), f"a one-time code leaked into {where}"
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,70 @@
+"""Pinning the IdP certificate, through the installed executable: the right certificate logs
+in, the wrong one is refused before anything reaches AWS and nothing is written."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from samljit.idp.response import SignTarget
+from tests.conftest import FIXTURES, TOTP_SECRET, Cli, account_config, make_user
+from tests.emulators.jumpcloud import JumpCloudEmulator, totp_now
+from tests.support.moto_sts import MotoSts
+
+
+def code(cli: Cli) -> str:
+    value = totp_now(TOTP_SECRET)
+    cli.secrets.add(value)
+    return value
+
+
+def pin(cli: Cli, jumpcloud: JumpCloudEmulator, certificate: str) -> None:
+    keys = cli.home / "keys"
+    keys.mkdir(exist_ok=True)
+    shutil.copy(FIXTURES / "keys" / certificate, keys / "production.crt")
+    extra = "idp_certificate = ~/keys/production.crt\n"
+    cli.write_config(account_config(jumpcloud, extra=extra))
+
+
+@pytest.mark.parametrize("target", ["assertion", "response", "both"])
+def test_pinned_to_the_idps_certificate_login_works(
+    cli: Cli, sts: MotoSts, target: SignTarget
+) -> None:
+    with JumpCloudEmulator([make_user()], sign_target=target) as jumpcloud:
+        pin(cli, jumpcloud, "idp-test.crt")
+        calls = len(sts.calls)
+        ran = cli.run("login", "-a", "production", "--mfa-token", code(cli))
+        cli.secrets.update(jumpcloud.issued)
+    assert ran.returncode == 0, ran.stderr
+    assert "Logged in: AcmeJumpCloudAdminRO" in ran.stderr
+    assert "aws_session_token" in cli.credentials.read_text()
+    assert len(sts.calls) == calls + 1
+
+
+def test_pinned_to_another_certificate_login_is_refused(
+    cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts
+) -> None:
+    pin(cli, jumpcloud, "attacker.crt")
+    calls = len(sts.calls)
+    ran = cli.run("login", "-a", "production", "--mfa-token", code(cli))
+    assert ran.returncode == 3, ran.stderr
+    lines = ran.stderr.splitlines()
+    assert lines[0] == (
+        "samljit: error: signature check failed: the Assertion's signature was not made with "
+        "the pinned certificate's key"
+    )
+    assert lines[1].startswith("hint: the response was not signed by the pinned idp_certificate")
+    assert ran.stdout == ""
+    assert not cli.credentials.exists()
+    assert len(sts.calls) == calls  # nothing was sent to AWS
+    assert jumpcloud.issued  # the IdP did answer: the refusal is samljit's
+
+
+def test_list_roles_refuses_a_forged_response_too(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
+    pin(cli, jumpcloud, "attacker.crt")
+    ran = cli.run("list-roles", "-a", "production", "--mfa-token", code(cli))
+    assert ran.returncode == 3
+    assert "samljit: error: signature check failed: " in ran.stderr
+    assert ran.stdout == ""
+    assert not cli.credentials.exists()

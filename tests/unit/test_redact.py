@@ -1,0 +1,214 @@
+"""samljit.redact: what ``--debug`` may print. Secrets are masked by name (fields, headers,
+cookies, inputs, XML elements) and by value (every secret the run learned, in every form it
+may take on the wire)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from urllib.parse import quote_plus, urlencode
+
+import pytest
+
+from samljit.redact import (
+    MASK,
+    Redactor,
+    is_secret_name,
+    redact_body,
+    redact_headers,
+    redact_query,
+    redact_url,
+)
+
+PASSWORD = "correct-Horse+battery/staple=42&x"
+OTP = "123456"
+ASSERTION = base64.b64encode(b"<samlp:Response>" + b"x" * 600 + b"</samlp:Response>").decode()
+XSRF = "2|e7f0a1b2|9c8d7e6f5a4b3c2d1e0f|1700000000"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "password",
+        "Password",
+        "otp",
+        "SAMLResponse",
+        "samlresponse",
+        "token",
+        "xsrf",
+        "_xsrf",
+        "X-Xsrftoken",
+        "X-CSRF-Token",
+        "Cookie",
+        "Set-Cookie",
+        "Authorization",
+        "sessionToken",
+        "stateToken",
+        "SessionToken",
+        "SecretAccessKey",
+        "access_token",
+        "client_secret",
+    ],
+)
+def test_secret_names(name: str) -> None:
+    assert is_secret_name(name)
+
+
+@pytest.mark.parametrize("name", ["username", "email", "RelayState", "Code", "Expiration"])
+def test_ordinary_names_are_kept(name: str) -> None:
+    assert not is_secret_name(name)
+
+
+# -- structure: JSON, forms, URLs, headers ---------------------------------------------------
+def test_json_bodies_mask_secret_fields_at_any_depth() -> None:
+    body = json.dumps(
+        {"email": "ops@acme.example", "password": PASSWORD, "otp": OTP, "nested": [{"xsrf": XSRF}]}
+    )
+    shown = redact_body(body, "application/json")
+    assert PASSWORD not in shown and OTP not in shown and XSRF not in shown
+    assert json.loads(shown) == {
+        "email": "ops@acme.example",
+        "password": MASK,
+        "otp": MASK,
+        "nested": [{"xsrf": MASK}],
+    }
+
+
+def test_a_json_list_is_masked_too() -> None:
+    shown = redact_body(json.dumps([{"token": XSRF}]), "application/json")
+    assert json.loads(shown) == [{"token": MASK}]
+
+
+def test_truncated_json_is_still_masked() -> None:
+    body = json.dumps({"xsrf": XSRF, "password": PASSWORD})[:40]
+    shown = redact_body(body, "application/json")
+    assert XSRF[:10] not in shown
+    assert '"xsrf": "<redacted>"' in shown
+
+
+def test_form_bodies() -> None:
+    body = urlencode({"SAMLResponse": ASSERTION, "RelayState": "https://console", "otp": OTP})
+    shown = redact_body(body, "application/x-www-form-urlencoded")
+    assert ASSERTION[:20] not in shown and OTP not in shown
+    assert "RelayState=https" in shown
+
+
+def test_query_strings_and_urls() -> None:
+    url = f"https://idp.example/sso?SAMLRequest=abc123&RelayState=x&token={XSRF}"
+    shown = redact_url(url)
+    assert "abc123" not in shown and XSRF not in shown
+    assert "RelayState=x" in shown
+    assert redact_query("a=1&password=hunter22") == "a=1&password=<redacted>"
+
+
+def test_credentials_in_a_url_are_masked() -> None:
+    shown = redact_url("https://ops:hunter22@proxy.example/path")
+    assert "hunter22" not in shown and shown.endswith("@proxy.example/path")
+
+
+def test_headers_cookies_and_xsrf() -> None:
+    headers = {
+        "Set-Cookie": f"_xsrf={XSRF}; Path=/; Secure",
+        "Cookie": "jcsso_session=abcdef123456",
+        "X-Xsrftoken": XSRF,
+        "Authorization": "Bearer abcdef",
+        "Content-Type": "text/html",
+        "Location": f"https://signin.aws.amazon.com/saml?SAMLResponse={quote_plus(ASSERTION)}&x=1",
+    }
+    shown = redact_headers(headers)
+    assert shown["Set-Cookie"] == shown["Cookie"] == shown["X-Xsrftoken"] == MASK
+    assert shown["Authorization"] == MASK
+    assert shown["Content-Type"] == "text/html"
+    assert ASSERTION[:20] not in shown["Location"]
+    assert shown["Location"].endswith("SAMLResponse=<redacted>&x=1")
+
+
+# -- HTML pages ------------------------------------------------------------------------------
+def page(*inputs: str) -> str:
+    return "<html><body><form method='post'>" + "".join(inputs) + "</form></body></html>"
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        f'<input type="hidden" name="SAMLResponse" value="{ASSERTION}"/>',
+        f'<input value="{ASSERTION}" type="hidden" name="SAMLResponse">',
+        f"<input type=hidden name=SAMLResponse value='{ASSERTION}'>",
+        f"<INPUT NAME=SAMLResponse VALUE={ASSERTION}>",
+        f'<input id="SAMLResponse" value="{ASSERTION}">',
+        f'<meta name="csrf_token" content="{XSRF}">',
+    ],
+)
+def test_secret_inputs_in_html_whatever_the_attribute_order(tag: str) -> None:
+    shown = redact_body(page(tag, '<input name="RelayState" value="keep-me">'), "text/html")
+    assert ASSERTION[:20] not in shown and XSRF not in shown
+    assert MASK in shown
+    assert 'value="keep-me"' in shown
+
+
+def test_a_body_cut_short_inside_the_value_is_masked() -> None:
+    body = page(f'<input type="hidden" name="SAMLResponse" value="{ASSERTION}"/>')
+    cut = body[: body.index(ASSERTION) + 300]  # http.py logs at most the first 4096 bytes
+    shown = redact_body(cut, "text/html")
+    assert ASSERTION[:20] not in shown
+    assert ASSERTION[100:140] not in shown
+
+
+def test_secret_pairs_in_links_and_text() -> None:
+    body = (
+        f'<a href="https://idp.example/next?stateToken={XSRF}&amp;password={quote_plus(PASSWORD)}'
+        '&amp;lang=en">go</a>'
+    )
+    shown = redact_body(body, "text/html")
+    assert XSRF not in shown
+    assert quote_plus(PASSWORD) not in shown
+    assert "lang=en" in shown
+
+
+def test_sts_answers() -> None:
+    body = (
+        "<AssumeRoleWithSAMLResponse><Credentials><AccessKeyId>ASIAEXAMPLE</AccessKeyId>"
+        "<SecretAccessKey>wJalrXUtnFEMI/K7MDENG</SecretAccessKey>"
+        "<SessionToken>FQoGZXIvYXdzEJr</SessionToken></Credentials></AssumeRoleWithSAMLResponse>"
+    )
+    shown = redact_body(body, "text/xml")
+    assert "wJalrXUtnFEMI" not in shown and "FQoGZXIvYXdzEJr" not in shown
+    assert "ASIAEXAMPLE" in shown
+
+
+def test_ordinary_text_is_left_alone() -> None:
+    text = "<p>Sign in to continue. a=b&c=d</p><input name='username' value='ops@acme.example'>"
+    assert redact_body(text, "text/html") == text
+
+
+# -- by value ---------------------------------------------------------------------------------
+def test_the_redactor_scrubs_registered_values() -> None:
+    redactor = Redactor()
+    redactor.add(PASSWORD, OTP, ASSERTION, None, "abc")  # too short to be worth masking: "abc"
+    text = f"pw={PASSWORD} otp {OTP} saml {ASSERTION} abc"
+    assert redactor(text) == f"pw={MASK} otp {MASK} saml {MASK} abc"
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        quote_plus,
+        lambda v: quote_plus(v, safe=""),
+        html.escape,
+        lambda v: json.dumps(v)[1:-1],
+    ],
+    ids=["url", "url-strict", "html", "json"],
+)
+def test_the_redactor_scrubs_encoded_forms(encode: object) -> None:
+    redactor = Redactor()
+    redactor.add(PASSWORD, ASSERTION)
+    for secret in (PASSWORD, ASSERTION):
+        shown = encode(secret)  # type: ignore[operator]
+        assert shown not in redactor(f"before {shown} after")
+
+
+def test_the_longest_secret_wins() -> None:
+    redactor = Redactor()
+    redactor.add("abcd", "abcdefgh")
+    assert redactor("xx abcdefgh yy abcd") == f"xx {MASK} yy {MASK}"
