@@ -120,6 +120,10 @@ def parse_xml(xml: bytes) -> Any:
     try:
         root = etree.fromstring(xml, parser=parser)
     except etree.XMLSyntaxError as exc:
+        if "depth" in str(exc.msg).lower():
+            raise AssertionFormatError(
+                f"the SAML document nests deeper than {MAX_DEPTH} elements"
+            ) from None
         raise AssertionFormatError(f"the SAMLResponse is not well-formed XML ({exc.msg})") from None
     tree = root.getroottree()
     if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
