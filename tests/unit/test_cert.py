@@ -28,6 +28,7 @@ from samljit.cert import (
     read_openssl_config,
 )
 from samljit.errors import ConfigError, UsageError
+from tests.support.unprivileged import as_unprivileged, shared_dir
 
 OPENSSL = "/usr/bin/openssl"
 REPO = Path(__file__).resolve().parents[2]
@@ -408,16 +409,21 @@ def test_out_dir_that_is_a_file(tmp_path: Path) -> None:
         make(tmp_path, out_dir=tmp_path / "file")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
-def test_out_dir_not_writable(tmp_path: Path) -> None:
-    out = tmp_path / "ro"
-    out.mkdir()
-    out.chmod(0o500)
-    try:
-        with pytest.raises(UsageError, match="cannot write to"):
-            make(tmp_path, out_dir=out)
-    finally:
-        out.chmod(0o700)
+def test_out_dir_not_writable() -> None:
+    """Real permission bits (as an ordinary user; root would ignore them)."""
+    with shared_dir() as directory:
+
+        def check() -> None:
+            out = directory / "ro"
+            out.mkdir()
+            out.chmod(0o500)
+            try:
+                with pytest.raises(UsageError, match="cannot write to"):
+                    make(directory, out_dir=out)
+            finally:
+                out.chmod(0o700)
+
+        as_unprivileged(check)
 
 
 def test_out_dir_not_writable_as_reported_by_the_os(

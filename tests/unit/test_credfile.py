@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from samljit import credfile, fsutil
 from samljit.credfile import list_profiles, read_profile, remove_profile, write_profile
 from samljit.errors import ConfigError
+from tests.support.unprivileged import as_unprivileged, shared_dir
 
 CREDS = {
     "aws_access_key_id": "ASIANEWKEY",
@@ -573,20 +574,25 @@ def test_unwritable_directory_is_a_config_error(
     assert path.read_text() == "[a]\nk = 1\n"
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores file permissions")
-def test_real_permissions(tmp_path: Path) -> None:
-    path = _file(tmp_path, "[a]\nk = 1\n")
-    path.chmod(0)
-    with pytest.raises(ConfigError, match="Permission denied"):
-        read_profile(path, "a")
-    path.chmod(0o600)
-    tmp_path.chmod(0o500)
-    try:
-        with pytest.raises(ConfigError, match="Permission denied"):
-            write_profile(path, "p", CREDS)
-    finally:
-        tmp_path.chmod(0o700)
-    assert path.read_text() == "[a]\nk = 1\n"
+def test_real_permissions() -> None:
+    """Real permission bits (as an ordinary user; root would ignore them)."""
+    with shared_dir() as directory:
+
+        def check() -> None:
+            path = _file(directory, "[a]\nk = 1\n")
+            path.chmod(0)
+            with pytest.raises(ConfigError, match="Permission denied"):
+                read_profile(path, "a")
+            path.chmod(0o600)
+            directory.chmod(0o500)
+            try:
+                with pytest.raises(ConfigError, match="Permission denied"):
+                    write_profile(path, "p", CREDS)
+            finally:
+                directory.chmod(0o700)
+            assert path.read_text() == "[a]\nk = 1\n"
+
+        as_unprivileged(check)
 
 
 # ------------------------------------------------------------------------------------------
