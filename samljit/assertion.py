@@ -12,9 +12,8 @@ import base64
 import binascii
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, NamedTuple
 
 from samljit.errors import AssertionFormatError, AuthenticationError, RoleError
 from samljit.roles import Role, parse_role_value
@@ -35,8 +34,7 @@ _DECLARED_ENCODING = re.compile(rb"""\s*<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-
 _UTF8_NAMES = {"utf-8", "utf8", "us-ascii", "ascii"}
 
 
-@dataclass(frozen=True)
-class SamlAssertion:
+class SamlAssertion(NamedTuple):
     """What samljit needs from a SAMLResponse. ``encoded`` is what goes to STS."""
 
     encoded: str

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 
-@dataclass(frozen=True)
-class AwsCredentials:
+class AwsCredentials(NamedTuple):
     access_key_id: str
     secret_access_key: str
     session_token: str

@@ -19,10 +19,9 @@ import json
 import os
 import sys
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from samljit import fsutil
 from samljit.awscreds import AwsCredentials
@@ -62,22 +61,19 @@ def entry_key(*parts: str) -> str:
     return "h" + hashlib.sha256(raw).hexdigest()
 
 
-@dataclass(frozen=True)
-class CachedGrant:
+class CachedGrant(NamedTuple):
     credentials: AwsCredentials
     role_arn: str | None
     account: str
     role_ref: str
 
 
-@dataclass(frozen=True)
-class CachedAssertion:
+class CachedAssertion(NamedTuple):
     encoded: str
     not_on_or_after: datetime
 
 
-@dataclass(frozen=True)
-class CachedError:
+class CachedError(NamedTuple):
     time: datetime
     kind: str
     message: str

@@ -10,20 +10,20 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from samljit import fsutil
 from samljit.errors import ConfigError
 
+_EMPTY: Mapping[str, str] = MappingProxyType({})
 DEFAULT_CONFIG = "~/.samljit"
 DEFAULT_ACCOUNT = "default"
 DEFAULT_REFRESH_MARGIN = 600
 
 
-@dataclass(frozen=True)
-class ConfigKey:
+class ConfigKey(NamedTuple):
     name: str
     default: str
     meaning: str
@@ -87,8 +87,7 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
 
-@dataclass(frozen=True)
-class Account:
+class Account(NamedTuple):
     """One IdP account section, resolved."""
 
     name: str
@@ -102,19 +101,18 @@ class Account:
     session_duration: int | None = None
     aws_urn: str = "urn:amazon:webservices"
     skip_verify: bool = False
-    credentials_file: Path = field(default_factory=lambda: Path("~/.aws/credentials"))
+    credentials_file: Path = Path("~/.aws/credentials")
     idp_certificate: Path | None = None
     api_url: str | None = None
     refresh_margin: int = DEFAULT_REFRESH_MARGIN
     command: str | None = None
     profile_template: str = "{account_name}-{role_name}"
     write_credentials: bool = True
-    role_aliases: Mapping[str, str] = field(default_factory=dict)
-    account_names: Mapping[str, str] = field(default_factory=dict)
+    role_aliases: Mapping[str, str] = _EMPTY
+    account_names: Mapping[str, str] = _EMPTY
 
 
-@dataclass(frozen=True)
-class Overrides:
+class Overrides(NamedTuple):
     """Values from command-line flags; ``None`` means not given."""
 
     username: str | None = None

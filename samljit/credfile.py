@@ -54,7 +54,6 @@ import os
 import re
 import stat
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from samljit import fsutil
@@ -213,33 +212,43 @@ def _check_values(values: Mapping[str, str]) -> list[tuple[str, str]]:
 # Scanning: configparser's line grammar, keeping every line's position
 
 
-@dataclass
 class _Line:
-    number: int
-    start: int
-    end: int  # just after the line terminator
-    content: str  # without the terminator
-    newline: str
-    kind: str = _BLANK
+    """One physical line of the file (``end`` is just after its terminator)."""
+
+    __slots__ = ("content", "end", "kind", "newline", "number", "start")
+
+    def __init__(self, number: int, start: int, end: int, content: str, newline: str) -> None:
+        self.number = number
+        self.start = start
+        self.end = end
+        self.content = content  # without the terminator
+        self.newline = newline
+        self.kind = _BLANK
 
     @property
     def indent(self) -> str:
         return self.content[: len(self.content) - len(self.content.lstrip())]
 
 
-@dataclass
 class _Section:
-    name: str
-    header: _Line
-    last: _Line  # the last header, key or continuation line of the section
-    continuations: list[_Line] = field(default_factory=list)
-    next_header: _Line | None = None
+    """A section: its header, its last header/key/continuation line, the next header."""
+
+    __slots__ = ("continuations", "header", "last", "name", "next_header")
+
+    def __init__(self, name: str, header: _Line, last: _Line) -> None:
+        self.name = name
+        self.header = header
+        self.last = last
+        self.continuations: list[_Line] = []
+        self.next_header: _Line | None = None
 
 
-@dataclass
 class _Document:
-    lines: list[_Line]
-    sections: list[_Section]
+    __slots__ = ("lines", "sections")
+
+    def __init__(self, lines: list[_Line], sections: list[_Section]) -> None:
+        self.lines = lines
+        self.sections = sections
 
     def newline(self, preferred: _Line | None = None) -> str:
         if preferred is not None and preferred.newline:

@@ -12,12 +12,11 @@ the user only through ``runtime.terminal`` and reports failure only by raising s
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from samljit import assertion as saml
-from samljit import credfile, errors, roles, verify
+from samljit import errors, roles
 from samljit.audit import AuditLog
 from samljit.awscreds import AwsCredentials
 from samljit.cache import Cache, CachedError, CachedGrant, cache_root, entry_key, state_root
@@ -44,20 +43,33 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-@dataclass
 class Runtime:
     """The services one samljit run injects into the flow (tests swap any of them)."""
 
-    env: Mapping[str, str]
-    terminal: Terminal
-    redactor: Redactor = field(default_factory=Redactor)
-    passwords: PasswordStore | None = None
-    http_factory: Callable[[Account], HttpClient] | None = None
-    now: Callable[[], datetime] = _utcnow
-    command: str = "login"
-    cache: Cache | None = None
-    audit: AuditLog | None = None
-    flight_timeout: float = FLIGHT_TIMEOUT
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        terminal: Terminal,
+        *,
+        redactor: Redactor | None = None,
+        passwords: PasswordStore | None = None,
+        http_factory: Callable[[Account], HttpClient] | None = None,
+        now: Callable[[], datetime] = _utcnow,
+        command: str = "login",
+        cache: Cache | None = None,
+        audit: AuditLog | None = None,
+        flight_timeout: float = FLIGHT_TIMEOUT,
+    ) -> None:
+        self.env = env
+        self.terminal = terminal
+        self.redactor = redactor if redactor is not None else Redactor()
+        self.passwords = passwords
+        self.http_factory = http_factory
+        self.now = now
+        self.command = command
+        self.cache = cache
+        self.audit = audit
+        self.flight_timeout = flight_timeout
 
     def http_for(self, account: Account) -> HttpClient:
         if self.http_factory is not None:
@@ -89,8 +101,7 @@ class Runtime:
         self.the_audit().record(name, **fields)
 
 
-@dataclass(frozen=True)
-class Grant:
+class Grant(NamedTuple):
     """Credentials for one role, fresh from STS or reused."""
 
     credentials: AwsCredentials
@@ -122,6 +133,8 @@ def reusable(
         return Grant(cached.credentials, account.aws_profile, cached.role_arn, reused=True)
     if not profile_too:
         return None
+    from samljit import credfile  # only when a profile is involved (not credential-process)
+
     values = credfile.read_profile(account.credentials_file, account.aws_profile)
     credentials = credentials_from_profile(values) if values else None
     if credentials is None or not is_fresh(credentials, account.refresh_margin, now):
@@ -134,6 +147,8 @@ def reusable(
 # -- the IdP ----------------------------------------------------------------------------
 def read_assertion(account: Account, runtime: Runtime, encoded: str) -> saml.SamlAssertion:
     """Parse (and, when a certificate is pinned, verify) a SAMLResponse."""
+    from samljit import verify
+
     return verify.check(encoded, account, now=runtime.now(), terminal=runtime.terminal)
 
 
@@ -355,6 +370,8 @@ def login(
         ) from None
     grant = Grant(credentials, account.aws_profile, role.role_arn, reused=False)
     if write:
+        from samljit import credfile
+
         credfile.write_profile(
             account.credentials_file,
             account.aws_profile,
@@ -426,6 +443,8 @@ def login_all_roles(
                 f"profile_template {template!r} gives several roles the same profile name",
                 hint="add {account_id} or {role_name} to the template",
             )
+        from samljit import credfile
+
         for role, name in zip(parsed.roles, names, strict=True):
             credentials = _assume(account, runtime, http, role, parsed).credentials
             credfile.write_profile(

@@ -14,8 +14,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 from samljit.config import Account
 from samljit.errors import ConfigError
@@ -28,8 +27,7 @@ if TYPE_CHECKING:
 ENTRY_POINT_GROUP = "samljit.providers"
 
 
-@dataclass(frozen=True)
-class LoginSecrets:
+class LoginSecrets(NamedTuple):
     """What the user supplies to log in. ``password`` is ``None`` for providers that need none."""
 
     username: str

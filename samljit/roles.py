@@ -9,14 +9,13 @@ ARN; a ``[[roles]]`` alias; a role name (last path segment); ``ACCOUNT_ID/ROLE_N
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from samljit.errors import RoleError
 from samljit.terminal import Terminal
 
 
-@dataclass(frozen=True)
-class Role:
+class Role(NamedTuple):
     role_arn: str
     principal_arn: str
 

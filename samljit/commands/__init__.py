@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -20,13 +19,23 @@ from samljit.redact import Redactor
 from samljit.terminal import Terminal, open_terminal
 
 
-@dataclass
 class Context:
-    args: argparse.Namespace
-    env: dict[str, str]
-    redactor: Redactor = field(default_factory=Redactor)
-    stdout: IO[str] = field(default_factory=lambda: sys.stdout)
-    _terminal: Terminal | None = None
+    """What every command gets: arguments, environment, the run's redactor, stdout."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        env: dict[str, str],
+        *,
+        redactor: Redactor | None = None,
+        stdout: IO[str] | None = None,
+        terminal: Terminal | None = None,
+    ) -> None:
+        self.args = args
+        self.env = env
+        self.redactor = redactor if redactor is not None else Redactor()
+        self.stdout: IO[str] = stdout if stdout is not None else sys.stdout
+        self._terminal = terminal
 
     @property
     def terminal(self) -> Terminal:

@@ -104,7 +104,7 @@ def _context(tmp_path: Path, term: Terminal, *argv: str) -> Context:
         ["configure", "--config", str(tmp_path / "cfg"), "-a", "production", *argv]
     )
     env = {"HOME": str(tmp_path), "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}
-    return Context(args=args, env=env, _terminal=term)
+    return Context(args=args, env=env, terminal=term)
 
 
 def test_configure_asks_its_questions(pipe: PipeInput, tmp_path: Path) -> None:
