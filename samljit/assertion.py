@@ -106,17 +106,10 @@ def parse_xml(xml: bytes) -> Any:
     screen(xml)
     if _DTD.search(xml):
         raise AssertionFormatError("the SAML document contains a DTD, which samljit refuses")
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_pis=True,
-        collect_ids=False,
-    )
+    from samljit.xmlsafe import safe_parser
+
     try:
-        root = etree.fromstring(xml, parser=parser)
+        root = etree.fromstring(xml, parser=safe_parser(remove_pis=True, collect_ids=False))
     except etree.XMLSyntaxError as exc:
         if "depth" in str(exc.msg).lower():
             raise AssertionFormatError(

@@ -336,17 +336,10 @@ def _parse_xml(content: bytes) -> Any:
         raise _NotXml("empty body")
     if _DOCTYPE.search(content):
         raise _NotXml("it carries a DOCTYPE, which STS never sends")
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    from samljit.xmlsafe import safe_parser
+
     try:
-        root = etree.fromstring(content, parser)
+        root = etree.fromstring(content, safe_parser(remove_comments=True, remove_pis=True))
     except (etree.XMLSyntaxError, ValueError):
         raise _NotXml("not XML") from None
     if root is None:

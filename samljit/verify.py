@@ -35,6 +35,8 @@ from urllib.parse import urlsplit
 
 from samljit import assertion as saml
 from samljit.errors import ConfigError, VerificationError
+from samljit.xmlsafe import load_nothing as load_nothing
+from samljit.xmlsafe import safe_parser
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -259,30 +261,8 @@ def _verification_time(cert: x509.Certificate, now: datetime) -> datetime:
 
 
 def _parser() -> Any:
-    from lxml import etree
-
     # Must not alter content (comments, PIs, whitespace): signxml digests what it parses.
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        dtd_validation=False,
-        huge_tree=False,
-    )
-    return load_nothing(parser)
-
-
-def load_nothing(parser: Any) -> Any:
-    """Make ``parser`` resolve every external DTD or entity to nothing (no file, no network),
-    whatever its other options say; returns it."""
-    from lxml import etree
-
-    class LoadNothing(etree.Resolver):  # type: ignore[misc]
-        def resolve(self, url: str, pubid: str, context: Any) -> Any:
-            return self.resolve_string("", context)  # (resolve_empty falls back to loading)
-
-    parser.resolvers.add(LoadNothing())
-    return parser
+    return safe_parser()
 
 
 def _verify_one(
