@@ -9,17 +9,36 @@ Only argparse is imported here: ``samljit --help`` must stay fast.
 from __future__ import annotations
 
 import argparse
-from typing import NoReturn
+import os
+from typing import Any, NoReturn
 
 from samljit import __version__
 from samljit.shells import SHELLS
 
 PROG = "samljit"
 KEY_TYPES = ("rsa2048", "rsa3072", "rsa4096", "ec-p256")
+COMPLETION_SHELLS = ("bash", "zsh", "fish")
+SANDBOX_PORT = 8765
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, sized with ``os`` instead of ``shutil``: argparse builds one for
+    every ``add_argument`` call, and importing shutil costs more than the rest of a cached run."""
+
+    def __init__(self, prog: str) -> None:
+        try:
+            width = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size(2).columns
+        except (ValueError, OSError):
+            width = 80
+        super().__init__(prog, width=max(width - 2, 40))
 
 
 class Parser(argparse.ArgumentParser):
     """argparse with the contract's error line: ``samljit: error: …`` and exit 2."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"{PROG}: error: {message}\nhint: see `{self.prog} --help`\n")
@@ -115,6 +134,19 @@ def build_parser() -> Parser:
     configure.add_argument(
         "--skip-prompt", action="store_true", help="no questions; take the flags only"
     )
+    configure.add_argument(
+        "--import-saml2aws",
+        nargs="?",
+        const="~/.saml2aws",
+        metavar="PATH",
+        help="convert the sections of a saml2aws config file (default ~/.saml2aws); "
+        "with -a, only that section",
+    )
+    configure.add_argument(
+        "--force",
+        action="store_true",
+        help="with --import-saml2aws: update sections that exist already without asking",
+    )
 
     login = command("login", "log in and write the credentials profile")
     _login_options(login, full=True)
@@ -181,4 +213,49 @@ def build_parser() -> Parser:
     )
     cert.add_argument("--out", metavar="DIR", default=".", help="output directory (default .)")
     cert.add_argument("--force", action="store_true", help="overwrite existing files")
+
+    sandbox = command("sandbox", "a small SAML IdP on loopback, for trying samljit and IAM setups")
+    sandbox_commands = sandbox.add_subparsers(
+        dest="sandbox_command", metavar="SUBCOMMAND", parser_class=Parser, required=True
+    )
+    serve = sandbox_commands.add_parser(
+        "serve",
+        help="run the sandbox IdP on 127.0.0.1 until Ctrl-C",
+        description="Run the sandbox IdP on 127.0.0.1: username/password form, optional "
+        "TOTP, IdP-initiated SSO, signed responses, metadata at /metadata.",
+    )
+    _globals(serve, top=False)
+    serve.add_argument("--users", metavar="FILE", help="users file (JSON; default: one user)")
+    serve.add_argument("--key", metavar="PEM", help="signing key (e.g. from `samljit cert`)")
+    serve.add_argument("--cert", metavar="PEM", help="its certificate")
+    serve.add_argument(
+        "--port", type=_port, default=SANDBOX_PORT, help=f"port (default {SANDBOX_PORT}; 0: any)"
+    )
+    code = sandbox_commands.add_parser(
+        "totp",
+        help="print the current one-time code of a TOTP secret",
+        description="Print the current one-time code of a base32 TOTP secret.",
+    )
+    _globals(code, top=False)
+    code.add_argument("secret", metavar="SECRET", help="base32 TOTP secret")
+
+    demo = command("demo", "try samljit end to end on this machine: sandbox IdP, local STS")
+    demo.add_argument(
+        "--keep", action="store_true", help="keep the temporary HOME and print its path"
+    )
+
+    completion = command("completion", "print a shell completion script")
+    completion.add_argument("shell", choices=COMPLETION_SHELLS, help="the shell")
+
+    command("doctor", "check the config, keyring, credentials file, clock, proxy and CA bundle")
     return parser
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("must be between 0 and 65535")
+    return value

@@ -47,6 +47,10 @@ COMMAND_MODULES = {
     "status": "samljit.commands.status",
     "logout": "samljit.commands.logout",
     "audit": "samljit.commands.audit",
+    "sandbox": "samljit.commands.sandbox",
+    "demo": "samljit.commands.demo",
+    "completion": "samljit.commands.completion",
+    "doctor": "samljit.commands.doctor",
 }
 
 
@@ -75,7 +79,10 @@ def _setup_debug(redactor: Redactor) -> None:
 
 
 def _print_error(message: str, hint: str | None, redactor: Redactor) -> None:
-    sys.stderr.write(f"samljit: error: {redactor(message)}\n")
+    from samljit.terminal import colour_enabled, style
+
+    prefix = style("samljit: error:", "error", enabled=colour_enabled(sys.stderr))
+    sys.stderr.write(f"{prefix} {redactor(message)}\n")
     if hint:
         sys.stderr.write(f"hint: {redactor(hint)}\n")
     sys.stderr.flush()

@@ -16,10 +16,37 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any, TextIO, cast
 
 from samljit.errors import MissingInputError
+
+#: SGR codes of the few styles samljit uses (only ever on a terminal, never with NO_COLOR).
+STYLES = {
+    "success": "1;32",
+    "ok": "32",
+    "warn": "33",
+    "error": "1;31",
+    "bold": "1",
+    "dim": "2",
+}
+
+
+def colour_enabled(stream: IO[str], env: Mapping[str, str] | None = None) -> bool:
+    """Colour only on a terminal, never with ``NO_COLOR`` set (to anything but the empty
+    string, as no-color.org says) or ``TERM=dumb``."""
+    environ = os.environ if env is None else env
+    if environ.get("NO_COLOR") or environ.get("TERM") == "dumb":
+        return False
+    return _isatty(stream)
+
+
+def style(text: str, kind: str, *, enabled: bool) -> str:
+    """``text`` wrapped in the ANSI codes of ``kind`` when ``enabled``; else unchanged."""
+    code = STYLES.get(kind)
+    if not enabled or code is None or not text:
+        return text
+    return f"\x1b[{code}m{text}\x1b[0m"
 
 
 class Terminal:
@@ -34,6 +61,7 @@ class Terminal:
         prompt_io: Callable[[], tuple[Any, Any]] | None = None,
         scrub: Callable[[str], str] | None = None,
         no_prompt_reason: str = "there is no terminal to ask on",
+        colour: bool | None = None,
     ) -> None:
         self.interactive = interactive
         self.stream: IO[str] = stream if stream is not None else sys.stderr
@@ -45,20 +73,35 @@ class Terminal:
         self._warned: set[str] = set()
         self._status_shown = False
         self.is_tty = _isatty(self.stream)
+        #: Whether messages are coloured (default: the stream is a terminal and NO_COLOR is
+        #: not set).
+        self.colour = colour_enabled(self.stream) if colour is None else colour
 
     # -- messages -------------------------------------------------------------------------
-    def _write(self, text: str) -> None:
+    def _write(self, text: str, kind: str | None = None) -> None:
         self.clear_status()
-        self.stream.write(self._scrub(text) + "\n")
+        line = self._scrub(text)
+        if kind is not None:
+            line = self.style(line, kind)
+        self.stream.write(line + "\n")
         self.stream.flush()
+
+    def style(self, text: str, kind: str) -> str:
+        """``text`` in the style ``kind`` (see :data:`STYLES`) when colour is on."""
+        return style(text, kind, enabled=self.colour)
 
     def info(self, text: str) -> None:
         if not self.quiet:
             self._write(text)
 
+    def success(self, text: str) -> None:
+        """The one line that says a command did what it was asked (green on a terminal)."""
+        if not self.quiet:
+            self._write(text, "success")
+
     def warn(self, text: str) -> None:
         if not self.quiet:
-            self._write(f"samljit: warning: {text}")
+            self._write(f"samljit: warning: {text}", "warn")
 
     def warn_once(self, key: str, text: str) -> None:
         if key not in self._warned:

@@ -210,7 +210,10 @@ def cli(home: Path, sts: MotoSts, request: pytest.FixtureRequest) -> Iterator[Cl
         found = getattr(value, "issued", None)
         if isinstance(found, list):
             issued.extend(item for item in found if isinstance(item, str))
-    assert_no_leaks(runner, [*runner.secrets, *issued], codes=recent_totp_codes())
+    # one-time codes of the emulators' shared secret matter only where an emulator took them;
+    # elsewhere (the demo prints its own codes) a number that happens to match is no leak
+    codes = recent_totp_codes() if issued or "jumpcloud" in request.node.funcargs else []
+    assert_no_leaks(runner, [*runner.secrets, *issued], codes=codes)
 
 
 def _credential_secrets(path: Path) -> list[str]:

@@ -18,6 +18,8 @@ from samljit.verify import describe_certificate
 
 def run(ctx: Context) -> int:
     args = ctx.args
+    if args.import_saml2aws is not None:
+        return _import_saml2aws(ctx, Path(os.path.expanduser(args.import_saml2aws)))
     cfg = ctx.load_config()
     name = ctx.account_name
     existing: dict[str, Any] = dict(cfg[name]) if name in cfg.sections else {}
@@ -154,3 +156,76 @@ def _offer_password(ctx: Context, name: str) -> None:
         ctx.redactor.add(password)
         if PasswordStore(ctx.terminal).set(account, username, password):
             ctx.terminal.info("Password saved in the OS keyring.")
+
+
+def _provider_lookup(name: str) -> tuple[str, tuple[str, ...]] | None:
+    try:
+        provider = load_provider(name)
+    except ConfigError:
+        return None
+    return provider.name, tuple(provider.mfa_options)
+
+
+def _import_saml2aws(ctx: Context, source: Path) -> int:
+    """``configure --import-saml2aws [PATH]``: every section (only ``-a NAME`` when given);
+    an existing samljit section is updated only with ``--force`` or a yes on the terminal."""
+    from samljit import migrate
+
+    sections = migrate.read_sections(source)
+    only = ctx.args.idp_account
+    if only is not None:
+        sections = [(name, values) for name, values in sections if name == only]
+        if not sections:
+            raise ConfigError(f"no section [{only}] in {source}")
+    target = ctx.config_path
+    existing = set(ctx.load_config().sections)
+    ctx.out(f"Importing {source} into {target}")
+    imported: list[str] = []
+    for name, values in sections:
+        converted = migrate.convert_section(name, values, provider_lookup=_provider_lookup)
+        if converted.skipped is None and name in existing and not _may_update(ctx, name, target):
+            converted.skipped = f"it exists in {target} already (--force updates it)"
+        if converted.skipped is not None:
+            ctx.out(f"[{name}] not imported: {converted.skipped}")
+        else:
+            try:
+                config.check_profile_name(name, "the section name")
+                config.save_section(target, name, converted.values)
+            except ConfigError as exc:
+                ctx.out(f"[{name}] not imported: {exc.message}")
+                continue
+            imported.append(name)
+            verb = "updated" if name in existing else "imported"
+            ctx.out(f"[{name}] {verb}: {', '.join(converted.values)}")
+        for note in converted.notes:
+            ctx.out(f"    {note}")
+        if converted.defaults:
+            ctx.out(f"    ignored (empty or saml2aws's default): {', '.join(converted.defaults)}")
+    ctx.out(
+        f"Imported {len(imported)} of {len(sections)} section{'s' if len(sections) != 1 else ''}."
+    )
+    if not imported:
+        raise ConfigError(
+            f"nothing imported from {source}", hint="see the reasons above each section"
+        )
+    ctx.out(
+        "Passwords stay in saml2aws's keychain entry: samljit asks at the first login "
+        "(and keeps it in its own keyring entry)."
+    )
+    ctx.out(f"Next: samljit login -a {imported[0]}")
+    return 0
+
+
+def _may_update(ctx: Context, name: str, target: Path) -> bool:
+    if ctx.args.force:
+        return True
+    terminal = ctx.terminal
+    if not terminal.interactive:
+        return False
+    answer = terminal.ask(
+        f"Account [{name}] exists in {target}; update it from saml2aws? (y/N)",
+        what="whether to update the account",
+        default="n",
+        validate=lambda v: None if v.strip().lower() in ("y", "yes", "n", "no") else "y or n",
+    )
+    return answer.strip().lower() in ("y", "yes")

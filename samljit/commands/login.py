@@ -34,5 +34,5 @@ def run(ctx: Context) -> int:
         mfa_token=ctx.mfa_token(),
         force=args.force,
     )
-    ctx.terminal.info(describe_grant(grant, account, runtime.now()))
+    ctx.terminal.success(describe_grant(grant, account, runtime.now()))
     return 0

@@ -1,0 +1,116 @@
+"""The HTML the sandbox IdP serves.
+
+The login form uses the field names of SimpleSAMLphp's ``core:loginuserpass`` page
+(``form name="f"``, ``username``, ``password``, a hidden ``AuthState``) and shows a refusal in
+``<div class="message-box error">``, so samljit's ``SimpleSAMLphp`` and ``GenericForm``
+providers sign in to it exactly as they do to a real IdP. The code page has one input named
+``otp`` with ``autocomplete="one-time-code"``. Every value is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from html import escape
+
+TITLE = "samljit sandbox IdP"
+_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 3rem auto; max-width: 34rem; padding: 0 1rem;
+       color: #1d2733; }
+h1 { font-size: 1.4rem; }
+label { display: block; margin-top: 1rem; }
+input[type=text], input[type=password] { width: 100%; padding: .4rem; font-size: 1rem; }
+button { margin-top: 1.2rem; padding: .5rem 1.2rem; font-size: 1rem; }
+.message-box.error { border: 1px solid #b3261e; background: #fdecea; padding: .2rem .8rem; }
+code { background: #eef1f4; padding: 0 .2rem; }
+"""
+
+
+def _document(title: str, body: str, *, onload: str = "") -> str:
+    load = f' onload="{escape(onload)}"' if onload else ""
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{escape(title)}</title>\n<style>{_STYLE}</style>\n</head>\n"
+        f"<body{load}>\n<main>\n{body}\n</main>\n</body>\n</html>\n"
+    )
+
+
+def _error_box(error: str | None) -> str:
+    if not error:
+        return ""
+    return f'<div class="message-box error" role="alert"><p>{escape(error)}</p></div>\n'
+
+
+def login_page(
+    *, action: str, auth_state: str, sp_entity_id: str, username: str = "", error: str | None = None
+) -> str:
+    body = (
+        f"<h1>{TITLE}</h1>\n"
+        f"<p>Sign in to <code>{escape(sp_entity_id)}</code>.</p>\n"
+        f"{_error_box(error)}"
+        f'<form name="f" method="post" action="{escape(action)}">\n'
+        f'<input type="hidden" name="AuthState" value="{escape(auth_state)}">\n'
+        '<label for="username">Username</label>\n'
+        '<input id="username" name="username" type="text" autocomplete="username" '
+        f'value="{escape(username)}" autofocus>\n'
+        '<label for="password">Password</label>\n'
+        '<input id="password" name="password" type="password" autocomplete="current-password">\n'
+        '<button type="submit">Sign in</button>\n'
+        "</form>"
+    )
+    return _document(f"{TITLE}: sign in", body)
+
+
+def otp_page(*, action: str, auth_state: str, username: str, error: str | None = None) -> str:
+    body = (
+        f"<h1>{TITLE}</h1>\n"
+        f"<p>Signed in as <code>{escape(username)}</code>. Enter the code from your "
+        "authenticator app.</p>\n"
+        f"{_error_box(error)}"
+        f'<form name="f" method="post" action="{escape(action)}">\n'
+        f'<input type="hidden" name="AuthState" value="{escape(auth_state)}">\n'
+        '<label for="otp">One-time code</label>\n'
+        '<input id="otp" name="otp" type="text" inputmode="numeric" '
+        'autocomplete="one-time-code" maxlength="6" autofocus>\n'
+        '<button type="submit">Verify</button>\n'
+        "</form>"
+    )
+    return _document(f"{TITLE}: one-time code", body)
+
+
+def post_page(*, acs_url: str, saml_response: str, relay_state: str | None) -> str:
+    """The page that hands the SAMLResponse to the service provider (HTTP-POST binding)."""
+    relay = (
+        f'<input type="hidden" name="RelayState" value="{escape(relay_state)}">\n'
+        if relay_state
+        else ""
+    )
+    body = (
+        f"<h1>{TITLE}</h1>\n"
+        "<noscript><p>JavaScript is off: press the button to continue.</p></noscript>\n"
+        f'<form method="post" action="{escape(acs_url)}">\n'
+        f'<input type="hidden" name="SAMLResponse" value="{escape(saml_response)}">\n'
+        f"{relay}"
+        '<noscript><button type="submit">Continue</button></noscript>\n'
+        "</form>"
+    )
+    return _document(f"{TITLE}: signing you in", body, onload="document.forms[0].submit()")
+
+
+def message_page(heading: str, text: str) -> str:
+    body = f"<h1>{TITLE}</h1>\n<h2>{escape(heading)}</h2>\n<p>{escape(text)}</p>"
+    return _document(f"{TITLE}: {heading}", body)
+
+
+def index_page(*, sso_url: str, metadata_url: str, sp_entity_ids: Sequence[str]) -> str:
+    items = "".join(f"<li><code>{escape(sp)}</code></li>" for sp in sp_entity_ids)
+    body = (
+        f"<h1>{TITLE}</h1>\n"
+        "<p>A small SAML 2.0 identity provider on loopback, for trying samljit and IAM SAML "
+        "setups (with moto or LocalStack) without a real IdP.</p>\n"
+        f'<p>IdP-initiated sign-in: <a href="{escape(sso_url)}">{escape(sso_url)}</a></p>\n'
+        f'<p>Metadata (upload it to IAM as a SAML provider): <a href="{escape(metadata_url)}">'
+        f"{escape(metadata_url)}</a></p>\n"
+        f"<p>Service providers:</p><ul>{items}</ul>"
+    )
+    return _document(TITLE, body)

@@ -1,0 +1,84 @@
+"""Serve a WSGI application on loopback with the standard library (``wsgiref``), one thread
+per request; in the foreground (``samljit sandbox serve``) or in a background thread
+(``samljit demo``, tests).
+
+The socket is bound when the :class:`LoopbackServer` is created, so its URL is known and it
+accepts connections before any thread starts: nothing has to wait for it to come up.
+"""
+
+from __future__ import annotations
+
+import errno
+import threading
+from collections.abc import Callable, Iterable
+from socketserver import ThreadingMixIn
+from types import TracebackType
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
+
+from samljit.errors import UsageError
+
+HOST = "127.0.0.1"
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class _ThreadingServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log on stderr (the application reports what matters)."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+
+class LoopbackServer:
+    """``LoopbackServer(port)`` binds ``127.0.0.1:port`` (0: any free port); :meth:`serve`
+    (foreground) or :meth:`start` (background thread) runs ``app`` set with :meth:`set_app`."""
+
+    def __init__(self, port: int = 0, host: str = HOST) -> None:
+        try:
+            self._server = _ThreadingServer((host, port), _QuietHandler)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise UsageError(
+                    f"port {port} on {host} is in use", hint="pick another with --port (0: any)"
+                ) from None
+            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        self.host = host
+        self.port: int = self._server.server_address[1]
+        self.url = f"http://{host}:{self.port}"
+        self._thread: threading.Thread | None = None
+
+    def set_app(self, app: WsgiApp) -> None:
+        self._server.set_app(app)
+
+    def serve(self) -> None:
+        """Serve in this thread until :meth:`stop` (from another thread) or an exception
+        (Ctrl-C) ends it."""
+        self._server.serve_forever(poll_interval=0.2)
+
+    def start(self) -> LoopbackServer:
+        self._thread = threading.Thread(target=self.serve, name=f"http-{self.port}", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=10)
+            self._thread = None
+        self._server.server_close()
+
+    def __enter__(self) -> LoopbackServer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

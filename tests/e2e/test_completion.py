@@ -1,0 +1,126 @@
+"""``samljit completion bash|zsh|fish``: valid scripts, generated from the parser, that
+complete commands and account names read from the config file (driven in the real shells)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Cli
+
+CONFIG = """\
+# accounts
+[production]
+provider = JumpCloud
+url = https://sso.jumpcloud.com/saml2/acme
+  [[roles]]
+  readonly = arn:aws:iam::012345678987:role/RO
+  [[accounts]]
+  012345678987 = acme
+[dev]   # the dev account
+provider = KeyCloak
+url = https://kc.example/realms/dev
+[ staging ]
+provider = Shibboleth
+url = https://idp.example/idp
+"""
+ACCOUNTS = ["production", "dev", "staging"]
+
+
+def script(cli: Cli, shell: str) -> Path:
+    ran = cli.run("completion", shell)
+    assert ran.returncode == 0, ran.stderr
+    path = cli.home / f"samljit.{shell}"
+    path.write_text(ran.stdout)
+    return path
+
+
+def run_shell(*argv: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+
+
+BASH_DRIVER = """
+source "$1"
+shift
+COMP_WORDS=("$@")
+COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
+COMP_LINE="${COMP_WORDS[*]}"
+COMP_POINT=${#COMP_LINE}
+_shtab_samljit samljit "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+printf '%s\\n' "${COMPREPLY[@]}"
+"""
+
+
+def bash_complete(
+    cli: Cli, path: Path, *words: str, env: dict[str, str] | None = None
+) -> list[str]:
+    ran = run_shell(
+        "bash", "--norc", "-c", BASH_DRIVER, "-", str(path), "samljit", *words,
+        env={**cli.env, **(env or {})},
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    return [line for line in ran.stdout.splitlines() if line]
+
+
+def test_bash_script_is_valid_and_completes_accounts(cli: Cli) -> None:
+    path = script(cli, "bash")
+    syntax = run_shell("bash", "-n", str(path), env=cli.env)
+    assert syntax.returncode == 0, syntax.stderr
+    assert "complete -o bashdefault -F _shtab_samljit samljit" in path.read_text()
+
+    cli.write_config(CONFIG)
+    assert bash_complete(cli, path, "login", "-a", "") == ACCOUNTS
+    assert bash_complete(cli, path, "login", "--idp-account", "d") == ["dev"]
+    assert bash_complete(cli, path, "-a", "pro") == ["production"]  # before the command too
+    # --config on the line, then $SAMLJIT_CONFIG, name the file
+    other = cli.home / "other.ini"
+    other.write_text("[alpha]\n[beta]\n")
+    assert bash_complete(cli, path, "--config", str(other), "exec", "-a", "") == ["alpha", "beta"]
+    assert bash_complete(cli, path, "status", "-a", "", env={"SAMLJIT_CONFIG": str(other)}) == [
+        "alpha",
+        "beta",
+    ]
+    # commands and options come from the parser
+    assert bash_complete(cli, path, "lo") == ["login", "logout"]
+    assert "--import-saml2aws" in bash_complete(cli, path, "configure", "--im")
+    assert bash_complete(cli, path, "completion", "") == ["bash", "zsh", "fish"]
+    # no config file: nothing to offer, no error
+    cli.config.unlink()
+    assert bash_complete(cli, path, "login", "-a", "") == []
+
+
+def test_zsh_script_is_valid_and_lists_accounts(cli: Cli) -> None:
+    path = script(cli, "zsh")
+    syntax = run_shell("zsh", "-n", str(path), env=cli.env)
+    assert syntax.returncode == 0, syntax.stderr
+    cli.write_config(CONFIG)
+    driver = (
+        'compdef() { :; }; eval "$(cat "$1")"; '
+        "compadd() { [[ $1 == -a ]] && print -l -- ${(P)2}; }; "
+        'words=(samljit login -a ""); _samljit_accounts'
+    )
+    ran = run_shell("zsh", "-f", "-c", driver, "zsh", str(path), env=cli.env)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.split() == ACCOUNTS
+
+
+def test_fish_script_is_valid_and_completes_accounts(cli: Cli) -> None:
+    path = script(cli, "fish")
+    syntax = run_shell("fish", "--no-execute", str(path), env=cli.env)
+    assert syntax.returncode == 0, syntax.stderr
+    cli.write_config(CONFIG)
+    ran = run_shell(
+        "fish", "--no-config", "-c", f"source {path}; complete -C 'samljit login -a '",
+        env=cli.env,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert [line.split("\t")[0] for line in ran.stdout.splitlines()] == ACCOUNTS
+
+
+@pytest.mark.parametrize("shell", ["tcsh", ""])
+def test_other_shells_are_usage_errors(cli: Cli, shell: str) -> None:
+    ran = cli.run("completion", *([shell] if shell else []))
+    assert ran.returncode == 2
+    assert ran.stderr.startswith("samljit: error:")
