@@ -250,6 +250,7 @@ def _samljit(
     ran = subprocess.run(
         [sys.executable, "-m", "samljit", *(argv if argv is not None else shown)],
         env=env,
+        cwd=env["HOME"],  # not the caller's directory: a samljit/ source tree there would shadow
         stdout=subprocess.PIPE if capture else None,
         text=True,
         check=False,
