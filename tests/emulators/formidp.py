@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from samljit.idp.response import RoleGrant, build_response, encode, sign
+from samljit.sandbox.server import LoopbackServer
 from tests.emulators.jumpcloud import totp_verify
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -63,11 +63,6 @@ def render(template: str, **values: object) -> str:
     return _PLACEHOLDER.sub(value, text)
 
 
-class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
-
-
 class FormIdp:
     """Base of the form-IdP emulators: subclasses implement :meth:`dispatch`."""
 
@@ -82,27 +77,19 @@ class FormIdp:
         self._requests: list[tuple[str, str]] = []
         self._posts: list[tuple[str, list[tuple[str, str]]]] = []
         self._issued: list[str] = []
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LoopbackServer | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> FormIdp:
-        self._server = make_server(
-            "127.0.0.1", self._port, self, threaded=True, request_handler=_QuietHandler
-        )
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name=self.product, daemon=True
-        )
-        self._thread.start()
+        server = LoopbackServer(self._port)  # no access log: bodies must never be logged
+        server.set_app(self)
+        self._server = server.start()
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
+            self._server.stop()
+        self._server = None
 
     def __enter__(self) -> Any:
         return self.start()
@@ -114,7 +101,7 @@ class FormIdp:
     def port(self) -> int:
         if self._server is None:
             raise RuntimeError("the emulator is not running")
-        return int(self._server.server_port)
+        return self._server.port
 
     @property
     def base_url(self) -> str:

@@ -31,7 +31,6 @@ from typing import Any, Literal
 from urllib.parse import quote
 
 from werkzeug.http import HTTP_STATUS_CODES
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
 from samljit.idp.response import (
@@ -44,6 +43,7 @@ from samljit.idp.response import (
     encode,
     sign,
 )
+from samljit.sandbox.server import LoopbackServer
 
 KEYS_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "keys"
 DEFAULT_KEY_PATH = KEYS_DIR / "idp-test.key"
@@ -193,13 +193,6 @@ def _field(body: Mapping[str, Any], name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """No access log: request lines are not needed and bodies must never be logged."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        return None
-
-
 class JumpCloudEmulator:
     def __init__(
         self,
@@ -227,27 +220,19 @@ class JumpCloudEmulator:
         self._consoles: dict[str, _Console] = {}
         self._sessions: dict[str, str] = {}  # SSO session cookie -> email
         self._pushes: dict[str, _Push] = {}
-        self._server: BaseWSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._server: LoopbackServer | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> JumpCloudEmulator:
-        self._server = make_server(
-            "127.0.0.1", self._port, self, threaded=True, request_handler=_QuietHandler
-        )
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, args=(0.05,), name="jumpcloud-emulator", daemon=True
-        )
-        self._thread.start()
+        server = LoopbackServer(self._port)  # no access log: bodies must never be logged
+        server.set_app(self)
+        self._server = server.start()
         return self
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        self._server = self._thread = None
+            self._server.stop()
+        self._server = None
 
     def __enter__(self) -> JumpCloudEmulator:
         return self.start()
@@ -259,7 +244,7 @@ class JumpCloudEmulator:
     def port(self) -> int:
         if self._server is None:
             raise RuntimeError("the emulator is not running")
-        return int(self._server.server_port)
+        return self._server.port
 
     @property
     def api_url(self) -> str:
