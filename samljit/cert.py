@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from samljit.errors import ConfigError, SamljitError, UsageError
 
 if TYPE_CHECKING:
-    from cryptography.x509 import ObjectIdentifier
+    from cryptography.x509 import Certificate, ObjectIdentifier
 
 KEY_TYPES = ("rsa2048", "rsa3072", "rsa4096", "ec-p256")
 DEFAULT_KEY_TYPE = "rsa2048"
@@ -643,7 +643,7 @@ def _key_and_certificate(
         serialization.NoEncryption(),
     )
     cert_pem = certificate.public_bytes(serialization.Encoding.PEM)
-    fingerprint = ":".join(f"{byte:02X}" for byte in certificate.fingerprint(hashes.SHA256()))
+    fingerprint = sha256_fingerprint(certificate)
     return (
         key_pem,
         cert_pem,
@@ -751,6 +751,13 @@ def _write_pair(
         _unlink_quietly(key_temp)
         _unlink_quietly(cert_temp)
     _sync_directory(directory)
+
+
+def sha256_fingerprint(certificate: Certificate) -> str:
+    """``AB:CD:…``, the SHA-256 fingerprint as ``openssl x509 -fingerprint -sha256`` shows it."""
+    from cryptography.hazmat.primitives import hashes
+
+    return ":".join(f"{byte:02X}" for byte in certificate.fingerprint(hashes.SHA256()))
 
 
 def generate(request: CertRequest) -> CertResult:

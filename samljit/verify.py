@@ -103,13 +103,12 @@ def _load_certificate(path: Path) -> x509.Certificate:
 
 
 def _describe(cert: x509.Certificate) -> CertificateInfo:
-    from cryptography.hazmat.primitives import hashes
+    from samljit.cert import sha256_fingerprint
 
-    digest = cert.fingerprint(hashes.SHA256()).hex().upper()
     return CertificateInfo(
         subject=cert.subject.rfc4514_string(),
         not_after=cert.not_valid_after_utc.astimezone(timezone.utc),
-        sha256_fingerprint=":".join(digest[i : i + 2] for i in range(0, len(digest), 2)),
+        sha256_fingerprint=sha256_fingerprint(cert),
     )
 
 

@@ -40,6 +40,19 @@ TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 SAMLJIT = Path(sys.executable).parent / "samljit"
 
 
+def _hypothesis_profiles() -> None:
+    """CI runs the property tests on a fixed sequence of examples (a red CI is then always
+    reproducible); a developer's run explores new ones each time."""
+    from hypothesis import settings
+
+    settings.register_profile("ci", derandomize=True, print_blob=True)
+    if os.environ.get("CI"):
+        settings.load_profile("ci")
+
+
+_hypothesis_profiles()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "/e2e/" in str(item.fspath):

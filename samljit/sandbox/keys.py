@@ -31,7 +31,7 @@ def _read(path: Path, what: str) -> bytes:
 
 def load_signing_key(key_path: Path, cert_path: Path) -> SigningKey:
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key_pem = _read(key_path, "signing key")
@@ -56,9 +56,9 @@ def load_signing_key(key_path: Path, cert_path: Path) -> SigningKey:
     der = serialization.Encoding.DER
     if key.public_key().public_bytes(der, public) != cert.public_key().public_bytes(der, public):
         raise ConfigError(f"the certificate {cert_path} does not belong to the key {key_path}")
-    digest = cert.fingerprint(hashes.SHA256()).hex().upper()
-    fingerprint = ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))
-    return SigningKey(key_pem, cert_pem, cert_path, fingerprint, generated=False)
+    from samljit.cert import sha256_fingerprint
+
+    return SigningKey(key_pem, cert_pem, cert_path, sha256_fingerprint(cert), generated=False)
 
 
 def generate_signing_key(directory: Path, name: str = "sandbox") -> SigningKey:
