@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -158,10 +159,28 @@ def _host(url: str) -> str:
 
 
 def _reason(exc: BaseException) -> str:
+    """Why a connection failed, in a few words ("host not found", "connection refused")."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:  # walk requests → urllib3 → socket
+        seen.append(current)
+        name = type(current).__name__
+        if name == "NameResolutionError" or isinstance(current, socket.gaierror):
+            return "host not found"
+        if isinstance(current, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(current, TimeoutError) or "Timeout" in name:
+            return "timed out"
+        inner = getattr(current, "reason", None)
+        if not isinstance(inner, BaseException):
+            args = getattr(current, "args", ())
+            inner = next((a for a in args if isinstance(a, BaseException)), None)
+        current = inner or current.__cause__ or current.__context__
     text = str(exc)
-    for marker in ("Failed to establish a new connection: ", "NameResolutionError"):
-        if marker in text:
-            return text.split(marker, 1)[1].split("'))")[0].strip(" :(\"'")[:160]
+    if "Connection refused" in text:
+        return "connection refused"
+    if "Name or service not known" in text or "nodename nor servname" in text:
+        return "host not found"
     return type(exc).__name__
 
 

@@ -324,7 +324,7 @@ def test_unreachable_idp_is_exit_6(cli: Cli, jumpcloud: JumpCloudEmulator) -> No
     cli.write_config(text)
     ran = cli.run("login", "-a", "production", "--mfa-token", "123456")
     assert ran.returncode == 6
-    assert "cannot reach 127.0.0.1:9" in ran.stderr
+    assert "cannot reach 127.0.0.1:9 (connection refused)" in ran.stderr
 
 
 def test_app_not_assigned_says_what_the_page_said(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
