@@ -19,7 +19,7 @@ from typing import Any
 from werkzeug.wrappers import Request, Response
 
 from samljit.idp.response import RoleGrant, build_response, encode, sign
-from samljit.sandbox.server import LoopbackServer
+from tests.emulators.base import LoopbackEmulator
 from tests.emulators.jumpcloud import totp_verify
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
@@ -63,7 +63,7 @@ def render(template: str, **values: object) -> str:
     return _PLACEHOLDER.sub(value, text)
 
 
-class FormIdp:
+class FormIdp(LoopbackEmulator):
     """Base of the form-IdP emulators: subclasses implement :meth:`dispatch`."""
 
     product = "IdP"
@@ -77,35 +77,6 @@ class FormIdp:
         self._requests: list[tuple[str, str]] = []
         self._posts: list[tuple[str, list[tuple[str, str]]]] = []
         self._issued: list[str] = []
-        self._server: LoopbackServer | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> FormIdp:
-        server = LoopbackServer(self._port)  # no access log: bodies must never be logged
-        server.set_app(self)
-        self._server = server.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-        self._server = None
-
-    def __enter__(self) -> Any:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the emulator is not running")
-        return self._server.port
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     @property
     def start_url(self) -> str:

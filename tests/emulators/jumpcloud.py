@@ -43,7 +43,7 @@ from samljit.idp.response import (
     encode,
     sign,
 )
-from samljit.sandbox.server import LoopbackServer
+from tests.emulators.base import LoopbackEmulator
 
 KEYS_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "keys"
 DEFAULT_KEY_PATH = KEYS_DIR / "idp-test.key"
@@ -193,7 +193,7 @@ def _field(body: Mapping[str, Any], name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-class JumpCloudEmulator:
+class JumpCloudEmulator(LoopbackEmulator):
     def __init__(
         self,
         users: Iterable[User] = (),
@@ -220,35 +220,10 @@ class JumpCloudEmulator:
         self._consoles: dict[str, _Console] = {}
         self._sessions: dict[str, str] = {}  # SSO session cookie -> email
         self._pushes: dict[str, _Push] = {}
-        self._server: LoopbackServer | None = None
-
-    # -- lifecycle ---------------------------------------------------------------------------
-    def start(self) -> JumpCloudEmulator:
-        server = LoopbackServer(self._port)  # no access log: bodies must never be logged
-        server.set_app(self)
-        self._server = server.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.stop()
-        self._server = None
-
-    def __enter__(self) -> JumpCloudEmulator:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def port(self) -> int:
-        if self._server is None:
-            raise RuntimeError("the emulator is not running")
-        return self._server.port
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.base_url
 
     def sso_url(self, slug: str) -> str:
         return f"{self.api_url}/saml2/{slug}"
