@@ -12,6 +12,7 @@ the user only through ``runtime.terminal`` and reports failure only by raising s
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import nullcontext
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, NamedTuple
 
@@ -334,7 +335,7 @@ def login(
             return found
     since = runtime.now()
     try:
-        with cache.flight(key, timeout=runtime.flight_timeout) if use_cache else _no_flight():
+        with cache.flight(key, timeout=runtime.flight_timeout) if use_cache else nullcontext():
             if use_cache and not force:
                 found = reusable(account, role_ref, runtime, profile_too=False)
                 if found is not None:  # another process logged in while this one waited
@@ -395,14 +396,6 @@ def _reused(account: Account, runtime: Runtime, grant: Grant) -> None:
         profile=grant.profile,
         expires=_expires(grant.credentials),
     )
-
-
-class _no_flight:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None
 
 
 def profile_name(template: str, account: Account, role: roles.Role) -> str:
