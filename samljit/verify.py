@@ -92,12 +92,14 @@ def load_certificate_pem(path: Path) -> bytes:
     return data
 
 
-def _load_certificate(path: Path) -> x509.Certificate:
+def _load_certificates(path: Path) -> list[x509.Certificate]:
+    """Every certificate in the PEM file: during an IdP key rollover it holds the old and the
+    new signing certificate, and a response signed by either verifies."""
     from cryptography import x509
 
     data = load_certificate_pem(path)
     try:
-        return x509.load_pem_x509_certificate(data)
+        return list(x509.load_pem_x509_certificates(data))
     except ValueError:
         raise ConfigError(f"idp_certificate {path} does not hold a valid certificate") from None
 
@@ -113,8 +115,14 @@ def _describe(cert: x509.Certificate) -> CertificateInfo:
 
 
 def describe_certificate(path: Path) -> CertificateInfo:
-    """Read and describe a pinned certificate; :class:`ConfigError` when it is unusable."""
-    return _describe(_load_certificate(path))
+    """Read and describe a pinned certificate (the first of the file); :class:`ConfigError`
+    when it is unusable."""
+    return _describe(_load_certificates(path)[0])
+
+
+def describe_certificates(path: Path) -> list[CertificateInfo]:
+    """Read and describe every certificate pinned in ``path``."""
+    return [_describe(cert) for cert in _load_certificates(path)]
 
 
 # -- the entry point ------------------------------------------------------------------------
@@ -127,16 +135,16 @@ def check(
     Raises :class:`VerificationError` naming the failed check, or another samljit error for
     documents that are not usable SAML responses at all.
     """
-    cert = None
+    certs: list[x509.Certificate] = []
     if account.idp_certificate is not None:
-        cert = _pinned_certificate(account.idp_certificate, now, terminal)
+        certs = _pinned_certificates(account.idp_certificate, now, terminal)
     xml = saml.decode(encoded)
     response = saml.parse_xml(xml)
-    if cert is None:
+    if not certs:
         return saml.read(encoded, response, saml.find_assertion(response))
     check_shape(response)
     saml.find_assertion(response)  # IdP error status, encrypted or missing assertion
-    signed = verify_signatures(xml, response, cert, now=now)
+    signed = _verify_with_any(xml, response, certs, now=now)
     envelope = signed.response if signed.response is not None else response
     check_validity(signed.assertion, now)
     check_audience(signed.assertion, account.aws_urn)
@@ -146,15 +154,31 @@ def check(
     return parsed
 
 
-def _pinned_certificate(path: Path, now: datetime, terminal: Terminal) -> x509.Certificate:
-    cert = _load_certificate(path)
-    info = _describe(cert)
-    if now > info.not_after:
-        terminal.warn(
-            f"the pinned IdP certificate {path} expired {info.days_expired(now)} days ago "
-            f"({info.not_after:%Y-%m-%d}); samljit still checks signatures against it"
-        )
-    return cert
+def _pinned_certificates(path: Path, now: datetime, terminal: Terminal) -> list[x509.Certificate]:
+    certs = _load_certificates(path)
+    for cert in certs:
+        info = _describe(cert)
+        if now > info.not_after:
+            terminal.warn(
+                f"the pinned IdP certificate {path} ({info.subject}) expired "
+                f"{info.days_expired(now)} days ago ({info.not_after:%Y-%m-%d}); samljit "
+                "still checks signatures against it"
+            )
+    return certs
+
+
+def _verify_with_any(
+    xml: bytes, response: Any, certs: list[x509.Certificate], *, now: datetime
+) -> SignedParts:
+    """The signatures verified by one of the pinned certificates (all checks apply to each);
+    when none does, the first certificate's refusal (they are alike) is raised."""
+    refusals: list[VerificationError] = []
+    for cert in certs:
+        try:
+            return verify_signatures(xml, response, cert, now=now)
+        except VerificationError as exc:
+            refusals.append(exc)
+    raise refusals[0]
 
 
 def _failed(check_name: str, detail: str, hint: str | None = None) -> VerificationError:

@@ -13,7 +13,7 @@ from samljit.errors import ConfigError
 from samljit.passwords import PasswordStore
 from samljit.provider import load_provider, provider_names
 from samljit.urls import check_url
-from samljit.verify import describe_certificate
+from samljit.verify import describe_certificates
 
 
 def run(ctx: Context) -> int:
@@ -131,17 +131,17 @@ def _validate(ctx: Context, name: str, values: dict[str, str | None]) -> None:
         values["mfa"] = matching[0]
     cert = values.get("idp_certificate")
     if cert:
-        info = describe_certificate(Path(os.path.expanduser(cert)))
         now = datetime.now(timezone.utc)
-        ctx.terminal.info(
-            f"Pinned IdP certificate {info.subject}, SHA-256 {info.sha256_fingerprint}, "
-            f"valid until {info.not_after:%Y-%m-%d}."
-        )
-        if info.not_after < now:
-            ctx.terminal.warn(
-                f"the pinned certificate expired {info.days_expired(now)} days ago; "
-                "samljit still checks signatures against it"
+        for info in describe_certificates(Path(os.path.expanduser(cert))):
+            ctx.terminal.info(
+                f"Pinned IdP certificate {info.subject}, SHA-256 {info.sha256_fingerprint}, "
+                f"valid until {info.not_after:%Y-%m-%d}."
             )
+            if info.not_after < now:
+                ctx.terminal.warn(
+                    f"the pinned certificate {info.subject} expired {info.days_expired(now)} "
+                    "days ago; samljit still checks signatures against it"
+                )
 
 
 def _offer_password(ctx: Context, name: str) -> None:

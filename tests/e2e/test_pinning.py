@@ -3,8 +3,6 @@ in, the wrong one is refused before anything reaches AWS and nothing is written.
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 
 from samljit.idp.response import SignTarget
@@ -19,10 +17,11 @@ def code(cli: Cli) -> str:
     return value
 
 
-def pin(cli: Cli, jumpcloud: JumpCloudEmulator, certificate: str) -> None:
+def pin(cli: Cli, jumpcloud: JumpCloudEmulator, *certificates: str) -> None:
     keys = cli.home / "keys"
     keys.mkdir(exist_ok=True)
-    shutil.copy(FIXTURES / "keys" / certificate, keys / "production.crt")
+    pem = "".join((FIXTURES / "keys" / name).read_text() for name in certificates)
+    (keys / "production.crt").write_text(pem)
     extra = "idp_certificate = ~/keys/production.crt\n"
     cli.write_config(account_config(jumpcloud, extra=extra))
 
@@ -68,3 +67,22 @@ def test_list_roles_refuses_a_forged_response_too(cli: Cli, jumpcloud: JumpCloud
     assert "samljit: error: signature check failed: " in ran.stderr
     assert ran.stdout == ""
     assert not cli.credentials.exists()
+
+
+def test_during_a_key_rollover_either_pinned_certificate_verifies(
+    cli: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    """A PEM file may pin the old and the new signing certificate at once."""
+    pin(cli, jumpcloud, "attacker.crt", "idp-test.crt")
+    ran = cli.run("login", "-a", "production", "--mfa-token", code(cli))
+    assert ran.returncode == 0, ran.stderr
+    configured = cli.run(
+        "configure",
+        "-a",
+        "production",
+        "--skip-prompt",
+        "--idp-certificate",
+        str(cli.home / "keys" / "production.crt"),
+    )
+    assert configured.returncode == 0, configured.stderr
+    assert configured.stderr.count("Pinned IdP certificate CN=samljit test IdP") == 2

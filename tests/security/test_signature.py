@@ -469,7 +469,8 @@ def test_an_expired_pinned_certificate_warns_but_still_verifies(tmp_path: Path) 
     parsed, said = check(genuine(key=key_pem, cert=cert_pem), pinned=cert_path)
     assert roles_of(parsed) == [READONLY_ARN]
     assert said == (
-        f"samljit: warning: the pinned IdP certificate {cert_path} expired 12 days ago "
+        f"samljit: warning: the pinned IdP certificate {cert_path} (CN=old IdP key) "
+        "expired 12 days ago "
         f"({(NOW - timedelta(days=12, hours=1)):%Y-%m-%d}); samljit still checks signatures "
         "against it\n"
     )
