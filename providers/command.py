@@ -27,6 +27,7 @@ MAX_OUTPUT = 10 * 1024 * 1024
 class CommandProvider(Provider):
     name: ClassVar[str] = "Command"
     needs_password: ClassVar[bool] = False
+    required_keys: ClassVar[tuple[str, ...]] = ("command",)
 
     def login(self, secrets: LoginSecrets) -> str:
         argv = self._argv()

@@ -132,6 +132,12 @@ def build_parser() -> Parser:
     configure.add_argument("--idp-certificate", metavar="PEM", help="pin the IdP's certificate")
     configure.add_argument("--api-url", help="provider API base URL (JumpCloud console host)")
     configure.add_argument(
+        "--command",
+        dest="command_line",  # `command` names the subcommand
+        metavar="CMD",
+        help="Command provider: a command printing a SAMLResponse",
+    )
+    configure.add_argument(
         "--skip-prompt", action="store_true", help="no questions; take the flags only"
     )
     configure.add_argument(

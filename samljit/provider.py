@@ -44,6 +44,8 @@ class Provider(ABC):
     mfa_options: ClassVar[tuple[str, ...]] = ("Auto",)
     #: Whether the provider needs a username and password at all.
     needs_password: ClassVar[bool] = True
+    #: Config keys an account of this provider must set (``configure`` asks for them).
+    required_keys: ClassVar[tuple[str, ...]] = ("url",)
 
     def __init__(
         self,

@@ -41,6 +41,7 @@ def run(ctx: Context) -> int:
         "aws_session_duration": current(args.session_duration, "aws_session_duration"),
         "idp_certificate": current(args.idp_certificate, "idp_certificate"),
         "api_url": current(args.api_url, "api_url"),
+        "command": current(args.command_line, "command"),
     }
     terminal = ctx.terminal
     asking = not args.skip_prompt and terminal.interactive
@@ -81,12 +82,20 @@ def _ask(ctx: Context, name: str, values: dict[str, str | None]) -> None:
             return exc.message
         return None
 
-    values["url"] = terminal.ask(
-        "IdP sign-in URL of the AWS app", what="the URL", default=values["url"], validate=url_ok
-    )
-    values["username"] = (
-        terminal.ask("Username", what="the username", default=values["username"] or "") or None
-    )
+    if "url" in provider.required_keys:
+        values["url"] = terminal.ask(
+            "IdP sign-in URL of the AWS app", what="the URL", default=values["url"], validate=url_ok
+        )
+    if "command" in provider.required_keys:
+        values["command"] = terminal.ask(
+            "Command that prints a base64 SAMLResponse",
+            what="the command",
+            default=values["command"],
+        )
+    if provider.needs_password:
+        values["username"] = (
+            terminal.ask("Username", what="the username", default=values["username"] or "") or None
+        )
     mfa_choices = list(provider.mfa_options)
     values["mfa"] = terminal.ask(
         f"MFA ({', '.join(mfa_choices)})",
@@ -109,15 +118,21 @@ def _ask(ctx: Context, name: str, values: dict[str, str | None]) -> None:
 
 
 def _validate(ctx: Context, name: str, values: dict[str, str | None]) -> None:
-    for key in ("provider", "url"):
+    if not values.get("provider"):
+        raise ConfigError(
+            f"account {name!r} needs a provider",
+            hint=f"pass --provider (or run `samljit configure -a {name}` in a terminal)",
+        )
+    provider = load_provider(values["provider"] or "")
+    values["provider"] = provider.name
+    for key in provider.required_keys:
         if not values.get(key):
             raise ConfigError(
                 f"account {name!r} needs a {key}",
                 hint=f"pass --{key} (or run `samljit configure -a {name}` in a terminal)",
             )
-    provider = load_provider(values["provider"] or "")
-    values["provider"] = provider.name
-    check_url(values["url"] or "", "--url")
+    if values.get("url"):
+        check_url(values["url"] or "", "--url")
     if values.get("api_url"):
         check_url(values["api_url"] or "", "--api-url")
     mfa = values.get("mfa")

@@ -330,3 +330,23 @@ def test_command_missing_is_a_configuration_error(cli: Cli) -> None:
     cli.write_config("[forms]\nprovider = Command\ncommand = /nonexistent/saml-helper\n")
     ran = cli.run("login", "-a", "forms")
     assert ran.returncode == 2 and "not found: /nonexistent/saml-helper" in ran.stderr
+
+
+def test_configure_a_command_account(cli: Cli) -> None:
+    """The Command provider needs a command, not a URL, and no username."""
+    ran = cli.run(
+        "configure",
+        "-a",
+        "scripted",
+        "--skip-prompt",
+        "--provider",
+        "command",
+        "--command",
+        "my-saml-helper --app aws",
+    )
+    assert ran.returncode == 0, ran.stderr
+    text = cli.config.read_text()
+    assert "provider = Command" in text and "command = my-saml-helper --app aws" in text
+    missing = cli.run("configure", "-a", "other", "--skip-prompt", "--provider", "Command")
+    assert missing.returncode == 2
+    assert "account 'other' needs a command" in missing.stderr
