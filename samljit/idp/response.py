@@ -241,9 +241,26 @@ def _random_b64(size: int) -> str:
 def _sign_element(
     root: etree._Element, target: etree._Element, key_pem: bytes, cert_pem: bytes
 ) -> etree._Element:
-    """Sign ``target`` (inside ``root``), placing the Signature right after its Issuer.
+    """Sign ``target`` (inside ``root``) by its ID; returns the new document root."""
+    element_id = target.get("ID")
+    if not element_id:
+        raise ValueError("the element to sign has no ID attribute")
+    return sign_in_place(root, target, key_pem, cert_pem, reference_uri=f"#{element_id}")
 
-    signxml works on a copy and returns the new document root.
+
+def sign_in_place(
+    root: etree._Element,
+    holder: etree._Element,
+    key_pem: bytes,
+    cert_pem: bytes,
+    *,
+    reference_uri: str | None,
+) -> etree._Element:
+    """Put an enveloped Signature in ``holder`` right after its Issuer (or first) and sign
+    ``root`` with the Reference pointing at ``reference_uri`` (``None``: signxml's default).
+
+    signxml works on a copy and returns the new document root. (The attack corpus uses the
+    free ``reference_uri`` to build signatures that point elsewhere.)
     """
     from lxml import etree
     from signxml.algorithms import (
@@ -254,15 +271,12 @@ def _sign_element(
     )
     from signxml.signer import XMLSigner
 
-    element_id = target.get("ID")
-    if not element_id:
-        raise ValueError("the element to sign has no ID attribute")
-    issuer = target.find(_saml("Issuer"))
+    issuer = holder.find(_saml("Issuer"))
     placeholder = etree.Element(f"{{{DS_NS}}}Signature", nsmap={"ds": DS_NS}, Id="placeholder")
     if issuer is not None:
         issuer.addnext(placeholder)
     else:
-        target.insert(0, placeholder)
+        holder.insert(0, placeholder)
     # No InclusiveNamespaces prefix list: signxml 5.2 digests with it but does not write it,
     # so its own output would fail verification.
     signer = XMLSigner(
@@ -272,7 +286,7 @@ def _sign_element(
         c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
     )
     signed: etree._Element = signer.sign(
-        root, key=key_pem, cert=cert_pem.decode("ascii"), reference_uri=f"#{element_id}"
+        root, key=key_pem, cert=cert_pem.decode("ascii"), reference_uri=reference_uri
     )
     return signed
 

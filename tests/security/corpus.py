@@ -35,6 +35,7 @@ from samljit.idp.response import (
     build_response,
     encode,
     sign,
+    sign_in_place,
 )
 from samljit.terminal import Terminal
 
@@ -255,27 +256,4 @@ def sign_reference(root: Any, holder: Any, reference_uri: str | None, key: bytes
     """Sign with the IdP key, the Signature placed in ``holder`` after its Issuer (or first),
     the Reference pointing at ``reference_uri`` (``None``: signxml's default, ``""`` when the
     signed root has no ID). Returns the new document root."""
-    from signxml.algorithms import (
-        CanonicalizationMethod,
-        DigestAlgorithm,
-        SignatureConstructionMethod,
-        SignatureMethod,
-    )
-    from signxml.signer import XMLSigner
-
-    placeholder = etree.Element(f"{{{DS_NS}}}Signature", nsmap={"ds": DS_NS}, Id="placeholder")
-    issuer = holder.find("saml:Issuer", NS)
-    if issuer is not None:
-        issuer.addnext(placeholder)
-    else:
-        holder.insert(0, placeholder)
-    signer = XMLSigner(
-        method=SignatureConstructionMethod.enveloped,
-        signature_algorithm=SignatureMethod.RSA_SHA256,
-        digest_algorithm=DigestAlgorithm.SHA256,
-        c14n_algorithm=CanonicalizationMethod.EXCLUSIVE_XML_CANONICALIZATION_1_0,
-    )
-    signed: Any = signer.sign(
-        root, key=key, cert=IDP_CERT.decode("ascii"), reference_uri=reference_uri
-    )
-    return signed
+    return sign_in_place(root, holder, key, IDP_CERT, reference_uri=reference_uri)
