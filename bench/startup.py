@@ -33,7 +33,7 @@ def once_ms(argv: list[str], env: dict[str, str]) -> float:
 
 
 def cached_home(root: Path) -> dict[str, str]:
-    from samljit.cache import entry_key
+    from samljit.jit.cache import entry_key
 
     (root / ".aws").mkdir()
     (root / ".samljit").write_text(

@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from typing import ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from samljit.config import Account
-from samljit.formpage import Form, Page
-from samljit.forms import Flavor, FormProvider
+from samljit.config.accounts import Account
+from samljit.idp.formpage import Form, Page
+from samljit.idp.forms import Flavor, FormProvider
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from base64 import b64decode
 from typing import ClassVar
 
 from samljit.errors import AssertionFormatError, AuthenticationError, ConfigError
-from samljit.provider import LoginSecrets, Provider
+from samljit.idp.provider import LoginSecrets, Provider
 
 TIMEOUT_SECONDS = 300.0
 MAX_OUTPUT = 10 * 1024 * 1024
@@ -92,7 +92,7 @@ class CommandProvider(Provider):
     def _saml_response(self, output: bytes, shown: str) -> str:
         text = output.decode("utf-8", "replace").strip()
         if text.startswith("<") or "<input" in text.lower():
-            from samljit.page import saml_response
+            from samljit.idp.page import saml_response
 
             text = saml_response(text, url=f"command:{shown}", step=f"the command {shown}")
         value = "".join(text.split())

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from samljit.forms import GENERIC, Flavor, FormProvider
+from samljit.idp.forms import GENERIC, Flavor, FormProvider
 
 
 class GenericFormProvider(FormProvider):

@@ -3,7 +3,7 @@ AWS app's SSO page, which holds the SAMLResponse.
 
 Two hosts, both configurable: ``api_url`` (default https://console.jumpcloud.com) for the JSON
 login calls and ``url`` (``https://sso.jumpcloud.com/saml2/<app-slug>``) for the assertion.
-One cookie jar (the injected :class:`~samljit.http.HttpClient`) is kept across every step.
+One cookie jar (the injected :class:`~samljit.idp.http.HttpClient`) is kept across every step.
 """
 
 from __future__ import annotations
@@ -14,10 +14,10 @@ from datetime import datetime, timezone
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
-from samljit import mfa
 from samljit.errors import AuthenticationError
-from samljit.page import saml_response
-from samljit.provider import LoginSecrets, Provider
+from samljit.idp import mfa
+from samljit.idp.page import saml_response
+from samljit.idp.provider import LoginSecrets, Provider
 
 DEFAULT_API_URL = "https://console.jumpcloud.com"
 MFA_REQUIRED = "MFA required."

@@ -1,3 +1,3 @@
-from samljit.cli import main
+from samljit.cli.main import main
 
 raise SystemExit(main())

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from samljit.idp.response import RoleGrant
+from samljit.tools.sandbox.response import RoleGrant
 from tests.emulators.jumpcloud import App, JumpCloudEmulator, User
 from tests.support.moto_sts import MotoSts
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from samljit.idp.response import RoleGrant
+from samljit.tools.sandbox.response import RoleGrant
 from tests.conftest import ACCOUNT_ID, FULL_ARN, PASSWORD, PROVIDER_ARN, RO_ARN, Cli
 from tests.emulators import adfs, keycloak, shibboleth
 from tests.emulators.formidp import CERT_PATH, KEY_PATH, FormIdp, FormUser
@@ -264,7 +264,7 @@ def test_shibboleth_posts_csrf_and_event_on_every_step(cli: Cli) -> None:
 # -- Command ---------------------------------------------------------------------------------
 COMMAND_SCRIPT = """
 import json, os, sys
-from samljit.idp.response import RoleGrant, build_response, encode, sign
+from samljit.tools.sandbox.response import RoleGrant, build_response, encode, sign
 mode = sys.argv[3]
 seen = {k: os.environ.get(k) for k in
         ("SAMLJIT_IDP_ACCOUNT", "SAMLJIT_USERNAME", "SAMLJIT_MFA_TOKEN", "SAMLJIT_PASSWORD")}

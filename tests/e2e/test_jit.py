@@ -526,7 +526,7 @@ def test_console_opens_the_browser(
 
 
 def test_console_default_signin_hosts() -> None:
-    from samljit.federation import federation_endpoint
+    from samljit.aws.federation import federation_endpoint
 
     assert federation_endpoint("aws", {}) == "https://signin.aws.amazon.com/federation"
     assert federation_endpoint("aws-cn", {}) == "https://signin.amazonaws.cn/federation"
@@ -534,7 +534,7 @@ def test_console_default_signin_hosts() -> None:
 
 
 def test_audit_log_rotates_by_size(tmp_path: Path) -> None:
-    from samljit.audit import AuditLog
+    from samljit.jit.audit import AuditLog
 
     log = AuditLog(tmp_path, "login", max_bytes=300)
     for i in range(20):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pexpect
 
-from samljit import config
+from samljit.config import accounts as config
 from tests.conftest import FIXTURES, SAMLJIT, Cli
 
 SAML2AWS = FIXTURES / "saml2aws" / "saml2aws.ini"

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from samljit.idp.response import SignTarget
+from samljit.tools.sandbox.response import SignTarget
 from tests.conftest import FIXTURES, TOTP_SECRET, Cli, account_config, make_user
 from tests.emulators.jumpcloud import JumpCloudEmulator, totp_now
 from tests.support.moto_sts import MotoSts

@@ -16,8 +16,8 @@ import pytest
 import requests
 from lxml import etree
 
-from samljit.sandbox import totp
-from samljit.sandbox.users import READONLY_ROLE, SANDBOX_PROVIDER
+from samljit.tools.sandbox import totp
+from samljit.tools.sandbox.users import READONLY_ROLE, SANDBOX_PROVIDER
 from tests.conftest import FIXTURES, SAMLJIT, Cli
 
 SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # not the JumpCloud tests' secret

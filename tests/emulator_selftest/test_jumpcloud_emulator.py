@@ -13,7 +13,7 @@ import requests
 from lxml import etree
 from signxml.verifier import XMLVerifier
 
-from samljit.idp.response import ROLE_ATTRIBUTE, SESSION_DURATION_ATTRIBUTE, RoleGrant
+from samljit.tools.sandbox.response import ROLE_ATTRIBUTE, SESSION_DURATION_ATTRIBUTE, RoleGrant
 from tests.emulators.jumpcloud import (
     BAD_CREDENTIALS_MESSAGE,
     CONTENT_TYPE_MESSAGE,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from samljit.sandbox.server import LoopbackServer
+from samljit.tools.sandbox.server import LoopbackServer
 
 E = TypeVar("E", bound="LoopbackEmulator")
 

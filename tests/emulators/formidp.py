@@ -18,7 +18,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from samljit.idp.response import RoleGrant, build_response, encode, sign
+from samljit.tools.sandbox.response import RoleGrant, build_response, encode, sign
 from tests.emulators.base import LoopbackEmulator
 from tests.emulators.jumpcloud import totp_verify
 

@@ -21,10 +21,11 @@ from typing import Any
 
 from lxml import etree
 
-from samljit import verify
-from samljit.assertion import SamlAssertion
-from samljit.config import Account
-from samljit.idp.response import (
+from samljit.cli.terminal import Terminal
+from samljit.config.accounts import Account
+from samljit.saml import verify
+from samljit.saml.assertion import SamlAssertion
+from samljit.tools.sandbox.response import (
     DS_NS,
     ROLE_ATTRIBUTE,
     SAML_NS,
@@ -37,7 +38,6 @@ from samljit.idp.response import (
     sign,
     sign_in_place,
 )
-from samljit.terminal import Terminal
 
 REPO = Path(__file__).resolve().parents[2]
 KEYS = REPO / "fixtures" / "keys"

@@ -20,9 +20,9 @@ from types import TracebackType
 import pytest
 from lxml import etree
 
-from samljit import assertion as saml
-from samljit import verify
 from samljit.errors import AssertionFormatError
+from samljit.saml import assertion as saml
+from samljit.saml import verify
 from tests.security.corpus import IDP_CERT_PATH, check, genuine, raw_b64
 
 MARKER = "samljit-xxe-marker-7f3a9c"
@@ -332,7 +332,7 @@ def test_the_low_level_parser_screens_encodings_too(
 ) -> None:
     """``assertion.parse`` (not only ``verify.check``) refuses a DTD hidden by the encoding
     before libxml2 could open the external DTD it names."""
-    from samljit import assertion
+    from samljit.saml import assertion
 
     path, watch = secret_file
     text = hostile(f'<!DOCTYPE samlp:Response SYSTEM "file://{path}">')

@@ -16,8 +16,7 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 from signxml.verifier import XMLVerifier
 
-from samljit import assertion as saml
-from samljit import verify
+from samljit.cli.terminal import Terminal
 from samljit.errors import (
     AssertionFormatError,
     AuthenticationError,
@@ -25,8 +24,9 @@ from samljit.errors import (
     SamljitError,
     VerificationError,
 )
-from samljit.idp.response import STATUS_SUCCESS, RoleGrant, build_response, encode
-from samljit.terminal import Terminal
+from samljit.saml import assertion as saml
+from samljit.saml import verify
+from samljit.tools.sandbox.response import STATUS_SUCCESS, RoleGrant, build_response, encode
 from tests.security import corpus
 from tests.security.corpus import (
     ADMIN_ARN,
@@ -518,7 +518,7 @@ def test_a_document_that_is_not_a_response_is_a_format_error() -> None:
 
 
 def test_every_refusal_is_a_samljit_error_with_exit_status_3() -> None:
-    from samljit.cli import exit_code
+    from samljit.cli.main import exit_code
 
     error = refused(genuine(audience="x"))
     assert isinstance(error, SamljitError)

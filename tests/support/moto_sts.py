@@ -1,4 +1,4 @@
-"""The tests' loopback STS peer: samljit's own :mod:`samljit.sandbox.sts` (moto's server app
+"""The tests' loopback STS peer: samljit's own :mod:`samljit.tools.sandbox.sts` (moto's server app
 in-process, behind the middleware that records calls and works around moto's multi-role
 bug). ``samljit demo`` runs the same code, so the tests exercise what users get.
 
@@ -10,6 +10,6 @@ bug). ``samljit demo`` runs the same code, so the tests exercise what users get.
 
 from __future__ import annotations
 
-from samljit.sandbox.sts import MotoSts, StsCall, StsCallRecorder, reduce_roles
+from samljit.tools.sandbox.sts import MotoSts, StsCall, StsCallRecorder, reduce_roles
 
 __all__ = ["MotoSts", "StsCall", "StsCallRecorder", "reduce_roles"]

@@ -1,4 +1,5 @@
-"""samljit.cert: key and self-signed certificate generation, subject and OpenSSL config parsing.
+"""samljit.tools.cert: key and self-signed certificate generation, subject and OpenSSL config
+parsing.
 
 The files written are checked with the openssl command line tool, not only with the library
 that wrote them.
@@ -18,8 +19,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from samljit import cert
-from samljit.cert import (
+from samljit.errors import ConfigError, UsageError
+from samljit.tools import cert
+from samljit.tools.cert import (
     KEY_TYPES,
     CertRequest,
     format_subject,
@@ -27,7 +29,6 @@ from samljit.cert import (
     parse_subject,
     read_openssl_config,
 )
-from samljit.errors import ConfigError, UsageError
 from tests.support.unprivileged import as_unprivileged, shared_dir
 
 OPENSSL = "/usr/bin/openssl"
@@ -448,7 +449,7 @@ def test_write_permission_error_is_one_clear_error(
 
 
 def test_importing_cert_does_not_load_cryptography() -> None:
-    code = "import sys, samljit.cert; sys.exit('cryptography' in sys.modules)"
+    code = "import sys, samljit.tools.cert; sys.exit('cryptography' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, check=False, timeout=60)
     assert done.returncode == 0
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from samljit import config
+from samljit.config import accounts as config
 from samljit.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""Tests for samljit.credfile: samljit never corrupts or loses a user's ~/.aws files."""
+"""Tests for samljit.sinks.credfile: samljit never corrupts or loses a user's ~/.aws files."""
 
 from __future__ import annotations
 
@@ -18,9 +18,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from samljit import credfile, fsutil
-from samljit.credfile import list_profiles, read_profile, remove_profile, write_profile
+from samljit import fsutil
 from samljit.errors import ConfigError
+from samljit.sinks import credfile
+from samljit.sinks.credfile import list_profiles, read_profile, remove_profile, write_profile
 from tests.support.unprivileged import as_unprivileged, shared_dir
 
 CREDS = {

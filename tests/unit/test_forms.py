@@ -22,6 +22,7 @@ from samljit.providers.keycloak import KEYCLOAK
 from samljit.providers.shibboleth import SHIBBOLETH
 from samljit.providers.simplesamlphp import SIMPLESAMLPHP
 
+from samljit.cli.terminal import Terminal
 from samljit.errors import (
     AssertionFormatError,
     AuthenticationError,
@@ -30,12 +31,11 @@ from samljit.errors import (
     MissingInputError,
     SamljitError,
 )
-from samljit.formpage import parse_page, resolve
-from samljit.forms import GENERIC, Flavor, FormLogin
-from samljit.http import HttpClient
-from samljit.provider import LoginSecrets
+from samljit.idp.formpage import parse_page, resolve
+from samljit.idp.forms import GENERIC, Flavor, FormLogin
+from samljit.idp.http import HttpClient
+from samljit.idp.provider import LoginSecrets
 from samljit.redact import Redactor
-from samljit.terminal import Terminal
 from tests.emulators.formidp import FORMS, render
 
 IDP = "https://idp.example.org"
@@ -687,6 +687,6 @@ def test_shibboleth_consent_page_presses_proceed_not_reject() -> None:
     ],
 )
 def test_adfs_start_url_names_the_relying_party(url: str, expected: str) -> None:
-    from samljit.config import Account
+    from samljit.config.accounts import Account
 
     assert ADFS.start_url(Account(name="a", provider="ADFS", url=url)) == expected

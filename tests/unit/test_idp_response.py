@@ -1,4 +1,4 @@
-"""samljit.idp.response: building, signing and encoding SAML Responses."""
+"""samljit.tools.sandbox.response: building, signing and encoding SAML Responses."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from lxml import etree
 from signxml.exceptions import InvalidSignature
 from signxml.verifier import XMLVerifier
 
-from samljit.idp.response import (
+from samljit.tools.sandbox.response import (
     DS_NS,
     ROLE_ATTRIBUTE,
     ROLE_SESSION_NAME_ATTRIBUTE,
@@ -211,7 +211,7 @@ def test_encrypted_placeholder() -> None:
 
 def test_import_is_light() -> None:
     code = (
-        "import sys, samljit.idp.response; "
+        "import sys, samljit.tools.sandbox.response; "
         "print(sorted(m for m in ('lxml', 'signxml', 'cryptography') if m in sys.modules))"
     )
     out = subprocess.run(

@@ -12,11 +12,12 @@ import pytest
 from prompt_toolkit.input import PipeInput, create_pipe_input
 from prompt_toolkit.output import DummyOutput
 
-from samljit import config, roles
-from samljit.commands import Context
-from samljit.commands import configure as configure_command
+from samljit.aws import roles
+from samljit.cli.commands import Context
+from samljit.cli.commands import configure as configure_command
+from samljit.cli.terminal import Terminal
+from samljit.config import accounts as config
 from samljit.errors import MissingInputError, RoleError
-from samljit.terminal import Terminal
 
 RO = roles.Role(
     "arn:aws:iam::012345678987:role/AcmeRO", "arn:aws:iam::012345678987:saml-provider/JC"
@@ -73,7 +74,7 @@ def test_picker_without_terminal_lists_choices() -> None:
 
 
 def test_secret_prompt_and_code_prompt(pipe: PipeInput) -> None:
-    from samljit.mfa import ask_code
+    from samljit.idp.mfa import ask_code
 
     term, shown = terminal(pipe)
     pipe.send_text("s3cret-pass\r")
@@ -98,7 +99,7 @@ def test_ctrl_d_at_a_prompt_is_an_interrupt(pipe: PipeInput) -> None:
 
 
 def _context(tmp_path: Path, term: Terminal, *argv: str) -> Context:
-    from samljit.args import build_parser
+    from samljit.cli.args import build_parser
 
     args: argparse.Namespace = build_parser().parse_args(
         ["configure", "--config", str(tmp_path / "cfg"), "-a", "production", *argv]

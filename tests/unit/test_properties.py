@@ -12,10 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from samljit import assertion as saml
-from samljit import page, verify
+from samljit.cli.terminal import Terminal
 from samljit.errors import SamljitError
-from samljit.terminal import Terminal
+from samljit.idp import page
+from samljit.saml import assertion as saml
+from samljit.saml import verify
 from tests.emulators.jumpcloud import saml_post_body
 from tests.security.corpus import NOW, account, genuine, raw_b64
 

@@ -12,13 +12,13 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from lxml import etree
 
-from samljit import assertion as saml
 from samljit.errors import ConfigError
-from samljit.sandbox import totp
-from samljit.sandbox.idp import BAD_CODE, BAD_PASSWORD, MAX_ATTEMPTS, SandboxIdp
-from samljit.sandbox.keys import load_signing_key
-from samljit.sandbox.metadata import certificate_base64
-from samljit.sandbox.users import (
+from samljit.saml import assertion as saml
+from samljit.tools.sandbox import totp
+from samljit.tools.sandbox.idp import BAD_CODE, BAD_PASSWORD, MAX_ATTEMPTS, SandboxIdp
+from samljit.tools.sandbox.keys import load_signing_key
+from samljit.tools.sandbox.metadata import certificate_base64
+from samljit.tools.sandbox.users import (
     ADMIN_ROLE,
     READONLY_ROLE,
     SANDBOX_PROVIDER,
@@ -336,7 +336,7 @@ def test_signing_key_checks(tmp_path: Path) -> None:
         load_signing_key(keys / "idp-test.key", keys / "attacker.crt")
     with pytest.raises(ConfigError, match="cannot read the signing key"):
         load_signing_key(tmp_path / "none.key", keys / "idp-test.crt")
-    from samljit.cert import CertRequest, generate
+    from samljit.tools.cert import CertRequest, generate
 
     ec = generate(CertRequest(name="ec", key_type="ec-p256", out_dir=tmp_path))
     with pytest.raises(ConfigError, match="is not an RSA key"):

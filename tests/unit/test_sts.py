@@ -1,4 +1,4 @@
-"""samljit.sts: AssumeRoleWithSAML against moto on loopback, and STS's refusals via responses."""
+"""samljit.aws.sts: AssumeRoleWithSAML against moto on loopback, and STS refusals via responses."""
 
 from __future__ import annotations
 
@@ -11,16 +11,7 @@ from urllib.parse import parse_qs
 import pytest
 import responses
 
-from samljit.errors import (
-    AwsError,
-    ConfigError,
-    IdpServiceError,
-    NetworkError,
-    SamljitError,
-)
-from samljit.http import HttpClient
-from samljit.idp.response import RoleGrant, build_response, encode
-from samljit.sts import (
+from samljit.aws.sts import (
     AwsCredentials,
     StsResult,
     assume_role_with_saml,
@@ -28,6 +19,15 @@ from samljit.sts import (
     partition_of,
     sts_endpoint,
 )
+from samljit.errors import (
+    AwsError,
+    ConfigError,
+    IdpServiceError,
+    NetworkError,
+    SamljitError,
+)
+from samljit.idp.http import HttpClient
+from samljit.tools.sandbox.response import RoleGrant, build_response, encode
 from tests.support.moto_sts import MotoSts
 
 ACCOUNT = "123456789012"

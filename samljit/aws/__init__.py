@@ -1,0 +1,1 @@
+"""Stage 5, AWS: ARNs and partitions, roles in the assertion, STS, the console federation link."""

@@ -1,0 +1,91 @@
+"""The AWS console sign-in link for temporary credentials (the federation endpoint).
+
+``getSigninToken`` on the partition's sign-in host turns credentials into a sign-in token;
+the ``login`` URL with that token opens the console. ``SAMLJIT_FEDERATION_URL`` replaces the
+endpoint (a private deployment, or a test stand-in).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from urllib.parse import urlencode
+
+from samljit.aws.credentials import AwsCredentials
+from samljit.config.urls import check_url
+from samljit.errors import AwsError
+from samljit.idp.http import HttpClient
+
+SIGNIN_HOSTS = {
+    "aws": "https://signin.aws.amazon.com",
+    "aws-cn": "https://signin.amazonaws.cn",
+    "aws-us-gov": "https://signin.amazonaws-us-gov.com",
+}
+CONSOLE_HOSTS = {
+    "aws": "https://console.aws.amazon.com",
+    "aws-cn": "https://console.amazonaws.cn",
+    "aws-us-gov": "https://console.amazonaws-us-gov.com",
+}
+ISSUER = "samljit"
+
+
+def federation_endpoint(partition: str, env: Mapping[str, str]) -> str:
+    override = env.get("SAMLJIT_FEDERATION_URL")
+    if override:
+        return check_url(override, "SAMLJIT_FEDERATION_URL")
+    return f"{SIGNIN_HOSTS[partition]}/federation"
+
+
+def default_destination(partition: str, region: str | None) -> str:
+    home = f"{CONSOLE_HOSTS[partition]}/console/home"
+    return f"{home}?region={region}" if region else home
+
+
+def console_url(
+    http: HttpClient,
+    credentials: AwsCredentials,
+    *,
+    partition: str,
+    destination: str | None,
+    duration: int | None,
+    region: str | None,
+    env: Mapping[str, str],
+) -> str:
+    """Ask for a sign-in token and build the console login link."""
+    if partition not in SIGNIN_HOSTS:
+        raise AwsError("UnsupportedPartition", f"no console sign-in for partition {partition}")
+    endpoint = federation_endpoint(partition, env)
+    session = json.dumps(
+        {
+            "sessionId": credentials.access_key_id,
+            "sessionKey": credentials.secret_access_key,
+            "sessionToken": credentials.session_token,
+        }
+    )
+    params = {"Action": "getSigninToken", "Session": session}
+    if duration:
+        params["SessionDuration"] = str(duration)
+    step = "AWS console sign-in token"
+    response = http.get(endpoint, step=step, params=params, allow_redirects=False)
+    http.raise_for_service_trouble(response, step=step)
+    token = None
+    if response.status_code == 200:
+        try:
+            token = response.json().get("SigninToken")
+        except (ValueError, AttributeError):
+            token = None
+    if not isinstance(token, str) or not token:
+        raise AwsError(
+            f"HTTP{response.status_code}",
+            f"the sign-in endpoint gave no token ({response.text.strip()[:120] or 'empty answer'})",
+            hint="console sign-in needs credentials from a role session; check --duration",
+        )
+    query = urlencode(
+        {
+            "Action": "login",
+            "Issuer": ISSUER,
+            "Destination": destination or default_destination(partition, region),
+            "SigninToken": token,
+        }
+    )
+    return f"{endpoint}?{query}"

@@ -1,0 +1,156 @@
+"""AWS roles granted by an assertion, and choosing one of them.
+
+Order (the contract): ``--role`` flag, then ``role_arn`` from the config, then the only role if
+there is one, then an interactive picker. A reference matches, in this order: an exact role
+ARN; a ``[[roles]]`` alias; a role name (last path segment); ``ACCOUNT_ID/ROLE_NAME`` or
+``ACCOUNT_NAME/ROLE_NAME``. Ambiguity is an error listing the matches, never a silent pick.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple
+
+from samljit.cli.terminal import Terminal
+from samljit.errors import RoleError
+
+
+class Role(NamedTuple):
+    role_arn: str
+    principal_arn: str
+
+    @property
+    def partition(self) -> str:
+        return self.role_arn.split(":")[1]
+
+    @property
+    def account_id(self) -> str:
+        return self.role_arn.split(":")[4]
+
+    @property
+    def role_name(self) -> str:
+        return self.role_arn.rsplit("/", 1)[-1]
+
+
+def parse_role_value(value: str) -> Role | None:
+    """A Role attribute value ``role_arn,principal_arn`` in either order; ``None`` if unusable."""
+    parts = [part.strip() for part in value.split(",")]
+    if len(parts) != 2:
+        return None
+    roles = [p for p in parts if _is_arn(p, "iam", "role/")]
+    principals = [p for p in parts if _is_arn(p, "iam", "saml-provider/")]
+    if len(roles) != 1 or len(principals) != 1:
+        return None
+    return Role(role_arn=roles[0], principal_arn=principals[0])
+
+
+def _is_arn(text: str, service: str, resource_prefix: str) -> bool:
+    fields = text.split(":", 5)
+    return (
+        len(fields) == 6
+        and fields[0] == "arn"
+        and fields[1] in ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b")
+        and fields[2] == service
+        and fields[4].isdigit()
+        and len(fields[4]) == 12
+        and fields[5].startswith(resource_prefix)
+        and len(fields[5]) > len(resource_prefix)
+    )
+
+
+def account_label(role: Role, account_names: Mapping[str, str]) -> str:
+    return account_names.get(role.account_id, "-")
+
+
+def describe(role: Role, account_names: Mapping[str, str]) -> str:
+    """``ACCOUNT_ID  ACCOUNT_NAME  ROLE_NAME  ROLE_ARN`` (the ``list-roles`` line)."""
+    account = account_label(role, account_names)
+    return f"{role.account_id}  {account}  {role.role_name}  {role.role_arn}"
+
+
+def match(
+    reference: str,
+    roles: Sequence[Role],
+    *,
+    aliases: Mapping[str, str],
+    account_names: Mapping[str, str],
+) -> list[Role]:
+    """Every role ``reference`` designates, trying each rule in the contract's order."""
+    ref = reference.strip()
+    exact = [r for r in roles if r.role_arn == ref]
+    if exact:
+        return exact
+    if ref in aliases:
+        return match(aliases[ref], roles, aliases={}, account_names=account_names)
+    by_name = [r for r in roles if r.role_name == ref]
+    if by_name:
+        return by_name
+    if "/" in ref and not ref.startswith("arn:"):
+        account, name = ref.split("/", 1)
+        return [
+            r
+            for r in roles
+            if r.role_name == name
+            and (r.account_id == account or account_names.get(r.account_id) == account)
+        ]
+    return []
+
+
+def select(
+    roles: Sequence[Role],
+    reference: str | None,
+    *,
+    aliases: Mapping[str, str],
+    account_names: Mapping[str, str],
+    terminal: Terminal,
+) -> Role:
+    """Choose the role to assume (see the module docstring for the rules)."""
+    if not roles:
+        raise RoleError("the assertion grants no AWS role")
+    listing = "; ".join(r.role_arn for r in roles)
+    if reference:
+        found = match(reference, roles, aliases=aliases, account_names=account_names)
+        if len(found) == 1:
+            return found[0]
+        if not found:
+            raise RoleError(
+                f"role {reference!r} is not in the assertion; it grants: {listing}",
+                hint="pass --role with one of these, or fix role_arn / [[roles]] in the config",
+            )
+        raise RoleError(
+            f"role {reference!r} is ambiguous; it matches: " + "; ".join(r.role_arn for r in found),
+            hint="use the full role ARN or ACCOUNT_ID/ROLE_NAME",
+        )
+    if len(roles) == 1:
+        return roles[0]
+    if not terminal.interactive:
+        raise RoleError(
+            f"{len(roles)} roles to choose from, but {terminal.no_prompt_reason}: {listing}",
+            hint="pass --role (ARN, alias, role name or ACCOUNT/ROLE) or set role_arn",
+        )
+    options = [_picker_label(r, account_names) for r in roles]
+    index = terminal.choose("The assertion grants these roles:", options, what="choosing a role")
+    return roles[index]
+
+
+def _picker_label(role: Role, account_names: Mapping[str, str]) -> str:
+    name = account_names.get(role.account_id)
+    account = f"{name} ({role.account_id})" if name else role.account_id
+    return f"{account}  {role.role_name}"
+
+
+def assumed_role_matches(principal_arn: str, role_arn: str) -> bool:
+    """Does the assumed-role ARN ``arn:…:sts::ACCT:assumed-role/NAME/SESSION`` come from role?"""
+    try:
+        _, partition, _, _, account, resource = principal_arn.split(":", 5)
+        _, r_partition, _, _, r_account, r_resource = role_arn.split(":", 5)
+    except ValueError:
+        return False
+    kind, _, rest = resource.partition("/")
+    name = rest.split("/", 1)[0]
+    return (
+        kind == "assumed-role"
+        and partition == r_partition
+        and account == r_account
+        and name == r_resource.rsplit("/", 1)[-1]
+    )

@@ -1,0 +1,114 @@
+"""The CLI's commands: one module each, with ``run(ctx) -> int``.
+
+A :class:`Context` carries what every command needs: the parsed arguments, the environment,
+the run's redactor, and lazily the terminal, the config file and the resolved account.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+from samljit.cli.terminal import Terminal, open_terminal
+from samljit.config import accounts as config
+from samljit.jit.flow import Grant, Runtime
+from samljit.redact import Redactor
+from samljit.sinks.env import role_arn_of
+
+
+class Context:
+    """What every command gets: arguments, environment, the run's redactor, stdout."""
+
+    def __init__(
+        self,
+        args: argparse.Namespace,
+        env: dict[str, str],
+        *,
+        redactor: Redactor | None = None,
+        stdout: IO[str] | None = None,
+        terminal: Terminal | None = None,
+    ) -> None:
+        self.args = args
+        self.env = env
+        self.redactor = redactor if redactor is not None else Redactor()
+        self.stdout: IO[str] = stdout if stdout is not None else sys.stdout
+        self._terminal = terminal
+
+    @property
+    def terminal(self) -> Terminal:
+        if self._terminal is None:
+            self._terminal = open_terminal(
+                skip_prompt=bool(getattr(self.args, "skip_prompt", False)),
+                quiet=bool(self.args.quiet),
+                scrub=self.redactor,
+            )
+        return self._terminal
+
+    @property
+    def config_path(self) -> Path:
+        return config.config_path(self.args.config, self.env)
+
+    @property
+    def account_name(self) -> str:
+        return config.account_name(self.args.idp_account, self.env)
+
+    def load_config(self) -> Any:
+        return config.load(self.config_path)
+
+    def account(self, overrides: config.Overrides | None = None) -> config.Account:
+        return config.resolve_account(
+            self.load_config(),
+            self.account_name,
+            path=self.config_path,
+            env=self.env,
+            overrides=overrides,
+        )
+
+    def runtime(self) -> Runtime:
+        return Runtime(
+            env=self.env, terminal=self.terminal, redactor=self.redactor, command=self.args.command
+        )
+
+    def mfa_token(self) -> str | None:
+        return getattr(self.args, "mfa_token", None) or self.env.get("SAMLJIT_MFA_TOKEN") or None
+
+    def out(self, line: str) -> None:
+        """A result line on stdout."""
+        self.stdout.write(line + "\n")
+        self.stdout.flush()
+
+    def error(self, message: str) -> None:
+        """An error line for failures a command reports with its own exit status."""
+        sys.stderr.write(f"samljit: error: {self.redactor(message)}\n")
+        sys.stderr.flush()
+
+
+def expiry_text(expiration: datetime, now: datetime) -> str:
+    """``until 14:05 CET (59 min left)``; the date too when it is not today."""
+    local = expiration.astimezone()
+    today = now.astimezone().date()
+    when = (
+        local.strftime("%H:%M %Z") if local.date() == today else local.strftime("%Y-%m-%d %H:%M %Z")
+    )
+    minutes = int((expiration - now).total_seconds() // 60)
+    left = f"{minutes} min left" if minutes >= 0 else "expired"
+    return f"until {when} ({left})"
+
+
+def describe_grant(grant: Grant, account: config.Account, now: datetime) -> str:
+    """The one success line after ``login``."""
+    role_arn = grant.role_arn or role_arn_of(grant.credentials)
+    account_id = role_arn.split(":")[4] if role_arn.count(":") >= 5 else "?"
+    account_name = account.account_names.get(account_id)
+    where = f"{account_name} ({account_id})" if account_name else account_id
+    role_name = role_arn.rsplit("/", 1)[-1]
+    expiry = expiry_text(grant.credentials.expiration, now)
+    if grant.reused:
+        return (
+            f"Profile [{grant.profile}] already holds valid credentials for {role_name} in "
+            f"{where}, {expiry}; nothing to do (--force logs in again)."
+        )
+    return f"Logged in: {role_name} in {where}; profile [{grant.profile}] valid {expiry}."

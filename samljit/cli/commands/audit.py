@@ -1,0 +1,33 @@
+"""``samljit audit``: what samljit did, from the audit log (no secrets in it)."""
+
+from __future__ import annotations
+
+import json
+
+from samljit.cli.commands import Context
+from samljit.errors import UsageError
+from samljit.jit.audit import parse_since
+
+
+def run(ctx: Context) -> int:
+    runtime = ctx.runtime()
+    since = None
+    if ctx.args.since:
+        try:
+            since = parse_since(ctx.args.since, runtime.now())
+        except ValueError:
+            raise UsageError(
+                f"--since {ctx.args.since!r} is not a duration or a time",
+                hint="use 30m, 12h, 1d, 2w or an RFC 3339 time",
+            ) from None
+    for entry in runtime.the_audit().read(since):
+        if ctx.args.json:
+            ctx.out(json.dumps(entry))
+            continue
+        extra = "  ".join(
+            f"{k}={entry[k]}"
+            for k in ("account", "role_arn", "profile", "expires", "error")
+            if k in entry
+        )
+        ctx.out(f"{entry['time']}  {entry['event']:<15} {entry.get('command', ''):<18} {extra}")
+    return 0

@@ -1,0 +1,52 @@
+"""``samljit console``: open (or print) an AWS console link signed in as the role."""
+
+from __future__ import annotations
+
+import json
+
+from samljit.cli.commands import Context
+from samljit.config.accounts import Overrides
+from samljit.jit.flow import login
+from samljit.sinks.env import role_arn_of
+from samljit.sinks.profile import rfc3339
+
+
+def run(ctx: Context) -> int:
+    from samljit.aws.federation import console_url
+
+    args = ctx.args
+    account = ctx.account(Overrides(role=args.role, profile=args.profile))
+    runtime = ctx.runtime()
+    grant = login(
+        account, runtime, role_ref=account.role_arn, mfa_token=ctx.mfa_token(), write=False
+    )
+    role_arn = grant.role_arn or role_arn_of(grant.credentials)
+    partition = role_arn.split(":")[1] if role_arn.count(":") >= 5 else "aws"
+    http = runtime.http_for(account)
+    try:
+        url = console_url(
+            http,
+            grant.credentials,
+            partition=partition,
+            destination=args.destination,
+            duration=args.duration,
+            region=account.region,
+            env=ctx.env,
+        )
+    finally:
+        http.close()
+    ctx.redactor.add(url)
+    if args.json:
+        payload = {"ConsoleUrl": url, "Expiration": rfc3339(grant.credentials.expiration)}
+        ctx.out(json.dumps(payload))
+    elif args.print:
+        ctx.out(url)
+    else:
+        import webbrowser
+
+        if webbrowser.open(url):
+            ctx.terminal.info("Opened the AWS console in your browser.")
+        else:
+            ctx.terminal.info("No browser could be opened; here is the link:")
+            ctx.out(url)
+    return 0

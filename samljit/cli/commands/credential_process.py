@@ -1,0 +1,41 @@
+"""``samljit credential-process``: AWS ``credential_process`` JSON on stdout, nothing else.
+
+Answered from the cache while more than ``refresh_margin`` is left; otherwise one process per
+(account, role) logs in (prompts go to the controlling terminal, since the SDK captures
+stdout and stderr) and the others wait for its result.
+"""
+
+from __future__ import annotations
+
+import json
+
+from samljit.cli.commands import Context
+from samljit.config.accounts import Overrides
+from samljit.jit.flow import login
+from samljit.sinks.profile import rfc3339
+
+
+def run(ctx: Context) -> int:
+    args = ctx.args
+    account = ctx.account(Overrides(role=args.role))
+    grant = login(
+        account,
+        ctx.runtime(),
+        role_ref=account.role_arn,
+        mfa_token=ctx.mfa_token(),
+        write=False,
+        use_cache=not args.no_cache,
+    )
+    c = grant.credentials
+    ctx.out(
+        json.dumps(
+            {
+                "Version": 1,
+                "AccessKeyId": c.access_key_id,
+                "SecretAccessKey": c.secret_access_key,
+                "SessionToken": c.session_token,
+                "Expiration": rfc3339(c.expiration),
+            }
+        )
+    )
+    return 0

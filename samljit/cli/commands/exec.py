@@ -1,0 +1,51 @@
+"""``samljit exec -- CMD ARGS…``: run a command with valid credentials in its environment."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from samljit.cli.commands import Context
+from samljit.config.accounts import Overrides
+from samljit.errors import UsageError
+from samljit.jit.flow import login
+from samljit.sinks.env import credential_env
+
+COMMAND_NOT_FOUND = 127
+NOT_EXECUTABLE = 126
+
+
+def run(ctx: Context) -> int:
+    args = ctx.args
+    argv = list(args.argv)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        raise UsageError(
+            "exec needs a command after --",
+            hint="samljit exec -a production -- aws sts get-caller-identity",
+        )
+    account = ctx.account(Overrides(role=args.role, profile=args.profile))
+    runtime = ctx.runtime()
+    write = account.write_credentials and not args.no_write
+    grant = login(
+        account, runtime, role_ref=account.role_arn, mfa_token=ctx.mfa_token(), write=write
+    )
+    env = credential_env(
+        ctx.env,
+        grant.credentials,
+        region=account.region or grant.credentials.region,
+        account_name=account.name,
+        role_arn=grant.role_arn,
+    )
+    sys.stdout.flush()
+    sys.stderr.flush()
+    try:
+        os.execvpe(argv[0], argv, env)
+    except FileNotFoundError:
+        ctx.error(f"command not found: {argv[0]}")
+        return COMMAND_NOT_FOUND
+    except PermissionError:
+        ctx.error(f"command is not executable: {argv[0]}")
+        return NOT_EXECUTABLE
+    return 0  # not reached: execvpe replaces this process

@@ -1,0 +1,40 @@
+"""``samljit list-roles``: authenticate and print every role the assertion grants."""
+
+from __future__ import annotations
+
+import json
+
+from samljit.aws import roles
+from samljit.cli.commands import Context
+from samljit.jit.flow import assertion_for
+
+
+def run(ctx: Context) -> int:
+    account = ctx.account()
+    runtime = ctx.runtime()
+    http = runtime.http_for(account)
+    try:  # a cached assertion that is still valid answers without the IdP
+        assertion, _ = assertion_for(account, runtime, http, mfa_token=ctx.mfa_token(), fresh=False)
+    finally:
+        http.close()
+    names = account.account_names
+    if ctx.args.json:
+        ctx.out(
+            json.dumps(
+                [
+                    {
+                        "account_id": r.account_id,
+                        "account_name": names.get(r.account_id),
+                        "role_name": r.role_name,
+                        "role_arn": r.role_arn,
+                        "principal_arn": r.principal_arn,
+                    }
+                    for r in assertion.roles
+                ],
+                indent=2,
+            )
+        )
+    else:
+        for role in assertion.roles:
+            ctx.out(roles.describe(role, names))
+    return 0

@@ -1,0 +1,38 @@
+"""``samljit login``: log in and write the credentials profile (or one per role)."""
+
+from __future__ import annotations
+
+from samljit.cli.commands import Context, describe_grant, expiry_text
+from samljit.config.accounts import Overrides
+from samljit.jit.flow import login, login_all_roles
+
+
+def run(ctx: Context) -> int:
+    args = ctx.args
+    account = ctx.account(
+        Overrides(role=args.role, profile=args.profile, session_duration=args.session_duration)
+    )
+    runtime = ctx.runtime()
+    if args.all_roles:
+        grants = login_all_roles(
+            account,
+            runtime,
+            template=account.profile_template,
+            mfa_token=ctx.mfa_token(),
+            force=args.force,
+        )
+        now = runtime.now()
+        for grant in grants:
+            expiry = expiry_text(grant.credentials.expiration, now)
+            ctx.terminal.info(f"[{grant.profile}] {grant.role_arn} {expiry}")
+        ctx.terminal.info(f"Wrote {len(grants)} profiles.")
+        return 0
+    grant = login(
+        account,
+        runtime,
+        role_ref=account.role_arn,
+        mfa_token=ctx.mfa_token(),
+        force=args.force,
+    )
+    ctx.terminal.success(describe_grant(grant, account, runtime.now()))
+    return 0

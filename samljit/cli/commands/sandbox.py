@@ -1,0 +1,99 @@
+"""``samljit sandbox serve``: the sandbox IdP in the foreground; ``samljit sandbox totp``: the
+current one-time code of a secret (what an authenticator app would show)."""
+
+from __future__ import annotations
+
+import shlex
+import signal
+import tempfile
+from pathlib import Path
+from types import FrameType
+
+from samljit.cli.commands import Context
+from samljit.errors import UsageError
+from samljit.tools.sandbox import totp
+from samljit.tools.sandbox.idp import SandboxIdp
+from samljit.tools.sandbox.keys import SigningKey, generate_signing_key, load_signing_key
+from samljit.tools.sandbox.server import LoopbackServer
+from samljit.tools.sandbox.users import SandboxUser, default_users, load_users
+
+
+def run(ctx: Context) -> int:
+    if ctx.args.sandbox_command == "totp":
+        try:
+            ctx.out(totp.code_now(ctx.args.secret))
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+        return 0
+    return serve(ctx)
+
+
+def _stop_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+def serve(ctx: Context) -> int:
+    args = ctx.args
+    if bool(args.key) != bool(args.cert):
+        raise UsageError(
+            "--key and --cert go together", hint="make both with `samljit cert --name sandbox`"
+        )
+    users = load_users(Path(args.users).expanduser()) if args.users else default_users()
+    with tempfile.TemporaryDirectory(prefix="samljit-sandbox-") as scratch:
+        if args.key:
+            key = load_signing_key(Path(args.key).expanduser(), Path(args.cert).expanduser())
+        else:
+            key = generate_signing_key(Path(scratch))
+        server = LoopbackServer(args.port)
+        idp = SandboxIdp(
+            users,
+            key.key_pem,
+            key.cert_pem,
+            server.url,
+            log=lambda text: ctx.terminal.info(f"sandbox: {text}"),
+        )
+        server.set_app(idp)
+        _banner(ctx, idp, key, users, from_file=args.users)
+        previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
+        try:
+            server.serve()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            server.stop()
+    ctx.terminal.info("sandbox: stopped")
+    return 0
+
+
+def _banner(
+    ctx: Context, idp: SandboxIdp, key: SigningKey, users: list[SandboxUser], from_file: str | None
+) -> None:
+    sso = idp.sso_url()
+    made = "made for this run; --key/--cert keep one" if key.generated else "from --cert"
+    ctx.out(f"samljit sandbox IdP on {idp.base_url}/")
+    ctx.out(f"  sign-in URL (url):  {sso}")
+    ctx.out(f"  metadata:           {idp.metadata_url}  (upload it to IAM as a SAML provider)")
+    ctx.out(f"  signing cert:       {key.cert_path} ({made})")
+    ctx.out(f"                      SHA-256 {key.sha256_fingerprint}")
+    for user in users:
+        how = "password from the users file" if from_file else f"password {user.password}"
+        if user.totp_secret:
+            how += f", TOTP secret {user.totp_secret}"
+        ctx.out(f"  user {user.username}: {how}")
+        for grant in user.roles:
+            ctx.out(f"    role {grant.role_arn}")
+    first = users[0]
+    configure = [
+        "samljit", "configure", "-a", "sandbox", "--provider", "GenericForm", "--url", sso,
+        "--username", first.username, "--mfa", "TOTP" if first.totp_secret else "Auto",
+        "--idp-certificate", str(key.cert_path), "--skip-prompt",
+    ]  # fmt: skip
+    login = "samljit login -a sandbox"
+    if first.totp_secret:
+        login += f' --mfa-token "$(samljit sandbox totp {first.totp_secret})"'
+    ctx.out("Try it from another shell, with a local STS (e.g. moto_server -p 5000):")
+    ctx.out("  export AWS_ENDPOINT_URL_STS=http://127.0.0.1:5000")
+    ctx.out(f"  {shlex.join(configure)}")
+    ctx.out(f"  {login}")
+    ctx.out("Ctrl-C stops it.")

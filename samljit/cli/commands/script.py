@@ -1,0 +1,34 @@
+"""``samljit script``: shell lines exporting the credentials (``eval "$(samljit script)"``)."""
+
+from __future__ import annotations
+
+from samljit.cli.commands import Context
+from samljit.config.accounts import Overrides
+from samljit.errors import UsageError
+from samljit.jit.flow import login
+from samljit.sinks.env import REMOVED, credential_env
+from samljit.sinks.shells import default_shell, render
+
+
+def run(ctx: Context) -> int:
+    args = ctx.args
+    account = ctx.account(Overrides(role=args.role, profile=args.profile))
+    grant = login(
+        account, ctx.runtime(), role_ref=account.role_arn, mfa_token=ctx.mfa_token(), write=False
+    )
+    full = credential_env(
+        {},
+        grant.credentials,
+        region=account.region or grant.credentials.region,
+        account_name=account.name,
+        role_arn=grant.role_arn,
+    )
+    shell = args.shell or default_shell(ctx.env)
+    removed = tuple(name for name in REMOVED if name.startswith("AWS_"))
+    try:
+        text = render(shell, full, removed if shell not in ("env", "json") else ())
+    except ValueError as exc:
+        raise UsageError(str(exc), hint="use another --shell") from None
+    ctx.stdout.write(text)
+    ctx.stdout.flush()
+    return 0

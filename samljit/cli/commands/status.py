@@ -1,0 +1,69 @@
+"""``samljit status``: every configured account, its profile, role and time left."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from samljit.aws.credentials import AwsCredentials
+from samljit.cli.commands import Context
+from samljit.config import accounts as config
+from samljit.errors import ConfigError
+from samljit.sinks import credfile
+from samljit.sinks.env import role_arn_of
+from samljit.sinks.profile import credentials_from_profile, rfc3339
+
+
+def run(ctx: Context) -> int:
+    cfg = ctx.load_config()
+    runtime = ctx.runtime()
+    now = runtime.now()
+    cached = runtime.the_cache().grants()
+    rows: list[dict[str, Any]] = []
+    for name in cfg.sections:
+        try:
+            account = config.resolve_account(cfg, name, path=ctx.config_path, env=ctx.env)
+        except ConfigError as exc:
+            rows.append({"account": name, "error": exc.message})
+            continue
+        values = credfile.read_profile(account.credentials_file, account.aws_profile)
+        credentials = credentials_from_profile(values) if values else None
+        sources: list[tuple[str, str | None, AwsCredentials]] = (
+            [("profile", account.aws_profile, credentials)] if credentials else []
+        )
+        shown = {credentials.access_key_id} if credentials else set()
+        sources += [
+            ("cache", None, g.credentials)
+            for g in cached
+            if g.account == account.name and g.credentials.access_key_id not in shown
+        ]
+        if not sources:
+            rows.append({"account": name, "profile": account.aws_profile, "state": "none"})
+        for source, profile, creds in sources:
+            left = int((creds.expiration - now).total_seconds())
+            rows.append(
+                {
+                    "account": name,
+                    "source": source,
+                    "profile": profile,
+                    "role_arn": role_arn_of(creds) or None,
+                    "expires": rfc3339(creds.expiration),
+                    "seconds_left": max(left, 0),
+                    "state": "valid" if left > 0 else "expired",
+                }
+            )
+    if ctx.args.json:
+        ctx.out(json.dumps(rows, indent=2))
+        return 0
+    for row in rows:
+        if "error" in row:
+            ctx.out(f"{row['account']}  error: {row['error']}")
+        elif row["state"] == "none":
+            ctx.out(f"{row['account']}  [{row['profile']}]  no credentials")
+        else:
+            where = f"[{row['profile']}]" if row["profile"] else "(cache)"
+            minutes = f"{row['seconds_left'] // 60} min left"
+            remaining = "expired" if row["state"] == "expired" else minutes
+            role = (row["role_arn"] or "?").rsplit("/", 1)[-1]
+            ctx.out(f"{row['account']}  {where}  {role}  {remaining}")
+    return 0

@@ -1,0 +1,133 @@
+"""samljit's command-line entry point: parse, dispatch, map errors to exit codes.
+
+This is the only module that knows exit codes. Command modules (``samljit.cli.commands.*``) are
+imported after parsing, so ``--help`` and ``--version`` load argparse and nothing heavy.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from samljit.cli.args import build_parser
+from samljit.errors import (
+    AuthenticationError,
+    AwsError,
+    ConfigError,
+    NetworkError,
+    RoleError,
+    SamljitError,
+    UsageError,
+)
+from samljit.redact import Redactor
+
+EXIT_OK = 0
+EXIT_BUG = 1
+EXIT_INTERRUPTED = 130
+#: Error class → exit status (first match wins; subclasses before their bases).
+EXIT_CODES: tuple[tuple[type[SamljitError], int], ...] = (
+    (UsageError, 2),
+    (ConfigError, 2),
+    (RoleError, 4),
+    (AwsError, 5),
+    (NetworkError, 6),
+    (AuthenticationError, 3),
+)
+COMMAND_MODULES = {
+    "configure": "samljit.cli.commands.configure",
+    "login": "samljit.cli.commands.login",
+    "exec": "samljit.cli.commands.exec",
+    "list-roles": "samljit.cli.commands.list_roles",
+    "cert": "samljit.cli.commands.cert",
+    "credential-process": "samljit.cli.commands.credential_process",
+    "console": "samljit.cli.commands.console",
+    "script": "samljit.cli.commands.script",
+    "status": "samljit.cli.commands.status",
+    "logout": "samljit.cli.commands.logout",
+    "audit": "samljit.cli.commands.audit",
+    "sandbox": "samljit.cli.commands.sandbox",
+    "demo": "samljit.cli.commands.demo",
+    "completion": "samljit.cli.commands.completion",
+    "doctor": "samljit.cli.commands.doctor",
+}
+
+
+def exit_code(error: SamljitError) -> int:
+    for cls, code in EXIT_CODES:
+        if isinstance(error, cls):
+            return code
+    return EXIT_BUG
+
+
+def _setup_debug(redactor: Redactor) -> None:
+    """``--debug``: every record of the ``samljit`` loggers on stderr, scrubbed of secrets."""
+    import logging
+
+    def scrub(record: logging.LogRecord) -> bool:
+        record.msg = redactor(record.getMessage())
+        record.args = None
+        return True
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("samljit: debug: %(message)s"))
+    handler.addFilter(scrub)
+    logger = logging.getLogger("samljit")
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+
+
+def _print_error(message: str, hint: str | None, redactor: Redactor) -> None:
+    from samljit.cli.terminal import colour_enabled, style
+
+    prefix = style("samljit: error:", "error", enabled=colour_enabled(sys.stderr))
+    sys.stderr.write(f"{prefix} {redactor(message)}\n")
+    if hint:
+        sys.stderr.write(f"hint: {redactor(hint)}\n")
+    sys.stderr.flush()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help(sys.stderr)
+        return 2
+    redactor = Redactor()
+    if args.debug:
+        _setup_debug(redactor)
+    try:
+        module = importlib.import_module(COMMAND_MODULES[args.command])
+        from samljit.cli.commands import Context
+
+        ctx = Context(args=args, env=dict(os.environ), redactor=redactor)
+        status: int = module.run(ctx)
+        return status
+    except SamljitError as error:
+        if args.debug:
+            import logging
+
+            logging.getLogger("samljit").debug("error", exc_info=True)
+        _print_error(error.message, error.hint, redactor)
+        return exit_code(error)
+    except KeyboardInterrupt:
+        sys.stderr.write("\nsamljit: error: interrupted\n")
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_BUG
+    except Exception as error:  # a bug: one clear line, the traceback only with --debug
+        if args.debug:
+            import traceback
+
+            sys.stderr.write(redactor(traceback.format_exc()))
+        _print_error(
+            f"unexpected {type(error).__name__}: {error}",
+            "this is a bug in samljit; run again with --debug for the traceback",
+            redactor,
+        )
+        return EXIT_BUG
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Stage 2, configuration: IdP accounts (``~/.samljit``), the saml2aws import, passwords."""

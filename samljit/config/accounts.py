@@ -1,0 +1,384 @@
+"""The config file (``~/.samljit``): one INI section per IdP account, saml2aws key names.
+
+:data:`KEYS` is the single table of keys; the resolver, ``configure`` and the docs use it.
+An :class:`Account` is the resolved, validated view of one section with the precedence
+flag > environment > file > default applied by :func:`resolve_account`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, NamedTuple
+
+from samljit import fsutil
+from samljit.errors import ConfigError
+
+_EMPTY: Mapping[str, str] = MappingProxyType({})
+DEFAULT_CONFIG = "~/.samljit"
+DEFAULT_ACCOUNT = "default"
+DEFAULT_REFRESH_MARGIN = 600
+
+
+class ConfigKey(NamedTuple):
+    name: str
+    default: str
+    meaning: str
+
+
+KEYS: tuple[ConfigKey, ...] = (
+    ConfigKey("provider", "(required)", "provider name, case-insensitive (`JumpCloud`, …)"),
+    ConfigKey("url", "(required)", "IdP sign-in URL of the AWS app"),
+    ConfigKey("username", "", "login name"),
+    ConfigKey("mfa", "`Auto`", "MFA method; `Auto` picks what the IdP offers"),
+    ConfigKey("aws_profile", "the account name", "profile written in the credentials file"),
+    ConfigKey("role_arn", "", "default role: ARN, alias from `[[roles]]`, or role name"),
+    ConfigKey(
+        "aws_session_duration",
+        "SessionDuration attribute of the assertion, else 3600",
+        "STS DurationSeconds",
+    ),
+    ConfigKey("region", "", "written into the profile; also selects the STS regional endpoint"),
+    ConfigKey("aws_urn", "`urn:amazon:webservices`", "SP entity id, for providers that need it"),
+    ConfigKey("skip_verify", "`false`", "turn off TLS verification (warns every time)"),
+    ConfigKey(
+        "credentials_file",
+        "`$AWS_SHARED_CREDENTIALS_FILE` or `~/.aws/credentials`",
+        "where profiles are written",
+    ),
+    ConfigKey(
+        "idp_certificate",
+        "",
+        "PEM certificate; when set, a response whose signature does not verify is refused",
+    ),
+    ConfigKey(
+        "api_url",
+        "the vendor's public API host",
+        "base URL of the provider's API, for providers that have one",
+    ),
+    ConfigKey(
+        "profile_template",
+        "`{account_name}-{role_name}`",
+        "profile names for `login --all-roles` (`{account_name}`, `{account_id}`, "
+        "`{role_name}`, `{idp_account}`)",
+    ),
+    ConfigKey(
+        "write_credentials",
+        "`true`",
+        "`false`: `exec` keeps credentials in the child's environment only",
+    ),
+    ConfigKey(
+        "command",
+        "",
+        "`Command` provider: the command that prints a base64 SAMLResponse (`url` optional)",
+    ),
+    ConfigKey(
+        "refresh_margin",
+        f"`{DEFAULT_REFRESH_MARGIN}`",
+        "seconds before expiry at which credentials count as stale",
+    ),
+)
+KEY_NAMES = frozenset(k.name for k in KEYS)
+SUBSECTIONS = ("roles", "accounts")
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+class Account(NamedTuple):
+    """One IdP account section, resolved."""
+
+    name: str
+    provider: str
+    url: str
+    username: str | None = None
+    mfa: str = "Auto"
+    aws_profile: str = ""
+    role_arn: str | None = None
+    region: str | None = None
+    session_duration: int | None = None
+    aws_urn: str = "urn:amazon:webservices"
+    skip_verify: bool = False
+    credentials_file: Path = Path("~/.aws/credentials")
+    idp_certificate: Path | None = None
+    api_url: str | None = None
+    refresh_margin: int = DEFAULT_REFRESH_MARGIN
+    command: str | None = None
+    profile_template: str = "{account_name}-{role_name}"
+    write_credentials: bool = True
+    role_aliases: Mapping[str, str] = _EMPTY
+    account_names: Mapping[str, str] = _EMPTY
+
+
+class Overrides(NamedTuple):
+    """Values from command-line flags; ``None`` means not given."""
+
+    username: str | None = None
+    role: str | None = None
+    profile: str | None = None
+    session_duration: int | None = None
+    mfa: str | None = None
+
+
+def config_path(flag: str | None, env: Mapping[str, str]) -> Path:
+    raw = flag or env.get("SAMLJIT_CONFIG") or DEFAULT_CONFIG
+    return Path(os.path.expanduser(raw))
+
+
+def account_name(flag: str | None, env: Mapping[str, str]) -> str:
+    return flag or env.get("SAMLJIT_IDP_ACCOUNT") or DEFAULT_ACCOUNT
+
+
+def load(path: Path) -> Any:
+    """Read the config file as a ConfigObj. A missing file is empty."""
+    if path.is_dir():
+        raise ConfigError(f"config file {path} is a directory")
+    try:
+        text = path.read_text(encoding="utf-8") if path.exists() else ""
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"config file {path} is not UTF-8 text") from exc
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}") from exc
+    return load_text(text, path)
+
+
+def load_text(text: str, path: Path) -> Any:
+    from configobj import ConfigObj, ConfigObjError
+
+    try:
+        return ConfigObj(
+            text.splitlines(),
+            list_values=False,
+            interpolation=False,
+            file_error=False,
+            raise_errors=True,
+        )
+    except ConfigObjError as exc:
+        line = getattr(exc, "line_number", None)
+        where = f" line {line}" if line else ""
+        raise ConfigError(
+            f"config file {path} is not valid INI{where}: {_first_line(str(exc))}",
+            hint="fix or move the file aside, then run `samljit configure`",
+        ) from exc
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else "parse error"
+
+
+def resolve_account(
+    cfg: Any,
+    name: str,
+    *,
+    path: Path,
+    env: Mapping[str, str],
+    overrides: Overrides | None = None,
+) -> Account:
+    """Build the :class:`Account` for section ``name`` with flag > env > file > default."""
+    from samljit.config.urls import check_url
+
+    overrides = overrides or Overrides()
+    if name not in cfg.sections:
+        known = ", ".join(cfg.sections) or "none"
+        raise ConfigError(
+            f"no IdP account {name!r} in {path} (accounts: {known})",
+            hint=f"run `samljit configure -a {name}`",
+        )
+    section = cfg[name]
+
+    def get(key: str) -> str | None:
+        value = section.get(key)
+        if value is None or isinstance(value, dict):
+            return None
+        value = _unquote(str(value).strip())
+        return value or None
+
+    provider = get("provider")
+    if not provider:
+        raise ConfigError(
+            f"IdP account {name!r} in {path} has no provider",
+            hint=f"run `samljit configure -a {name} --provider JumpCloud`",
+        )
+    url = get("url")
+    command = get("command")
+    if not url and not command:
+        raise ConfigError(f"IdP account {name!r} in {path} has no url")
+    url = check_url(url, f"url of account {name!r}") if url else ""
+    api_url = get("api_url")
+    if api_url:
+        api_url = check_url(api_url, f"api_url of account {name!r}").rstrip("/")
+
+    profile = overrides.profile or get("aws_profile") or name
+    check_profile_name(profile, f"aws_profile of account {name!r}")
+    credentials_file = get("credentials_file") or env.get("AWS_SHARED_CREDENTIALS_FILE")
+    cert = get("idp_certificate")
+    return Account(
+        name=name,
+        provider=provider,
+        url=url,
+        username=overrides.username or env.get("SAMLJIT_USERNAME") or get("username"),
+        mfa=overrides.mfa or get("mfa") or "Auto",
+        aws_profile=profile,
+        role_arn=overrides.role or get("role_arn"),
+        region=get("region"),
+        session_duration=(
+            overrides.session_duration
+            if overrides.session_duration is not None
+            else _int(get("aws_session_duration"), "aws_session_duration", name, low=900)
+        ),
+        aws_urn=get("aws_urn") or "urn:amazon:webservices",
+        skip_verify=_bool(get("skip_verify"), "skip_verify", name),
+        profile_template=get("profile_template") or "{account_name}-{role_name}",
+        write_credentials=_bool(get("write_credentials") or "true", "write_credentials", name),
+        credentials_file=Path(os.path.expanduser(credentials_file or "~/.aws/credentials")),
+        idp_certificate=Path(os.path.expanduser(cert)) if cert else None,
+        api_url=api_url,
+        refresh_margin=_default(
+            _int(get("refresh_margin"), "refresh_margin", name, low=0), DEFAULT_REFRESH_MARGIN
+        ),
+        command=command,
+        role_aliases=_subsection(section, "roles"),
+        account_names=_subsection(section, "accounts"),
+    )
+
+
+def _unquote(value: str) -> str:
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return value
+
+
+def check_profile_name(profile: str, what: str) -> str:
+    """A name usable as a credentials-file section (botocore merges ``[DEFAULT]`` into
+    every profile, and brackets or surrounding spaces would not read back)."""
+    if (
+        not profile
+        or profile != profile.strip()
+        or profile == "DEFAULT"
+        or any(c in profile for c in "[]\r\n")
+    ):
+        raise ConfigError(
+            f"{what} {profile!r} cannot be a credentials profile name",
+            hint="use letters, digits, '-', '_' or '.'",
+        )
+    return profile
+
+
+def _default(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
+def _subsection(section: Any, key: str) -> dict[str, str]:
+    sub = section.get(key)
+    if not isinstance(sub, dict):
+        return {}
+    return {
+        str(k).strip(): _unquote(str(v).strip()) for k, v in sub.items() if not isinstance(v, dict)
+    }
+
+
+def _int(value: str | None, key: str, account: str, *, low: int) -> int | None:
+    if value is None:
+        return None
+    try:
+        number = int(value)
+    except ValueError:
+        raise ConfigError(
+            f"{key} of account {account!r} is not a whole number: {value!r}"
+        ) from None
+    if number < low:
+        raise ConfigError(f"{key} of account {account!r} must be at least {low}, not {number}")
+    return number
+
+
+def _bool(value: str | None, key: str, account: str) -> bool:
+    if value is None:
+        return False
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ConfigError(f"{key} of account {account!r} must be true or false, not {value!r}")
+
+
+_HEADER = re.compile(r"^\s*\[\s*(?P<name>[^\[\]]*?)\s*\]\s*(#.*)?$")
+_SUBHEADER = re.compile(r"^\s*\[\[")
+_NEEDS_QUOTES = re.compile(r"(^\s|\s$|\s#|^[\"'])")
+
+
+def _render_value(value: str) -> str:
+    if "\n" in value or "\r" in value:
+        raise ConfigError("config values must be one line")
+    if _NEEDS_QUOTES.search(value):
+        quote = "'" if '"' in value else '"'
+        return f"{quote}{value}{quote}"
+    return value
+
+
+def render_update(text: str, name: str, values: Mapping[str, str | None]) -> str:
+    """``text`` with keys of section ``name`` set (``None`` = leave as is), the section
+    appended when missing. Every other byte stays as it was: comments, spacing, order,
+    subsections and other sections."""
+    for key in values:
+        if key not in KEY_NAMES:
+            raise ConfigError(f"unknown config key {key!r}")
+    updates = {k: _render_value(v) for k, v in values.items() if v is not None}
+    lines = text.splitlines(keepends=True)
+    newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
+    start = next(
+        (
+            i
+            for i, line in enumerate(lines)
+            if not _SUBHEADER.match(line) and (m := _HEADER.match(line)) and m.group("name") == name
+        ),
+        None,
+    )
+    if start is None:
+        block = [f"[{name}]{newline}"] + [f"{k} = {v}{newline}" for k, v in updates.items()]
+        if lines and not lines[-1].endswith(("\n", "\r")):
+            lines[-1] += newline
+        if lines and lines[-1].strip():
+            block.insert(0, newline)
+        return "".join(lines + block)
+    end = start + 1
+    while end < len(lines) and not _SUBHEADER.match(lines[end]) and not _HEADER.match(lines[end]):
+        end += 1
+    scalars = range(start + 1, end)
+    indent = ""
+    for i in scalars:
+        if "=" in lines[i] and not lines[i].lstrip().startswith(("#", ";")):
+            indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
+            break
+    last = max((i for i in scalars if lines[i].strip()), default=start)
+    inserted: list[str] = []
+    for key, value in updates.items():
+        pattern = re.compile(rf"^(\s*){re.escape(key)}\s*=")
+        found = next((i for i in scalars if pattern.match(lines[i])), None)
+        if found is not None:
+            ending = newline if lines[found].endswith(("\n", "\r")) else ""
+            lines[found] = f"{pattern.match(lines[found]).group(1)}{key} = {value}{ending}"  # type: ignore[union-attr]
+        else:
+            inserted.append(f"{indent}{key} = {value}{newline}")
+    if inserted and not lines[last].endswith(("\n", "\r")):
+        lines[last] += newline
+    lines[last + 1 : last + 1] = inserted
+    return "".join(lines)
+
+
+def save_section(path: Path, name: str, values: Mapping[str, str | None]) -> None:
+    """Update one section of the config file in place: atomic, mode 0600, comments kept."""
+    real = Path(os.path.realpath(path))
+    try:
+        text = real.read_text(encoding="utf-8") if real.exists() else ""
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}") from None
+    updated = render_update(text, name, values)
+    load_text(updated, path)  # never write a file samljit itself could not read back
+    real.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fsutil.atomic_write(real, updated.encode("utf-8"), mode=0o600)
+    except OSError as exc:
+        raise ConfigError(f"cannot write config file {path}: {exc.strerror}") from None

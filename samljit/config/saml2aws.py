@@ -1,0 +1,281 @@
+"""Converting a saml2aws config file (``~/.saml2aws``) into samljit accounts.
+
+samljit's key names follow saml2aws, so most keys carry over as they are. What differs:
+
+* ``provider``: saml2aws names mapped to samljit's (:data:`PROVIDERS`); a provider samljit
+  does not have (and no installed plug-in provides) leaves the section out, saying so;
+* ``url``: saml2aws's ADFS, ADFS2 and Shibboleth(ECP) providers take the IdP's base URL and
+  add the path themselves; samljit's take the sign-in URL, so the path is added here;
+* ``mfa``: kept when the samljit provider knows it, else ``Auto`` (reported);
+* every other documented key (:data:`NOT_CARRIED`) has no samljit counterpart: a value that
+  is not empty or saml2aws's default is reported with the reason, never dropped silently;
+  unknown keys are reported too.
+
+Nothing here reads or writes files other than the one given; the caller saves the result.
+"""
+
+from __future__ import annotations
+
+import configparser
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from samljit.errors import ConfigError
+
+DEFAULT_PATH = "~/.saml2aws"
+DEFAULT_URN = "urn:amazon:webservices"
+
+#: saml2aws provider name (lower case) → samljit provider name.
+PROVIDERS = {
+    "jumpcloud": "JumpCloud",
+    "keycloak": "KeyCloak",
+    "adfs": "ADFS",
+    "adfs2": "ADFS",
+    "shibboleth": "Shibboleth",
+    "shibbolethecp": "Shibboleth",
+}
+#: saml2aws providers samljit does not have (yet); a plug-in of the same name is used if
+#: one is installed.
+NOT_YET = (
+    "Akamai",
+    "AzureAD",
+    "Auth0",
+    "AWS",
+    "Browser",
+    "F5APM",
+    "GoogleApps",
+    "NetIQ",
+    "Okta",
+    "OneLogin",
+    "Ping",
+    "PingNTLM",
+    "PingOne",
+    "PSU",
+)
+#: Keys carried over as they are (after the checks in :func:`convert_section`).
+CARRIED = (
+    "provider",
+    "url",
+    "username",
+    "mfa",
+    "skip_verify",
+    "aws_urn",
+    "aws_session_duration",
+    "aws_profile",
+    "role_arn",
+    "region",
+    "credentials_file",
+)
+#: Every other key saml2aws documents, and why samljit has no counterpart.
+NOT_CARRIED = {
+    "name": "saml2aws's copy of the section name; samljit uses the section name",
+    "app_id": "an AzureAD/OneLogin setting; samljit has no such provider",
+    "mfa_ip_address": "a OneLogin setting; samljit has no such provider",
+    "subdomain": "a OneLogin setting; samljit has no such provider",
+    "resource_id": "an F5APM setting; samljit has no such provider",
+    "timeout": "samljit has fixed timeouts (10 s to connect, 30 s to read)",
+    "http_attempts_count": "samljit retries failed requests 3 times with backoff by itself",
+    "http_retry_delay": "samljit retries failed requests 3 times with backoff by itself",
+    "saml_cache": "samljit always caches the assertion itself (mode 0600, ~/.cache/samljit)",
+    "saml_cache_file": "samljit always caches the assertion itself (mode 0600, ~/.cache/samljit)",
+    "target_url": "samljit always uses the AWS sign-in endpoint of the role's partition",
+    "disable_remember_device": "an Okta setting; samljit has no Okta provider",
+    "disable_sessions": "an Okta setting; samljit has no Okta provider",
+    "download_browser_driver": "a Browser-provider setting; samljit drives no browser",
+    "headless": "a Browser-provider setting; samljit drives no browser",
+    "browser_type": "a Browser-provider setting; samljit drives no browser",
+    "browser_executable_path": "a Browser-provider setting; samljit drives no browser",
+    "browser_autofill": "a Browser-provider setting; samljit drives no browser",
+    "prompter": "samljit has one prompt style (type to filter)",
+    "kc_auth_error_message": "samljit reads KeyCloak's error text by itself",
+    "kc_auth_error_element": "samljit reads KeyCloak's error text by itself",
+    "kc_broker": "KeyCloak identity brokering is not supported",
+}
+#: Values that are saml2aws's defaults (or "not set") for keys samljit does not carry.
+_DEFAULTISH = {"", "false", "0", "no", "off", "default"}
+_TRUE = {"true", "1", "yes", "on"}
+_FALSE = {"false", "0", "no", "off", ""}
+ADFS_PATH = "/adfs/ls/IdpInitiatedSignOn.aspx"
+SHIBBOLETH_PATH = "/idp/profile/SAML2/Unsolicited/SSO"
+
+
+@dataclass
+class Converted:
+    """One saml2aws section, converted (``values``), or why not (``skipped``)."""
+
+    name: str
+    values: dict[str, str] = field(default_factory=dict)
+    #: What changed on the way or was not carried over, one line each.
+    notes: list[str] = field(default_factory=list)
+    #: Keys not carried over whose value was empty or saml2aws's default.
+    defaults: list[str] = field(default_factory=list)
+    skipped: str | None = None
+
+
+def read_sections(path: Path) -> list[tuple[str, dict[str, str]]]:
+    """The sections of a saml2aws config file, in file order."""
+    if not path.exists():
+        raise ConfigError(
+            f"no saml2aws config file at {path}",
+            hint="pass its path: samljit configure --import-saml2aws PATH",
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError(f"saml2aws config file {path} is not UTF-8 text") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read saml2aws config file {path}: {exc.strerror}") from None
+    parser = configparser.ConfigParser(
+        interpolation=None, strict=False, default_section="\0none", comment_prefixes=("#", ";")
+    )
+    try:
+        parser.read_string(text, source=str(path))
+    except configparser.Error as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise ConfigError(f"saml2aws config file {path} is not valid INI: {first}") from None
+    return [(name, dict(parser.items(name))) for name in parser.sections()]
+
+
+def convert_section(
+    name: str,
+    values: Mapping[str, str],
+    *,
+    provider_lookup: Callable[[str], tuple[str, tuple[str, ...]] | None],
+) -> Converted:
+    """Convert one section. ``provider_lookup(name)`` gives an installed samljit provider's
+    display name and MFA options, or ``None`` when there is none of that name."""
+    result = Converted(name)
+    raw = {key.strip().lower(): value.strip() for key, value in values.items()}
+    given = raw.get("provider", "")
+    if not given:
+        result.skipped = "it names no provider"
+        return result
+    provider = _provider(given, provider_lookup, result)
+    if provider is None:
+        return result
+    provider_name, mfa_options = provider
+    result.values["provider"] = provider_name
+    url = _url(raw.get("url", ""), given, raw.get("aws_urn") or DEFAULT_URN, result)
+    if url is None:
+        return result
+    result.values["url"] = url
+    _mfa(raw.get("mfa", ""), provider_name, mfa_options, result)
+    _plain(raw, result)
+    for key in raw:
+        if key in CARRIED:
+            continue
+        value = raw[key]
+        if key in NOT_CARRIED:
+            if value.lower() in _DEFAULTISH or (key == "name" and value == name):
+                result.defaults.append(key)
+            else:
+                result.notes.append(f"not imported: {key} = {value}; {NOT_CARRIED[key]}")
+        else:
+            result.notes.append(
+                f"not imported: {key} = {value}; not a key saml2aws documents, nor one samljit has"
+            )
+    return result
+
+
+def _provider(
+    given: str,
+    lookup: Callable[[str], tuple[str, tuple[str, ...]] | None],
+    result: Converted,
+) -> tuple[str, tuple[str, ...]] | None:
+    target = PROVIDERS.get(given.lower(), given)
+    found = lookup(target)
+    if found is None:
+        known_gap = given.lower() in {p.lower() for p in NOT_YET}
+        result.skipped = (
+            f"samljit has no {given} provider yet"
+            if known_gap
+            else f"unknown saml2aws provider {given!r}"
+        )
+        return None
+    if found[0] != given:
+        result.notes.append(f"provider {given} is samljit's {found[0]}")
+    if given.lower() == "adfs2":
+        result.notes.append(
+            "ADFS2 signed in with Windows authentication (NTLM); samljit uses AD FS's forms "
+            "sign-in page, which needs forms authentication enabled for the AWS trust"
+        )
+    if given.lower() == "shibbolethecp":
+        result.notes.append(
+            "ShibbolethECP used the ECP (SOAP) profile; samljit uses Shibboleth's login form"
+        )
+    return found
+
+
+def _url(url: str, provider: str, urn: str, result: Converted) -> str | None:
+    from samljit.config.urls import check_url
+
+    if not url:
+        result.skipped = "it has no url"
+        return None
+    kind = provider.lower()
+    parts = urlsplit(url)
+    bare = parts.path in ("", "/") and not parts.query
+    new = url
+    if kind in ("adfs", "adfs2") and bare:
+        new = urlunsplit((parts.scheme, parts.netloc, ADFS_PATH, "", ""))
+    elif (kind == "shibboleth" and bare) or kind == "shibbolethecp":
+        new = urlunsplit((parts.scheme, parts.netloc, SHIBBOLETH_PATH, f"providerId={urn}", ""))
+    try:
+        check_url(new, "url")
+    except ConfigError as exc:
+        result.skipped = exc.message
+        return None
+    if new != url:
+        result.notes.append(f"url {url} became {new} (samljit takes the full sign-in URL)")
+    return new
+
+
+def _mfa(mfa: str, provider: str, options: tuple[str, ...], result: Converted) -> None:
+    if not mfa or mfa.lower() == "auto":
+        if mfa:
+            result.values["mfa"] = "Auto"
+        return
+    matching = [option for option in options if option.lower() == mfa.lower()]
+    if matching:
+        result.values["mfa"] = matching[0]
+        return
+    result.values["mfa"] = "Auto"
+    result.notes.append(
+        f"mfa {mfa} is not one samljit's {provider} provider knows ({', '.join(options)}): "
+        "set to Auto"
+    )
+
+
+def _plain(raw: Mapping[str, str], result: Converted) -> None:
+    from samljit.config.accounts import check_profile_name
+
+    for key in ("username", "role_arn", "region", "credentials_file"):
+        if raw.get(key):
+            result.values[key] = raw[key]
+    profile = raw.get("aws_profile", "")
+    if profile:
+        try:
+            result.values["aws_profile"] = check_profile_name(profile, "aws_profile")
+        except ConfigError as exc:
+            result.notes.append(f"not imported: {exc.message}; samljit writes [{result.name}]")
+    else:
+        result.notes.append(f"aws_profile is empty: samljit writes profile [{result.name}]")
+    urn = raw.get("aws_urn", "")
+    if urn and urn != DEFAULT_URN:
+        result.values["aws_urn"] = urn
+    verify = raw.get("skip_verify", "").lower()
+    if verify in _TRUE:
+        result.values["skip_verify"] = "true"
+        result.notes.append("skip_verify = true: TLS verification stays off (samljit warns)")
+    elif verify not in _FALSE:
+        result.notes.append(f"not imported: skip_verify = {raw['skip_verify']} (not true/false)")
+    duration = raw.get("aws_session_duration", "")
+    if duration and duration != "0":
+        if duration.isdigit() and 900 <= int(duration) <= 43200:
+            result.values["aws_session_duration"] = duration
+        else:
+            result.notes.append(
+                f"not imported: aws_session_duration = {duration} (900 to 43200 seconds)"
+            )

@@ -1,0 +1,100 @@
+"""Second factors as objects, and the rule for choosing one.
+
+Each provider describes what the IdP offers as :class:`Factor` objects; :func:`choose` applies
+the ``mfa`` setting the same way for every provider: a named kind is used (or the error lists
+what is available); ``Auto`` takes the only one, prefers a code factor when a code was already
+given, and otherwise asks the user.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from typing import ClassVar, Generic, TypeVar
+
+from samljit.cli.terminal import Terminal
+from samljit.errors import AuthenticationError, ConfigError
+
+T = TypeVar("T")
+
+
+class Factor(ABC, Generic[T]):
+    """One way to pass the second factor. ``verify`` completes it and returns the provider's
+    result (e.g. the login answer)."""
+
+    #: The ``mfa`` setting that selects this factor (``TOTP``, ``PUSH``, …).
+    kind: ClassVar[str]
+    #: Whether the factor consumes a one-time code (``--mfa-token``).
+    takes_code: ClassVar[bool] = False
+
+    @property
+    def label(self) -> str:
+        return self.kind
+
+    @abstractmethod
+    def verify(self, code: str | None) -> T:
+        """Complete this factor (``code`` is the one-time code given up front, if any)."""
+
+
+def choose(
+    factors: Sequence[Factor[T]],
+    preference: str,
+    terminal: Terminal,
+    *,
+    have_code: bool,
+    unsupported: Sequence[str] = (),
+) -> Factor[T]:
+    """Pick the factor per the ``mfa`` setting (see the module docstring)."""
+    wanted = (preference or "Auto").strip().upper()
+    offered = ", ".join(f.label for f in factors) or "none"
+    if not factors:
+        extra = f" (the IdP offers {', '.join(unsupported)}, which samljit does not support yet)"
+        raise AuthenticationError(
+            "the IdP requires MFA but offers no factor samljit can use"
+            + (extra if unsupported else ""),
+            hint="enable TOTP or push for your user at the IdP",
+        )
+    if wanted != "AUTO":
+        for factor in factors:
+            if factor.kind.upper() == wanted:
+                return factor
+        raise ConfigError(
+            f"mfa is set to {preference!r}, but the IdP offers: {offered}",
+            hint="set mfa = Auto, or one of those, with `samljit configure`",
+        )
+    if len(factors) == 1:
+        return factors[0]
+    if have_code:
+        coded = [f for f in factors if f.takes_code]
+        if coded:
+            return coded[0]
+    if not terminal.interactive:
+        return factors[0] if _all_same_kind(factors) else _no_choice(factors, terminal)
+    index = terminal.choose(
+        "Choose a second factor:", [f.label for f in factors], what="choosing an MFA method"
+    )
+    return factors[index]
+
+
+def _all_same_kind(factors: Sequence[Factor[T]]) -> bool:
+    return len({f.kind for f in factors}) == 1
+
+
+def _no_choice(factors: Sequence[Factor[T]], terminal: Terminal) -> Factor[T]:
+    raise ConfigError(
+        f"the IdP offers several second factors ({', '.join(f.label for f in factors)}), "
+        f"but {terminal.no_prompt_reason}",
+        hint="set mfa (e.g. mfa = TOTP) or pass --mfa-token",
+    )
+
+
+def ask_code(terminal: Terminal, given: str | None, *, what: str = "MFA code") -> str:
+    """The one-time code: given up front, or asked for."""
+    if given:
+        return given.strip()
+    return terminal.ask(
+        f"{what}",
+        what="a one-time MFA code",
+        hint="pass --mfa-token or set SAMLJIT_MFA_TOKEN",
+        validate=lambda v: None if v.strip().isdigit() else "the code is digits only",
+    ).strip()

@@ -1,0 +1,91 @@
+"""The audit log: one JSON line per event, no secrets, in the user state directory.
+
+Events: ``login.started``, ``mfa.challenged``, ``grant.issued``, ``grant.reused``,
+``login.failed``, ``logout``. Each line has ``time`` (RFC 3339 UTC), ``event``, ``command``
+and whatever of ``account``, ``role_arn``, ``profile``, ``expires``, ``error`` applies.
+The file is rotated by size (``audit.log`` → ``audit.log.1``), one generation kept.
+Writing never fails a command: an unwritable log is skipped silently.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from samljit import fsutil
+from samljit.sinks.profile import parse_rfc3339, rfc3339
+
+MAX_BYTES = 1024 * 1024
+FIELDS = ("account", "role_arn", "profile", "expires", "error", "factor", "source")
+_SINCE = re.compile(r"^(\d+)\s*([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+class AuditLog:
+    def __init__(self, directory: Path, command: str, *, max_bytes: int = MAX_BYTES) -> None:
+        self.path = directory / "audit.log"
+        self.command = command
+        self.max_bytes = max_bytes
+
+    def record(self, event: str, **fields: str | None) -> None:
+        line = {
+            "time": rfc3339(datetime.now(timezone.utc)),
+            "event": event,
+            "command": self.command,
+        }
+        line.update({k: v for k, v in fields.items() if k in FIELDS and v is not None})
+        data = (json.dumps(line, sort_keys=False) + "\n").encode("utf-8")
+        try:
+            fsutil.private_dir(self.path.parent)
+            with fsutil.locked(self.path.with_name("audit.lock")):
+                self._rotate()
+                fd = os.open(
+                    self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600
+                )
+                try:
+                    os.write(fd, data)
+                finally:
+                    os.close(fd)
+        except OSError:
+            return
+
+    def _rotate(self) -> None:
+        try:
+            size = self.path.stat().st_size
+        except FileNotFoundError:
+            return
+        if size >= self.max_bytes:
+            os.replace(self.path, self.path.with_name("audit.log.1"))
+
+    def read(self, since: datetime | None = None) -> Iterator[dict[str, str]]:
+        for path in (self.path.with_name("audit.log.1"), self.path):
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except OSError:
+                continue
+            for text in lines:
+                try:
+                    entry = json.loads(text)
+                except ValueError:
+                    continue
+                if not isinstance(entry, dict):
+                    continue
+                moment = parse_rfc3339(str(entry.get("time", "")))
+                if moment is None or (since is not None and moment < since):
+                    continue
+                yield {str(k): str(v) for k, v in entry.items()}
+
+
+def parse_since(text: str, now: datetime) -> datetime:
+    """``30m``, ``12h``, ``1d``, ``2w`` → that long before ``now``; or an RFC 3339 time."""
+    match = _SINCE.match(text.strip())
+    if match:
+        return now - timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    moment = parse_rfc3339(text)
+    if moment is None:
+        raise ValueError(text)
+    return moment

@@ -1,0 +1,267 @@
+"""samljit's private caches: credentials per (account, role), assertions per account, and
+the last failed login per (account, role) so that waiters of a single flight share it.
+
+Layout under the user cache directory (``$XDG_CACHE_HOME/samljit``, else ``~/.cache/samljit``;
+``~/Library/Caches/samljit`` on macOS)::
+
+    credentials/<key>.json   assertions/<key>.json   errors/<key>.json   locks/<key>.lock
+
+Directories are 0700, files 0600 and written atomically. A corrupt, foreign or unreadable
+entry is ignored (and replaced on the next write), never a crash; a cache directory that
+cannot be made private disables the cache with one warning.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from samljit import fsutil
+from samljit.aws.credentials import AwsCredentials
+from samljit.cli.terminal import Terminal
+from samljit.errors import SamljitError
+from samljit.sinks.profile import parse_rfc3339, rfc3339
+
+FORMAT = 1
+
+
+def cache_root(env: Mapping[str, str]) -> Path:
+    base = env.get("XDG_CACHE_HOME")
+    if base:
+        return Path(base) / "samljit"
+    home = Path(env.get("HOME") or os.path.expanduser("~"))
+    if sys.platform == "darwin":
+        return home / "Library" / "Caches" / "samljit"
+    return home / ".cache" / "samljit"
+
+
+def state_root(env: Mapping[str, str]) -> Path:
+    base = env.get("XDG_STATE_HOME")
+    if base:
+        return Path(base) / "samljit"
+    home = Path(env.get("HOME") or os.path.expanduser("~"))
+    return home / ".local" / "state" / "samljit"
+
+
+def entry_key(*parts: str) -> str:
+    """A file-name-safe key naming the parts exactly (no hashing: hashlib costs 3 ms)."""
+    raw = "\0".join(parts).encode("utf-8")
+    encoded = base64.b32encode(raw).decode("ascii").rstrip("=").lower()
+    if len(encoded) <= 180:
+        return encoded
+    import hashlib  # long names only
+
+    return "h" + hashlib.sha256(raw).hexdigest()
+
+
+class CachedGrant(NamedTuple):
+    credentials: AwsCredentials
+    role_arn: str | None
+    account: str
+    role_ref: str
+
+
+class CachedAssertion(NamedTuple):
+    encoded: str
+    not_on_or_after: datetime
+
+
+class CachedError(NamedTuple):
+    time: datetime
+    kind: str
+    message: str
+    hint: str | None
+
+
+class Cache:
+    def __init__(self, root: Path, terminal: Terminal) -> None:
+        self.root = root
+        self.terminal = terminal
+        self._usable: bool | None = None
+
+    # -- plumbing -----------------------------------------------------------------------
+    def _dir(self, kind: str) -> Path | None:
+        if self._usable is False:
+            return None
+        try:
+            fsutil.private_dir(self.root)
+            path = fsutil.private_dir(self.root / kind)
+        except OSError as exc:
+            self._usable = False
+            self.terminal.warn_once(
+                "cache",
+                f"the cache directory {self.root} cannot be used ({exc.strerror or exc}); "
+                "working without a cache",
+            )
+            return None
+        self._usable = True
+        return path
+
+    def _read(self, kind: str, key: str) -> dict[str, Any] | None:
+        directory = self._dir(kind)
+        if directory is None:
+            return None
+        path = directory / f"{key}.json"
+        try:
+            info = path.lstat()
+            if info.st_uid != os.getuid() or info.st_mode & 0o077 or not path.is_file():
+                return None  # foreign or loosened: not trusted
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            return None
+        return data
+
+    def _write(self, kind: str, key: str, data: Mapping[str, Any]) -> None:
+        directory = self._dir(kind)
+        if directory is None:
+            return
+        payload = json.dumps({"format": FORMAT, **data}).encode("utf-8")
+        try:
+            fsutil.atomic_write(directory / f"{key}.json", payload, mode=0o600)
+        except OSError as exc:
+            self.terminal.warn_once("cache-write", f"cannot write the cache: {exc.strerror}")
+
+    def _remove(self, kind: str, key: str) -> bool:
+        directory = self._dir(kind)
+        if directory is None:
+            return False
+        try:
+            (directory / f"{key}.json").unlink()
+        except OSError:
+            return False
+        return True
+
+    def entries(self, kind: str) -> Iterator[dict[str, Any]]:
+        directory = self._dir(kind)
+        if directory is None:
+            return
+        for path in sorted(directory.glob("*.json")):
+            data = self._read(kind, path.stem)
+            if data is not None:
+                yield data
+
+    @contextlib.contextmanager
+    def flight(self, key: str, *, timeout: float) -> Iterator[None]:
+        """Single flight: one process per key at a time. Without a usable cache directory
+        there is nothing to coordinate through, so every process goes ahead."""
+        directory = self._dir("locks")
+        if directory is None:
+            yield
+            return
+        with fsutil.locked(directory / f"{key}.lock", timeout=timeout):
+            yield
+
+    # -- credentials --------------------------------------------------------------------
+    def get_grant(self, key: str) -> CachedGrant | None:
+        data = self._read("credentials", key)
+        if data is None:
+            return None
+        try:
+            expiration = parse_rfc3339(str(data["Expiration"]))
+            if expiration is None:
+                return None
+            credentials = AwsCredentials(
+                access_key_id=str(data["AccessKeyId"]),
+                secret_access_key=str(data["SecretAccessKey"]),
+                session_token=str(data["SessionToken"]),
+                expiration=expiration,
+                assumed_role_arn=data.get("AssumedRoleArn"),
+                region=data.get("Region"),
+            )
+            return CachedGrant(
+                credentials, data.get("RoleArn"), str(data["Account"]), str(data["RoleRef"])
+            )
+        except (KeyError, TypeError):
+            return None
+
+    def put_grant(self, key: str, grant: CachedGrant) -> None:
+        c = grant.credentials
+        self._write(
+            "credentials",
+            key,
+            {
+                "Account": grant.account,
+                "RoleRef": grant.role_ref,
+                "RoleArn": grant.role_arn,
+                "AccessKeyId": c.access_key_id,
+                "SecretAccessKey": c.secret_access_key,
+                "SessionToken": c.session_token,
+                "Expiration": rfc3339(c.expiration),
+                "AssumedRoleArn": c.assumed_role_arn,
+                "Region": c.region,
+            },
+        )
+
+    def grants(self) -> list[CachedGrant]:
+        found = []
+        for data in self.entries("credentials"):
+            grant = self.get_grant(entry_key_of(data))
+            if grant is not None:
+                found.append(grant)
+        return found
+
+    def remove_grant(self, key: str) -> bool:
+        return self._remove("credentials", key)
+
+    # -- assertions ---------------------------------------------------------------------
+    def get_assertion(self, key: str) -> CachedAssertion | None:
+        data = self._read("assertions", key)
+        if data is None:
+            return None
+        moment = parse_rfc3339(str(data.get("NotOnOrAfter", "")))
+        encoded = data.get("SAMLResponse")
+        if moment is None or not isinstance(encoded, str) or not encoded:
+            return None
+        return CachedAssertion(encoded, moment)
+
+    def put_assertion(self, key: str, encoded: str, not_on_or_after: datetime) -> None:
+        self._write(
+            "assertions",
+            key,
+            {"SAMLResponse": encoded, "NotOnOrAfter": rfc3339(not_on_or_after)},
+        )
+
+    def remove_assertion(self, key: str) -> bool:
+        return self._remove("assertions", key)
+
+    # -- errors of the last login ---------------------------------------------------------
+    def get_error(self, key: str) -> CachedError | None:
+        data = self._read("errors", key)
+        if data is None:
+            return None
+        moment = parse_rfc3339(str(data.get("Time", "")))
+        if moment is None:
+            return None
+        hint = data.get("Hint")
+        return CachedError(
+            moment, str(data.get("Kind", "")), str(data.get("Message", "")), hint and str(hint)
+        )
+
+    def put_error(self, key: str, error: SamljitError, moment: datetime) -> None:
+        self._write(
+            "errors",
+            key,
+            {
+                "Time": moment.isoformat(),
+                "Kind": type(error).__name__,
+                "Message": error.message,
+                "Hint": error.hint,
+                "Key": key,
+            },
+        )
+
+    def remove_error(self, key: str) -> bool:
+        return self._remove("errors", key)
+
+
+def entry_key_of(data: Mapping[str, Any]) -> str:
+    return entry_key(str(data.get("Account", "")), str(data.get("RoleRef", "")))

@@ -1,0 +1,1 @@
+"""Stage 4, the SAML assertion: safe XML, decoding and reading it, and verifying it."""

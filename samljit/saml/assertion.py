@@ -1,0 +1,272 @@
+"""Decode and read a SAMLResponse, safely.
+
+The XML comes from the network and is hostile until proven otherwise: the decoded size is
+capped, any DTD (internal or external) is refused before and after parsing, entities are never
+resolved and the parser never touches the network. Text values are read as their full XPath
+string-value, so a comment inside a value cannot truncate it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any, NamedTuple
+
+from samljit.aws.roles import Role, parse_role_value
+from samljit.errors import AssertionFormatError, AuthenticationError, RoleError
+
+NS = {
+    "samlp": "urn:oasis:names:tc:SAML:2.0:protocol",
+    "saml": "urn:oasis:names:tc:SAML:2.0:assertion",
+}
+ROLE_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/Role"
+SESSION_NAME_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/RoleSessionName"
+SESSION_DURATION_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/SessionDuration"
+MAX_DECODED_BYTES = 1024 * 1024
+MAX_ENCODED_CHARS = (MAX_DECODED_BYTES * 4) // 3 + 4096
+MAX_DEPTH = 64
+SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
+_DTD = re.compile(rb"<!\s*(DOCTYPE|ENTITY)", re.IGNORECASE)
+_DECLARED_ENCODING = re.compile(rb"""\s*<\?xml[^>]*?\bencoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
+_UTF8_NAMES = {"utf-8", "utf8", "us-ascii", "ascii"}
+
+
+class SamlAssertion(NamedTuple):
+    """What samljit needs from a SAMLResponse. ``encoded`` is what goes to STS."""
+
+    encoded: str
+    roles: tuple[Role, ...]
+    session_duration: int | None
+    not_before: datetime | None
+    not_on_or_after: datetime | None
+    destination: str | None
+    recipient: str | None
+    audiences: tuple[str, ...]
+    issuer: str | None
+    session_name: str | None
+
+
+def decode(encoded: str) -> bytes:
+    """Base64 SAMLResponse → XML bytes, with the size cap."""
+    text = "".join(encoded.split())
+    if not text:
+        raise AssertionFormatError("the SAMLResponse is empty")
+    if len(text) > MAX_ENCODED_CHARS:
+        raise AssertionFormatError(
+            f"the SAMLResponse is too large ({len(text)} characters; the limit is "
+            f"{MAX_ENCODED_CHARS})"
+        )
+    try:
+        xml = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise AssertionFormatError(
+            "the SAMLResponse is not base64", hint="the IdP page was not a SAML POST form"
+        ) from None
+    if not xml.lstrip().startswith(b"<"):
+        raise AssertionFormatError("the SAMLResponse does not decode to XML")
+    return xml
+
+
+def screen(xml: bytes) -> None:
+    """Refuse documents that are not UTF-8, before any parser sees them.
+
+    IdPs send SAML in UTF-8. In UTF-16, UTF-32 or a declared legacy encoding (UTF-7, EBCDIC)
+    the markup is not plain bytes, so a byte search for ``<!DOCTYPE`` cannot see a DTD, and
+    libxml2 would open an external DTD named in one (a local file read) before samljit's
+    check after parsing refuses it. In UTF-8 the DTD check on the bytes is complete.
+    """
+    if b"\x00" in xml:
+        raise AssertionFormatError(
+            "the SAML document is not UTF-8 (it holds NUL bytes, as UTF-16 or UTF-32 text "
+            "does); samljit reads UTF-8 SAML only"
+        )
+    try:
+        xml.decode("utf-8")
+    except UnicodeDecodeError:
+        raise AssertionFormatError(
+            "the SAML document is not valid UTF-8; samljit reads UTF-8 SAML only"
+        ) from None
+    declared = _DECLARED_ENCODING.match(xml)
+    if declared and declared.group(1).decode("ascii").lower() not in _UTF8_NAMES:
+        raise AssertionFormatError(
+            f"the SAML document declares encoding {declared.group(1).decode('ascii')}; "
+            "samljit reads UTF-8 SAML only"
+        )
+
+
+def parse_xml(xml: bytes) -> Any:
+    """Parse hostile XML: no DTD, no entities, no network, bounded size and depth."""
+    from lxml import etree
+
+    if len(xml) > MAX_DECODED_BYTES:
+        raise AssertionFormatError(f"the SAML document is too large ({len(xml)} bytes)")
+    screen(xml)
+    if _DTD.search(xml):
+        raise AssertionFormatError("the SAML document contains a DTD, which samljit refuses")
+    from samljit.saml.xmlsafe import safe_parser
+
+    try:
+        root = etree.fromstring(xml, parser=safe_parser(remove_pis=True, collect_ids=False))
+    except etree.XMLSyntaxError as exc:
+        if "depth" in str(exc.msg).lower():
+            raise AssertionFormatError(
+                f"the SAML document nests deeper than {MAX_DEPTH} elements"
+            ) from None
+        raise AssertionFormatError(f"the SAMLResponse is not well-formed XML ({exc.msg})") from None
+    tree = root.getroottree()
+    if tree.docinfo.doctype or tree.docinfo.internalDTD is not None:
+        raise AssertionFormatError("the SAML document contains a DTD, which samljit refuses")
+    if _depth(root) > MAX_DEPTH:
+        raise AssertionFormatError(f"the SAML document nests deeper than {MAX_DEPTH} elements")
+    return root
+
+
+def _depth(root: Any) -> int:
+    deepest = 0
+    stack = [(root, 1)]
+    while stack:
+        element, level = stack.pop()
+        deepest = max(deepest, level)
+        if level > MAX_DEPTH:
+            return level
+        stack.extend((child, level + 1) for child in element)
+    return deepest
+
+
+def text_of(element: Any) -> str:
+    """Full string-value of an element (comments inside cannot cut it short)."""
+    return str(element.xpath("string(.)")).strip()
+
+
+def find_assertion(response: Any) -> Any:
+    """The Response's Assertion element; clear errors for status, encryption, absence."""
+    if response.tag != f"{{{NS['samlp']}}}Response":
+        raise AssertionFormatError(
+            f"the SAML document is not a SAML 2.0 Response (root element {_local(response.tag)})"
+        )
+    status = response.find("samlp:Status/samlp:StatusCode", NS)
+    if status is not None and status.get("Value") != SUCCESS:
+        message = response.find("samlp:Status/samlp:StatusMessage", NS)
+        detail = text_of(message) if message is not None else status.get("Value", "")
+        raise AuthenticationError(f"the IdP answered with a SAML error: {detail}")
+    assertions = response.findall("saml:Assertion", NS)
+    if not assertions:
+        if response.find("saml:EncryptedAssertion", NS) is not None:
+            raise AssertionFormatError(
+                "the IdP encrypted the assertion; samljit cannot decrypt assertions yet",
+                hint="turn off assertion encryption for the AWS app in the IdP",
+            )
+        raise AssertionFormatError("the SAMLResponse holds no Assertion")
+    if len(assertions) > 1:
+        raise AssertionFormatError("the SAMLResponse holds more than one Assertion")
+    return assertions[0]
+
+
+def _local(tag: object) -> str:
+    return str(tag).rsplit("}", 1)[-1]
+
+
+def read(encoded: str, response: Any, assertion: Any) -> SamlAssertion:
+    """Read every field samljit uses from ``assertion`` (an element of ``response``)."""
+    values = _attribute_values(assertion)
+    role_values = values.get(ROLE_ATTRIBUTE, [])
+    roles = _roles(role_values)
+    duration_values = values.get(SESSION_DURATION_ATTRIBUTE, [])
+    conditions = assertion.find("saml:Conditions", NS)
+    confirmation = assertion.find(
+        "saml:Subject/saml:SubjectConfirmation/saml:SubjectConfirmationData", NS
+    )
+    not_on_or_after = _time(conditions, "NotOnOrAfter")
+    if not_on_or_after is None:
+        not_on_or_after = _time(confirmation, "NotOnOrAfter")
+    audiences = tuple(
+        text_of(a)
+        for a in assertion.findall("saml:Conditions/saml:AudienceRestriction/saml:Audience", NS)
+    )
+    issuer = assertion.find("saml:Issuer", NS)
+    names = values.get(SESSION_NAME_ATTRIBUTE, [])
+    return SamlAssertion(
+        encoded="".join(encoded.split()),
+        roles=roles,
+        session_duration=_duration(duration_values),
+        not_before=_time(conditions, "NotBefore"),
+        not_on_or_after=not_on_or_after,
+        destination=response.get("Destination"),
+        recipient=confirmation.get("Recipient") if confirmation is not None else None,
+        audiences=audiences,
+        issuer=text_of(issuer) if issuer is not None else None,
+        session_name=names[0] if names else None,
+    )
+
+
+def parse(encoded: str) -> SamlAssertion:
+    """Decode, parse and read a SAMLResponse (no signature check; see ``samljit.saml.verify``)."""
+    response = parse_xml(decode(encoded))
+    return read(encoded, response, find_assertion(response))
+
+
+def _attribute_values(assertion: Any) -> dict[str, list[str]]:
+    values: dict[str, list[str]] = {}
+    for attribute in assertion.findall("saml:AttributeStatement/saml:Attribute", NS):
+        name = (attribute.get("Name") or "").strip()
+        found = [text_of(v) for v in attribute.findall("saml:AttributeValue", NS)]
+        values.setdefault(name, []).extend(found)
+    return values
+
+
+def _roles(role_values: Sequence[str]) -> tuple[Role, ...]:
+    if not role_values:
+        raise RoleError(
+            f"the assertion has no {ROLE_ATTRIBUTE} attribute, so it grants no AWS role",
+            hint=f"map the attribute {ROLE_ATTRIBUTE} (value 'ROLE_ARN,PROVIDER_ARN') "
+            "in the IdP's AWS app",
+        )
+    roles: list[Role] = []
+    for value in role_values:
+        role = parse_role_value(value)
+        if role is not None and role not in roles:
+            roles.append(role)
+    if not roles:
+        raise RoleError(
+            f"no value of {ROLE_ATTRIBUTE} is a 'ROLE_ARN,PROVIDER_ARN' pair",
+            hint="each value must name an IAM role ARN and the IAM SAML provider ARN, "
+            "separated by a comma",
+        )
+    return tuple(roles)
+
+
+def _duration(values: Sequence[str]) -> int | None:
+    for value in values:
+        if value.isdigit():
+            return int(value)
+    return None
+
+
+def _time(element: Any, attribute: str) -> datetime | None:
+    if element is None:
+        return None
+    value = element.get(attribute)
+    if not value:
+        return None
+    return parse_instant(value)
+
+
+def parse_instant(value: str) -> datetime:
+    """An xs:dateTime as SAML uses it (UTC, ``Z``, optional fraction) → aware datetime."""
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    match = re.match(r"^(.*T\d\d:\d\d:\d\d)(\.\d+)?(.*)$", text)
+    if match:  # Python 3.10 accepts only 3 or 6 fraction digits
+        fraction = (match.group(2) or "")[:7].ljust(7, "0") if match.group(2) else ""
+        text = match.group(1) + fraction + match.group(3)
+    try:
+        moment = datetime.fromisoformat(text)
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.astimezone(timezone.utc)  # OverflowError at the edges of datetime
+    except (ValueError, OverflowError):
+        raise AssertionFormatError(f"the assertion holds an invalid time: {value!r}") from None

@@ -1,0 +1,47 @@
+"""Credentials as environment variables (the ``exec`` sink)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from samljit.aws.credentials import AwsCredentials
+from samljit.sinks.profile import rfc3339
+
+#: Removed from the child's environment: another profile must not win over the credentials,
+#: and the child never needs samljit's own secrets.
+REMOVED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "SAMLJIT_PASSWORD", "SAMLJIT_MFA_TOKEN")
+
+
+def role_arn_of(credentials: AwsCredentials) -> str:
+    """``arn:P:iam::A:role/N`` from the assumed-role ARN ``arn:P:sts::A:assumed-role/N/S``."""
+    arn = credentials.assumed_role_arn or ""
+    fields = arn.split(":", 5)
+    if len(fields) != 6 or not fields[5].startswith("assumed-role/"):
+        return ""
+    return f"arn:{fields[1]}:iam::{fields[4]}:role/{fields[5].split('/')[1]}"
+
+
+def credential_env(
+    base: Mapping[str, str],
+    credentials: AwsCredentials,
+    *,
+    region: str | None,
+    account_name: str,
+    role_arn: str | None,
+) -> dict[str, str]:
+    env = {k: v for k, v in base.items() if k not in REMOVED}
+    env.update(
+        {
+            "AWS_ACCESS_KEY_ID": credentials.access_key_id,
+            "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
+            "AWS_SESSION_TOKEN": credentials.session_token,
+            "AWS_SECURITY_TOKEN": credentials.session_token,
+            "AWS_CREDENTIAL_EXPIRATION": rfc3339(credentials.expiration),
+            "SAMLJIT_IDP_ACCOUNT": account_name,
+            "SAMLJIT_ROLE_ARN": role_arn or role_arn_of(credentials),
+        }
+    )
+    if region:
+        env["AWS_REGION"] = region
+        env["AWS_DEFAULT_REGION"] = region
+    return env

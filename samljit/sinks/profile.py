@@ -1,0 +1,80 @@
+"""The credentials-file profile samljit writes, and reading it back for reuse."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+
+from samljit.aws.credentials import AwsCredentials
+from samljit.aws.roles import Role, assumed_role_matches, match
+from samljit.config.accounts import Account
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_rfc3339(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def profile_values(credentials: AwsCredentials, region: str | None) -> dict[str, str]:
+    """The keys of the contract's profile section, in order."""
+    values = {
+        "aws_access_key_id": credentials.access_key_id,
+        "aws_secret_access_key": credentials.secret_access_key,
+        "aws_session_token": credentials.session_token,
+        "aws_security_token": credentials.session_token,
+        "x_security_token_expires": rfc3339(credentials.expiration),
+        "x_principal_arn": credentials.assumed_role_arn or "",
+    }
+    if region:
+        values["region"] = region
+    return values
+
+
+def credentials_from_profile(values: Mapping[str, str]) -> AwsCredentials | None:
+    """Credentials samljit wrote earlier, or ``None`` when the section is not complete."""
+    try:
+        key = values["aws_access_key_id"]
+        secret = values["aws_secret_access_key"]
+        token = values["aws_session_token"]
+        expires = parse_rfc3339(values["x_security_token_expires"])
+    except KeyError:
+        return None
+    if not (key and secret and token and expires):
+        return None
+    return AwsCredentials(
+        access_key_id=key,
+        secret_access_key=secret,
+        session_token=token,
+        expiration=expires,
+        assumed_role_arn=values.get("x_principal_arn") or None,
+        region=values.get("region") or None,
+    )
+
+
+def is_fresh(credentials: AwsCredentials, margin: int, now: datetime) -> bool:
+    return credentials.expiration - timedelta(seconds=margin) > now
+
+
+def grants_role(credentials: AwsCredentials, reference: str | None, account: Account) -> bool:
+    """Are these (assumed-role) credentials for the role ``reference`` designates?"""
+    if reference is None:
+        return True
+    principal = credentials.assumed_role_arn
+    if not principal:
+        return False
+    target = account.role_aliases.get(reference, reference).strip()
+    if target.startswith("arn:"):
+        return assumed_role_matches(principal, target)
+    fields = principal.split(":", 5)
+    if len(fields) != 6 or not fields[5].startswith("assumed-role/"):
+        return False
+    role_name = fields[5].split("/")[1]
+    stand_in = Role(f"arn:{fields[1]}:iam::{fields[4]}:role/{role_name}", "")
+    return bool(match(target, [stand_in], aliases={}, account_names=account.account_names))

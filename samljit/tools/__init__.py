@@ -1,0 +1,1 @@
+"""Tools beside the login path: the IdP certificate maker, the sandbox IdP, doctor."""
