@@ -11,14 +11,14 @@ bare base64, or an HTML page with a ``SAMLResponse`` input.
 from __future__ import annotations
 
 import binascii
-import os
+import os.path
 import shlex
 import subprocess
 from base64 import b64decode
 from typing import ClassVar
 
 from samljit.errors import AssertionFormatError, AuthenticationError, ConfigError
-from samljit.idp.provider import LoginSecrets, Provider
+from samljit.idp.provider import LoginSecrets, Provider, ProviderKey
 
 TIMEOUT_SECONDS = 300.0
 MAX_OUTPUT = 10 * 1024 * 1024
@@ -27,7 +27,14 @@ MAX_OUTPUT = 10 * 1024 * 1024
 class CommandProvider(Provider):
     name: ClassVar[str] = "Command"
     needs_password: ClassVar[bool] = False
-    required_keys: ClassVar[tuple[str, ...]] = ("command",)
+    keys: ClassVar[tuple[ProviderKey, ...]] = (
+        ProviderKey(
+            "command",
+            "the command that prints a base64 SAMLResponse",
+            required=True,
+        ),
+        ProviderKey("url", "passed to the command as SAMLJIT_URL (optional)"),
+    )
 
     def login(self, secrets: LoginSecrets) -> str:
         argv = self._argv()
@@ -61,7 +68,7 @@ class CommandProvider(Provider):
         return self._saml_response(ran.stdout[:MAX_OUTPUT], shown)
 
     def _argv(self) -> list[str]:
-        line = (self.account.command or "").strip()
+        line = (self.option("command") or "").strip()
         if not line:
             raise ConfigError(
                 f"account {self.account.name!r} uses the Command provider but has no command",
@@ -76,7 +83,7 @@ class CommandProvider(Provider):
         return argv
 
     def _env(self, secrets: LoginSecrets) -> dict[str, str]:
-        env = dict(os.environ)
+        env = dict(self.services.env)
         env.pop("SAMLJIT_PASSWORD", None)
         env.update(
             SAMLJIT_IDP_ACCOUNT=self.account.name,

@@ -8,7 +8,6 @@ One cookie jar (the injected :class:`~samljit.idp.http.HttpClient`) is kept acro
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, ClassVar
@@ -177,12 +176,14 @@ class _Push(mfa.Factor[None]):
         if not push_id:
             raise AuthenticationError("JumpCloud push: the answer holds no push id")
         path = f"/userconsole/auth/push/{quote(push_id, safe='')}"
-        deadline = time.monotonic() + _seconds_until((started or {}).get("expiresAt"))
+        services = self.provider.services
+        expires_at = (started or {}).get("expiresAt")
+        deadline = services.monotonic() + _seconds_until(expires_at, services.now())
         terminal = self.provider.terminal
         terminal.info("JumpCloud Protect push sent: approve the sign-in on your phone.")
         try:
             while True:
-                left = deadline - time.monotonic()
+                left = deadline - services.monotonic()
                 if left <= 0:
                     raise AuthenticationError(
                         "JumpCloud Protect push expired without an answer",
@@ -202,7 +203,7 @@ class _Push(mfa.Factor[None]):
                     )
                 if status != "pending":
                     raise AuthenticationError(f"JumpCloud push: unexpected status {status!r}")
-                time.sleep(min(PUSH_POLL_SECONDS, max(left, 0.0)))
+                services.sleep(min(PUSH_POLL_SECONDS, max(left, 0.0)))
         finally:
             terminal.clear_status()
         answer = call(self.state, "POST", f"{path}/login", {}, "JumpCloud push login")
@@ -210,7 +211,7 @@ class _Push(mfa.Factor[None]):
             raise AuthenticationError("JumpCloud asked for MFA again after the push")
 
 
-def _seconds_until(expires_at: object) -> float:
+def _seconds_until(expires_at: object, now: datetime) -> float:
     if isinstance(expires_at, str) and expires_at:
         try:
             moment = datetime.fromisoformat(expires_at.replace("Z", "+00:00"))
@@ -218,7 +219,7 @@ def _seconds_until(expires_at: object) -> float:
             return PUSH_FALLBACK_SECONDS
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=timezone.utc)
-        return max(0.0, (moment - datetime.now(timezone.utc)).total_seconds())
+        return max(0.0, (moment - now).total_seconds())
     return PUSH_FALLBACK_SECONDS
 
 

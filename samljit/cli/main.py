@@ -1,7 +1,8 @@
 """samljit's command-line entry point: parse, dispatch, map errors to exit codes.
 
-This is the only module that knows exit codes. Command modules (``samljit.cli.commands.*``) are
-imported after parsing, so ``--help`` and ``--version`` load argparse and nothing heavy.
+This is the only module that knows exit codes. Only the module of the command on the command
+line is imported (:mod:`samljit.cli.registry`), so ``--help`` and ``--version`` load argparse
+and nothing heavy.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import os
 import sys
 from collections.abc import Sequence
 
-from samljit.cli.args import build_parser
+from samljit.cli.args import build_parser, command_in
+from samljit.cli.registry import BY_NAME
 from samljit.errors import (
     AuthenticationError,
     AwsError,
@@ -35,23 +37,6 @@ EXIT_CODES: tuple[tuple[type[SamljitError], int], ...] = (
     (NetworkError, 6),
     (AuthenticationError, 3),
 )
-COMMAND_MODULES = {
-    "configure": "samljit.cli.commands.configure",
-    "login": "samljit.cli.commands.login",
-    "exec": "samljit.cli.commands.exec",
-    "list-roles": "samljit.cli.commands.list_roles",
-    "cert": "samljit.cli.commands.cert",
-    "credential-process": "samljit.cli.commands.credential_process",
-    "console": "samljit.cli.commands.console",
-    "script": "samljit.cli.commands.script",
-    "status": "samljit.cli.commands.status",
-    "logout": "samljit.cli.commands.logout",
-    "audit": "samljit.cli.commands.audit",
-    "sandbox": "samljit.cli.commands.sandbox",
-    "demo": "samljit.cli.commands.demo",
-    "completion": "samljit.cli.commands.completion",
-    "doctor": "samljit.cli.commands.doctor",
-}
 
 
 def exit_code(error: SamljitError) -> int:
@@ -89,8 +74,9 @@ def _print_error(message: str, hint: str | None, redactor: Redactor) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(command_in(words))
+    args = parser.parse_args(words)
     if not args.command:
         parser.print_help(sys.stderr)
         return 2
@@ -98,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.debug:
         _setup_debug(redactor)
     try:
-        module = importlib.import_module(COMMAND_MODULES[args.command])
+        module = importlib.import_module(BY_NAME[args.command].module)
         from samljit.cli.commands import Context
 
         ctx = Context(args=args, env=dict(os.environ), redactor=redactor)

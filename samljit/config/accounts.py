@@ -31,7 +31,9 @@ class ConfigKey(NamedTuple):
 
 KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("provider", "(required)", "provider name, case-insensitive (`JumpCloud`, …)"),
-    ConfigKey("url", "(required)", "IdP sign-in URL of the AWS app"),
+    ConfigKey(
+        "url", "(required, unless the provider has a default)", "IdP sign-in URL of the AWS app"
+    ),
     ConfigKey("username", "", "login name"),
     ConfigKey("mfa", "`Auto`", "MFA method; `Auto` picks what the IdP offers"),
     ConfigKey("aws_profile", "the account name", "profile written in the credentials file"),
@@ -71,11 +73,6 @@ KEYS: tuple[ConfigKey, ...] = (
         "`false`: `exec` keeps credentials in the child's environment only",
     ),
     ConfigKey(
-        "command",
-        "",
-        "`Command` provider: the command that prints a base64 SAMLResponse (`url` optional)",
-    ),
-    ConfigKey(
         "refresh_margin",
         f"`{DEFAULT_REFRESH_MARGIN}`",
         "seconds before expiry at which credentials count as stale",
@@ -105,11 +102,13 @@ class Account(NamedTuple):
     idp_certificate: Path | None = None
     api_url: str | None = None
     refresh_margin: int = DEFAULT_REFRESH_MARGIN
-    command: str | None = None
     profile_template: str = "{account_name}-{role_name}"
     write_credentials: bool = True
     role_aliases: Mapping[str, str] = _EMPTY
     account_names: Mapping[str, str] = _EMPTY
+    #: The section's other keys: those the account's provider declares (read them with
+    #: :meth:`samljit.idp.provider.Provider.option`, which applies the declared default).
+    options: Mapping[str, str] = _EMPTY
 
 
 class Overrides(NamedTuple):
@@ -201,10 +200,7 @@ def resolve_account(
             f"IdP account {name!r} in {path} has no provider",
             hint=f"run `samljit configure -a {name} --provider JumpCloud`",
         )
-    url = get("url")
-    command = get("command")
-    if not url and not command:
-        raise ConfigError(f"IdP account {name!r} in {path} has no url")
+    url = get("url")  # required unless the provider has a default: checked at login
     url = check_url(url, f"url of account {name!r}") if url else ""
     api_url = get("api_url")
     if api_url:
@@ -238,9 +234,9 @@ def resolve_account(
         refresh_margin=_default(
             _int(get("refresh_margin"), "refresh_margin", name, low=0), DEFAULT_REFRESH_MARGIN
         ),
-        command=command,
         role_aliases=_subsection(section, "roles"),
         account_names=_subsection(section, "accounts"),
+        options={k: v for k in section.scalars if k not in KEY_NAMES and (v := get(k))},
     )
 
 
@@ -306,6 +302,7 @@ def _bool(value: str | None, key: str, account: str) -> bool:
 
 _HEADER = re.compile(r"^\s*\[\s*(?P<name>[^\[\]]*?)\s*\]\s*(#.*)?$")
 _SUBHEADER = re.compile(r"^\s*\[\[")
+_KEY = re.compile(r"[a-z][a-z0-9_]*\Z")
 _NEEDS_QUOTES = re.compile(r"(^\s|\s$|\s#|^[\"'])")
 
 
@@ -322,9 +319,11 @@ def render_update(text: str, name: str, values: Mapping[str, str | None]) -> str
     """``text`` with keys of section ``name`` set (``None`` = leave as is), the section
     appended when missing. Every other byte stays as it was: comments, spacing, order,
     subsections and other sections."""
+    from samljit.redact import is_secret_name
+
     for key in values:
-        if key not in KEY_NAMES:
-            raise ConfigError(f"unknown config key {key!r}")
+        if not _KEY.match(key) or is_secret_name(key):
+            raise ConfigError(f"{key!r} cannot be a config key (no secret goes into the file)")
     updates = {k: _render_value(v) for k, v in values.items() if v is not None}
     lines = text.splitlines(keepends=True)
     newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"

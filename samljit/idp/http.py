@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -47,8 +47,10 @@ class HttpClient:
         retries: int = 3,
         backoff: float = 0.5,
         env: Mapping[str, str] | None = None,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self._verify_flag = verify
+        self._sleep = sleep
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
@@ -76,7 +78,20 @@ class HttpClient:
             import urllib3
 
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
-        retry = Retry(
+        sleeper = self._sleep
+
+        class _Retry(Retry):  # type: ignore[misc]
+            """urllib3's retry policy, waiting on the injected sleeper (tests wait on none)."""
+
+            def sleep(self, response: Any = None) -> None:
+                if sleeper is None:
+                    super().sleep(response)
+                    return
+                after = self.get_retry_after(response) if response is not None else None
+                wait = after if after is not None and self.respect_retry_after_header else None
+                sleeper(self.get_backoff_time() if wait is None else wait)
+
+        retry = _Retry(
             total=self.retries,
             connect=self.retries,
             read=0,

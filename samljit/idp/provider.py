@@ -1,31 +1,62 @@
-"""The IdP adapter interface and its registry (entry-point group ``samljit.providers``).
+"""The provider API (version 1): the IdP adapter base class, declared config keys, and the
+registry (entry-point group ``samljit.providers``).
 
 A provider turns a username, password and MFA into a base64 SAMLResponse. Everything it needs
 is injected: the resolved :class:`~samljit.config.accounts.Account`, one
-:class:`~samljit.idp.http.HttpClient` (one cookie jar), the
-:class:`~samljit.cli.terminal.Terminal` and the run's
-:class:`~samljit.redact.Redactor` (register every secret learned on the way). Built-in and
+:class:`~samljit.idp.http.HttpClient` (one cookie jar) and the run's
+:class:`~samljit.services.Services` (terminal, redactor, clocks, sleeper, environment). It
+uses nothing global: no ``time.sleep``, no ``os.environ``, no printing. Built-in and
 third-party providers register the same way::
 
     [project.entry-points."samljit.providers"]
     jumpcloud = "samljit.providers.jumpcloud:JumpCloudProvider"
+
+The entry-point name is the provider's name in lower case (one entry per alias), so logging in
+imports only the provider the account names.
 """
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable
-from typing import TYPE_CHECKING, ClassVar, NamedTuple
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-from samljit.cli.terminal import Terminal
-from samljit.config.accounts import Account
+from samljit.config.accounts import KEY_NAMES, Account
 from samljit.errors import ConfigError
-from samljit.redact import Redactor
 
 if TYPE_CHECKING:
+    from samljit.cli.terminal import Terminal
     from samljit.idp.http import HttpClient
+    from samljit.redact import Redactor
+    from samljit.services import Services
 
 ENTRY_POINT_GROUP = "samljit.providers"
+#: The provider API this samljit speaks. A plugin declares the version it was written for in
+#: ``Provider.api_version``; another version is refused with one clear line.
+API_VERSION = 1
+_KEY_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
+
+
+class ProviderKey(NamedTuple):
+    """A config key a provider declares: ``configure`` asks for it and takes it as a flag
+    (``app_id`` → ``--app-id``), the config file keeps it, the saml2aws import maps it, and
+    :meth:`Provider.option` reads it. A declared key named like a core key (``url``) gives
+    that key the provider's default and required-ness."""
+
+    name: str
+    help: str
+    default: str | None = None
+    required: bool = False
+    #: A secret (a client secret, say) is never written to the config file: it is read from
+    #: the environment variable ``SAMLJIT_<NAME>`` only, and redacted everywhere.
+    secret: bool = False
+    #: The saml2aws config key this one comes from, when it has another name there.
+    saml2aws: str | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
 
 
 class LoginSecrets(NamedTuple):
@@ -41,79 +72,172 @@ class Provider(ABC):
 
     #: Display name, as users write it in ``provider =`` (matched case-insensitively).
     name: ClassVar[str]
+    #: Other names ``provider =`` may use (each also an entry-point name).
+    aliases: ClassVar[tuple[str, ...]] = ()
+    #: The provider API version this class was written for.
+    api_version: ClassVar[int] = API_VERSION
     #: MFA settings this provider understands (``Auto`` first).
     mfa_options: ClassVar[tuple[str, ...]] = ("Auto",)
     #: Whether the provider needs a username and password at all.
     needs_password: ClassVar[bool] = True
-    #: Config keys an account of this provider must set (``configure`` asks for them).
-    required_keys: ClassVar[tuple[str, ...]] = ("url",)
+    #: The config keys of this provider's own (and core keys it gives a default or requires).
+    keys: ClassVar[tuple[ProviderKey, ...]] = (
+        ProviderKey("url", "IdP sign-in URL of the AWS app", required=True),
+    )
 
     def __init__(
         self,
         account: Account,
         http: HttpClient,
-        terminal: Terminal,
-        redactor: Redactor,
+        services: Services,
         *,
         events: Callable[..., None] | None = None,
     ) -> None:
         self.account = account
         self.http = http
-        self.terminal = terminal
-        self.redactor = redactor
+        self.services = services
         self._events = events
+
+    @property
+    def terminal(self) -> Terminal:
+        return self.services.terminal
+
+    @property
+    def redactor(self) -> Redactor:
+        return self.services.redactor
 
     def notify(self, event: str, **fields: str | None) -> None:
         """Report an audit event (``mfa.challenged`` with ``factor=``); never a secret."""
         if self._events is not None:
             self._events(event, **fields)
 
+    def option(self, key: str) -> str | None:
+        """The account's value of a key this provider declares, else the declared default
+        (a secret key: from ``SAMLJIT_<NAME>`` in the environment only)."""
+        declared = self.key(key)
+        if declared is not None and declared.secret:
+            value = self.services.env.get(f"SAMLJIT_{key.upper()}") or None
+            self.redactor.add(value)
+            return value
+        return option_of(type(self), self.account, key)
+
+    @classmethod
+    def key(cls, name: str) -> ProviderKey | None:
+        return next((k for k in cls.keys if k.name == name), None)
+
+    @classmethod
+    def check_account(cls, account: Account) -> Account:
+        """The account as this provider sees it: declared defaults of core keys applied,
+        required keys present. Raises :class:`ConfigError` naming what is missing."""
+        url = account.url or (cls.key("url") or ProviderKey("url", "")).default or ""
+        if url != account.url:
+            account = account._replace(url=url)
+        for key in cls.keys:
+            if key.required and not option_of(cls, account, key.name):
+                if key.secret:
+                    continue  # from the environment, checked when the provider reads it
+                raise ConfigError(
+                    f"IdP account {account.name!r} ({cls.name}) has no {key.name}",
+                    hint=f"run `samljit configure -a {account.name} {key.flag} …`",
+                )
+        return account
+
     @abstractmethod
     def login(self, secrets: LoginSecrets) -> str:
         """Authenticate and return the base64 SAMLResponse. Raise samljit errors only."""
 
 
-def _entry_points() -> list[tuple[str, object]]:
-    from importlib.metadata import entry_points
-
-    return [(ep.name, ep) for ep in entry_points(group=ENTRY_POINT_GROUP)]
-
-
-def provider_names() -> list[str]:
-    """Display names of every installed provider, sorted."""
-    names = []
-    for _, ep in _entry_points():
-        try:
-            names.append(_load(ep).name)
-        except ConfigError:
-            continue
-    return sorted(set(names), key=str.lower)
+def option_of(cls: type[Provider], account: Account, key: str) -> str | None:
+    declared = cls.key(key)
+    if key in KEY_NAMES:
+        value = getattr(account, key, None)
+        value = str(value) if value not in (None, "") else None
+    else:
+        value = account.options.get(key)
+    if value is None and declared is not None:
+        return declared.default
+    return value
 
 
-def _load(ep: object) -> type[Provider]:
+# -- the registry ------------------------------------------------------------------------
+class Plugins:
+    """The installed providers, found through entry points and loaded only on demand."""
+
+    def __init__(self, warn: Callable[[str], None] | None = None) -> None:
+        self._warn = warn
+        self._warned: set[str] = set()
+
+    @staticmethod
+    def _entry_points() -> list[Any]:
+        from importlib.metadata import entry_points
+
+        return list(entry_points(group=ENTRY_POINT_GROUP))
+
+    def load(self, name: str) -> type[Provider]:
+        """The provider class for ``name`` (its name or an alias, any case). Imports only
+        that provider's module."""
+        wanted = name.strip().lower()
+        for ep in self._entry_points():
+            if ep.name.lower() == wanted:
+                return _load(ep)
+        for cls in self.all():  # a plugin registered under another entry-point name
+            if wanted in {n.lower() for n in (cls.name, *cls.aliases)}:
+                return cls
+        known = ", ".join(c.name for c in self.all()) or "none installed"
+        raise ConfigError(f"unknown provider {name!r} (known: {known})")
+
+    def all(self) -> list[type[Provider]]:
+        """Every provider that loads, each once, sorted by name; a plugin that fails to load
+        is reported once through ``warn`` instead of vanishing."""
+        found: dict[str, type[Provider]] = {}
+        for ep in self._entry_points():
+            try:
+                cls = _load(ep)
+            except ConfigError as exc:
+                if self._warn is not None and ep.name not in self._warned:
+                    self._warned.add(ep.name)
+                    self._warn(exc.message)
+                continue
+            found.setdefault(cls.name, cls)
+        return sorted(found.values(), key=lambda c: c.name.lower())
+
+    def declared_keys(self) -> Iterator[tuple[ProviderKey, list[str]]]:
+        """Every provider-declared key that is not a core key, with the providers declaring
+        it (for ``configure``'s flags)."""
+        owners: dict[str, tuple[ProviderKey, list[str]]] = {}
+        for cls in self.all():
+            for key in cls.keys:
+                if key.name not in KEY_NAMES and not key.secret:
+                    owners.setdefault(key.name, (key, []))[1].append(cls.name)
+        yield from owners.values()
+
+
+def _load(ep: Any) -> type[Provider]:
     try:
-        cls = ep.load()  # type: ignore[attr-defined]
+        cls = ep.load()
     except Exception as exc:  # a broken third-party plugin must not break samljit
         raise ConfigError(
-            f"provider plugin {ep.name!r} failed to load: {exc}"  # type: ignore[attr-defined]
+            f"provider plugin {ep.name!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}"
         ) from exc
     if not (isinstance(cls, type) and issubclass(cls, Provider)):
-        raise ConfigError(f"provider plugin {ep.name!r} is not a samljit Provider")  # type: ignore[attr-defined]
+        raise ConfigError(f"provider plugin {ep.name!r} ({ep.value}) is not a samljit Provider")
+    if cls.api_version != API_VERSION:
+        raise ConfigError(
+            f"provider plugin {ep.name!r} ({ep.value}) was written for provider API "
+            f"{cls.api_version}; this samljit speaks API {API_VERSION}",
+            hint="upgrade the plugin or samljit so that both speak the same API",
+        )
+    for key in cls.keys:
+        if not _KEY_NAME.match(key.name):
+            raise ConfigError(f"provider plugin {ep.name!r} declares a bad key name {key.name!r}")
     return cls
 
 
 def load_provider(name: str) -> type[Provider]:
-    """The provider class for ``name`` (entry-point name or display name, any case)."""
-    wanted = name.strip().lower()
-    for ep_name, ep in _entry_points():
-        if ep_name.lower() == wanted:
-            return _load(ep)
-    for _, ep in _entry_points():
-        try:
-            cls = _load(ep)
-        except ConfigError:
-            continue
-        if cls.name.lower() == wanted:
-            return cls
-    known = ", ".join(provider_names()) or "none installed"
-    raise ConfigError(f"unknown provider {name!r} (known: {known})")
+    """The provider class for ``name`` (entry-point name, display name or alias, any case)."""
+    return Plugins().load(name)
+
+
+def provider_names(warn: Callable[[str], None] | None = None) -> list[str]:
+    """Display names of every installed provider, sorted."""
+    return [cls.name for cls in Plugins(warn).all()]

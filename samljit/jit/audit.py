@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -26,14 +26,22 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks
 
 
 class AuditLog:
-    def __init__(self, directory: Path, command: str, *, max_bytes: int = MAX_BYTES) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        command: str,
+        *,
+        max_bytes: int = MAX_BYTES,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
         self.path = directory / "audit.log"
         self.command = command
         self.max_bytes = max_bytes
+        self._now = now or (lambda: datetime.now(timezone.utc))
 
     def record(self, event: str, **fields: str | None) -> None:
         line = {
-            "time": rfc3339(datetime.now(timezone.utc)),
+            "time": rfc3339(self._now()),
             "event": event,
             "command": self.command,
         }

@@ -5,102 +5,37 @@ profile in the credentials file (for commands that write it), then — inside a 
 per (account, role) — the assertion cached for the account until its ``NotOnOrAfter`` (a role
 switch needs no IdP round trip and no MFA), and only then a login at the IdP.
 
-Everything the flow needs from the outside is injected through :class:`Runtime`; it talks to
-the user only through ``runtime.terminal`` and reports failure only by raising samljit errors.
+Everything the flow needs from the outside is injected through
+:class:`~samljit.services.Services`; it talks to the user only through ``services.terminal``
+and reports failure only by raising samljit errors.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import nullcontext
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
 from samljit import errors
 from samljit.aws import roles
 from samljit.aws.credentials import AwsCredentials
-from samljit.cli.terminal import Terminal
 from samljit.config.accounts import Account, check_profile_name
-from samljit.config.passwords import PasswordStore, resolve_password
+from samljit.config.passwords import resolve_password
 from samljit.errors import AuthenticationError, AwsError, SamljitError
 from samljit.idp.provider import LoginSecrets, load_provider
-from samljit.jit.audit import AuditLog
-from samljit.jit.cache import Cache, CachedError, CachedGrant, cache_root, entry_key, state_root
-from samljit.redact import Redactor
+from samljit.jit.cache import CachedError, CachedGrant, entry_key
 from samljit.saml import assertion as saml
+from samljit.services import Services
 from samljit.sinks.profile import credentials_from_profile, grants_role, is_fresh, profile_values
 
 if TYPE_CHECKING:
     from samljit.aws.sts import StsResult
     from samljit.idp.http import HttpClient
 
-#: How long a process waits for another one logging in for the same (account, role).
-FLIGHT_TIMEOUT = 300.0
 #: A cached assertion is used only while at least this much of its lifetime is left.
 ASSERTION_MARGIN = timedelta(seconds=30)
 DEFAULT_PROFILE_TEMPLATE = "{account_name}-{role_name}"
-
-
-def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-class Runtime:
-    """The services one samljit run injects into the flow (tests swap any of them)."""
-
-    def __init__(
-        self,
-        env: Mapping[str, str],
-        terminal: Terminal,
-        *,
-        redactor: Redactor | None = None,
-        passwords: PasswordStore | None = None,
-        http_factory: Callable[[Account], HttpClient] | None = None,
-        now: Callable[[], datetime] = _utcnow,
-        command: str = "login",
-        cache: Cache | None = None,
-        audit: AuditLog | None = None,
-        flight_timeout: float = FLIGHT_TIMEOUT,
-    ) -> None:
-        self.env = env
-        self.terminal = terminal
-        self.redactor = redactor if redactor is not None else Redactor()
-        self.passwords = passwords
-        self.http_factory = http_factory
-        self.now = now
-        self.command = command
-        self.cache = cache
-        self.audit = audit
-        self.flight_timeout = flight_timeout
-
-    def http_for(self, account: Account) -> HttpClient:
-        if self.http_factory is not None:
-            return self.http_factory(account)
-        if account.skip_verify:
-            self.terminal.warn(
-                f"TLS verification is off for account {account.name!r} (skip_verify = true)"
-            )
-        from samljit.idp.http import HttpClient
-
-        return HttpClient(verify=not account.skip_verify, env=self.env)
-
-    def password_store(self) -> PasswordStore:
-        if self.passwords is None:
-            self.passwords = PasswordStore(self.terminal)
-        return self.passwords
-
-    def the_cache(self) -> Cache:
-        if self.cache is None:
-            self.cache = Cache(cache_root(self.env), self.terminal)
-        return self.cache
-
-    def the_audit(self) -> AuditLog:
-        if self.audit is None:
-            self.audit = AuditLog(state_root(self.env), self.command)
-        return self.audit
-
-    def event(self, name: str, **fields: str | None) -> None:
-        self.the_audit().record(name, **fields)
 
 
 class Grant(NamedTuple):
@@ -126,11 +61,11 @@ def _expires(credentials: AwsCredentials) -> str:
 
 # -- reuse ------------------------------------------------------------------------------
 def reusable(
-    account: Account, role_ref: str | None, runtime: Runtime, *, profile_too: bool = True
+    account: Account, role_ref: str | None, services: Services, *, profile_too: bool = True
 ) -> Grant | None:
     """Still-valid credentials for the requested role: from the cache, else the profile."""
-    now = runtime.now()
-    cached = runtime.the_cache().get_grant(grant_key(account, role_ref))
+    now = services.now()
+    cached = services.cache.get_grant(grant_key(account, role_ref))
     if cached is not None and is_fresh(cached.credentials, account.refresh_margin, now):
         return Grant(cached.credentials, account.aws_profile, cached.role_arn, reused=True)
     if not profile_too:
@@ -147,19 +82,20 @@ def reusable(
 
 
 # -- the IdP ----------------------------------------------------------------------------
-def read_assertion(account: Account, runtime: Runtime, encoded: str) -> saml.SamlAssertion:
+def read_assertion(account: Account, services: Services, encoded: str) -> saml.SamlAssertion:
     """Parse (and, when a certificate is pinned, verify) a SAMLResponse."""
     from samljit.saml import verify
 
-    return verify.check(encoded, account, now=runtime.now(), terminal=runtime.terminal)
+    return verify.check(encoded, account, now=services.now(), terminal=services.terminal)
 
 
 def authenticate(
-    account: Account, runtime: Runtime, *, mfa_token: str | None, http: HttpClient
+    account: Account, services: Services, *, mfa_token: str | None, http: HttpClient
 ) -> saml.SamlAssertion:
     """Log in at the IdP and return the parsed (and, when pinned, verified) assertion."""
     provider_cls = load_provider(account.provider)
-    terminal = runtime.terminal
+    account = provider_cls.check_account(account)
+    terminal = services.terminal
     username = account.username or ""
     password: str | None = None
     source = ""
@@ -171,13 +107,11 @@ def authenticate(
                 hint="set username with `samljit configure`, or SAMLJIT_USERNAME",
             )
         password, source = resolve_password(
-            account, username, env=runtime.env, store=runtime.password_store(), terminal=terminal
+            account, username, env=services.env, store=services.passwords, terminal=terminal
         )
-        runtime.redactor.add(password)
-    runtime.redactor.add(mfa_token)
-    provider = provider_cls(
-        account, http, terminal, runtime.redactor, events=_provider_events(account, runtime)
-    )
+        services.redactor.add(password)
+    services.redactor.add(mfa_token)
+    provider = provider_cls(account, http, services, events=_provider_events(account, services))
     try:
         encoded = provider.login(LoginSecrets(username, password, mfa_token))
     except AuthenticationError as exc:
@@ -187,27 +121,23 @@ def authenticate(
                 f"`samljit configure -a {account.name}` to store the new one"
             )
         raise
-    runtime.redactor.add(encoded)
-    parsed = read_assertion(account, runtime, encoded)
-    if (
-        source == "prompt"
-        and password
-        and runtime.password_store().set(account, username, password)
-    ):
+    services.redactor.add(encoded)
+    parsed = read_assertion(account, services, encoded)
+    if source == "prompt" and password and services.passwords.set(account, username, password):
         terminal.info("Password saved in the OS keyring.")
     return parsed
 
 
-def _provider_events(account: Account, runtime: Runtime) -> Callable[..., None]:
+def _provider_events(account: Account, services: Services) -> Callable[..., None]:
     def notify(name: str, **fields: str | None) -> None:
-        runtime.event(name, account=account.name, **fields)
+        services.event(name, account=account.name, **fields)
 
     return notify
 
 
 def assertion_for(
     account: Account,
-    runtime: Runtime,
+    services: Services,
     http: HttpClient,
     *,
     mfa_token: str | None,
@@ -216,18 +146,18 @@ def assertion_for(
 ) -> tuple[saml.SamlAssertion, bool]:
     """The assertion (cached for the account while valid, unless ``fresh``) and whether it
     came from the cache."""
-    cache = runtime.the_cache()
+    cache = services.cache
     key = assertion_key(account)
     if use_cache and not fresh:
         cached = cache.get_assertion(key)
-        if cached is not None and cached.not_on_or_after - ASSERTION_MARGIN > runtime.now():
-            runtime.redactor.add(cached.encoded)
+        if cached is not None and cached.not_on_or_after - ASSERTION_MARGIN > services.now():
+            services.redactor.add(cached.encoded)
             try:
-                return read_assertion(account, runtime, cached.encoded), True
+                return read_assertion(account, services, cached.encoded), True
             except SamljitError:
                 cache.remove_assertion(key)
-    runtime.event("login.started", account=account.name)
-    parsed = authenticate(account, runtime, mfa_token=mfa_token, http=http)
+    services.event("login.started", account=account.name)
+    parsed = authenticate(account, services, mfa_token=mfa_token, http=http)
     if use_cache and parsed.not_on_or_after is not None:
         cache.put_assertion(key, parsed.encoded, parsed.not_on_or_after)
     return parsed, False
@@ -236,7 +166,7 @@ def assertion_for(
 # -- STS --------------------------------------------------------------------------------
 def _assume(
     account: Account,
-    runtime: Runtime,
+    services: Services,
     http: HttpClient,
     role: roles.Role,
     assertion: saml.SamlAssertion,
@@ -250,54 +180,54 @@ def _assume(
         saml_response_b64=assertion.encoded,
         duration=account.session_duration or assertion.session_duration,
         region=account.region,
-        env=runtime.env,
+        env=services.env,
     )
     for note in result.notes:
-        runtime.terminal.warn(note)
+        services.terminal.warn(note)
     credentials = result.credentials
-    runtime.redactor.add(credentials.secret_access_key, credentials.session_token)
+    services.redactor.add(credentials.secret_access_key, credentials.session_token)
     return result
 
 
 def _select(
-    account: Account, runtime: Runtime, parsed: saml.SamlAssertion, role_ref: str | None
+    account: Account, services: Services, parsed: saml.SamlAssertion, role_ref: str | None
 ) -> roles.Role:
     return roles.select(
         parsed.roles,
         role_ref,
         aliases=account.role_aliases,
         account_names=account.account_names,
-        terminal=runtime.terminal,
+        terminal=services.terminal,
     )
 
 
 def _new_grant(
     account: Account,
-    runtime: Runtime,
+    services: Services,
     *,
     role_ref: str | None,
     mfa_token: str | None,
     force: bool,
     use_cache: bool,
 ) -> tuple[roles.Role, AwsCredentials]:
-    http = runtime.http_for(account)
+    http = services.http_for(account)
     try:
         parsed, cached = assertion_for(
-            account, runtime, http, mfa_token=mfa_token, fresh=force, use_cache=use_cache
+            account, services, http, mfa_token=mfa_token, fresh=force, use_cache=use_cache
         )
-        role = _select(account, runtime, parsed, role_ref)
+        role = _select(account, services, parsed, role_ref)
         try:
-            result = _assume(account, runtime, http, role, parsed)
+            result = _assume(account, services, http, role, parsed)
         except AwsError as exc:
             if not cached or exc.code != "ExpiredTokenException":
                 raise
-            runtime.terminal.info("AWS refused the cached assertion as expired; logging in again.")
-            runtime.the_cache().remove_assertion(assertion_key(account))
+            services.terminal.info("AWS refused the cached assertion as expired; logging in again.")
+            services.cache.remove_assertion(assertion_key(account))
             parsed, _ = assertion_for(
-                account, runtime, http, mfa_token=mfa_token, fresh=True, use_cache=use_cache
+                account, services, http, mfa_token=mfa_token, fresh=True, use_cache=use_cache
             )
-            role = _select(account, runtime, parsed, role_ref)
-            result = _assume(account, runtime, http, role, parsed)
+            role = _select(account, services, parsed, role_ref)
+            result = _assume(account, services, http, role, parsed)
     finally:
         http.close()
     return role, result.credentials
@@ -315,7 +245,7 @@ def _replay(error: CachedError) -> SamljitError:
 
 def login(
     account: Account,
-    runtime: Runtime,
+    services: Services,
     *,
     role_ref: str | None,
     mfa_token: str | None = None,
@@ -327,20 +257,20 @@ def login(
     (account, role) at a time across processes). ``write`` also writes the profile."""
     from samljit.fsutil import LockTimeout
 
-    cache = runtime.the_cache()
+    cache = services.cache
     key = grant_key(account, role_ref)
     if use_cache and not force:
-        found = reusable(account, role_ref, runtime, profile_too=write)
+        found = reusable(account, role_ref, services, profile_too=write)
         if found is not None:
-            _reused(account, runtime, found)
+            _reused(account, services, found)
             return found
-    since = runtime.now()
+    since = services.now()
     try:
-        with cache.flight(key, timeout=runtime.flight_timeout) if use_cache else nullcontext():
+        with cache.flight(key, timeout=services.flight_timeout) if use_cache else nullcontext():
             if use_cache and not force:
-                found = reusable(account, role_ref, runtime, profile_too=False)
+                found = reusable(account, role_ref, services, profile_too=False)
                 if found is not None:  # another process logged in while this one waited
-                    _reused(account, runtime, found)
+                    _reused(account, services, found)
                     return found
                 failed = cache.get_error(key)
                 if failed is not None and failed.time >= since:
@@ -348,7 +278,7 @@ def login(
             try:
                 role, credentials = _new_grant(
                     account,
-                    runtime,
+                    services,
                     role_ref=role_ref,
                     mfa_token=mfa_token,
                     force=force,
@@ -356,8 +286,8 @@ def login(
                 )
             except SamljitError as exc:
                 if use_cache:
-                    cache.put_error(key, exc, runtime.now())
-                runtime.event("login.failed", account=account.name, error=exc.message)
+                    cache.put_error(key, exc, services.now())
+                services.event("login.failed", account=account.name, error=exc.message)
                 raise
             if use_cache:
                 cache.remove_error(key)
@@ -367,7 +297,7 @@ def login(
     except LockTimeout:
         raise AuthenticationError(
             f"another samljit process has been logging in to {account.name!r} for "
-            f"{int(runtime.flight_timeout)} s; gave up waiting",
+            f"{int(services.flight_timeout)} s; gave up waiting",
             hint="finish or cancel the other login, then try again",
         ) from None
     grant = Grant(credentials, account.aws_profile, role.role_arn, reused=False)
@@ -379,7 +309,7 @@ def login(
             account.aws_profile,
             profile_values(credentials, account.region),
         )
-    runtime.event(
+    services.event(
         "grant.issued",
         account=account.name,
         role_arn=role.role_arn,
@@ -389,8 +319,8 @@ def login(
     return grant
 
 
-def _reused(account: Account, runtime: Runtime, grant: Grant) -> None:
-    runtime.event(
+def _reused(account: Account, services: Services, grant: Grant) -> None:
+    services.event(
         "grant.reused",
         account=account.name,
         role_arn=grant.role_arn,
@@ -419,18 +349,18 @@ def profile_name(template: str, account: Account, role: roles.Role) -> str:
 
 def login_all_roles(
     account: Account,
-    runtime: Runtime,
+    services: Services,
     *,
     template: str,
     mfa_token: str | None = None,
     force: bool = False,
 ) -> list[Grant]:
     """One profile per role in the assertion (one IdP login at most)."""
-    cache = runtime.the_cache()
-    http = runtime.http_for(account)
+    cache = services.cache
+    http = services.http_for(account)
     grants: list[Grant] = []
     try:
-        parsed, _ = assertion_for(account, runtime, http, mfa_token=mfa_token, fresh=force)
+        parsed, _ = assertion_for(account, services, http, mfa_token=mfa_token, fresh=force)
         names = [profile_name(template, account, role) for role in parsed.roles]
         if len(set(names)) != len(names):
             raise errors.ConfigError(
@@ -440,7 +370,7 @@ def login_all_roles(
         from samljit.sinks import credfile
 
         for role, name in zip(parsed.roles, names, strict=True):
-            credentials = _assume(account, runtime, http, role, parsed).credentials
+            credentials = _assume(account, services, http, role, parsed).credentials
             credfile.write_profile(
                 account.credentials_file, name, profile_values(credentials, account.region)
             )
@@ -448,7 +378,7 @@ def login_all_roles(
                 grant_key(account, role.role_arn),
                 CachedGrant(credentials, role.role_arn, account.name, role.role_arn),
             )
-            runtime.event(
+            services.event(
                 "grant.issued",
                 account=account.name,
                 role_arn=role.role_arn,

@@ -101,7 +101,7 @@ def test_ctrl_d_at_a_prompt_is_an_interrupt(pipe: PipeInput) -> None:
 def _context(tmp_path: Path, term: Terminal, *argv: str) -> Context:
     from samljit.cli.args import build_parser
 
-    args: argparse.Namespace = build_parser().parse_args(
+    args: argparse.Namespace = build_parser("configure").parse_args(
         ["configure", "--config", str(tmp_path / "cfg"), "-a", "production", *argv]
     )
     env = {"HOME": str(tmp_path), "PYTHON_KEYRING_BACKEND": "keyring.backends.null.Keyring"}

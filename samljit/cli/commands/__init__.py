@@ -14,13 +14,15 @@ from typing import IO, Any
 
 from samljit.cli.terminal import Terminal, open_terminal
 from samljit.config import accounts as config
-from samljit.jit.flow import Grant, Runtime
+from samljit.jit.flow import Grant
 from samljit.redact import Redactor
+from samljit.services import Services
 from samljit.sinks.env import role_arn_of
 
 
 class Context:
-    """What every command gets: arguments, environment, the run's redactor, stdout."""
+    """What every command gets: arguments, environment, the run's redactor, stdout, and the
+    run's :class:`~samljit.services.Services`."""
 
     def __init__(
         self,
@@ -30,12 +32,14 @@ class Context:
         redactor: Redactor | None = None,
         stdout: IO[str] | None = None,
         terminal: Terminal | None = None,
+        services: Services | None = None,
     ) -> None:
         self.args = args
         self.env = env
         self.redactor = redactor if redactor is not None else Redactor()
         self.stdout: IO[str] = stdout if stdout is not None else sys.stdout
         self._terminal = terminal
+        self._services = services
 
     @property
     def terminal(self) -> Terminal:
@@ -67,10 +71,14 @@ class Context:
             overrides=overrides,
         )
 
-    def runtime(self) -> Runtime:
-        return Runtime(
-            env=self.env, terminal=self.terminal, redactor=self.redactor, command=self.args.command
-        )
+    @property
+    def services(self) -> Services:
+        """The run's services, built on first use (a cached answer may need none)."""
+        if self._services is None:
+            self._services = Services(
+                self.env, self.terminal, redactor=self.redactor, command=self.args.command
+            )
+        return self._services
 
     def mfa_token(self) -> str | None:
         return getattr(self.args, "mfa_token", None) or self.env.get("SAMLJIT_MFA_TOKEN") or None

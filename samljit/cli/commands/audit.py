@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 from samljit.cli.commands import Context
@@ -9,8 +10,15 @@ from samljit.errors import UsageError
 from samljit.jit.audit import parse_since
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--since", metavar="WHEN", help="e.g. 30m, 12h, 1d, 2w, or an RFC 3339 time"
+    )
+    parser.add_argument("--json", action="store_true", help="print JSON lines")
+
+
 def run(ctx: Context) -> int:
-    runtime = ctx.runtime()
+    runtime = ctx.services
     since = None
     if ctx.args.since:
         try:
@@ -20,7 +28,7 @@ def run(ctx: Context) -> int:
                 f"--since {ctx.args.since!r} is not a duration or a time",
                 hint="use 30m, 12h, 1d, 2w or an RFC 3339 time",
             ) from None
-    for entry in runtime.the_audit().read(since):
+    for entry in runtime.audit.read(since):
         if ctx.args.json:
             ctx.out(json.dumps(entry))
             continue

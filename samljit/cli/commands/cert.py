@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from samljit.cli.commands import Context
 from samljit.tools.cert import CertRequest, generate
+
+KEY_TYPES = ("rsa2048", "rsa3072", "rsa4096", "ec-p256")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--name", required=True, help="file name stem and default CN")
+    parser.add_argument("--subject", help='e.g. "/C=US/O=Acme Corporation/CN=production"')
+    parser.add_argument("--days", type=int, help="validity in days (default 1095)")
+    parser.add_argument("--key-type", choices=KEY_TYPES, help="default rsa2048")
+    parser.add_argument(
+        "--from-openssl-config", metavar="CNF", help="read subject and days from an OpenSSL config"
+    )
+    parser.add_argument("--out", metavar="DIR", default=".", help="output directory (default .)")
+    parser.add_argument("--force", action="store_true", help="overwrite existing files")
 
 
 def run(ctx: Context) -> int:

@@ -12,9 +12,16 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from samljit.cli.args import build_parser
+from samljit.cli.args import ALL, build_parser
 from samljit.cli.commands import Context
 from samljit.errors import UsageError
+
+COMPLETION_SHELLS = ("bash", "zsh", "fish")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("shell", choices=COMPLETION_SHELLS, help="the shell")
+
 
 ACCOUNT_DESTS = ("idp_account",)
 
@@ -107,7 +114,7 @@ def script(shell: str) -> str:
             hint="pip install shtab (it comes with samljit; reinstall samljit)",
         ) from None
 
-    parser = build_parser()
+    parser = build_parser(ALL)
     for each in _parsers(parser):
         for action in each._actions:
             if action.dest in ACCOUNT_DESTS:

@@ -2,18 +2,72 @@
 
 from __future__ import annotations
 
+import argparse
 import os
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from samljit.cli.args import seconds
 from samljit.cli.commands import Context
 from samljit.config import accounts as config
 from samljit.config.passwords import PasswordStore
 from samljit.config.urls import check_url
 from samljit.errors import ConfigError
-from samljit.idp.provider import load_provider, provider_names
+from samljit.idp.provider import (
+    Plugins,
+    Provider,
+    ProviderKey,
+    load_provider,
+    provider_names,
+)
 from samljit.saml.verify import describe_certificates
+
+KEY_DEST = "key_"  # argparse dest of a provider-declared key's flag
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--provider", help="IdP provider, e.g. JumpCloud")
+    parser.add_argument("--url", help="IdP sign-in URL of the AWS app")
+    parser.add_argument("--username", help="login name at the IdP")
+    parser.add_argument("--mfa", help="MFA method: Auto, TOTP, PUSH, …")
+    parser.add_argument("--profile", help="credentials profile to write (aws_profile)")
+    parser.add_argument("--role", help="default role (role_arn): ARN, alias or role name")
+    parser.add_argument("--region", help="AWS region for the profile and the STS endpoint")
+    parser.add_argument(
+        "--session-duration", type=seconds, metavar="SECONDS", help="aws_session_duration"
+    )
+    parser.add_argument("--idp-certificate", metavar="PEM", help="pin the IdP's certificate")
+    parser.add_argument("--api-url", help="provider API base URL (JumpCloud console host)")
+    parser.add_argument(
+        "--skip-prompt", action="store_true", help="no questions; take the flags only"
+    )
+    parser.add_argument(
+        "--import-saml2aws",
+        nargs="?",
+        const="~/.saml2aws",
+        metavar="PATH",
+        help="convert the sections of a saml2aws config file (default ~/.saml2aws); "
+        "with -a, only that section",
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="with --import-saml2aws: update sections that exist already without asking",
+    )
+    group = parser.add_argument_group("settings of one provider")
+    for key, owners in Plugins(warn=_warn).declared_keys():
+        group.add_argument(
+            key.flag,
+            dest=KEY_DEST + key.name,
+            metavar=key.name.upper(),
+            help=f"{key.help} ({', '.join(owners)})",
+        )
+
+
+def _warn(message: str) -> None:
+    sys.stderr.write(f"samljit: warning: {message}\n")
 
 
 def run(ctx: Context) -> int:
@@ -41,13 +95,22 @@ def run(ctx: Context) -> int:
         "aws_session_duration": current(args.session_duration, "aws_session_duration"),
         "idp_certificate": current(args.idp_certificate, "idp_certificate"),
         "api_url": current(args.api_url, "api_url"),
-        "command": current(args.command_line, "command"),
     }
+    given_keys = {
+        dest[len(KEY_DEST) :]: value
+        for dest, value in vars(args).items()
+        if dest.startswith(KEY_DEST) and value is not None
+    }
+    for key in given_keys:
+        values[key] = current(given_keys[key], key)
+    for key, value in existing.items():  # provider-declared keys already in the file
+        if isinstance(value, str) and key not in values and key not in config.KEY_NAMES:
+            values[key] = value
     terminal = ctx.terminal
     asking = not args.skip_prompt and terminal.interactive
     if asking:
         _ask(ctx, name, values)
-    _validate(ctx, name, values)
+    _validate(ctx, name, values, given_keys)
     changed = {k: v for k, v in values.items() if v is not None and v != current(None, k)}
     config.save_section(ctx.config_path, name, changed)
     terminal.info(f"Saved IdP account {name!r} in {ctx.config_path}.")
@@ -74,24 +137,8 @@ def _ask(ctx: Context, name: str, values: dict[str, str | None]) -> None:
     )
     provider = load_provider(chosen)
     values["provider"] = provider.name
-
-    def url_ok(value: str) -> str | None:
-        try:
-            check_url(value, "the URL")
-        except ConfigError as exc:
-            return exc.message
-        return None
-
-    if "url" in provider.required_keys:
-        values["url"] = terminal.ask(
-            "IdP sign-in URL of the AWS app", what="the URL", default=values["url"], validate=url_ok
-        )
-    if "command" in provider.required_keys:
-        values["command"] = terminal.ask(
-            "Command that prints a base64 SAMLResponse",
-            what="the command",
-            default=values["command"],
-        )
+    for key in provider.keys:
+        _ask_key(ctx, provider, key, values)
     if provider.needs_password:
         values["username"] = (
             terminal.ask("Username", what="the username", default=values["username"] or "") or None
@@ -117,7 +164,39 @@ def _ask(ctx: Context, name: str, values: dict[str, str | None]) -> None:
     )
 
 
-def _validate(ctx: Context, name: str, values: dict[str, str | None]) -> None:
+def _ask_key(
+    ctx: Context,
+    provider: type[Provider],
+    key: ProviderKey,
+    values: dict[str, str | None],
+) -> None:
+    """Ask for one key the provider declares (the URL is checked as it is typed)."""
+
+    def url_ok(value: str) -> str | None:
+        try:
+            check_url(value, "the URL")
+        except ConfigError as exc:
+            return exc.message
+        return None
+
+    if key.secret:
+        return  # never in the file: SAMLJIT_<NAME> in the environment
+    default = values.get(key.name) or key.default or ""
+    answer = ctx.terminal.ask(
+        key.help,
+        what=key.name,
+        default=default,
+        validate=url_ok if key.name.endswith("url") else None,
+    )
+    if answer and answer != key.default:
+        values[key.name] = answer
+    elif not answer and key.required:
+        raise ConfigError(f"{provider.name} needs {key.name}")
+
+
+def _validate(
+    ctx: Context, name: str, values: dict[str, str | None], given_keys: dict[str, str]
+) -> None:
     if not values.get("provider"):
         raise ConfigError(
             f"account {name!r} needs a provider",
@@ -125,11 +204,18 @@ def _validate(ctx: Context, name: str, values: dict[str, str | None]) -> None:
         )
     provider = load_provider(values["provider"] or "")
     values["provider"] = provider.name
-    for key in provider.required_keys:
-        if not values.get(key):
+    for key_name in given_keys:
+        if provider.key(key_name) is None:
+            flag = "--" + key_name.replace("_", "-")
             raise ConfigError(
-                f"account {name!r} needs a {key}",
-                hint=f"pass --{key} (or run `samljit configure -a {name}` in a terminal)",
+                f"{flag} is not a setting of provider {provider.name}",
+                hint=_key_hint(provider),
+            )
+    for key in provider.keys:
+        if key.required and not values.get(key.name) and not key.default:
+            raise ConfigError(
+                f"account {name!r} needs a {key.name}",
+                hint=f"pass {key.flag} (or run `samljit configure -a {name}` in a terminal)",
             )
     if values.get("url"):
         check_url(values["url"] or "", "--url")
@@ -157,6 +243,11 @@ def _validate(ctx: Context, name: str, values: dict[str, str | None]) -> None:
                     f"the pinned certificate {info.subject} expired {info.days_expired(now)} "
                     "days ago; samljit still checks signatures against it"
                 )
+
+
+def _key_hint(provider: type[Provider]) -> str:
+    own = [k.flag for k in provider.keys if k.name not in config.KEY_NAMES]
+    return f"its own settings: {', '.join(own)}" if own else "it has no settings of its own"
 
 
 def _offer_password(ctx: Context, name: str) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
+from samljit.cli.args import login_options, seconds
 from samljit.cli.commands import Context
 from samljit.config.accounts import Overrides
 from samljit.jit.flow import login
@@ -11,12 +13,22 @@ from samljit.sinks.env import role_arn_of
 from samljit.sinks.profile import rfc3339
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    login_options(parser, full=False)
+    parser.add_argument("--print", action="store_true", help="print the link, open nothing")
+    parser.add_argument("--json", action="store_true", help='print {"ConsoleUrl", "Expiration"}')
+    parser.add_argument("--destination", metavar="URL", help="console page to open")
+    parser.add_argument(
+        "--duration", metavar="SECONDS", type=seconds, help="console session length"
+    )
+
+
 def run(ctx: Context) -> int:
     from samljit.aws.federation import console_url
 
     args = ctx.args
     account = ctx.account(Overrides(role=args.role, profile=args.profile))
-    runtime = ctx.runtime()
+    runtime = ctx.services
     grant = login(
         account, runtime, role_ref=account.role_arn, mfa_token=ctx.mfa_token(), write=False
     )

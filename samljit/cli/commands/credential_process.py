@@ -7,12 +7,20 @@ stdout and stderr) and the others wait for its result.
 
 from __future__ import annotations
 
+import argparse
 import json
 
+from samljit.cli.args import mfa_options, role_option
 from samljit.cli.commands import Context
 from samljit.config.accounts import Overrides
 from samljit.jit.flow import login
 from samljit.sinks.profile import rfc3339
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    role_option(parser)
+    parser.add_argument("--no-cache", action="store_true", help="log in even if cached")
+    mfa_options(parser)
 
 
 def run(ctx: Context) -> int:
@@ -20,7 +28,7 @@ def run(ctx: Context) -> int:
     account = ctx.account(Overrides(role=args.role))
     grant = login(
         account,
-        ctx.runtime(),
+        ctx.services,
         role_ref=account.role_arn,
         mfa_token=ctx.mfa_token(),
         write=False,

@@ -11,6 +11,7 @@ Everything is removed at the end unless ``--keep``.
 
 from __future__ import annotations
 
+import argparse
 import os
 import shlex
 import shutil
@@ -35,6 +36,13 @@ from samljit.tools.sandbox.users import (
     SandboxUser,
     default_users,
 )
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary HOME and print its path"
+    )
+
 
 ACCOUNT = "demo"
 REGION = "us-east-1"

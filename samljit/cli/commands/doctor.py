@@ -12,6 +12,7 @@ One line per finding: ``ok``, ``note`` (fine, worth knowing), ``skip`` (could no
 
 from __future__ import annotations
 
+import argparse
 import os
 import stat
 from collections.abc import Mapping
@@ -28,8 +29,13 @@ from samljit.config import accounts as config
 from samljit.errors import ConfigError, SamljitError
 from samljit.sinks import credfile
 
+
 #: How far the local clock may be from the IdP's (samljit's own tolerance when checking an
 #: assertion's validity window; AWS STS allows about as much).
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """doctor takes only the global options."""
+
+
 CLOCK_TOLERANCE_SECONDS = 180
 CLOCK_TIMEOUT = (3.0, 3.0)
 PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY")

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 
+from samljit.cli.args import login_options
 from samljit.cli.commands import Context
 from samljit.config.accounts import Overrides
 from samljit.errors import UsageError
 from samljit.jit.flow import login
 from samljit.sinks.env import credential_env
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    login_options(parser, full=False)
+    parser.add_argument(
+        "--no-write",
+        action="store_true",
+        help="keep the credentials in the command's environment only (no profile written)",
+    )
+    parser.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="command")
+
 
 COMMAND_NOT_FOUND = 127
 NOT_EXECUTABLE = 126
@@ -26,7 +39,7 @@ def run(ctx: Context) -> int:
             hint="samljit exec -a production -- aws sts get-caller-identity",
         )
     account = ctx.account(Overrides(role=args.role, profile=args.profile))
-    runtime = ctx.runtime()
+    runtime = ctx.services
     write = account.write_credentials and not args.no_write
     grant = login(
         account, runtime, role_ref=account.role_arn, mfa_token=ctx.mfa_token(), write=write

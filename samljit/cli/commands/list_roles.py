@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 
 from samljit.aws import roles
+from samljit.cli.args import mfa_options
 from samljit.cli.commands import Context
 from samljit.jit.flow import assertion_for
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    mfa_options(parser)
+    parser.add_argument("--json", action="store_true", help="print a JSON list")
+
+
 def run(ctx: Context) -> int:
     account = ctx.account()
-    runtime = ctx.runtime()
+    runtime = ctx.services
     http = runtime.http_for(account)
     try:  # a cached assertion that is still valid answers without the IdP
         assertion, _ = assertion_for(account, runtime, http, mfa_token=ctx.mfa_token(), fresh=False)

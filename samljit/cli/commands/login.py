@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+import argparse
+
+from samljit.cli.args import login_options
 from samljit.cli.commands import Context, describe_grant, expiry_text
 from samljit.config.accounts import Overrides
 from samljit.jit.flow import login, login_all_roles
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    login_options(parser, full=True)
+    parser.add_argument(
+        "--all-roles",
+        action="store_true",
+        help="write one profile per role in the assertion (names from profile_template)",
+    )
 
 
 def run(ctx: Context) -> int:
@@ -12,7 +24,7 @@ def run(ctx: Context) -> int:
     account = ctx.account(
         Overrides(role=args.role, profile=args.profile, session_duration=args.session_duration)
     )
-    runtime = ctx.runtime()
+    runtime = ctx.services
     if args.all_roles:
         grants = login_all_roles(
             account,

@@ -3,17 +3,23 @@ assertion; everything else in the credentials file stays as it was."""
 
 from __future__ import annotations
 
+import argparse
+
 from samljit.cli.commands import Context
 from samljit.config import accounts as config
 from samljit.jit.flow import assertion_key, grant_key
 from samljit.sinks import credfile
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--all", action="store_true", help="every configured account")
+
+
 def run(ctx: Context) -> int:
     cfg = ctx.load_config()
     names = list(cfg.sections) if ctx.args.all else [ctx.account_name]
-    runtime = ctx.runtime()
-    cache = runtime.the_cache()
+    runtime = ctx.services
+    cache = runtime.cache
     grants = cache.grants()
     for name in names:
         account = config.resolve_account(cfg, name, path=ctx.config_path, env=ctx.env)

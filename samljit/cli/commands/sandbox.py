@@ -3,12 +3,14 @@ current one-time code of a secret (what an authenticator app would show)."""
 
 from __future__ import annotations
 
+import argparse
 import shlex
 import signal
 import tempfile
 from pathlib import Path
 from types import FrameType
 
+from samljit.cli.args import Parser, global_options, port
 from samljit.cli.commands import Context
 from samljit.errors import UsageError
 from samljit.tools.sandbox import totp
@@ -16,6 +18,34 @@ from samljit.tools.sandbox.idp import SandboxIdp
 from samljit.tools.sandbox.keys import SigningKey, generate_signing_key, load_signing_key
 from samljit.tools.sandbox.server import LoopbackServer
 from samljit.tools.sandbox.users import SandboxUser, default_users, load_users
+
+SANDBOX_PORT = 8765
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    subcommands = parser.add_subparsers(
+        dest="sandbox_command", metavar="SUBCOMMAND", parser_class=Parser, required=True
+    )
+    serve = subcommands.add_parser(
+        "serve",
+        help="run the sandbox IdP on 127.0.0.1 until Ctrl-C",
+        description="Run the sandbox IdP on 127.0.0.1: username/password form, optional "
+        "TOTP, IdP-initiated SSO, signed responses, metadata at /metadata.",
+    )
+    global_options(serve, top=False)
+    serve.add_argument("--users", metavar="FILE", help="users file (JSON; default: one user)")
+    serve.add_argument("--key", metavar="PEM", help="signing key (e.g. from `samljit cert`)")
+    serve.add_argument("--cert", metavar="PEM", help="its certificate")
+    serve.add_argument(
+        "--port", type=port, default=SANDBOX_PORT, help=f"port (default {SANDBOX_PORT}; 0: any)"
+    )
+    code = subcommands.add_parser(
+        "totp",
+        help="print the current one-time code of a TOTP secret",
+        description="Print the current one-time code of a base32 TOTP secret.",
+    )
+    global_options(code, top=False)
+    code.add_argument("secret", metavar="SECRET", help="base32 TOTP secret")
 
 
 def run(ctx: Context) -> int:

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+import argparse
+
+from samljit.cli.args import login_options
 from samljit.cli.commands import Context
 from samljit.config.accounts import Overrides
 from samljit.errors import UsageError
 from samljit.jit.flow import login
 from samljit.sinks.env import REMOVED, credential_env
-from samljit.sinks.shells import default_shell, render
+from samljit.sinks.shells import SHELLS, default_shell, render
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    login_options(parser, full=False)
+    parser.add_argument("--shell", choices=SHELLS, help="default: from $SHELL, else bash")
 
 
 def run(ctx: Context) -> int:
     args = ctx.args
     account = ctx.account(Overrides(role=args.role, profile=args.profile))
     grant = login(
-        account, ctx.runtime(), role_ref=account.role_arn, mfa_token=ctx.mfa_token(), write=False
+        account, ctx.services, role_ref=account.role_arn, mfa_token=ctx.mfa_token(), write=False
     )
     full = credential_env(
         {},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from typing import Any
 
@@ -14,11 +15,15 @@ from samljit.sinks.env import role_arn_of
 from samljit.sinks.profile import credentials_from_profile, rfc3339
 
 
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print a JSON list")
+
+
 def run(ctx: Context) -> int:
     cfg = ctx.load_config()
-    runtime = ctx.runtime()
+    runtime = ctx.services
     now = runtime.now()
-    cached = runtime.the_cache().grants()
+    cached = runtime.cache.grants()
     rows: list[dict[str, Any]] = []
     for name in cfg.sections:
         try:

@@ -1,0 +1,39 @@
+"""The one table of samljit's commands: name, the module that declares its arguments and
+runs it, and the one-line help. Adding a command is a module plus a row here.
+
+Each command module has ``add_arguments(parser)`` and ``run(ctx) -> int``. Only the module
+of the command being run is imported, so ``samljit --help`` loads none of them.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Command(NamedTuple):
+    name: str
+    module: str
+    help: str
+
+
+COMMANDS: tuple[Command, ...] = tuple(
+    Command(name, f"samljit.cli.commands.{name.replace('-', '_')}", text)
+    for name, text in (
+        ("configure", "create or update one IdP account section"),
+        ("login", "log in and write the credentials profile"),
+        ("exec", "run a command with fresh credentials in its environment"),
+        ("list-roles", "log in and list every role the assertion grants"),
+        ("credential-process", "print credentials as AWS credential_process JSON (cached)"),
+        ("console", "open the AWS console signed in as the role"),
+        ("script", "print shell lines that export the credentials"),
+        ("status", "every configured account and profile, with time left"),
+        ("logout", "remove the account's profile and cached credentials"),
+        ("audit", "show the audit log"),
+        ("cert", "make an IdP signing key and self-signed certificate"),
+        ("sandbox", "a small SAML IdP on loopback, for trying samljit and IAM setups"),
+        ("demo", "try samljit end to end on this machine: sandbox IdP, local STS"),
+        ("completion", "print a shell completion script"),
+        ("doctor", "check the config, keyring, credentials file, clock, proxy and CA bundle"),
+    )
+)
+BY_NAME = {c.name: c for c in COMMANDS}
