@@ -20,7 +20,7 @@ import requests
 from lxml import etree
 from signxml.verifier import XMLVerifier
 
-from samljit.idp.response import ROLE_ATTRIBUTE, RoleGrant
+from samljit.tools.sandbox.response import ROLE_ATTRIBUTE, RoleGrant
 from tests.emulators.azuread import (
     ESTSAUTH,
     ESTSAUTHPERSISTENT,

@@ -18,7 +18,7 @@ import requests
 from lxml import etree
 from signxml.verifier import XMLVerifier
 
-from samljit.idp.response import ROLE_ATTRIBUTE, RoleGrant
+from samljit.tools.sandbox.response import ROLE_ATTRIBUTE, RoleGrant
 from tests.emulators.jumpcloud import totp_at
 from tests.emulators.okta import (
     APP_LOCKED_TEXT,

@@ -46,7 +46,7 @@ from urllib.parse import quote, urlencode
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
-from samljit.idp.response import (
+from samljit.tools.sandbox.response import (
     AWS_ACS_URL,
     RoleGrant,
     RoleOrder,

@@ -50,7 +50,7 @@ from urllib.parse import quote, urlsplit
 
 from werkzeug.wrappers import Request, Response
 
-from samljit.idp.response import (
+from samljit.tools.sandbox.response import (
     RoleGrant,
     RoleOrder,
     SignTarget,
