@@ -26,6 +26,7 @@ from samljit.tools.cert import (
     CertRequest,
     format_subject,
     generate,
+    generation,
     parse_subject,
     read_openssl_config,
 )
@@ -307,7 +308,7 @@ def test_dangling_symlink_counts_as_existing(tmp_path: Path) -> None:
 def test_file_appearing_after_the_check_is_not_overwritten(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cert, "_refuse_existing", lambda paths: None)
+    monkeypatch.setattr(generation, "_refuse_existing", lambda paths: None)
     out = tmp_path / "out"
     out.mkdir()
     (out / "production.crt").write_text("raced")
@@ -321,14 +322,14 @@ def test_file_appearing_after_the_check_is_not_overwritten(
 def test_cert_write_failure_removes_new_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_install = cert._install
+    real_install = generation._install
 
     def failing_install(temp: Path, final: Path, *args: object, **kwargs: object) -> None:
         if final.suffix == ".crt":
             raise OSError(28, "No space left on device")
         real_install(temp, final, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(cert, "_install", failing_install)
+    monkeypatch.setattr(generation, "_install", failing_install)
     with pytest.raises(UsageError) as caught:
         make(tmp_path, key_type="ec-p256")
     assert "production.crt" in caught.value.message
