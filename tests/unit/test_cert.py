@@ -586,13 +586,28 @@ def test_config_variable_sections_and_continuation(tmp_path: Path) -> None:
     assert read_openssl_config(path).subject == [("O", "Acme  Corporation"), ("CN", "Acme")]
 
 
-def test_config_env_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SAMLJIT_TEST_CN", "from-env")
+def test_config_env_variable(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         "[req]\nprompt=no\ndistinguished_name=dn\n[dn]\nCN=$ENV::SAMLJIT_TEST_CN\n",
     )
-    assert read_openssl_config(path).subject == [("CN", "from-env")]
+    env = {"SAMLJIT_TEST_CN": "from-env"}
+    assert read_openssl_config(path, env=env).subject == [("CN", "from-env")]
+
+
+def test_config_env_variable_comes_from_the_caller_not_os_environ(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SAMLJIT_TEST_CN", "from-os-environ")
+    path = write(
+        tmp_path,
+        "[req]\nprompt=no\ndistinguished_name=dn\n[dn]\nCN=$ENV::SAMLJIT_TEST_CN\n",
+    )
+    with pytest.raises(ConfigError, match=r"\$ENV::SAMLJIT_TEST_CN has no value"):
+        read_openssl_config(path)
+    request = CertRequest(name="production", openssl_config=path, out_dir=tmp_path / "out")
+    result = generate(request, env={"SAMLJIT_TEST_CN": "from-caller"})
+    assert result.subject == "/CN=from-caller"
 
 
 def test_config_undefined_variable(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ import contextlib
 import errno
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -298,11 +299,14 @@ def sha256_fingerprint(certificate: Certificate) -> str:
     return ":".join(f"{byte:02X}" for byte in certificate.fingerprint(hashes.SHA256()))
 
 
-def generate(request: CertRequest) -> CertResult:
+def generate(request: CertRequest, *, env: Mapping[str, str] | None = None) -> CertResult:
     """Make a key pair and self-signed certificate and write ``NAME.key`` and ``NAME.crt``.
 
     Precedence: explicit request fields, then the OpenSSL config, then the defaults
     (RSA 2048, 1095 days, subject ``/CN=NAME``). A subject without a CN gets ``CN=NAME``.
+
+    ``env`` is the environment ``$ENV::NAME`` in the OpenSSL config reads (see
+    :func:`~samljit.tools.cert.opensslconf.read_openssl_config`); the CLI passes its own.
 
     Raises ``UsageError`` (bad flags, existing files without ``force``, unwritable
     directory) or ``ConfigError`` (the OpenSSL config).
@@ -313,7 +317,9 @@ def generate(request: CertRequest) -> CertResult:
         _check_days(request.days, "--days", UsageError)
     explicit_subject = parse_subject(request.subject) if request.subject is not None else None
 
-    config = read_openssl_config(request.openssl_config) if request.openssl_config else None
+    config = (
+        read_openssl_config(request.openssl_config, env=env) if request.openssl_config else None
+    )
     notes: list[str] = []
 
     if key_type is None:

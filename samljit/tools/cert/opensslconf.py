@@ -1,13 +1,14 @@
 """OpenSSL ``req`` config files: the NCONF format ``openssl req -config`` reads.
 
 Only the parts ``samljit cert`` uses are read (the distinguished name, ``default_days``,
-``default_md``, ``default_bits``, and what is worth a note).
+``default_md``, ``default_bits``, and what is worth a note). ``$ENV::NAME`` is looked up in
+the environment the caller passes in, never in ``os.environ``.
 """
 
 from __future__ import annotations
 
-import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -45,11 +46,11 @@ _VARIABLE = re.compile(r"\$([{(]?)(?:([A-Za-z0-9_]*)::)?([A-Za-z0-9_]*)")
 _ESCAPES = {"r": "\r", "n": "\n", "b": "\b", "t": "\t"}
 
 
-def _lookup(sections: _Sections, section: str, key: str) -> str | None:
+def _lookup(sections: _Sections, section: str, key: str, env: Mapping[str, str]) -> str | None:
     """OpenSSL's lookup: the section, then the environment for ``ENV``, then ``default``."""
     value = sections.get(section, {}).get(key)
     if value is None and section == "ENV":
-        value = os.environ.get(key)
+        value = env.get(key)
     if value is None:
         value = sections["default"].get(key)
     return value
@@ -75,7 +76,7 @@ def _strip_comment(line: str) -> str:
     return line
 
 
-def _value(raw: str, section: str, sections: _Sections, where: str) -> str:
+def _value(raw: str, section: str, sections: _Sections, where: str, env: Mapping[str, str]) -> str:
     """Remove quotes and escapes and expand ``$var``, ``${var}``, ``$sect::var``."""
     out: list[str] = []
     pos, end = 0, len(raw)
@@ -106,7 +107,7 @@ def _value(raw: str, section: str, sections: _Sections, where: str) -> str:
                 if raw[pos : pos + 1] != closing:
                     raise ConfigError(f"{where}: '${opening}' without a closing '{closing}'")
                 pos += 1
-            found = _lookup(sections, var_section or section, var_name)
+            found = _lookup(sections, var_section or section, var_name, env)
             if found is None:
                 shown = f"{var_section}::{var_name}" if var_section else var_name
                 raise ConfigError(
@@ -138,7 +139,7 @@ def _logical_lines(text: str) -> list[tuple[int, str]]:
     return lines
 
 
-def _parse_conf(text: str, source: str) -> _Sections:
+def _parse_conf(text: str, source: str, env: Mapping[str, str]) -> _Sections:
     sections: _Sections = {"default": {}}
     current = "default"
     for number, raw_line in _logical_lines(text):
@@ -171,7 +172,7 @@ def _parse_conf(text: str, source: str) -> _Sections:
             section, key = (part.strip() for part in key.split("::", 1))
         if not key or not section:
             raise ConfigError(f"{where}: missing name before '='")
-        value = _value(line[equals + 1 :].strip(), section, sections, where)
+        value = _value(line[equals + 1 :].strip(), section, sections, where, env)
         target = sections.setdefault(section, {})
         target.pop(key, None)  # a repeated name replaces the earlier one, at the new place
         target[key] = value
@@ -187,7 +188,7 @@ def _field_name(key: str) -> str:
 
 
 def _dn_fields(
-    sections: _Sections, dn_section: str, prompt: bool, where: str
+    sections: _Sections, dn_section: str, prompt: bool, where: str, env: Mapping[str, str]
 ) -> list[tuple[str, str]]:
     items = sections[dn_section]
     fields: list[tuple[str, str]] = []
@@ -202,11 +203,11 @@ def _dn_fields(
             )
         if prompt:
             # What `openssl req -batch` does: NAME_value, else NAME_default, "." skips.
-            value = _lookup(sections, dn_section, f"{key}_value")
+            value = _lookup(sections, dn_section, f"{key}_value", env)
             if value == ".":
                 continue
             if not value:
-                value = _lookup(sections, dn_section, f"{key}_default")
+                value = _lookup(sections, dn_section, f"{key}_default", env)
             if not value:
                 continue
         else:
@@ -226,7 +227,7 @@ def _config_int(value: str, what: str, where: str) -> int:
     return int(text)
 
 
-def read_openssl_config(path: Path) -> OpenSslReqConfig:
+def read_openssl_config(path: Path, *, env: Mapping[str, str] | None = None) -> OpenSslReqConfig:
     """Read the parts of an OpenSSL ``req`` config that ``samljit cert`` uses.
 
     * the distinguished name: ``[req] distinguished_name`` names the section; with
@@ -237,8 +238,13 @@ def read_openssl_config(path: Path) -> OpenSslReqConfig:
     * ``default_md`` (samljit always signs with SHA-256; anything else gets a note);
     * ``default_bits`` (a key size when ``--key-type`` is not given).
 
+    ``$ENV::NAME`` is looked up in ``env``, the caller's environment (``samljit cert`` passes
+    its own); ``os.environ`` is never read. Without ``env`` no variable is set there, so
+    ``$ENV::NAME`` falls back to ``NAME`` in the default section, as for an unset variable.
+
     Raises ``ConfigError``.
     """
+    environ: Mapping[str, str] = {} if env is None else env
     name = path.name
     try:
         data = path.read_bytes()
@@ -252,7 +258,7 @@ def read_openssl_config(path: Path) -> OpenSslReqConfig:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"OpenSSL config {path} is not UTF-8 text") from exc
-    sections = _parse_conf(text, name)
+    sections = _parse_conf(text, name, environ)
     if "req" not in sections:
         raise ConfigError(
             f"OpenSSL config {path} has no [ req ] section",
@@ -262,7 +268,7 @@ def read_openssl_config(path: Path) -> OpenSslReqConfig:
     config = OpenSslReqConfig(path=path)
 
     def req(key: str) -> str | None:
-        return _lookup(sections, "req", key)
+        return _lookup(sections, "req", key, environ)
 
     prompt = (req("prompt") or "").strip().lower() != "no"
     dn_section = req("distinguished_name")
@@ -273,7 +279,7 @@ def read_openssl_config(path: Path) -> OpenSslReqConfig:
                 f"{name}: distinguished_name = {dn_section} but there is no "
                 f"[ {dn_section} ] section"
             )
-        fields = _dn_fields(sections, dn_section, prompt, f"{name} [ {dn_section} ]")
+        fields = _dn_fields(sections, dn_section, prompt, f"{name} [ {dn_section} ]", environ)
         if fields:
             config.subject = fields
             config.subject_from_defaults = prompt
@@ -282,7 +288,7 @@ def read_openssl_config(path: Path) -> OpenSslReqConfig:
         ("req", sections["req"].get("default_days")),
         ("default", sections["default"].get("default_days")),
     ]
-    ca_section = _lookup(sections, "ca", "default_ca")
+    ca_section = _lookup(sections, "ca", "default_ca", environ)
     if ca_section and ca_section.strip() in sections:
         ca_section = ca_section.strip()
         days_sources.append((ca_section, sections[ca_section].get("default_days")))
