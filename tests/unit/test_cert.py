@@ -1,5 +1,5 @@
-"""samljit.tools.cert: key and self-signed certificate generation, subject and OpenSSL config
-parsing.
+"""samljit.tools.cert: key and self-signed certificate generation (generation), subject
+(dn) and OpenSSL config (opensslconf) parsing.
 
 The files written are checked with the openssl command line tool, not only with the library
 that wrote them.

@@ -4,7 +4,13 @@
 * :mod:`~samljit.tools.cert.opensslconf`: the parts of an OpenSSL ``req`` config it uses;
 * :mod:`~samljit.tools.cert.generation`: the key, the certificate, and writing the pair.
 
-This package re-exports what its users need.
+This package re-exports what its users need. The CLI does not import it on start: it is
+imported by ``samljit cert`` (:mod:`samljit.cli.commands.cert`, loaded only for that command),
+by the sandbox (:mod:`samljit.tools.sandbox.keys`) and by the tests; and, for
+``sha256_fingerprint`` alone, lazily by :mod:`samljit.saml.verify` when it describes a pinned
+``idp_certificate`` (login, ``configure``, ``doctor``). None of it imports ``cryptography``
+until a function needs it, nor reads ``os.environ``: the environment an OpenSSL config's
+``$ENV::NAME`` reads is passed in (``generate(request, env=...)``).
 """
 
 from __future__ import annotations

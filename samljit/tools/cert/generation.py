@@ -1,4 +1,4 @@
-"""IdP signing key and self-signed certificate: the library behind ``samljit cert``.
+"""Key and self-signed certificate generation, and writing the pair (never half of it).
 
 ``generate`` writes ``NAME.key`` (unencrypted PKCS#8 PEM, mode 0600) and ``NAME.crt`` (a
 self-signed X.509 v3 certificate signed with SHA-256) and returns what the CLI prints.
@@ -8,7 +8,8 @@ The certificate carries the extensions ``openssl req -x509`` adds with a stock o
 critical basicConstraints ``CA:TRUE``.
 
 ``cryptography`` is imported inside the functions that need it, so that importing this module
-(which the CLI does on every start) stays cheap.
+stays cheap for the callers that only want ``sha256_fingerprint`` or the constants (see the
+package docstring for who imports it).
 """
 
 from __future__ import annotations
