@@ -57,3 +57,13 @@ def test_cert_defaults_and_no_overwrite(cli: Cli) -> None:
     forced = cli.run("cert", "--name", "staging", "--out", "keys", "--force", "--days", "30")
     assert forced.returncode == 0 and crt.read_bytes() != before
     assert "(30 days)" in forced.stdout
+
+
+def test_cert_config_reads_the_environment_samljit_runs_in(cli: Cli) -> None:
+    config = cli.home / "env.cnf"
+    config.write_text("[req]\nprompt=no\ndistinguished_name=dn\n[dn]\nCN=$ENV::CERT_CN\n")
+    ran = cli.run(
+        "cert", "--name", "env", "--from-openssl-config", str(config), env={"CERT_CN": "from-env"}
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "subject:     /CN=from-env" in ran.stdout

@@ -1,5 +1,5 @@
-"""samljit.tools.cert: key and self-signed certificate generation, subject and OpenSSL config
-parsing.
+"""samljit.tools.cert: key and self-signed certificate generation (generation), subject
+(dn) and OpenSSL config (opensslconf) parsing.
 
 The files written are checked with the openssl command line tool, not only with the library
 that wrote them.
@@ -26,6 +26,7 @@ from samljit.tools.cert import (
     CertRequest,
     format_subject,
     generate,
+    generation,
     parse_subject,
     read_openssl_config,
 )
@@ -307,7 +308,7 @@ def test_dangling_symlink_counts_as_existing(tmp_path: Path) -> None:
 def test_file_appearing_after_the_check_is_not_overwritten(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(cert, "_refuse_existing", lambda paths: None)
+    monkeypatch.setattr(generation, "_refuse_existing", lambda paths: None)
     out = tmp_path / "out"
     out.mkdir()
     (out / "production.crt").write_text("raced")
@@ -321,14 +322,14 @@ def test_file_appearing_after_the_check_is_not_overwritten(
 def test_cert_write_failure_removes_new_key(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_install = cert._install
+    real_install = generation._install
 
     def failing_install(temp: Path, final: Path, *args: object, **kwargs: object) -> None:
         if final.suffix == ".crt":
             raise OSError(28, "No space left on device")
         real_install(temp, final, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(cert, "_install", failing_install)
+    monkeypatch.setattr(generation, "_install", failing_install)
     with pytest.raises(UsageError) as caught:
         make(tmp_path, key_type="ec-p256")
     assert "production.crt" in caught.value.message
@@ -585,13 +586,28 @@ def test_config_variable_sections_and_continuation(tmp_path: Path) -> None:
     assert read_openssl_config(path).subject == [("O", "Acme  Corporation"), ("CN", "Acme")]
 
 
-def test_config_env_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SAMLJIT_TEST_CN", "from-env")
+def test_config_env_variable(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         "[req]\nprompt=no\ndistinguished_name=dn\n[dn]\nCN=$ENV::SAMLJIT_TEST_CN\n",
     )
-    assert read_openssl_config(path).subject == [("CN", "from-env")]
+    env = {"SAMLJIT_TEST_CN": "from-env"}
+    assert read_openssl_config(path, env=env).subject == [("CN", "from-env")]
+
+
+def test_config_env_variable_comes_from_the_caller_not_os_environ(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SAMLJIT_TEST_CN", "from-os-environ")
+    path = write(
+        tmp_path,
+        "[req]\nprompt=no\ndistinguished_name=dn\n[dn]\nCN=$ENV::SAMLJIT_TEST_CN\n",
+    )
+    with pytest.raises(ConfigError, match=r"\$ENV::SAMLJIT_TEST_CN has no value"):
+        read_openssl_config(path)
+    request = CertRequest(name="production", openssl_config=path, out_dir=tmp_path / "out")
+    result = generate(request, env={"SAMLJIT_TEST_CN": "from-caller"})
+    assert result.subject == "/CN=from-caller"
 
 
 def test_config_undefined_variable(tmp_path: Path) -> None:

@@ -34,7 +34,8 @@ def run(ctx: Context) -> int:
             openssl_config=Path(args.from_openssl_config) if args.from_openssl_config else None,
             out_dir=Path(args.out),
             force=args.force,
-        )
+        ),
+        env=ctx.env,
     )
     for note in result.notes:
         ctx.terminal.info(f"note: {note}")
