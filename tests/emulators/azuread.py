@@ -46,6 +46,7 @@ from urllib.parse import quote, urlencode
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
+from samljit.testing.emulator import LoopbackEmulator
 from samljit.tools.sandbox.response import (
     AWS_ACS_URL,
     RoleGrant,
@@ -55,7 +56,6 @@ from samljit.tools.sandbox.response import (
     encode,
     sign,
 )
-from tests.emulators.base import LoopbackEmulator
 from tests.emulators.jumpcloud import DEFAULT_CERT_PATH, DEFAULT_KEY_PATH, new_totp_secret, totp_at
 
 DEFAULT_URL = "https://account.activedirectory.windowsazure.com"

@@ -18,8 +18,8 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from samljit.testing.emulator import LoopbackEmulator
 from samljit.tools.sandbox.response import RoleGrant, build_response, encode, sign
-from tests.emulators.base import LoopbackEmulator
 from tests.emulators.jumpcloud import totp_verify
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"

@@ -33,6 +33,7 @@ from urllib.parse import quote
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
+from samljit.testing.emulator import LoopbackEmulator
 from samljit.tools.sandbox.response import (
     AWS_ACS_URL,
     RoleGrant,
@@ -43,7 +44,6 @@ from samljit.tools.sandbox.response import (
     encode,
     sign,
 )
-from tests.emulators.base import LoopbackEmulator
 
 KEYS_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "keys"
 DEFAULT_KEY_PATH = KEYS_DIR / "idp-test.key"

@@ -50,6 +50,7 @@ from urllib.parse import quote, urlsplit
 
 from werkzeug.wrappers import Request, Response
 
+from samljit.testing.emulator import LoopbackEmulator
 from samljit.tools.sandbox.response import (
     RoleGrant,
     RoleOrder,
@@ -58,7 +59,6 @@ from samljit.tools.sandbox.response import (
     encode,
     sign,
 )
-from tests.emulators.base import LoopbackEmulator
 from tests.emulators.jumpcloud import new_totp_secret, totp_at
 
 KEYS_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "keys"

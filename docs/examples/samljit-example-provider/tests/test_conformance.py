@@ -1,0 +1,36 @@
+"""ExampleCorp passes samljit's provider conformance tests."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from samljit_example import ExampleCorpProvider
+
+from samljit.config.accounts import Account
+from samljit.idp.provider import LoginSecrets
+from samljit.testing.conformance import ProviderConformance
+
+from .emulator import ExampleCorpEmulator
+
+ROLE = ("arn:aws:iam::123456789012:role/Dev", "arn:aws:iam::123456789012:saml-provider/ex")
+
+
+class TestExampleCorp(ProviderConformance):
+    provider = ExampleCorpProvider
+    good = LoginSecrets("ana@example.com", "right")
+    bad = LoginSecrets("ana@example.com", "wrong")
+
+    @pytest.fixture
+    def idp(self, tmp_path: Path) -> Iterator[ExampleCorpEmulator]:
+        emulator = ExampleCorpEmulator(
+            tmp_path, username="ana@example.com", password="right", tenant="acme", roles=[ROLE]
+        )
+        with emulator as running:
+            yield running
+
+    def account(self, idp: ExampleCorpEmulator, tmp_path: Path) -> Account:
+        return Account(
+            name="ex", provider="ExampleCorp", url=idp.base_url, options={"tenant": "acme"}
+        )
