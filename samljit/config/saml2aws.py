@@ -7,6 +7,8 @@ samljit's key names follow saml2aws, so most keys carry over as they are. What d
 * ``url``: saml2aws's ADFS, ADFS2 and Shibboleth(ECP) providers take the IdP's base URL and
   add the path themselves; samljit's take the sign-in URL, so the path is added here;
 * ``mfa``: kept when the samljit provider knows it, else ``Auto`` (reported);
+* a key the samljit provider declares (``app_id``, ``client_id``, …; or the saml2aws name
+  it declares for one) is carried over to that key;
 * every other documented key (:data:`NOT_CARRIED`) has no samljit counterpart: a value that
   is not empty or saml2aws's default is reported with the reason, never dropped silently;
   unknown keys are reported too.
@@ -20,6 +22,7 @@ import configparser
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from samljit.errors import ConfigError
@@ -142,10 +145,11 @@ def convert_section(
     name: str,
     values: Mapping[str, str],
     *,
-    provider_lookup: Callable[[str], tuple[str, tuple[str, ...]] | None],
+    provider_lookup: Callable[[str], ProviderInfo | tuple[str, tuple[str, ...]] | None],
 ) -> Converted:
     """Convert one section. ``provider_lookup(name)`` gives an installed samljit provider's
-    display name and MFA options, or ``None`` when there is none of that name."""
+    display name, MFA options and (optionally) its declared keys by saml2aws name, or
+    ``None`` when there is none of that name."""
     result = Converted(name)
     raw = {key.strip().lower(): value.strip() for key, value in values.items()}
     given = raw.get("provider", "")
@@ -155,7 +159,8 @@ def convert_section(
     provider = _provider(given, provider_lookup, result)
     if provider is None:
         return result
-    provider_name, mfa_options = provider
+    provider_name, mfa_options = provider[0], provider[1]
+    own_keys: Mapping[str, str] = provider[2] if len(provider) > 2 else {}  # type: ignore[misc]
     result.values["provider"] = provider_name
     url = _url(raw.get("url", ""), given, raw.get("aws_urn") or DEFAULT_URN, result)
     if url is None:
@@ -167,6 +172,10 @@ def convert_section(
         if key in CARRIED:
             continue
         value = raw[key]
+        if key in own_keys:
+            if value:
+                result.values[own_keys[key]] = value
+            continue
         if key in NOT_CARRIED:
             if value.lower() in _DEFAULTISH or (key == "name" and value == name):
                 result.defaults.append(key)
@@ -179,11 +188,20 @@ def convert_section(
     return result
 
 
+class ProviderInfo(NamedTuple):
+    """What the import needs of a samljit provider."""
+
+    name: str
+    mfa_options: tuple[str, ...]
+    #: saml2aws key → the samljit key the provider declares for it.
+    keys: Mapping[str, str] = {}
+
+
 def _provider(
     given: str,
-    lookup: Callable[[str], tuple[str, tuple[str, ...]] | None],
+    lookup: Callable[[str], ProviderInfo | tuple[str, tuple[str, ...]] | None],
     result: Converted,
-) -> tuple[str, tuple[str, ...]] | None:
+) -> ProviderInfo | tuple[str, tuple[str, ...]] | None:
     target = PROVIDERS.get(given.lower(), given)
     found = lookup(target)
     if found is None:

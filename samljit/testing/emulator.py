@@ -1,5 +1,6 @@
-"""The loopback emulator base every IdP emulator shares: served on 127.0.0.1 by samljit's own
-loopback server, with no access log (request bodies hold passwords and codes and must never be logged)."""
+"""The loopback emulator base every IdP emulator shares: served on 127.0.0.1 by samljit's
+own loopback server, with no access log (request bodies hold passwords and codes and must
+never be logged)."""
 
 from __future__ import annotations
 

@@ -83,3 +83,17 @@ def test_a_wrong_tenant_is_the_idps_refusal(cli: Cli, example: Any) -> None:
     ran = cli.run("login", "-a", "ex")
     assert ran.returncode == 3, ran.stderr
     assert "ExampleCorp refused the sign-in: invalid credentials" in ran.stderr
+
+
+def test_the_saml2aws_import_maps_the_plugins_key(cli: Cli, example: Any) -> None:
+    (cli.home / ".saml2aws").write_text(
+        f"[ex]\nname = ex\nprovider = ExampleCorp\nurl = {example.base_url}\n"
+        f"username = {USER}\ntenant = acme\nmfa = Auto\naws_profile = ex\n"
+    )
+    ran = cli.run("configure", "--import-saml2aws")
+    assert ran.returncode == 0, ran.stderr
+    assert "not imported: tenant" not in ran.stdout
+    section = configparser.ConfigParser()
+    section.read(cli.config)
+    assert section["ex"]["tenant"] == "acme"
+    assert cli.run("login", "-a", "ex").returncode == 0

@@ -13,6 +13,7 @@ from samljit.cli.args import seconds
 from samljit.cli.commands import Context
 from samljit.config import accounts as config
 from samljit.config.passwords import PasswordStore
+from samljit.config.saml2aws import ProviderInfo
 from samljit.config.urls import check_url
 from samljit.errors import ConfigError
 from samljit.idp.provider import (
@@ -264,12 +265,17 @@ def _offer_password(ctx: Context, name: str) -> None:
             ctx.terminal.info("Password saved in the OS keyring.")
 
 
-def _provider_lookup(name: str) -> tuple[str, tuple[str, ...]] | None:
+def _provider_lookup(name: str) -> ProviderInfo | None:
     try:
         provider = load_provider(name)
     except ConfigError:
         return None
-    return provider.name, tuple(provider.mfa_options)
+    keys = {
+        (key.saml2aws or key.name): key.name
+        for key in provider.keys
+        if key.name not in config.KEY_NAMES and not key.secret
+    }
+    return ProviderInfo(provider.name, tuple(provider.mfa_options), keys)
 
 
 def _import_saml2aws(ctx: Context, source: Path) -> int:
