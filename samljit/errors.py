@@ -28,6 +28,10 @@ class ConfigError(SamljitError):
     """The configuration is missing, corrupt or inconsistent (exit 2)."""
 
 
+class ArnError(ConfigError):
+    """A value that must be an ARN is not one (exit 2)."""
+
+
 class MissingInputError(ConfigError):
     """Something must be asked but no terminal is available, or ``--skip-prompt`` is set."""
 

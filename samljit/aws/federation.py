@@ -11,21 +11,12 @@ import json
 from collections.abc import Mapping
 from urllib.parse import urlencode
 
+from samljit.aws.arn import PARTITIONS
 from samljit.aws.credentials import AwsCredentials
 from samljit.config.urls import check_url
 from samljit.errors import AwsError
 from samljit.idp.http import HttpClient
 
-SIGNIN_HOSTS = {
-    "aws": "https://signin.aws.amazon.com",
-    "aws-cn": "https://signin.amazonaws.cn",
-    "aws-us-gov": "https://signin.amazonaws-us-gov.com",
-}
-CONSOLE_HOSTS = {
-    "aws": "https://console.aws.amazon.com",
-    "aws-cn": "https://console.amazonaws.cn",
-    "aws-us-gov": "https://console.amazonaws-us-gov.com",
-}
 ISSUER = "samljit"
 
 
@@ -33,12 +24,22 @@ def federation_endpoint(partition: str, env: Mapping[str, str]) -> str:
     override = env.get("SAMLJIT_FEDERATION_URL")
     if override:
         return check_url(override, "SAMLJIT_FEDERATION_URL")
-    return f"{SIGNIN_HOSTS[partition]}/federation"
+    return _hosts(partition)[0]
 
 
 def default_destination(partition: str, region: str | None) -> str:
-    home = f"{CONSOLE_HOSTS[partition]}/console/home"
+    home = f"{_hosts(partition)[1]}/console/home"
     return f"{home}?region={region}" if region else home
+
+
+def _hosts(partition: str) -> tuple[str, str]:
+    """The partition's federation endpoint and console URL (:data:`PARTITIONS`)."""
+    known = PARTITIONS.get(partition)
+    federation = known.federation_url() if known else None
+    console = known.console_url() if known else None
+    if federation is None or console is None:
+        raise AwsError("UnsupportedPartition", f"no console sign-in for partition {partition}")
+    return federation, console
 
 
 def console_url(
@@ -52,8 +53,7 @@ def console_url(
     env: Mapping[str, str],
 ) -> str:
     """Ask for a sign-in token and build the console login link."""
-    if partition not in SIGNIN_HOSTS:
-        raise AwsError("UnsupportedPartition", f"no console sign-in for partition {partition}")
+    _hosts(partition)  # refused even with SAMLJIT_FEDERATION_URL: no console to land on
     endpoint = federation_endpoint(partition, env)
     session = json.dumps(
         {

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
+from samljit.aws.arn import Arn
 from samljit.cli.terminal import Terminal
 from samljit.errors import RoleError
 
@@ -20,16 +21,20 @@ class Role(NamedTuple):
     principal_arn: str
 
     @property
+    def arn(self) -> Arn:
+        return Arn.parse(self.role_arn)
+
+    @property
     def partition(self) -> str:
-        return self.role_arn.split(":")[1]
+        return self.arn.partition
 
     @property
     def account_id(self) -> str:
-        return self.role_arn.split(":")[4]
+        return self.arn.account_id
 
     @property
     def role_name(self) -> str:
-        return self.role_arn.rsplit("/", 1)[-1]
+        return self.arn.name
 
 
 def parse_role_value(value: str) -> Role | None:
@@ -37,25 +42,12 @@ def parse_role_value(value: str) -> Role | None:
     parts = [part.strip() for part in value.split(",")]
     if len(parts) != 2:
         return None
-    roles = [p for p in parts if _is_arn(p, "iam", "role/")]
-    principals = [p for p in parts if _is_arn(p, "iam", "saml-provider/")]
+    arns = [(part, Arn.try_parse(part)) for part in parts]
+    roles = [part for part, arn in arns if arn is not None and arn.is_role]
+    principals = [part for part, arn in arns if arn is not None and arn.is_saml_provider]
     if len(roles) != 1 or len(principals) != 1:
         return None
     return Role(role_arn=roles[0], principal_arn=principals[0])
-
-
-def _is_arn(text: str, service: str, resource_prefix: str) -> bool:
-    fields = text.split(":", 5)
-    return (
-        len(fields) == 6
-        and fields[0] == "arn"
-        and fields[1] in ("aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b")
-        and fields[2] == service
-        and fields[4].isdigit()
-        and len(fields[4]) == 12
-        and fields[5].startswith(resource_prefix)
-        and len(fields[5]) > len(resource_prefix)
-    )
 
 
 def account_label(role: Role, account_names: Mapping[str, str]) -> str:
@@ -141,16 +133,5 @@ def _picker_label(role: Role, account_names: Mapping[str, str]) -> str:
 
 def assumed_role_matches(principal_arn: str, role_arn: str) -> bool:
     """Does the assumed-role ARN ``arn:…:sts::ACCT:assumed-role/NAME/SESSION`` come from role?"""
-    try:
-        _, partition, _, _, account, resource = principal_arn.split(":", 5)
-        _, r_partition, _, _, r_account, r_resource = role_arn.split(":", 5)
-    except ValueError:
-        return False
-    kind, _, rest = resource.partition("/")
-    name = rest.split("/", 1)[0]
-    return (
-        kind == "assumed-role"
-        and partition == r_partition
-        and account == r_account
-        and name == r_resource.rsplit("/", 1)[-1]
-    )
+    principal, role = Arn.try_parse(principal_arn), Arn.try_parse(role_arn)
+    return principal is not None and role is not None and principal.is_session_of(role)

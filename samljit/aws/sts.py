@@ -20,6 +20,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
+from samljit.aws.arn import PARTITIONS, Arn, is_region, region_partition
 from samljit.aws.credentials import AwsCredentials
 from samljit.config.urls import RETRY_STATUSES, check_url
 from samljit.errors import AwsError, ConfigError, NetworkError
@@ -36,31 +37,6 @@ STEP = "STS AssumeRoleWithSAML"
 #: The duration samljit falls back to when a role's MaxSessionDuration refuses the request.
 FALLBACK_DURATION = 3600
 
-#: Default STS region per partition (``None``: the global endpoint).
-PARTITION_DEFAULT_REGION: dict[str, str | None] = {
-    "aws": None,
-    "aws-cn": "cn-north-1",
-    "aws-us-gov": "us-gov-west-1",
-}
-_PARTITION_DNS_SUFFIX = {
-    "aws": "amazonaws.com",
-    "aws-cn": "amazonaws.com.cn",
-    "aws-us-gov": "amazonaws.com",
-}
-GLOBAL_ENDPOINT = "https://sts.amazonaws.com"
-
-_ARN = re.compile(r"^arn:(?P<partition>[a-z][a-z0-9-]*):[a-z0-9-]+:[a-z0-9-]*:\d*:.+$")
-_REGION = re.compile(r"^[a-z]{2,6}(-[a-z]{2,12})+-\d{1,3}$")
-# Region-name prefixes of the non-commercial partitions; every other region is in "aws".
-_REGION_PREFIX_PARTITION = (
-    ("cn-", "aws-cn"),
-    ("us-gov-", "aws-us-gov"),
-    ("us-isob-", "aws-iso-b"),
-    ("us-isof-", "aws-iso-f"),
-    ("us-iso-", "aws-iso"),
-    ("eu-isoe-", "aws-iso-e"),
-    ("eusc-", "aws-eusc"),
-)
 _EXPIRATION = re.compile(
     r"^(?P<date>\d{4}-\d{2}-\d{2})[Tt ](?P<time>\d{2}:\d{2}:\d{2})(?:\.(?P<frac>\d+))?"
     r"(?P<tz>[Zz]|[+-]\d{2}:?\d{2})?$"
@@ -83,28 +59,15 @@ class StsResult:
 
 
 def partition_of(arn: str) -> str:
-    """The partition (``aws``, ``aws-cn``, ``aws-us-gov``) of an ARN."""
-    match = _ARN.match(arn.strip())
-    if match is None:
-        raise ConfigError(
-            f"not an AWS ARN: {arn!r}",
-            hint="a role ARN looks like arn:aws:iam::123456789012:role/NAME",
-        )
-    partition = match["partition"]
-    if partition not in PARTITION_DEFAULT_REGION:
+    """The partition (``aws``, ``aws-cn``, ``aws-us-gov``) of an ARN whose STS samljit knows."""
+    partition = Arn.parse(arn).partition
+    known = PARTITIONS.get(partition)
+    if known is None or known.dns_suffix is None:
         raise ConfigError(
             f"samljit does not know the STS endpoint of AWS partition {partition!r} ({arn})",
             hint="set AWS_ENDPOINT_URL_STS to your partition's STS endpoint",
         )
     return partition
-
-
-def region_partition(region: str) -> str:
-    """The partition a region name belongs to (by its prefix)."""
-    for prefix, partition in _REGION_PREFIX_PARTITION:
-        if region.startswith(prefix):
-            return partition
-    return "aws"
 
 
 def endpoint_override(env: Mapping[str, str]) -> str | None:
@@ -125,35 +88,31 @@ def sts_endpoint(
     override = endpoint_override(env)
     if override is not None:
         return override, []
-    if partition not in PARTITION_DEFAULT_REGION:
+    known = PARTITIONS.get(partition)
+    default = known.sts_url() if known else None
+    if known is None or default is None:
         raise ConfigError(
             f"samljit does not know the STS endpoint of AWS partition {partition!r}",
             hint="set AWS_ENDPOINT_URL_STS to your partition's STS endpoint",
         )
-    default = PARTITION_DEFAULT_REGION[partition]
-    suffix = _PARTITION_DNS_SUFFIX[partition]
     notes: list[str] = []
     chosen = (region or "").strip().lower() or None
-    if chosen is not None:
-        if not _REGION.match(chosen):
-            raise ConfigError(
-                f"region {region!r} is not an AWS region name",
-                hint="use a region such as us-east-1, or leave region unset",
-            )
-        belongs_to = region_partition(chosen)
-        if belongs_to != partition:
-            chosen = default
-            where = f"https://sts.{default}.{suffix}" if default else GLOBAL_ENDPOINT
-            notes.append(
-                f"region {region} is in the {belongs_to} partition but the role is in "
-                f"{partition}; calling STS at {where} instead "
-                f"(set region to a {partition} region to choose another)"
-            )
     if chosen is None:
-        chosen = default
-    if chosen is None:
-        return GLOBAL_ENDPOINT, notes
-    return f"https://sts.{chosen}.{suffix}", notes
+        return default, notes
+    if not is_region(chosen):
+        raise ConfigError(
+            f"region {region!r} is not an AWS region name",
+            hint="use a region such as us-east-1, or leave region unset",
+        )
+    belongs_to = region_partition(chosen)
+    if belongs_to != partition:
+        notes.append(
+            f"region {region} is in the {belongs_to} partition but the role is in "
+            f"{partition}; calling STS at {default} instead "
+            f"(set region to a {partition} region to choose another)"
+        )
+        return default, notes
+    return known.sts_url(chosen) or default, notes
 
 
 # --------------------------------------------------------------------------- the call
@@ -405,7 +364,7 @@ def _hint(fault: _Fault, context: _Context) -> str | None:
     if code == "AccessDenied":
         return (
             f"the trust policy of {role} must allow sts:AssumeRoleWithSAML for the Federated "
-            f'principal {provider} (condition "SAML:aud": "https://signin.aws.amazon.com/saml"); '
+            f'principal {provider} (condition "SAML:aud": "{_acs_url(role)}"); '
             "also check that the IdP grants this role with this provider"
         )
     if code in ("ExpiredTokenException", "ExpiredToken"):
@@ -447,6 +406,13 @@ def _hint(fault: _Fault, context: _Context) -> str | None:
             "check AWS_ENDPOINT_URL_STS and HTTPS_PROXY"
         )
     return None
+
+
+def _acs_url(role_arn: str) -> str:
+    """The sign-in SAML endpoint of the role's partition (``SAML:aud`` in its trust policy)."""
+    arn = Arn.try_parse(role_arn)
+    known = arn.partition_info if arn is not None else None
+    return (known.acs_url() if known else None) or "https://signin.aws.amazon.com/saml"
 
 
 def _not_sts(context: _Context, status: int, reason: str) -> NetworkError:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from samljit.aws.arn import signin_host_partition
 from samljit.errors import ConfigError, VerificationError
 from samljit.saml import assertion as saml
 from samljit.saml.xmlsafe import load_nothing as load_nothing
@@ -49,13 +50,6 @@ CLOCK_SKEW = timedelta(minutes=3)
 
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"
 _NS = {**saml.NS, "ds": DS_NS}
-
-#: AWS sign-in host of each partition; the SAML endpoint is ``https://[REGION.]HOST/saml``.
-SIGNIN_HOSTS = {
-    "aws": "signin.aws.amazon.com",
-    "aws-cn": "signin.amazonaws.cn",
-    "aws-us-gov": "signin.amazonaws-us-gov.com",
-}
 
 
 _SHAPE_HINT = (
@@ -416,17 +410,14 @@ def check_audience(assertion: Any, expected: str) -> None:
 def signin_partition(url: str) -> str | None:
     """The partition whose AWS sign-in SAML endpoint ``url`` is, or ``None``.
 
-    Accepted: ``https://HOST/saml`` and ``https://REGION.HOST/saml`` for the hosts in
-    :data:`SIGNIN_HOSTS`, the region belonging to the host's partition.
+    Accepted: ``https://HOST/saml`` and ``https://REGION.HOST/saml`` for the sign-in hosts of
+    :data:`samljit.aws.arn.PARTITIONS`, the region belonging to the host's partition.
     """
-    from samljit.aws.sts import region_partition
-
     try:
         parts = urlsplit(url.strip())
         port = parts.port
     except ValueError:
         return None
-    host = (parts.hostname or "").lower()
     if (
         parts.scheme.lower() != "https"
         or port is not None
@@ -437,23 +428,7 @@ def signin_partition(url: str) -> str | None:
         or parts.fragment
     ):
         return None
-    for partition, signin in SIGNIN_HOSTS.items():
-        if host == signin:
-            return partition
-        region, dot, rest = host.partition(".")
-        if dot and rest == signin and _is_region(region) and region_partition(region) == partition:
-            return partition
-    return None
-
-
-def _is_region(text: str) -> bool:
-    """Whether ``text`` looks like an AWS region name (``us-east-1``, ``cn-north-1``)."""
-    pieces = text.split("-")
-    return (
-        len(pieces) >= 3
-        and pieces[-1].isdigit()
-        and all(p.isalpha() and p.isascii() and p.islower() for p in pieces[:-1])
-    )
+    return signin_host_partition(parts.hostname or "")
 
 
 def check_destination(envelope: Any, assertion: Any) -> str:

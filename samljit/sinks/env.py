@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from samljit.aws.arn import Arn
 from samljit.aws.credentials import AwsCredentials
 from samljit.sinks.profile import rfc3339
 
@@ -14,11 +15,9 @@ REMOVED = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "SAMLJIT_PASSWORD", "SAMLJIT_MF
 
 def role_arn_of(credentials: AwsCredentials) -> str:
     """``arn:P:iam::A:role/N`` from the assumed-role ARN ``arn:P:sts::A:assumed-role/N/S``."""
-    arn = credentials.assumed_role_arn or ""
-    fields = arn.split(":", 5)
-    if len(fields) != 6 or not fields[5].startswith("assumed-role/"):
-        return ""
-    return f"arn:{fields[1]}:iam::{fields[4]}:role/{fields[5].split('/')[1]}"
+    arn = Arn.try_parse(credentials.assumed_role_arn)
+    role = arn.assumed_role_to_role() if arn is not None else None
+    return str(role) if role is not None else ""
 
 
 def credential_env(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 
+from samljit.aws.arn import Arn
 from samljit.aws.credentials import AwsCredentials
 from samljit.aws.roles import Role, assumed_role_matches, match
 from samljit.config.accounts import Account
@@ -72,9 +73,9 @@ def grants_role(credentials: AwsCredentials, reference: str | None, account: Acc
     target = account.role_aliases.get(reference, reference).strip()
     if target.startswith("arn:"):
         return assumed_role_matches(principal, target)
-    fields = principal.split(":", 5)
-    if len(fields) != 6 or not fields[5].startswith("assumed-role/"):
+    role = Arn.try_parse(principal)
+    role = role.assumed_role_to_role() if role is not None else None
+    if role is None:
         return False
-    role_name = fields[5].split("/")[1]
-    stand_in = Role(f"arn:{fields[1]}:iam::{fields[4]}:role/{role_name}", "")
+    stand_in = Role(str(role), "")
     return bool(match(target, [stand_in], aliases={}, account_names=account.account_names))

@@ -555,6 +555,19 @@ def test_sts_refusals_become_aws_errors_with_hints(
 
 
 @responses.activate
+def test_access_denied_hint_names_the_saml_aud_of_the_roles_partition() -> None:
+    add_xml(
+        "https://sts.cn-north-1.amazonaws.com.cn/",
+        error_xml("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML"),
+        status=403,
+    )
+    with pytest.raises(AwsError) as caught:
+        call(client(), role_arn=CN_ROLE, principal_arn=CN_PROVIDER)
+    assert caught.value.hint is not None
+    assert '"SAML:aud": "https://signin.amazonaws.cn/saml"' in caught.value.hint
+
+
+@responses.activate
 def test_error_echoing_the_assertion_is_scrubbed() -> None:
     echoed = f"Invalid SAMLAssertion {ASSERTION[:600]}... rejected"
     add_xml(GLOBAL, error_xml("InvalidIdentityToken", echoed), status=400)

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
+from samljit.aws.arn import Arn
 from samljit.cli.terminal import Terminal, open_terminal
 from samljit.config import accounts as config
 from samljit.jit.flow import Grant
@@ -109,10 +110,11 @@ def expiry_text(expiration: datetime, now: datetime) -> str:
 def describe_grant(grant: Grant, account: config.Account, now: datetime) -> str:
     """The one success line after ``login``."""
     role_arn = grant.role_arn or role_arn_of(grant.credentials)
-    account_id = role_arn.split(":")[4] if role_arn.count(":") >= 5 else "?"
+    arn = Arn.try_parse(role_arn)
+    account_id = arn.account_id if arn is not None else "?"
     account_name = account.account_names.get(account_id)
     where = f"{account_name} ({account_id})" if account_name else account_id
-    role_name = role_arn.rsplit("/", 1)[-1]
+    role_name = arn.name if arn is not None else role_arn
     expiry = expiry_text(grant.credentials.expiration, now)
     if grant.reused:
         return (

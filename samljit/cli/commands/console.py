@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from samljit.aws.arn import Arn
 from samljit.cli.args import login_options, seconds
 from samljit.cli.commands import Context
 from samljit.config.accounts import Overrides
@@ -32,8 +33,8 @@ def run(ctx: Context) -> int:
     grant = login(
         account, runtime, role_ref=account.role_arn, mfa_token=ctx.mfa_token(), write=False
     )
-    role_arn = grant.role_arn or role_arn_of(grant.credentials)
-    partition = role_arn.split(":")[1] if role_arn.count(":") >= 5 else "aws"
+    arn = Arn.try_parse(grant.role_arn or role_arn_of(grant.credentials))
+    partition = arn.partition if arn is not None else "aws"
     http = runtime.http_for(account)
     try:
         url = console_url(
