@@ -18,17 +18,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(ctx: Context) -> int:
-    runtime = ctx.services
+    services = ctx.services
     since = None
     if ctx.args.since:
         try:
-            since = parse_since(ctx.args.since, runtime.now())
+            since = parse_since(ctx.args.since, services.now())
         except ValueError:
             raise UsageError(
                 f"--since {ctx.args.since!r} is not a duration or a time",
                 hint="use 30m, 12h, 1d, 2w or an RFC 3339 time",
             ) from None
-    for entry in runtime.audit.read(since):
+    for entry in services.audit.read(since):
         if ctx.args.json:
             ctx.out(json.dumps(entry))
             continue

@@ -29,13 +29,13 @@ def run(ctx: Context) -> int:
 
     args = ctx.args
     account = ctx.account(Overrides(role=args.role, profile=args.profile))
-    runtime = ctx.services
+    services = ctx.services
     grant = login(
-        account, runtime, role_ref=account.role_arn, mfa_token=ctx.mfa_token(), write=False
+        account, services, role_ref=account.role_arn, mfa_token=ctx.mfa_token(), write=False
     )
     arn = Arn.try_parse(grant.role_arn or role_arn_of(grant.credentials))
     partition = arn.partition if arn is not None else "aws"
-    http = runtime.http_for(account)
+    http = services.http_for(account)
     try:
         url = console_url(
             http,

@@ -39,10 +39,10 @@ def run(ctx: Context) -> int:
             hint="samljit exec -a production -- aws sts get-caller-identity",
         )
     account = ctx.account(Overrides(role=args.role, profile=args.profile))
-    runtime = ctx.services
+    services = ctx.services
     write = account.write_credentials and not args.no_write
     grant = login(
-        account, runtime, role_ref=account.role_arn, mfa_token=ctx.mfa_token(), write=write
+        account, services, role_ref=account.role_arn, mfa_token=ctx.mfa_token(), write=write
     )
     env = credential_env(
         ctx.env,

@@ -18,10 +18,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(ctx: Context) -> int:
     account = ctx.account()
-    runtime = ctx.services
-    http = runtime.http_for(account)
+    services = ctx.services
+    http = services.http_for(account)
     try:  # a cached assertion that is still valid answers without the IdP
-        assertion, _ = assertion_for(account, runtime, http, mfa_token=ctx.mfa_token(), fresh=False)
+        assertion, _ = assertion_for(account, services, http, mfa_token=ctx.mfa_token(), fresh=False)
     finally:
         http.close()
     names = account.account_names

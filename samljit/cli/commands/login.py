@@ -24,16 +24,16 @@ def run(ctx: Context) -> int:
     account = ctx.account(
         Overrides(role=args.role, profile=args.profile, session_duration=args.session_duration)
     )
-    runtime = ctx.services
+    services = ctx.services
     if args.all_roles:
         grants = login_all_roles(
             account,
-            runtime,
+            services,
             template=account.profile_template,
             mfa_token=ctx.mfa_token(),
             force=args.force,
         )
-        now = runtime.now()
+        now = services.now()
         for grant in grants:
             expiry = expiry_text(grant.credentials.expiration, now)
             ctx.terminal.info(f"[{grant.profile}] {grant.role_arn} {expiry}")
@@ -41,10 +41,10 @@ def run(ctx: Context) -> int:
         return 0
     grant = login(
         account,
-        runtime,
+        services,
         role_ref=account.role_arn,
         mfa_token=ctx.mfa_token(),
         force=args.force,
     )
-    ctx.terminal.success(describe_grant(grant, account, runtime.now()))
+    ctx.terminal.success(describe_grant(grant, account, services.now()))
     return 0

@@ -18,8 +18,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(ctx: Context) -> int:
     cfg = ctx.load_config()
     names = list(cfg.sections) if ctx.args.all else [ctx.account_name]
-    runtime = ctx.services
-    cache = runtime.cache
+    services = ctx.services
+    cache = services.cache
     grants = cache.grants()
     for name in names:
         account = config.resolve_account(cfg, name, path=ctx.config_path, env=ctx.env)
@@ -29,7 +29,7 @@ def run(ctx: Context) -> int:
             if grant.account == account.name:
                 dropped += cache.remove_grant(grant_key(account, grant.role_ref or None))
         cache.remove_assertion(assertion_key(account))
-        runtime.event("logout", account=account.name, profile=account.aws_profile)
+        services.event("logout", account=account.name, profile=account.aws_profile)
         profile = f"profile [{account.aws_profile}] removed" if removed else "no profile"
         ctx.terminal.info(f"Logged out of {name!r}: {profile}, {dropped} cached credentials.")
     return 0

@@ -21,9 +21,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(ctx: Context) -> int:
     cfg = ctx.load_config()
-    runtime = ctx.services
-    now = runtime.now()
-    cached = runtime.cache.grants()
+    services = ctx.services
+    now = services.now()
+    cached = services.cache.grants()
     rows: list[dict[str, Any]] = []
     for name in cfg.sections:
         try:
