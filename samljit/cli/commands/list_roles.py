@@ -21,7 +21,9 @@ def run(ctx: Context) -> int:
     services = ctx.services
     http = services.http_for(account)
     try:  # a cached assertion that is still valid answers without the IdP
-        assertion, _ = assertion_for(account, services, http, mfa_token=ctx.mfa_token(), fresh=False)
+        assertion, _ = assertion_for(
+            account, services, http, mfa_token=ctx.mfa_token(), fresh=False
+        )
     finally:
         http.close()
     names = account.account_names
