@@ -6,13 +6,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from emulator import ExampleCorpEmulator  # the tests folder is on sys.path
 from samljit_example import ExampleCorpProvider
 
 from samljit.config.accounts import Account
 from samljit.idp.provider import LoginSecrets
 from samljit.testing.conformance import ProviderConformance
-
-from .emulator import ExampleCorpEmulator
 
 ROLE = ("arn:aws:iam::123456789012:role/Dev", "arn:aws:iam::123456789012:saml-provider/ex")
 
