@@ -31,9 +31,9 @@ from samljit.errors import (
     MissingInputError,
     SamljitError,
 )
-from samljit.idp.formpage import parse_page, resolve
 from samljit.idp.forms import GENERIC, Flavor, FormLogin
 from samljit.idp.http import HttpClient
+from samljit.idp.page import parse_page, resolve
 from samljit.idp.provider import LoginSecrets
 from samljit.redact import Redactor
 from tests.emulators.formidp import FORMS, render
