@@ -12,8 +12,8 @@ from typing import ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from samljit.config.accounts import Account
-from samljit.idp.formpage import Form, Page
 from samljit.idp.forms import Flavor, FormProvider
+from samljit.idp.page import Form, Page
 
 
 @dataclass(frozen=True)

@@ -30,8 +30,8 @@ from samljit.errors import (
     IdpServiceError,
 )
 from samljit.idp import mfa
-from samljit.idp.formpage import Field, Form, Page, parse_page, resolve, shorten, web_url
 from samljit.idp.http import RETRY_STATUSES, HttpClient, is_loopback_host
+from samljit.idp.page import Field, Form, Page, parse_page, resolve, shorten, web_url
 from samljit.idp.provider import LoginSecrets, Provider
 from samljit.redact import redact_url
 
@@ -318,7 +318,7 @@ class FormLogin:
         return code
 
     def _done(self, page: Page) -> str:
-        value = "".join((page.saml_response or "").split())
+        value = page.saml_response or ""
         if not value:
             raise AssertionFormatError(
                 f"{self.flavor.step('final page')} at {_shown(page.url)}: the "

@@ -16,7 +16,7 @@ HEAVY = {
     "requests",
     "urllib3",
     "lxml",
-    "bs4",
+    "cssselect",
     "signxml",
     "cryptography",
     "keyring",

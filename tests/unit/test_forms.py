@@ -31,9 +31,9 @@ from samljit.errors import (
     MissingInputError,
     SamljitError,
 )
-from samljit.idp.formpage import parse_page, resolve
 from samljit.idp.forms import GENERIC, Flavor, FormLogin
 from samljit.idp.http import HttpClient
+from samljit.idp.page import parse_page, resolve
 from samljit.idp.provider import LoginSecrets
 from samljit.redact import Redactor
 from tests.emulators.formidp import FORMS, render
@@ -464,20 +464,27 @@ def test_error_markup_fixtures(template: str, flavor: Flavor, text: str) -> None
     assert engine(GENERIC).error_text(page) == " ".join(text.split())  # GenericForm too
 
 
-def test_otp_fixtures() -> None:
-    for template, flavor, name in [
-        ("keycloak-otp.html", KEYCLOAK, "otp"),
-        ("keycloak-v2-otp.html", KEYCLOAK, "otp"),
-        ("adfs-mfa.html", ADFS, "VerificationCode"),
-    ]:
-        page = parse_page(
-            render(template, devices="yes", device_one="d1", device_two="d2", code="yes"),
-            url=f"{IDP}/x",
-        )
-        found = engine(flavor).otp_form(page)
-        assert found is not None and found[1].name == name, template
-        pairs = found[0].submission({name: "123456"})
-        assert ("selectedCredentialId", "d1") in pairs or "selectedCredentialId" not in dict(pairs)
+@pytest.mark.parametrize(
+    ("template", "flavor", "name", "device"),
+    [
+        # the device chosen on the page (the checked radio, or v2's hidden input) is sent
+        ("keycloak-otp.html", KEYCLOAK, "otp", "d1"),
+        ("keycloak-v2-otp.html", KEYCLOAK, "otp", "d1"),
+        # ADFS has no device choice: nothing of the kind is sent
+        ("adfs-mfa.html", ADFS, "VerificationCode", None),
+    ],
+)
+def test_otp_fixtures(template: str, flavor: Flavor, name: str, device: str | None) -> None:
+    page = parse_page(
+        render(template, devices="yes", device_one="d1", device_two="d2", code="yes"),
+        url=f"{IDP}/x",
+    )
+    found = engine(flavor).otp_form(page)
+    assert found is not None and found[1].name == name
+    pairs = found[0].submission({name: "123456"})
+    assert (name, "123456") in pairs
+    sent = [value for key, value in pairs if key == "selectedCredentialId"]
+    assert sent == ([device] if device is not None else [])
 
 
 def test_adfs_mfa_posts_to_the_options_action() -> None:

@@ -182,11 +182,11 @@ class Answer:
         self.text = body.decode("utf-8")
 
     def form_value(self, name: str) -> str:
-        from bs4 import BeautifulSoup
+        import lxml.html
 
-        element = BeautifulSoup(self.text, "lxml").find("input", attrs={"name": name})
-        assert element is not None, self.text
-        return str(element.get("value", ""))
+        found = lxml.html.document_fromstring(self.text).xpath("//input[@name=$n]", n=name)
+        assert found, self.text
+        return str(found[0].get("value", ""))
 
 
 def call(idp: SandboxIdp, method: str, url: str, form: dict[str, str] | None = None) -> Answer:
