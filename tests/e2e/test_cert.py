@@ -8,7 +8,8 @@ import subprocess
 
 import pytest
 
-from tests.conftest import FIXTURES, Cli
+from tests.support.cli import Cli
+from tests.support.paths import FIXTURES
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI")
 

@@ -22,21 +22,21 @@ import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from tests.conftest import (
+from tests.emulators.jumpcloud import App, JumpCloudEmulator, totp_now
+from tests.support.accounts import (
     DEV_ARN,
     FULL_ARN,
     PROD_GRANTS,
     RO_ARN,
-    SAMLJIT,
     SLUG,
     TOTP_SECRET,
-    Cli,
     account_config,
     grants,
     make_user,
 )
-from tests.emulators.jumpcloud import App, JumpCloudEmulator, totp_now
+from tests.support.cli import Cli
 from tests.support.moto_sts import MotoSts
+from tests.support.paths import SAMLJIT
 
 
 def code(cli: Cli) -> str:

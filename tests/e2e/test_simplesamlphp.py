@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, Cli
+from tests.support.cli import Cli
+from tests.support.paths import FIXTURES
 from tests.support.simplesamlphp import (
     WRONG_PASSWORD_TEXT,
     NotInstalled,
