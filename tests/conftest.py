@@ -21,6 +21,7 @@ from tests.support.cli import Cli, clean_env
 from tests.support.leaks import assert_no_leaks, recent_totp_codes
 from tests.support.moto_sts import MotoSts
 from tests.support.paths import SAMLJIT
+from tests.support.tools import fail_if_required, report_header, skip_marks
 
 
 def _hypothesis_profiles() -> None:
@@ -36,10 +37,27 @@ def _hypothesis_profiles() -> None:
 _hypothesis_profiles()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "requires_tool(name): needs a program outside Python; see tests/support/tools.py",
+    )
+
+
+def pytest_report_header() -> str:
+    return report_header()
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if "/e2e/" in str(item.fspath):
             item.add_marker(pytest.mark.e2e)
+        skip_marks(item)  # a missing tool skips the tests that need it, with how to install it
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    fail_if_required(item)  # ... or fails them, under SAMLJIT_REQUIRE_TOOLS=1
 
 
 @pytest.fixture

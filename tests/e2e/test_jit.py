@@ -7,7 +7,6 @@ from __future__ import annotations
 import configparser
 import json
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -37,6 +36,7 @@ from tests.support.accounts import (
 from tests.support.cli import Cli
 from tests.support.moto_sts import MotoSts
 from tests.support.paths import SAMLJIT
+from tests.support.tools import requires_tool
 
 
 def code(cli: Cli) -> str:
@@ -373,13 +373,17 @@ SHELL_READERS = {
 }
 
 
-@pytest.mark.parametrize("shell", sorted(SHELL_READERS))
+@pytest.mark.parametrize(
+    "shell",
+    [
+        pytest.param(shell, marks=requires_tool(SHELL_READERS[shell][0]))
+        for shell in sorted(SHELL_READERS)
+    ],
+)
 def test_script_output_sourced_by_the_real_shell(
     cli: Cli, jumpcloud: JumpCloudEmulator, shell: str
 ) -> None:
     reader = SHELL_READERS[shell]
-    if shutil.which(reader[0]) is None:
-        pytest.skip(f"{reader[0]} is not installable from Debian's packages on this machine")
     cli.write_config(account_config(jumpcloud))
     expected = process_json(cli, SAMLJIT_MFA_TOKEN=code(cli))
     ran = cli.run("script", "-a", "production", "--shell", shell, record=False)
