@@ -193,7 +193,7 @@ def test_botocore_is_answered_from_the_cache(
     import botocore.session
 
     cli.write_config(account_config(jumpcloud))
-    process_json(cli, SAMLJIT_MFA_TOKEN=code(cli))
+    cached = process_json(cli, SAMLJIT_MFA_TOKEN=code(cli))
     aws_config = cli.home / ".aws" / "config"
     aws_config.parent.mkdir(exist_ok=True)
     aws_config.write_text(
@@ -204,7 +204,13 @@ def test_botocore_is_answered_from_the_cache(
     monkeypatch.setenv("AWS_CONFIG_FILE", str(aws_config))
     calls = len(sts.calls)
     frozen = botocore.session.Session(profile="p").get_credentials().get_frozen_credentials()
-    assert frozen.access_key.startswith("ASIA") or frozen.access_key
+    # botocore holds the very grant the first call cached, and STS was not asked again
+    assert frozen.access_key.startswith("ASIA")
+    assert (frozen.access_key, frozen.secret_key, frozen.token) == (
+        cached["AccessKeyId"],
+        cached["SecretAccessKey"],
+        cached["SessionToken"],
+    )
     assert len(sts.calls) == calls
 
 
@@ -541,10 +547,14 @@ def test_audit_log_rotates_by_size(tmp_path: Path) -> None:
     from samljit.jit.audit import AuditLog
 
     log = AuditLog(tmp_path, "login", max_bytes=300)
-    for i in range(20):
-        log.record("grant.issued", account=f"a{i}")
+    secret = "hunter2-Audit-Secret-77"
+    for i in range(20):  # a caller passing a secret along: only the known fields are written
+        log.record("grant.issued", account=f"a{i}", password=secret, token=secret)
     assert (tmp_path / "audit.log.1").exists()
     assert os.path.getsize(tmp_path / "audit.log") < 600
     entries = list(log.read())
     assert entries[-1]["account"] == "a19"
     assert all("password" not in e for e in entries)
+    assert all(set(e) == {"time", "event", "command", "account"} for e in entries)
+    written = (tmp_path / "audit.log.1").read_text() + (tmp_path / "audit.log").read_text()
+    assert secret not in written
