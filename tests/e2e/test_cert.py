@@ -6,11 +6,11 @@ import shutil
 import stat
 import subprocess
 
-import pytest
+from tests.support.cli import Cli
+from tests.support.paths import FIXTURES
+from tests.support.tools import requires_tool
 
-from tests.conftest import FIXTURES, Cli
-
-pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl CLI")
+pytestmark = requires_tool("openssl")
 
 
 def openssl(*args: str) -> str:

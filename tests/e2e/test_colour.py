@@ -7,8 +7,10 @@ import io
 
 import pexpect
 
-from tests.conftest import SAMLJIT, TOTP_SECRET, Cli, account_config
 from tests.emulators.jumpcloud import JumpCloudEmulator, totp_now
+from tests.support.accounts import TOTP_SECRET, account_config
+from tests.support.cli import Cli
+from tests.support.paths import SAMLJIT
 
 GREEN = "\x1b[1;32m"
 

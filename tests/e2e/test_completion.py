@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli
+from tests.support.cli import Cli
+from tests.support.tools import requires_tool
 
 CONFIG = """\
 # accounts
@@ -64,6 +65,7 @@ def bash_complete(
     return [line for line in ran.stdout.splitlines() if line]
 
 
+@requires_tool("bash")
 def test_bash_script_is_valid_and_completes_accounts(cli: Cli) -> None:
     path = script(cli, "bash")
     syntax = run_shell("bash", "-n", str(path), env=cli.env)
@@ -91,6 +93,7 @@ def test_bash_script_is_valid_and_completes_accounts(cli: Cli) -> None:
     assert bash_complete(cli, path, "login", "-a", "") == []
 
 
+@requires_tool("zsh")
 def test_zsh_script_is_valid_and_lists_accounts(cli: Cli) -> None:
     path = script(cli, "zsh")
     syntax = run_shell("zsh", "-n", str(path), env=cli.env)
@@ -106,6 +109,7 @@ def test_zsh_script_is_valid_and_lists_accounts(cli: Cli) -> None:
     assert ran.stdout.split() == ACCOUNTS
 
 
+@requires_tool("fish")
 def test_fish_script_is_valid_and_completes_accounts(cli: Cli) -> None:
     path = script(cli, "fish")
     syntax = run_shell("fish", "--no-execute", str(path), env=cli.env)

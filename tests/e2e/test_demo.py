@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pexpect
 
-from tests.conftest import SAMLJIT, Cli
+from tests.support.cli import Cli
+from tests.support.paths import SAMLJIT
 
 REAL_IDP_COMMANDS = (
     "samljit configure -a work",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli
+from tests.support.cli import Cli
 
 GOOD_CREDENTIALS = "[production]\naws_access_key_id = ASIAEXAMPLE\n"
 

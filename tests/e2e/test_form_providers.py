@@ -15,10 +15,11 @@ from dataclasses import dataclass
 import pytest
 
 from samljit.tools.sandbox.response import RoleGrant
-from tests.conftest import ACCOUNT_ID, FULL_ARN, PASSWORD, PROVIDER_ARN, RO_ARN, Cli
 from tests.emulators import adfs, keycloak, shibboleth
 from tests.emulators.formidp import CERT_PATH, KEY_PATH, FormIdp, FormUser
 from tests.emulators.jumpcloud import totp_now
+from tests.support.accounts import ACCOUNT_ID, FULL_ARN, PASSWORD, PROVIDER_ARN, RO_ARN
+from tests.support.cli import Cli
 
 TOTP_SECRET = "KRSXG5CTMVRXEZLUKN2XAZLSKNSWG4TF"
 ANA = "ana@acme.example"  # password only

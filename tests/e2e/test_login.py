@@ -12,19 +12,6 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from tests.conftest import (
-    ACCOUNT_ID,
-    DEV_ARN,
-    EMAIL,
-    FULL_ARN,
-    PASSWORD,
-    RO_ARN,
-    SLUG,
-    TOTP_SECRET,
-    Cli,
-    account_config,
-    make_user,
-)
 from tests.emulators.jumpcloud import (
     BAD_CREDENTIALS_MESSAGE,
     INVALID_OTP_MESSAGE,
@@ -33,6 +20,19 @@ from tests.emulators.jumpcloud import (
     JumpCloudEmulator,
     totp_now,
 )
+from tests.support.accounts import (
+    ACCOUNT_ID,
+    DEV_ARN,
+    EMAIL,
+    FULL_ARN,
+    PASSWORD,
+    RO_ARN,
+    SLUG,
+    TOTP_SECRET,
+    account_config,
+    make_user,
+)
+from tests.support.cli import Cli
 from tests.support.moto_sts import MotoSts
 
 PRINT_ENV = (

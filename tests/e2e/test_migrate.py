@@ -11,7 +11,8 @@ from pathlib import Path
 import pexpect
 
 from samljit.config import accounts as config
-from tests.conftest import FIXTURES, SAMLJIT, Cli
+from tests.support.cli import Cli
+from tests.support.paths import FIXTURES, SAMLJIT
 
 SAML2AWS = FIXTURES / "saml2aws" / "saml2aws.ini"
 

@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 
 from samljit.tools.sandbox.response import SignTarget
-from tests.conftest import FIXTURES, TOTP_SECRET, Cli, account_config, make_user
 from tests.emulators.jumpcloud import JumpCloudEmulator, totp_now
+from tests.support.accounts import TOTP_SECRET, account_config, make_user
+from tests.support.cli import Cli
 from tests.support.moto_sts import MotoSts
+from tests.support.paths import FIXTURES
 
 
 def code(cli: Cli) -> str:

@@ -18,7 +18,8 @@ from lxml import etree
 
 from samljit.tools.sandbox import totp
 from samljit.tools.sandbox.users import READONLY_ROLE, SANDBOX_PROVIDER
-from tests.conftest import FIXTURES, SAMLJIT, Cli
+from tests.support.cli import Cli
+from tests.support.paths import FIXTURES, SAMLJIT
 
 SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # not the JumpCloud tests' secret
 ADMIN = "arn:aws:iam::210987654321:role/Ops"

@@ -1,8 +1,9 @@
 """Against a real IdP: SimpleSAMLphp (Debian's package) served on loopback by ``php -S``, with
 a signing key and certificate made by ``samljit cert``; moto's STS; the installed executable.
 
-These tests never skip: without php/SimpleSAMLphp they fail and say how to install it
-(``bash tests/support/install-simplesamlphp.sh``; CI runs it).
+Without php/SimpleSAMLphp they skip with the line that says how to install it
+(``bash tests/support/install-simplesamlphp.sh``); CI installs it and sets
+``SAMLJIT_REQUIRE_TOOLS=1``, under which they fail instead (``tests/support/tools.py``).
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import FIXTURES, Cli
+from tests.support.cli import Cli
+from tests.support.paths import FIXTURES
 from tests.support.simplesamlphp import (
     WRONG_PASSWORD_TEXT,
-    NotInstalled,
     SimpleSamlPhp,
     SspUser,
 )
+from tests.support.tools import requires_tool
+
+pytestmark = requires_tool("SimpleSAMLphp")  # skips, with how to install it, where missing
 
 PROD, DEV = "012345678987", "111122223333"
 PROD_IDP = f"arn:aws:iam::{PROD}:saml-provider/SimpleSAMLphp"
@@ -39,10 +43,7 @@ PRINT_ENV = (
 
 @pytest.fixture(scope="session")
 def ssp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleSamlPhp]:
-    try:
-        idp = SimpleSamlPhp(tmp_path_factory.mktemp("simplesamlphp"), [ALICE, BOB]).start()
-    except NotInstalled as exc:
-        pytest.fail(f"SimpleSAMLphp end-to-end tests need the real IdP: {exc}", pytrace=False)
+    idp = SimpleSamlPhp(tmp_path_factory.mktemp("simplesamlphp"), [ALICE, BOB]).start()
     try:
         yield idp
     finally:

@@ -9,8 +9,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.conftest import ACCOUNT_ID, Cli, account_config
 from tests.emulators.jumpcloud import JumpCloudEmulator
+from tests.support.accounts import ACCOUNT_ID, account_config
+from tests.support.cli import Cli
 
 HEAVY = {
     "requests",

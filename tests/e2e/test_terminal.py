@@ -10,17 +10,10 @@ import json
 import pexpect
 import pytest
 
-from tests.conftest import (
-    EMAIL,
-    PASSWORD,
-    SAMLJIT,
-    SLUG,
-    TOTP_SECRET,
-    Cli,
-    account_config,
-    make_user,
-)
 from tests.emulators.jumpcloud import JumpCloudEmulator, totp_now
+from tests.support.accounts import EMAIL, PASSWORD, SLUG, TOTP_SECRET, account_config, make_user
+from tests.support.cli import Cli
+from tests.support.paths import SAMLJIT
 
 FILE_KEYRING = "keyrings.alt.file.PlaintextKeyring"
 

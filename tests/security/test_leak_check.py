@@ -11,15 +11,11 @@ from urllib.parse import quote_plus
 import pytest
 from lxml import etree
 
-from tests.conftest import (
-    PASSWORD,
-    TOTP_SECRET,
-    Cli,
-    assert_no_leaks,
-    recent_totp_codes,
-)
 from tests.emulators.jumpcloud import totp_now
 from tests.security.corpus import genuine, to_b64
+from tests.support.accounts import PASSWORD, TOTP_SECRET
+from tests.support.cli import Cli
+from tests.support.leaks import assert_no_leaks, recent_totp_codes
 
 ASSERTION = to_b64(genuine())
 

@@ -8,6 +8,7 @@ that wrote them.
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -30,9 +31,10 @@ from samljit.tools.cert import (
     parse_subject,
     read_openssl_config,
 )
+from tests.support.tools import requires_tool
 from tests.support.unprivileged import as_unprivileged, shared_dir
 
-OPENSSL = "/usr/bin/openssl"
+OPENSSL = shutil.which("openssl") or "openssl"
 REPO = Path(__file__).resolve().parents[2]
 FIXTURE = REPO / "fixtures" / "production.cnf"
 FIXTURE_SUBJECT = (
@@ -40,7 +42,7 @@ FIXTURE_SUBJECT = (
     "/OU=Acme Rocket-Powered Products, Inc./CN=production"
 )
 
-needs_openssl = pytest.mark.skipif(not Path(OPENSSL).exists(), reason="no openssl binary")
+needs_openssl = requires_tool("openssl")
 
 
 def openssl(*args: str, stdin: bytes | None = None) -> str:

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import REPO
+from tests.support.paths import REPO
 
 TROUBLESHOOTING = REPO / "docs" / "troubleshooting.md"
 SOURCES = (REPO / "samljit", REPO / "providers")

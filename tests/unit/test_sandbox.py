@@ -27,8 +27,8 @@ from samljit.tools.sandbox.users import (
     load_users,
     parse_users,
 )
-from tests.conftest import FIXTURES
 from tests.emulators.jumpcloud import totp_at
+from tests.support.paths import FIXTURES
 
 RFC_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # base32 of "12345678901234567890"
 BASE = "http://127.0.0.1:8765"

@@ -1,0 +1,70 @@
+"""The test company's accounts: the JumpCloud user, the AWS roles it may assume, and the
+``~/.samljit`` section that points samljit at the JumpCloud emulator."""
+
+from __future__ import annotations
+
+from samljit.tools.sandbox.response import RoleGrant
+from tests.emulators.jumpcloud import App, JumpCloudEmulator, User
+
+SLUG = "acme-prod-aws-admin"
+ACCOUNT_ID = "012345678987"
+PROVIDER_ARN = f"arn:aws:iam::{ACCOUNT_ID}:saml-provider/JumpCloud"
+RO_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/AcmeJumpCloudAdminRO"
+FULL_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/AcmeJumpCloudAdmin"
+DEV_ACCOUNT = "111122223333"
+DEV_ARN = f"arn:aws:iam::{DEV_ACCOUNT}:role/AcmeJumpCloudAdminRO"
+DEV_PROVIDER = f"arn:aws:iam::{DEV_ACCOUNT}:saml-provider/JumpCloud"
+EMAIL = "ops@acme.example"
+PASSWORD = "correct-Horse-battery-staple-42"
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def grants(*arns: tuple[str, str]) -> list[RoleGrant]:
+    return [RoleGrant(role_arn=r, principal_arn=p) for r, p in arns]
+
+
+PROD_GRANTS = grants((RO_ARN, PROVIDER_ARN), (FULL_ARN, PROVIDER_ARN), (DEV_ARN, DEV_PROVIDER))
+
+
+def make_user(**overrides: object) -> User:
+    values: dict[str, object] = {
+        "email": EMAIL,
+        "password": PASSWORD,
+        "totp_secret": TOTP_SECRET,
+        "push": "accept",
+        "push_accept_after": 2,
+        "apps": {SLUG: App(roles=PROD_GRANTS)},
+        "role_order": "mixed",
+    }
+    values.update(overrides)
+    return User(**values)  # type: ignore[arg-type]
+
+
+def account_config(
+    emulator: JumpCloudEmulator,
+    *,
+    name: str = "production",
+    mfa: str = "TOTP",
+    role: str | None = "readonly",
+    extra: str = "",
+) -> str:
+    role_line = f"role_arn = {role}\n" if role else ""
+    return (
+        "# samljit accounts (edited by hand)\n"
+        f"[{name}]\n"
+        "provider = JumpCloud\n"
+        f"url = {emulator.sso_url(SLUG)}\n"
+        f"api_url = {emulator.api_url}\n"
+        f"username = {EMAIL}\n"
+        f"mfa = {mfa}\n"
+        f"aws_profile = {name}\n"
+        f"{role_line}"
+        "region = us-east-2\n"
+        f"{extra}"
+        "  [[roles]]\n"
+        f"  readonly = {RO_ARN}\n"
+        f"  full = {FULL_ARN}\n"
+        "  [[accounts]]\n"
+        f"  {ACCOUNT_ID} = acme-production\n"
+        f"  {DEV_ACCOUNT} = acme-dev\n"
+    )

@@ -1,0 +1,93 @@
+"""The installed ``samljit`` driven the way users drive it: a subprocess with ``HOME`` in a
+temp dir, its own session (no controlling terminal unless a test gives it a pty), and an
+environment holding nothing from the developer's AWS setup."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.support.paths import SAMLJIT
+
+
+@dataclass
+class Cli:
+    """Runs the installed samljit with HOME in a temp dir; remembers every output."""
+
+    home: Path
+    env: dict[str, str]
+    outputs: list[str] = field(default_factory=list)
+    secrets: set[str] = field(default_factory=set)
+
+    @property
+    def config(self) -> Path:
+        return self.home / ".samljit"
+
+    @property
+    def credentials(self) -> Path:
+        return self.home / ".aws" / "credentials"
+
+    def run(
+        self,
+        *args: str,
+        env: dict[str, str] | None = None,
+        input: str | None = None,
+        timeout: float = 60,
+        record: bool = True,
+        stdout_has_secrets: bool = False,
+    ) -> subprocess.CompletedProcess[str]:
+        """Run samljit. Outputs are kept for the leak check, except with ``record=False``;
+        ``stdout_has_secrets`` keeps only stderr (the command's result *is* credentials)."""
+        merged = {**self.env, **(env or {})}
+        merged = {k: v for k, v in merged.items() if v is not None}
+        result = subprocess.run(
+            [str(SAMLJIT), *args],
+            env=merged,
+            input=input,
+            stdin=None if input is not None else subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            start_new_session=True,  # no controlling terminal: /dev/tty cannot be opened
+            cwd=self.home,
+        )
+        if record:
+            self.outputs.append(result.stderr)
+            if not stdout_has_secrets:
+                self.outputs.append(result.stdout)
+        return result
+
+    def popen(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [str(SAMLJIT), *args],
+            env={**self.env, **(env or {})},
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            cwd=self.home,
+        )
+
+    def write_config(self, text: str) -> None:
+        self.config.write_text(text)
+
+
+def clean_env(home: Path) -> dict[str, str]:
+    """A user's environment: nothing from the developer's AWS or samljit setup."""
+    keep = ("PATH", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+    env = {k: os.environ[k] for k in keep if k in os.environ}
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        XDG_STATE_HOME=str(home / ".local" / "state"),
+        PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+        PROMPT_TOOLKIT_NO_CPR="1",
+        NO_COLOR="1",
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    return env
