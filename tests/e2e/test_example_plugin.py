@@ -11,19 +11,17 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import PASSWORD, PROVIDER_ARN, RO_ARN, Cli
+from tests.support.accounts import PASSWORD, PROVIDER_ARN, RO_ARN
+from tests.support.cli import Cli
+from tests.support.tools import requires_tool
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "samljit-example-provider"
-if importlib.util.find_spec("samljit_example") is None:  # pragma: no cover - install step
-    pytest.skip(
-        f"the example provider is not installed: pip install {EXAMPLE}", allow_module_level=True
-    )
 _spec = importlib.util.spec_from_file_location("example_emulator", EXAMPLE / "tests/emulator.py")
 assert _spec is not None and _spec.loader is not None
 _module = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_module)
 ExampleCorpEmulator = _module.ExampleCorpEmulator
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, requires_tool("samljit-example-provider")]
 USER = "ana@example.com"
 
 

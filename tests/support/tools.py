@@ -22,6 +22,7 @@ import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from importlib.util import find_spec
 
 import pytest
 
@@ -60,6 +61,11 @@ TOOLS = {
             "SimpleSAMLphp",
             f"bash {simplesamlphp.INSTALL_SCRIPT}",
             missing=simplesamlphp.missing_software,
+        ),
+        Tool(
+            "samljit-example-provider",
+            "pip install ./docs/examples/samljit-example-provider",
+            missing=lambda: None if find_spec("samljit_example") else "not installed",
         ),
         Tool(
             "pwsh",
