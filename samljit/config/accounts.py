@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from samljit import fsutil
-from samljit.errors import ConfigError
+from samljit.errors import ConfigError, ProfileNameError
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 DEFAULT_CONFIG = "~/.samljit"
@@ -250,16 +250,29 @@ def _unquote(value: str) -> str:
     return value
 
 
-def check_profile_name(profile: str, what: str) -> str:
-    """A name usable as a credentials-file section (botocore merges ``[DEFAULT]`` into
-    every profile, and brackets or surrounding spaces would not read back)."""
+# Characters no profile name may hold: brackets (a header could not be read back), control
+# characters and the Unicode line breaks (configparser, configobj or str.splitlines() end a
+# line there), and lone surrogates (not UTF-8 encodable: undecodable bytes on the command line).
+_NOT_IN_PROFILE_NAMES = re.compile(r"[\[\]\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def check_profile_name(profile: str, what: str = "profile") -> str:
+    """The one rule for a credentials profile name, used wherever a name is taken or written.
+
+    The name must be usable as a section of both the credentials file and the config file:
+    not empty, no surrounding whitespace, not ``DEFAULT`` (configparser, so botocore, merges
+    it into every profile), no brackets, control characters, line breaks or undecodable
+    bytes. Raises
+    :class:`~samljit.errors.ProfileNameError` (a :class:`ConfigError`, exit 2).
+    """
     if (
-        not profile
+        not isinstance(profile, str)
+        or not profile
         or profile != profile.strip()
         or profile == "DEFAULT"
-        or any(c in profile for c in "[]\r\n")
+        or _NOT_IN_PROFILE_NAMES.search(profile)
     ):
-        raise ConfigError(
+        raise ProfileNameError(
             f"{what} {profile!r} cannot be a credentials profile name",
             hint="use letters, digits, '-', '_' or '.'",
         )
@@ -325,6 +338,7 @@ def render_update(text: str, name: str, values: Mapping[str, str | None]) -> str
     for key in values:
         if key not in KEY_NAMES:
             raise ConfigError(f"unknown config key {key!r}")
+    check_profile_name(name, "the account name")
     updates = [(k, _render_value(v)) for k, v in values.items() if v is not None]
     doc = inifile.scan(text, nested=True)
     found = doc.find(name)

@@ -63,6 +63,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from samljit import fsutil, inifile
+from samljit.config.accounts import check_profile_name
 from samljit.errors import ConfigError
 
 __all__ = ["list_profiles", "read_profile", "remove_profile", "write_profile"]
@@ -87,11 +88,13 @@ def write_profile(path: Path, profile: str, values: Mapping[str, str]) -> None:
 
     An existing section is replaced in place (comments inside it go with it); otherwise the
     section is appended at the end, after one blank line.  Keys are written in the order
-    given, as ``key = value``.  Raises :class:`ValueError` for a profile name, key or value
-    that cannot be written faithfully, and :class:`ConfigError` when the file is corrupt or
-    cannot be read or written; in both cases the file is unchanged.
+    given, as ``key = value``.  Raises :class:`~samljit.errors.ProfileNameError` (a
+    :class:`ConfigError` and a :class:`ValueError`) for a profile name that
+    :func:`~samljit.config.accounts.check_profile_name` refuses, :class:`ValueError` for a key
+    or value that cannot be written faithfully, and :class:`ConfigError` when the file is
+    corrupt or cannot be read or written; in all cases the file is unchanged.
     """
-    _check_profile(profile)
+    check_profile_name(profile)
     items = _check_values(values)
     real = _real_path(path)
     shown = _shown(path, real)
@@ -164,16 +167,6 @@ def list_profiles(path: Path) -> list[str]:
 
 # ------------------------------------------------------------------------------------------
 # Validation of what callers pass
-
-
-def _check_profile(profile: str) -> None:
-    if not isinstance(profile, str) or not profile:
-        raise ValueError("profile name must be a non-empty string")
-    if profile != profile.strip() or _FORBIDDEN.intersection(profile):
-        raise ValueError(f"profile name {profile!r} has surrounding whitespace or a line break")
-    if profile == "DEFAULT":
-        # configparser, and so botocore, merges a [DEFAULT] section into every profile.
-        raise ValueError("profile name 'DEFAULT' is reserved by configparser")
 
 
 def _check_values(values: Mapping[str, str]) -> list[tuple[str, str]]:

@@ -1,13 +1,18 @@
-"""samljit.inifile: the one INI editor of the credentials file and the config file."""
+"""samljit.inifile, the one INI editor, and the one profile-name rule both files share."""
 
 from __future__ import annotations
 
 import configparser
 import io
+import os
+from pathlib import Path
 
 import pytest
 
 from samljit import inifile
+from samljit.config import accounts as config
+from samljit.errors import ConfigError, ProfileNameError
+from samljit.sinks.credfile import read_profile, write_profile
 
 # ------------------------------------------------------------------------------------------
 # The configparser dialect (credentials file)
@@ -101,3 +106,63 @@ def test_update_sets_keys_before_the_first_subsection_only() -> None:
 
 def test_scan_of_garbage_in_the_configobj_dialect_raises_nothing() -> None:
     assert [s.name for s in inifile.scan("junk\n[a\n[b]\n", nested=True).sections] == ["b"]
+
+
+# ------------------------------------------------------------------------------------------
+# One profile-name rule for both files
+
+NAMES = [
+    "prod",
+    "acme-prod.Admin_RO",
+    "default",
+    "with space",
+    "café",
+    "#hash",
+    "a=b",
+    "",
+    " prod",
+    "prod\t",
+    "DEFAULT",
+    "a]b",
+    "[a",
+    "a\nb",
+    "a\rb",
+    "a\x0bb",
+    "a\x0cb",
+    "a\x1cb",
+    "a\x85b",
+    "a\u2028b",
+    "a\u2029b",
+    "nul\x00",
+    "tab\tinside",
+    os.fsdecode(b"bad\xffbyte"),
+]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_name_refused_anywhere_is_refused_everywhere(tmp_path: Path, name: str) -> None:
+    credentials = tmp_path / "credentials"
+    cfg = tmp_path / "cfg"
+    try:
+        config.check_profile_name(name, "aws_profile")
+    except ProfileNameError as exc:
+        assert isinstance(exc, ConfigError)
+        assert "\n" not in exc.message
+        with pytest.raises(ProfileNameError):
+            write_profile(credentials, name, {"k": "v"})
+        with pytest.raises(ConfigError):
+            config.save_section(cfg, name, {"provider": "JumpCloud"})
+        assert not credentials.exists()
+        assert not cfg.exists()
+        return
+    # Accepted: it reads back from both files as written.
+    write_profile(credentials, name, {"k": "v"})
+    assert read_profile(credentials, name) == {"k": "v"}
+    parser = configparser.RawConfigParser()
+    parser.read(credentials, encoding="utf-8")
+    assert dict(parser[name]) == {"k": "v"}
+    config.save_section(
+        cfg, name, {"provider": "JumpCloud", "url": "https://x.example/saml", "aws_profile": name}
+    )
+    account = config.resolve_account(config.load(cfg), name, path=cfg, env={})
+    assert account.aws_profile == name

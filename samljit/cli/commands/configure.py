@@ -131,6 +131,8 @@ def _validate(ctx: Context, name: str, values: dict[str, str | None]) -> None:
                 f"account {name!r} needs a {key}",
                 hint=f"pass --{key} (or run `samljit configure -a {name}` in a terminal)",
             )
+    if values.get("aws_profile"):
+        config.check_profile_name(values["aws_profile"] or "", "the AWS profile")
     if values.get("url"):
         check_url(values["url"] or "", "--url")
     if values.get("api_url"):
