@@ -32,6 +32,11 @@ class ArnError(ConfigError):
     """A value that must be an ARN is not one (exit 2)."""
 
 
+class ProfileNameError(ConfigError, ValueError):
+    """A name that cannot be a credentials profile (exit 2). Also a ``ValueError``: for the
+    credentials-file writer it is a bad argument, which it reported as one before."""
+
+
 class MissingInputError(ConfigError):
     """Something must be asked but no terminal is available, or ``--skip-prompt`` is set."""
 

@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any, NamedTuple
 
 from samljit import fsutil
-from samljit.errors import ConfigError
+from samljit.errors import ConfigError, ProfileNameError
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 DEFAULT_CONFIG = "~/.samljit"
@@ -246,16 +246,29 @@ def _unquote(value: str) -> str:
     return value
 
 
-def check_profile_name(profile: str, what: str) -> str:
-    """A name usable as a credentials-file section (botocore merges ``[DEFAULT]`` into
-    every profile, and brackets or surrounding spaces would not read back)."""
+# Characters no profile name may hold: brackets (a header could not be read back), control
+# characters and the Unicode line breaks (configparser, configobj or str.splitlines() end a
+# line there), and lone surrogates (not UTF-8 encodable: undecodable bytes on the command line).
+_NOT_IN_PROFILE_NAMES = re.compile(r"[\[\]\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def check_profile_name(profile: str, what: str = "profile") -> str:
+    """The one rule for a credentials profile name, used wherever a name is taken or written.
+
+    The name must be usable as a section of both the credentials file and the config file:
+    not empty, no surrounding whitespace, not ``DEFAULT`` (configparser, so botocore, merges
+    it into every profile), no brackets, control characters, line breaks or undecodable
+    bytes. Raises
+    :class:`~samljit.errors.ProfileNameError` (a :class:`ConfigError`, exit 2).
+    """
     if (
-        not profile
+        not isinstance(profile, str)
+        or not profile
         or profile != profile.strip()
         or profile == "DEFAULT"
-        or any(c in profile for c in "[]\r\n")
+        or _NOT_IN_PROFILE_NAMES.search(profile)
     ):
-        raise ConfigError(
+        raise ProfileNameError(
             f"{what} {profile!r} cannot be a credentials profile name",
             hint="use letters, digits, '-', '_' or '.'",
         )
@@ -300,14 +313,12 @@ def _bool(value: str | None, key: str, account: str) -> bool:
     raise ConfigError(f"{key} of account {account!r} must be true or false, not {value!r}")
 
 
-_HEADER = re.compile(r"^\s*\[\s*(?P<name>[^\[\]]*?)\s*\]\s*(#.*)?$")
-_SUBHEADER = re.compile(r"^\s*\[\[")
 _KEY = re.compile(r"[a-z][a-z0-9_]*\Z")
 _NEEDS_QUOTES = re.compile(r"(^\s|\s$|\s#|^[\"'])")
 
 
 def _render_value(value: str) -> str:
-    if "\n" in value or "\r" in value:
+    if value.splitlines() not in ([], [value]):  # any line break configobj would see
         raise ConfigError("config values must be one line")
     if _NEEDS_QUOTES.search(value):
         quote = "'" if '"' in value else '"'
@@ -319,52 +330,19 @@ def render_update(text: str, name: str, values: Mapping[str, str | None]) -> str
     """``text`` with keys of section ``name`` set (``None`` = leave as is), the section
     appended when missing. Every other byte stays as it was: comments, spacing, order,
     subsections and other sections."""
+    from samljit import inifile
     from samljit.redact import is_secret_name
 
     for key in values:
         if not _KEY.match(key) or is_secret_name(key):
             raise ConfigError(f"{key!r} cannot be a config key (no secret goes into the file)")
-    updates = {k: _render_value(v) for k, v in values.items() if v is not None}
-    lines = text.splitlines(keepends=True)
-    newline = "\r\n" if lines and lines[0].endswith("\r\n") else "\n"
-    start = next(
-        (
-            i
-            for i, line in enumerate(lines)
-            if not _SUBHEADER.match(line) and (m := _HEADER.match(line)) and m.group("name") == name
-        ),
-        None,
-    )
-    if start is None:
-        block = [f"[{name}]{newline}"] + [f"{k} = {v}{newline}" for k, v in updates.items()]
-        if lines and not lines[-1].endswith(("\n", "\r")):
-            lines[-1] += newline
-        if lines and lines[-1].strip():
-            block.insert(0, newline)
-        return "".join(lines + block)
-    end = start + 1
-    while end < len(lines) and not _SUBHEADER.match(lines[end]) and not _HEADER.match(lines[end]):
-        end += 1
-    scalars = range(start + 1, end)
-    indent = ""
-    for i in scalars:
-        if "=" in lines[i] and not lines[i].lstrip().startswith(("#", ";")):
-            indent = lines[i][: len(lines[i]) - len(lines[i].lstrip())]
-            break
-    last = max((i for i in scalars if lines[i].strip()), default=start)
-    inserted: list[str] = []
-    for key, value in updates.items():
-        pattern = re.compile(rf"^(\s*){re.escape(key)}\s*=")
-        found = next((i for i in scalars if pattern.match(lines[i])), None)
-        if found is not None:
-            ending = newline if lines[found].endswith(("\n", "\r")) else ""
-            lines[found] = f"{pattern.match(lines[found]).group(1)}{key} = {value}{ending}"  # type: ignore[union-attr]
-        else:
-            inserted.append(f"{indent}{key} = {value}{newline}")
-    if inserted and not lines[last].endswith(("\n", "\r")):
-        lines[last] += newline
-    lines[last + 1 : last + 1] = inserted
-    return "".join(lines)
+    check_profile_name(name, "the account name")
+    updates = [(k, _render_value(v)) for k, v in values.items() if v is not None]
+    doc = inifile.scan(text, nested=True)
+    found = doc.find(name)
+    if not found:
+        return doc.append(inifile.render(name, updates, newline=doc.newline())).text
+    return doc.update(found[0], updates).text
 
 
 def save_section(path: Path, name: str, values: Mapping[str, str | None]) -> None:

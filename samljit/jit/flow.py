@@ -339,12 +339,12 @@ def profile_name(template: str, account: Account, role: roles.Role) -> str:
             role_name=role.role_name,
             idp_account=account.name,
         )
-        return check_profile_name(name, "profile_template gives the profile")
     except (KeyError, IndexError, ValueError) as exc:
         raise errors.ConfigError(
             f"profile_template {template!r} is not usable ({exc})",
             hint="use {account_name}, {account_id}, {role_name} and {idp_account}",
         ) from None
+    return check_profile_name(name, "profile_template gives the profile")
 
 
 def login_all_roles(

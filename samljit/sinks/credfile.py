@@ -20,6 +20,9 @@ What belongs to a section
     replaced with it.  Comment and blank lines *after* the last key are kept: a comment block
     directly above the next header describes the next section.
 
+The line grammar and the edits themselves are :mod:`samljit.inifile`'s; this module adds the
+credentials file's rules, checks and file handling.
+
 What counts as corrupt (:class:`~samljit.errors.ConfigError`, file left untouched)
     * bytes that are not UTF-8, or a leading byte-order mark (the AWS CLI rejects both);
     * a non-blank, non-comment line before the first section header;
@@ -33,8 +36,11 @@ What counts as corrupt (:class:`~samljit.errors.ConfigError`, file left untouche
     user's data: a line inside ``[P]`` that looks like a section header but is indented under
     a key (AWS tools read it as part of that key's value), and an edit after which the lines
     following ``[P]`` would be read differently because of their indentation.  Every edit is
-    checked by parsing the old and new text with :mod:`configparser`: all other sections must
-    read the same and ``[P]`` must read exactly as written.
+    checked where it can change anything: the text outside the edited span must be the old
+    text byte for byte, and :mod:`configparser` must read the span from the header before
+    ``[P]`` through the header after it (:meth:`~samljit.inifile.Document.context`) with
+    every other section as before and ``[P]`` exactly as written.  A line's reading depends
+    only on the lines above it up to the last header, so the rest of the file reads as it did.
 
 Writing
     Under an exclusive :func:`fcntl.flock` on ``<real file>.lock`` the file is read, edited in
@@ -56,31 +62,21 @@ import stat
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from samljit import fsutil
+from samljit import fsutil, inifile
+from samljit.config.accounts import check_profile_name
 from samljit.errors import ConfigError
 
 __all__ = ["list_profiles", "read_profile", "remove_profile", "write_profile"]
 
-# configparser's own patterns (RawConfigParser.SECTCRE and OPTCRE with the default delimiters).
+# configparser's own header pattern (RawConfigParser.SECTCRE).
 _SECTION_RE = re.compile(r"\[(?P<header>.+)\]")
-_OPTION_RE = re.compile(r"(?P<option>.*?)\s*(?P<vi>=|:)\s*(?P<value>.*)$")
-_NONSPACE_RE = re.compile(r"\S")
-# One line with its terminator; universal newlines, like reading the file in text mode.
-_LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 _NEWLINE_RE = re.compile(r"\r\n|\r|\n")
-_COMMENT_PREFIXES = ("#", ";")
 # Characters that end a line for configparser or for str.splitlines(), plus NUL.
 _FORBIDDEN = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029\x00")
 # A name no section header can produce (headers never contain a newline), so that a
 # [DEFAULT] section in the file is read as an ordinary section instead of as defaults.
 _NO_DEFAULT_SECTION = "\n"
 _UNCHANGED = "samljit left the file unchanged"
-
-_BLANK = "blank"
-_COMMENT = "comment"
-_CONTINUATION = "continuation"
-_HEADER = "header"
-_OPTION = "option"
 
 
 # ------------------------------------------------------------------------------------------
@@ -92,11 +88,13 @@ def write_profile(path: Path, profile: str, values: Mapping[str, str]) -> None:
 
     An existing section is replaced in place (comments inside it go with it); otherwise the
     section is appended at the end, after one blank line.  Keys are written in the order
-    given, as ``key = value``.  Raises :class:`ValueError` for a profile name, key or value
-    that cannot be written faithfully, and :class:`ConfigError` when the file is corrupt or
-    cannot be read or written; in both cases the file is unchanged.
+    given, as ``key = value``.  Raises :class:`~samljit.errors.ProfileNameError` (a
+    :class:`ConfigError` and a :class:`ValueError`) for a profile name that
+    :func:`~samljit.config.accounts.check_profile_name` refuses, :class:`ValueError` for a key
+    or value that cannot be written faithfully, and :class:`ConfigError` when the file is
+    corrupt or cannot be read or written; in all cases the file is unchanged.
     """
-    _check_profile(profile)
+    check_profile_name(profile)
     items = _check_values(values)
     real = _real_path(path)
     shown = _shown(path, real)
@@ -122,12 +120,13 @@ def read_profile(path: Path, profile: str) -> dict[str, str] | None:
     if text is None:
         return None
     document = _scan(text, shown)
-    if _find_section(document, profile, shown, editing=False) is None:
+    section = _find_section(document, profile, shown, editing=False)
+    if section is None:
         return None
-    parser = _parse(text, shown)
-    if not parser.has_section(profile):
-        return None
-    return dict(parser.items(profile))
+    # A section reads the same on its own: a header resets configparser's state.
+    start, end = document.line(section.header).start, document.line(section.last).end
+    parser = _parse(text[start:end], shown)
+    return dict(parser.items(profile)) if parser.has_section(profile) else None
 
 
 def remove_profile(path: Path, profile: str) -> bool:
@@ -147,11 +146,9 @@ def remove_profile(path: Path, profile: str) -> bool:
         section = _find_section(document, profile, shown, editing=True)
         if section is None:
             return False
-        new = old[: section.header.start] + old[section.last.end :]
-        expected = _model(old, shown)
-        del expected[profile]
-        _verify(new, expected, section, profile, shown)
-        _atomic_write(real, new.encode("utf-8"), shown)
+        edit = document.remove(section)
+        _verify(document, edit, section, profile, None, shown)
+        _atomic_write(real, edit.text.encode("utf-8"), shown)
         return True
 
 
@@ -170,16 +167,6 @@ def list_profiles(path: Path) -> list[str]:
 
 # ------------------------------------------------------------------------------------------
 # Validation of what callers pass
-
-
-def _check_profile(profile: str) -> None:
-    if not isinstance(profile, str) or not profile:
-        raise ValueError("profile name must be a non-empty string")
-    if profile != profile.strip() or _FORBIDDEN.intersection(profile):
-        raise ValueError(f"profile name {profile!r} has surrounding whitespace or a line break")
-    if profile == "DEFAULT":
-        # configparser, and so botocore, merges a [DEFAULT] section into every profile.
-        raise ValueError("profile name 'DEFAULT' is reserved by configparser")
 
 
 def _check_values(values: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -209,125 +196,43 @@ def _check_values(values: Mapping[str, str]) -> list[tuple[str, str]]:
 
 
 # ------------------------------------------------------------------------------------------
-# Scanning: configparser's line grammar, keeping every line's position
+# Scanning: configparser's line grammar (samljit.inifile), with the credentials file's errors
 
 
-class _Line:
-    """One physical line of the file (``end`` is just after its terminator)."""
-
-    __slots__ = ("content", "end", "kind", "newline", "number", "start")
-
-    def __init__(self, number: int, start: int, end: int, content: str, newline: str) -> None:
-        self.number = number
-        self.start = start
-        self.end = end
-        self.content = content  # without the terminator
-        self.newline = newline
-        self.kind = _BLANK
-
-    @property
-    def indent(self) -> str:
-        return self.content[: len(self.content) - len(self.content.lstrip())]
-
-
-class _Section:
-    """A section: its header, its last header/key/continuation line, the next header."""
-
-    __slots__ = ("continuations", "header", "last", "name", "next_header")
-
-    def __init__(self, name: str, header: _Line, last: _Line) -> None:
-        self.name = name
-        self.header = header
-        self.last = last
-        self.continuations: list[_Line] = []
-        self.next_header: _Line | None = None
-
-
-class _Document:
-    __slots__ = ("lines", "sections")
-
-    def __init__(self, lines: list[_Line], sections: list[_Section]) -> None:
-        self.lines = lines
-        self.sections = sections
-
-    def newline(self, preferred: _Line | None = None) -> str:
-        if preferred is not None and preferred.newline:
-            return preferred.newline
-        for line in self.lines:
-            if line.newline:
-                return line.newline
-        return "\n"
-
-
-def _scan(text: str, shown: str) -> _Document:
-    """Split ``text`` into lines and sections the way configparser reads them."""
-    if text.startswith("\ufeff"):
-        raise _corrupt(
-            shown,
-            1,
-            "starts with a byte-order mark, which AWS tools cannot read",
-            "save the file as UTF-8 without a byte-order mark",
-        )
-    lines: list[_Line] = []
-    sections: list[_Section] = []
-    current: _Section | None = None
-    in_option = False  # a key line is open, so deeper-indented lines continue its value
-    indent_level = 0
-    for number, match in enumerate(_LINE_RE.finditer(text), start=1):
-        raw = match.group()
-        content = raw.rstrip("\r\n")
-        line = _Line(number, match.start(), match.end(), content, raw[len(content) :])
-        lines.append(line)
-        stripped = content.strip()
-        if not stripped:
-            line.kind = _BLANK
-            continue
-        if stripped.startswith(_COMMENT_PREFIXES):
-            line.kind = _COMMENT
-            continue
-        first = _NONSPACE_RE.search(content)
-        indent = first.start() if first else 0
-        if current is not None and in_option and indent > indent_level:
-            line.kind = _CONTINUATION
-            current.last = line
-            current.continuations.append(line)
-            continue
-        indent_level = indent
-        header = _SECTION_RE.match(stripped)
-        if header:
-            line.kind = _HEADER
-            if current is not None:
-                current.next_header = line
-            current = _Section(header.group("header"), line, line)
-            sections.append(current)
-            in_option = False
-            continue
-        option = _OPTION_RE.match(stripped) if current is not None else None
-        if option is None or not option.group("option"):
-            raise _bad_line(shown, line, before_sections=current is None)
-        line.kind = _OPTION
-        in_option = True
-        assert current is not None
-        current.last = line
-    return _Document(lines, sections)
+def _scan(text: str, shown: str) -> inifile.Document:
+    try:
+        return inifile.scan(text)
+    except inifile.IniError as exc:
+        if exc.bom:
+            raise _corrupt(
+                shown,
+                1,
+                "starts with a byte-order mark, which AWS tools cannot read",
+                "save the file as UTF-8 without a byte-order mark",
+            ) from None
+        raise _bad_line(
+            shown, exc.number, exc.content, before_sections=exc.before_sections
+        ) from None
 
 
 def _find_section(
-    document: _Document, profile: str, shown: str, *, editing: bool
-) -> _Section | None:
-    found = [section for section in document.sections if section.name == profile]
+    document: inifile.Document, profile: str, shown: str, *, editing: bool
+) -> inifile.Section | None:
+    found = document.find(profile)
     if not found:
         return None
     if len(found) > 1:
+        first, second = (document.line(s.header).number for s in found[:2])
         raise _corrupt(
             shown,
-            found[1].header.number,
-            f"second [{profile}] section (the first is on line {found[0].header.number})",
+            second,
+            f"second [{profile}] section (the first is on line {first})",
             f"merge the [{profile}] sections into one or delete one",
         )
     section = found[0]
     if editing:
-        for line in section.continuations:
+        for index in section.continuations:
+            line = document.line(index)
             if _SECTION_RE.match(line.content.strip()):
                 raise _corrupt(
                     shown,
@@ -339,25 +244,23 @@ def _find_section(
     return section
 
 
-def _bad_line(shown: str, line: _Line, *, before_sections: bool) -> ConfigError:
-    stripped = line.content.strip()
-    hint = f"fix or delete line {line.number}; {_UNCHANGED}"
-    if "\x00" in line.content:
+def _bad_line(shown: str, number: int, content: str, *, before_sections: bool) -> ConfigError:
+    stripped = content.strip()
+    hint = f"fix or delete line {number}; {_UNCHANGED}"
+    if "\x00" in content:
         return _corrupt(
             shown,
-            line.number,
+            number,
             "contains NUL bytes (binary or damaged file)",
             f"restore the file from a backup or move it aside; {_UNCHANGED}",
         )
     if stripped.startswith("[") and not _SECTION_RE.match(stripped):
-        return _corrupt(shown, line.number, "section header without a closing ']'", hint)
+        return _corrupt(shown, number, "section header without a closing ']'", hint)
     if before_sections:
-        return _corrupt(shown, line.number, "setting before the first [profile] header", hint)
+        return _corrupt(shown, number, "setting before the first [profile] header", hint)
     if stripped[0] in "=:":
-        return _corrupt(shown, line.number, "value without a key", hint)
-    return _corrupt(
-        shown, line.number, "not a [profile] header, 'key = value' line or comment", hint
-    )
+        return _corrupt(shown, number, "value without a key", hint)
+    return _corrupt(shown, number, "not a [profile] header, 'key = value' line or comment", hint)
 
 
 def _corrupt(shown: str, number: int, problem: str, hint: str) -> ConfigError:
@@ -372,49 +275,50 @@ def _replace_section(text: str, profile: str, items: list[tuple[str, str]], show
     document = _scan(text, shown)
     section = _find_section(document, profile, shown, editing=True)
     if section is None:
-        newline = document.newline()
-        block = _render("", "", profile, items, newline)
-        if not document.lines:
-            new = block
-        else:
-            last = document.lines[-1]
-            separator = "" if last.newline else newline
-            if last.content.strip():
-                separator += newline  # one blank line before the new section
-            new = text + separator + block
+        edit = document.append(inifile.render(profile, items, newline=document.newline()))
     else:
-        newline = document.newline(section.header)
+        header = document.line(section.header)
+        following = section.next_header
         # Keys are indented like the next header so that it cannot turn into a continuation
         # line of our last key; the header keeps its own indentation, which was valid there.
-        key_indent = section.next_header.indent if section.next_header else ""
-        block = _render(section.header.indent, key_indent, profile, items, newline)
-        new = text[: section.header.start] + block + text[section.last.end :]
-    expected = _model(text, shown)
-    expected[profile] = {key.lower(): value for key, value in items}
-    _verify(new, expected, section, profile, shown)
-    return new
-
-
-def _render(
-    header_indent: str, key_indent: str, profile: str, items: list[tuple[str, str]], newline: str
-) -> str:
-    lines = [f"{header_indent}[{profile}]"]
-    lines.extend(f"{key_indent}{key} = {value}".rstrip() for key, value in items)
-    return "".join(line + newline for line in lines)
+        block = inifile.render(
+            profile,
+            items,
+            newline=document.newline(header),
+            header_indent=header.indent,
+            key_indent=following.indent if following is not None else "",
+        )
+        edit = document.replace(section, block)
+    _verify(document, edit, section, profile, items, shown)
+    return edit.text
 
 
 def _verify(
-    new: str,
-    expected: dict[str, dict[str, str]],
-    section: _Section | None,
+    document: inifile.Document,
+    edit: inifile.Edit,
+    section: inifile.Section | None,
     profile: str,
+    items: list[tuple[str, str]] | None,
     shown: str,
 ) -> None:
+    """Refuse an edit after which anything but ``[profile]`` would read differently, or
+    ``[profile]`` would not read as ``items`` (``None``: as absent).
+
+    Only the span that can read differently is parsed: from the header before the edit
+    through the header after it (the rest of the text is compared byte for byte).
+    """
+    old = document.text
+    start, old_end = document.context(section)
+    new_end = old_end + len(edit.text) - len(old)
+    expected = _model(old[start:old_end], shown)
+    expected.pop(profile, None)
+    if items is not None:
+        expected[profile] = {key.lower(): value for key, value in items}
     try:
-        actual = _model(new, shown)
+        actual = _model(edit.text[start:new_end], shown)
     except ConfigError:
         actual = None
-    if actual == expected:
+    if actual == expected and start <= edit.start and edit.keeps_outside(old):
         return
     after = section.next_header if section is not None else None
     where = f" (line {after.number})" if after is not None else ""

@@ -218,6 +218,8 @@ def _validate(
                 f"account {name!r} needs a {key.name}",
                 hint=f"pass {key.flag} (or run `samljit configure -a {name}` in a terminal)",
             )
+    if values.get("aws_profile"):
+        config.check_profile_name(values["aws_profile"] or "", "the AWS profile")
     if values.get("url"):
         check_url(values["url"] or "", "--url")
     if values.get("api_url"):
