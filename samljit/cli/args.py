@@ -14,15 +14,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from samljit import __version__
 from samljit.cli.registry import BY_NAME, COMMANDS
+from samljit.cli.words import command_in as command_in
 
 PROG = "samljit"
 ALL = "*"  # build_parser(command=ALL): every command's arguments (shell completion)
-_GLOBAL_WITH_VALUE = ("-a", "--idp-account", "--config")
 
 
 class _Formatter(argparse.HelpFormatter):
@@ -126,22 +125,6 @@ def port(text: str) -> int:
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError("must be between 0 and 65535")
     return value
-
-
-def command_in(argv: Sequence[str]) -> str | None:
-    """The command named on the command line (the first word that is not a global option or
-    its value), or ``None``."""
-    skip = False
-    for word in argv:
-        if skip:
-            skip = False
-        elif word == "--":
-            return None
-        elif word in _GLOBAL_WITH_VALUE:
-            skip = True
-        elif not word.startswith("-"):
-            return word
-    return None
 
 
 def build_parser(command: str | None = None) -> Parser:

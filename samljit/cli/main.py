@@ -1,19 +1,17 @@
 """samljit's command-line entry point: parse, dispatch, map errors to exit codes.
 
-This is the only module that knows exit codes. Only the module of the command on the command
-line is imported (:mod:`samljit.cli.registry`), so ``--help`` and ``--version`` load argparse
-and nothing heavy.
+This is the only module that knows exit codes. A run that a remembered answer serves
+(:mod:`samljit.jit.answers`) loads nothing else; otherwise only the module of the command on
+the command line is imported (:mod:`samljit.cli.registry`), so ``--help`` and ``--version``
+load argparse and nothing heavy.
 """
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
-from collections.abc import Sequence
 
-from samljit.cli.args import build_parser, command_in
-from samljit.cli.registry import BY_NAME
+from samljit.cli.words import REPLAYABLE, command_in, quiet
 from samljit.errors import (
     AuthenticationError,
     AwsError,
@@ -23,7 +21,12 @@ from samljit.errors import (
     SamljitError,
     UsageError,
 )
-from samljit.redact import Redactor
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from samljit.redact import Redactor
 
 EXIT_OK = 0
 EXIT_BUG = 1
@@ -75,7 +78,24 @@ def _print_error(message: str, hint: str | None, redactor: Redactor) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
-    parser = build_parser(command_in(words))
+    command = command_in(words)
+    if command in REPLAYABLE:
+        from samljit.jit.answers import replay
+
+        replayed = replay(words, os.environ, quiet(words))
+        if replayed is not None:
+            return replayed
+    return _run(command, words)
+
+
+def _run(command: str | None, words: list[str]) -> int:
+    import importlib
+
+    from samljit.cli.args import build_parser
+    from samljit.cli.registry import BY_NAME
+    from samljit.redact import Redactor
+
+    parser = build_parser(command)
     args = parser.parse_args(words)
     if not args.command:
         parser.print_help(sys.stderr)
@@ -87,7 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         module = importlib.import_module(BY_NAME[args.command].module)
         from samljit.cli.commands import Context
 
-        ctx = Context(args=args, env=dict(os.environ), redactor=redactor)
+        ctx = Context(args=args, env=dict(os.environ), redactor=redactor, words=words)
         status: int = module.run(ctx)
         return status
     except SamljitError as error:

@@ -10,13 +10,13 @@ Writing never fails a command: an unwritable log is skipped silently.
 from __future__ import annotations
 
 import json
-import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from samljit import fsutil
+from samljit.jit import answers
 from samljit.sinks.profile import parse_rfc3339, rfc3339
 
 MAX_BYTES = 1024 * 1024
@@ -39,35 +39,19 @@ class AuditLog:
         self.max_bytes = max_bytes
         self._now = now or (lambda: datetime.now(timezone.utc))
 
+    def line(self, event: str, fields: Mapping[str, str | None], *, time: str) -> str:
+        """One log line (``time`` first, then ``event``, ``command`` and the known fields)."""
+        entry = {"time": time, "event": event, "command": self.command}
+        entry.update({k: v for k, v in fields.items() if k in FIELDS and v is not None})
+        return json.dumps(entry, sort_keys=False) + "\n"
+
     def record(self, event: str, **fields: str | None) -> None:
-        line = {
-            "time": rfc3339(self._now()),
-            "event": event,
-            "command": self.command,
-        }
-        line.update({k: v for k, v in fields.items() if k in FIELDS and v is not None})
-        data = (json.dumps(line, sort_keys=False) + "\n").encode("utf-8")
+        data = self.line(event, fields, time=rfc3339(self._now())).encode("utf-8")
         try:
             fsutil.private_dir(self.path.parent)
-            with fsutil.locked(self.path.with_name("audit.lock")):
-                self._rotate()
-                fd = os.open(
-                    self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, 0o600
-                )
-                try:
-                    os.write(fd, data)
-                finally:
-                    os.close(fd)
+            answers.append_audit(str(self.path.parent), data, max_bytes=self.max_bytes)
         except OSError:
             return
-
-    def _rotate(self) -> None:
-        try:
-            size = self.path.stat().st_size
-        except FileNotFoundError:
-            return
-        if size >= self.max_bytes:
-            os.replace(self.path, self.path.with_name("audit.log.1"))
 
     def read(self, since: datetime | None = None) -> Iterator[dict[str, str]]:
         for path in (self.path.with_name("audit.log.1"), self.path):

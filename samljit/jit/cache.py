@@ -17,7 +17,6 @@ import base64
 import contextlib
 import json
 import os
-import sys
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -27,27 +26,18 @@ from samljit import fsutil
 from samljit.aws.credentials import AwsCredentials
 from samljit.cli.terminal import Terminal
 from samljit.errors import SamljitError
+from samljit.jit import answers
 from samljit.sinks.profile import parse_rfc3339, rfc3339
 
 FORMAT = 1
 
 
 def cache_root(env: Mapping[str, str]) -> Path:
-    base = env.get("XDG_CACHE_HOME")
-    if base:
-        return Path(base) / "samljit"
-    home = Path(env.get("HOME") or os.path.expanduser("~"))
-    if sys.platform == "darwin":
-        return home / "Library" / "Caches" / "samljit"
-    return home / ".cache" / "samljit"
+    return Path(answers.cache_dir(env))
 
 
 def state_root(env: Mapping[str, str]) -> Path:
-    base = env.get("XDG_STATE_HOME")
-    if base:
-        return Path(base) / "samljit"
-    home = Path(env.get("HOME") or os.path.expanduser("~"))
-    return home / ".local" / "state" / "samljit"
+    return Path(answers.state_dir(env))
 
 
 def entry_key(*parts: str) -> str:
@@ -161,6 +151,10 @@ class Cache:
             yield
 
     # -- credentials --------------------------------------------------------------------
+    def grant_path(self, key: str) -> Path:
+        """Where the grant for ``key`` is kept (whether or not it is there)."""
+        return self.root / "credentials" / f"{key}.json"
+
     def get_grant(self, key: str) -> CachedGrant | None:
         data = self._read("credentials", key)
         if data is None:

@@ -319,14 +319,18 @@ def login(
     return grant
 
 
+def reuse_event(account: Account, grant: Grant) -> dict[str, str | None]:
+    """The fields of the ``grant.reused`` event for ``grant``."""
+    return {
+        "account": account.name,
+        "role_arn": grant.role_arn,
+        "profile": grant.profile,
+        "expires": _expires(grant.credentials),
+    }
+
+
 def _reused(account: Account, services: Services, grant: Grant) -> None:
-    services.event(
-        "grant.reused",
-        account=account.name,
-        role_arn=grant.role_arn,
-        profile=grant.profile,
-        expires=_expires(grant.credentials),
-    )
+    services.event("grant.reused", **reuse_event(account, grant))
 
 
 def profile_name(template: str, account: Account, role: roles.Role) -> str:

@@ -28,18 +28,27 @@ def credential_env(
     account_name: str,
     role_arn: str | None,
 ) -> dict[str, str]:
+    """``base`` less :data:`REMOVED`, with :func:`credential_updates`."""
     env = {k: v for k, v in base.items() if k not in REMOVED}
     env.update(
-        {
-            "AWS_ACCESS_KEY_ID": credentials.access_key_id,
-            "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
-            "AWS_SESSION_TOKEN": credentials.session_token,
-            "AWS_SECURITY_TOKEN": credentials.session_token,
-            "AWS_CREDENTIAL_EXPIRATION": rfc3339(credentials.expiration),
-            "SAMLJIT_IDP_ACCOUNT": account_name,
-            "SAMLJIT_ROLE_ARN": role_arn or role_arn_of(credentials),
-        }
+        credential_updates(credentials, region=region, account_name=account_name, role_arn=role_arn)
     )
+    return env
+
+
+def credential_updates(
+    credentials: AwsCredentials, *, region: str | None, account_name: str, role_arn: str | None
+) -> dict[str, str]:
+    """The variables ``exec`` sets in the child's environment."""
+    env = {
+        "AWS_ACCESS_KEY_ID": credentials.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
+        "AWS_SESSION_TOKEN": credentials.session_token,
+        "AWS_SECURITY_TOKEN": credentials.session_token,
+        "AWS_CREDENTIAL_EXPIRATION": rfc3339(credentials.expiration),
+        "SAMLJIT_IDP_ACCOUNT": account_name,
+        "SAMLJIT_ROLE_ARN": role_arn or role_arn_of(credentials),
+    }
     if region:
         env["AWS_REGION"] = region
         env["AWS_DEFAULT_REGION"] = region

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
@@ -15,6 +16,7 @@ from typing import IO, Any
 from samljit.aws.arn import Arn
 from samljit.cli.terminal import Terminal, open_terminal
 from samljit.config import accounts as config
+from samljit.jit import answers
 from samljit.jit.flow import Grant
 from samljit.redact import Redactor
 from samljit.services import Services
@@ -34,7 +36,9 @@ class Context:
         stdout: IO[str] | None = None,
         terminal: Terminal | None = None,
         services: Services | None = None,
+        words: Sequence[str] = (),
     ) -> None:
+        self.words = list(words)
         self.args = args
         self.env = env
         self.redactor = redactor if redactor is not None else Redactor()
@@ -81,6 +85,45 @@ class Context:
             )
         return self._services
 
+    def remember(
+        self,
+        account: config.Account,
+        grant: Grant,
+        *,
+        stdout: str = "",
+        stderr: str = "",
+        exec_env: Mapping[str, str] | None = None,
+        unset: Sequence[str] = (),
+    ) -> None:
+        """Remember this run's answer for the next identical one (:mod:`samljit.jit.answers`):
+        replayed while the config, the cache entry and the credentials file are unchanged and
+        the credentials are outside the refresh margin."""
+        from samljit.jit.flow import grant_key, reuse_event
+
+        if self.mfa_token():
+            return  # a one-time code is never written down
+        services = self.services
+        expires = grant.credentials.expiration.timestamp()
+        reused = grant._replace(reused=True)
+        answers.remember(
+            self.env,
+            self.words,
+            watch=[
+                str(self.config_path),
+                str(services.cache.grant_path(grant_key(account, account.role_arn))),
+                str(account.credentials_file),
+            ],
+            until=expires - account.refresh_margin,
+            expires=expires,
+            stdout=stdout,
+            stderr=stderr,
+            exec_env=exec_env,
+            unset=unset,
+            audit=services.audit.line(
+                "grant.reused", reuse_event(account, reused), time=answers.TIME_MARK
+            ),
+        )
+
     def mfa_token(self) -> str | None:
         return getattr(self.args, "mfa_token", None) or self.env.get("SAMLJIT_MFA_TOKEN") or None
 
@@ -97,25 +140,20 @@ class Context:
 
 def expiry_text(expiration: datetime, now: datetime) -> str:
     """``until 14:05 CET (59 min left)``; the date too when it is not today."""
-    local = expiration.astimezone()
-    today = now.astimezone().date()
-    when = (
-        local.strftime("%H:%M %Z") if local.date() == today else local.strftime("%Y-%m-%d %H:%M %Z")
-    )
-    minutes = int((expiration - now).total_seconds() // 60)
-    left = f"{minutes} min left" if minutes >= 0 else "expired"
-    return f"until {when} ({left})"
+    return answers.expiry_text(expiration.timestamp(), now.timestamp())
 
 
-def describe_grant(grant: Grant, account: config.Account, now: datetime) -> str:
-    """The one success line after ``login``."""
+def describe_grant(
+    grant: Grant, account: config.Account, now: datetime, *, expiry: str | None = None
+) -> str:
+    """The one success line after ``login`` (``expiry``: instead of the expiry text)."""
     role_arn = grant.role_arn or role_arn_of(grant.credentials)
     arn = Arn.try_parse(role_arn)
     account_id = arn.account_id if arn is not None else "?"
     account_name = account.account_names.get(account_id)
     where = f"{account_name} ({account_id})" if account_name else account_id
     role_name = arn.name if arn is not None else role_arn
-    expiry = expiry_text(grant.credentials.expiration, now)
+    expiry = expiry or expiry_text(grant.credentials.expiration, now)
     if grant.reused:
         return (
             f"Profile [{grant.profile}] already holds valid credentials for {role_name} in "

@@ -35,15 +35,16 @@ def run(ctx: Context) -> int:
         use_cache=not args.no_cache,
     )
     c = grant.credentials
-    ctx.out(
-        json.dumps(
-            {
-                "Version": 1,
-                "AccessKeyId": c.access_key_id,
-                "SecretAccessKey": c.secret_access_key,
-                "SessionToken": c.session_token,
-                "Expiration": rfc3339(c.expiration),
-            }
-        )
+    line = json.dumps(
+        {
+            "Version": 1,
+            "AccessKeyId": c.access_key_id,
+            "SecretAccessKey": c.secret_access_key,
+            "SessionToken": c.session_token,
+            "Expiration": rfc3339(c.expiration),
+        }
     )
+    ctx.out(line)
+    if not args.no_cache:
+        ctx.remember(account, grant, stdout=line + "\n")
     return 0

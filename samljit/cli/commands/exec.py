@@ -11,7 +11,7 @@ from samljit.cli.commands import Context
 from samljit.config.accounts import Overrides
 from samljit.errors import UsageError
 from samljit.jit.flow import login
-from samljit.sinks.env import credential_env
+from samljit.sinks.env import REMOVED, credential_updates
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,13 +44,14 @@ def run(ctx: Context) -> int:
     grant = login(
         account, services, role_ref=account.role_arn, mfa_token=ctx.mfa_token(), write=write
     )
-    env = credential_env(
-        ctx.env,
+    updates = credential_updates(
         grant.credentials,
         region=account.region or grant.credentials.region,
         account_name=account.name,
         role_arn=grant.role_arn,
     )
+    env = {k: v for k, v in ctx.env.items() if k not in REMOVED} | updates
+    ctx.remember(account, grant, exec_env=updates, unset=REMOVED)
     sys.stdout.flush()
     sys.stderr.flush()
     try:

@@ -46,5 +46,11 @@ def run(ctx: Context) -> int:
         mfa_token=ctx.mfa_token(),
         force=args.force,
     )
-    ctx.terminal.success(describe_grant(grant, account, services.now()))
+    now = services.now()
+    ctx.terminal.success(describe_grant(grant, account, now))
+    if not args.force:
+        reused = grant._replace(reused=True)
+        ctx.remember(
+            account, grant, stderr=describe_grant(reused, account, now, expiry="{expiry}") + "\n"
+        )
     return 0

@@ -1,0 +1,274 @@
+"""Cached answers: what ``credential-process``, ``login`` and ``exec`` said last time, replayed
+without loading anything while it is still true.
+
+A command that was answered from still-valid credentials has one job the next time: find them
+and print them. After every successful run, the CLI remembers the answer under the exact
+command line and the environment that shaped it, with the files it came from (the config
+file, the cache entry, the credentials file: path, size, mtime, inode). The next identical run
+replays it when every one of those files is unchanged and the credentials are still outside
+the refresh margin; anything else (a changed file, ``logout``, a refresh by another process,
+an expiry) falls through to the full path, which answers and remembers again.
+
+This module is on the start-up path: it imports nothing but builtins (``marshal``, not
+``json``, whose decoder loads ``re``). The answers file is 0600 in the 0700 cache directory,
+like the credentials cache it mirrors.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import sys
+import time
+
+TYPE_CHECKING = False  # typing costs more to import than this whole module
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
+    from typing import Any
+
+FORMAT = 1
+FILE = "answers"
+#: The environment variables that decide which account, files and directories a run uses.
+ENV_KEYS = (
+    "SAMLJIT_IDP_ACCOUNT",
+    "SAMLJIT_CONFIG",
+    "SAMLJIT_USERNAME",
+    "AWS_SHARED_CREDENTIALS_FILE",
+    "HOME",
+    "XDG_CACHE_HOME",
+    "XDG_STATE_HOME",
+    "NO_COLOR",
+    "TERM",
+)
+#: Words that make a run answer differently (or must never be written down): never replayed.
+_NEVER = frozenset({"--debug", "--force", "--no-cache", "--mfa-token", "--all-roles", "-h"})
+_NEVER_PREFIXES = ("--mfa-token=", "--help")
+TIME_MARK = "\0time\0"
+MAX_AUDIT_BYTES = 1024 * 1024
+_AUDIT_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
+
+
+# -- where things live (the credentials cache and the audit log use these too) -----------
+def cache_dir(env: Mapping[str, str]) -> str:
+    base = env.get("XDG_CACHE_HOME")
+    if base:
+        return os.path.join(base, "samljit")
+    home = env.get("HOME") or os.path.expanduser("~")
+    if sys.platform == "darwin":
+        return os.path.join(home, "Library", "Caches", "samljit")
+    return os.path.join(home, ".cache", "samljit")
+
+
+def state_dir(env: Mapping[str, str]) -> str:
+    base = env.get("XDG_STATE_HOME")
+    if base:
+        return os.path.join(base, "samljit")
+    home = env.get("HOME") or os.path.expanduser("~")
+    return os.path.join(home, ".local", "state", "samljit")
+
+
+def file_id(path: str) -> tuple[str, int, int, int]:
+    """What says a file is unchanged: path, size, mtime (ns), inode (``-1``s: absent)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return (path, -1, -1, -1)
+    return (path, info.st_size, info.st_mtime_ns, info.st_ino)
+
+
+# -- the audit line, shared with samljit.jit.audit ----------------------------------------
+def append_audit(directory: str, data: bytes, *, max_bytes: int = MAX_AUDIT_BYTES) -> None:
+    """Append one line to ``directory/audit.log`` under the audit lock, rotating it by size
+    (one generation kept). Raises ``OSError``; the directory must exist and be private."""
+    import fcntl
+
+    path = os.path.join(directory, "audit.log")
+    lock = os.open(os.path.join(directory, "audit.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            try:
+                if os.stat(path).st_size >= max_bytes:
+                    os.replace(path, path + ".1")
+            except FileNotFoundError:
+                pass
+            fd = os.open(path, _AUDIT_FLAGS, 0o600)
+            try:
+                os.write(fd, data)
+            finally:
+                os.close(fd)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    finally:
+        os.close(lock)
+
+
+# -- expiry in words, shared with the CLI's messages ---------------------------------------
+def expiry_text(expires: float, now: float) -> str:
+    """``until 14:05 CET (59 min left)``; the date too when it is not today."""
+    local = time.localtime(expires)
+    if local[:3] == time.localtime(now)[:3]:
+        when = time.strftime("%H:%M %Z", local)
+    else:
+        when = time.strftime("%Y-%m-%d %H:%M %Z", local)
+    minutes = int((expires - now) // 60)
+    left = f"{minutes} min left" if minutes >= 0 else "expired"
+    return f"until {when} ({left})"
+
+
+# -- remembering and replaying --------------------------------------------------------------
+def key_of(words: Sequence[str], env: Mapping[str, str]) -> str | None:
+    """The key of a command line (up to ``--``), or ``None`` when it is never replayed."""
+    head = list(words[: words.index("--") + 1]) if "--" in words else list(words)
+    if any(w in _NEVER or w.startswith(_NEVER_PREFIXES) for w in head):
+        return None
+    fields = [*head, "\0env", *(f"{k}={env.get(k, '')}" for k in ENV_KEYS)]
+    return "\0".join(fields)
+
+
+def _load(path: str) -> dict[str, Any]:
+    """The remembered answers; none from a file that is not ours alone."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return {}
+    try:
+        info = os.fstat(fd)
+        if info.st_uid != os.getuid() or info.st_mode & 0o077 or info.st_size > 1 << 20:
+            return {}
+        with os.fdopen(os.dup(fd), "rb") as handle:
+            # marshal, not json (json loads re): the file is ours, 0600, in our 0700 directory
+            data = marshal.load(handle)  # noqa: S302
+    except (OSError, EOFError, ValueError, TypeError):
+        return {}
+    finally:
+        os.close(fd)
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        return {}
+    entries = data.get("entries")
+    return entries if isinstance(entries, dict) else {}
+
+
+def remember(
+    env: Mapping[str, str],
+    words: Sequence[str],
+    *,
+    watch: Sequence[str],
+    until: float,
+    expires: float,
+    stdout: str = "",
+    stderr: str = "",
+    exec_env: Mapping[str, str] | None = None,
+    unset: Sequence[str] = (),
+    audit: str = "",
+) -> None:
+    """Remember the answer to ``words``: replayed while the files in ``watch`` are unchanged
+    and ``time.time() < until``. ``stderr`` may hold ``{expiry}``; ``audit`` is a JSON line
+    whose time is :data:`TIME_MARK`. Best effort: a cache that cannot be written is skipped."""
+    key = key_of(words, env)
+    if key is None or (exec_env is not None and "--" not in words):
+        return
+    directory = cache_dir(env)
+    path = os.path.join(directory, FILE)
+    entries = {k: v for k, v in _load(path).items() if v.get("until", 0) > time.time()}
+    entries[key] = {
+        "watch": [file_id(p) for p in watch],
+        "until": until,
+        "expires": expires,
+        "stdout": stdout,
+        "stderr": stderr,
+        "exec_env": dict(exec_env) if exec_env is not None else None,
+        "unset": list(unset),
+        "audit": audit,
+    }
+    data = marshal.dumps({"format": FORMAT, "entries": entries})
+    temp = f"{path}.{os.getpid()}.tmp"
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temp, path)
+    except OSError:
+        try:  # noqa: SIM105 (contextlib is not loaded on this path)
+            os.unlink(temp)
+        except OSError:
+            pass
+
+
+def _program(argv: list[str], env: Mapping[str, str]) -> list[str] | None:
+    """``[path, *argv]`` of an executable ``argv[0]`` (searched on ``PATH``), else ``None``."""
+    if not argv:
+        return None
+    name = argv[0]
+    candidates = (
+        [name]
+        if "/" in name
+        else [os.path.join(d or ".", name) for d in env.get("PATH", "").split(os.pathsep)]
+    )
+    for path in candidates:
+        if os.path.isfile(path) and os.access(path, os.X_OK):
+            return [path, *argv]
+    return None
+
+
+def _colour(env: Mapping[str, str]) -> bool:
+    return not env.get("NO_COLOR") and env.get("TERM") != "dumb" and os.isatty(2)
+
+
+def _private(directory: str) -> bool:
+    try:
+        info = os.stat(directory)
+    except OSError:
+        return False
+    return info.st_uid == os.getuid() and not info.st_mode & 0o077
+
+
+def replay(
+    words: Sequence[str], env: Mapping[str, str], quiet: bool, *, now: float | None = None
+) -> int | None:
+    """Answer ``words`` from what was remembered, or ``None`` to take the full path."""
+    key = key_of(words, env)
+    if key is None:
+        return None
+    directory = cache_dir(env)
+    if not _private(directory):
+        return None
+    entry = _load(os.path.join(directory, FILE)).get(key)
+    now = time.time() if now is None else now
+    if entry is None or entry["until"] <= now:
+        return None
+    if any(file_id(watched[0]) != tuple(watched) for watched in entry["watch"]):
+        return None
+    if entry["stderr"] and not quiet and _colour(env):
+        return None  # the full path styles its line
+    argv = None
+    if entry["exec_env"] is not None:  # exec: the program, found as execvp would
+        program = _program(list(words[words.index("--") + 1 :]), env)
+        if program is None:
+            return None  # no command, or not found: the full path says so
+        argv = program
+    audit = entry["audit"]
+    if audit:
+        state = state_dir(env)
+        if not _private(state):
+            return None
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
+        try:
+            append_audit(state, audit.replace(TIME_MARK, stamp).encode("utf-8"))
+        except OSError:
+            return None
+    if entry["stdout"]:
+        sys.stdout.write(entry["stdout"])
+        sys.stdout.flush()
+    if entry["stderr"] and not quiet:
+        sys.stderr.write(entry["stderr"].replace("{expiry}", expiry_text(entry["expires"], now)))
+        sys.stderr.flush()
+    if argv is not None:
+        child = {k: v for k, v in os.environ.items() if k not in entry["unset"]}
+        child.update(entry["exec_env"])
+        try:
+            os.execve(argv[0], argv[1:], child)
+        except OSError:
+            return None  # the full path says why, with its exit status
+    return 0

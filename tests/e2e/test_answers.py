@@ -1,0 +1,153 @@
+"""Remembered answers (samljit.jit.answers): the second identical cached run is answered
+before anything else loads, says exactly what the full path says, and steps aside whenever
+anything it came from changed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.e2e.test_startup import valid_profile
+from tests.emulators.jumpcloud import JumpCloudEmulator, totp_now
+from tests.support.accounts import TOTP_SECRET, account_config
+from tests.support.cli import Cli
+
+pytestmark = pytest.mark.e2e
+#: What a replayed run may import beyond the bare interpreter: samljit's entry, the command
+#: line reader and the answers module.
+REPLAY_MODULES = {
+    "samljit",
+    "samljit.__main__",
+    "samljit.cli",
+    "samljit.cli.main",
+    "samljit.cli.words",
+    "samljit.errors",
+    "samljit.jit",
+    "samljit.jit.answers",
+    "marshal",
+    "fcntl",
+    "runpy",  # python -m
+}
+
+
+def modules_of(cli: Cli, *args: str) -> tuple[set[str], subprocess.CompletedProcess[str]]:
+    ran = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "samljit", *args],
+        env=cli.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        start_new_session=True,
+        cwd=cli.home,
+    )
+    names = {
+        line.rsplit("|", 1)[1].strip()
+        for line in ran.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    bare = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "pass"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    names -= {line.rsplit("|", 1)[1].strip() for line in bare.stderr.splitlines() if "|" in line}
+    ran = subprocess.CompletedProcess(
+        ran.args,
+        ran.returncode,
+        ran.stdout,
+        "\n".join(x for x in ran.stderr.splitlines() if not x.startswith("import time:")),
+    )
+    return names, ran
+
+
+def audit_lines(cli: Cli) -> list[dict[str, str]]:
+    path = cli.home / ".local" / "state" / "samljit" / "audit.log"
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.fixture
+def cached(cli: Cli, jumpcloud: JumpCloudEmulator) -> Cli:
+    cli.write_config(account_config(jumpcloud))
+    valid_profile(cli)
+    return cli
+
+
+def test_a_second_cached_login_is_replayed_with_the_same_words(cached: Cli) -> None:
+    first = cached.run("login", "-a", "production")
+    assert first.returncode == 0, first.stderr
+    modules, second = modules_of(cached, "login", "-a", "production")
+    assert second.returncode == 0, second.stderr
+    assert second.stderr.strip() == first.stderr.strip()
+    assert "already holds valid credentials" in second.stderr
+    assert modules <= REPLAY_MODULES, sorted(modules - REPLAY_MODULES)
+    reused = [e for e in audit_lines(cached) if e["event"] == "grant.reused"]
+    assert len(reused) == 2 and reused[0].keys() == reused[1].keys()
+    assert reused[1]["command"] == "login" and reused[1]["account"] == "production"
+
+
+def test_credential_process_is_replayed_byte_for_byte(
+    cached: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    code = totp_now(TOTP_SECRET)
+    logged_in = cached.run("login", "-a", "production", "--force", "--mfa-token", code)
+    assert logged_in.returncode == 0, logged_in.stderr
+    first = cached.run("credential-process", "-a", "production", stdout_has_secrets=True)
+    assert first.returncode == 0, first.stderr
+    modules, second = modules_of(cached, "credential-process", "-a", "production")
+    assert second.returncode == 0, second.stderr
+    assert second.stdout == first.stdout
+    assert modules <= REPLAY_MODULES, sorted(modules - REPLAY_MODULES)
+    answers = cached.home / ".cache" / "samljit" / "answers"
+    assert answers.stat().st_mode & 0o777 == 0o600
+
+
+def test_exec_is_replayed_into_the_child(cached: Cli) -> None:
+    show = ["exec", "-a", "production", "--", "sh", "-c", 'echo "$AWS_ACCESS_KEY_ID"; exit 7']
+    first = cached.run(*show, env={"AWS_PROFILE": "other"})
+    assert first.returncode == 7 and first.stdout.strip() == "ASIAEXAMPLEEXAMPLE01"
+    modules, second = modules_of(cached, *show)
+    assert (second.returncode, second.stdout) == (first.returncode, first.stdout)
+    assert modules <= REPLAY_MODULES, sorted(modules - REPLAY_MODULES)
+    missing = cached.run("exec", "-a", "production", "--", "no-such-command-samljit")
+    assert missing.returncode == 127 and "command not found" in missing.stderr
+
+
+def test_a_changed_config_takes_the_full_path(cached: Cli) -> None:
+    assert cached.run("login", "-a", "production").returncode == 0
+    with cached.config.open("a") as handle:
+        handle.write("# edited\n")
+    modules, again = modules_of(cached, "login", "-a", "production")
+    assert again.returncode == 0, again.stderr
+    assert "samljit.cli.args" in modules, "a changed config was answered from memory"
+
+
+def test_logout_ends_the_replay(cached: Cli) -> None:
+    assert cached.run("login", "-a", "production").returncode == 0
+    assert cached.run("logout", "-a", "production").returncode == 0
+    modules, after = modules_of(cached, "login", "-a", "production", "--skip-prompt")
+    assert "samljit.cli.args" in modules
+    assert "already holds valid credentials" not in after.stderr
+
+
+def test_other_words_and_one_time_codes_are_not_remembered(cached: Cli) -> None:
+    assert cached.run("login", "-a", "production", "--mfa-token", "123456").returncode == 0
+    answers = cached.home / ".cache" / "samljit" / "answers"
+    assert not answers.exists() or b"123456" not in answers.read_bytes()
+    assert cached.run("login", "-a", "production").returncode == 0
+    modules, quiet = modules_of(cached, "login", "-a", "production", "-q")
+    assert "samljit.cli.args" in modules, "-q is other words: the full path answers first"
+    assert quiet.stderr == ""
+
+
+def test_an_answers_file_others_can_read_is_ignored(cached: Cli) -> None:
+    assert cached.run("login", "-a", "production").returncode == 0
+    answers = cached.home / ".cache" / "samljit" / "answers"
+    os.chmod(answers, 0o644)
+    modules, again = modules_of(cached, "login", "-a", "production")
+    assert again.returncode == 0
+    assert "samljit.cli.args" in modules

@@ -1,0 +1,80 @@
+"""samljit.jit.answers in-process: when a remembered answer is replayed and when not."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from samljit.jit import answers
+
+WORDS = ["login", "-a", "production"]
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    return {"HOME": str(tmp_path), "NO_COLOR": "1"}
+
+
+def remember(env: dict[str, str], watched: Path, *, until: float, **kw: object) -> None:
+    answers.remember(
+        env,
+        WORDS,
+        watch=[str(watched)],
+        until=until,
+        expires=until + 600,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_replayed_before_until_and_not_after(
+    env: dict[str, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    watched = tmp_path / "config"
+    watched.write_text("x")
+    remember(env, watched, until=2_000_000_000.0, stderr="valid {expiry}\n")
+    assert answers.replay(WORDS, env, False, now=1_999_999_999.0) == 0
+    assert "valid until" in capsys.readouterr().err
+    assert answers.replay(WORDS, env, False, now=2_000_000_000.0) is None
+    assert capsys.readouterr().err == ""
+
+
+def test_a_touched_or_removed_file_ends_it(env: dict[str, str], tmp_path: Path) -> None:
+    watched = tmp_path / "config"
+    watched.write_text("x")
+    remember(env, watched, until=2_000_000_000.0)
+    assert answers.replay(WORDS, env, True, now=1.0) == 0
+    watched.write_text("xy")
+    assert answers.replay(WORDS, env, True, now=1.0) is None
+    watched.unlink()
+    assert answers.replay(WORDS, env, True, now=1.0) is None
+
+
+def test_other_words_or_environment_are_other_keys(env: dict[str, str], tmp_path: Path) -> None:
+    watched = tmp_path / "config"
+    watched.write_text("x")
+    remember(env, watched, until=2_000_000_000.0)
+    assert answers.replay([*WORDS, "--role", "full"], env, True, now=1.0) is None
+    assert answers.replay(WORDS, {**env, "SAMLJIT_CONFIG": "/elsewhere"}, True, now=1.0) is None
+    assert answers.replay(WORDS, env, True, now=1.0) == 0
+
+
+@pytest.mark.parametrize("word", ["--force", "--debug", "--mfa-token", "--mfa-token=123456"])
+def test_some_words_are_never_remembered(env: dict[str, str], tmp_path: Path, word: str) -> None:
+    watched = tmp_path / "config"
+    watched.write_text("x")
+    answers.remember(env, [*WORDS, word], watch=[str(watched)], until=2e9, expires=2e9)
+    assert not (Path(answers.cache_dir(env)) / answers.FILE).exists()
+
+
+def test_a_foreign_or_corrupt_file_is_not_read(env: dict[str, str], tmp_path: Path) -> None:
+    watched = tmp_path / "config"
+    watched.write_text("x")
+    remember(env, watched, until=2_000_000_000.0)
+    path = Path(answers.cache_dir(env)) / answers.FILE
+    os.chmod(path, 0o640)
+    assert answers.replay(WORDS, env, True, now=1.0) is None
+    os.chmod(path, 0o600)
+    path.write_bytes(b"\x00garbage")
+    assert answers.replay(WORDS, env, True, now=1.0) is None
