@@ -14,11 +14,14 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-from typing import Any, NoReturn
 
 from samljit import __version__
 from samljit.cli.registry import BY_NAME, COMMANDS
 from samljit.cli.words import command_in as command_in
+
+TYPE_CHECKING = False  # typing costs more to import than --help itself
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 PROG = "samljit"
 ALL = "*"  # build_parser(command=ALL): every command's arguments (shell completion)

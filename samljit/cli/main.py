@@ -93,13 +93,14 @@ def _run(command: str | None, words: list[str]) -> int:
 
     from samljit.cli.args import build_parser
     from samljit.cli.registry import BY_NAME
-    from samljit.redact import Redactor
 
     parser = build_parser(command)
-    args = parser.parse_args(words)
+    args = parser.parse_args(words)  # --help and --version end here
     if not args.command:
         parser.print_help(sys.stderr)
         return 2
+    from samljit.redact import Redactor
+
     redactor = Redactor()
     if args.debug:
         _setup_debug(redactor)

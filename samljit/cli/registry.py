@@ -7,13 +7,14 @@ of the command being run is imported, so ``samljit --help`` loads none of them.
 
 from __future__ import annotations
 
-from typing import NamedTuple
 
+class Command:
+    """One row of the table (a plain class: ``typing`` costs more to import than --help)."""
 
-class Command(NamedTuple):
-    name: str
-    module: str
-    help: str
+    __slots__ = ("help", "module", "name")
+
+    def __init__(self, name: str, module: str, help: str) -> None:
+        self.name, self.module, self.help = name, module, help
 
 
 COMMANDS: tuple[Command, ...] = tuple(

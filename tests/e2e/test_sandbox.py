@@ -54,7 +54,7 @@ class Served:
 
 def serve(cli: Cli, *args: str) -> Served:
     process = subprocess.Popen(
-        [str(SAMLJIT), "sandbox", "serve", "--port", "0", *args],
+        [str(SAMLJIT), "sandbox", "serve", "--port", "0", "--sts-port", "0", *args],
         env=cli.env,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
@@ -233,3 +233,52 @@ def test_usage_errors(cli: Cli, tmp_path: Path) -> None:
     assert ran.returncode == 2 and "base32" in ran.stderr
     ran = cli.run("sandbox")
     assert ran.returncode == 2
+
+
+def test_the_printed_commands_run_as_printed(cli: Cli) -> None:
+    """`sandbox serve` serves its own local STS (moto is installed with the test extra) and
+    prints the lines to run: they work pasted into a shell, multi-role user and all."""
+    env = {k: v for k, v in cli.env.items() if k != "AWS_ENDPOINT_URL_STS"}
+    process = subprocess.Popen(
+        [str(SAMLJIT), "sandbox", "serve", "--port", "0", "--sts-port", "0"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        cwd=cli.home,
+    )
+    served = Served(process)
+    assert process.stdout is not None
+    for line in process.stdout:
+        served.banner.append(line.rstrip("\n"))
+        if line.startswith("Ctrl-C stops it."):
+            break
+    try:
+        start = served.banner.index("Try it from another shell:")
+        printed = served.banner[start + 1 : -1]
+        assert printed[0].startswith("  export AWS_ENDPOINT_URL_STS=http://127.0.0.1:")
+        assert len(printed) == 3, served.banner
+        script = "set -e\n" + "\n".join(line.strip() for line in printed) + "\n"
+        password = served.user_line().split("password ", 1)[1].split(",", 1)[0]
+        cli.secrets.add(password)
+        ran = subprocess.run(
+            ["bash", "-c", script],
+            env={
+                **env,
+                "PATH": f"{SAMLJIT.parent}:{env.get('PATH', '')}",
+                "SAMLJIT_PASSWORD": password,  # the terminal's password prompt, scripted
+            },
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=cli.home,
+        )
+    finally:
+        served.stop()
+    cli.outputs += [ran.stdout, ran.stderr]
+    assert ran.returncode == 0, ran.stderr
+    assert "Logged in: SandboxReadOnly" in ran.stderr

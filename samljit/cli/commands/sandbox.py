@@ -4,6 +4,7 @@ current one-time code of a secret (what an authenticator app would show)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import shlex
 import signal
 import tempfile
@@ -17,6 +18,7 @@ from samljit.tools.sandbox import totp
 from samljit.tools.sandbox.idp import SandboxIdp
 from samljit.tools.sandbox.keys import SigningKey, generate_signing_key, load_signing_key
 from samljit.tools.sandbox.server import LoopbackServer
+from samljit.tools.sandbox.sts import MotoSts, require_moto
 from samljit.tools.sandbox.users import SandboxUser, default_users, load_users
 
 SANDBOX_PORT = 8765
@@ -38,6 +40,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--cert", metavar="PEM", help="its certificate")
     serve.add_argument(
         "--port", type=port, default=SANDBOX_PORT, help=f"port (default {SANDBOX_PORT}; 0: any)"
+    )
+    serve.add_argument(
+        "--sts",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="also serve a local STS (moto's, with samljit's multi-role fix), as `samljit demo` "
+        "does (default: on when moto is installed, the `demo` extra)",
+    )
+    serve.add_argument(
+        "--sts-port",
+        type=port,
+        default=SANDBOX_PORT + 1,
+        help=f"the local STS's port (default {SANDBOX_PORT + 1}; 0: any)",
     )
     code = subcommands.add_parser(
         "totp",
@@ -83,21 +98,50 @@ def serve(ctx: Context) -> int:
             log=lambda text: ctx.terminal.info(f"sandbox: {text}"),
         )
         server.set_app(idp)
-        _banner(ctx, idp, key, users, from_file=args.users)
-        previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
-        try:
-            server.serve()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            signal.signal(signal.SIGTERM, previous)
-            server.stop()
+        with contextlib.ExitStack() as stack:
+            sts = _local_sts(ctx, args.sts, args.sts_port)
+            if sts is not None:
+                stack.callback(sts.stop)
+            _banner(ctx, idp, key, users, from_file=args.users, sts_url=sts.url if sts else None)
+            previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
+            try:
+                server.serve()
+            except KeyboardInterrupt:
+                pass
+            finally:
+                signal.signal(signal.SIGTERM, previous)
+                server.stop()
     ctx.terminal.info("sandbox: stopped")
     return 0
 
 
+def _local_sts(ctx: Context, wanted: bool | None, sts_port: int) -> MotoSts | None:
+    """moto's STS on loopback: when asked for (``--sts``: moto must be there), or by default
+    when moto is installed."""
+    if wanted is False:
+        return None
+    if wanted is None:
+        try:
+            require_moto()
+        except UsageError:
+            return None
+    sts = MotoSts(port=sts_port)
+    try:
+        return sts.start()
+    except OSError as exc:
+        raise UsageError(
+            f"the local STS cannot listen on 127.0.0.1:{sts_port}: {exc.strerror or exc}",
+            hint="pass --sts-port with another port (0: any free one), or --no-sts",
+        ) from None
+
+
 def _banner(
-    ctx: Context, idp: SandboxIdp, key: SigningKey, users: list[SandboxUser], from_file: str | None
+    ctx: Context,
+    idp: SandboxIdp,
+    key: SigningKey,
+    users: list[SandboxUser],
+    from_file: str | None,
+    sts_url: str | None,
 ) -> None:
     sso = idp.sso_url()
     made = "made for this run; --key/--cert keep one" if key.generated else "from --cert"
@@ -119,11 +163,20 @@ def _banner(
         "--username", first.username, "--mfa", "TOTP" if first.totp_secret else "Auto",
         "--idp-certificate", str(key.cert_path), "--skip-prompt",
     ]  # fmt: skip
+    if first.roles:  # several roles: a default, so that the printed login needs no picker
+        configure[-1:-1] = ["--role", first.roles[0].role_arn.rsplit("/", 1)[-1]]
     login = "samljit login -a sandbox"
     if first.totp_secret:
         login += f' --mfa-token "$(samljit sandbox totp {first.totp_secret})"'
-    ctx.out("Try it from another shell, with a local STS (e.g. moto_server -p 5000):")
-    ctx.out("  export AWS_ENDPOINT_URL_STS=http://127.0.0.1:5000")
+    if sts_url:
+        ctx.out(f"  local STS:          {sts_url}  (moto, multi-role assertions work)")
+        ctx.out("Try it from another shell:")
+        ctx.out(f"  export AWS_ENDPOINT_URL_STS={sts_url}")
+    else:
+        ctx.out(
+            "Try it from another shell, with an STS: `pip install 'samljit[demo]'` and this "
+            "command serves a local one; or export AWS_ENDPOINT_URL_STS=<yours>"
+        )
     ctx.out(f"  {shlex.join(configure)}")
     ctx.out(f"  {login}")
     ctx.out("Ctrl-C stops it.")
