@@ -252,15 +252,19 @@ def login(
     force: bool = False,
     write: bool = True,
     use_cache: bool = True,
+    read_profile: bool | None = None,
 ) -> Grant:
     """Credentials for the role: reused while valid, else a new login (one per
-    (account, role) at a time across processes). ``write`` also writes the profile."""
+    (account, role) at a time across processes). ``write`` also writes the profile;
+    ``read_profile`` (default: ``write``) lets valid credentials in the profile answer."""
     from samljit.fsutil import LockTimeout
 
     cache = services.cache
     key = grant_key(account, role_ref)
     if use_cache and not force:
-        found = reusable(account, role_ref, services, profile_too=write)
+        found = reusable(
+            account, role_ref, services, profile_too=write if read_profile is None else read_profile
+        )
         if found is not None:
             _reused(account, services, found)
             return found

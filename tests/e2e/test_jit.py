@@ -558,3 +558,17 @@ def test_audit_log_rotates_by_size(tmp_path: Path) -> None:
     assert all(set(e) == {"time", "event", "command", "account"} for e in entries)
     written = (tmp_path / "audit.log.1").read_text() + (tmp_path / "audit.log").read_text()
     assert secret not in written
+
+
+def test_script_uses_the_role_the_profile_holds_like_exec(
+    cli: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    """An account with several roles and no default: after `login --role full`, `script`
+    (like `exec`) answers from the profile instead of asking which role."""
+    cli.write_config(account_config(jumpcloud, role=None))
+    logged_in = cli.run("login", "-a", "production", "--role", "full", "--mfa-token", code(cli))
+    assert logged_in.returncode == 0, logged_in.stderr
+    ran = cli.run("script", "-a", "production", "--shell", "json", record=False)
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout)["SAMLJIT_ROLE_ARN"].endswith("/AcmeJumpCloudAdmin")
+    assert cli.run("exec", "-a", "production", "--", "true").returncode == 0

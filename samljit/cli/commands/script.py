@@ -21,8 +21,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(ctx: Context) -> int:
     args = ctx.args
     account = ctx.account(Overrides(role=args.role, profile=args.profile))
-    grant = login(
-        account, ctx.services, role_ref=account.role_arn, mfa_token=ctx.mfa_token(), write=False
+    grant = login(  # like exec: valid credentials in the profile answer (and their role)
+        account,
+        ctx.services,
+        role_ref=account.role_arn,
+        mfa_token=ctx.mfa_token(),
+        write=False,
+        read_profile=True,
     )
     full = credential_env(
         {},
