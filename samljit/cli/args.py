@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 
 from samljit import __version__
 from samljit.cli.registry import BY_NAME, COMMANDS
 from samljit.cli.words import command_in as command_in
+from samljit.cli.words import help_width
 
 TYPE_CHECKING = False  # typing costs more to import than --help itself
 if TYPE_CHECKING:
@@ -32,11 +32,7 @@ class _Formatter(argparse.HelpFormatter):
     every ``add_argument`` call, and importing shutil costs more than the rest of a cached run."""
 
     def __init__(self, prog: str) -> None:
-        try:
-            width = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size(2).columns
-        except (ValueError, OSError):
-            width = 80
-        super().__init__(prog, width=max(width - 2, 40))
+        super().__init__(prog, width=help_width())
 
 
 class Parser(argparse.ArgumentParser):

@@ -78,6 +78,13 @@ def _print_error(message: str, hint: str | None, redactor: Redactor) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
+    if words == ["--version"]:
+        from samljit import __version__
+
+        sys.stdout.write(f"samljit {__version__}\n")
+        return EXIT_OK
+    if words in (["--help"], ["-h"]):
+        return _help()
     command = command_in(words)
     if command in REPLAYABLE:
         from samljit.jit.answers import replay
@@ -86,6 +93,27 @@ def main(argv: Sequence[str] | None = None) -> int:
         if replayed is not None:
             return replayed
     return _run(command, words)
+
+
+def _help() -> int:
+    """``samljit --help``: the text argparse makes, remembered per width until samljit's
+    files change (an upgrade), so that it costs no more than a cached answer."""
+    import samljit
+    from samljit.cli.words import help_width
+    from samljit.jit import answers
+
+    key = ["\0help", str(help_width())]
+    if answers.replay(key, os.environ, quiet=False) is not None:
+        return EXIT_OK
+    from samljit.cli.args import build_parser
+
+    text = build_parser().format_help()
+    sys.stdout.write(text)
+    forever = 2.0**40
+    here = os.path.dirname(__file__)
+    watch = [str(samljit.__file__), os.path.join(here, "registry.py"), __file__]
+    answers.remember(os.environ, key, watch=watch, until=forever, expires=forever, stdout=text)
+    return EXIT_OK
 
 
 def _run(command: str | None, words: list[str]) -> int:

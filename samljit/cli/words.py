@@ -28,6 +28,17 @@ def command_in(words: Sequence[str]) -> str | None:
     return None
 
 
+def help_width() -> int:
+    """The width help text is formatted for: ``COLUMNS``, else stderr's terminal, else 80."""
+    import os
+
+    try:
+        width = int(os.environ.get("COLUMNS", "")) or os.get_terminal_size(2).columns
+    except (ValueError, OSError):
+        width = 80
+    return max(width - 2, 40)
+
+
 def quiet(words: Sequence[str]) -> bool:
     head = words[: list(words).index("--")] if "--" in words else words
     return "-q" in head or "--quiet" in head

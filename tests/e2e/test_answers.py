@@ -151,3 +151,17 @@ def test_an_answers_file_others_can_read_is_ignored(cached: Cli) -> None:
     modules, again = modules_of(cached, "login", "-a", "production")
     assert again.returncode == 0
     assert "samljit.cli.args" in modules
+
+
+def test_help_is_remembered_per_width_and_version_needs_no_parser(cli: Cli) -> None:
+    first = cli.run("--help", env={"COLUMNS": "100"})
+    assert first.returncode == 0 and first.stdout.startswith("usage: samljit")
+    modules, _ = modules_of(cli, "--help")
+    assert "samljit.cli.args" in modules, "another width: argparse formats it again"
+    cli.env["COLUMNS"] = "100"
+    modules, again = modules_of(cli, "--help")
+    assert again.stdout == first.stdout
+    assert modules <= REPLAY_MODULES, sorted(modules - REPLAY_MODULES)
+    modules, version = modules_of(cli, "--version")
+    assert version.stdout.startswith("samljit ")
+    assert "argparse" not in modules
