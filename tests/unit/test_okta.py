@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from samljit.providers.okta import OktaProvider, _js_unescape
 
 from samljit.cli.terminal import Terminal
 from samljit.config.accounts import Account
@@ -18,7 +19,6 @@ from samljit.config.saml2aws import ProviderInfo, convert_section
 from samljit.errors import AuthenticationError, ConfigError, IdpServiceError
 from samljit.idp.http import HttpClient, rate_limit_wait
 from samljit.idp.provider import LoginSecrets
-from samljit.providers.okta import OktaProvider, _js_unescape
 from samljit.saml import assertion
 from samljit.testing.fakes import FakeClock, fake_services
 from samljit.tools.sandbox.response import RoleGrant
