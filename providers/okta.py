@@ -196,7 +196,7 @@ class OktaProvider(Provider):
             elif status == "MFA_ENROLL":
                 raise AuthenticationError(
                     "Okta wants you to set up an MFA factor before signing in",
-                    hint=f"sign in at {org.base} in a browser, enrol a factor, then run again",
+                    hint=f"enrol a factor at {org.base} in a browser, then run samljit again",
                 )
             elif status == "LOCKED_OUT":
                 raise AuthenticationError(
