@@ -99,6 +99,11 @@ class Terminal:
         if not self.quiet:
             self._write(text, "success")
 
+    def notice(self, text: str) -> None:
+        """A line the user needs to finish a step elsewhere (a number to tap, a code to
+        compare): shown even with ``--quiet``."""
+        self._write(text)
+
     def warn(self, text: str) -> None:
         if not self.quiet:
             self._write(f"samljit: warning: {text}", "warn")

@@ -6,7 +6,8 @@ samljit's key names follow saml2aws, so most keys carry over as they are. What d
   does not have (and no installed plug-in provides) leaves the section out, saying so;
 * ``url``: saml2aws's ADFS, ADFS2 and Shibboleth(ECP) providers take the IdP's base URL and
   add the path themselves; samljit's take the sign-in URL, so the path is added here;
-* ``mfa``: kept when the samljit provider knows it, else ``Auto`` (reported);
+* ``mfa``: kept when the samljit provider knows it (its own spelling, e.g. Okta's
+  ``OKTA PUSH``), else ``Auto`` (reported);
 * a key the samljit provider declares (``app_id``, ``client_id``, …; or the saml2aws name
   it declares for one) is carried over to that key;
 * every other documented key (:data:`NOT_CARRIED`) has no samljit counterpart: a value that
@@ -38,6 +39,7 @@ PROVIDERS = {
     "adfs2": "ADFS",
     "shibboleth": "Shibboleth",
     "shibbolethecp": "Shibboleth",
+    "okta": "Okta",
 }
 #: saml2aws providers samljit does not have (yet); a plug-in of the same name is used if
 #: one is installed.
@@ -50,7 +52,6 @@ NOT_YET = (
     "F5APM",
     "GoogleApps",
     "NetIQ",
-    "Okta",
     "OneLogin",
     "Ping",
     "PingNTLM",
@@ -84,8 +85,8 @@ NOT_CARRIED = {
     "saml_cache": "samljit always caches the assertion itself (mode 0600, ~/.cache/samljit)",
     "saml_cache_file": "samljit always caches the assertion itself (mode 0600, ~/.cache/samljit)",
     "target_url": "samljit always uses the AWS sign-in endpoint of the role's partition",
-    "disable_remember_device": "an Okta setting; samljit has no Okta provider",
-    "disable_sessions": "an Okta setting; samljit has no Okta provider",
+    "disable_remember_device": "an Okta setting; only samljit's Okta provider uses it",
+    "disable_sessions": "samljit does not keep IdP sessions between runs yet",
     "download_browser_driver": "a Browser-provider setting; samljit drives no browser",
     "headless": "a Browser-provider setting; samljit drives no browser",
     "browser_type": "a Browser-provider setting; samljit drives no browser",
@@ -166,7 +167,8 @@ def convert_section(
     if url is None:
         return result
     result.values["url"] = url
-    _mfa(raw.get("mfa", ""), provider_name, mfa_options, result)
+    setting = provider[3] if len(provider) > 3 else None  # type: ignore[misc]
+    _mfa(raw.get("mfa", ""), provider_name, mfa_options, result, setting)
     _plain(raw, result)
     for key in raw:
         if key in CARRIED:
@@ -195,6 +197,8 @@ class ProviderInfo(NamedTuple):
     mfa_options: tuple[str, ...]
     #: saml2aws key → the samljit key the provider declares for it.
     keys: Mapping[str, str] = {}
+    #: The provider's reading of an ``mfa`` value (``Provider.mfa_setting``).
+    mfa_setting: Callable[[str], str | None] | None = None
 
 
 def _provider(
@@ -250,14 +254,21 @@ def _url(url: str, provider: str, urn: str, result: Converted) -> str | None:
     return new
 
 
-def _mfa(mfa: str, provider: str, options: tuple[str, ...], result: Converted) -> None:
+def _mfa(
+    mfa: str,
+    provider: str,
+    options: tuple[str, ...],
+    result: Converted,
+    setting: Callable[[str], str | None] | None = None,
+) -> None:
     if not mfa or mfa.lower() == "auto":
         if mfa:
             result.values["mfa"] = "Auto"
         return
     matching = [option for option in options if option.lower() == mfa.lower()]
-    if matching:
-        result.values["mfa"] = matching[0]
+    known = setting(mfa) if setting is not None else (matching[0] if matching else None)
+    if known:
+        result.values["mfa"] = known
         return
     result.values["mfa"] = "Auto"
     result.notes.append(

@@ -3,9 +3,12 @@
 * one cookie jar per login (a :class:`HttpClient` is created per run and injected);
 * TLS verification on, ``AWS_CA_BUNDLE`` honoured, ``skip_verify`` warns every time;
 * ``HTTPS_PROXY``/``NO_PROXY``/``REQUESTS_CA_BUNDLE`` honoured through requests' own env support;
-* connection failures, timeouts and 429/5xx are retried with backoff, then raised as
+* connection failures, timeouts and 5xx are retried with backoff, then raised as
   :class:`~samljit.errors.NetworkError` / :class:`~samljit.errors.IdpServiceError` naming the
   step and the URL;
+* a 429 is retried once, after the reset time it names (``X-Rate-Limit-Reset`` epoch
+  seconds, or ``Retry-After``), when that is at most :data:`RATE_LIMIT_MAX_WAIT` seconds
+  away; otherwise :meth:`HttpClient.raise_for_service_trouble` says when to retry;
 * every request and answer is logged at DEBUG level on ``samljit.idp.http`` with secrets masked.
 
 requests is imported lazily so that ``samljit --help`` never pays for it.
@@ -16,6 +19,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -34,6 +38,10 @@ log = logging.getLogger("samljit.idp.http")
 
 USER_AGENT = f"samljit/{__version__}"
 DEFAULT_TIMEOUT = (10.0, 30.0)
+#: The longest wait for a throttled request's reset time before it is retried (once).
+RATE_LIMIT_MAX_WAIT = 10.0
+#: Answers urllib3 retries with backoff (429 has its own rule, see the module docstring).
+_BACKOFF_STATUSES = tuple(s for s in RETRY_STATUSES if s != 429)
 
 
 class HttpClient:
@@ -48,9 +56,12 @@ class HttpClient:
         backoff: float = 0.5,
         env: Mapping[str, str] | None = None,
         sleep: Callable[[float], None] | None = None,
+        clock: Callable[[], float] | None = None,
     ) -> None:
         self._verify_flag = verify
         self._sleep = sleep
+        #: Wall-clock epoch seconds (for ``X-Rate-Limit-Reset``).
+        self._clock = clock or time.time
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
@@ -96,7 +107,7 @@ class HttpClient:
             connect=self.retries,
             read=0,
             status=self.retries,
-            status_forcelist=RETRY_STATUSES,
+            status_forcelist=_BACKOFF_STATUSES,
             allowed_methods=None,
             backoff_factor=self.backoff,
             backoff_max=8.0,
@@ -111,7 +122,9 @@ class HttpClient:
         session.verify = self._verify()
         return session
 
-    def request(self, method: str, url: str, *, step: str, **kwargs: Any) -> requests.Response:
+    def request(
+        self, method: str, url: str, *, step: str, _retried: bool = False, **kwargs: Any
+    ) -> requests.Response:
         """Send one request. ``step`` names it in errors and logs ("JumpCloud password")."""
         import requests
 
@@ -135,6 +148,12 @@ class HttpClient:
             ) from exc
         except requests.exceptions.RequestException as exc:
             raise NetworkError(f"{step}: request to {shown} failed ({_reason(exc)})") from exc
+        if response.status_code == 429 and not _retried:
+            wait = rate_limit_wait(response.headers, self._clock())
+            if wait is not None and wait <= RATE_LIMIT_MAX_WAIT:
+                log.debug("%s: throttled (HTTP 429); retrying once in %.1f s", step, wait)
+                (self._sleep or time.sleep)(wait)
+                return self.request(method, url, step=step, _retried=True, **kwargs)
         if log.isEnabledFor(logging.DEBUG):
             for hop in response.history:
                 log.debug("%s:   -> %s %s", step, hop.status_code, redact_url(hop.url))
@@ -155,7 +174,17 @@ class HttpClient:
         return self.request("POST", url, step=step, **kwargs)
 
     def raise_for_service_trouble(self, response: requests.Response, *, step: str) -> None:
-        """429/5xx that survived the retries become one clear error."""
+        """429/5xx that survived the retries become one clear error (a 429 says when to
+        retry, when the IdP named a reset time)."""
+        if response.status_code == 429:
+            wait = rate_limit_wait(response.headers, self._clock())
+            if wait is not None:
+                at = time.strftime("%H:%M:%S UTC", time.gmtime(self._clock() + wait))
+                raise IdpServiceError(
+                    f"{step}: {_host(response.url)} throttled the request (HTTP 429); "
+                    f"retry after {at} (in {int(wait + 0.999)} s)",
+                    hint="the IdP's rate limit for this endpoint is used up; wait, then retry",
+                )
         if response.status_code in RETRY_STATUSES:
             what = "throttled the request" if response.status_code == 429 else "had an error"
             raise IdpServiceError(
@@ -167,6 +196,25 @@ class HttpClient:
     def close(self) -> None:
         if self._session is not None:
             self._session.close()
+
+
+def rate_limit_wait(headers: Mapping[str, str], now: float) -> float | None:
+    """Seconds until a throttled request may be retried: ``X-Rate-Limit-Reset`` (epoch
+    seconds, Okta) or ``Retry-After`` (seconds or an HTTP date); ``None`` when neither says."""
+    reset = (headers.get("X-Rate-Limit-Reset") or "").strip()
+    if reset.isdigit():
+        return max(0.0, int(reset) - now)
+    after = (headers.get("Retry-After") or "").strip()
+    if after.isdigit():
+        return float(after)
+    if after:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            return max(0.0, parsedate_to_datetime(after).timestamp() - now)
+        except (TypeError, ValueError):
+            return None
+    return None
 
 
 def _host(url: str) -> str:

@@ -122,6 +122,13 @@ class Provider(ABC):
         return option_of(type(self), self.account, key)
 
     @classmethod
+    def mfa_setting(cls, value: str) -> str | None:
+        """``value`` as this provider's ``mfa`` setting is written, or ``None`` when the
+        provider does not know it (default: one of :attr:`mfa_options`, any case)."""
+        wanted = value.strip().lower()
+        return next((m for m in cls.mfa_options if m.lower() == wanted), None)
+
+    @classmethod
     def key(cls, name: str) -> ProviderKey | None:
         return next((k for k in cls.keys if k.name == name), None)
 

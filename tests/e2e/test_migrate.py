@@ -31,7 +31,7 @@ def test_import_from_the_default_path(cli: Cli) -> None:
     out = ran.stdout
     assert out.startswith(f"Importing {cli.home / '.saml2aws'} into {cli.config}\n")
     accounts = imported(cli)
-    assert sorted(accounts) == ["adfs-corp", "default", "govcloud", "keycloak-dev", "shib"]
+    assert sorted(accounts) == ["adfs-corp", "default", "govcloud", "keycloak-dev", "okta", "shib"]
 
     default = accounts["default"]
     assert (default.provider, default.url, default.username, default.mfa) == (
@@ -65,6 +65,10 @@ def test_import_from_the_default_path(cli: Cli) -> None:
         "Auto",
     )
     assert accounts["keycloak-dev"].session_duration == 43200
+    okta = accounts["okta"]
+    assert (okta.provider, okta.mfa) == ("Okta", "OKTA PUSH")  # saml2aws's spelling works
+    assert okta.url == "https://acme.okta.com/home/amazon_aws/0oa1b2c3d4e5f6g7h8i9/272"
+    assert okta.options == {"disable_remember_device": "true"}
 
     # everything not carried over is said, with the reason
     for line in (
@@ -83,11 +87,13 @@ def test_import_from_the_default_path(cli: Cli) -> None:
         "https://adfs.acme.example/adfs/ls/IdpInitiatedSignOn.aspx",
         "    not imported: timeout = 30;",
         "    not imported: target_url = https://console.aws.amazon.com/ec2;",
-        "[okta] not imported: samljit has no Okta provider yet",
+        "[okta] imported: provider, url, mfa, username, aws_profile, disable_remember_device",
+        "    not imported: disable_sessions = true; samljit does not keep IdP sessions between "
+        "runs yet",
         "    mfa YubiKey is not one samljit's KeyCloak provider knows (Auto, TOTP): set to Auto",
         "    skip_verify = true: TLS verification stays off",
         "    not imported: favourite_colour = blue; not a key saml2aws documents",
-        "Imported 5 of 6 sections.",
+        "Imported 6 of 6 sections.",
         "Next: samljit login -a default",
     ):
         assert line in out, line
@@ -114,10 +120,12 @@ def test_existing_sections_are_kept_unless_forced(cli: Cli, tmp_path: Path) -> N
 
 
 def test_nothing_to_import_is_an_error(cli: Cli, tmp_path: Path) -> None:
-    ran = cli.run("configure", "--import-saml2aws", str(SAML2AWS), "-a", "okta")
+    onelogin = tmp_path / "onelogin"
+    onelogin.write_text("[ol]\nprovider = OneLogin\nurl = https://acme.onelogin.com/x\n")
+    ran = cli.run("configure", "--import-saml2aws", str(onelogin))
     assert ran.returncode == 2
-    assert "[okta] not imported: samljit has no Okta provider yet" in ran.stdout
-    assert ran.stderr.startswith(f"samljit: error: nothing imported from {SAML2AWS}\n")
+    assert "[ol] not imported: samljit has no OneLogin provider yet" in ran.stdout
+    assert ran.stderr.startswith(f"samljit: error: nothing imported from {onelogin}\n")
     assert not cli.config.exists()
 
     ran = cli.run("configure", "--import-saml2aws", str(SAML2AWS), "-a", "missing")

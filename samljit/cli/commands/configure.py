@@ -226,13 +226,13 @@ def _validate(
         check_url(values["api_url"] or "", "--api-url")
     mfa = values.get("mfa")
     if mfa:
-        matching = [m for m in provider.mfa_options if m.lower() == mfa.lower()]
-        if not matching:
+        setting = provider.mfa_setting(mfa)
+        if setting is None:
             raise ConfigError(
                 f"{provider.name} does not know MFA {mfa!r}",
                 hint=f"choose one of: {', '.join(provider.mfa_options)}",
             )
-        values["mfa"] = matching[0]
+        values["mfa"] = setting
     cert = values.get("idp_certificate")
     if cert:
         now = datetime.now(timezone.utc)
@@ -277,7 +277,7 @@ def _provider_lookup(name: str) -> ProviderInfo | None:
         for key in provider.keys
         if key.name not in config.KEY_NAMES and not key.secret
     }
-    return ProviderInfo(provider.name, tuple(provider.mfa_options), keys)
+    return ProviderInfo(provider.name, tuple(provider.mfa_options), keys, provider.mfa_setting)
 
 
 def _import_saml2aws(ctx: Context, source: Path) -> int:

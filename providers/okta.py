@@ -1,0 +1,863 @@
+"""Okta: Classic Engine (Authentication API) and Identity Engine (OAuth device grant).
+
+``url`` is the AWS app's embed link, ``https://ORG.okta.com/home/amazon_aws/APP_ID/272``;
+every call goes to that URL's scheme and host (shared/protocols/okta.md). One login:
+
+1. an Okta session the injected :class:`~samljit.idp.http.HttpClient` already holds (a ``sid``
+   or ``idx`` cookie for the org host, e.g. loaded by the IdP-session store) is checked with
+   ``GET /api/v1/sessions/me`` and, when alive, the app link is opened with it: no password,
+   no MFA. Anything else drops those cookies and goes on, silently;
+2. ``GET /.well-known/okta-organization`` tells the pipeline: ``v1`` (Classic) or ``idx``
+   (Identity Engine);
+3. Classic: ``POST /api/v1/authn`` and its state machine (factors as :class:`mfa.Factor`
+   objects), the ``sessionToken`` spent on ``/login/sessionCookieRedirect`` (the ``sid``
+   cookie stays in the jar), then the app page (with app-level step-up when it asks);
+4. Identity Engine: the device authorization grant with the account's ``client_id``, the
+   ``web_sso_token`` exchange and ``/login/token/sso``.
+
+Remembered devices: verify calls send ``rememberDevice=true`` (unless
+``disable_remember_device``) and the ``DT`` cookie stays in the jar, so a kept jar skips MFA
+while Okta's policy allows. Waiting (push polls, device-grant polls) uses the injected
+sleeper and clocks only.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+from urllib.parse import quote, urlencode, urljoin, urlsplit
+
+from samljit.errors import AuthenticationError, ConfigError
+from samljit.idp import mfa
+from samljit.idp.page import parse_page, saml_response, shorten
+from samljit.idp.provider import LoginSecrets, Provider, ProviderKey
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from http.cookiejar import Cookie
+
+    import requests
+
+SID_COOKIES = ("sid", "idx")
+DT_COOKIE = "DT"
+PUSH_POLL_SECONDS = 1.0
+#: How long a push or an SMS code may take when Okta names no expiry (its state token's).
+FALLBACK_SECONDS = 300.0
+MAX_CODE_ATTEMPTS = 3
+DEVICE_SCOPES = "openid okta.apps.sso"
+GRANT_DEVICE = "urn:ietf:params:oauth:grant-type:device_code"
+GRANT_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange"
+BROWSER_HINT = "log in with `samljit login --browser`"
+_APP_PATH = re.compile(r"/(?:home|app)/amazon_aws/(?P<app>[A-Za-z0-9]+)(?:/|$)")
+_STATE_TOKEN = re.compile(r"""var\s+stateToken\s*=\s*(['"])(?P<token>(?:\\.|(?!\1).)*)\1""")
+_STEP_UP_LINK = re.compile(r"""href=(['"])(?P<href>[^'"]*/login/step-up/[^'"]*)\1""")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+class OktaProvider(Provider):
+    name: ClassVar[str] = "Okta"
+    mfa_options: ClassVar[tuple[str, ...]] = (
+        "Auto",
+        "PUSH",
+        "TOTP",
+        "SMS",
+        "EMAIL",
+        "CALL",
+        "YUBICO",
+        "WEBAUTHN",
+    )
+    keys: ClassVar[tuple[ProviderKey, ...]] = (
+        ProviderKey(
+            "url",
+            "the AWS app's embed link, https://ORG.okta.com/home/amazon_aws/APP_ID/272",
+            required=True,
+        ),
+        ProviderKey(
+            "client_id",
+            "client id of an Okta OIDC native app (Device Authorization and Token Exchange "
+            "grants); needed only for Okta Identity Engine orgs",
+        ),
+        ProviderKey(
+            "disable_remember_device",
+            "true: do not ask Okta to remember this device after MFA",
+            default="false",
+        ),
+    )
+
+    @classmethod
+    def mfa_setting(cls, value: str) -> str | None:
+        """Also saml2aws's spellings, ``<PROVIDER> <FACTORTYPE>`` (``OKTA PUSH``,
+        ``GOOGLE TOKEN:SOFTWARE:TOTP``), kept as written (upper case)."""
+        known = super().mfa_setting(value)
+        if known is not None:
+            return known
+        wanted = " ".join(value.split()).upper()
+        if any(label.startswith(wanted) for label in SAML2AWS_LABELS) and " " in wanted:
+            return wanted
+        return None
+
+    # -- the login ----------------------------------------------------------------------
+    def login(self, secrets: LoginSecrets) -> str:
+        self.redactor.add(secrets.password, secrets.mfa_token)
+        org = _Org.parse(self.account.url)
+        kept = self._with_kept_session(org, secrets)
+        if kept is not None:
+            return kept
+        if self._pipeline(org) == "idx":
+            return self._identity_engine(org)
+        return self._classic(org, secrets)
+
+    def _with_kept_session(self, org: _Org, secrets: LoginSecrets) -> str | None:
+        """The SAMLResponse through a session the jar already holds, else ``None`` (and the
+        stale cookies gone, so that Okta takes the new session token)."""
+        if not any(self._cookie(org, name) for name in SID_COOKIES):
+            return None
+        step = "Okta session check"
+        answer = self._get(org, org.base + "/api/v1/sessions/me", step, json=True)
+        data = _json_body(answer)
+        if answer.status_code == 200 and data.get("status") == "ACTIVE":
+            page = self._get(org, self.account.url, "Okta app page (kept session)")
+            encoded = self._saml_or_step_up(org, page, secrets, quiet=True)
+            if encoded is not None:
+                return encoded
+        for name in SID_COOKIES:
+            self._drop_cookie(org, name)
+        return None
+
+    def _pipeline(self, org: _Org) -> str:
+        step = "Okta org check"
+        answer = self._get(org, org.base + "/.well-known/okta-organization", step, json=True)
+        pipeline = _json_body(answer).get("pipeline") if answer.status_code == 200 else None
+        return pipeline if pipeline == "idx" else "v1"
+
+    # -- Classic ------------------------------------------------------------------------
+    def _classic(self, org: _Org, secrets: LoginSecrets) -> str:
+        password = secrets.password
+        if not password:
+            password = self.terminal.ask_secret(
+                f"Okta password for {secrets.username}",
+                what="the Okta password",
+                hint="set SAMLJIT_PASSWORD or store it with `samljit configure`",
+            )
+            self.redactor.add(password)
+        if self._remember_device():
+            self._ensure_device_token(org)
+        body = {
+            "username": secrets.username,
+            "password": password,
+            "options": {"multiOptionalFactorEnroll": False, "warnBeforePasswordExpired": True},
+        }
+        answer = self.api(org, org.base + "/api/v1/authn", body, "Okta sign-in")
+        done = self.until_success(org, answer, secrets)
+        token = str(done.get("sessionToken") or "")
+        self.redactor.add(token)
+        query = urlencode({"token": token, "redirectUrl": self.account.url})
+        page = self._get(org, f"{org.base}/login/sessionCookieRedirect?{query}", "Okta app page")
+        encoded = self._saml_or_step_up(org, page, secrets, quiet=False)
+        assert encoded is not None  # not quiet: raises instead
+        return encoded
+
+    def api(self, org: _Org, url: str, body: Mapping[str, Any], step: str) -> dict[str, Any]:
+        """One Authentication API call; the 200 answer, or Okta's own words as an error."""
+        response = self.http.post(
+            url,
+            step=step,
+            json=dict(body),
+            headers={"Accept": "application/json", "Content-Type": "application/json"},
+        )
+        self.http.raise_for_service_trouble(response, step=step)
+        data = _json_body(response)
+        if response.status_code == 200:
+            for key in ("stateToken", "sessionToken"):
+                self.redactor.add(data.get(key) if isinstance(data.get(key), str) else None)
+            return data
+        raise OktaError(response.status_code, data, step)
+
+    def until_success(
+        self, org: _Org, answer: dict[str, Any], secrets: LoginSecrets
+    ) -> dict[str, Any]:
+        """Walk the authn state machine to ``SUCCESS`` (MFA, password warning)."""
+        for _ in range(10):
+            status = str(answer.get("status") or "")
+            if status == "SUCCESS":
+                return answer
+            if status == "MFA_REQUIRED":
+                answer = self._mfa(org, answer, secrets)
+            elif status == "PASSWORD_WARN":
+                self.terminal.warn(
+                    f"your Okta password expires soon{_expiry_days(answer)}: change it at "
+                    f"{org.base}"
+                )
+                skip = _link(answer, "skip") or org.base + "/api/v1/authn/skip"
+                answer = self.api(org, skip, _state(answer), "Okta password warning")
+            elif status == "MFA_ENROLL":
+                raise AuthenticationError(
+                    "Okta wants you to set up an MFA factor before signing in",
+                    hint=f"enrol a factor at {org.base} in a browser, then run samljit again",
+                )
+            elif status == "LOCKED_OUT":
+                raise AuthenticationError(
+                    "your Okta account is locked out",
+                    hint=f"unlock it at {org.base} (Unlock account) or ask your Okta admin",
+                )
+            elif status == "PASSWORD_EXPIRED":
+                raise AuthenticationError(
+                    "your Okta password has expired",
+                    hint=f"change it at {org.base} in a browser, then run samljit again "
+                    "(and `samljit configure` to store the new one)",
+                )
+            else:
+                raise AuthenticationError(
+                    f"Okta answered the sign-in with status {_clean(status) or '(none)'}, "
+                    "which samljit does not know",
+                    hint=BROWSER_HINT,
+                )
+        raise AuthenticationError("Okta's sign-in did not finish", hint=BROWSER_HINT)
+
+    # -- MFA ----------------------------------------------------------------------------
+    def _mfa(self, org: _Org, answer: dict[str, Any], secrets: LoginSecrets) -> dict[str, Any]:
+        embedded = answer.get("_embedded")
+        offered = embedded.get("factors") if isinstance(embedded, dict) else None
+        factors = [
+            f
+            for entry in (offered if isinstance(offered, list) else [])
+            if isinstance(entry, dict) and (f := _make_factor(self, org, answer, entry))
+        ]
+        factor = self._choose(factors, secrets)
+        self.notify("mfa.challenged", factor=factor.kind)
+        return factor.verify(secrets.mfa_token)
+
+    def _choose(self, factors: list[OktaFactor], secrets: LoginSecrets) -> OktaFactor:
+        preference = " ".join((self.account.mfa or "Auto").split()).upper()
+        usable = [f for f in factors if f.supported]
+        if preference == "AUTO":
+            candidates = usable or factors
+            if secrets.mfa_token:
+                for kinds in (("TOTP",), ("YUBICO", "TOKEN"), ("SMS", "EMAIL", "CALL")):
+                    coded = [f for f in usable if f.kind in kinds]
+                    if coded:
+                        candidates = coded
+                        break
+        else:
+            candidates = [f for f in factors if f.matches(preference)]
+            if not candidates:
+                offered = ", ".join(f.label for f in factors) or "none"
+                raise ConfigError(
+                    f"mfa is set to {self.account.mfa!r}, but Okta offers: {offered}",
+                    hint="set mfa = Auto, or one of those, with `samljit configure`",
+                )
+        chosen: OktaFactor = mfa.choose(
+            candidates, "Auto", self.terminal, have_code=bool(secrets.mfa_token)
+        )  # type: ignore[assignment]
+        return chosen
+
+    def remember_query(self) -> str:
+        return "?rememberDevice=" + ("true" if self._remember_device() else "false")
+
+    def _remember_device(self) -> bool:
+        value = (self.option("disable_remember_device") or "false").strip().lower()
+        return value not in ("true", "1", "yes", "on")
+
+    # -- the app page -------------------------------------------------------------------
+    def _saml_or_step_up(
+        self, org: _Org, page: requests.Response, secrets: LoginSecrets, *, quiet: bool
+    ) -> str | None:
+        """The SAMLResponse of the app page; app-level MFA (step-up) done first when the page
+        asks for it. ``quiet``: ``None`` instead of an error when the page has none."""
+        step = "Okta app page"
+        for _ in range(2):
+            self.http.raise_for_service_trouble(page, step=step)
+            parsed = parse_page(page.content, url=page.url, status=page.status_code)
+            if parsed.saml_response:
+                return parsed.saml_response
+            state_token = self._step_up_token(org, page.text)
+            if state_token is None:
+                break
+            self.redactor.add(state_token)
+            answer = self.api(org, org.base + "/api/v1/authn", {"stateToken": state_token}, step)
+            done = self.until_success(org, answer, secrets)
+            follow = _link(done, "next")
+            if follow:
+                page = self._get(org, urljoin(org.base + "/", follow), step)
+            else:
+                token = str(done.get("sessionToken") or "")
+                self.redactor.add(token)
+                page = self._get(org, f"{self.account.url}?sessionToken={quote(token)}", step)
+        if quiet:
+            return None
+        return saml_response(page.content, url=page.url, step=step)
+
+    def _step_up_token(self, org: _Org, text: str) -> str | None:
+        """The state token of a step-up page (``var stateToken = '…'``), following a
+        ``/login/step-up/`` link when the page has one. IDX handles (``02.…``) are not."""
+        found = _STATE_TOKEN.search(text)
+        if found is None:
+            link = _STEP_UP_LINK.search(text)
+            if link is None:
+                return None
+            href = link.group("href").replace("&amp;", "&")
+            follow = self._get(org, urljoin(org.base + "/", href), "Okta step-up page")
+            found = _STATE_TOKEN.search(follow.text)
+            if found is None:
+                return None
+        token = _js_unescape(found.group("token"))
+        return token if token.startswith("00") else None
+
+    # -- Identity Engine ----------------------------------------------------------------
+    def _identity_engine(self, org: _Org) -> str:
+        client_id = self.option("client_id")
+        if not client_id:
+            raise ConfigError(
+                f"{org.host} is an Okta Identity Engine org: account {self.account.name!r} "
+                "needs client_id (an Okta OIDC native app)",
+                hint="an Okta admin creates an OIDC native app with the Device Authorization "
+                "and Token Exchange grants, allowed to sign in to the AWS app (Okta's "
+                "'Configure Okta as IdP for AWS CLI'); then "
+                f"`samljit configure -a {self.account.name} --client-id CLIENT_ID`",
+            )
+        step = "Okta device authorization"
+        started = self._form(
+            org.base + "/oauth2/v1/device/authorize",
+            {"client_id": client_id, "scope": DEVICE_SCOPES},
+            step,
+        )
+        device_code = str(started.get("device_code") or "")
+        user_code = _clean(str(started.get("user_code") or ""))
+        url = str(started.get("verification_uri_complete") or started.get("verification_uri") or "")
+        if not device_code or not url:
+            raise AuthenticationError(f"{step}: Okta's answer holds no device code")
+        self.redactor.add(device_code)
+        tokens = self._device_wait(org, client_id, device_code, user_code, url, started)
+        exchanged = self._form(
+            org.base + "/oauth2/v1/token",
+            {
+                "grant_type": GRANT_EXCHANGE,
+                "client_id": client_id,
+                "subject_token": tokens["id_token"],
+                "subject_token_type": "urn:ietf:params:oauth:token-type:id_token",
+                "actor_token": tokens["access_token"],
+                "actor_token_type": "urn:ietf:params:oauth:token-type:access_token",
+                "requested_token_type": "urn:okta:oauth:token-type:web_sso_token",
+                "audience": f"urn:okta:apps:{org.app_id}",
+            },
+            "Okta web SSO token",
+        )
+        web_sso = str(exchanged.get("access_token") or "")
+        if not web_sso:
+            raise AuthenticationError("Okta web SSO token: the answer holds no token")
+        self.redactor.add(web_sso)
+        page = self.http.get(
+            f"{org.base}/login/token/sso?token={quote(web_sso)}",
+            step="Okta app page",
+            headers={"Accept": "text/html"},
+        )
+        self.http.raise_for_service_trouble(page, step="Okta app page")
+        return saml_response(page.content, url=page.url, step="Okta app page")
+
+    def _device_wait(
+        self,
+        org: _Org,
+        client_id: str,
+        device_code: str,
+        user_code: str,
+        url: str,
+        started: Mapping[str, Any],
+    ) -> dict[str, str]:
+        services = self.services
+        expires_in = _number(started.get("expires_in"), 600.0)
+        interval = max(1.0, _number(started.get("interval"), 5.0))
+        deadline = services.monotonic() + expires_in
+        terminal = self.terminal
+        terminal.notice(
+            f"Okta Identity Engine sign-in: open {_clean(url)} and approve code {user_code} "
+            f"(within {int(expires_in // 60)} min {int(expires_in % 60)} s)."
+        )
+        step = "Okta device token"
+        try:
+            while True:
+                services.sleep(interval)
+                left = deadline - services.monotonic()
+                if left <= 0:
+                    raise _device_expired()
+                terminal.status(f"Waiting for approval in the browser… {int(left + 0.999)} s left")
+                response = self.http.post(
+                    org.base + "/oauth2/v1/token",
+                    step=step,
+                    data={
+                        "client_id": client_id,
+                        "device_code": device_code,
+                        "grant_type": GRANT_DEVICE,
+                    },
+                    headers={"Accept": "application/json"},
+                )
+                self.http.raise_for_service_trouble(response, step=step)
+                data = _json_body(response)
+                if response.status_code == 200:
+                    tokens = {k: str(data.get(k) or "") for k in ("access_token", "id_token")}
+                    if not all(tokens.values()):
+                        raise AuthenticationError(f"{step}: Okta's answer lacks a token")
+                    self.redactor.add(*tokens.values())
+                    return tokens
+                error = str(data.get("error") or "")
+                if error == "authorization_pending":
+                    continue
+                if error == "slow_down":
+                    interval += 5.0
+                    continue
+                if error == "expired_token":
+                    raise _device_expired()
+                if error == "access_denied":
+                    raise AuthenticationError(
+                        "the Okta sign-in was denied in the browser",
+                        hint="run again and approve the request",
+                    )
+                raise _oauth_error(step, response.status_code, data)
+        finally:
+            terminal.clear_status()
+
+    def _form(self, url: str, form: Mapping[str, str], step: str) -> dict[str, Any]:
+        response = self.http.post(
+            url, step=step, data=dict(form), headers={"Accept": "application/json"}
+        )
+        self.http.raise_for_service_trouble(response, step=step)
+        data = _json_body(response)
+        if response.status_code == 200:
+            return data
+        raise _oauth_error(step, response.status_code, data)
+
+    # -- HTTP and cookies ---------------------------------------------------------------
+    def _get(self, org: _Org, url: str, step: str, *, json: bool = False) -> requests.Response:
+        accept = "application/json" if json else "text/html,application/xhtml+xml"
+        response = self.http.get(url, step=step, headers={"Accept": accept})
+        self.http.raise_for_service_trouble(response, step=step)
+        return response
+
+    def _cookies(self, org: _Org, name: str) -> list[Cookie]:
+        """The jar's cookies called ``name`` for the org host."""
+        jar = cast("Iterable[Cookie]", self.http.session.cookies)
+        return [c for c in jar if c.name == name and _domain_matches(c.domain, org.host)]
+
+    def _cookie(self, org: _Org, name: str) -> str | None:
+        found = self._cookies(org, name)
+        return found[0].value if found else None
+
+    def _drop_cookie(self, org: _Org, name: str) -> None:
+        for cookie in self._cookies(org, name):
+            self.http.session.cookies.clear(cookie.domain, cookie.path, cookie.name)
+
+    def _ensure_device_token(self, org: _Org) -> None:
+        """A ``DT`` cookie for the org (a random one unless Okta set one before): the device
+        Okta remembers after MFA. It stays in the jar, which the session store keeps."""
+        if self._cookie(org, DT_COOKIE) is None:
+            import secrets
+
+            self.http.session.cookies.set(
+                DT_COOKIE, secrets.token_urlsafe(24), domain=org.host, path="/"
+            )
+
+
+# -- factors --------------------------------------------------------------------------------
+#: saml2aws's names of the factors samljit knows, ``<PROVIDER> <FACTORTYPE>``.
+SAML2AWS_LABELS = (
+    "OKTA PUSH",
+    "OKTA TOKEN:SOFTWARE:TOTP",
+    "GOOGLE TOKEN:SOFTWARE:TOTP",
+    "OKTA SMS",
+    "OKTA CALL",
+    "OKTA EMAIL",
+    "OKTA QUESTION",
+    "RSA TOKEN",
+    "SYMANTEC TOKEN",
+    "YUBICO TOKEN:HARDWARE",
+    "FIDO WEBAUTHN",
+    "FIDO U2F",
+    "DUO WEB",
+)
+
+
+class OktaFactor(mfa.Factor[dict[str, Any]]):
+    """One enrolled Okta factor; ``verify`` returns the authn answer after it."""
+
+    supported: ClassVar[bool] = True
+
+    def __init__(
+        self,
+        provider: OktaProvider,
+        org: _Org,
+        answer: Mapping[str, Any],
+        entry: Mapping[str, Any],
+        kind: str,
+    ) -> None:
+        self.provider = provider
+        self.org = org
+        self.state_token = str(answer.get("stateToken") or "")
+        self.entry = entry
+        self.kind = kind  # type: ignore[misc]  # per instance: one class serves several
+        self.factor_type = str(entry.get("factorType") or "")
+        self.vendor = str(entry.get("provider") or "")
+        profile = entry.get("profile")
+        self.profile: Mapping[str, Any] = profile if isinstance(profile, dict) else {}
+        links = entry.get("_links")
+        verify = links.get("verify") if isinstance(links, dict) else None
+        href = verify.get("href") if isinstance(verify, dict) else None
+        factor_id = quote(str(entry.get("id") or ""), safe="")
+        self.href = str(href or f"{org.base}/api/v1/authn/factors/{factor_id}/verify")
+
+    @property
+    def saml2aws_label(self) -> str:
+        return f"{self.vendor} {self.factor_type}".upper()
+
+    @property
+    def detail(self) -> str:
+        names = ("name", "phoneNumber", "email", "authenticatorName", "questionText")
+        for key in names:
+            value = self.profile.get(key)
+            if isinstance(value, str) and value:
+                return _clean(value)
+        return {"GOOGLE": "Google Authenticator", "OKTA": "Okta Verify"}.get(self.vendor, "")
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} ({self.detail})" if self.detail else self.kind
+
+    def matches(self, preference: str) -> bool:
+        if " " in preference:
+            return self.saml2aws_label.startswith(preference)
+        return self.kind == preference
+
+    def post(self, url: str, body: Mapping[str, Any], step: str) -> dict[str, Any]:
+        return self.provider.api(self.org, url, {"stateToken": self.state_token, **body}, step)
+
+    @property
+    def verify_url(self) -> str:
+        return self.href + self.provider.remember_query()
+
+
+class _Passcode(OktaFactor):
+    """TOTP (Okta Verify, Google Authenticator), a YubiKey OTP, an RSA/Symantec token."""
+
+    takes_code: ClassVar[bool] = True
+
+    def verify(self, code: str | None) -> dict[str, Any]:
+        what = {"YUBICO": "YubiKey OTP (touch the key)"}.get(self.kind, f"{self.label} code")
+        terminal = self.provider.terminal
+        for attempt in range(1, MAX_CODE_ATTEMPTS + 1):
+            if code:
+                otp = code.strip()
+            else:
+                otp = terminal.ask(
+                    what,
+                    what="a one-time MFA code",
+                    hint="pass --mfa-token or set SAMLJIT_MFA_TOKEN",
+                ).strip()
+            self.provider.redactor.add(otp)
+            try:
+                return self.post(self.verify_url, {"passCode": otp}, f"Okta {self.kind}")
+            except OktaError as exc:
+                if exc.code != "E0000068" or code or attempt == MAX_CODE_ATTEMPTS:
+                    raise
+                terminal.warn(exc.message)
+        raise AssertionError("unreachable")
+
+
+class _Challenge(OktaFactor):
+    """SMS, voice call, email: Okta sends a code, the user types it."""
+
+    takes_code: ClassVar[bool] = True
+
+    def verify(self, code: str | None) -> dict[str, Any]:
+        step = f"Okta {self.kind}"
+        sent = self.post(self.verify_url, {}, step)
+        how = {"SMS": "by SMS to", "CALL": "by a call to", "EMAIL": "by email to"}[self.kind]
+        terminal = self.provider.terminal
+        terminal.info(f"Okta sent a code {how} {self.detail or 'you'}.")
+        target = _link(sent, "next") or self.verify_url
+        for attempt in range(1, MAX_CODE_ATTEMPTS + 1):
+            otp = mfa.ask_code(terminal, code, what=f"Code from the {self.kind.lower()}")
+            self.provider.redactor.add(otp)
+            try:
+                return self.post(target, {"passCode": otp}, step)
+            except OktaError as exc:
+                if exc.code != "E0000068" or code or attempt == MAX_CODE_ATTEMPTS:
+                    raise
+                terminal.warn(exc.message)
+        raise AssertionError("unreachable")
+
+
+class _Question(OktaFactor):
+    def verify(self, code: str | None) -> dict[str, Any]:
+        answer = self.provider.terminal.ask_secret(
+            f"Okta security question: {self.detail or 'answer'}",
+            what="the answer to the Okta security question",
+        )
+        self.provider.redactor.add(answer)
+        return self.post(self.verify_url, {"answer": answer}, "Okta security question")
+
+
+class _Push(OktaFactor):
+    """Okta Verify push, with the number challenge shown when Okta sends one."""
+
+    def verify(self, code: str | None) -> dict[str, Any]:
+        provider = self.provider
+        services, terminal = provider.services, provider.terminal
+        step = "Okta Verify push"
+        answer = self.post(self.verify_url + "&autoPush=false", {}, step)
+        left = _seconds_until(answer.get("expiresAt"), services.now())
+        deadline = services.monotonic() + min(left, FALLBACK_SECONDS)
+        terminal.info(f"Okta Verify push sent to {self.detail or 'your phone'}: approve it there.")
+        shown: int | None = None
+        try:
+            while True:
+                status = str(answer.get("status") or "")
+                if status == "SUCCESS":
+                    return answer
+                result = str(answer.get("factorResult") or "")
+                if status != "MFA_CHALLENGE" or result != "WAITING":
+                    raise _push_failed(result or status, number_shown=shown is not None)
+                remaining = deadline - services.monotonic()
+                if remaining <= PUSH_POLL_SECONDS:
+                    raise _push_unanswered()
+                number = _correct_answer(answer)
+                if number is not None and number != shown:
+                    shown = number
+                    terminal.notice(
+                        f"Pick {number} in Okta Verify ({int(remaining + 0.999)} s left)."
+                    )
+                terminal.status(f"Waiting for approval… {int(remaining + 0.999)} s left")
+                services.sleep(PUSH_POLL_SECONDS)
+                target = _link(answer, "next") or self.href
+                try:
+                    answer = self.post(target, {}, "Okta Verify push poll")
+                except OktaError as exc:
+                    if exc.code == "E0000011":  # the sign-in's state token ran out
+                        raise _push_unanswered() from None
+                    raise
+        finally:
+            terminal.clear_status()
+
+
+class _Browser(OktaFactor):
+    """A factor samljit cannot do in a terminal (security key, Duo, FastPass)."""
+
+    supported: ClassVar[bool] = False
+    NAMES: ClassVar[dict[str, str]] = {
+        "WEBAUTHN": "a security key (WebAuthn)",
+        "U2F": "a security key (U2F)",
+        "DUO": "Duo",
+        "FASTPASS": "Okta FastPass",
+    }
+
+    def verify(self, code: str | None) -> dict[str, Any]:
+        raise AuthenticationError(
+            f"Okta asks for {self.NAMES.get(self.kind, self.kind)}, which samljit cannot do "
+            f"in a terminal: {BROWSER_HINT}"
+        )
+
+
+#: (factorType, provider or "") → (mfa kind, class).
+_FACTORS: dict[tuple[str, str], tuple[str, type[OktaFactor]]] = {
+    ("push", ""): ("PUSH", _Push),
+    ("token:software:totp", ""): ("TOTP", _Passcode),
+    ("token:hardware", ""): ("YUBICO", _Passcode),
+    ("token", ""): ("TOKEN", _Passcode),
+    ("sms", ""): ("SMS", _Challenge),
+    ("call", ""): ("CALL", _Challenge),
+    ("email", ""): ("EMAIL", _Challenge),
+    ("question", ""): ("QUESTION", _Question),
+    ("webauthn", ""): ("WEBAUTHN", _Browser),
+    ("u2f", ""): ("WEBAUTHN", _Browser),
+    ("web", "DUO"): ("DUO", _Browser),
+    ("signed_nonce", ""): ("FASTPASS", _Browser),
+}
+
+
+def _make_factor(
+    provider: OktaProvider, org: _Org, answer: Mapping[str, Any], entry: Mapping[str, Any]
+) -> OktaFactor | None:
+    factor_type = str(entry.get("factorType") or "").lower()
+    vendor = str(entry.get("provider") or "").upper()
+    found = _FACTORS.get((factor_type, vendor)) or _FACTORS.get((factor_type, ""))
+    if found is None:
+        return None
+    kind, cls = found
+    return cls(provider, org, answer, entry, kind)
+
+
+# -- helpers --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Org:
+    base: str  # scheme://host[:port]
+    host: str
+    app_id: str
+
+    @classmethod
+    def parse(cls, url: str) -> _Org:
+        parts = urlsplit(url)
+        found = _APP_PATH.search(parts.path)
+        if not parts.scheme or not parts.hostname or found is None:
+            raise ConfigError(
+                f"Okta url is not an AWS app embed link: {_clean(url)!r}",
+                hint="copy the AWS app's embed link from Okta's admin console: "
+                "https://ORG.okta.com/home/amazon_aws/APP_ID/272",
+            )
+        return cls(f"{parts.scheme}://{parts.netloc}", parts.hostname, found.group("app"))
+
+
+class OktaError(AuthenticationError):
+    """An error answer of Okta's Authentication API, in Okta's own words."""
+
+    def __init__(self, status: int, data: Mapping[str, Any], step: str) -> None:
+        self.code = str(data.get("errorCode") or "")
+        summary = _clean(str(data.get("errorSummary") or "")) or f"HTTP {status}"
+        causes = data.get("errorCauses")
+        details = [
+            _clean(str(c.get("errorSummary")))
+            for c in (causes if isinstance(causes, list) else [])
+            if isinstance(c, dict) and c.get("errorSummary")
+        ]
+        said = summary + (f" ({'; '.join(details)})" if details else "")
+        hint = _HINTS.get(self.code)
+        super().__init__(f"{step}: Okta refused: {shorten(said)}", hint=hint)
+
+
+_HINTS = {
+    "E0000004": "check username and password (`samljit configure`); a locked user sees this too",
+    "E0000011": "the sign-in took too long; run samljit again",
+    "E0000068": "use a fresh code (check the phone's clock for TOTP)",
+    "E0000079": "run samljit again; Okta's sign-in state moved on",
+}
+
+
+def _oauth_error(step: str, status: int, data: Mapping[str, Any]) -> AuthenticationError:
+    error = _clean(str(data.get("error") or f"HTTP {status}"))
+    description = _clean(str(data.get("error_description") or ""))
+    said = f"{error}: {description}" if description else error
+    if error in ("invalid_client", "unauthorized_client", "invalid_scope", "invalid_target"):
+        return ConfigError(  # type: ignore[return-value]
+            f"{step}: Okta refused the client_id: {shorten(said)}",
+            hint="check client_id, and that the OIDC native app has the Device Authorization "
+            "and Token Exchange grants and may sign in to the AWS app",
+        )
+    return AuthenticationError(f"{step}: Okta refused: {shorten(said)}")
+
+
+def _device_expired() -> AuthenticationError:
+    return AuthenticationError(
+        "the Okta sign-in was not approved before the code expired",
+        hint="run again and approve in the browser sooner",
+    )
+
+
+def _push_unanswered() -> AuthenticationError:
+    return AuthenticationError(
+        "Okta Verify push got no answer in time",
+        hint="approve the push sooner, or use mfa = TOTP with --mfa-token",
+    )
+
+
+def _push_failed(result: str, *, number_shown: bool) -> AuthenticationError:
+    if result == "REJECTED":
+        said = (
+            "denied on the phone, or a wrong number was picked"
+            if number_shown
+            else ("denied on the phone")
+        )
+        return AuthenticationError(
+            f"Okta Verify push was rejected ({said})",
+            hint="run again and approve it (picking the number samljit shows)",
+        )
+    if result == "TIMEOUT":
+        return AuthenticationError(
+            "Okta Verify push timed out without an answer",
+            hint="run again and approve sooner, or use mfa = TOTP with --mfa-token",
+        )
+    return AuthenticationError(
+        f"Okta Verify push ended with {_clean(result) or 'no result'}",
+        hint="run again; with mfa = TOTP and --mfa-token no push is needed",
+    )
+
+
+def _correct_answer(answer: Mapping[str, Any]) -> int | None:
+    embedded = answer.get("_embedded")
+    if not isinstance(embedded, dict):
+        return None
+    for key in ("factor", "factors"):  # Okta's push examples say "factors" (an object)
+        factor = embedded.get(key)
+        inner = factor.get("_embedded") if isinstance(factor, dict) else None
+        challenge = inner.get("challenge") if isinstance(inner, dict) else None
+        number = challenge.get("correctAnswer") if isinstance(challenge, dict) else None
+        if isinstance(number, int) and not isinstance(number, bool):
+            return number
+    return None
+
+
+def _link(answer: Mapping[str, Any], name: str) -> str | None:
+    links = answer.get("_links")
+    link = links.get(name) if isinstance(links, dict) else None
+    href = link.get("href") if isinstance(link, dict) else None
+    return href if isinstance(href, str) and href else None
+
+
+def _state(answer: Mapping[str, Any]) -> dict[str, str]:
+    return {"stateToken": str(answer.get("stateToken") or "")}
+
+
+def _expiry_days(answer: Mapping[str, Any]) -> str:
+    embedded = answer.get("_embedded")
+    policy = embedded.get("policy") if isinstance(embedded, dict) else None
+    expiration = policy.get("expiration") if isinstance(policy, dict) else None
+    days = expiration.get("passwordExpireDays") if isinstance(expiration, dict) else None
+    return f" (in {days} days)" if isinstance(days, int) else ""
+
+
+def _json_body(response: requests.Response) -> dict[str, Any]:
+    try:
+        data = response.json() if response.content else {}
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _seconds_until(expires_at: object, now: datetime) -> float:
+    if isinstance(expires_at, str) and expires_at:
+        try:
+            moment = datetime.fromisoformat(expires_at.replace("Z", "+00:00"))
+        except ValueError:
+            return FALLBACK_SECONDS
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return max(0.0, (moment - now).total_seconds())
+    return FALLBACK_SECONDS
+
+
+def _number(value: object, default: float) -> float:
+    return (
+        float(value)
+        if isinstance(value, int | float) and not isinstance(value, bool)
+        else (default)
+    )
+
+
+def _js_unescape(text: str) -> str:
+    """A JavaScript string literal's content (``\\xHH``, ``\\uHHHH`` and ``\\c``)."""
+
+    def one(match: re.Match[str]) -> str:
+        escaped = match.group(0)
+        if escaped[1] in "xu":
+            return chr(int(escaped[2:], 16))
+        return escaped[1]
+
+    return re.sub(r"\\(?:x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|.)", one, text)
+
+
+def _domain_matches(domain: str, host: str) -> bool:
+    domain, host = domain.lstrip(".").lower(), host.lower()
+    return host == domain or host.endswith("." + domain)
+
+
+def _clean(text: str) -> str:
+    """Network text as it may be shown: no control characters."""
+    return _CONTROL.sub(" ", text).strip()

@@ -1,0 +1,360 @@
+"""Okta through the installed CLI, against the Okta emulator and moto's STS: every factor and
+outcome, every authn status, errors in Okta's words, rate limits, and the Identity Engine
+device flow. The emulator runs on the real clock here (push and device polls wait the real
+1 s the provider sleeps; the fake-clock versions of the long waits are in
+tests/unit/test_okta.py)."""
+
+from __future__ import annotations
+
+import configparser
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from tests.emulators.jumpcloud import totp_at
+from tests.emulators.okta import (
+    OidcClient,
+    OktaEmulator,
+    User,
+    call_factor,
+    duo_factor,
+    email_factor,
+    push_factor,
+    sms_factor,
+    totp_factor,
+    webauthn_factor,
+    yubikey_factor,
+)
+from tests.support.accounts import PASSWORD, PROD_GRANTS, RO_ARN, TOTP_SECRET
+from tests.support.cli import Cli
+
+APP = "0oa1acme2aws3app4"
+CLIENT = "0oa1acme2native3cli4"
+DOMAIN = "acme.example"
+
+
+def users() -> list[User]:
+    apps = {APP: PROD_GRANTS}
+
+    def make(name: str, *factors: Any, **extra: Any) -> User:
+        return User(f"{name}@{DOMAIN}", PASSWORD, factors=list(factors), apps=apps, **extra)
+
+    return [
+        make("plain"),
+        make("push", push_factor(after=2)),
+        make("number", push_factor(number=47, after=2)),
+        make("deny", push_factor("deny", after=2)),
+        make("timeout", push_factor("expire", after=2)),
+        make("wrongnumber", push_factor("wrong-number", after=2)),
+        make("totp", totp_factor(TOTP_SECRET)),
+        make("google", totp_factor(TOTP_SECRET, "GOOGLE"), push_factor()),
+        make("sms", sms_factor(code="654321")),
+        make("email", email_factor(code="135791")),
+        make("call", call_factor(code="864202")),
+        make("yubi", yubikey_factor(["cccccckdvtbgjlf-otp-1"])),
+        make("key", webauthn_factor()),
+        make("duo", duo_factor()),
+        make("mixed", push_factor(), totp_factor(TOTP_SECRET), sms_factor(code="112233")),
+        make("locked", locked_out=True),
+        make("expired", totp_factor(TOTP_SECRET), password_expired=True),
+        make("enroll", mfa_enroll=True),
+        make("warn", password_warn=True),
+    ]
+
+
+@pytest.fixture(scope="module")
+def classic() -> Iterator[OktaEmulator]:
+    with OktaEmulator(users(), show_lockout=True) as emu:
+        yield emu
+
+
+@pytest.fixture
+def okta(classic: OktaEmulator) -> OktaEmulator:
+    return classic  # a function-level name: the leak check looks at the test's arguments
+
+
+@pytest.fixture
+def make_idx() -> Iterator[Callable[..., OktaEmulator]]:
+    started: list[OktaEmulator] = []
+
+    def factory(**options: Any) -> OktaEmulator:
+        options.setdefault("device_user", f"push@{DOMAIN}")
+        emu = OktaEmulator(
+            users(),
+            pipeline="idx",
+            clients=[OidcClient(CLIENT)],
+            device_interval=1,
+            device_after=2,
+            **options,
+        ).start()
+        started.append(emu)
+        return emu
+
+    yield factory
+    for emu in started:
+        emu.stop()
+
+
+def config(emu: OktaEmulator, user: str, *, mfa: str = "Auto", extra: str = "") -> str:
+    return (
+        "[okta]\n"
+        "provider = Okta\n"
+        f"url = {emu.app_url(APP)}\n"
+        f"username = {user}@{DOMAIN}\n"
+        f"mfa = {mfa}\n"
+        "aws_profile = okta\n"
+        f"role_arn = {RO_ARN}\n"
+        f"{extra}"
+    )
+
+
+def login(cli: Cli, *extra: str, env: dict[str, str] | None = None) -> Any:
+    return cli.run("login", "-a", "okta", "--skip-prompt", *extra, env=env)
+
+
+def logged_in(cli: Cli) -> bool:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(cli.credentials)
+    return parser.has_section("okta") and parser["okta"]["x_principal_arn"].startswith(
+        "arn:aws:sts::012345678987:assumed-role/AcmeJumpCloudAdminRO/"
+    )
+
+
+def code(cli: Cli, value: str | None = None) -> str:
+    value = value or totp_at(TOTP_SECRET, time.time())
+    cli.secrets.add(value)
+    return value
+
+
+def error_line(ran: Any) -> str:
+    return next(line for line in ran.stderr.splitlines() if line.startswith("samljit: error:"))
+
+
+# -- push -------------------------------------------------------------------------------------
+def test_push_accepted(cli: Cli, okta: OktaEmulator) -> None:
+    cli.write_config(config(okta, "push"))
+    ran = login(cli)
+    assert ran.returncode == 0, ran.stderr
+    assert "Okta Verify push sent to Ada's phone: approve it there." in ran.stderr
+    assert "Pick" not in ran.stderr
+    assert logged_in(cli)
+
+
+def test_push_number_challenge_is_shown(cli: Cli, okta: OktaEmulator) -> None:
+    cli.write_config(config(okta, "number", mfa="PUSH"))
+    ran = login(cli, "--quiet")  # the number is shown even with --quiet
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stderr.count("Pick 47 in Okta Verify (") == 1
+    assert logged_in(cli)
+
+
+@pytest.mark.parametrize(
+    ("user", "said"),
+    [
+        ("deny", "Okta Verify push was rejected (denied on the phone)"),
+        ("timeout", "Okta Verify push timed out without an answer"),
+        ("wrongnumber", "Okta Verify push was rejected (denied on the phone, or a wrong number"),
+    ],
+)
+def test_push_refused(cli: Cli, okta: OktaEmulator, user: str, said: str) -> None:
+    cli.write_config(config(okta, user, mfa="OKTA PUSH"))
+    ran = login(cli)
+    assert ran.returncode == 3, ran.stderr
+    assert said in error_line(ran)
+    if user == "wrongnumber":
+        assert "Pick 47 in Okta Verify" in ran.stderr
+    assert not cli.credentials.exists()
+
+
+# -- codes ------------------------------------------------------------------------------------
+@pytest.mark.parametrize(("user", "mfa"), [("totp", "TOTP"), ("google", "GOOGLE TOKEN")])
+def test_totp_good(cli: Cli, okta: OktaEmulator, user: str, mfa: str) -> None:
+    cli.write_config(config(okta, user, mfa=mfa))
+    ran = login(cli, "--mfa-token", code(cli))
+    assert ran.returncode == 0, ran.stderr
+    assert logged_in(cli)
+
+
+def test_totp_bad_shows_oktas_words(cli: Cli, okta: OktaEmulator) -> None:
+    cli.write_config(config(okta, "totp", mfa="TOTP"))
+    ran = login(cli, "--mfa-token", code(cli, "000000"))
+    assert ran.returncode == 3
+    assert error_line(ran) == (
+        "samljit: error: Okta TOTP: Okta refused: Invalid Passcode/Answer (Your passcode "
+        "doesn't match our records. Please try again.)"
+    )
+    assert "hint: use a fresh code" in ran.stderr
+
+
+def test_auto_with_a_code_takes_totp_over_push(cli: Cli, okta: OktaEmulator) -> None:
+    cli.write_config(config(okta, "mixed"))
+    ran = login(cli, "--mfa-token", code(cli))
+    assert ran.returncode == 0, ran.stderr
+    assert "push" not in ran.stderr.lower()
+
+
+@pytest.mark.parametrize(
+    ("user", "mfa", "value", "said"),
+    [
+        ("sms", "SMS", "654321", "Okta sent a code by SMS to +1 XXX-XXX-4242."),
+        ("email", "EMAIL", "135791", "Okta sent a code by email to o***@acme.example."),
+        ("call", "OKTA CALL", "864202", "Okta sent a code by a call to +1 XXX-XXX-4343."),
+    ],
+)
+def test_code_sent_by_okta(
+    cli: Cli, okta: OktaEmulator, user: str, mfa: str, value: str, said: str
+) -> None:
+    cli.write_config(config(okta, user, mfa=mfa))
+    ran = login(cli, "--mfa-token", code(cli, value))
+    assert ran.returncode == 0, ran.stderr
+    assert said in ran.stderr
+    assert logged_in(cli)
+
+
+def test_sms_wrong_code(cli: Cli, okta: OktaEmulator) -> None:
+    cli.write_config(config(okta, "sms", mfa="SMS"))
+    ran = login(cli, "--mfa-token", code(cli, "999999"))
+    assert ran.returncode == 3
+    assert "Okta SMS: Okta refused: Invalid Passcode/Answer (Your answer doesn't" in ran.stderr
+
+
+def test_yubikey(cli: Cli, okta: OktaEmulator) -> None:
+    cli.write_config(config(okta, "yubi", mfa="YUBICO"))
+    ran = login(cli, "--mfa-token", code(cli, "cccccckdvtbgjlf-otp-1"))
+    assert ran.returncode == 0, ran.stderr
+    again = login(cli, "--force", "--mfa-token", "cccccckdvtbgjlf-otp-1")  # spent
+    assert again.returncode == 3
+    assert "Invalid Passcode/Answer" in error_line(again)
+
+
+@pytest.mark.parametrize(
+    ("user", "mfa", "said"),
+    [
+        ("key", "WEBAUTHN", "Okta asks for a security key (WebAuthn)"),
+        ("key", "Auto", "Okta asks for a security key (WebAuthn)"),
+        ("duo", "Auto", "Okta asks for Duo"),
+    ],
+)
+def test_browser_only_factors(cli: Cli, okta: OktaEmulator, user: str, mfa: str, said: str) -> None:
+    cli.write_config(config(okta, user, mfa=mfa))
+    ran = login(cli)
+    assert ran.returncode == 3
+    line = error_line(ran)
+    assert said in line and line.endswith("log in with `samljit login --browser`")
+
+
+def test_mfa_not_offered(cli: Cli, okta: OktaEmulator) -> None:
+    cli.write_config(config(okta, "push", mfa="SMS"))
+    ran = login(cli)
+    assert ran.returncode == 2
+    assert "mfa is set to 'SMS', but Okta offers: PUSH (Ada's phone)" in error_line(ran)
+
+
+# -- statuses and errors ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("user", "said", "hint"),
+    [
+        ("locked", "your Okta account is locked out", "unlock it at"),
+        ("expired", "your Okta password has expired", "change it at"),
+        ("enroll", "Okta wants you to set up an MFA factor before signing in", "enrol a factor at"),
+    ],
+)
+def test_statuses_that_end_the_login(
+    cli: Cli, okta: OktaEmulator, user: str, said: str, hint: str
+) -> None:
+    cli.write_config(config(okta, user))
+    extra = ("--mfa-token", code(cli)) if user == "expired" else ()
+    ran = login(cli, *extra)
+    assert ran.returncode == 3
+    assert error_line(ran) == f"samljit: error: {said}"
+    assert f"hint: {hint} {okta.base_url}" in ran.stderr
+
+
+def test_password_warning_is_one_line(cli: Cli, okta: OktaEmulator) -> None:
+    cli.write_config(config(okta, "warn"))
+    ran = login(cli)
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stderr.count("samljit: warning: your Okta password expires soon (in 5 days)") == 1
+    assert logged_in(cli)
+
+
+def test_bad_password_is_oktas_error_summary(cli: Cli, okta: OktaEmulator) -> None:
+    cli.write_config(config(okta, "plain"))
+    ran = login(cli, env={"SAMLJIT_PASSWORD": "wrong-password"})
+    assert ran.returncode == 3
+    assert error_line(ran) == "samljit: error: Okta sign-in: Okta refused: Authentication failed"
+    assert "hint: check username and password" in ran.stderr
+
+
+def test_rate_limit_near_waits_and_retries(cli: Cli, okta: OktaEmulator) -> None:
+    cli.write_config(config(okta, "plain"))
+    reset = int(time.time()) + 1
+    okta.fail_next("/api/v1/authn", 429, headers={"X-Rate-Limit-Reset": str(reset)})
+    ran = login(cli)
+    assert ran.returncode == 0, ran.stderr
+    assert logged_in(cli)
+
+
+def test_rate_limit_far_says_when_to_retry(cli: Cli, okta: OktaEmulator) -> None:
+    cli.write_config(config(okta, "plain"))
+    reset = int(time.time()) + 600
+    okta.fail_next("/api/v1/authn", 429, headers={"X-Rate-Limit-Reset": str(reset)})
+    before = okta.count("POST", "/api/v1/authn")
+    ran = login(cli)
+    assert ran.returncode == 6
+    at = time.strftime("%H:%M:%S UTC", time.gmtime(reset))
+    assert f"throttled the request (HTTP 429); retry after {at} (in " in error_line(ran)
+    assert okta.count("POST", "/api/v1/authn") == before + 1  # no retry
+
+
+# -- Identity Engine --------------------------------------------------------------------------
+def test_identity_engine_device_flow(cli: Cli, make_idx: Callable[..., OktaEmulator]) -> None:
+    emu = make_idx()
+    cli.write_config(config(emu, "push", extra=f"client_id = {CLIENT}\n"))
+    ran = login(cli)  # --skip-prompt: showing the code is not a prompt
+    assert ran.returncode == 0, ran.stderr
+    assert f"open {emu.base_url}/activate?user_code=" in ran.stderr
+    assert "(within 10 min 0 s)" in ran.stderr
+    assert emu.count("POST", "/api/v1/authn") == 0
+    assert logged_in(cli)
+
+
+@pytest.mark.parametrize(
+    ("outcome", "said"),
+    [
+        ("deny", "the Okta sign-in was denied in the browser"),
+        ("expire", "the Okta sign-in was not approved before the code expired"),
+    ],
+)
+def test_identity_engine_refused(
+    cli: Cli, make_idx: Callable[..., OktaEmulator], outcome: str, said: str
+) -> None:
+    emu = make_idx(device_outcome=outcome)
+    cli.write_config(config(emu, "push", extra=f"client_id = {CLIENT}\n"))
+    ran = login(cli)
+    assert ran.returncode == 3
+    assert error_line(ran) == f"samljit: error: {said}"
+
+
+def test_identity_engine_needs_client_id(cli: Cli, make_idx: Callable[..., OktaEmulator]) -> None:
+    emu = make_idx()
+    cli.write_config(config(emu, "push"))
+    ran = login(cli)
+    assert ran.returncode == 2
+    assert "is an Okta Identity Engine org: account 'okta' needs client_id" in error_line(ran)
+    assert "Device Authorization and Token Exchange" in ran.stderr
+    assert "samljit configure -a okta --client-id CLIENT_ID" in ran.stderr
+
+
+def test_configure_takes_okta_keys(cli: Cli, okta: OktaEmulator) -> None:
+    ran = cli.run(
+        "configure", "-a", "okta", "--skip-prompt", "--provider", "Okta",
+        "--url", okta.app_url(APP), "--username", f"push@{DOMAIN}", "--mfa", "okta push",
+        "--client-id", CLIENT, "--disable-remember-device", "true",
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    text = cli.config.read_text()
+    assert "mfa = OKTA PUSH" in text and f"client_id = {CLIENT}" in text
+    assert "disable_remember_device = true" in text
