@@ -111,7 +111,12 @@ class Services:
             )
         from samljit.idp.http import HttpClient
 
-        return HttpClient(verify=not account.skip_verify, env=self.env, sleep=self.sleep)
+        return HttpClient(
+            verify=not account.skip_verify,
+            env=self.env,
+            sleep=self.sleep,
+            monotonic=self.monotonic,
+        )
 
     def event(self, name: str, **fields: str | None) -> None:
         """Record an audit event (never a secret)."""
