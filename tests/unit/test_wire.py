@@ -155,8 +155,9 @@ def test_an_answer_over_the_cap_is_cut(serve: Any) -> None:
 def test_debug_log_of_a_long_session_token_shows_none_of_it(
     serve: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    token = "T0k" + "abcdefghij" * 400  # 4 KB: the 4096-character cut falls inside it
+    token = "T0k" + "abcdefghij" * 800  # 8 KB: the 4096-character cut falls inside it
     body = f"<Response><Credentials><SessionToken>{token}</SessionToken></Credentials></Response>"
+    assert body.index(token) < 4096 < body.index(token) + len(token)
     server = serve(Recorder({"/sts": ("200 OK", [("Content-Type", "text/xml")], body.encode())}))
     with caplog.at_level(logging.DEBUG, logger="samljit.idp.http"):
         client().get(f"{server.url}/sts", step="STS")
@@ -258,3 +259,10 @@ def test_ca_bundles_combine_as_documented(
     assert client(env={variable: str(ca)}).get(url, step="IdP").content == b"hello"
     # … and skip_verify turns verification off, whatever the environment says.
     assert client(env=env, verify=False).get(url, step="IdP").content == b"hello"
+
+
+def test_the_page_cap_holds_the_largest_saml_response_samljit_accepts() -> None:
+    from samljit.idp.http import MAX_BODY_BYTES
+    from samljit.saml.assertion import MAX_ENCODED_CHARS
+
+    assert MAX_BODY_BYTES > MAX_ENCODED_CHARS + 256 * 1024  # the page around it too
