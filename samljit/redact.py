@@ -140,6 +140,7 @@ def redact_body(body: str | bytes | None, content_type: str = "") -> str:
     # Anything else (HTML, XML, a body cut short for the log): XML elements with secret names
     # (STS answers), secret-named form inputs whatever their attribute order, JSON pairs
     # that did not parse, and name=value pairs in URLs and text.
+    text = _mask_unterminated(text)
     text = _XML_ELEMENT.sub(_mask_element, text)
     text = _TAG.sub(_mask_tag, text)
     text = _JSON_PAIR.sub(_mask_json_pair, text)
@@ -168,6 +169,21 @@ _XML_ELEMENT = re.compile(
     r"<(?P<tag>(?:[\w.-]+:)?(?P<name>[\w.-]+))(?P<attrs>\s[^>]*)?>(?P<value>[^<]*)</(?P=tag)\s*>",
     re.DOTALL,
 )
+
+
+# A start tag (whole), for the secret elements that are never closed.
+_START_TAG = re.compile(r"<(?P<tag>(?:[\w.-]+:)?(?P<name>[\w.-]+))(?:\s[^<>]*)?>")
+
+
+def _mask_unterminated(text: str) -> str:
+    """A secret-named element with no end tag after it (a body cut short, or broken markup)
+    is masked from its start tag to the end of the text."""
+    for match in _START_TAG.finditer(text):
+        if match.group(0).endswith("/>") or not is_secret_name(match.group("name")):
+            continue
+        if text.find(f"</{match.group('tag')}", match.end()) < 0:
+            return text[: match.end()] + MASK
+    return text
 
 
 def _mask_element(match: re.Match[str]) -> str:

@@ -116,6 +116,7 @@ class Services:
             env=self.env,
             sleep=self.sleep,
             clock=lambda: self.now().timestamp(),
+            monotonic=self.monotonic,
         )
 
     def event(self, name: str, **fields: str | None) -> None:

@@ -30,7 +30,7 @@ from samljit.errors import (
     IdpServiceError,
 )
 from samljit.idp import mfa
-from samljit.idp.http import RETRY_STATUSES, HttpClient, is_loopback_host
+from samljit.idp.http import RETRY_STATUSES, HttpClient, check_redirect, is_loopback_host
 from samljit.idp.page import Field, Form, Page, parse_page, resolve, shorten, web_url
 from samljit.idp.provider import LoginSecrets, Provider
 from samljit.redact import redact_url
@@ -370,7 +370,9 @@ class FormLogin:
             location = response.headers.get("Location")
             if response.status_code in REDIRECTS and location:
                 referer = None
-                url = _next_url(url, location, step)
+                target = _next_url(url, location, step)
+                check_redirect(url, target, response.status_code, body=body is not None, step=step)
+                url = target
                 if response.status_code not in (307, 308):
                     method, body = "GET", None
                 step = self.flavor.step("redirect")

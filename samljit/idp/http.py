@@ -1,8 +1,17 @@
 """The one HTTP client every provider and the STS call use.
 
 * one cookie jar per login (a :class:`HttpClient` is created per run and injected);
-* TLS verification on, ``AWS_CA_BUNDLE`` honoured, ``skip_verify`` warns every time;
-* ``HTTPS_PROXY``/``NO_PROXY``/``REQUESTS_CA_BUNDLE`` honoured through requests' own env support;
+* TLS verification on, ``skip_verify`` warns every time; the CA bundle is chosen from the
+  injected environment (``AWS_CA_BUNDLE``, then ``REQUESTS_CA_BUNDLE``, then
+  ``CURL_CA_BUNDLE``) and passed with every request, so requests' own environment lookup can
+  neither reorder them nor turn verification back on;
+* ``HTTPS_PROXY``/``NO_PROXY`` honoured through requests' own env support;
+* redirects are followed here, never by requests: none to plain http outside loopback, no
+  307/308 re-sending a body to another host, secret-named headers dropped on a host change
+  (:func:`check_redirect`, which the form engine applies to the redirects it follows itself);
+* every answer is streamed under a size cap (:data:`MAX_BODY_BYTES`), each request has an
+  overall deadline (:data:`REQUEST_SECONDS`) and one client (one login) a network-time budget
+  (:data:`LOGIN_SECONDS`), measured on the injected monotonic clock;
 * connection failures, timeouts and 5xx are retried with backoff, then raised as
   :class:`~samljit.errors.NetworkError` / :class:`~samljit.errors.IdpServiceError` naming the
   step and the URL;
@@ -22,14 +31,14 @@ import socket
 import time
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from samljit import __version__
 from samljit.config.urls import RETRY_STATUSES as RETRY_STATUSES
 from samljit.config.urls import check_url as check_url
 from samljit.config.urls import is_loopback_host as is_loopback_host
-from samljit.errors import IdpServiceError, NetworkError
-from samljit.redact import redact_body, redact_headers, redact_url
+from samljit.errors import AuthenticationError, IdpServiceError, NetworkError
+from samljit.redact import is_secret_name, redact_body, redact_headers, redact_url
 
 if TYPE_CHECKING:
     import requests
@@ -42,6 +51,20 @@ DEFAULT_TIMEOUT = (10.0, 30.0)
 RATE_LIMIT_MAX_WAIT = 10.0
 #: Answers urllib3 retries with backoff (429 has its own rule, see the module docstring).
 _BACKOFF_STATUSES = tuple(s for s in RETRY_STATUSES if s != 429)
+#: The most one answer may hold (decoded). A page carrying the largest SAMLResponse samljit
+#: accepts (``samljit.saml.assertion.MAX_ENCODED_CHARS``, about 1.4 MB) fits with room.
+MAX_BODY_BYTES = 4 * 1024 * 1024
+#: One request, retries and the reading of its answer included, may take this long.
+REQUEST_SECONDS = 60.0
+#: One client (one login: the IdP's pages, MFA calls, STS) may spend this long on the network
+#: in all; time spent waiting for the user (prompts, a push to approve) does not count.
+LOGIN_SECONDS = 300.0
+#: Redirects one request may follow.
+MAX_REDIRECTS = 20
+#: How much of an answer ``--debug`` shows (after redaction).
+LOG_BODY_CHARS = 4096
+REDIRECT_STATUSES = (301, 302, 303, 307, 308)
+_READ_CHUNK = 64 * 1024
 
 
 class HttpClient:
@@ -56,15 +79,24 @@ class HttpClient:
         backoff: float = 0.5,
         env: Mapping[str, str] | None = None,
         sleep: Callable[[float], None] | None = None,
+        monotonic: Callable[[], float] | None = None,
         clock: Callable[[], float] | None = None,
+        request_seconds: float = REQUEST_SECONDS,
+        login_seconds: float = LOGIN_SECONDS,
+        max_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self._verify_flag = verify
         self._sleep = sleep
+        self._monotonic = monotonic or time.monotonic
         #: Wall-clock epoch seconds (for ``X-Rate-Limit-Reset``).
         self._clock = clock or time.time
         self.timeout = timeout
         self.retries = retries
         self.backoff = backoff
+        self.request_seconds = request_seconds
+        self.login_seconds = login_seconds
+        self.max_bytes = max_bytes
+        self._spent = 0.0  # network time of this client so far
         self._env = os.environ if env is None else env
         self._session: requests.Session | None = None
 
@@ -75,10 +107,16 @@ class HttpClient:
         return self._session
 
     def _verify(self) -> bool | str:
+        """``False`` with ``skip_verify``; else the first CA bundle set among
+        ``AWS_CA_BUNDLE``, ``REQUESTS_CA_BUNDLE`` and ``CURL_CA_BUNDLE``; else the default
+        store."""
         if not self._verify_flag:
             return False
-        bundle = self._env.get("AWS_CA_BUNDLE")
-        return bundle if bundle else True
+        for name in CA_BUNDLE_VARIABLES:
+            bundle = self._env.get(name)
+            if bundle:
+                return bundle
+        return True
 
     def _new_session(self) -> requests.Session:
         import requests
@@ -106,6 +144,7 @@ class HttpClient:
             total=self.retries,
             connect=self.retries,
             read=0,
+            redirect=0,
             status=self.retries,
             status_forcelist=_BACKOFF_STATUSES,
             allowed_methods=None,
@@ -113,6 +152,7 @@ class HttpClient:
             backoff_max=8.0,
             respect_retry_after_header=True,
             raise_on_status=False,
+            raise_on_redirect=False,
         )
         session = requests.Session()
         adapter = HTTPAdapter(max_retries=retry)
@@ -122,18 +162,77 @@ class HttpClient:
         session.verify = self._verify()
         return session
 
-    def request(
-        self, method: str, url: str, *, step: str, _retried: bool = False, **kwargs: Any
+    def request(self, method: str, url: str, *, step: str, **kwargs: Any) -> requests.Response:
+        """Send one request and follow its redirects (unless ``allow_redirects=False``) under
+        :func:`check_redirect`. ``step`` names it in errors and logs ("JumpCloud password").
+        A 429 whose reset time is near is sent once more after it."""
+        response = self._request(method, url, step=step, **kwargs)
+        if response.status_code == 429:
+            wait = rate_limit_wait(response.headers, self._clock())
+            if wait is not None and wait <= RATE_LIMIT_MAX_WAIT:
+                log.debug("%s: throttled (HTTP 429); retrying once in %.1f s", step, wait)
+                (self._sleep or time.sleep)(wait)
+                response = self._request(method, url, step=step, **kwargs)
+        return response
+
+    def _request(self, method: str, url: str, *, step: str, **kwargs: Any) -> requests.Response:
+        follow = bool(kwargs.pop("allow_redirects", True))
+        kwargs["verify"] = self._verify() if kwargs.get("verify") is None else kwargs["verify"]
+        started = self._monotonic()
+        left = self.login_seconds - self._spent
+        if left <= 0:
+            raise NetworkError(
+                f"{step}: gave up before {redact_url(url)}: this login already spent "
+                f"{self.login_seconds:g} s on the network",
+                hint="the IdP answers very slowly or never finishes; try again later",
+            )
+        deadline = started + min(self.request_seconds, left)
+        hops: list[requests.Response] = []
+        try:
+            while True:
+                response = self._send(method, url, step, deadline, kwargs)
+                location = response.headers.get("Location")
+                if not (follow and response.status_code in REDIRECT_STATUSES and location):
+                    break
+                if len(hops) >= MAX_REDIRECTS:
+                    raise NetworkError(
+                        f"{step}: more than {MAX_REDIRECTS} redirects from {redact_url(url)}",
+                        hint="the server loops; check the URL",
+                    )
+                target = urljoin(response.url, location)
+                has_body = any(kwargs.get(k) is not None for k in ("data", "json", "files"))
+                check_redirect(url, target, response.status_code, body=has_body, step=step)
+                hops.append(response)
+                method, kwargs = _redirected(method, url, target, response.status_code, kwargs)
+                url = target
+        finally:
+            self._spent += max(0.0, self._monotonic() - started)
+        response.history = hops
+        return response
+
+    def _send(
+        self, method: str, url: str, step: str, deadline: float, kwargs: dict[str, Any]
     ) -> requests.Response:
-        """Send one request. ``step`` names it in errors and logs ("JumpCloud password")."""
+        """One request without redirects; the answer read whole, within the cap and the
+        deadline."""
         import requests
 
-        kwargs.setdefault("timeout", self.timeout)
         shown = redact_url(url)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s: %s %s %s", step, method, shown, _render_request_body(kwargs))
+        options = dict(kwargs)
+        connect, read = _timeouts(options.pop("timeout", self.timeout))
+        left = max(deadline - self._monotonic(), 0.001)
+        options["timeout"] = (min(connect, left), min(read, left))
         try:
-            response = self.session.request(method, url, **kwargs)
+            response = self.session.request(
+                method, url, allow_redirects=False, stream=True, **options
+            )
+            try:
+                self._read(response, step, shown, deadline)
+            except BaseException:
+                response.close()
+                raise
         except requests.exceptions.SSLError as exc:
             raise NetworkError(
                 f"{step}: TLS verification failed for {shown}",
@@ -148,24 +247,58 @@ class HttpClient:
             ) from exc
         except requests.exceptions.RequestException as exc:
             raise NetworkError(f"{step}: request to {shown} failed ({_reason(exc)})") from exc
-        if response.status_code == 429 and not _retried:
-            wait = rate_limit_wait(response.headers, self._clock())
-            if wait is not None and wait <= RATE_LIMIT_MAX_WAIT:
-                log.debug("%s: throttled (HTTP 429); retrying once in %.1f s", step, wait)
-                (self._sleep or time.sleep)(wait)
-                return self.request(method, url, step=step, _retried=True, **kwargs)
         if log.isEnabledFor(logging.DEBUG):
-            for hop in response.history:
-                log.debug("%s:   -> %s %s", step, hop.status_code, redact_url(hop.url))
+            body = redact_body(response.content, response.headers.get("Content-Type", ""))
+            if len(body) > LOG_BODY_CHARS:  # cut only after redaction
+                body = body[:LOG_BODY_CHARS] + f"… ({len(body) - LOG_BODY_CHARS} more)"
             log.debug(
                 "%s:   <- %s %s %s %s",
                 step,
                 response.status_code,
-                redact_url(response.url),
+                shown,
                 redact_headers(dict(response.headers)),
-                redact_body(response.content[:4096], response.headers.get("Content-Type", "")),
+                body,
             )
         return response
+
+    def _read(self, response: requests.Response, step: str, shown: str, deadline: float) -> None:
+        """Read the streamed body into ``response`` (``.content``/``.text``/``.json()`` work
+        as usual), a chunk at a time as it arrives: over :attr:`max_bytes`, or past the
+        deadline, it stops with :class:`NetworkError`."""
+        import requests
+        from urllib3.exceptions import HTTPError, ProtocolError, ReadTimeoutError
+
+        raw = response.raw
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while True:
+                if self._monotonic() > deadline:
+                    raise NetworkError(
+                        f"{step}: {shown} did not finish its answer in time (samljit allows "
+                        f"{self.request_seconds:g} s a request, {self.login_seconds:g} s a login)",
+                        hint="the server sends very slowly or never finishes; try again later",
+                    )
+                chunk = raw.read1(_READ_CHUNK, decode_content=True)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > self.max_bytes:
+                    raise NetworkError(
+                        f"{step}: {shown} sent more than {self.max_bytes // (1024 * 1024)} MB; "
+                        "samljit stopped reading",
+                        hint="check url: no sign-in page or assertion is that large",
+                    )
+                chunks.append(chunk)
+        except ReadTimeoutError as exc:
+            raise requests.exceptions.ReadTimeout(exc) from exc
+        except ProtocolError as exc:
+            raise requests.exceptions.ChunkedEncodingError(exc) from exc
+        except HTTPError as exc:
+            raise requests.exceptions.ContentDecodingError(exc) from exc
+        response._content = b"".join(chunks)  # requests caches the body here
+        response._content_consumed = True  # type: ignore[attr-defined]
+        response.close()
 
     def get(self, url: str, *, step: str, **kwargs: Any) -> requests.Response:
         return self.request("GET", url, step=step, **kwargs)
@@ -174,9 +307,7 @@ class HttpClient:
         return self.request("POST", url, step=step, **kwargs)
 
     def raise_for_service_trouble(self, response: requests.Response, *, step: str) -> None:
-        """429/5xx that survived the retries become one clear error (a 429 says when to
-        retry, when the IdP named a reset time)."""
-        if response.status_code == 429:
+        if response.status_code == 429:  # say when to retry, when the IdP named a reset time
             wait = rate_limit_wait(response.headers, self._clock())
             if wait is not None:
                 at = time.strftime("%H:%M:%S UTC", time.gmtime(self._clock() + wait))
@@ -185,6 +316,7 @@ class HttpClient:
                     f"retry after {at} (in {int(wait + 0.999)} s)",
                     hint="the IdP's rate limit for this endpoint is used up; wait, then retry",
                 )
+        """429/5xx that survived the retries become one clear error."""
         if response.status_code in RETRY_STATUSES:
             what = "throttled the request" if response.status_code == 429 else "had an error"
             raise IdpServiceError(
@@ -196,6 +328,75 @@ class HttpClient:
     def close(self) -> None:
         if self._session is not None:
             self._session.close()
+
+
+CA_BUNDLE_VARIABLES = ("AWS_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+
+def check_redirect(current: str, target: str, status: int, *, body: bool, step: str) -> None:
+    """Refuse to follow a redirect from ``current`` to ``target`` (exit 3, naming the target)
+    when it drops to plain http outside loopback, or when a 307/308 would re-send a request
+    body (a password, a code, form state) to another host."""
+    parts = urlsplit(target)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise AuthenticationError(
+            f"{step}: refusing to follow a redirect to {_shown(target)} (not a web URL)"
+        )
+    if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+        raise AuthenticationError(
+            f"{step}: refusing to follow a redirect to {_shown(target)} "
+            "(plain http outside loopback)",
+            hint="something between you and the IdP (or the IdP itself) downgrades the "
+            "connection; tell its admins",
+        )
+    if body and status in (307, 308) and _hostname(target) != _hostname(current):
+        raise AuthenticationError(
+            f"{step}: refusing to follow a redirect to {_shown(target)} (HTTP {status} would "
+            "re-send the request body to another host)",
+            hint="the IdP sends your sign-in somewhere else; check url, or tell its admins",
+        )
+
+
+def _redirected(
+    method: str, current: str, target: str, status: int, kwargs: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """The method and options of the request a redirect asks for (as browsers do: 303, and
+    301/302 after a POST, become a GET without a body; 307/308 keep both). Leaving the host
+    drops secret-named headers (``X-Xsrftoken``, ``Authorization``, …) and ``auth``."""
+    options = dict(kwargs)
+    options.pop("params", None)  # already part of the URL that was asked for
+    headers = dict(options.get("headers") or {})
+    if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
+        method = "GET"
+        for key in ("data", "json", "files"):
+            options.pop(key, None)
+        headers = {
+            k: v for k, v in headers.items() if k.lower() not in ("content-type", "content-length")
+        }
+    if _hostname(target) != _hostname(current):
+        headers = {k: v for k, v in headers.items() if not is_secret_name(k)}
+        options.pop("auth", None)
+    options["headers"] = headers
+    return method, options
+
+
+def _timeouts(timeout: Any) -> tuple[float, float]:
+    if isinstance(timeout, tuple | list):
+        return float(timeout[0]), float(timeout[1])
+    if timeout is None:
+        return DEFAULT_TIMEOUT
+    return float(timeout), float(timeout)
+
+
+def _hostname(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
+
+
+def _shown(url: str) -> str:
+    try:
+        return redact_url(url)
+    except ValueError:
+        return url[:80]
 
 
 def rate_limit_wait(headers: Mapping[str, str], now: float) -> float | None:

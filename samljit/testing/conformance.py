@@ -43,7 +43,7 @@ class ProviderConformance:
 
         services, _, _ = fake_services({"HOME": str(tmp_path)})
         account = self.provider.check_account(self.account(idp, tmp_path))
-        http = HttpClient(env=services.env, sleep=services.sleep)
+        http = HttpClient(env=services.env, sleep=services.sleep, monotonic=services.monotonic)
         try:
             return self.provider(account, http, services).login(secrets)
         finally:

@@ -26,7 +26,7 @@ from importlib.util import find_spec
 
 import pytest
 
-from tests.support import simplesamlphp
+from tests.support import netns, simplesamlphp
 
 #: Set to 1 to make a missing tool fail the tests that need it instead of skipping them.
 STRICT_ENV = "SAMLJIT_REQUIRE_TOOLS"
@@ -66,6 +66,11 @@ TOOLS = {
             "samljit-example-provider",
             "pip install ./docs/examples/samljit-example-provider",
             missing=lambda: None if find_spec("samljit_example") else "not installed",
+        ),
+        Tool(
+            "netns",
+            "run as root with util-linux's unshare and iproute2's ip",
+            missing=netns.missing,
         ),
         Tool(
             "pwsh",
