@@ -94,6 +94,11 @@ class Terminal:
         if not self.quiet:
             self._write(text)
 
+    def notice(self, text: str) -> None:
+        """A line the user must act on (a number to type on the phone): shown even with
+        ``--quiet``, on the terminal samljit talks to."""
+        self._write(text, "bold")
+
     def success(self, text: str) -> None:
         """The one line that says a command did what it was asked (green on a terminal)."""
         if not self.quiet:
