@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode, urlsplit
 
@@ -230,7 +230,6 @@ class _State:
     password_sent: bool = False
     mfa_done: bool = False
     federated: str = ""  #: the federated IdP's host, once the user was sent there
-    seen: list[str] = field(default_factory=list)
 
 
 class AzureAdProvider(Provider):
@@ -297,7 +296,6 @@ class AzureAdProvider(Provider):
     def _ests(self, state: _State, page: EstsPage) -> EstsPage:
         cfg = page.config or {}
         pgid, code = page.pgid, page.code
-        state.seen.append(pgid)
         if _str(cfg, "sFT"):
             state.flow_token = _str(cfg, "sFT")
         if pgid == "ConvergedSignIn":

@@ -548,6 +548,78 @@ def test_interrupts_name_the_browser_login(
     assert message.endswith(": finish it with `samljit login --browser`")
 
 
+@pytest.mark.parametrize(
+    ("pgid", "code", "error", "line"),
+    [
+        (
+            "ConvergedError",
+            "50074",
+            AuthenticationError,
+            "Entra ID: the second factor (MFA) is "
+            "required but was not passed (AADSTS50074: Strong auth.)",
+        ),
+        (
+            "ConvergedError",
+            "50076",
+            AuthenticationError,
+            "Entra ID: the second factor (MFA) is required (AADSTS50076: Strong auth.)",
+        ),
+        (
+            "ConvergedError",
+            "500121",
+            AuthenticationError,
+            "Entra ID: the second factor failed "
+            "(denied, not answered or a wrong code) (AADSTS500121: Strong auth.)",
+        ),
+        (
+            "ConvergedError",
+            "50058",
+            AuthenticationError,
+            "Entra ID: Entra ID says you are not signed in (AADSTS50058: Strong auth.)",
+        ),
+        (
+            "ConvergedSignIn",
+            "50058",
+            AuthenticationError,
+            "Entra ID showed the sign-in page again after the password (AADSTS50058: Strong auth.)",
+        ),
+        (
+            "ConvergedError",
+            "12345",
+            AuthenticationError,
+            "Entra ID refused the sign-in (AADSTS12345: Strong auth.)",
+        ),
+        ("ConvergedError", "", AuthenticationError, "Entra ID refused the sign-in (Strong auth.)"),
+        (
+            "ConvergedError",
+            "700016",
+            ConfigError,
+            f"Entra ID does not know app_id {APP} (AADSTS700016: Strong auth.)",
+        ),
+    ],
+)
+def test_codes_on_a_page(
+    tmp_path: Path, pgid: str, code: str, error: type[Exception], line: str
+) -> None:
+    from samljit.providers.azuread import EstsPage, _State
+
+    services, _, _ = fake_services({"HOME": str(tmp_path)})
+    account = Account(name="e", provider="AzureAD", url=DEFAULT_URL, options={"app_id": APP})
+    provider = AzureAdProvider(account, HttpClient(env=services.env), services)
+    cfg = {"pgid": pgid, "sErrorCode": code, "sErrTxt": "Strong\nauth.\x1b"}
+    page = EstsPage(parse_page("<p></p>", url="https://h/"), cfg)
+    state = _State(LoginSecrets("u", "p"), password_sent=True)
+    with pytest.raises(error) as caught:
+        raise provider._page_error(state, page, again=pgid == "ConvergedSignIn")
+    assert str(caught.value) == line
+
+
+def test_flow_token_expired(tmp_path: Path) -> None:
+    with AzureAdEmulator([user("plain")], flow_token_lifetime=-1) as emu:
+        message = fails(Run(emu, tmp_path), f"plain@{NORTHWIND}")
+    assert message.startswith("Entra ID: the sign-in flow expired (AADSTS50089: ")
+
+
 def test_unknown_page_is_reported_not_guessed(emu: AzureAdEmulator, tmp_path: Path) -> None:
     message = fails(Run(emu, tmp_path), f"unknownpage@{NORTHWIND}")
     assert message == (
