@@ -94,15 +94,15 @@ class Terminal:
         if not self.quiet:
             self._write(text)
 
+    def notice(self, text: str) -> None:
+        """A line the user must act on elsewhere (a number to pick or type on the phone, a
+        code to compare): shown even with ``--quiet``, on the terminal samljit talks to."""
+        self._write(text, "bold")
+
     def success(self, text: str) -> None:
         """The one line that says a command did what it was asked (green on a terminal)."""
         if not self.quiet:
             self._write(text, "success")
-
-    def notice(self, text: str) -> None:
-        """A line the user needs to finish a step elsewhere (a number to tap, a code to
-        compare): shown even with ``--quiet``."""
-        self._write(text)
 
     def warn(self, text: str) -> None:
         if not self.quiet:

@@ -45,7 +45,6 @@ PROVIDERS = {
 #: one is installed.
 NOT_YET = (
     "Akamai",
-    "AzureAD",
     "Auth0",
     "AWS",
     "Browser",
@@ -75,7 +74,7 @@ CARRIED = (
 #: Every other key saml2aws documents, and why samljit has no counterpart.
 NOT_CARRIED = {
     "name": "saml2aws's copy of the section name; samljit uses the section name",
-    "app_id": "an AzureAD/OneLogin setting; samljit has no such provider",
+    "app_id": "an AzureAD/OneLogin setting; this section's provider has no such key",
     "mfa_ip_address": "a OneLogin setting; samljit has no such provider",
     "subdomain": "a OneLogin setting; samljit has no such provider",
     "resource_id": "an F5APM setting; samljit has no such provider",

@@ -31,7 +31,15 @@ def test_import_from_the_default_path(cli: Cli) -> None:
     out = ran.stdout
     assert out.startswith(f"Importing {cli.home / '.saml2aws'} into {cli.config}\n")
     accounts = imported(cli)
-    assert sorted(accounts) == ["adfs-corp", "default", "govcloud", "keycloak-dev", "okta", "shib"]
+    assert sorted(accounts) == [
+        "adfs-corp",
+        "azure",
+        "default",
+        "govcloud",
+        "keycloak-dev",
+        "okta",
+        "shib",
+    ]
 
     default = accounts["default"]
     assert (default.provider, default.url, default.username, default.mfa) == (
@@ -70,6 +78,16 @@ def test_import_from_the_default_path(cli: Cli) -> None:
     assert okta.url == "https://acme.okta.com/home/amazon_aws/0oa1b2c3d4e5f6g7h8i9/272"
     assert okta.options == {"disable_remember_device": "true"}
 
+    azure = accounts["azure"]
+    assert (azure.provider, azure.url, azure.username, azure.mfa) == (
+        "AzureAD",
+        "https://account.activedirectory.windowsazure.com",
+        "ops@northwind.example",
+        "PhoneAppNotification",
+    )
+    assert azure.options["app_id"] == "8d2c7a1e-3f4b-4c5d-9e6f-0a1b2c3d4e5f"
+    assert (azure.aws_profile, azure.region) == ("azure", "eu-central-1")
+
     # everything not carried over is said, with the reason
     for line in (
         "[default] imported: provider, url, mfa, username, role_arn, region, aws_profile, "
@@ -93,7 +111,9 @@ def test_import_from_the_default_path(cli: Cli) -> None:
         "    mfa YubiKey is not one samljit's KeyCloak provider knows (Auto, TOTP): set to Auto",
         "    skip_verify = true: TLS verification stays off",
         "    not imported: favourite_colour = blue; not a key saml2aws documents",
-        "Imported 6 of 6 sections.",
+        "[azure] imported: provider, url, mfa, username, role_arn, region, aws_profile, "
+        "aws_session_duration, app_id",
+        "Imported 7 of 7 sections.",
         "Next: samljit login -a default",
     ):
         assert line in out, line

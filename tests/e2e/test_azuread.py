@@ -1,0 +1,405 @@
+"""AzureAD (Entra ID) through the installed executable, against the Entra ID emulator and
+moto's STS: configure with --app-id, then login for every flow of
+shared/protocols/azuread.md: each second factor and outcome, KMSI, each AADSTS code, each
+interrupt (which names `samljit login --browser`), federation to AD FS, an unknown app_id."""
+
+from __future__ import annotations
+
+import configparser
+import io
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pexpect
+import pytest
+
+from samljit.tools.sandbox.response import RoleGrant
+from tests.emulators.azuread import AzureAdEmulator, Method, User
+from tests.emulators.jumpcloud import totp_now
+from tests.support.accounts import ACCOUNT_ID, FULL_ARN, PASSWORD, PROVIDER_ARN, RO_ARN
+from tests.support.cli import Cli
+from tests.support.paths import SAMLJIT
+
+APP = "8d2c7a1e-3f4b-4c5d-9e6f-0a1b2c3d4e5f"
+OTHER_APP = "5b7e9c1d-2a3f-4e6b-8c0d-1e2f3a4b5c6d"  # in the tenant, assigned to nobody
+UNKNOWN_APP = "00000000-dead-beef-0000-000000000000"
+SECRET = "KRSXG5CTMVRXEZLUKN2XAZLSKNSWG4TF"
+DOMAIN = "northwind.example"
+APPS: dict[str, Any] = {
+    APP: [RoleGrant(RO_ARN, PROVIDER_ARN), RoleGrant(FULL_ARN, PROVIDER_ARN)],
+}
+WRONG_CODE = "12345"  # five digits: never a code Entra ID would take
+INTERRUPTS = {
+    "mfa_registration": "MFA registration",
+    "mfa_registration_interrupt": "MFA registration",
+    "password_expired": "a new password (yours has expired)",
+    "ad_password_expired": "a new password (your Active Directory password has expired)",
+    "external_challenge": "an external security challenge",
+    "device_compliance": "a compliant device",
+    "hybrid_join": "a domain-joined device",
+    "cmsi": "confirming the sign-in on this device",
+    "bsso": "browser single sign-on",
+    "SomethingNewInterrupt": "",
+}
+
+
+def push(**kw: Any) -> Method:
+    return Method("PhoneAppNotification", **kw)
+
+
+def user(name: str, methods: list[Method] | None = None, **kw: Any) -> User:
+    return User(f"{name}@{DOMAIN}", PASSWORD, methods or [], kw.pop("apps", APPS), **kw)
+
+
+def users() -> list[User]:
+    return [
+        user("plain"),
+        user("push", [push()]),
+        user("deny", [push(push="deny", respond_after=1)]),
+        user("noanswer", [push(push="timeout", respond_after=1)]),
+        user("fraud", [push(push="fraud", respond_after=1)]),
+        user("otp", [Method("PhoneAppOTP", totp_secret=SECRET)]),
+        user("sms", [Method("OneWaySMS")]),
+        user("auto", [Method("PhoneAppOTP", totp_secret=SECRET), push(default=True)]),
+        user("passkey", [Method("FidoKey")]),
+        user("cert", [Method("CertificateBasedAuthentication")]),
+        user("locked", locked=True),
+        user("disabled", disabled=True),
+        user("unassigned", apps={}),
+        user("ca", [push(respond_after=1)], interrupt="conditional_access"),
+        user("skippable", interrupt="mfa_registration_skippable"),
+        *[user(name.lower(), interrupt=name) for name in INTERRUPTS],
+        User("ops@fabrikam.example", PASSWORD, apps=APPS),
+    ]
+
+
+@pytest.fixture(scope="module")
+def entra() -> Iterator[AzureAdEmulator]:
+    with AzureAdEmulator(
+        users(),
+        apps=[OTHER_APP],
+        federated_domains=["fabrikam.example"],
+        poll_interval=0.05,  # the CLI waits for real: keep the push polls short
+    ) as emulator:
+        yield emulator
+
+
+def configure(
+    cli: Cli, entra: AzureAdEmulator, name: str, mfa: str = "Auto", app_id: str = APP
+) -> None:
+    cli.write_config(
+        "[entra]\nprovider = AzureAD\n"
+        f"url = {entra.url}\napp_id = {app_id}\nusername = {name}@{DOMAIN}\nmfa = {mfa}\n"
+        f"role_arn = {RO_ARN}\nregion = us-east-2\n"
+    )
+
+
+def logged_in(cli: Cli) -> str:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(cli.credentials)
+    return parser["entra"]["x_principal_arn"]
+
+
+def code(cli: Cli) -> str:
+    value = totp_now(SECRET)
+    cli.secrets.add(value)
+    return value
+
+
+def spawn(cli: Cli, *args: str) -> tuple[pexpect.spawn, io.StringIO]:
+    """samljit on a pseudo-terminal (it can ask), its output kept for the leak check."""
+    child = pexpect.spawn(
+        str(SAMLJIT), list(args), env=cli.env, cwd=str(cli.home), encoding="utf-8", timeout=30
+    )
+    transcript = io.StringIO()
+    child.logfile_read = transcript
+    return child, transcript
+
+
+def finish(child: pexpect.spawn, transcript: io.StringIO) -> str:
+    """The whole transcript. It holds what was typed (the terminal echoes it), so it is not
+    given to the leak check: each test checks the secrets it typed itself."""
+    child.expect(pexpect.EOF)
+    child.close()
+    return transcript.getvalue()
+
+
+# -- configure, login, the push --------------------------------------------------------------
+def test_configure_then_login_with_number_matching(cli: Cli, entra: AzureAdEmulator) -> None:
+    configured = cli.run(
+        "configure",
+        "-a",
+        "entra",
+        "--skip-prompt",
+        "--provider",
+        "EntraID",
+        "--url",
+        entra.url,
+        "--app-id",
+        APP,
+        "--username",
+        f"push@{DOMAIN}",
+        "--mfa",
+        "phoneappnotification",
+        "--role",
+        RO_ARN,
+        "--region",
+        "us-east-2",
+    )
+    assert configured.returncode == 0, configured.stderr
+    text = cli.config.read_text()
+    assert "provider = AzureAD" in text
+    assert f"app_id = {APP}" in text
+    assert "mfa = PhoneAppNotification" in text
+
+    ran = cli.run("login", "-a", "entra")
+    assert ran.returncode == 0, ran.stderr
+    number = entra.entropies[-1]
+    assert f"Open Authenticator and enter {number} to approve the sign-in." in ran.stderr
+    assert re.search(
+        rf"Waiting for approval in Authenticator \(enter {number}\)… \d+ s left", ran.stderr
+    )
+    assert f"Logged in: AcmeJumpCloudAdminRO in {ACCOUNT_ID}" in ran.stderr
+    assert "/AcmeJumpCloudAdminRO/" in logged_in(cli)
+
+
+def test_provider_default_url(cli: Cli, entra: AzureAdEmulator) -> None:
+    ran = cli.run(
+        "configure",
+        "-a",
+        "entra",
+        "--skip-prompt",
+        "--provider",
+        "AzureAD",
+        "--app-id",
+        APP,
+        "--username",
+        f"plain@{DOMAIN}",
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert "url =" not in cli.config.read_text()  # the provider's default applies
+    missing = cli.run("configure", "-a", "x", "--skip-prompt", "--provider", "AzureAD")
+    assert missing.returncode == 2
+    assert "app_id" in missing.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("deny", "the sign-in was denied in Authenticator (PhoneAppDenied:"),
+        ("noanswer", "Authenticator got no answer in time (PhoneAppNoResponse:"),
+        ("fraud", "the sign-in was reported as fraud in Authenticator (PhoneAppFraudReported:"),
+    ],
+)
+def test_push_refused(cli: Cli, entra: AzureAdEmulator, name: str, words: str) -> None:
+    configure(cli, entra, name)
+    ran = cli.run("login", "-a", "entra")
+    assert ran.returncode == 3
+    assert f"samljit: error: Entra ID: {words}" in ran.stderr
+    assert "Open Authenticator and enter" in ran.stderr
+    assert not cli.credentials.exists()
+
+
+# -- codes -----------------------------------------------------------------------------------
+def test_authenticator_code(cli: Cli, entra: AzureAdEmulator) -> None:
+    configure(cli, entra, "otp", mfa="PhoneAppOTP")
+    ran = cli.run("login", "-a", "entra", "--mfa-token", code(cli))
+    assert ran.returncode == 0, ran.stderr
+    assert "/AcmeJumpCloudAdminRO/" in logged_in(cli)
+
+
+def test_wrong_authenticator_code(cli: Cli, entra: AzureAdEmulator) -> None:
+    configure(cli, entra, "otp")
+    ran = cli.run("login", "-a", "entra", "--mfa-token", WRONG_CODE)
+    assert ran.returncode == 3
+    assert "samljit: error: Entra ID: wrong Authenticator code (OathCodeIncorrect:" in ran.stderr
+
+
+def test_authenticator_code_max_attempts_on_a_terminal(cli: Cli, entra: AzureAdEmulator) -> None:
+    configure(cli, entra, "otp")
+    child, transcript = spawn(cli, "login", "-a", "entra")
+    for _ in range(3):
+        child.expect("Authenticator code:")
+        child.sendline(WRONG_CODE)
+    text = finish(child, transcript)
+    assert child.exitstatus == 3, text
+    assert PASSWORD not in text
+    assert text.count("wrong Authenticator code; try again") == 2
+    assert "Entra ID: too many wrong codes (OathCodeFailedMaxAllowedRetryReached:" in text
+
+
+def test_text_message_code_on_a_terminal(cli: Cli, entra: AzureAdEmulator) -> None:
+    configure(cli, entra, "sms", mfa="OneWaySMS")
+    child, transcript = spawn(cli, "login", "-a", "entra")
+    child.expect("Code from the text message:")
+    sent = entra.sms_codes(f"sms@{DOMAIN}")[-1]
+    child.sendline(sent)
+    text = finish(child, transcript)
+    after = text.rsplit("Code from the text message:", 1)[1].split("\n", 1)[1]
+    assert sent not in after  # only the echo of the typing shows it
+    assert child.exitstatus == 0, text
+    assert "Entra ID sent a code to +X XXXXXXXX42." in text
+    assert "/AcmeJumpCloudAdminRO/" in logged_in(cli)
+
+
+def test_wrong_text_message_code(cli: Cli, entra: AzureAdEmulator) -> None:
+    configure(cli, entra, "sms")
+    ran = cli.run("login", "-a", "entra", "--mfa-token", WRONG_CODE)
+    assert ran.returncode == 3
+    assert "Entra ID: wrong code from the text message (SMSAuthFailedWrongCodeEntered:" in (
+        ran.stderr
+    )
+
+
+def test_auto_takes_the_default_push_or_with_a_code_the_code(
+    cli: Cli, entra: AzureAdEmulator
+) -> None:
+    configure(cli, entra, "auto")
+    pushed = cli.run("login", "-a", "entra")
+    assert pushed.returncode == 0, pushed.stderr
+    assert "Open Authenticator and enter" in pushed.stderr
+    coded = cli.run("login", "-a", "entra", "--force", "--mfa-token", code(cli))
+    assert coded.returncode == 0, coded.stderr
+    assert "Open Authenticator" not in coded.stderr
+
+
+def test_mfa_not_offered_lists_what_is(cli: Cli, entra: AzureAdEmulator) -> None:
+    configure(cli, entra, "push", mfa="OneWaySMS")
+    ran = cli.run("login", "-a", "entra")
+    assert ran.returncode == 2
+    assert "mfa is set to 'OneWaySMS', but the IdP offers: PhoneAppNotification" in ran.stderr
+
+
+@pytest.mark.parametrize(("name", "method"), [("passkey", "FidoKey"), ("cert", "Certificate")])
+def test_second_factor_a_terminal_cannot_do(
+    cli: Cli, entra: AzureAdEmulator, name: str, method: str
+) -> None:
+    configure(cli, entra, name)
+    ran = cli.run("login", "-a", "entra")
+    assert ran.returncode == 3
+    (line,) = [x for x in ran.stderr.splitlines() if x.startswith("samljit: error:")]
+    assert method in line
+    assert line.endswith("finish it with `samljit login --browser`")
+
+
+# -- KMSI ----------------------------------------------------------------------------------
+def test_stay_signed_in_is_accepted(cli: Cli, entra: AzureAdEmulator) -> None:
+    configure(cli, entra, "plain")
+    before = len(entra.log)
+    ran = cli.run("login", "-a", "entra")
+    assert ran.returncode == 0, ran.stderr
+    kmsi = [r.body for r in entra.log[before:] if r.path == "/kmsi"]
+    assert [k["LoginOptions"] for k in kmsi] == ["1"]
+
+
+def test_tenant_without_the_kmsi_page(cli: Cli) -> None:
+    with AzureAdEmulator([user("plain")], kmsi=False) as emu:
+        configure(cli, emu, "plain")
+        ran = cli.run("login", "-a", "entra")
+        cli.secrets.update(emu.issued)
+    assert ran.returncode == 0, ran.stderr
+    assert emu.count("POST", "/kmsi") == 0
+
+
+# -- AADSTS codes ----------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("name", "password", "line"),
+    [
+        ("plain", "not-the-password-1", "Entra ID: wrong username or password (AADSTS50126: "),
+        ("nobody", PASSWORD, f"Entra ID has no user 'nobody@{DOMAIN}'"),
+        ("locked", PASSWORD, "Entra ID: the account is locked (AADSTS50053: "),
+        ("disabled", PASSWORD, "Entra ID: the account is disabled (AADSTS50057: "),
+        ("unassigned", PASSWORD, "Entra ID: you are not assigned to the AWS app (AADSTS50105: "),
+        (
+            "ca",
+            PASSWORD,
+            "Entra ID: your organization's Conditional Access policy blocks this sign-in "
+            "(AADSTS53003: ",
+        ),
+    ],
+)
+def test_error_codes_are_exit_3(
+    cli: Cli, entra: AzureAdEmulator, name: str, password: str, line: str
+) -> None:
+    configure(cli, entra, name)
+    ran = cli.run("login", "-a", "entra", env={"SAMLJIT_PASSWORD": password})
+    assert ran.returncode == 3, ran.stderr
+    assert f"samljit: error: {line}" in ran.stderr
+    assert not cli.credentials.exists()
+
+
+def test_conditional_access_hint_names_the_browser_login(cli: Cli, entra: AzureAdEmulator) -> None:
+    configure(cli, entra, "ca")
+    ran = cli.run("login", "-a", "entra")
+    assert ran.returncode == 3
+    assert "samljit login --browser" in ran.stderr
+
+
+def test_unknown_app_id_is_exit_2_with_the_idps_words(cli: Cli, entra: AzureAdEmulator) -> None:
+    configure(cli, entra, "plain", app_id=UNKNOWN_APP)
+    ran = cli.run("login", "-a", "entra")
+    assert ran.returncode == 2
+    assert (
+        f"samljit: error: Entra ID does not know app_id {UNKNOWN_APP} (AADSTS700016: "
+        f"Application with identifier '{UNKNOWN_APP}' was not found in the directory"
+    ) in ran.stderr
+    assert "hint: check app_id" in ran.stderr
+
+
+def test_app_id_that_is_no_guid_is_exit_2(cli: Cli, entra: AzureAdEmulator) -> None:
+    configure(cli, entra, "plain", app_id="aws-console")
+    before = len(entra.log)
+    ran = cli.run("login", "-a", "entra")
+    assert ran.returncode == 2
+    assert "app_id 'aws-console' of account 'entra' is not an application id" in ran.stderr
+    assert len(entra.log) == before  # refused before asking anyone
+
+
+def test_flow_token_expired(cli: Cli) -> None:
+    with AzureAdEmulator([user("plain")], flow_token_lifetime=-1) as emu:
+        configure(cli, emu, "plain")
+        ran = cli.run("login", "-a", "entra")
+    assert ran.returncode == 3
+    assert "Entra ID: the sign-in flow expired (AADSTS50089: " in ran.stderr
+
+
+# -- interrupts ------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(INTERRUPTS))
+def test_interrupts_end_with_the_browser_line(cli: Cli, entra: AzureAdEmulator, name: str) -> None:
+    configure(cli, entra, name.lower())
+    ran = cli.run("login", "-a", "entra")
+    assert ran.returncode == 3
+    (line,) = [x for x in ran.stderr.splitlines() if x.startswith("samljit: error:")]
+    assert line.endswith(": finish it with `samljit login --browser`")
+    assert INTERRUPTS[name] in line
+    if name == "SomethingNewInterrupt":
+        assert "a page samljit does not know (pgid SomethingNewInterrupt)" in line
+
+
+def test_skippable_mfa_registration(cli: Cli, entra: AzureAdEmulator) -> None:
+    configure(cli, entra, "skippable")
+    ran = cli.run("login", "-a", "entra")
+    assert ran.returncode == 0, ran.stderr
+    assert "skipped for now (14 days left to do it)" in ran.stderr
+
+
+# -- federation ----------------------------------------------------------------------------
+def test_federated_user_signs_in_at_adfs(cli: Cli, entra: AzureAdEmulator) -> None:
+    cli.write_config(
+        f"[entra]\nprovider = AzureAD\nurl = {entra.url}\napp_id = {APP}\n"
+        f"username = ops@fabrikam.example\nrole_arn = {RO_ARN}\nregion = us-east-2\n"
+    )
+    before = len(entra.log)
+    ran = cli.run("login", "-a", "entra")
+    assert ran.returncode == 0, ran.stderr
+    assert "ops@fabrikam.example is federated: signing in at 127.0.0.1 (AD FS)" in ran.stderr
+    paths = [r.path for r in entra.log[before:]]
+    assert "/adfs/ls/" in paths and "/login.srf" in paths
+    assert "/common/login" not in paths
+
+    wrong = cli.run("login", "-a", "entra", "--force", env={"SAMLJIT_PASSWORD": "nope-nope-1"})
+    assert wrong.returncode == 3
+    assert "samljit: error: federated ADFS 127.0.0.1 refused the login: Incorrect user ID" in (
+        wrong.stderr
+    )
