@@ -147,7 +147,8 @@ def test_role_full_is_a_new_grant_from_the_same_assertion(
     assert "/AcmeJumpCloudAdmin/" in profile(cli)["x_principal_arn"]
     assert "Logged in: AcmeJumpCloudAdmin in acme-production (012345678987)" in full.stderr
     forced = cli.run("login", "-a", "production", "--role", "full", "--force")
-    assert forced.returncode == 2 and "MFA code is needed" in forced.stderr  # --force: IdP again
+    assert forced.returncode == 0, forced.stderr  # --force: the IdP again, on its session
+    assert jumpcloud.requests[requests:] == [("GET", f"/saml2/{SLUG}")]
 
 
 def test_role_by_account_name_and_role_name(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
