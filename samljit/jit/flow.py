@@ -3,7 +3,9 @@
 Reuse comes first, in this order: credentials cached for the (account, role), then the
 profile in the credentials file (for commands that write it), then — inside a single flight
 per (account, role) — the assertion cached for the account until its ``NotOnOrAfter`` (a role
-switch needs no IdP round trip and no MFA), and only then a login at the IdP.
+switch needs no IdP round trip and no MFA), and only then a login at the IdP — which first
+tries the IdP's own session kept for the account (:mod:`samljit.jit.sessions`), asking for
+the password and MFA only when the IdP asks for them.
 
 Everything the flow needs from the outside is injected through
 :class:`~samljit.services.Services`; it talks to the user only through ``services.terminal``
