@@ -15,7 +15,7 @@ from urllib.parse import quote, urlsplit
 
 from samljit.errors import AuthenticationError
 from samljit.idp import mfa
-from samljit.idp.page import saml_response
+from samljit.idp.page import parse_page, saml_response
 from samljit.idp.provider import LoginSecrets, Provider
 
 DEFAULT_API_URL = "https://console.jumpcloud.com"
@@ -39,7 +39,17 @@ class JumpCloudProvider(Provider):
     name: ClassVar[str] = "JumpCloud"
     mfa_options: ClassVar[tuple[str, ...]] = ("Auto", "TOTP", "PUSH")
 
+    def session_hosts(self) -> list[str]:
+        hosts = super().session_hosts()
+        if not self.account.api_url:
+            hosts.append(urlsplit(DEFAULT_API_URL).hostname or "")
+        return hosts
+
     def login(self, secrets: LoginSecrets) -> str:
+        if self.session_loaded:
+            kept = self._sso_with_session()
+            if kept is not None:
+                return kept
         api = (self.account.api_url or DEFAULT_API_URL).rstrip("/")
         slug_path = urlsplit(self.account.url).path.lstrip("/")
         state = _Login(
@@ -71,6 +81,19 @@ class JumpCloudProvider(Provider):
         return saml_response(page.text, url=page.url, step="JumpCloud SSO page")
 
     # -- steps --------------------------------------------------------------------------
+    def _sso_with_session(self) -> str | None:
+        """The SSO page asked with the kept session cookie: its SAMLResponse, or None when
+        JumpCloud sends the browser to its login page instead (the session has ended)."""
+        step = "JumpCloud SSO page"
+        page = self.http.get(self.account.url, step=step)
+        self.http.raise_for_service_trouble(page, step=step)
+        found = parse_page(page.text, url=page.url).saml_response if page.ok else None
+        if found:
+            self.redactor.add(found)
+            return found
+        self.http.session.cookies.clear()  # the ended session's cookies: start clean
+        return None
+
     def _fetch_xsrf(self, state: _Login) -> None:
         step = "JumpCloud XSRF token"
         response = self.http.get(

@@ -3,7 +3,7 @@ flow and to providers, which use nothing global (tests swap any of them).
 
 Everything the layers below the CLI need from the outside world is here: the environment,
 the terminal, the run's redactor, the clocks and the sleeper, the HTTP client factory, the
-password store, the caches and the audit log.
+password store, the caches, the store of IdP sessions and the audit log.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from samljit.idp.http import HttpClient
     from samljit.jit.audit import AuditLog
     from samljit.jit.cache import Cache
+    from samljit.jit.sessions import SessionStore
 
 #: How long a process waits for another one logging in for the same (account, role).
 FLIGHT_TIMEOUT = 300.0
@@ -45,6 +46,7 @@ class Services:
         "now",
         "passwords",
         "redactor",
+        "sessions",
         "sleep",
         "terminal",
     )
@@ -58,6 +60,7 @@ class Services:
     passwords: PasswordStore
     cache: Cache
     audit: AuditLog
+    sessions: SessionStore
     command: str
     flight_timeout: float
 
@@ -74,12 +77,14 @@ class Services:
         passwords: PasswordStore | None = None,
         cache: Cache | None = None,
         audit: AuditLog | None = None,
+        sessions: SessionStore | None = None,
         command: str = "login",
         flight_timeout: float = FLIGHT_TIMEOUT,
     ) -> None:
         from samljit.config.passwords import PasswordStore
         from samljit.jit.audit import AuditLog
         from samljit.jit.cache import Cache, cache_root, state_root
+        from samljit.jit.sessions import SessionStore
 
         values: dict[str, Any] = {
             "env": env,
@@ -92,6 +97,11 @@ class Services:
             "passwords": passwords if passwords is not None else PasswordStore(terminal),
             "cache": cache if cache is not None else Cache(cache_root(env), terminal),
             "audit": audit if audit is not None else AuditLog(state_root(env), command, now=now),
+            "sessions": (
+                sessions
+                if sessions is not None
+                else SessionStore(cache_root(env), terminal, now=now)
+            ),
             "command": command,
             "flight_timeout": flight_timeout,
         }

@@ -18,7 +18,7 @@ import pytest
 from tests.emulators.jumpcloud import JumpCloudEmulator
 from tests.support.accounts import PASSWORD, make_user
 from tests.support.cli import Cli, clean_env
-from tests.support.leaks import assert_no_leaks, recent_totp_codes
+from tests.support.leaks import assert_no_leaks, emulator_secrets, recent_totp_codes
 from tests.support.moto_sts import MotoSts
 from tests.support.paths import SAMLJIT
 from tests.support.tools import fail_if_required, report_header, skip_marks
@@ -87,11 +87,7 @@ def cli(home: Path, sts: MotoSts, request: pytest.FixtureRequest) -> Iterator[Cl
     runner = Cli(home=home, env=env)
     runner.secrets.add(PASSWORD)
     yield runner
-    issued: list[str] = []
-    for value in request.node.funcargs.values():  # every emulator the test used
-        found = getattr(value, "issued", None)
-        if isinstance(found, list):
-            issued.extend(item for item in found if isinstance(item, str))
+    issued = emulator_secrets(request.node.funcargs.values())  # every emulator the test used
     # one-time codes of the emulators' shared secret matter only where an emulator took them;
     # elsewhere (the demo prints its own codes) a number that happens to match is no leak
     codes = recent_totp_codes() if issued or "jumpcloud" in request.node.funcargs else []

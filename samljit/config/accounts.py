@@ -77,6 +77,11 @@ KEYS: tuple[ConfigKey, ...] = (
         f"`{DEFAULT_REFRESH_MARGIN}`",
         "seconds before expiry at which credentials count as stale",
     ),
+    ConfigKey(
+        "disable_sessions",
+        "`false`",
+        "`true`: keep no IdP session, so every login at the IdP asks for password and MFA",
+    ),
 )
 KEY_NAMES = frozenset(k.name for k in KEYS)
 SUBSECTIONS = ("roles", "accounts")
@@ -104,6 +109,7 @@ class Account(NamedTuple):
     refresh_margin: int = DEFAULT_REFRESH_MARGIN
     profile_template: str = "{account_name}-{role_name}"
     write_credentials: bool = True
+    disable_sessions: bool = False
     role_aliases: Mapping[str, str] = _EMPTY
     account_names: Mapping[str, str] = _EMPTY
     #: The section's other keys: those the account's provider declares (read them with
@@ -228,6 +234,7 @@ def resolve_account(
         skip_verify=_bool(get("skip_verify"), "skip_verify", name),
         profile_template=get("profile_template") or "{account_name}-{role_name}",
         write_credentials=_bool(get("write_credentials") or "true", "write_credentials", name),
+        disable_sessions=_bool(get("disable_sessions"), "disable_sessions", name),
         credentials_file=Path(os.path.expanduser(credentials_file or "~/.aws/credentials")),
         idp_certificate=Path(os.path.expanduser(cert)) if cert else None,
         api_url=api_url,

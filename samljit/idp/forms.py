@@ -166,8 +166,12 @@ class FormLogin:
 
     # -- the walk ------------------------------------------------------------------------
     def run(self, url: str) -> str:
-        """Walk from ``url`` to the SAMLResponse and return it (base64, as served)."""
-        self.redactor.add(self.secrets.password, self.secrets.mfa_token)
+        """Walk from ``url`` to the SAMLResponse and return it (base64, as served).
+
+        The IdP session samljit kept (its cookies in ``http``) makes the IdP answer the start
+        URL with the SAMLResponse at once; the password is read from ``secrets`` (and so
+        asked for) only when a login form shows up."""
+        self.redactor.add(self.secrets.given_password, self.secrets.mfa_token)
         page = self.fetch("GET", url, None, self.flavor.step("start page"))
         while True:
             if page.saml_response is not None:

@@ -329,6 +329,65 @@ class HttpClient:
         if self._session is not None:
             self._session.close()
 
+    def cookies_for(self, hosts: list[str]) -> list[dict[str, Any]]:
+        """The jar's cookies that ``hosts`` receive (host-only cookies of those hosts and
+        domain cookies covering them; none of any other host), as plain dicts for the IdP
+        session store: name, value, domain, path, secure, expires (Unix seconds or None),
+        host_only."""
+        wanted = {h.lower().rstrip(".") for h in hosts if h}
+        kept: list[dict[str, Any]] = []
+        for cookie in self.session.cookies:
+            domain = cookie.domain.lower()
+            if cookie.domain_specified and cookie.domain_initial_dot:
+                bare = domain.lstrip(".")
+                ours = any(h == bare or h.endswith("." + bare) for h in wanted)
+            else:  # host-only; cookielib names a dotless host "host.local"
+                ours = domain in wanted or domain.removesuffix(".local") in wanted
+            if ours and cookie.value is not None:
+                host_only = not (cookie.domain_specified and cookie.domain_initial_dot)
+                kept.append(
+                    {
+                        "name": cookie.name,
+                        "value": cookie.value,
+                        "domain": cookie.domain,
+                        "path": cookie.path or "/",
+                        "secure": bool(cookie.secure),
+                        "expires": int(cookie.expires) if cookie.expires is not None else None,
+                        "host_only": host_only,
+                    }
+                )
+        return kept
+
+    def load_cookies(self, cookies: list[dict[str, Any]]) -> None:
+        """Put cookies exported by :meth:`cookies_for` back into the jar."""
+        from http.cookiejar import Cookie
+
+        jar = self.session.cookies
+        for c in cookies:
+            host_only = bool(c.get("host_only"))
+            domain = str(c["domain"])
+            expires = c.get("expires")
+            jar.set_cookie(
+                Cookie(
+                    version=0,
+                    name=str(c["name"]),
+                    value=str(c["value"]),
+                    port=None,
+                    port_specified=False,
+                    domain=domain,
+                    domain_specified=not host_only,
+                    domain_initial_dot=not host_only and domain.startswith("."),
+                    path=str(c.get("path") or "/"),
+                    path_specified=True,
+                    secure=bool(c.get("secure")),
+                    expires=int(expires) if expires is not None else None,
+                    discard=expires is None,
+                    comment=None,
+                    comment_url=None,
+                    rest={},
+                )
+            )
+
 
 CA_BUNDLE_VARIABLES = ("AWS_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 

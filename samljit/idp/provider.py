@@ -21,6 +21,7 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+from urllib.parse import urlsplit
 
 from samljit.config.accounts import KEY_NAMES, Account
 from samljit.errors import ConfigError
@@ -59,12 +60,53 @@ class ProviderKey(NamedTuple):
         return "--" + self.name.replace("_", "-")
 
 
-class LoginSecrets(NamedTuple):
-    """What the user supplies to log in. ``password`` is ``None`` for providers that need none."""
+class LoginSecrets:
+    """What the user supplies to log in. ``password`` is ``None`` for providers that need none.
 
-    username: str
-    password: str | None
-    mfa_token: str | None = None
+    The flow passes ``ask_username``/``ask_password`` instead of values: the username (when
+    not configured) and the password are then resolved (environment, keyring, prompt) the
+    first time the provider reads them, so a login the IdP answers from its own session asks
+    for nothing. A provider should therefore read them only when the IdP asks for them.
+    """
+
+    __slots__ = ("_ask_password", "_ask_username", "_password", "_username", "mfa_token")
+
+    def __init__(
+        self,
+        username: str = "",
+        password: str | None = None,
+        mfa_token: str | None = None,
+        *,
+        ask_username: Callable[[], str] | None = None,
+        ask_password: Callable[[], str | None] | None = None,
+    ) -> None:
+        self._username = username
+        self._password = password
+        self.mfa_token = mfa_token
+        self._ask_username = ask_username
+        self._ask_password = ask_password
+
+    @property
+    def username(self) -> str:
+        if self._ask_username is not None:
+            ask, self._ask_username = self._ask_username, None
+            self._username = ask()
+        return self._username
+
+    @property
+    def password(self) -> str | None:
+        if self._ask_password is not None:
+            ask, self._ask_password = self._ask_password, None
+            self._password = ask()
+        return self._password
+
+    @property
+    def given_password(self) -> str | None:
+        """The password when it is known already (never asks for it)."""
+        return self._password if self._ask_password is None else None
+
+    def __repr__(self) -> str:
+        return f"LoginSecrets(username={self._username!r}, password=<hidden>)"
 
 
 class Provider(ABC):
@@ -97,6 +139,10 @@ class Provider(ABC):
         self.http = http
         self.services = services
         self._events = events
+        #: True when the flow loaded the IdP session samljit kept for this account into
+        #: ``http`` (see :mod:`samljit.jit.sessions`): start where a browser would, at the
+        #: sign-in or SSO page, before anything that needs the password.
+        self.session_loaded = False
 
     @property
     def terminal(self) -> Terminal:
@@ -148,6 +194,17 @@ class Provider(ABC):
                     hint=f"run `samljit configure -a {account.name} {key.flag} …`",
                 )
         return account
+
+    def session_hosts(self) -> list[str]:
+        """The IdP's own hosts: their cookies are the IdP session samljit keeps after a
+        successful login (those of every other host are not). Default: the hosts of ``url``
+        and ``api_url``; a provider whose sign-in spans another host of its own adds it."""
+        hosts: list[str] = []
+        for url in (self.account.url, self.account.api_url):
+            host = urlsplit(url).hostname if url else None
+            if host and host.lower() not in hosts:
+                hosts.append(host.lower())
+        return hosts
 
     @abstractmethod
     def login(self, secrets: LoginSecrets) -> str:

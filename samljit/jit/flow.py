@@ -3,7 +3,9 @@
 Reuse comes first, in this order: credentials cached for the (account, role), then the
 profile in the credentials file (for commands that write it), then — inside a single flight
 per (account, role) — the assertion cached for the account until its ``NotOnOrAfter`` (a role
-switch needs no IdP round trip and no MFA), and only then a login at the IdP.
+switch needs no IdP round trip and no MFA), and only then a login at the IdP — which first
+tries the IdP's own session kept for the account (:mod:`samljit.jit.sessions`), asking for
+the password and MFA only when the IdP asks for them.
 
 Everything the flow needs from the outside is injected through
 :class:`~samljit.services.Services`; it talks to the user only through ``services.terminal``
@@ -22,8 +24,8 @@ from samljit.aws import roles
 from samljit.aws.credentials import AwsCredentials
 from samljit.config.accounts import Account, check_profile_name
 from samljit.config.passwords import resolve_password
-from samljit.errors import AuthenticationError, AwsError, SamljitError
-from samljit.idp.provider import LoginSecrets, load_provider
+from samljit.errors import AssertionFormatError, AuthenticationError, AwsError, SamljitError
+from samljit.idp.provider import LoginSecrets, Provider, load_provider
 from samljit.jit.cache import CachedError, CachedGrant, entry_key
 from samljit.saml import assertion as saml
 from samljit.services import Services
@@ -89,43 +91,136 @@ def read_assertion(account: Account, services: Services, encoded: str) -> saml.S
     return verify.check(encoded, account, now=services.now(), terminal=services.terminal)
 
 
-def authenticate(
-    account: Account, services: Services, *, mfa_token: str | None, http: HttpClient
-) -> saml.SamlAssertion:
-    """Log in at the IdP and return the parsed (and, when pinned, verified) assertion."""
-    provider_cls = load_provider(account.provider)
-    account = provider_cls.check_account(account)
+class _Asked:
+    """What the lazy secrets resolved: where the password came from, and whether the IdP
+    asked for anything at all (with a kept session: it no longer honours it)."""
+
+    def __init__(self) -> None:
+        self.source = ""
+        self.password: str | None = None
+        self.credentials = False
+
+
+def _login_secrets(
+    account: Account,
+    services: Services,
+    *,
+    needs_password: bool,
+    mfa_token: str | None,
+    asked: _Asked,
+    on_ask: Callable[[], object],
+) -> LoginSecrets:
+    """Secrets resolved only when the provider reads them (see :class:`LoginSecrets`)."""
     terminal = services.terminal
-    username = account.username or ""
-    password: str | None = None
-    source = ""
-    if provider_cls.needs_password:
-        if not username:
-            username = terminal.ask(
+    if not needs_password:
+        return LoginSecrets(account.username or "", None, mfa_token)
+    known: dict[str, str] = {}
+
+    def username() -> str:
+        if "username" not in known:
+            if not asked.credentials:
+                asked.credentials = True
+                on_ask()
+            known["username"] = account.username or terminal.ask(
                 "Username",
                 what="the IdP username",
                 hint="set username with `samljit configure`, or SAMLJIT_USERNAME",
             )
-        password, source = resolve_password(
-            account, username, env=services.env, store=services.passwords, terminal=terminal
+        return known["username"]
+
+    def password() -> str | None:
+        name = username()
+        value, asked.source = resolve_password(
+            account, name, env=services.env, store=services.passwords, terminal=terminal
         )
-        services.redactor.add(password)
+        services.redactor.add(value)
+        asked.password = value
+        return value
+
+    if account.username:
+        return LoginSecrets(account.username, None, mfa_token, ask_password=password)
+    return LoginSecrets("", None, mfa_token, ask_username=username, ask_password=password)
+
+
+def authenticate(
+    account: Account, services: Services, *, mfa_token: str | None, http: HttpClient
+) -> saml.SamlAssertion:
+    """Log in at the IdP and return the parsed (and, when pinned, verified) assertion.
+
+    The IdP session kept for the account (:mod:`samljit.jit.sessions`) is tried first: its
+    cookies go into ``http`` and the password and MFA are asked for only when the IdP asks.
+    A session the IdP no longer honours is forgotten and the normal login runs, silently."""
+    provider_cls = load_provider(account.provider)
+    account = provider_cls.check_account(account)
+    store = services.sessions
     services.redactor.add(mfa_token)
-    provider = provider_cls(account, http, services, events=_provider_events(account, services))
-    try:
-        encoded = provider.login(LoginSecrets(username, password, mfa_token))
-    except AuthenticationError as exc:
-        if source == "keyring":
-            exc.hint = (
-                "the password came from the OS keyring; if it changed, run "
-                f"`samljit configure -a {account.name}` to store the new one"
-            )
-        raise
+    held = None
+    if account.disable_sessions:
+        store.forget(account)
+    else:
+        held = store.load(account)
+    events = _provider_events(account, services)
+    encoded: str | None = None
+    asked = _Asked()
+    if held is not None:
+        services.redactor.add(*(c["value"] for c in held.cookies))
+        http.load_cookies(held.cookies)
+        provider = provider_cls(account, http, services, events=events)
+        provider.session_loaded = True
+        secrets = _login_secrets(
+            account,
+            services,
+            needs_password=provider_cls.needs_password,
+            mfa_token=mfa_token,
+            asked=asked,
+            on_ask=lambda: store.forget(account),
+        )
+        try:
+            encoded = _provider_login(provider, secrets, asked)
+        except (AuthenticationError, AssertionFormatError):
+            if asked.credentials:
+                raise
+            # the kept cookies led to an error page, not to a login form: start afresh
+            store.forget(account)
+            http.session.cookies.clear()
+    if encoded is None:
+        asked = _Asked()
+        provider = provider_cls(account, http, services, events=events)
+        secrets = _login_secrets(
+            account,
+            services,
+            needs_password=provider_cls.needs_password,
+            mfa_token=mfa_token,
+            asked=asked,
+            on_ask=lambda: None,
+        )
+        encoded = _provider_login(provider, secrets, asked)
     services.redactor.add(encoded)
     parsed = read_assertion(account, services, encoded)
-    if source == "prompt" and password and services.passwords.set(account, username, password):
-        terminal.info("Password saved in the OS keyring.")
+    if not account.disable_sessions:
+        cookies = http.cookies_for(provider.session_hosts())
+        services.redactor.add(*(c["value"] for c in cookies))
+        store.save(account, cookies)
+    password = asked.password
+    if (
+        asked.source == "prompt"
+        and password
+        and services.passwords.set(account, secrets.username, password)
+    ):
+        services.terminal.info("Password saved in the OS keyring.")
     return parsed
+
+
+def _provider_login(provider: Provider, secrets: LoginSecrets, asked: _Asked) -> str:
+    try:
+        return provider.login(secrets)
+    except AuthenticationError as exc:
+        if asked.source == "keyring":
+            exc.hint = (
+                "the password came from the OS keyring; if it changed, run "
+                f"`samljit configure -a {provider.account.name}` to store the new one"
+            )
+        raise
 
 
 def _provider_events(account: Account, services: Services) -> Callable[..., None]:

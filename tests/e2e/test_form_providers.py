@@ -11,6 +11,8 @@ import shlex
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime, timezone
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -202,6 +204,53 @@ def test_mfa_code_from_the_environment(cli: Cli, otp_flavor: Flavor, otp_idp: Fo
     configure(cli, otp_flavor.provider, otp_idp.start_url, BEN)
     ran = cli.run("login", "-a", "forms", env={"SAMLJIT_MFA_TOKEN": code(cli)})
     assert ran.returncode == 0, ran.stderr
+
+
+# -- the IdP's own session (Keycloak's SSO session) ------------------------------------------
+KEYCLOAKS = [f for f in FLAVORS if f.id.startswith("keycloak")]
+
+
+@pytest.fixture(params=KEYCLOAKS, ids=str)
+def kc_flavor(request: pytest.FixtureRequest) -> Flavor:
+    value: Flavor = request.param
+    return value
+
+
+@pytest.fixture
+def kc(kc_flavor: Flavor, cli: Cli) -> Iterator[keycloak.KeycloakEmulator]:
+    with kc_flavor.make(users()) as emulator:
+        assert isinstance(emulator, keycloak.KeycloakEmulator)
+        yield emulator
+
+
+def test_keycloaks_sso_session_spares_password_and_code_until_it_ends(
+    cli: Cli, kc_flavor: Flavor, kc: keycloak.KeycloakEmulator
+) -> None:
+    configure(cli, kc_flavor.provider, kc.start_url, BEN)
+    start = ("GET", urlsplit(kc.start_url).path)
+    first = cli.run("login", "-a", "forms", "--mfa-token", code(cli))
+    assert first.returncode == 0, first.stderr
+    fresh_login = kc.requests
+    assert (kc.posts_with("password"), kc.posts_with("otp")) == (1, 1)
+
+    again = cli.run(
+        "login", "-a", "forms", "--force", "--skip-prompt", env={"SAMLJIT_PASSWORD": None}
+    )
+    assert again.returncode == 0, again.stderr
+    assert kc.requests[len(fresh_login) :] == [start]  # one request: the SAMLResponse at once
+    [row] = json.loads(cli.run("status", "--json").stdout)
+    assert row["idp_session"] is True
+    until = datetime.fromisoformat(row["idp_session_expires"].replace("Z", "+00:00"))
+    hours = (until - datetime.now(timezone.utc)).total_seconds() / 3600
+    assert 9 < hours <= 10, until  # KEYCLOAK_SESSION's max-age: Keycloak's SSO Session Max
+
+    kc.end_sessions()
+    before = len(kc.requests)
+    third = cli.run("login", "-a", "forms", "--force", "--mfa-token", code(cli))
+    assert third.returncode == 0, third.stderr
+    assert "error" not in third.stderr.lower() and "warning" not in third.stderr.lower()
+    assert kc.requests[before:] == fresh_login  # the ended session: the normal login, silently
+    assert (kc.posts_with("password"), kc.posts_with("otp")) == (2, 2)
 
 
 # -- GenericForm against every emulator ------------------------------------------------------

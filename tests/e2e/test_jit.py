@@ -94,9 +94,36 @@ def test_role_switch_within_the_assertion_window_needs_no_idp(
     assert len(jumpcloud.requests) == requests
     assert [c.role_arn for c in sts.calls[-2:]] == [FULL_ARN, DEV_ARN]
     assert full["AccessKeyId"] != dev["AccessKeyId"]
+    forced = cli.run(
+        "credential-process",
+        "-a",
+        "production",
+        "--role",
+        "full",
+        "--no-cache",
+        stdout_has_secrets=True,
+    )
+    assert forced.returncode == 0, forced.stderr  # a real login: the IdP session, no MFA
+    assert jumpcloud.requests[requests:] == [("GET", f"/saml2/{SLUG}")]
+    cli.run("logout", "-a", "production")  # forgets the IdP session too
     forced = cli.run("credential-process", "-a", "production", "--role", "full", "--no-cache")
-    assert forced.returncode == 2  # --no-cache: a real login, which needs the MFA code
+    assert forced.returncode == 2  # now a full login, which needs the MFA code
     assert "MFA code is needed" in forced.stderr
+
+
+def test_a_credential_process_refresh_reuses_the_idp_session(
+    cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
+    for kind in ("credentials", "assertions"):  # an hour later: both have expired
+        for path in cache_files(cli, kind):
+            path.unlink()
+    requests = len(jumpcloud.requests)
+    fresh = process_json(cli, "--role", "full", SAMLJIT_PASSWORD="")
+    assert fresh["AccessKeyId"]
+    assert jumpcloud.requests[requests:] == [("GET", f"/saml2/{SLUG}")]
+    cli.secrets.update([fresh["SecretAccessKey"], fresh["SessionToken"]])
 
 
 def test_twenty_concurrent_calls_log_in_once(

@@ -147,7 +147,8 @@ def test_role_full_is_a_new_grant_from_the_same_assertion(
     assert "/AcmeJumpCloudAdmin/" in profile(cli)["x_principal_arn"]
     assert "Logged in: AcmeJumpCloudAdmin in acme-production (012345678987)" in full.stderr
     forced = cli.run("login", "-a", "production", "--role", "full", "--force")
-    assert forced.returncode == 2 and "MFA code is needed" in forced.stderr  # --force: IdP again
+    assert forced.returncode == 0, forced.stderr  # --force: the IdP again, on its session
+    assert jumpcloud.requests[requests:] == [("GET", f"/saml2/{SLUG}")]
 
 
 def test_role_by_account_name_and_role_name(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
@@ -581,11 +582,157 @@ def test_home_has_no_stray_files(cli: Cli, jumpcloud: JumpCloudEmulator) -> None
         ".cache/samljit/assertions",
         ".cache/samljit/credentials",
         ".cache/samljit/locks",
+        ".cache/samljit/sessions",
         ".local/state/samljit",
     ], places
     for path in files:
         if path != cli.config:  # the test wrote that one itself
             assert oct(path.stat().st_mode & 0o777) == "0o600", path
-    for directory in (".cache/samljit", ".cache/samljit/credentials", ".local/state/samljit"):
+    for directory in (
+        ".cache/samljit",
+        ".cache/samljit/credentials",
+        ".cache/samljit/sessions",
+        ".local/state/samljit",
+    ):
         assert oct((cli.home / directory).stat().st_mode & 0o777) == "0o700", directory
     assert Path(cli.credentials).read_text().count("[production]") == 1
+
+
+# -- the IdP's own session ----------------------------------------------------------------
+NO_PASSWORD = {"SAMLJIT_PASSWORD": None}
+
+
+def session_files(cli: Cli) -> list[Path]:
+    return sorted((cli.home / ".cache" / "samljit" / "sessions").glob("*.json"))
+
+
+def test_a_forced_login_an_hour_later_asks_for_nothing(
+    cli: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    first = cli.run("login", "-a", "production", "--mfa-token", code(cli))
+    assert first.returncode == 0, first.stderr
+    first_requests = jumpcloud.requests
+    assert auth_calls(jumpcloud) == 2  # password, then the TOTP code
+    assert len(first_requests) == 4, first_requests  # xsrf, auth, auth + code, SSO page
+    [kept] = session_files(cli)
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert stat.S_IMODE(kept.parent.stat().st_mode) == 0o700
+    assert "jcsso_session" not in cli.config.read_text()
+
+    again = cli.run(
+        "login", "-a", "production", "--role", "full", "--force", "--skip-prompt", env=NO_PASSWORD
+    )
+    assert again.returncode == 0, again.stderr
+    assert "Logged in: AcmeJumpCloudAdmin in" in again.stderr
+    assert jumpcloud.requests[len(first_requests) :] == [("GET", f"/saml2/{SLUG}")]
+    assert profile(cli)["x_principal_arn"].startswith(
+        f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/AcmeJumpCloudAdmin/"
+    )
+
+
+def test_a_session_jumpcloud_ended_falls_back_to_the_login_silently(
+    cli: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
+    before = len(jumpcloud.requests)
+    jumpcloud.end_sessions()
+    again = cli.run("login", "-a", "production", "--force", "--mfa-token", code(cli))
+    assert again.returncode == 0, again.stderr
+    assert "error" not in again.stderr.lower() and "warning" not in again.stderr.lower()
+    assert jumpcloud.requests[before:] == [
+        ("GET", f"/saml2/{SLUG}"),  # the kept session: JumpCloud sends to its login page
+        ("GET", "/login"),
+        ("GET", "/userconsole/xsrf"),
+        ("POST", "/userconsole/auth"),
+        ("POST", "/userconsole/auth"),
+        ("GET", f"/saml2/{SLUG}"),
+    ]
+    after = len(jumpcloud.requests)  # the new session is kept in place of the old one
+    assert cli.run("login", "-a", "production", "--force", env=NO_PASSWORD).returncode == 0
+    assert jumpcloud.requests[after:] == [("GET", f"/saml2/{SLUG}")]
+
+
+def test_an_ended_session_and_no_password_is_the_usual_error(
+    cli: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
+    jumpcloud.end_sessions()
+    ran = cli.run("login", "-a", "production", "--force", "--skip-prompt", env=NO_PASSWORD)
+    assert ran.returncode == 2, ran.stderr
+    assert "password" in ran.stderr.lower()
+    assert session_files(cli) == [], "the ended session was kept"
+
+
+def test_status_shows_the_session_and_logout_forgets_it(
+    cli: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    none = cli.run("status", "--json")
+    assert json.loads(none.stdout)[0]["idp_session"] is False
+    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
+    text = cli.run("status")
+    assert "production  IdP session held" in text.stdout, text.stdout
+    [row] = json.loads(cli.run("status", "--json").stdout)
+    assert (row["idp_session"], row["idp_session_expires"]) == (True, None)  # a session cookie
+
+    out = cli.run("logout", "-a", "production")
+    assert out.returncode == 0 and "IdP session forgotten" in out.stderr
+    assert session_files(cli) == []
+    [row] = json.loads(cli.run("status", "--json").stdout)
+    assert row["idp_session"] is False
+    assert "IdP session" not in cli.run("status").stdout
+    requests = len(jumpcloud.requests)
+    ran = cli.run("login", "-a", "production", "--skip-prompt", env=NO_PASSWORD)
+    assert ran.returncode == 2 and "password" in ran.stderr.lower()
+    assert jumpcloud.requests[requests:] == [], "logout left the session in use"
+
+
+def test_disable_sessions_asks_every_time(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
+    cli.write_config(account_config(jumpcloud))
+    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
+    assert len(session_files(cli)) == 1
+    cli.write_config(account_config(jumpcloud, extra="disable_sessions = true\n"))
+    again = cli.run("login", "-a", "production", "--force", "--mfa-token", code(cli))
+    assert again.returncode == 0, again.stderr
+    assert auth_calls(jumpcloud) == 4, "the session was used although disabled"
+    assert session_files(cli) == [], "the kept session was not forgotten"
+    [row] = json.loads(cli.run("status", "--json").stdout)
+    assert row["idp_session"] is False
+    bad = account_config(jumpcloud, extra="disable_sessions = maybe\n")
+    cli.write_config(bad)
+    ran = cli.run("login", "-a", "production", "--force")
+    assert ran.returncode == 2
+    assert "disable_sessions of account 'production' must be true or false" in ran.stderr
+
+
+def test_debug_never_shows_the_session_cookie(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
+    cli.write_config(account_config(jumpcloud))
+    first = cli.run("--debug", "login", "-a", "production", "--mfa-token", code(cli))
+    assert first.returncode == 0, first.stderr
+    again = cli.run("--debug", "login", "-a", "production", "--force", env=NO_PASSWORD)
+    assert again.returncode == 0, again.stderr
+    assert "JumpCloud SSO page" in again.stderr
+    [cookie] = jumpcloud.issued_cookies
+    for output in (first.stderr, again.stderr):
+        assert cookie not in output
+    # and the leak check (cli's teardown) looks for it in every output and file under HOME
+
+
+def test_a_corrupt_or_foreign_session_file_is_dropped(
+    cli: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
+    [kept] = session_files(cli)
+    kept.write_text("{not json")
+    ran = cli.run("login", "-a", "production", "--force", "--mfa-token", code(cli))
+    assert ran.returncode == 0 and "error" not in ran.stderr.lower(), ran.stderr
+    assert auth_calls(jumpcloud) == 4  # the corrupt entry was ignored: a full login
+    [kept] = session_files(cli)
+    os.chmod(kept, 0o644)  # loosened: no longer trusted
+    ran = cli.run("login", "-a", "production", "--force", "--skip-prompt", env=NO_PASSWORD)
+    assert ran.returncode == 2 and "password" in ran.stderr.lower()
+    assert session_files(cli) == []

@@ -19,6 +19,7 @@ import pytest
 from tests.support.cli import Cli
 from tests.support.paths import FIXTURES
 from tests.support.simplesamlphp import (
+    LOGIN_PATH,
     WRONG_PASSWORD_TEXT,
     SimpleSamlPhp,
     SspUser,
@@ -149,3 +150,54 @@ def test_a_response_not_signed_by_the_pinned_certificate_is_refused(
     assert ran.returncode == 3, ran.stderr
     assert ran.stderr.startswith("samljit: error: signature check failed")
     assert not cli.credentials.exists()
+
+
+def kept_cookie_values(cli: Cli) -> list[str]:
+    """The cookie values samljit keeps as the IdP session (its 0600 file store)."""
+    values = []
+    for path in (cli.home / ".cache" / "samljit" / "sessions").glob("*.json"):
+        values += [cookie["value"] for cookie in json.loads(path.read_text())["Cookies"]]
+    return values
+
+
+def test_a_forced_login_rides_simplesamlphps_own_session(cli: Cli, ssp: SimpleSamlPhp) -> None:
+    configure(cli, ssp, ALICE, "--role", "SspAdmin")
+    mark, posts = len(ssp.settle(0)), ssp.password_posts()
+    first = cli.run("login", "-a", "ssp")
+    assert first.returncode == 0, f"{first.stderr}\n--- php -S log ---\n{ssp.log[-2000:]}"
+    first_requests = ssp.settle(mark + 3)[mark:]
+    assert ssp.password_posts() == posts + 1, first_requests
+    cookies = kept_cookie_values(cli)
+    assert cookies, "no IdP session was kept"
+    cli.secrets.update(cookies)  # the leak check (cli's teardown) looks for them everywhere
+
+    mark = len(first_requests) + mark
+    again = cli.run(
+        "--debug",
+        "login",
+        "-a",
+        "ssp",
+        "--role",
+        "SspReadOnly",
+        "--force",
+        "--skip-prompt",
+        env={"SAMLJIT_PASSWORD": None},
+    )
+    assert again.returncode == 0, f"{again.stderr}\n--- php -S log ---\n{ssp.log[-2000:]}"
+    assert "Logged in: SspReadOnly in" in again.stderr
+    second = ssp.settle(mark + 1)[mark:]
+    assert second == [("GET", "/simplesaml/saml2/idp/SSOService.php")], second
+    assert ssp.password_posts() == posts + 1, "SimpleSAMLphp saw the password again"
+    status = json.loads(cli.run("status", "--json").stdout)
+    assert {row["idp_session"] for row in status} == {True}
+
+    ssp.end_sessions()  # SimpleSAMLphp forgets every session: samljit falls back, silently
+    mark += len(second)
+    third = cli.run("login", "-a", "ssp", "--force")
+    assert third.returncode == 0, third.stderr
+    assert "error" not in third.stderr.lower() and "warning" not in third.stderr.lower()
+    fallback = ssp.settle(mark + len(first_requests))[mark:]
+    assert fallback == first_requests
+    assert ssp.password_posts() == posts + 2
+    assert ("POST", LOGIN_PATH) in fallback
+    cli.secrets.update(kept_cookie_values(cli))

@@ -70,7 +70,25 @@ def test_prompts_picker_and_keyring(cli: Cli, jumpcloud: JumpCloudEmulator) -> N
     assert role_of(cli) == "AcmeJumpCloudAdmin"
     cli.secrets.add(PASSWORD)
 
-    # no terminal now, no SAMLJIT_PASSWORD: the keyring answers
+    # the IdP session went to the keyring too (the cache holds only its index)
+    [index] = (cli.home / ".cache" / "samljit" / "sessions").glob("*.json")
+    assert json.loads(index.read_text())["Store"] == "keyring"
+    requests = len(jumpcloud.requests)
+    kept = cli.run(
+        "login",
+        "-a",
+        "production",
+        "--force",
+        "--role",
+        "readonly",
+        "--skip-prompt",
+        env={"SAMLJIT_PASSWORD": "", "PYTHON_KEYRING_BACKEND": FILE_KEYRING},
+    )
+    assert kept.returncode == 0, kept.stderr
+    assert jumpcloud.requests[requests:] == [("GET", f"/saml2/{SLUG}")]
+
+    # no terminal now, no SAMLJIT_PASSWORD, no IdP session: the keyring's password answers
+    jumpcloud.end_sessions()
     again = cli.run(
         "login",
         "-a",
@@ -86,6 +104,7 @@ def test_prompts_picker_and_keyring(cli: Cli, jumpcloud: JumpCloudEmulator) -> N
     assert role_of(cli) == "AcmeJumpCloudAdminRO"
 
     # the password changed at the IdP: the error says where the stale one came from
+    jumpcloud.end_sessions()
     jumpcloud.add_user(make_user(password="a-new-password-2026"))
     stale = cli.run(
         "login",

@@ -77,6 +77,7 @@ class FormIdp(LoopbackEmulator):
         self._requests: list[tuple[str, str]] = []
         self._posts: list[tuple[str, list[tuple[str, str]]]] = []
         self._issued: list[str] = []
+        self._issued_cookies: list[str] = []
 
     @property
     def start_url(self) -> str:
@@ -106,6 +107,17 @@ class FormIdp(LoopbackEmulator):
     def issued(self) -> list[str]:
         with self._lock:
             return list(self._issued)
+
+    @property
+    def issued_cookies(self) -> list[str]:
+        """Every session-bearing cookie value set (the leak check looks for them)."""
+        with self._lock:
+            return list(self._issued_cookies)
+
+    def cookie(self, response: Response, name: str, value: str, **options: Any) -> None:
+        """Set a cookie on ``response`` and remember its value in :attr:`issued_cookies`."""
+        self._issued_cookies.append(value)
+        response.set_cookie(name, value, httponly=True, **options)
 
     # -- WSGI --------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:

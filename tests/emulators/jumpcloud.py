@@ -219,6 +219,7 @@ class JumpCloudEmulator(LoopbackEmulator):
         self._failures: list[_Failure] = []
         self._consoles: dict[str, _Console] = {}
         self._sessions: dict[str, str] = {}  # SSO session cookie -> email
+        self._issued_cookies: list[str] = []
         self._pushes: dict[str, _Push] = {}
 
     @property
@@ -266,6 +267,17 @@ class JumpCloudEmulator(LoopbackEmulator):
 
     def count(self, method: str, path: str) -> int:
         return self.requests.count((method, path))
+
+    @property
+    def issued_cookies(self) -> list[str]:
+        """Every session cookie value set (the leak check looks for them)."""
+        with self._lock:
+            return list(self._issued_cookies)
+
+    def end_sessions(self) -> None:
+        """End every SSO session (the session cookies no longer open the SSO page)."""
+        with self._lock:
+            self._sessions.clear()
 
     # -- WSGI --------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -371,6 +383,7 @@ class JumpCloudEmulator(LoopbackEmulator):
         target = console.redirect_to.lstrip("/") or "userconsole/"
         session = secrets.token_urlsafe(32)
         self._sessions[session] = user.email.lower()
+        self._issued_cookies.append(session)
         response = _json({"redirectTo": f"{self.api_url}/{target}"})
         response.set_cookie(SESSION_COOKIE, session, httponly=True, path="/")
         return response

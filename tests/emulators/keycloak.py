@@ -31,6 +31,8 @@ INVALID_OTP = "Invalid authenticator code."
 COOKIE_NOT_FOUND = "Cookie not found. Please make sure cookies are enabled in your browser."
 TIMED_OUT = "Your login attempt timed out. Login will start from the beginning."
 CLIENT = "amazon-aws"
+#: Keycloak's default "SSO Session Max" (10 hours), the max-age of KEYCLOAK_SESSION.
+SSO_SESSION_MAX = 36000
 
 Theme = Literal["keycloak", "keycloak.v2"]
 
@@ -65,6 +67,12 @@ class KeycloakEmulator(FormIdp):
         self.two_devices = two_devices
         self.realm = realm
         self._flows: dict[str, _Flow] = {}
+        self._identities: dict[str, FormUser] = {}  # KEYCLOAK_IDENTITY -> user (SSO session)
+
+    def end_sessions(self) -> None:
+        """End every SSO session, as an admin's "sign out all sessions" or their timeout does."""
+        with self._lock:
+            self._identities.clear()
 
     @property
     def start_url(self) -> str:
@@ -79,7 +87,7 @@ class KeycloakEmulator(FormIdp):
             request.method == "GET"
             and request.path == f"{self._prefix}/protocol/saml/clients/{CLIENT}"
         ):
-            return self._start()
+            return self._start(request)
         if (
             request.method == "POST"
             and request.path == f"{self._prefix}/login-actions/authenticate"
@@ -136,7 +144,10 @@ class KeycloakEmulator(FormIdp):
         return self.page(body, status)
 
     # -- flow --------------------------------------------------------------------------------
-    def _start(self) -> Response:
+    def _start(self, request: Request) -> Response:
+        user = self._identities.get(request.cookies.get("KEYCLOAK_IDENTITY", ""))
+        if user is not None:  # an SSO session: the assertion at once, no login page
+            return self._final(_Flow(), user)
         session_id = secrets.token_hex(16)
         flow = _Flow()
         self._flows[session_id] = flow
@@ -147,12 +158,8 @@ class KeycloakEmulator(FormIdp):
         else:
             response = self._login_page(flow)
         cookie_path = f"{self._prefix}/"
-        response.set_cookie(
-            "AUTH_SESSION_ID", f"{session_id}.keycloak-0", path=cookie_path, httponly=True
-        )
-        response.set_cookie(
-            "KC_RESTART", secrets.token_urlsafe(48), path=cookie_path, httponly=True
-        )
+        self.cookie(response, "AUTH_SESSION_ID", f"{session_id}.keycloak-0", path=cookie_path)
+        self.cookie(response, "KC_RESTART", secrets.token_urlsafe(48), path=cookie_path)
         return response
 
     def _authenticate(self, request: Request) -> Response:
@@ -198,8 +205,16 @@ class KeycloakEmulator(FormIdp):
         )
         response = self.page(render(template, realm=self.realm, saml_response=self.assertion(user)))
         path = f"{self._prefix}/"
-        response.set_cookie(
-            "KEYCLOAK_IDENTITY", secrets.token_urlsafe(48), path=path, httponly=True
+        identity = secrets.token_urlsafe(48)
+        self._identities[identity] = user
+        # like Keycloak: the identity is a session cookie; KEYCLOAK_SESSION carries the SSO
+        # session's maximum lifetime
+        self.cookie(response, "KEYCLOAK_IDENTITY", identity, path=path)
+        self.cookie(
+            response,
+            "KEYCLOAK_SESSION",
+            secrets.token_urlsafe(24),
+            path=path,
+            max_age=SSO_SESSION_MAX,
         )
-        response.set_cookie("KEYCLOAK_SESSION", secrets.token_urlsafe(24), path=path)
         return response

@@ -19,6 +19,7 @@ Install the software first with ``tests/support/install-simplesamlphp.sh`` (CI d
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -43,6 +44,10 @@ URI_FORMAT = "urn:oasis:names:tc:SAML:2.0:attrname-format:uri"
 #: SimpleSAMLphp 1.19's words for a wrong password (template ``core:loginuserpass``).
 WRONG_PASSWORD_TEXT = "Incorrect username or password"
 START_TIMEOUT = 20.0
+#: A request line of ``php -S``'s log: ``[date] 127.0.0.1:PORT [302]: GET /path?query``.
+_REQUEST_LINE = re.compile(r"\[(\d{3})\]: ([A-Z]+) (\S+)")
+#: Where SimpleSAMLphp 1.19 takes the username and password.
+LOGIN_PATH = "/simplesaml/module.php/core/loginuserpass.php"
 
 
 class NotInstalled(RuntimeError):
@@ -105,6 +110,9 @@ class SimpleSamlPhp:
         self.port = 0
         self._process: subprocess.Popen[str] | None = None
         self._log: deque[str] = deque(maxlen=200)
+        self._requests: list[tuple[str, str]] = []
+        self._open = 0  # connections accepted and not yet closed, per php's log
+        self._changed = threading.Condition()
         self._ready = threading.Event()
         self._drain: threading.Thread | None = None
 
@@ -134,6 +142,33 @@ class SimpleSamlPhp:
     @property
     def log(self) -> str:
         return "\n".join(self._log)
+
+    @property
+    def requests(self) -> list[tuple[str, str]]:
+        """Every request served so far as ``(method, path)`` (query left out), read from
+        ``php -S``'s own log: what SimpleSAMLphp really saw."""
+        with self._changed:
+            return list(self._requests)
+
+    def settle(self, requests: int, timeout: float = 10.0) -> list[tuple[str, str]]:
+        """The requests once php has logged at least ``requests`` of them and closed every
+        connection (its log is read by a thread: this waits for it, on its lines, not on a
+        clock)."""
+        with self._changed:
+            self._changed.wait_for(
+                lambda: len(self._requests) >= requests and self._open == 0, timeout
+            )
+            return list(self._requests)
+
+    def password_posts(self) -> int:
+        """How many times a username and password were POSTed to the login form."""
+        return self.requests.count(("POST", LOGIN_PATH))
+
+    def end_sessions(self) -> None:
+        """End every sign-in session at the IdP: SimpleSAMLphp keeps them as PHP sessions
+        (``store.type = phpsession``), so their files go."""
+        for path in (self.config_dir / "sessions").glob("sess_*"):
+            path.unlink()
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> SimpleSamlPhp:
@@ -170,6 +205,15 @@ class SimpleSamlPhp:
         assert self._process is not None and self._process.stdout is not None
         for line in self._process.stdout:
             self._log.append(line.rstrip())
+            request = _REQUEST_LINE.search(line)
+            with self._changed:
+                if request is not None:
+                    self._requests.append((request.group(2), request.group(3).split("?")[0]))
+                elif line.rstrip().endswith(" Accepted"):
+                    self._open += 1
+                elif line.rstrip().endswith(" Closing"):
+                    self._open -= 1
+                self._changed.notify_all()
             if "Development Server" in line and "started" in line:
                 self._ready.set()
         self._ready.set()  # php exited: wake the waiter, which then sees poll() is set

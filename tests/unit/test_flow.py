@@ -8,14 +8,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, ClassVar
 
 import pytest
+from requests.cookies import RequestsCookieJar
 
+from samljit.cli.terminal import Terminal
 from samljit.config.accounts import Account
-from samljit.errors import AuthenticationError, AwsError
+from samljit.errors import AuthenticationError, AwsError, SamljitError
+from samljit.idp.http import HttpClient
 from samljit.idp.provider import LoginSecrets, Provider
 from samljit.jit import flow
+from samljit.jit.sessions import SessionStore
 from samljit.testing.fakes import FakeClock, fake_services
 from samljit.testing.saml import SigningPair, signed_response, signing_pair
 
@@ -24,6 +29,7 @@ PRINCIPAL = f"arn:aws:iam::{ACCOUNT_ID}:saml-provider/idp"
 READ = f"arn:aws:iam::{ACCOUNT_ID}:role/ReadOnly"
 FULL = f"arn:aws:iam::{ACCOUNT_ID}:role/Admin"
 STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
+NULL_TERMINAL = Terminal(interactive=False, colour=False)
 
 
 @dataclass
@@ -62,11 +68,16 @@ def sts_error(code: str, message: str) -> FakeResponse:
 
 
 class FakeHttp:
-    """Answers STS posts from a queue; records what was asked."""
+    """Answers STS posts from a queue; records what was asked. Its cookie jar is a real
+    one, emptied by ``close()`` as a new client's would be."""
+
+    cookies_for = HttpClient.cookies_for
+    load_cookies = HttpClient.load_cookies
 
     def __init__(self) -> None:
         self.answers: list[FakeResponse] = []
         self.posts: list[dict[str, str]] = []
+        self.session = SimpleNamespace(cookies=RequestsCookieJar())
 
     def post(self, url: str, *, step: str, data: list[tuple[str, str]], **_: Any) -> FakeResponse:
         self.posts.append(dict(data))
@@ -76,16 +87,24 @@ class FakeHttp:
         raise AssertionError(f"unexpected HTTP {response.status_code}")
 
     def close(self) -> None:
-        pass
+        self.session.cookies = RequestsCookieJar()
 
 
 class FakeIdp:
-    """A provider whose logins hand out freshly signed assertions, counted."""
+    """A provider whose logins hand out freshly signed assertions, counted. Like a real
+    IdP it keeps sign-in sessions: a request carrying a live ``idp_sid`` cookie gets the
+    assertion without the password; a password login sets a new one (and a cookie of
+    another host, which samljit must not keep). ``broken_session``: a stale cookie leads to
+    an error page instead of the login form."""
 
     def __init__(self, pair: SigningPair) -> None:
         self.pair = pair
         self.logins = 0
+        self.passwords = 0
+        self.reused = 0
         self.refuse = False
+        self.broken_session = False
+        self.sessions: set[str] = set()
 
     def provider(self) -> type[Provider]:
         idp = self
@@ -95,8 +114,23 @@ class FakeIdp:
 
             def login(self, secrets: LoginSecrets) -> str:
                 idp.logins += 1
-                if idp.refuse:
+                jar = self.http.session.cookies
+                sid = jar.get("idp_sid", domain="idp.example")
+                if sid in idp.sessions:
+                    idp.reused += 1
+                    return self.assertion()
+                if sid is not None and idp.broken_session:
+                    raise AuthenticationError("the fake IdP shows an error page")
+                if secrets.password != "pw" or idp.refuse:
                     raise AuthenticationError("the fake IdP refused the password")
+                idp.passwords += 1
+                sid = f"sid-{len(idp.sessions)}-{idp.logins}-secret"
+                idp.sessions.add(sid)
+                jar.set("idp_sid", sid, domain="idp.example", path="/")
+                jar.set("tracker", "other-host-cookie", domain="tracker.example", path="/")
+                return self.assertion()
+
+            def assertion(self) -> str:
                 return signed_response(
                     issuer="https://idp.example",
                     user="ana",
@@ -129,7 +163,10 @@ def world(pair: SigningPair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     http = FakeHttp()
     clock = FakeClock(datetime.now(timezone.utc).replace(microsecond=0))
     env = {"HOME": str(tmp_path), "SAMLJIT_PASSWORD": "pw"}
-    services, _, shown = fake_services(env, clock=clock, http_factory=lambda account: http)
+    sessions = SessionStore(tmp_path / "cache", NULL_TERMINAL, now=clock.now, keyring=lambda: None)
+    services, _, shown = fake_services(
+        env, clock=clock, http_factory=lambda account: http, sessions=sessions
+    )
     account = Account(
         name="prod",
         provider="Fake",
@@ -224,3 +261,88 @@ def test_the_audit_log_is_stamped_with_the_injected_clock(world: World) -> None:
     assert entries and {e["time"] for e in entries} == {
         world.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
     }
+
+
+# -- the IdP's own session ----------------------------------------------------------------
+def no_password(world: World) -> None:
+    """No password anywhere: asking for one fails (no terminal)."""
+    services = world.services
+    object.__setattr__(
+        services, "env", {k: v for k, v in services.env.items() if k != "SAMLJIT_PASSWORD"}
+    )
+
+
+def test_a_forced_login_reuses_the_idp_session_without_the_password(world: World) -> None:
+    world.http.answers += [
+        sts_ok(READ, "AKIAONE", later(world.clock)),
+        sts_ok(FULL, "AKIATWO", later(world.clock)),
+    ]
+    flow.login(world.account, world.services, role_ref="read")
+    held = world.services.sessions.load(world.account)
+    assert held is not None
+    assert [c["name"] for c in held.cookies] == ["idp_sid"], "another host's cookie was kept"
+    no_password(world)
+    again = flow.login(world.account, world.services, role_ref="full", force=True)
+    assert again.credentials.access_key_id == "AKIATWO"
+    assert (world.idp.logins, world.idp.passwords, world.idp.reused) == (2, 1, 1)
+
+
+def test_a_session_the_idp_ended_falls_back_to_the_password_silently(world: World) -> None:
+    world.http.answers += [
+        sts_ok(READ, "AKIAONE", later(world.clock)),
+        sts_ok(READ, "AKIATWO", later(world.clock)),
+    ]
+    flow.login(world.account, world.services, role_ref="read")
+    first = world.services.sessions.load(world.account)
+    world.idp.sessions.clear()  # the IdP ended every session
+    flow.login(world.account, world.services, role_ref="read", force=True)
+    assert (world.idp.logins, world.idp.passwords, world.idp.reused) == (2, 2, 0)
+    assert world.shown.getvalue() == ""
+    second = world.services.sessions.load(world.account)
+    assert first is not None and second is not None and first.cookies != second.cookies
+
+
+def test_a_stale_session_that_leads_to_an_error_page_is_dropped_and_the_login_runs(
+    world: World,
+) -> None:
+    world.http.answers += [
+        sts_ok(READ, "AKIAONE", later(world.clock)),
+        sts_ok(READ, "AKIATWO", later(world.clock)),
+    ]
+    flow.login(world.account, world.services, role_ref="read")
+    world.idp.sessions.clear()
+    world.idp.broken_session = True
+    flow.login(world.account, world.services, role_ref="read", force=True)
+    assert (world.idp.logins, world.idp.passwords) == (3, 2)
+
+
+def test_without_a_password_a_dead_session_ends_in_the_usual_error(world: World) -> None:
+    world.http.answers.append(sts_ok(READ, "AKIAONE", later(world.clock)))
+    flow.login(world.account, world.services, role_ref="read")
+    world.idp.sessions.clear()
+    no_password(world)
+    with pytest.raises(SamljitError, match="password"):
+        flow.login(world.account, world.services, role_ref="read", force=True)
+    assert world.services.sessions.load(world.account) is None, "the dead session was kept"
+
+
+def test_disable_sessions_keeps_none_and_forgets_what_was_kept(world: World) -> None:
+    world.http.answers += [
+        sts_ok(READ, "AKIAONE", later(world.clock)),
+        sts_ok(READ, "AKIATWO", later(world.clock)),
+    ]
+    flow.login(world.account, world.services, role_ref="read")
+    assert world.services.sessions.load(world.account) is not None
+    off = world.account._replace(disable_sessions=True)
+    flow.login(off, world.services, role_ref="read", force=True)
+    assert (world.idp.passwords, world.idp.reused) == (2, 0)
+    assert world.services.sessions.load(world.account) is None
+
+
+def test_cookie_values_are_registered_with_the_redactor(world: World) -> None:
+    world.http.answers.append(sts_ok(READ, "AKIAONE", later(world.clock)))
+    flow.login(world.account, world.services, role_ref="read")
+    held = world.services.sessions.load(world.account)
+    assert held is not None
+    value = held.cookies[0]["value"]
+    assert world.services.redactor(f"Cookie: idp_sid={value}") == "Cookie: idp_sid=<redacted>"

@@ -1,5 +1,6 @@
-"""``samljit logout``: remove the account's profile section(s) and cached credentials and
-assertion; everything else in the credentials file stays as it was."""
+"""``samljit logout``: remove the account's profile section(s), cached credentials and
+assertion, and forget the IdP session kept for it; everything else in the credentials file
+stays as it was."""
 
 from __future__ import annotations
 
@@ -29,7 +30,11 @@ def run(ctx: Context) -> int:
             if grant.account == account.name:
                 dropped += cache.remove_grant(grant_key(account, grant.role_ref or None))
         cache.remove_assertion(assertion_key(account))
+        forgot = services.sessions.forget(account)
         services.event("logout", account=account.name, profile=account.aws_profile)
         profile = f"profile [{account.aws_profile}] removed" if removed else "no profile"
-        ctx.terminal.info(f"Logged out of {name!r}: {profile}, {dropped} cached credentials.")
+        session = ", IdP session forgotten" if forgot else ""
+        ctx.terminal.info(
+            f"Logged out of {name!r}: {profile}, {dropped} cached credentials{session}."
+        )
     return 0

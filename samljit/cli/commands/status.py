@@ -1,4 +1,5 @@
-"""``samljit status``: every configured account, its profile, role and time left."""
+"""``samljit status``: every configured account, its profile, role and time left, and
+whether an IdP session is kept for it (and, where the IdP said, until when)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,11 @@ def run(ctx: Context) -> int:
         except ConfigError as exc:
             rows.append({"account": name, "error": exc.message})
             continue
+        held = services.sessions.describe(account)
+        session: dict[str, Any] = {
+            "idp_session": held is not None,
+            "idp_session_expires": rfc3339(held.expires) if held and held.expires else None,
+        }
         values = credfile.read_profile(account.credentials_file, account.aws_profile)
         credentials = credentials_from_profile(values) if values else None
         sources: list[tuple[str, str | None, AwsCredentials]] = (
@@ -43,7 +49,9 @@ def run(ctx: Context) -> int:
             if g.account == account.name and g.credentials.access_key_id not in shown
         ]
         if not sources:
-            rows.append({"account": name, "profile": account.aws_profile, "state": "none"})
+            rows.append(
+                {"account": name, "profile": account.aws_profile, "state": "none", **session}
+            )
         for source, profile, creds in sources:
             left = int((creds.expiration - now).total_seconds())
             rows.append(
@@ -55,11 +63,13 @@ def run(ctx: Context) -> int:
                     "expires": rfc3339(creds.expiration),
                     "seconds_left": max(left, 0),
                     "state": "valid" if left > 0 else "expired",
+                    **session,
                 }
             )
     if ctx.args.json:
         ctx.out(json.dumps(rows, indent=2))
         return 0
+    shown_session: set[str] = set()
     for row in rows:
         if "error" in row:
             ctx.out(f"{row['account']}  error: {row['error']}")
@@ -71,4 +81,8 @@ def run(ctx: Context) -> int:
             remaining = "expired" if row["state"] == "expired" else minutes
             role = (row["role_arn"] or "?").rsplit("/", 1)[-1]
             ctx.out(f"{row['account']}  {where}  {role}  {remaining}")
+        if row.get("idp_session") and row["account"] not in shown_session:
+            shown_session.add(row["account"])
+            until = row["idp_session_expires"]
+            ctx.out(f"{row['account']}  IdP session held" + (f" until {until}" if until else ""))
     return 0

@@ -1,0 +1,279 @@
+"""The IdP session store (samljit.jit.sessions): the 0600 file store and its permissions, the
+keyring store on a real keyring backend (an in-memory one registered here, limited in size
+like Windows' Credential Manager, so sessions are chunked), dropping corrupt, foreign and
+expired entries, and the HTTP client's cookie export (the IdP's hosts only)."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import keyring
+import pytest
+import requests
+from keyring.backend import KeyringBackend
+from keyring.errors import PasswordDeleteError
+
+from samljit.cli.terminal import Terminal
+from samljit.config.accounts import Account
+from samljit.idp.http import HttpClient
+from samljit.idp.provider import LoginSecrets
+from samljit.jit import sessions
+from samljit.jit.sessions import CHUNK, SessionStore
+from samljit.testing.fakes import FakeClock
+
+ACCOUNT = Account(name="prod", provider="Keycloak", url="https://idp.example/realms/acme/sso")
+TERMINAL = Terminal(interactive=False, colour=False)
+
+
+class MemoryKeyring(KeyringBackend):
+    """A keyring backend in memory that, like Windows' Credential Manager, refuses an entry
+    over a size limit."""
+
+    priority = 1  # type: ignore[assignment]
+    limit = 1280
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        if len(password) > self.limit:
+            raise keyring.errors.PasswordSetError("the entry is too large")
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.entries.pop((service, username), None) is None:
+            raise PasswordDeleteError("no such entry")
+
+
+class LockedKeyring(MemoryKeyring):
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise keyring.errors.PasswordSetError("the keyring is locked")
+
+
+def cookie(name: str, value: str, *, expires: int | None = None, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "value": value,
+        "domain": "idp.example",
+        "path": "/",
+        "secure": True,
+        "expires": expires,
+        "host_only": True,
+        **extra,
+    }
+
+
+@pytest.fixture
+def registered() -> Iterator[MemoryKeyring]:
+    """A :class:`MemoryKeyring` registered as keyring's backend for the test."""
+    original = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(original)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock(datetime.now(timezone.utc).replace(microsecond=0))
+
+
+def file_store(tmp_path: Path, clock: FakeClock) -> SessionStore:
+    return SessionStore(tmp_path / "cache", TERMINAL, now=clock.now, keyring=lambda: None)
+
+
+def index_file(tmp_path: Path) -> Path:
+    [path] = (tmp_path / "cache" / "sessions").glob("*.json")
+    return path
+
+
+# -- the file store ------------------------------------------------------------------------
+def test_the_file_store_is_private_and_round_trips(tmp_path: Path, clock: FakeClock) -> None:
+    store = file_store(tmp_path, clock)
+    later = int(clock.now().timestamp()) + 3600
+    kept = [cookie("sid", "s3cr3t-session"), cookie("remember", "r3m3mber", expires=later)]
+    store.save(ACCOUNT, kept)
+    path = index_file(tmp_path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "cache").stat().st_mode) == 0o700
+    held = store.load(ACCOUNT)
+    assert held is not None and held.cookies == kept and held.store == "file"
+    assert held.expires == datetime.fromtimestamp(later, timezone.utc)
+    info = store.describe(ACCOUNT)
+    assert info is not None and (info.store, info.expires) == ("file", held.expires)
+    assert store.forget(ACCOUNT) and store.load(ACCOUNT) is None and not path.exists()
+    assert store.forget(ACCOUNT) is False
+
+
+def test_a_loosened_or_corrupt_file_is_dropped(tmp_path: Path, clock: FakeClock) -> None:
+    store = file_store(tmp_path, clock)
+    store.save(ACCOUNT, [cookie("sid", "s3cr3t-session")])
+    path = index_file(tmp_path)
+    os.chmod(path, 0o644)
+    assert store.load(ACCOUNT) is None and not path.exists()
+    for broken in ("{not json", json.dumps({"format": 99}), json.dumps([1, 2])):
+        store.save(ACCOUNT, [cookie("sid", "s3cr3t-session")])
+        index_file(tmp_path).write_text(broken)
+        assert store.describe(ACCOUNT) is None
+        assert store.load(ACCOUNT) is None
+        assert list((tmp_path / "cache" / "sessions").glob("*.json")) == []
+
+
+def test_a_cookie_of_the_wrong_shape_drops_the_entry(tmp_path: Path, clock: FakeClock) -> None:
+    store = file_store(tmp_path, clock)
+    store.save(ACCOUNT, [cookie("sid", "s3cr3t-session")])
+    path = index_file(tmp_path)
+    data = json.loads(path.read_text())
+    data["Cookies"].append({"name": "x", "value": 5, "domain": "idp.example"})
+    path.write_text(json.dumps(data))
+    assert store.load(ACCOUNT) is None and not path.exists()
+
+
+def test_a_session_of_another_idp_is_not_used(tmp_path: Path, clock: FakeClock) -> None:
+    store = file_store(tmp_path, clock)
+    store.save(ACCOUNT, [cookie("sid", "s3cr3t-session")])
+    moved = ACCOUNT._replace(url="https://other-idp.example/sso")
+    assert store.load(moved) is None
+    assert store.load(ACCOUNT) is None, "the foreign entry was not dropped"
+
+
+def test_a_session_past_its_last_expiry_is_gone(tmp_path: Path, clock: FakeClock) -> None:
+    store = file_store(tmp_path, clock)
+    now = int(clock.now().timestamp())
+    store.save(
+        ACCOUNT,
+        [
+            cookie("sid", "s3cr3t-session"),
+            cookie("short", "sh0rt-lived", expires=now + 60),
+            cookie("long", "l0ng-lived", expires=now + 600),
+        ],
+    )
+    clock.advance(120)
+    held = store.load(ACCOUNT)
+    assert held is not None and [c["name"] for c in held.cookies] == ["sid", "long"]
+    clock.advance(600)
+    assert store.describe(ACCOUNT) is None
+    assert store.load(ACCOUNT) is None
+
+
+def test_no_cookie_to_keep_forgets_the_session(tmp_path: Path, clock: FakeClock) -> None:
+    store = file_store(tmp_path, clock)
+    store.save(ACCOUNT, [cookie("sid", "s3cr3t-session")])
+    store.save(ACCOUNT, [])
+    assert store.describe(ACCOUNT) is None
+
+
+def test_an_unusable_cache_directory_keeps_nothing(tmp_path: Path, clock: FakeClock) -> None:
+    (tmp_path / "cache").write_text("a file, not a directory")
+    store = file_store(tmp_path, clock)
+    store.save(ACCOUNT, [cookie("sid", "s3cr3t-session")])
+    assert store.load(ACCOUNT) is None and store.forget(ACCOUNT) is False
+
+
+# -- the keyring store ---------------------------------------------------------------------
+def test_a_big_session_is_chunked_into_the_keyring(
+    tmp_path: Path, clock: FakeClock, registered: MemoryKeyring
+) -> None:
+    backend = registered  # found the way the OS keyring is found
+    store = SessionStore(tmp_path / "cache", TERMINAL, now=clock.now)
+    kept = [cookie(f"c{i}", f"value-{i}-" + "x" * 400) for i in range(8)]
+    store.save(ACCOUNT, kept)
+    assert len(backend.entries) > 1 and all(len(v) <= CHUNK for v in backend.entries.values())
+    index = index_file(tmp_path).read_text()
+    assert "value-0" not in index and '"Store": "keyring"' in index
+    held = store.load(ACCOUNT)
+    assert held is not None and held.cookies == kept and held.store == "keyring"
+
+    store.save(ACCOUNT, kept[:1])  # a new generation replaces the old chunks
+    assert len(backend.entries) == 1
+    assert store.forget(ACCOUNT) and backend.entries == {}
+
+
+def test_a_tampered_keyring_entry_is_dropped(tmp_path: Path, clock: FakeClock) -> None:
+    backend = MemoryKeyring()
+    store = SessionStore(tmp_path / "cache", TERMINAL, now=clock.now, keyring=lambda: backend)
+    store.save(ACCOUNT, [cookie("sid", "s3cr3t-session")])
+    [key] = backend.entries
+    backend.entries[key] = backend.entries[key].replace("s3cr3t", "f0reign")
+    assert store.load(ACCOUNT) is None
+    assert backend.entries == {} and list((tmp_path / "cache" / "sessions").iterdir()) == []
+
+
+def test_a_refusing_keyring_means_the_file(tmp_path: Path, clock: FakeClock) -> None:
+    store = SessionStore(
+        tmp_path / "cache", TERMINAL, now=clock.now, keyring=lambda: LockedKeyring()
+    )
+    store.save(ACCOUNT, [cookie("sid", "s3cr3t-session")])
+    held = store.load(ACCOUNT)
+    assert held is not None and held.store == "file"
+
+
+def test_the_null_keyring_is_no_keyring(registered: MemoryKeyring) -> None:
+    assert sessions.default_keyring() is registered
+    keyring.set_keyring(keyring.backends.null.Keyring())
+    assert sessions.default_keyring() is None
+
+
+# -- the HTTP client's cookie export -------------------------------------------------------
+def test_only_the_idps_own_cookies_are_exported_and_they_load_back() -> None:
+    http = HttpClient()
+    jar = http.session.cookies
+    jar.set("sid", "idp-session", domain="idp.example", path="/realms/acme/")
+    jar.set("wide", "domain-cookie", domain=".example", path="/")
+    jar.set("other", "someone-elses", domain="tracker.example.org", path="/")
+    jar.set("aws", "not-the-idps", domain="signin.aws.amazon.com", path="/")
+    jar.set("loop", "loopback", domain="127.0.0.1", path="/")
+    kept = http.cookies_for(["idp.example"])
+    assert sorted(c["name"] for c in kept) == ["sid", "wide"]
+    assert {c["name"]: c["host_only"] for c in kept} == {"sid": True, "wide": False}
+    assert [c["name"] for c in http.cookies_for(["127.0.0.1"])] == ["loop"]
+
+    other = HttpClient()
+    other.load_cookies(kept)
+    assert sorted(c["name"] for c in other.cookies_for(["idp.example"])) == ["sid", "wide"]
+    request = other.session.prepare_request(
+        requests.Request("GET", "https://idp.example/realms/acme/protocol")
+    )
+    assert request.headers["Cookie"] in (
+        "sid=idp-session; wide=domain-cookie",
+        "wide=domain-cookie; sid=idp-session",
+    )
+    elsewhere = other.session.prepare_request(requests.Request("GET", "https://idp.example.org/"))
+    assert "Cookie" not in elsewhere.headers
+
+
+# -- secrets asked for only when read ------------------------------------------------------
+def test_login_secrets_ask_once_and_only_when_read() -> None:
+    asked: list[str] = []
+
+    def password() -> str:
+        asked.append("password")
+        return "pw"
+
+    secrets = LoginSecrets("ana", None, "123456", ask_password=password)
+    assert secrets.given_password is None and asked == []
+    assert "pw" not in repr(secrets)
+    assert (secrets.password, secrets.password, asked) == ("pw", "pw", ["password"])
+    assert secrets.given_password == "pw"
+    assert LoginSecrets("ana", "given").given_password == "given"
+
+
+def test_expiry_is_read_as_utc(tmp_path: Path, clock: FakeClock) -> None:
+    store = file_store(tmp_path, clock)
+    at = clock.now() + timedelta(hours=2)
+    store.save(ACCOUNT, [cookie("sid", "s3cr3t-session", expires=int(at.timestamp()))])
+    info = store.describe(ACCOUNT)
+    assert info is not None and info.expires == at and info.saved == clock.now()
