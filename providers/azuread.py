@@ -264,8 +264,17 @@ class AzureAdProvider(Provider):
         query = urlencode({"Operation": "LinkedSignIn", "applicationId": app_id})
         return f"{base}{START_PATH}?{query}"
 
+    def session_hosts(self) -> list[str]:
+        """Entra's sign-in cookies live on its login hosts (login.microsoftonline.com, …),
+        not on the My Apps host of ``url``: keep those of every host the sign-in visited."""
+        hosts = super().session_hosts()
+        visited: set[str] = getattr(self, "_visited", set())
+        return hosts + sorted(visited - set(hosts) - {""})
+
     def login(self, secrets: LoginSecrets) -> str:
-        self.redactor.add(secrets.password, secrets.mfa_token)
+        # the password is read (and so asked for) only when Entra asks for it: kept sign-in
+        # cookies may answer without it; the flow registers it with the redactor
+        self._visited = set[str]()
         state = _State(secrets)
         page = self.fetch(state, "GET", self.start_url(), step="Entra ID start (My Apps)")
         while True:
@@ -376,6 +385,7 @@ class AzureAdProvider(Provider):
         """One page request, then its redirects (each counted), up to the page they end on."""
         while True:
             self._check_target(url, step)
+            self._visited.add((urlsplit(url).hostname or "").lower())
             state.pages += 1
             if state.pages > MAX_PAGES:
                 raise AuthenticationError(

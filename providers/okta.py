@@ -101,7 +101,8 @@ class OktaProvider(Provider):
 
     # -- the login ----------------------------------------------------------------------
     def login(self, secrets: LoginSecrets) -> str:
-        self.redactor.add(secrets.password, secrets.mfa_token)
+        # the password is read (and so asked for) only when Okta asks for it: a kept session
+        # (sid) may answer without it; the flow registers it with the redactor
         org = _Org.parse(self.account.url)
         kept = self._with_kept_session(org, secrets)
         if kept is not None:

@@ -403,3 +403,27 @@ def test_federated_user_signs_in_at_adfs(cli: Cli, entra: AzureAdEmulator) -> No
     assert "samljit: error: federated ADFS 127.0.0.1 refused the login: Incorrect user ID" in (
         wrong.stderr
     )
+
+
+# -- the kept Entra ID session ----------------------------------------------------------------
+def test_kmsi_cookies_are_kept_and_a_second_login_asks_for_nothing(cli: Cli) -> None:
+    """After a push login with "stay signed in", `login --force` with no password and no
+    terminal sends no password and no MFA; after Entra ends its sessions, the normal login
+    runs again with no error."""
+    with AzureAdEmulator(users(), apps=[OTHER_APP], poll_interval=0.05) as emu:
+        configure(cli, emu, "push")
+        first = cli.run("login", "-a", "entra", "--skip-prompt")
+        assert first.returncode == 0, first.stderr
+        posted = emu.count("POST", "/common/login")
+        assert posted >= 1
+        again = cli.run(
+            "login", "-a", "entra", "--skip-prompt", "--force", env={"SAMLJIT_PASSWORD": ""}
+        )
+        assert again.returncode == 0, again.stderr
+        assert emu.count("POST", "/common/login") == posted, "a password was posted again"
+        assert "Open Authenticator" not in again.stderr
+        assert "IdP session held" in cli.run("status", "-a", "entra").stdout
+        emu.expire_sessions()
+        fallback = cli.run("login", "-a", "entra", "--skip-prompt", "--force")
+        assert fallback.returncode == 0, fallback.stderr
+        assert emu.count("POST", "/common/login") > posted

@@ -358,3 +358,34 @@ def test_configure_takes_okta_keys(cli: Cli, okta: OktaEmulator) -> None:
     text = cli.config.read_text()
     assert "mfa = OKTA PUSH" in text and f"client_id = {CLIENT}" in text
     assert "disable_remember_device = true" in text
+
+
+# -- the kept Okta session ------------------------------------------------------------------
+def test_a_second_login_rides_the_okta_session_and_falls_back_when_it_ends(
+    cli: Cli, make_idx: Callable[..., OktaEmulator]
+) -> None:
+    """A fresh org (its own request log): push login, then `login --force` with no password
+    and no terminal asks for nothing and sends no password; after Okta ends the session, the
+    normal login runs again without a word of error."""
+    emu = OktaEmulator(users(), show_lockout=True).start()
+    try:
+        cli.write_config(config(emu, "push"))
+        assert login(cli).returncode == 0
+        assert emu.count("POST", "/api/v1/authn") == 1
+        before = len(emu.requests)
+        no_password = {"SAMLJIT_PASSWORD": ""}
+        again = login(cli, "--force", env=no_password)
+        assert again.returncode == 0, again.stderr
+        assert emu.count("POST", "/api/v1/authn") == 1, "the kept sid was not used"
+        assert "push sent" not in again.stderr
+        assert len(emu.requests) - before <= 3  # sessions/me and the app link
+        status = cli.run("status", "-a", "okta")
+        assert "IdP session held" in status.stdout
+        for sid in emu.sessions:
+            emu.end_session(sid)
+        fallback = login(cli, "--force")
+        assert fallback.returncode == 0, fallback.stderr
+        assert emu.count("POST", "/api/v1/authn") == 2
+        assert "error" not in fallback.stderr
+    finally:
+        emu.stop()
