@@ -34,6 +34,7 @@ from samljit.idp.http import RETRY_STATUSES, HttpClient, is_loopback_host
 from samljit.idp.page import Field, Form, Page, parse_page, resolve, shorten, web_url
 from samljit.idp.provider import LoginSecrets, Provider
 from samljit.redact import redact_url
+from samljit.text import printable
 
 if TYPE_CHECKING:
     import requests
@@ -450,7 +451,7 @@ class FormLogin:
         )
 
     def _unfillable(self, page: Page, form: Form) -> AuthenticationError:
-        names = ", ".join(f.name for f in form.user_controls) or "none"
+        names = printable(", ".join(f.name for f in form.user_controls)) or "none"
         said = self.error_text(page) or page.text
         return AuthenticationError(
             f"{self.flavor.name} shows a form samljit cannot fill at {_shown(page.url)} "
@@ -471,7 +472,7 @@ class FormLogin:
 def _shown(url: str) -> str:
     """A URL for a message: secrets in its query masked; as written when it cannot be parsed."""
     try:
-        return redact_url(url)
+        return printable(redact_url(url))
     except ValueError:
         return shorten(url, 80)
 

@@ -23,6 +23,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from samljit.errors import AssertionFormatError
 from samljit.redact import redact_url
+from samljit.text import printable
 
 #: Input types a person types into (an ``<input>`` without a type is a text input).
 TEXT_TYPES = frozenset({"text", "email", "tel", "number", "search", "url", "password", ""})
@@ -259,7 +260,7 @@ def saml_response(html: str | bytes, *, url: str, step: str) -> str:
         return page.saml_response
     said = page.text
     raise AssertionFormatError(
-        f"{step}: the page at {redact_url(url)} holds no SAMLResponse"
+        f"{step}: the page at {printable(redact_url(url))} holds no SAMLResponse"
         + (f"; it says: {said}" if said else ""),
         hint="check that your user is assigned to the AWS app at the IdP",
     )
@@ -300,8 +301,9 @@ def element_text(element: Any) -> str:
 
 
 def shorten(text: str, limit: int = TEXT_LIMIT) -> str:
-    """``text`` on one line, cut to ``limit`` characters (the last one ``…``) when longer."""
-    text = _squeeze(text)
+    """``text`` on one line, control characters escaped (:func:`samljit.text.printable`), cut
+    to ``limit`` characters (the last one ``…``) when longer."""
+    text = printable(_squeeze(text))
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 

@@ -4,7 +4,9 @@ Events: ``login.started``, ``mfa.challenged``, ``grant.issued``, ``grant.reused`
 ``login.failed``, ``logout``. Each line has ``time`` (RFC 3339 UTC), ``event``, ``command``
 and whatever of ``account``, ``role_arn``, ``profile``, ``expires``, ``error`` applies.
 The file is rotated by size (``audit.log`` → ``audit.log.1``), one generation kept.
-Writing never fails a command: an unwritable log is skipped silently.
+Values are stored with control characters escaped (an error text or role ARN from the network
+cannot put an escape sequence in the file or, through ``samljit audit``, on a terminal).
+Writing never fails a command: an unwritable log is skipped with one warning per run.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 
 from samljit import fsutil
 from samljit.sinks.profile import parse_rfc3339, rfc3339
+from samljit.text import printable
 
 MAX_BYTES = 1024 * 1024
 FIELDS = ("account", "role_arn", "profile", "expires", "error", "factor", "source")
@@ -33,11 +36,14 @@ class AuditLog:
         *,
         max_bytes: int = MAX_BYTES,
         now: Callable[[], datetime] | None = None,
+        warn_once: Callable[[str, str], None] | None = None,
     ) -> None:
         self.path = directory / "audit.log"
         self.command = command
         self.max_bytes = max_bytes
         self._now = now or (lambda: datetime.now(timezone.utc))
+        #: ``Terminal.warn_once``: says once that the log cannot be written.
+        self._warn_once = warn_once
 
     def record(self, event: str, **fields: str | None) -> None:
         line = {
@@ -45,7 +51,7 @@ class AuditLog:
             "event": event,
             "command": self.command,
         }
-        line.update({k: v for k, v in fields.items() if k in FIELDS and v is not None})
+        line.update({k: printable(v) for k, v in fields.items() if k in FIELDS and v is not None})
         data = (json.dumps(line, sort_keys=False) + "\n").encode("utf-8")
         try:
             fsutil.private_dir(self.path.parent)
@@ -58,8 +64,13 @@ class AuditLog:
                     os.write(fd, data)
                 finally:
                     os.close(fd)
-        except OSError:
-            return
+        except OSError as exc:
+            if self._warn_once is not None:
+                self._warn_once(
+                    "audit",
+                    f"the audit log {self.path} cannot be written ({exc.strerror or exc}); "
+                    "working without an audit log",
+                )
 
     def _rotate(self) -> None:
         try:
