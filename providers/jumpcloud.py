@@ -17,6 +17,7 @@ from samljit.errors import AuthenticationError
 from samljit.idp import mfa
 from samljit.idp.page import parse_page, saml_response
 from samljit.idp.provider import LoginSecrets, Provider
+from samljit.text import printable
 
 DEFAULT_API_URL = "https://console.jumpcloud.com"
 MFA_REQUIRED = "MFA required."
@@ -134,7 +135,7 @@ class JumpCloudProvider(Provider):
         data = _json(response, step) if response.content else {}
         if response.status_code == 200:
             return data
-        message = str(data.get("message") or "").strip()
+        message = printable(str(data.get("message") or "").strip())  # shown to the user
         if response.status_code == 401 and message == MFA_REQUIRED:
             factors = data.get("factors")
             state.offered = factors if isinstance(factors, list) else []

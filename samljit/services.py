@@ -96,7 +96,9 @@ class Services:
             "http_factory": http_factory,
             "passwords": passwords if passwords is not None else PasswordStore(terminal),
             "cache": cache if cache is not None else Cache(cache_root(env), terminal),
-            "audit": audit if audit is not None else AuditLog(state_root(env), command, now=now),
+            "audit": audit
+            if audit is not None
+            else AuditLog(state_root(env), command, now=now, warn_once=terminal.warn_once),
             "sessions": (
                 sessions
                 if sessions is not None

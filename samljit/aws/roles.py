@@ -8,6 +8,7 @@ ARN; a ``[[roles]]`` alias; a role name (last path segment); ``ACCOUNT_ID/ROLE_N
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
@@ -35,6 +36,21 @@ class Role(NamedTuple):
     @property
     def role_name(self) -> str:
         return self.arn.name
+
+
+#: What IAM allows in a role's resource (``role/`` + optional path of printable ASCII + name of
+#: letters, digits and ``+=,.@_-``) and in a SAML provider's (``saml-provider/`` + name).
+_IAM_ROLE = re.compile(r"role/(?:[\x21-\x7e]*/)?[\w+=,.@-]+", re.ASCII)
+_IAM_SAML_PROVIDER = re.compile(r"saml-provider/[\w.-]+", re.ASCII)
+
+
+def iam_clean(role: Role) -> bool:
+    """Whether both ARNs of ``role`` hold only characters IAM allows in them (a role ARN with
+    an escape sequence or a line break in it came from a broken or hostile IdP)."""
+    return (
+        _IAM_ROLE.fullmatch(role.arn.resource) is not None
+        and _IAM_SAML_PROVIDER.fullmatch(Arn.parse(role.principal_arn).resource) is not None
+    )
 
 
 def parse_role_value(value: str) -> Role | None:

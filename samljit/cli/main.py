@@ -68,11 +68,13 @@ def _setup_debug(redactor: Redactor) -> None:
 
 def _print_error(message: str, hint: str | None, redactor: Redactor) -> None:
     from samljit.cli.terminal import colour_enabled, style
+    from samljit.text import printable
 
     prefix = style("samljit: error:", "error", enabled=colour_enabled(sys.stderr))
-    sys.stderr.write(f"{prefix} {redactor(message)}\n")
+    # the last line of defence: whatever reached an error, no control character reaches stderr
+    sys.stderr.write(f"{prefix} {printable(redactor(message), newlines=True)}\n")
     if hint:
-        sys.stderr.write(f"hint: {redactor(hint)}\n")
+        sys.stderr.write(f"hint: {printable(redactor(hint), newlines=True)}\n")
     sys.stderr.flush()
 
 

@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any, TextIO, cast
 
 from samljit.errors import MissingInputError
+from samljit.text import printable
 
 #: SGR codes of the few styles samljit uses (only ever on a terminal, never with NO_COLOR).
 STYLES = {
@@ -80,11 +81,16 @@ class Terminal:
     # -- messages -------------------------------------------------------------------------
     def _write(self, text: str, kind: str | None = None) -> None:
         self.clear_status()
-        line = self._scrub(text)
+        line = self._shown(text)
         if kind is not None:
             line = self.style(line, kind)
         self.stream.write(line + "\n")
         self.stream.flush()
+
+    def _shown(self, text: str) -> str:
+        """``text`` as it may reach the screen: secrets scrubbed, control characters escaped
+        (the last line of defence; tab and line feed kept)"""
+        return printable(self._scrub(text), newlines=True)
 
     def style(self, text: str, kind: str) -> str:
         """``text`` in the style ``kind`` (see :data:`STYLES`) when colour is on."""
@@ -118,11 +124,11 @@ class Terminal:
         if self.quiet:
             return
         if self.is_tty:
-            self.stream.write("\r\x1b[2K" + self._scrub(text))
+            self.stream.write("\r\x1b[2K" + printable(self._scrub(text)))
             self.stream.flush()
             self._status_shown = True
         elif not self._status_shown:
-            self.stream.write(self._scrub(text) + "\n")
+            self.stream.write(printable(self._scrub(text)) + "\n")
             self.stream.flush()
             self._status_shown = True
 
@@ -217,7 +223,7 @@ class Terminal:
             input=pt_input, output=pt_output, complete_while_typing=True
         )
         try:
-            return session.prompt(message, **kwargs)
+            return session.prompt(printable(message), **kwargs)
         except EOFError:
             raise KeyboardInterrupt from None
 

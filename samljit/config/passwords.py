@@ -1,7 +1,11 @@
 """Passwords: ``SAMLJIT_PASSWORD``, then the OS keyring, then a prompt — never a file.
 
 The keyring is optional: on a box without a usable backend samljit warns once and keeps
-working. ``keyring`` is imported only here, and only when a password is really needed.
+working. A password goes only to a backend that encrypts it or hands it to the OS: keyring
+may pick a backend that keeps it in a plain file (``keyrings.alt``'s ``PlaintextKeyring``,
+chosen as soon as that package is installed), and samljit stores nothing there and reads
+nothing from it (:func:`refusal`), saying once why. ``keyring`` is imported only here (and
+in ``doctor``), and only when a password is really needed.
 """
 
 from __future__ import annotations
@@ -14,6 +18,44 @@ from samljit.cli.terminal import Terminal
 from samljit.config.accounts import Account
 
 SERVICE_PREFIX = "samljit"
+_WHAT_TO_DO = "set SAMLJIT_PASSWORD, or use an OS keyring or an encrypted keyring backend"
+
+
+def backend_name(backend: Any) -> str:
+    return f"{type(backend).__module__}.{type(backend).__name__}"
+
+
+def storing_backend(backend: Any) -> Any:
+    """The backend a password would really go to: a chain stores in its first one."""
+    chained = getattr(backend, "backends", None)
+    if type(backend).__name__ == "ChainerBackend" and chained:
+        return next(iter(chained))
+    return backend
+
+
+def is_plaintext(backend: Any) -> bool:
+    """Whether ``backend`` keeps passwords readable in a file (``keyrings.alt``'s
+    ``PlaintextKeyring`` and its kin: a class named ``Plaintext…`` or a "no encryption"
+    scheme)."""
+    if any("plaintext" in cls.__name__.lower() for cls in type(backend).__mro__):
+        return True
+    scheme = str(getattr(type(backend), "scheme", "") or "").lower()
+    return scheme.startswith("no encr") or scheme.startswith("no encyption")  # (sic, keyrings.alt)
+
+
+def refusal(backend: Any) -> str | None:
+    """Why no password may go to ``backend``; ``None`` when it encrypts the password or hands
+    it to the OS."""
+    from keyring.backends import fail, null
+
+    target = storing_backend(backend)
+    if isinstance(target, null.Keyring):
+        return f"the keyring is turned off ({backend_name(target)})"
+    if isinstance(target, fail.Keyring):
+        return "no OS keyring is available"
+    if is_plaintext(target):
+        return f"the keyring backend {backend_name(target)} keeps passwords in a plain file"
+    return None
 
 
 def service_name(account: Account) -> str:
@@ -28,6 +70,8 @@ class PasswordStore:
         self.terminal = terminal
         self._backend: Any = None
         self._checked = False
+        #: Why the keyring takes no password (turned off, plain file), once it was looked at.
+        self._refused: str | None = None
 
     def _keyring(self) -> Any:
         if self._checked:
@@ -38,13 +82,21 @@ class PasswordStore:
             from keyring.backends import fail, null
 
             backend = keyring.get_keyring()
+            why = refusal(backend)
         except Exception as exc:  # a broken keyring installation must not block a login
             self._unavailable(f"the keyring could not be loaded ({type(exc).__name__})")
             return None
-        if isinstance(backend, null.Keyring):
-            return None  # the user turned the keyring off on purpose: stay silent
-        if isinstance(backend, fail.Keyring):
+        if isinstance(storing_backend(backend), null.Keyring):
+            self._refused = why  # turned off on purpose: said only when a password is at hand
+            return None
+        if isinstance(storing_backend(backend), fail.Keyring):
             self._unavailable("no OS keyring is available")
+            return None
+        if why is not None:  # a plain file: not used at all, neither to store nor to read
+            self._refused = why
+            self.terminal.warn_once(
+                "keyring", f"{why}; samljit does not store the password there ({_WHAT_TO_DO})"
+            )
             return None
         self._backend = backend
         return backend
@@ -68,8 +120,13 @@ class PasswordStore:
         return value if isinstance(value, str) and value else None
 
     def set(self, account: Account, username: str, password: str) -> bool:
+        """Store the password; ``False`` (said once on the terminal, with why) when not."""
         backend = self._keyring()
         if backend is None:
+            if self._refused is not None:
+                self.terminal.warn_once(
+                    "keyring", f"the password is not stored: {self._refused} ({_WHAT_TO_DO})"
+                )
             return False
         try:
             backend.set_password(service_name(account), username, password)

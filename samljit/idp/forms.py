@@ -34,6 +34,7 @@ from samljit.idp.http import RETRY_STATUSES, HttpClient, check_redirect, is_loop
 from samljit.idp.page import Field, Form, Page, parse_page, resolve, shorten, web_url
 from samljit.idp.provider import LoginSecrets, Provider
 from samljit.redact import redact_url
+from samljit.text import printable
 
 if TYPE_CHECKING:
     import requests
@@ -141,6 +142,10 @@ class _Progress:
     username_sent: bool = False
     password_field: str | None = None  #: name of the password input that was filled
     otp_sent: bool = False
+    #: The page that answered the one-time code (the code was refused if it has no form).
+    otp_answer: Page | None = None
+    #: The last form samljit submitted (a step name), to say where a login stopped.
+    last_submitted: str | None = None
 
 
 class FormLogin:
@@ -310,7 +315,9 @@ class FormLogin:
         values = {code_field.name: self._code()}
         self.progress.otp_sent = True
         step = self.flavor.step("one-time code")
-        return self.submit(page, form, values, step, extra=self.flavor.otp_extra)
+        answer = self.submit(page, form, values, step, extra=self.flavor.otp_extra)
+        self.progress.otp_answer = answer
+        return answer
 
     def _code(self) -> str:
         if self.notify is not None:
@@ -352,6 +359,7 @@ class FormLogin:
         extra: Sequence[tuple[str, str]] = (),
     ) -> Page:
         pairs = form.submission(values, submitter=self.submitter(form), extra=extra)
+        self.progress.last_submitted = step
         action = self.flavor.form_action(form, page)
         if not web_url(action):
             raise AuthenticationError(
@@ -438,7 +446,10 @@ class FormLogin:
 
     # -- errors --------------------------------------------------------------------------
     def error_text(self, page: Page) -> str:
-        return page.text_of((*self.flavor.error_selectors, *ERROR_SELECTORS))
+        """The refusal the page shows; else what its markup carries for a script to show
+        (message codes, ``title``, ``aria-label``, JSON)."""
+        selectors = (*self.flavor.error_selectors, *ERROR_SELECTORS)
+        return page.text_of(selectors) or page.unrendered_text(selectors)
 
     def _refused(self, page: Page, what: str) -> AuthenticationError:
         said = self.error_text(page)
@@ -449,6 +460,13 @@ class FormLogin:
         )
         if said:
             return AuthenticationError(f"{self.flavor.name} refused {what}: {said}", hint=hint)
+        if not page.forms:
+            said = page.text
+            return AuthenticationError(
+                f"{self.flavor.name} refused {what}: it answered with a page without a form at "
+                f"{_shown(page.url)} (HTTP {page.status})" + (f"; it says: {said}" if said else ""),
+                hint=f"{hint}; --debug shows each step",
+            )
         return AuthenticationError(
             f"{self.flavor.name} refused {what}: its form came back at {_shown(page.url)} "
             "with no error text",
@@ -456,7 +474,7 @@ class FormLogin:
         )
 
     def _unfillable(self, page: Page, form: Form) -> AuthenticationError:
-        names = ", ".join(f.name for f in form.user_controls) or "none"
+        names = printable(", ".join(f.name for f in form.user_controls)) or "none"
         said = self.error_text(page) or page.text
         return AuthenticationError(
             f"{self.flavor.name} shows a form samljit cannot fill at {_shown(page.url)} "
@@ -465,7 +483,18 @@ class FormLogin:
         )
 
     def _stuck(self, page: Page) -> AuthenticationError:
+        progress = self.progress
+        if page is progress.otp_answer and not page.forms:
+            return self._refused(page, "the one-time code")  # the answer to the code
         said = self.error_text(page) or page.text
+        if progress.last_submitted is not None:  # the URL led somewhere: say where it stopped
+            return AuthenticationError(
+                f"{self.flavor.name}: after {progress.last_submitted}, the page at "
+                f"{_shown(page.url)} (HTTP {page.status}) has no login form, one-time-code "
+                "form or SAMLResponse" + (f"; it says: {said}" if said else ""),
+                hint="samljit cannot go on from that page; open the URL in a browser to see "
+                "it, and run with --debug to see each step",
+            )
         return AuthenticationError(
             f"{self.flavor.name}: the page at {_shown(page.url)} (HTTP {page.status}) has "
             "no login form, one-time-code form or SAMLResponse"
@@ -477,7 +506,7 @@ class FormLogin:
 def _shown(url: str) -> str:
     """A URL for a message: secrets in its query masked; as written when it cannot be parsed."""
     try:
-        return redact_url(url)
+        return printable(redact_url(url))
     except ValueError:
         return shorten(url, 80)
 

@@ -23,6 +23,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from samljit.errors import AssertionFormatError
 from samljit.redact import redact_url
+from samljit.text import printable
 
 #: Input types a person types into (an ``<input>`` without a type is a text input).
 TEXT_TYPES = frozenset({"text", "email", "tel", "number", "search", "url", "password", ""})
@@ -206,6 +207,39 @@ class Page:
                 return shorten(join_sentences(texts))
         return ""
 
+    def unrendered_text(self, selectors: Sequence[str]) -> str:
+        """What an error a script would render says, read from the markup that carries it:
+        the ``title``, ``aria-label`` or ``data-message``-like attributes of the elements
+        ``selectors`` match (and their children), the message codes they carry
+        (``<span trmsg="5"></span>`` → ``message code 5``), and the message of a JSON block
+        (``<script type="application/json">``). Shortened like :meth:`text_of`; ``""`` if
+        the page carries nothing of the kind."""
+        found: list[str] = []
+
+        def add(text: str) -> None:
+            text = _squeeze(text)
+            if text and text not in found:
+                found.append(text)
+
+        for selector in selectors:
+            for element in self.select(selector):
+                if _hidden(element):
+                    continue
+                for node in (element, *element.iterdescendants()):
+                    if not isinstance(node.tag, str):
+                        continue
+                    for name, value in node.attrib.items():
+                        key = str(name).lower()
+                        if key in _MESSAGE_ATTRS:
+                            add(str(value))
+                        elif key in _CODE_ATTRS and str(value).strip():
+                            add(f"message code {str(value).strip()}")
+        for script in self.root.iter("script"):
+            if "json" in _attr(script, "type").lower():
+                for text in _json_messages(script.text_content()):
+                    add(text)
+        return shorten(join_sentences(found)) if found else ""
+
     @property
     def has_auto_submit(self) -> bool:
         """Whether the page submits a form by itself (onload or script) or tells a script-less
@@ -259,7 +293,7 @@ def saml_response(html: str | bytes, *, url: str, step: str) -> str:
         return page.saml_response
     said = page.text
     raise AssertionFormatError(
-        f"{step}: the page at {redact_url(url)} holds no SAMLResponse"
+        f"{step}: the page at {printable(redact_url(url))} holds no SAMLResponse"
         + (f"; it says: {said}" if said else ""),
         hint="check that your user is assigned to the AWS app at the IdP",
     )
@@ -300,8 +334,9 @@ def element_text(element: Any) -> str:
 
 
 def shorten(text: str, limit: int = TEXT_LIMIT) -> str:
-    """``text`` on one line, cut to ``limit`` characters (the last one ``…``) when longer."""
-    text = _squeeze(text)
+    """``text`` on one line, control characters escaped (:func:`samljit.text.printable`), cut
+    to ``limit`` characters (the last one ``…``) when longer."""
+    text = printable(_squeeze(text))
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
@@ -440,6 +475,48 @@ def _xpath(selector: str) -> str | None:
 
 
 # -- text ---------------------------------------------------------------------------------
+#: Attributes that hold an error's words when a script, not the markup, shows them.
+_MESSAGE_ATTRS = frozenset(
+    {"title", "aria-label", "data-message", "data-error", "data-error-message", "data-msg"}
+)
+#: Attributes that hold the code of a message a script looks up (``trmsg`` and the like).
+_CODE_ATTRS = frozenset(
+    {"trmsg", "msgid", "data-msgid", "data-msg-id", "data-message-id", "data-error-code"}
+)
+#: Keys of a JSON block whose string value is an error's words, and those holding its code.
+_JSON_MESSAGES = ("errorMessage", "error_description", "errorText", "message", "error")
+_JSON_CODES = ("errorCode", "messageCode", "code")
+
+
+def _json_messages(text: str) -> list[str]:
+    """The error words (or codes) of a JSON block, searched a few levels deep."""
+    import json
+
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return []
+    found: list[str] = []
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack and len(found) < 5:
+        item, depth = stack.pop()
+        if isinstance(item, list) and depth < 4:
+            stack.extend((value, depth + 1) for value in item)
+        if not isinstance(item, dict):
+            continue
+        for key in _JSON_MESSAGES:
+            value = item.get(key)
+            if isinstance(value, str) and value.strip():
+                found.append(value)
+        for key in _JSON_CODES:
+            value = item.get(key)
+            if isinstance(value, (str, int)) and str(value).strip():
+                found.append(f"message code {value}")
+        if depth < 4:
+            stack.extend((value, depth + 1) for value in item.values())
+    return found
+
+
 def _strings(element: Any) -> Iterator[str]:
     """The text nodes under ``element`` a reader sees, in document order."""
     stack: list[Any] = [element]

@@ -4,7 +4,9 @@ Events: ``login.started``, ``mfa.challenged``, ``grant.issued``, ``grant.reused`
 ``login.failed``, ``logout``. Each line has ``time`` (RFC 3339 UTC), ``event``, ``command``
 and whatever of ``account``, ``role_arn``, ``profile``, ``expires``, ``error`` applies.
 The file is rotated by size (``audit.log`` → ``audit.log.1``), one generation kept.
-Writing never fails a command: an unwritable log is skipped silently.
+Values are stored with control characters escaped (an error text or role ARN from the network
+cannot put an escape sequence in the file or, through ``samljit audit``, on a terminal).
+Writing never fails a command: an unwritable log is skipped with one warning per run.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 from samljit import fsutil
 from samljit.jit import answers
 from samljit.sinks.profile import parse_rfc3339, rfc3339
+from samljit.text import printable
 
 MAX_BYTES = 1024 * 1024
 FIELDS = ("account", "role_arn", "profile", "expires", "error", "factor", "source")
@@ -33,16 +36,19 @@ class AuditLog:
         *,
         max_bytes: int = MAX_BYTES,
         now: Callable[[], datetime] | None = None,
+        warn_once: Callable[[str, str], None] | None = None,
     ) -> None:
         self.path = directory / "audit.log"
         self.command = command
         self.max_bytes = max_bytes
         self._now = now or (lambda: datetime.now(timezone.utc))
+        #: ``Terminal.warn_once``: says once that the log cannot be written.
+        self._warn_once = warn_once
 
     def line(self, event: str, fields: Mapping[str, str | None], *, time: str) -> str:
         """One log line (``time`` first, then ``event``, ``command`` and the known fields)."""
         entry = {"time": time, "event": event, "command": self.command}
-        entry.update({k: v for k, v in fields.items() if k in FIELDS and v is not None})
+        entry.update({k: printable(v) for k, v in fields.items() if k in FIELDS and v is not None})
         return json.dumps(entry, sort_keys=False) + "\n"
 
     def record(self, event: str, **fields: str | None) -> None:
@@ -50,8 +56,13 @@ class AuditLog:
         try:
             fsutil.private_dir(self.path.parent)
             answers.append_audit(str(self.path.parent), data, max_bytes=self.max_bytes)
-        except OSError:
-            return
+        except OSError as exc:
+            if self._warn_once is not None:
+                self._warn_once(
+                    "audit",
+                    f"the audit log {self.path} cannot be written ({exc.strerror or exc}); "
+                    "working without an audit log",
+                )
 
     def read(self, since: datetime | None = None) -> Iterator[dict[str, str]]:
         for path in (self.path.with_name("audit.log.1"), self.path):

@@ -15,8 +15,9 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
-from samljit.aws.roles import Role, parse_role_value
+from samljit.aws.roles import Role, iam_clean, parse_role_value
 from samljit.errors import AssertionFormatError, AuthenticationError, RoleError
+from samljit.text import has_controls, printable
 
 NS = {
     "samlp": "urn:oasis:names:tc:SAML:2.0:protocol",
@@ -151,7 +152,8 @@ def find_assertion(response: Any) -> Any:
     if status is not None and status.get("Value") != SUCCESS:
         message = response.find("samlp:Status/samlp:StatusMessage", NS)
         detail = text_of(message) if message is not None else status.get("Value", "")
-        raise AuthenticationError(f"the IdP answered with a SAML error: {detail}")
+        raise AuthenticationError(f"the IdP answered with a SAML error: {printable(detail)}")
+    check_assertion_shape(response)
     assertions = response.findall("saml:Assertion", NS)
     if not assertions:
         if response.find("saml:EncryptedAssertion", NS) is not None:
@@ -163,6 +165,46 @@ def find_assertion(response: Any) -> Any:
     if len(assertions) > 1:
         raise AssertionFormatError("the SAMLResponse holds more than one Assertion")
     return assertions[0]
+
+
+#: Local names (lower-cased) of elements that hold or look like an assertion.
+_ASSERTION_LIKE = ("assertion", "encryptedassertion")
+_SHAPE_HINT = (
+    "no IdP sends a response shaped like this: someone may be tampering with the login; "
+    "do not retry from this network or page, and tell your security team"
+)
+
+
+def check_assertion_shape(response: Any) -> None:
+    """Refuse a Response whose assertion is not alone where SAML puts it, pinned or not.
+
+    Only ``saml:Assertion`` or ``saml:EncryptedAssertion`` directly in the Response, and not
+    both: an ``EncryptedAssertion`` beside the ``Assertion``, or an element named like an
+    assertion in another namespace or another case (``saml2:assertion``, ``Assertion`` with
+    no namespace) anywhere, is refused rather than forwarded to STS with the rest of the
+    bytes (which could read it in a way samljit did not)."""
+    allowed = {f"{{{NS['saml']}}}Assertion", f"{{{NS['saml']}}}EncryptedAssertion"}
+    for element in response.iter():
+        tag = element.tag
+        if not isinstance(tag, str) or _local(tag).lower() not in _ASSERTION_LIKE:
+            continue
+        if tag in allowed and element.getparent() is response:
+            continue
+        namespace = tag[1:].split("}", 1)[0] if tag.startswith("{") else "no namespace"
+        where = _local(element.getparent().tag) if element.getparent() is not None else "?"
+        raise AssertionFormatError(
+            f"the SAMLResponse holds an assertion-like element {_local(tag)} ({namespace}) "
+            f"inside {where}, where SAML has none",
+            hint=_SHAPE_HINT,
+        )
+    if response.find("saml:EncryptedAssertion", NS) is not None and (
+        response.find("saml:Assertion", NS) is not None
+    ):
+        raise AssertionFormatError(
+            "the SAMLResponse holds an EncryptedAssertion beside the Assertion; an IdP sends "
+            "one or the other",
+            hint=_SHAPE_HINT,
+        )
 
 
 def _local(tag: object) -> str:
@@ -227,6 +269,15 @@ def _roles(role_values: Sequence[str]) -> tuple[Role, ...]:
     roles: list[Role] = []
     for value in role_values:
         role = parse_role_value(value)
+        parts = [part.strip() for part in value.split(",")]  # blanks around a part are layout
+        odd = any(has_controls(part) or not part.isascii() for part in parts)
+        if odd or (role is not None and not iam_clean(role)):
+            raise RoleError(
+                f"the assertion's {ROLE_ATTRIBUTE} value '{printable(value)}' has characters "
+                "IAM does not allow in a role or SAML provider ARN",
+                hint="the IdP's AWS app sends a malformed role (or the response was tampered "
+                "with); tell your IdP admins",
+            )
         if role is not None and role not in roles:
             roles.append(role)
     if not roles:

@@ -154,7 +154,10 @@ class Doctor:
             import keyring
             from keyring.backends import fail, null
 
+            from samljit.config.passwords import backend_name, is_plaintext, storing_backend
+
             backend = keyring.get_keyring()
+            target = storing_backend(backend)
         except Exception as exc:  # a broken keyring installation
             self.add(
                 "note",
@@ -163,15 +166,24 @@ class Doctor:
                 None,
             )
             return
-        name = f"{type(backend).__module__}.{type(backend).__name__}"
-        if isinstance(backend, null.Keyring):
+        name = backend_name(target)
+        if isinstance(target, null.Keyring):
             self.add("note", "keyring", f"turned off ({name}); passwords are not remembered")
-        elif isinstance(backend, fail.Keyring):
+        elif isinstance(target, fail.Keyring):
             self.add(
                 "note",
                 "keyring",
                 "no OS keyring is available; passwords are asked every time "
                 "(scripts: set SAMLJIT_PASSWORD, or install a keyring backend)",
+            )
+        elif is_plaintext(target):
+            self.add(
+                "fix",
+                "keyring",
+                f"{name} keeps passwords in a plain file; samljit stores no password there "
+                "and asks every time",
+                "use an OS keyring or an encrypted backend (PYTHON_KEYRING_BACKEND), or "
+                "uninstall keyrings.alt; scripts: set SAMLJIT_PASSWORD",
             )
         else:
             self.add("ok", "keyring", name)

@@ -159,3 +159,21 @@ def test_world_writable_config_and_skip_verify(cli: Cli, idp: IdpClock) -> None:
     assert ran.returncode == 2
     assert f"FIX   config file {cli.config}: mode 0666: other users can change it" in ran.stdout
     assert "FIX   account production: skip_verify = true turns TLS verification off" in ran.stdout
+
+
+def test_a_plaintext_keyring_is_a_fix(cli: Cli, idp: IdpClock) -> None:
+    """keyrings.alt's PlaintextKeyring (keyring's pick once that package is installed) keeps
+    passwords in a plain file: doctor does not call it "ok", it says samljit stores nothing
+    there and how to fix it."""
+    healthy(cli, idp)
+    ran = cli.run("doctor", env={"PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"})
+    assert ran.returncode == 2, ran.stdout + ran.stderr
+    lines = ran.stdout.splitlines()
+    assert (
+        "FIX   keyring: keyrings.alt.file.PlaintextKeyring keeps passwords in a plain file; "
+        "samljit stores no password there and asks every time"
+    ) in lines
+    assert any(
+        line.startswith("      fix: use an OS keyring or an encrypted backend") for line in lines
+    )
+    assert not any(line.startswith("ok    keyring") for line in lines)

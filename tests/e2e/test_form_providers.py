@@ -12,6 +12,7 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -400,3 +401,88 @@ def test_configure_a_command_account(cli: Cli) -> None:
     missing = cli.run("configure", "-a", "other", "--skip-prompt", "--provider", "Command")
     assert missing.returncode == 2
     assert "account 'other' needs a command" in missing.stderr
+
+
+# -- an IdP that renders its errors with JavaScript -------------------------------------------
+class ScriptedIdp(FormIdp):
+    """A login form, then a one-time-code form; a wrong code is answered with ``refusal``, a
+    page with no form whose error element a script would fill from a message code."""
+
+    product = "Scripted"
+
+    def __init__(self, users: list[FormUser], refusal: str) -> None:
+        super().__init__(users)
+        self.refusal = refusal
+
+    @property
+    def start_url(self) -> str:
+        return f"{self.base_url}/login"
+
+    def dispatch(self, request: Any) -> Any:
+        if request.path == "/login" and request.method == "GET":
+            return self.page(
+                '<html><body><form method="post" action="/login">'
+                '<input name="username"><input type="password" name="password">'
+                "<button>Sign in</button></form></body></html>"
+            )
+        if request.path == "/login":
+            if self.check(request.form.get("username", ""), request.form.get("password", "")):
+                return self.page(
+                    '<html><body><form method="post" action="/otp">'
+                    '<input name="otp" autocomplete="one-time-code"><button>Go</button>'
+                    "</form></body></html>"
+                )
+            return self.page("<html><body><p>Who are you?</p></body></html>", 401)
+        user = self.find(BEN)
+        if request.path == "/otp" and user is not None and user.code_ok(request.form["otp"]):
+            return self.page(
+                '<html><body><form method="post" action="https://signin.aws.amazon.com/saml">'
+                f'<input type="hidden" name="SAMLResponse" value="{self.assertion(user)}">'
+                "</form></body></html>"
+            )
+        return self.page(self.refusal)
+
+
+SCRIPTED_REFUSALS = {
+    # the error element is empty: its words come from message code 5 by JavaScript
+    "message code": (
+        '<html><body><div class="alert alert-error"><span trmsg="5"></span></div>'
+        '<script>render(document.querySelectorAll("[trmsg]"))</script></body></html>',
+        "IdP refused the one-time code: message code 5",
+    ),
+    "title": (
+        '<html><body><div id="error" title="Invalid verification code"></div></body></html>',
+        "IdP refused the one-time code: Invalid verification code",
+    ),
+    "JSON": (
+        '<html><body><div id="app"></div><script type="application/json">'
+        '{"state": {"errorCode": "E_OTP", "errorMessage": "The code has expired"}}'
+        "</script></body></html>",
+        "IdP refused the one-time code: The code has expired. message code E_OTP",
+    ),
+    "nothing readable": (
+        '<html><body><div id="app"></div><script src="/app.js"></script></body></html>',
+        "IdP refused the one-time code: it answered with a page without a form at ",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SCRIPTED_REFUSALS))
+def test_refused_code_on_a_page_without_a_form_is_reported_as_such(cli: Cli, kind: str) -> None:
+    """A page with no form right after the code was posted means the code was refused: exit 3,
+    "use a fresh code", with whatever the markup carries, never "check url"."""
+    refusal, expected = SCRIPTED_REFUSALS[kind]
+    roles = [RoleGrant(RO_ARN, PROVIDER_ARN)]
+    with ScriptedIdp(
+        [FormUser(BEN, PASSWORD, roles=roles, totp_secret=TOTP_SECRET)], refusal
+    ) as idp:
+        configure(cli, "GenericForm", idp.start_url, BEN)
+        wrong = "000000" if totp_now(TOTP_SECRET) != "000000" else "111111"
+        ran = cli.run("login", "-a", "forms", "--mfa-token", wrong)
+        right = cli.run("login", "-a", "forms", "--mfa-token", code(cli))
+        cli.secrets.update(idp.issued)
+    assert ran.returncode == 3, ran.stderr
+    assert expected in ran.stderr
+    assert "hint: use a fresh code from your authenticator" in ran.stderr
+    assert "check url" not in ran.stderr
+    assert right.returncode == 0, right.stderr  # the same IdP with a good code logs in

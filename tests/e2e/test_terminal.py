@@ -1,5 +1,6 @@
 """Interactive use in a real pseudo-terminal: password and MFA prompts, the role picker,
-the keyring (a real file-backed backend, and none at all), and ``configure``'s questions."""
+the keyring (a real backend, a plain-file one samljit refuses, and none at all), and
+``configure``'s questions."""
 
 from __future__ import annotations
 
@@ -13,9 +14,10 @@ import pytest
 from tests.emulators.jumpcloud import JumpCloudEmulator, totp_now
 from tests.support.accounts import EMAIL, PASSWORD, SLUG, TOTP_SECRET, account_config, make_user
 from tests.support.cli import Cli
+from tests.support.keyring_backend import vault_env
 from tests.support.paths import SAMLJIT
 
-FILE_KEYRING = "keyrings.alt.file.PlaintextKeyring"
+PLAINTEXT_KEYRING = "keyrings.alt.file.PlaintextKeyring"
 
 
 def spawn(cli: Cli, *args: str, **env: str) -> pexpect.spawn:
@@ -49,7 +51,7 @@ def role_of(cli: Cli) -> str:
 
 def test_prompts_picker_and_keyring(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
     cli.write_config(account_config(jumpcloud, role=None))
-    child = spawn(cli, "login", "-a", "production", PYTHON_KEYRING_BACKEND=FILE_KEYRING)
+    child = spawn(cli, "login", "-a", "production", **vault_env(cli.home))
     child.expect(f"Password for {EMAIL}:")
     child.sendline(PASSWORD)
     child.expect("JumpCloud TOTP code:")
@@ -82,7 +84,7 @@ def test_prompts_picker_and_keyring(cli: Cli, jumpcloud: JumpCloudEmulator) -> N
         "--role",
         "readonly",
         "--skip-prompt",
-        env={"SAMLJIT_PASSWORD": "", "PYTHON_KEYRING_BACKEND": FILE_KEYRING},
+        env={"SAMLJIT_PASSWORD": "", **vault_env(cli.home)},
     )
     assert kept.returncode == 0, kept.stderr
     assert jumpcloud.requests[requests:] == [("GET", f"/saml2/{SLUG}")]
@@ -98,7 +100,7 @@ def test_prompts_picker_and_keyring(cli: Cli, jumpcloud: JumpCloudEmulator) -> N
         "readonly",
         "--mfa-token",
         totp_now(TOTP_SECRET),
-        env={"SAMLJIT_PASSWORD": None, "PYTHON_KEYRING_BACKEND": FILE_KEYRING},  # type: ignore[dict-item]
+        env={"SAMLJIT_PASSWORD": None, **vault_env(cli.home)},  # type: ignore[dict-item]
     )
     assert again.returncode == 0, again.stderr
     assert role_of(cli) == "AcmeJumpCloudAdminRO"
@@ -113,7 +115,7 @@ def test_prompts_picker_and_keyring(cli: Cli, jumpcloud: JumpCloudEmulator) -> N
         "--force",
         "--mfa-token",
         totp_now(TOTP_SECRET),
-        env={"SAMLJIT_PASSWORD": None, "PYTHON_KEYRING_BACKEND": FILE_KEYRING},  # type: ignore[dict-item]
+        env={"SAMLJIT_PASSWORD": None, **vault_env(cli.home)},  # type: ignore[dict-item]
     )
     assert stale.returncode == 3
     assert "the password came from the OS keyring" in stale.stderr
@@ -135,6 +137,59 @@ def test_no_keyring_warns_once_and_still_logs_in(cli: Cli, jumpcloud: JumpCloudE
     assert PASSWORD not in transcript
 
 
+def test_plaintext_keyring_is_never_used(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
+    """With keyrings.alt installed, keyring picks its PlaintextKeyring: samljit stores no
+    password there (a plain file), says so once and why, and still logs in."""
+    cli.write_config(account_config(jumpcloud))
+    child = spawn(cli, "login", "-a", "production", PYTHON_KEYRING_BACKEND=PLAINTEXT_KEYRING)
+    child.expect(f"Password for {EMAIL}:")
+    child.sendline(PASSWORD)
+    child.expect("JumpCloud TOTP code:")
+    child.sendline(totp_now(TOTP_SECRET))
+    transcript = finish(child)
+    assert child.exitstatus == 0, transcript
+    assert "Logged in: AcmeJumpCloudAdminRO" in transcript
+    assert transcript.count("keeps passwords in a plain file") == 1
+    assert "samljit does not store the password there" in transcript
+    assert "Password saved" not in transcript
+    stored = list(cli.home.rglob("keyring_pass.cfg"))
+    assert all(PASSWORD not in path.read_text() for path in stored), stored
+    cli.secrets.add(PASSWORD)
+
+
+def test_configure_with_a_keyring_that_stores_nothing_says_so(
+    cli: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    """The null backend stores nothing: configure says the password was not stored, and why,
+    instead of carrying on as if it were saved."""
+    cli.write_config(account_config(jumpcloud))
+    child = spawn(
+        cli, "configure", "-a", "production", PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring"
+    )
+    questions = (
+        "IdP provider",
+        "IdP sign-in URL of the AWS app",
+        "Username",
+        "MFA",
+        "AWS profile to write",
+        "Default role",
+    )
+    for question in questions:  # each keeps its current answer
+        child.expect(question + ".*: ?")
+        child.send("\r")
+    child.expect("Password for .* \\(stored in the OS keyring; Enter to skip\\):")
+    child.sendline(PASSWORD)
+    transcript = finish(child)
+    assert child.exitstatus == 0, transcript
+    assert (
+        "samljit: warning: the password is not stored: the keyring is turned off "
+        "(keyring.backends.null.Keyring)" in transcript
+    )
+    assert "Password saved" not in transcript
+    assert transcript.index("the password is not stored") < transcript.index("Next: samljit login")
+    cli.secrets.add(PASSWORD)
+
+
 def test_password_needed_without_terminal_is_a_clear_error(
     cli: Cli, jumpcloud: JumpCloudEmulator
 ) -> None:
@@ -148,7 +203,7 @@ def test_password_needed_without_terminal_is_a_clear_error(
 
 
 def test_configure_interactively(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
-    child = spawn(cli, "configure", "-a", "production", PYTHON_KEYRING_BACKEND=FILE_KEYRING)
+    child = spawn(cli, "configure", "-a", "production", **vault_env(cli.home))
     child.expect("IdP provider:")
     child.send("jump")
     child.expect("JumpCloud")  # the completion menu offers it
@@ -180,7 +235,7 @@ def test_configure_interactively(cli: Cli, jumpcloud: JumpCloudEmulator) -> None
         "production",
         "--mfa-token",
         totp_now(TOTP_SECRET),
-        env={"SAMLJIT_PASSWORD": None, "PYTHON_KEYRING_BACKEND": FILE_KEYRING},  # type: ignore[dict-item]
+        env={"SAMLJIT_PASSWORD": None, **vault_env(cli.home)},  # type: ignore[dict-item]
     )
     assert ran.returncode == 0, ran.stderr
 

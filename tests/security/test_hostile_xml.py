@@ -16,14 +16,15 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import pytest
 from lxml import etree
 
-from samljit.errors import AssertionFormatError
+from samljit.errors import AssertionFormatError, AuthenticationError
 from samljit.saml import assertion as saml
 from samljit.saml import verify
-from tests.security.corpus import IDP_CERT_PATH, check, genuine, raw_b64
+from tests.security.corpus import IDP_CERT_PATH, check, genuine, raw_b64, the_assertion
 
 MARKER = "samljit-xxe-marker-7f3a9c"
 PINNING = [pytest.param(None, id="unpinned"), pytest.param(IDP_CERT_PATH, id="pinned")]
@@ -340,3 +341,47 @@ def test_the_low_level_parser_screens_encodings_too(
         assertion.parse(encoded(text, encoding))
     assert str(caught.value) == REFUSAL[encoding]
     assert watch.touched() == 0
+
+
+# -- assertion look-alikes: refused with or without a pinned certificate -----------------------
+def _encrypted_beside(root: Any) -> Any:
+    """An EncryptedAssertion next to the signed Assertion (STS might read either)."""
+    extra = etree.SubElement(root, f"{{{saml.NS['saml']}}}EncryptedAssertion")
+    etree.SubElement(extra, "{http://www.w3.org/2001/04/xmlenc#}EncryptedData")
+    return root
+
+
+def _lowercase_copy(root: Any) -> Any:
+    """A copy of the Assertion named ``assertion`` (another case), as a sibling."""
+    copy = etree.fromstring(etree.tostring(the_assertion(root)))
+    copy.tag = f"{{{saml.NS['saml']}}}assertion"
+    root.append(copy)
+    return root
+
+
+def _other_namespace(root: Any) -> Any:
+    """A copy of the Assertion in another namespace, tucked in the Status element."""
+    copy = etree.fromstring(etree.tostring(the_assertion(root)))
+    copy.tag = "{urn:oasis:names:tc:SAML:1.0:assertion}Assertion"
+    root.find(f"{{{saml.NS['samlp']}}}Status").append(copy)
+    return root
+
+
+LOOK_ALIKES = {
+    "encrypted beside": (_encrypted_beside, "an EncryptedAssertion beside the Assertion"),
+    "other case": (_lowercase_copy, "assertion-like element assertion"),
+    "other namespace": (_other_namespace, "(urn:oasis:names:tc:SAML:1.0:assertion) inside"),
+}
+
+
+@pytest.mark.parametrize("pinned", PINNING)
+@pytest.mark.parametrize("name", sorted(LOOK_ALIKES))
+def test_assertion_look_alikes_are_refused(name: str, pinned: Path | None) -> None:
+    """Not forwarded to STS with the rest of the bytes: exit 3 (an AuthenticationError) naming
+    what is wrong. (Pinned, the signature shape check may name it first.)"""
+    attack, expected = LOOK_ALIKES[name]
+    with pytest.raises(AuthenticationError) as caught:
+        check(attack(genuine()), pinned=pinned)
+    if pinned is None or name == "encrypted beside":
+        assert expected in str(caught.value)
+    assert caught.value.hint and "tampering" in caught.value.hint

@@ -84,7 +84,8 @@ def test_signature_wrapping_is_refused(name: str) -> None:
     assert error.hint and "someone may be tampering with the login" in error.hint
 
 
-# With the shape check switched off, the signature checks alone still refuse every variant:
+# With the shape checks switched off (the pinned one and the one every response gets), the
+# signature checks alone still refuse every variant:
 # the reference must name the element the signature sits in, IDs must be unambiguous, and the
 # document's one Assertion must carry (or be covered by) the signature.
 SECOND_LINE = {
@@ -104,6 +105,7 @@ def test_signature_wrapping_is_refused_even_without_the_shape_check(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(verify, "check_shape", lambda response: None)
+    monkeypatch.setattr(saml, "check_assertion_shape", lambda response: None)
     target, attack = XSW[name]
     with pytest.raises(AuthenticationError) as caught:
         check(attack(genuine(target)))

@@ -21,6 +21,7 @@ from samljit.jit.flow import Grant
 from samljit.redact import Redactor
 from samljit.services import Services
 from samljit.sinks.env import role_arn_of
+from samljit.text import printable
 
 
 class Context:
@@ -128,13 +129,13 @@ class Context:
         return getattr(self.args, "mfa_token", None) or self.env.get("SAMLJIT_MFA_TOKEN") or None
 
     def out(self, line: str) -> None:
-        """A result line on stdout."""
-        self.stdout.write(line + "\n")
+        """A result line on stdout (control characters escaped; tab and line feed kept)."""
+        self.stdout.write(printable(line, newlines=True) + "\n")
         self.stdout.flush()
 
     def error(self, message: str) -> None:
         """An error line for failures a command reports with its own exit status."""
-        sys.stderr.write(f"samljit: error: {self.redactor(message)}\n")
+        sys.stderr.write(f"samljit: error: {printable(self.redactor(message), newlines=True)}\n")
         sys.stderr.flush()
 
 

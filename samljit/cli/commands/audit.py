@@ -8,6 +8,7 @@ import json
 from samljit.cli.commands import Context
 from samljit.errors import UsageError
 from samljit.jit.audit import parse_since
+from samljit.text import printable
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,7 +29,9 @@ def run(ctx: Context) -> int:
                 f"--since {ctx.args.since!r} is not a duration or a time",
                 hint="use 30m, 12h, 1d, 2w or an RFC 3339 time",
             ) from None
-    for entry in services.audit.read(since):
+    for logged in services.audit.read(since):
+        # a line written before values were escaped, or by hand, is escaped when shown
+        entry = {k: printable(v) for k, v in logged.items()}
         if ctx.args.json:
             ctx.out(json.dumps(entry))
             continue

@@ -1,0 +1,60 @@
+"""A keyring backend for end-to-end tests that stands in for an OS keyring.
+
+samljit stores passwords only in backends that encrypt them or hand them to the OS, never in
+a plain-file one (``keyrings.alt``'s ``PlaintextKeyring``). Tests need a real backend that
+persists across processes without a desktop session: this one keeps its entries in a 0600
+file outside HOME (the file ``SAMLJIT_TEST_VAULT`` names), as an OS keyring keeps them in its
+own store, not among the user's files. Loaded through
+``PYTHON_KEYRING_BACKEND=tests.support.keyring_backend.VaultKeyring`` with the repository on
+``PYTHONPATH`` (see :func:`vault_env`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from keyring.backend import KeyringBackend
+
+from tests.support.paths import REPO
+
+
+def vault_env(home: Path) -> dict[str, str]:
+    """Environment that makes the installed ``samljit`` use this backend, its store next to
+    (not inside) ``home``."""
+    return {
+        "PYTHON_KEYRING_BACKEND": "tests.support.keyring_backend.VaultKeyring",
+        "PYTHONPATH": str(REPO),
+        "SAMLJIT_TEST_VAULT": str(home.parent / "os-keyring.json"),
+    }
+
+
+class VaultKeyring(KeyringBackend):
+    priority = 1  # type: ignore[assignment]
+
+    @property
+    def _path(self) -> Path:
+        return Path(os.environ["SAMLJIT_TEST_VAULT"])
+
+    def _load(self) -> dict[str, str]:
+        try:
+            data = json.loads(self._path.read_text())
+        except (OSError, ValueError):
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self._load().get(f"{service}\n{username}")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        data = self._load()
+        data[f"{service}\n{username}"] = password
+        fd = os.open(self._path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            json.dump(data, handle)
+
+    def delete_password(self, service: str, username: str) -> None:
+        data = self._load()
+        data.pop(f"{service}\n{username}", None)
+        self._path.write_text(json.dumps(data))
