@@ -398,6 +398,7 @@ def test_federated_user_signs_in_at_adfs(cli: Cli, entra: AzureAdEmulator) -> No
     assert "/adfs/ls/" in paths and "/login.srf" in paths
     assert "/common/login" not in paths
 
+    assert cli.run("logout", "-a", "entra").returncode == 0  # forgets the kept session too
     wrong = cli.run("login", "-a", "entra", "--force", env={"SAMLJIT_PASSWORD": "nope-nope-1"})
     assert wrong.returncode == 3
     assert "samljit: error: federated ADFS 127.0.0.1 refused the login: Incorrect user ID" in (
