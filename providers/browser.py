@@ -27,7 +27,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from samljit.aws.arn import PARTITIONS
 from samljit.errors import AssertionFormatError, AuthenticationError, ConfigError
@@ -193,8 +193,8 @@ def proxy_settings(env: Mapping[str, str]) -> dict[str, str] | None:
     server = f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
     settings = {"server": server}
     if parts.username:
-        settings["username"] = parts.username
-        settings["password"] = parts.password or ""
+        settings["username"] = unquote(parts.username)
+        settings["password"] = unquote(parts.password or "")
     bypass = get("NO_PROXY")
     if bypass:
         settings["bypass"] = ",".join(h.strip() for h in bypass.split(",") if h.strip())
