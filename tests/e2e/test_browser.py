@@ -241,3 +241,20 @@ def _processes_using(profile: str) -> list[int]:
             found.append(int(entry.name))
     assert found, f"no browser runs with {profile}"
     return found
+
+
+@requires_tool("SimpleSAMLphp")
+def test_headless_login_through_a_real_simplesamlphp(cli: Cli, tmp_path: Path) -> None:
+    from tests.support.simplesamlphp import SimpleSamlPhp, SspUser
+
+    role = "arn:aws:iam::012345678987:role/SspReadOnly"
+    user = SspUser("carol", PASSWORD, [(role, "arn:aws:iam::012345678987:saml-provider/Ssp")])
+    with SimpleSamlPhp(tmp_path / "ssp", [user]).start() as ssp:
+        cli.write_config(
+            "[ssp]\nprovider = Browser\n"
+            f"url = {ssp.sso_url}\nusername = carol\nidp_certificate = {ssp.certificate}\n"
+            "headless = true\nbrowser_autofill = true\ntimeout = 60\n"
+        )
+        ran = cli.run("login", "-a", "ssp")
+        assert ran.returncode == 0, f"{ran.stderr}\n--- php -S log ---\n{ssp.log[-2000:]}"
+    assert "Logged in: SspReadOnly in 012345678987" in ran.stderr
