@@ -81,7 +81,7 @@ def role_option(parser: argparse.ArgumentParser) -> None:
 
 
 def mfa_options(parser: argparse.ArgumentParser) -> None:
-    """``--mfa-token`` and ``--skip-prompt``: every command that may log in."""
+    """``--mfa-token``, ``--skip-prompt`` and ``--browser``: every command that may log in."""
     parser.add_argument(
         "--mfa-token", metavar="CODE", help="one-time MFA code [env SAMLJIT_MFA_TOKEN]"
     )
@@ -89,6 +89,17 @@ def mfa_options(parser: argparse.ArgumentParser) -> None:
         "--skip-prompt",
         action="store_true",
         help="never ask; fail with a clear message when something is missing",
+    )
+    browser_option(parser)
+
+
+def browser_option(parser: argparse.ArgumentParser) -> None:
+    """``--browser``: log in through the Browser provider at the account's url, whatever its
+    provider (``Context.account`` applies it)."""
+    parser.add_argument(
+        "--browser",
+        action="store_true",
+        help="sign in in a browser at the account's url (any IdP, any MFA); needs samljit[browser]",
     )
 
 

@@ -125,6 +125,8 @@ class Overrides(NamedTuple):
     profile: str | None = None
     session_duration: int | None = None
     mfa: str | None = None
+    #: Log in through this provider instead of the section's (``--browser``: ``Browser``).
+    provider: str | None = None
 
 
 def config_path(flag: str | None, env: Mapping[str, str]) -> Path:
@@ -200,7 +202,7 @@ def resolve_account(
         value = _unquote(str(value).strip())
         return value or None
 
-    provider = get("provider")
+    provider = overrides.provider or get("provider")
     if not provider:
         raise ConfigError(
             f"IdP account {name!r} in {path} has no provider",

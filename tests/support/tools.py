@@ -57,6 +57,7 @@ TOOLS = {
         Tool("zsh", "apt-get install zsh"),
         Tool("fish", "apt-get install fish"),
         Tool("openssl", "apt-get install openssl"),
+        Tool("chromium", "apt-get install chromium"),
         Tool(
             "SimpleSAMLphp",
             f"bash {simplesamlphp.INSTALL_SCRIPT}",

@@ -23,6 +23,9 @@ from samljit.services import Services
 from samljit.sinks.env import role_arn_of
 from samljit.text import printable
 
+#: The provider ``--browser`` logs in through (``providers/browser.py``).
+BROWSER_PROVIDER = "Browser"
+
 
 class Context:
     """What every command gets: arguments, environment, the run's redactor, stdout, and the
@@ -69,6 +72,8 @@ class Context:
         return config.load(self.config_path)
 
     def account(self, overrides: config.Overrides | None = None) -> config.Account:
+        if getattr(self.args, "browser", False):  # --browser: this login goes through a browser
+            overrides = (overrides or config.Overrides())._replace(provider=BROWSER_PROVIDER)
         return config.resolve_account(
             self.load_config(),
             self.account_name,

@@ -1,0 +1,584 @@
+"""Browser: sign in with the user's own Chromium, Chrome or Edge, whatever the IdP and its MFA.
+
+samljit opens the account's ``url`` in a real browser (Playwright drives it; samljit never
+downloads one) and waits for the IdP to POST the SAMLResponse to AWS sign-in. That POST is
+caught inside the browser and answered with a local "you can close this window" page, so it
+never leaves the machine; the flow then goes on as for any provider (role, STS, sinks).
+
+* Headed by default: the user signs in, MFA and all, in the window. ``headless = true`` with
+  ``browser_autofill = true`` fills the username and password samljit knows into the IdP's
+  form (the visible password input and the text or e-mail input before it) and submits it.
+* Each account has its own browser profile (a 0700 directory under samljit's state
+  directory), so the IdP's persistent cookies carry over between logins.
+* ``timeout`` bounds the wait, with a countdown on the terminal; a closed browser, a timeout
+  or Ctrl-C end the login with nothing written.
+
+Playwright is an optional extra (``pip install 'samljit[browser]'``), imported only in
+:meth:`BrowserProvider.login`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import sys
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from samljit.aws.arn import PARTITIONS
+from samljit.errors import AssertionFormatError, AuthenticationError, ConfigError
+from samljit.idp.provider import LoginSecrets, Provider, ProviderKey
+
+if TYPE_CHECKING:
+    from samljit.config.accounts import Account
+    from samljit.services import Services
+
+INSTALL_PLAYWRIGHT = "pip install 'samljit[browser]'"
+INSTALL_BROWSER = "apt-get install chromium"
+#: The programs each ``browser_type`` looks for on ``PATH``, first found first.
+PROGRAMS: dict[str, tuple[str, ...]] = {
+    "chromium": (
+        "chromium",
+        "chromium-browser",
+        "google-chrome",
+        "google-chrome-stable",
+        "microsoft-edge",
+    ),
+    "chrome": ("google-chrome", "google-chrome-stable"),
+    "msedge": ("microsoft-edge", "microsoft-edge-stable"),
+}
+#: Where macOS keeps them (no ``PATH`` entry there).
+MAC_APPS: dict[str, tuple[str, ...]] = {
+    "chromium": (
+        "/Applications/Chromium.app/Contents/MacOS/Chromium",
+        "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+        "/Applications/Microsoft Edge.app/Contents/MacOS/Microsoft Edge",
+    ),
+    "chrome": ("/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",),
+    "msedge": ("/Applications/Microsoft Edge.app/Contents/MacOS/Microsoft Edge",),
+}
+#: Chromium switches: no first-run pages, and no traffic of its own beside the sign-in.
+BROWSER_ARGS = (
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+DEFAULT_TIMEOUT = 300
+TICK_MS = 250
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+_SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]*\Z")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+DONE_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>samljit: signed in</title></head>
+<body style="font-family: sans-serif; margin: 3em">
+<h1>Signed in</h1>
+<p>samljit has the sign-in response and goes on in the terminal.
+You can close this window.</p>
+</body></html>
+"""
+WAITING_PAGE = """<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>samljit</title></head>
+<body style="font-family: sans-serif; margin: 3em">
+<h1>Waiting for the sign-in</h1>
+<p>samljit is waiting for your IdP to send the sign-in response; nothing was sent to AWS.</p>
+</body></html>
+"""
+
+# Finds the form to fill, without IdP-specific selectors: the first visible password input
+# and the visible text or e-mail input before it (or, on a username-only step, the one visible
+# input that looks like a login name). Marks them with data-samljit-fill for Playwright's
+# fill/click, and reports what it found. ``window.__samljitFilled`` tells a page samljit
+# filled from a new one.
+_FIND_FORM = r"""
+([doUsername]) => {
+  const shown = (el) => {
+    const r = el.getBoundingClientRect();
+    const s = window.getComputedStyle(el);
+    return r.width > 0 && r.height > 0 && s.visibility !== "hidden" && s.display !== "none"
+      && !el.disabled && !el.readOnly;
+  };
+  const inputs = Array.from(document.querySelectorAll("input")).filter(shown);
+  const isText = (el) => el.type === "text" || el.type === "email";
+  const mark = (el, what) => { if (el) el.setAttribute("data-samljit-fill", what); };
+  const submitOf = (el) => {
+    const form = el.form;
+    if (!form) return null;
+    return Array.from(form.querySelectorAll(
+      "button[type=submit], button:not([type]), input[type=submit]")).find(shown) || null;
+  };
+  document.querySelectorAll("[data-samljit-fill]").forEach(
+    (el) => el.removeAttribute("data-samljit-fill"));
+  const again = !window.__samljitFilled;
+  const password = inputs.find((el) => el.type === "password");
+  if (password) {
+    const user = inputs.slice(0, inputs.indexOf(password)).reverse().find(isText);
+    mark(password, "password");
+    mark(user, "username");
+    mark(submitOf(password), "submit");
+    window.__samljitFilled = true;
+    return {form: "password", username: !!user, again: again};
+  }
+  if (!doUsername) return {form: ""};
+  const named = /user|mail|login|logon|account|identifier/i;
+  const users = inputs.filter((el) => isText(el) && (el.type === "email"
+    || /username|email/.test(el.autocomplete || "") || named.test(el.name + " " + el.id)));
+  if (users.length !== 1) return {form: ""};
+  mark(users[0], "username");
+  mark(submitOf(users[0]), "submit");
+  window.__samljitFilled = true;
+  return {form: "username", username: true, again: again};
+}
+"""
+
+
+def _flag(value: str | None, key: str, account: str) -> bool:
+    text = (value or "").strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ConfigError(f"{key} of account {account!r} must be true or false, not {value!r}")
+
+
+def acs_patterns(target_url: str | None = None) -> list[re.Pattern[str]]:
+    """The URLs whose requests are caught: every partition's sign-in ``/saml`` endpoint
+    (global and regional hosts) and ``target_url``, any query string."""
+    patterns = []
+    for partition in PARTITIONS.values():
+        if partition.signin_host is None:
+            continue
+        host = re.escape(partition.signin_host)
+        patterns.append(
+            re.compile(rf"^https://(?:[a-z0-9-]+\.)?{host}(?::443)?/saml/?(?:[?#].*)?$")
+        )
+    if target_url:
+        parts = urlsplit(target_url)
+        base = re.escape(f"{parts.scheme}://{parts.netloc}{parts.path or '/'}")
+        patterns.append(re.compile(rf"^{base}(?:[?#].*)?$", re.IGNORECASE))
+    return patterns
+
+
+def find_browser(browser_type: str, env: Mapping[str, str]) -> str | None:
+    """The first program of ``browser_type`` on the ``PATH`` of ``env`` (then, on macOS, in
+    /Applications), or ``None``."""
+    for name in PROGRAMS[browser_type]:
+        found = shutil.which(name, path=env.get("PATH", os.defpath))
+        if found:
+            return found
+    if sys.platform == "darwin":
+        return next((app for app in MAC_APPS[browser_type] if os.access(app, os.X_OK)), None)
+    return None
+
+
+def proxy_settings(env: Mapping[str, str]) -> dict[str, str] | None:
+    """Playwright's ``proxy`` from ``HTTPS_PROXY``/``HTTP_PROXY`` and ``NO_PROXY``, the way
+    samljit's own HTTP client reads them."""
+
+    def get(name: str) -> str:
+        return (env.get(name) or env.get(name.lower()) or "").strip()
+
+    raw = get("HTTPS_PROXY") or get("HTTP_PROXY")
+    if not raw:
+        return None
+    if "://" not in raw:
+        raw = "http://" + raw
+    parts = urlsplit(raw)
+    server = f"{parts.scheme}://{parts.hostname or ''}" + (f":{parts.port}" if parts.port else "")
+    settings = {"server": server}
+    if parts.username:
+        settings["username"] = unquote(parts.username)
+        settings["password"] = unquote(parts.password or "")
+    bypass = get("NO_PROXY")
+    if bypass:
+        settings["bypass"] = ",".join(h.strip() for h in bypass.split(",") if h.strip())
+    return settings
+
+
+def profile_dir(account: Account, env: Mapping[str, str]) -> Path:
+    """The account's browser profile: ``<state dir>/browser/<account>``, 0700."""
+    from samljit.fsutil import private_dir
+    from samljit.jit.answers import state_dir
+    from samljit.jit.cache import entry_key
+
+    name = account.name if _SAFE_NAME.match(account.name) else entry_key(account.name)
+    root = Path(state_dir(env))
+    try:
+        private_dir(root)
+        private_dir(root / "browser")
+        return private_dir(root / "browser" / name)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot use the browser profile directory {root / 'browser' / name}: {exc}"
+        ) from None
+
+
+# -- the IdP session (cookies): later work keeps them in samljit's IdP-session store --------
+def idp_session_cookies(account: Account, services: Services) -> list[dict[str, Any]]:
+    """The cookies to set in the browser before it opens the IdP (Playwright cookie dicts).
+
+    Session cookies (no expiry) die with the browser process; the IdP-session store will
+    hand back what :func:`keep_idp_session_cookies` saved. Until then: none."""
+    return []
+
+
+def keep_idp_session_cookies(
+    account: Account, services: Services, cookies: list[dict[str, Any]]
+) -> None:
+    """The browser's cookies after a successful sign-in (session cookies included), for
+    :func:`idp_session_cookies` to restore at the next launch. Until the IdP-session store
+    takes them: not kept (the profile directory keeps the persistent ones)."""
+    return None
+
+
+class BrowserProvider(Provider):
+    name: ClassVar[str] = "Browser"
+    needs_password: ClassVar[bool] = False  # asked only for browser_autofill
+    keys: ClassVar[tuple[ProviderKey, ...]] = (
+        ProviderKey("url", "IdP sign-in URL of the AWS app (opened in the browser)", required=True),
+        ProviderKey("browser_type", "chromium, chrome or msedge", default="chromium"),
+        ProviderKey(
+            "browser_executable_path",
+            "the browser program (default: the first of chromium, chromium-browser, "
+            "google-chrome, google-chrome-stable, microsoft-edge on PATH)",
+        ),
+        ProviderKey("headless", "true: run the browser without a window", default="false"),
+        ProviderKey(
+            "browser_autofill",
+            "true: fill in the username and password samljit knows",
+            default="false",
+        ),
+        ProviderKey(
+            "timeout", "seconds to wait for the sign-in response", default=str(DEFAULT_TIMEOUT)
+        ),
+        ProviderKey("target_url", "one more ACS URL to catch (besides AWS sign-in)"),
+    )
+
+    # -- settings ------------------------------------------------------------------------
+    def _settings(self) -> tuple[str, bool, bool, float, str | None]:
+        name = self.account.name
+        browser_type = (self.option("browser_type") or "chromium").strip().lower()
+        if browser_type not in PROGRAMS:
+            raise ConfigError(
+                f"browser_type of account {name!r} must be chromium, chrome or msedge, "
+                f"not {browser_type!r}"
+            )
+        headless = _flag(self.option("headless"), "headless", name)
+        autofill = _flag(self.option("browser_autofill"), "browser_autofill", name)
+        raw = (self.option("timeout") or str(DEFAULT_TIMEOUT)).strip()
+        try:
+            timeout = float(raw)
+        except ValueError:
+            timeout = -1.0
+        if not 0 < timeout <= 24 * 3600:
+            raise ConfigError(
+                f"timeout of account {name!r} must be a number of seconds above 0, not {raw!r}"
+            )
+        target = (self.option("target_url") or "").strip() or None
+        if target is not None and urlsplit(target).scheme not in ("http", "https"):
+            raise ConfigError(f"target_url of account {name!r} must be an http(s) URL: {target!r}")
+        return browser_type, headless, autofill, timeout, target
+
+    def _executable(self, browser_type: str) -> str:
+        env = self.services.env
+        configured = (self.option("browser_executable_path") or "").strip()
+        if configured:
+            path = os.path.expanduser(configured)
+            found = path if os.sep in path else shutil.which(path, path=env.get("PATH"))
+            if not found or not os.access(found, os.X_OK) or os.path.isdir(found):
+                raise ConfigError(
+                    f"browser_executable_path of account {self.account.name!r} is not a "
+                    f"program: {configured}",
+                    hint="give the full path of Chromium, Chrome or Edge",
+                )
+            return found
+        found = find_browser(browser_type, env)
+        if found is None:
+            names = ", ".join(PROGRAMS[browser_type])
+            raise ConfigError(
+                f"no browser found for the Browser provider (looked for {names} on PATH)",
+                hint=f"install one (`{INSTALL_BROWSER}`) or set browser_executable_path "
+                f"(`samljit configure -a {self.account.name} --browser-executable-path PATH`)",
+            )
+        return found
+
+    def _check_display(self, headless: bool) -> None:
+        env = self.services.env
+        if headless or not sys.platform.startswith("linux"):
+            return
+        if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+            return
+        raise ConfigError(
+            "the Browser provider needs a display to show its window (DISPLAY and "
+            "WAYLAND_DISPLAY are unset)",
+            hint=f"run it where there is a display, or set `headless = true` and "
+            f"`browser_autofill = true` in account {self.account.name!r} to sign in without one",
+        )
+
+    def _password(self, username: str) -> str:
+        from samljit.config.passwords import resolve_password
+
+        password, _ = resolve_password(
+            self.account,
+            username,
+            env=self.services.env,
+            store=self.services.passwords,
+            terminal=self.terminal,
+        )
+        self.redactor.add(password)
+        return password
+
+    # -- the login -------------------------------------------------------------------------
+    def login(self, secrets: LoginSecrets) -> str:
+        browser_type, headless, autofill, timeout, target = self._settings()
+        self._check_display(headless)
+        executable = self._executable(browser_type)
+        try:
+            from playwright.sync_api import sync_playwright
+        except ImportError:
+            raise ConfigError(
+                "the Browser provider needs Playwright, which is not installed",
+                hint=f"run `{INSTALL_PLAYWRIGHT}` (with pipx: `pipx inject samljit playwright`)",
+            ) from None
+        username = secrets.username
+        password: str | None = None
+        if autofill:
+            if not username:
+                username = self.terminal.ask(
+                    "Username",
+                    what="the IdP username (browser_autofill)",
+                    hint="set username with `samljit configure`, or SAMLJIT_USERNAME",
+                )
+            password = secrets.password or self._password(username)
+        elif headless:
+            self.terminal.info(
+                "The browser runs headless without browser_autofill: only an IdP session it "
+                "still holds can sign in."
+            )
+        profile = profile_dir(self.account, self.services.env)
+        proxy = proxy_settings(self.services.env)
+        if proxy is not None:
+            self.redactor.add(proxy.get("password"))
+        session = _Session(self, timeout=timeout, username=username, password=password)
+        with _quiet_on_interrupt():
+            return self._drive(
+                sync_playwright, session, executable, profile, headless, proxy, target
+            )
+
+    def _drive(
+        self,
+        sync_playwright: Any,
+        session: _Session,
+        executable: str,
+        profile: Path,
+        headless: bool,
+        proxy: dict[str, str] | None,
+        target: str | None,
+    ) -> str:
+        with sync_playwright() as playwright:
+            try:
+                context = playwright.chromium.launch_persistent_context(
+                    str(profile),
+                    executable_path=executable,
+                    headless=headless,
+                    args=list(BROWSER_ARGS),
+                    proxy=proxy,  # type: ignore[arg-type]
+                    ignore_https_errors=self.account.skip_verify,
+                )
+            except Exception as exc:  # Playwright's Error: the browser did not start
+                raise ConfigError(
+                    f"the browser {executable} did not start: {_first_line(exc)}",
+                    hint="set browser_executable_path to a working Chromium, Chrome or Edge",
+                ) from None
+            try:
+                return session.run(context, acs_patterns(target))
+            finally:
+                session.close(context)
+
+
+class _Session:
+    """One browser sign-in: routes, autofill, the countdown; the SAMLResponse caught."""
+
+    def __init__(
+        self,
+        provider: BrowserProvider,
+        *,
+        timeout: float,
+        username: str,
+        password: str | None,
+    ) -> None:
+        self.provider = provider
+        self.services = provider.services
+        self.timeout = timeout
+        self.username = username
+        self.password = password
+        self.response: str | None = None
+        self.bad_post: str | None = None
+        self.closed = False
+        self.password_sent = False
+        self.username_sent = False
+        self.form_again = False
+
+    # -- the catch -------------------------------------------------------------------------
+    def _caught(self, route: Any, request: Any) -> None:
+        if request.method != "POST":
+            route.fulfill(status=200, content_type="text/html; charset=utf-8", body=WAITING_PAGE)
+            return
+        fields = parse_qs(request.post_data or "", keep_blank_values=True)
+        value = "".join((fields.get("SAMLResponse") or [""])[0].split())
+        if value:
+            self.provider.redactor.add(value)
+            self.response = value
+        else:
+            self.bad_post = urlsplit(request.url).netloc
+        route.fulfill(status=200, content_type="text/html; charset=utf-8", body=DONE_PAGE)
+
+    def _on_close(self, *_: Any) -> None:
+        self.closed = True
+
+    # -- the wait --------------------------------------------------------------------------
+    def run(self, context: Any, patterns: list[re.Pattern[str]]) -> str:
+        from playwright.sync_api import Error as PlaywrightError
+
+        services = self.services
+        account = self.provider.account
+        for pattern in patterns:
+            context.route(pattern, self._caught)
+        context.on("close", self._on_close)
+        cookies = idp_session_cookies(account, services)
+        if cookies:
+            context.add_cookies(cookies)
+        page = context.pages[0] if context.pages else context.new_page()
+        try:
+            page.goto(account.url, wait_until="commit")
+        except PlaywrightError as exc:
+            if self.response is None and not self.closed:
+                raise AuthenticationError(
+                    f"the browser could not open {account.url}: {_first_line(exc)}",
+                    hint="check the account's url, your network and HTTPS_PROXY/NO_PROXY",
+                ) from None
+        deadline = services.monotonic() + self.timeout
+        terminal = self.provider.terminal
+        try:
+            while self.response is None:
+                if self.bad_post is not None:
+                    raise AssertionFormatError(
+                        f"the IdP posted to {self.bad_post} without a SAMLResponse"
+                    )
+                if self.closed or not context.pages:
+                    raise AuthenticationError(
+                        "the browser was closed before sign-in finished",
+                        hint="run the command again and finish the sign-in in the browser",
+                    )
+                left = deadline - services.monotonic()
+                if left <= 0:
+                    raise self._timed_out()
+                terminal.status(
+                    f"Waiting for the sign-in in the browser: {int(left + 0.999)} s left "
+                    "(Ctrl-C cancels)"
+                )
+                if self.password is not None:
+                    self._autofill(context)
+                try:
+                    context.pages[0].wait_for_timeout(TICK_MS)  # lets Playwright deliver events
+                except PlaywrightError:
+                    if not context.pages:
+                        self.closed = True
+        finally:
+            terminal.clear_status()
+        terminal.info("Signed in through the browser.")
+        with contextlib.suppress(PlaywrightError):
+            keep_idp_session_cookies(account, services, list(context.cookies()))
+        return self.response
+
+    def _timed_out(self) -> AuthenticationError:
+        seconds = f"{self.timeout:g}"
+        if self.form_again:
+            hint = (
+                "the IdP showed its sign-in form again after samljit filled it in: check the "
+                "password (SAMLJIT_PASSWORD or the keyring), or run with headless = false to see"
+            )
+        elif self.password is not None:
+            hint = "run with headless = false to see where the sign-in stops"
+        else:
+            hint = f"finish the sign-in in the browser within {seconds} s, or raise timeout"
+        return AuthenticationError(
+            f"no sign-in response from the browser within {seconds} s (timeout = {seconds})",
+            hint=hint,
+        )
+
+    # -- autofill ----------------------------------------------------------------------------
+    def _autofill(self, context: Any) -> None:
+        """Fill the username and password into the first page's form, once each."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        if self.password_sent and self.form_again:
+            return
+        page = context.pages[0]
+        try:
+            found = page.evaluate(_FIND_FORM, [not self.username_sent and bool(self.username)])
+            kind = found.get("form") if isinstance(found, dict) else ""
+            if not kind:
+                return
+            if self.password_sent:
+                if kind == "password" and found.get("again"):
+                    self.form_again = True
+                return
+            if found.get("username") and self.username:
+                page.fill("[data-samljit-fill=username]", self.username, timeout=2000)
+            if kind == "password":
+                assert self.password is not None
+                page.fill("[data-samljit-fill=password]", self.password, timeout=2000)
+                self.password_sent = True
+                target = "[data-samljit-fill=password]"
+            else:
+                self.username_sent = True
+                target = "[data-samljit-fill=username]"
+            if page.locator("[data-samljit-fill=submit]").count():
+                page.click("[data-samljit-fill=submit]", timeout=2000, no_wait_after=True)
+            else:
+                page.press(target, "Enter", timeout=2000, no_wait_after=True)
+        except PlaywrightError:
+            return  # the page navigated meanwhile: look again at the next tick
+
+    def close(self, context: Any) -> None:
+        with contextlib.suppress(Exception):  # already gone: closed by the user, or Ctrl-C
+            context.close()
+
+
+@contextlib.contextmanager
+def _quiet_on_interrupt() -> Iterator[None]:
+    """Ctrl-C reaches Playwright's driver too (it runs in samljit's process group) and ends
+    it; what Playwright then logs about the requests it left unanswered would bury samljit's
+    own line. On SIGINT those loggers are silenced before the KeyboardInterrupt unwinds."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupted(signum: int, frame: Any) -> None:
+        import logging
+
+        for name in ("asyncio", "playwright"):
+            logging.getLogger(name).setLevel(logging.CRITICAL + 1)
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupted)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(getattr(exc, "message", None) or exc).strip()
+    line = text.splitlines()[0] if text else type(exc).__name__
+    return _CONTROL.sub("", line)[:300]

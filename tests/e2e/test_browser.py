@@ -1,0 +1,260 @@
+"""The Browser provider through the installed CLI, on Debian's chromium driven by Playwright:
+a headless autofill login at the sandbox IdP (served in this process) end to end with moto's
+STS; ``login --browser`` on a GenericForm account; a wrong password ending by the timeout; the
+SAMLResponse POST caught in the browser and never sent; the profile directory's mode; and the
+clear exits when no browser, no display or no Playwright is there, or on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from samljit.tools.sandbox.idp import SandboxIdp
+from samljit.tools.sandbox.keys import load_signing_key
+from samljit.tools.sandbox.response import RoleGrant
+from samljit.tools.sandbox.server import LoopbackServer
+from samljit.tools.sandbox.users import READONLY_ROLE, SANDBOX_PROVIDER, SandboxUser
+from tests.support.accounts import EMAIL, PASSWORD
+from tests.support.cli import Cli
+from tests.support.paths import FIXTURES
+from tests.support.tools import requires_tool
+
+pytestmark = requires_tool("chromium")
+
+KEYS = FIXTURES / "keys"
+USER = SandboxUser(
+    username=EMAIL,
+    password=PASSWORD,
+    roles=(RoleGrant(role_arn=READONLY_ROLE, principal_arn=SANDBOX_PROVIDER),),
+)
+
+
+class Sandbox:
+    """The sandbox IdP on loopback, in this process; ``acs_url``: where its final page
+    POSTs the SAMLResponse (AWS sign-in unless a test says otherwise)."""
+
+    def __init__(self, acs_url: str | None = None) -> None:
+        key = load_signing_key(KEYS / "idp-test.key", KEYS / "idp-test.crt")
+        self.server = LoopbackServer()
+        extra: dict[str, Any] = {"acs_url": acs_url} if acs_url else {}
+        self.idp = SandboxIdp([USER], key.key_pem, key.cert_pem, self.server.url, **extra)
+        self.server.set_app(self.idp)
+        self.server.start()
+
+    @property
+    def issued(self) -> list[str]:  # for the leak check: no string the IdP handed out
+        return []
+
+    def config(self, name: str = "browser", *, provider: str = "Browser", extra: str = "") -> str:
+        return (
+            f"[{name}]\n"
+            f"provider = {provider}\n"
+            f"url = {self.idp.sso_url()}\n"
+            f"username = {EMAIL}\n"
+            f"idp_certificate = {KEYS / 'idp-test.crt'}\n"
+            "headless = true\n"
+            "browser_autofill = true\n"
+            "timeout = 60\n"
+            f"{extra}"
+        )
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    served = Sandbox()
+    yield served
+    served.server.stop()
+
+
+class Listener:
+    """A stand-in for an ACS URL: records every request that reaches it."""
+
+    def __init__(self) -> None:
+        self.requests: list[str] = []
+        self.server = LoopbackServer()
+        self.server.set_app(self)
+        self.server.start()
+        self.url = f"{self.server.url}/saml/acs"
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        self.requests.append(f"{environ['REQUEST_METHOD']} {environ['PATH_INFO']}")
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"reached the stand-in\n"]
+
+
+def profile_of(cli: Cli, account: str) -> Path:
+    return cli.home / ".local" / "state" / "samljit" / "browser" / account
+
+
+def test_headless_autofill_login_end_to_end(cli: Cli, sandbox: Sandbox) -> None:
+    cli.write_config(sandbox.config())
+    ran = cli.run("login", "-a", "browser")
+    assert ran.returncode == 0, ran.stderr
+    assert "Signed in through the browser." in ran.stderr
+    assert "Logged in: SandboxReadOnly in 123456789012; profile [browser]" in ran.stderr
+    assert [i.username for i in sandbox.idp.issued] == [EMAIL]
+    text = cli.credentials.read_text()
+    assert f"assumed-role/SandboxReadOnly/{EMAIL}" in text
+    # the browser profile: one per account, 0700 like the rest of samljit's state
+    profile = profile_of(cli, "browser")
+    for path in (profile.parent.parent, profile.parent, profile):
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
+    assert any(profile.iterdir())  # chromium used it
+
+
+def test_login_browser_on_a_generic_form_account(cli: Cli, sandbox: Sandbox) -> None:
+    cli.write_config(sandbox.config("corp", provider="GenericForm"))
+    ran = cli.run("login", "-a", "corp", "--browser")
+    assert ran.returncode == 0, ran.stderr
+    assert "Signed in through the browser." in ran.stderr
+    assert profile_of(cli, "corp").is_dir()
+    assert "assumed-role/SandboxReadOnly" in cli.credentials.read_text()
+
+
+def test_wrong_password_ends_by_the_timeout(cli: Cli, sandbox: Sandbox) -> None:
+    cli.write_config(sandbox.config(extra="timeout = 3\n").replace("timeout = 60\n", ""))
+    ran = cli.run("login", "-a", "browser", env={"SAMLJIT_PASSWORD": "not-the-password"})
+    assert ran.returncode == 3, ran.stderr
+    lines = ran.stderr.splitlines()
+    assert "samljit: error: no sign-in response from the browser within 3 s (timeout = 3)" in lines
+    assert "the IdP showed its sign-in form again after samljit filled it in" in ran.stderr
+    assert not sandbox.idp.issued
+    assert not cli.credentials.exists()
+
+
+def test_the_saml_post_never_leaves_the_machine(cli: Cli) -> None:
+    """The IdP posts to ``target_url`` (a stand-in listening on loopback): the browser's
+    route catches the POST and answers it itself; the stand-in gets nothing. (The response
+    then fails samljit's destination check, which wants an AWS sign-in endpoint: proof that
+    the caught response went on to the flow.)"""
+    listener = Listener()
+    served = Sandbox(acs_url=listener.url)
+    try:
+        cli.write_config(served.config(extra=f"target_url = {listener.url}\n"))
+        ran = cli.run("list-roles", "-a", "browser")
+        assert "Signed in through the browser." in ran.stderr
+        assert [i.username for i in served.idp.issued] == [EMAIL]  # the IdP did post it...
+        assert listener.requests == []  # ...and nothing reached the stand-in
+        assert ran.returncode == 3
+        assert f"the Response's Destination '{listener.url}' is not an AWS sign-in" in ran.stderr
+    finally:
+        served.server.stop()
+        listener.server.stop()
+
+
+def test_no_browser_found(cli: Cli, sandbox: Sandbox, tmp_path: Path) -> None:
+    cli.write_config(sandbox.config())
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    ran = cli.run("login", "-a", "browser", env={"PATH": str(empty)})
+    assert ran.returncode == 2
+    assert ran.stderr.splitlines()[0] == (
+        "samljit: error: no browser found for the Browser provider (looked for chromium, "
+        "chromium-browser, google-chrome, google-chrome-stable, microsoft-edge on PATH)"
+    )
+    assert "`apt-get install chromium`" in ran.stderr
+    assert "browser_executable_path" in ran.stderr
+    cli.write_config(sandbox.config(extra=f"browser_executable_path = {empty / 'nope'}\n"))
+    ran = cli.run("login", "-a", "browser")
+    assert ran.returncode == 2
+    assert "browser_executable_path of account 'browser' is not a program" in ran.stderr
+
+
+def test_headed_without_a_display(cli: Cli, sandbox: Sandbox) -> None:
+    cli.write_config(sandbox.config().replace("headless = true", "headless = false"))
+    env = {"DISPLAY": None, "WAYLAND_DISPLAY": None}
+    ran = cli.run("login", "-a", "browser", env=env)  # type: ignore[arg-type]
+    assert ran.returncode == 2
+    assert ran.stderr.splitlines()[0].startswith(
+        "samljit: error: the Browser provider needs a display to show its window"
+    )
+    assert "`headless = true` and `browser_autofill = true`" in ran.stderr
+
+
+def test_playwright_not_installed(cli: Cli, sandbox: Sandbox, tmp_path: Path) -> None:
+    shim = tmp_path / "shim" / "playwright"
+    shim.mkdir(parents=True)
+    (shim / "__init__.py").write_text("raise ImportError('no playwright here')\n")
+    cli.write_config(sandbox.config())
+    ran = cli.run("login", "-a", "browser", env={"PYTHONPATH": str(shim.parent)})
+    assert ran.returncode == 2
+    assert ran.stderr.splitlines()[0] == (
+        "samljit: error: the Browser provider needs Playwright, which is not installed"
+    )
+    assert "pip install 'samljit[browser]'" in ran.stderr
+
+
+def test_ctrl_c_closes_the_browser_and_writes_nothing(cli: Cli, sandbox: Sandbox) -> None:
+    # no autofill: the browser waits at the sign-in form until Ctrl-C
+    cli.write_config(
+        sandbox.config().replace("browser_autofill = true", "browser_autofill = false")
+    )
+    process = cli.popen("login", "-a", "browser")
+    assert process.stderr is not None
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if line.startswith("Waiting for the sign-in in the browser"):
+            break
+    os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole group
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130, "".join(seen) + err
+    assert err.strip() == "samljit: error: interrupted"
+    assert not cli.credentials.exists()
+
+
+def test_a_browser_closed_by_the_user(cli: Cli, sandbox: Sandbox) -> None:
+    cli.write_config(
+        sandbox.config().replace("browser_autofill = true", "browser_autofill = false")
+    )
+    process = cli.popen("login", "-a", "browser")
+    assert process.stderr is not None
+    for line in process.stderr:
+        if line.startswith("Waiting for the sign-in in the browser"):
+            break
+    profile = str(profile_of(cli, "browser"))
+    for pid in _processes_using(profile):  # the browser this test started, and only it
+        os.kill(pid, signal.SIGKILL)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 3, err
+    assert "samljit: error: the browser was closed before sign-in finished" in err
+    assert not cli.credentials.exists()
+
+
+def _processes_using(profile: str) -> list[int]:
+    """The chromium processes whose command line names ``profile`` (their user data dir)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            words = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if f"--user-data-dir={profile}".encode() in words:
+            found.append(int(entry.name))
+    assert found, f"no browser runs with {profile}"
+    return found
+
+
+@requires_tool("SimpleSAMLphp")
+def test_headless_login_through_a_real_simplesamlphp(cli: Cli, tmp_path: Path) -> None:
+    from tests.support.simplesamlphp import SimpleSamlPhp, SspUser
+
+    role = "arn:aws:iam::012345678987:role/SspReadOnly"
+    user = SspUser("carol", PASSWORD, [(role, "arn:aws:iam::012345678987:saml-provider/Ssp")])
+    with SimpleSamlPhp(tmp_path / "ssp", [user]).start() as ssp:
+        cli.write_config(
+            "[ssp]\nprovider = Browser\n"
+            f"url = {ssp.sso_url}\nusername = carol\nidp_certificate = {ssp.certificate}\n"
+            "headless = true\nbrowser_autofill = true\ntimeout = 60\n"
+        )
+        ran = cli.run("login", "-a", "ssp")
+        assert ran.returncode == 0, f"{ran.stderr}\n--- php -S log ---\n{ssp.log[-2000:]}"
+    assert "Logged in: SspReadOnly in 012345678987" in ran.stderr
