@@ -24,7 +24,7 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -35,7 +35,6 @@ from samljit.idp.provider import LoginSecrets, Provider, ProviderKey
 
 if TYPE_CHECKING:
     from samljit.config.accounts import Account
-    from samljit.services import Services
 
 INSTALL_PLAYWRIGHT = "pip install 'samljit[browser]'"
 INSTALL_BROWSER = "apt-get install chromium"
@@ -220,21 +219,43 @@ def profile_dir(account: Account, env: Mapping[str, str]) -> Path:
 
 
 # -- the IdP session (cookies): later work keeps them in samljit's IdP-session store --------
-def idp_session_cookies(account: Account, services: Services) -> list[dict[str, Any]]:
-    """The cookies to set in the browser before it opens the IdP (Playwright cookie dicts).
+def browser_cookies(kept: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The IdP-session store's cookies (as the login's HTTP jar holds them: the flow loads the
+    kept session there) as Playwright cookie dicts, session cookies included."""
+    found: list[dict[str, Any]] = []
+    for c in kept:
+        domain = str(c["domain"])
+        if c.get("host_only"):
+            domain = domain.lstrip(".").removesuffix(".local")
+        expires = c.get("expires")
+        found.append(
+            {
+                "name": str(c["name"]),
+                "value": str(c["value"]),
+                "domain": domain,
+                "path": str(c.get("path") or "/"),
+                "expires": float(expires) if expires is not None else -1,
+                "secure": bool(c.get("secure")),
+            }
+        )
+    return found
 
-    Session cookies (no expiry) die with the browser process; the IdP-session store will
-    hand back what :func:`keep_idp_session_cookies` saved. Until then: none."""
-    return []
 
-
-def keep_idp_session_cookies(
-    account: Account, services: Services, cookies: list[dict[str, Any]]
-) -> None:
-    """The browser's cookies after a successful sign-in (session cookies included), for
-    :func:`idp_session_cookies` to restore at the next launch. Until the IdP-session store
-    takes them: not kept (the profile directory keeps the persistent ones)."""
-    return None
+def kept_cookies(cookies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Playwright's cookies in the store's form (``expires`` None for session cookies:
+    they die with the browser process, so they are exactly what must be kept)."""
+    return [
+        {
+            "name": c["name"],
+            "value": c["value"],
+            "domain": c["domain"],
+            "path": c.get("path") or "/",
+            "secure": bool(c.get("secure")),
+            "expires": int(c["expires"]) if c.get("expires", -1) not in (-1, None) else None,
+            "host_only": not str(c["domain"]).startswith("."),
+        }
+        for c in cookies
+    ]
 
 
 class BrowserProvider(Provider):
@@ -347,7 +368,7 @@ class BrowserProvider(Provider):
                 hint=f"run `{INSTALL_PLAYWRIGHT}` (with pipx: `pipx inject samljit playwright`)",
             ) from None
         username = secrets.username
-        password: str | None = None
+        password: Callable[[], str] | None = None
         if autofill:
             if not username:
                 username = self.terminal.ask(
@@ -355,7 +376,11 @@ class BrowserProvider(Provider):
                     what="the IdP username (browser_autofill)",
                     hint="set username with `samljit configure`, or SAMLJIT_USERNAME",
                 )
-            password = secrets.password or self._password(username)
+            known = username
+
+            def password() -> str:  # asked for only when the IdP shows its password form:
+                return secrets.password or self._password(known)  # a kept session needs none
+
         elif headless:
             self.terminal.info(
                 "The browser runs headless without browser_autofill: only an IdP session it "
@@ -411,7 +436,7 @@ class _Session:
         *,
         timeout: float,
         username: str,
-        password: str | None,
+        password: Callable[[], str] | None,
     ) -> None:
         self.provider = provider
         self.services = provider.services
@@ -451,9 +476,10 @@ class _Session:
         for pattern in patterns:
             context.route(pattern, self._caught)
         context.on("close", self._on_close)
-        cookies = idp_session_cookies(account, services)
-        if cookies:
-            context.add_cookies(cookies)
+        http = self.provider.http  # the flow loaded the kept IdP session into this jar
+        held = http.cookies_for(self.provider.session_hosts())
+        if held:
+            context.add_cookies(browser_cookies(held))
         page = context.pages[0] if context.pages else context.new_page()
         try:
             page.goto(account.url, wait_until="commit")
@@ -493,8 +519,8 @@ class _Session:
         finally:
             terminal.clear_status()
         terminal.info("Signed in through the browser.")
-        with contextlib.suppress(PlaywrightError):
-            keep_idp_session_cookies(account, services, list(context.cookies()))
+        with contextlib.suppress(PlaywrightError):  # the flow keeps the IdP hosts' ones
+            http.load_cookies(kept_cookies(list(context.cookies())))
         return self.response
 
     def _timed_out(self) -> AuthenticationError:
@@ -534,7 +560,7 @@ class _Session:
                 page.fill("[data-samljit-fill=username]", self.username, timeout=2000)
             if kind == "password":
                 assert self.password is not None
-                page.fill("[data-samljit-fill=password]", self.password, timeout=2000)
+                page.fill("[data-samljit-fill=password]", self.password(), timeout=2000)
                 self.password_sent = True
                 target = "[data-samljit-fill=password]"
             else:

@@ -258,3 +258,30 @@ def test_headless_login_through_a_real_simplesamlphp(cli: Cli, tmp_path: Path) -
         ran = cli.run("login", "-a", "ssp")
         assert ran.returncode == 0, f"{ran.stderr}\n--- php -S log ---\n{ssp.log[-2000:]}"
     assert "Logged in: SspReadOnly in 012345678987" in ran.stderr
+
+
+def test_the_second_login_of_the_day_rides_the_kept_session(cli: Cli, tmp_path: Path) -> None:
+    """SimpleSAMLphp's session cookies have no expiry: they die with the browser, so samljit
+    keeps them in the IdP-session store and sets them at the next launch. The second login
+    opens and closes the browser with no password to fill (none is available) and SimpleSAMLphp
+    sees no password POST."""
+    from tests.support.simplesamlphp import SimpleSamlPhp, SspUser
+
+    role = "arn:aws:iam::012345678987:role/SspReadOnly"
+    user = SspUser("carol", PASSWORD, [(role, "arn:aws:iam::012345678987:saml-provider/Ssp")])
+    with SimpleSamlPhp(tmp_path / "ssp", [user]).start() as ssp:
+        cli.write_config(
+            "[ssp]\nprovider = Browser\n"
+            f"url = {ssp.sso_url}\nusername = carol\nidp_certificate = {ssp.certificate}\n"
+            "headless = true\nbrowser_autofill = true\ntimeout = 30\n"
+        )
+        first = cli.run("login", "-a", "ssp")
+        assert first.returncode == 0, first.stderr
+        seen = len(ssp.settle(1))
+        posts = ssp.password_posts()
+        assert posts == 1
+        assert "IdP session held" in cli.run("status", "-a", "ssp").stdout
+        again = cli.run("login", "-a", "ssp", "--force", env={"SAMLJIT_PASSWORD": ""})
+        assert again.returncode == 0, again.stderr
+        assert len(ssp.settle(seen + 1)) > seen, "the second login never reached the IdP"
+        assert ssp.password_posts() == posts, "the kept session did not answer"
