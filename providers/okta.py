@@ -376,6 +376,8 @@ class OktaProvider(Provider):
             f"Okta Identity Engine sign-in: open {_clean(url)} and approve code {user_code} "
             f"(within {int(expires_in // 60)} min {int(expires_in % 60)} s)."
         )
+        if url.startswith("https://") and terminal.open_browser(url):
+            terminal.info("Opened the verification page in your browser.")
         step = "Okta device token"
         try:
             while True:

@@ -105,6 +105,22 @@ class Terminal:
         code to compare): shown even with ``--quiet``, on the terminal samljit talks to."""
         self._write(text, "bold")
 
+    def open_browser(self, url: str) -> bool:
+        """Open ``url`` in the user's browser where there is a display (a step the user
+        finishes there, such as approving a device code); False when none was opened."""
+        if not (
+            sys.platform == "darwin"
+            or os.environ.get("DISPLAY")
+            or os.environ.get("WAYLAND_DISPLAY")
+        ):
+            return False
+        import webbrowser
+
+        try:
+            return webbrowser.open(url)
+        except webbrowser.Error:
+            return False
+
     def success(self, text: str) -> None:
         """The one line that says a command did what it was asked (green on a terminal)."""
         if not self.quiet:
