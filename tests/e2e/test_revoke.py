@@ -1,0 +1,268 @@
+"""Beyond getting credentials: ``revoke`` (an IAM policy put through moto's IAM, signed by
+botocore), ``--reason`` in the audit log (full and replayed runs), and ``eks-token`` (a
+presigned STS URL that moto's STS answers)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+from tests.e2e.test_answers import audit_lines
+from tests.e2e.test_startup import valid_profile
+from tests.e2e.test_terminal import finish, spawn
+from tests.emulators.jumpcloud import JumpCloudEmulator, totp_now
+from tests.support.accounts import FULL_ARN, RO_ARN, TOTP_SECRET, account_config
+from tests.support.cli import Cli
+from tests.support.moto_sts import MotoSts
+
+pytestmark = pytest.mark.e2e
+
+POLICY = "AWSRevokeOlderSessions"
+ADMIN_KEYS = {"AWS_ACCESS_KEY_ID": "AKIAADMINEXAMPLE0001", "AWS_SECRET_ACCESS_KEY": "admin-secret"}
+
+
+def iam(sts: MotoSts) -> Any:
+    return boto3.client(
+        "iam",
+        endpoint_url=sts.url,
+        region_name="us-east-1",
+        aws_access_key_id="AKIATESTEXAMPLE00001",
+        aws_secret_access_key="test-secret",
+    )
+
+
+@pytest.fixture
+def admin(cli: Cli, sts: MotoSts, jumpcloud: JumpCloudEmulator) -> Cli:
+    """The test company's roles in moto's IAM, without a revocation policy; samljit configured,
+    and the environment holding an administrator's keys and moto as IAM endpoint."""
+    client = iam(sts)
+    for arn in (RO_ARN, FULL_ARN):
+        name = arn.rsplit("/", 1)[1]
+        with contextlib.suppress(client.exceptions.EntityAlreadyExistsException):
+            client.create_role(RoleName=name, AssumeRolePolicyDocument="{}")
+        with contextlib.suppress(client.exceptions.NoSuchEntityException):
+            client.delete_role_policy(RoleName=name, PolicyName=POLICY)
+    cli.write_config(account_config(jumpcloud))
+    cli.env.update(ADMIN_KEYS, AWS_ENDPOINT_URL_IAM=sts.url)
+    cli.secrets.add(ADMIN_KEYS["AWS_SECRET_ACCESS_KEY"])
+    return cli
+
+
+def put_policy(sts: MotoSts, arn: str) -> dict[str, Any] | None:
+    client = iam(sts)
+    try:
+        got = client.get_role_policy(RoleName=arn.rsplit("/", 1)[1], PolicyName=POLICY)
+    except client.exceptions.NoSuchEntityException:
+        return None
+    document: dict[str, Any] = got["PolicyDocument"]
+    return document
+
+
+def expected(before: str) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Action": ["*"],
+                "Resource": ["*"],
+                "Condition": {"DateLessThan": {"aws:TokenIssueTime": before}},
+            }
+        ],
+    }
+
+
+# -- revoke -----------------------------------------------------------------------------
+def test_revoke_puts_the_console_policy_and_a_second_one_overwrites(
+    admin: Cli, sts: MotoSts
+) -> None:
+    first = admin.run(
+        "revoke", "-a", "production", "--role", "readonly", "--before", "2024-05-01T12:00:00Z",
+        "--yes",
+    )  # fmt: skip
+    assert first.returncode == 0, first.stderr
+    assert put_policy(sts, RO_ARN) == expected("2024-05-01T12:00:00Z")
+    assert f"Revoked: sessions of {RO_ARN} issued before 2024-05-01T12:00:00Z" in first.stderr
+    # an offset is turned into UTC, a fraction rounds up: nothing issued before it escapes
+    second = admin.run(
+        "revoke", "-a", "production", "--role", RO_ARN,
+        "--before", "2024-05-01T14:30:00.250+02:00", "--yes",
+    )  # fmt: skip
+    assert second.returncode == 0, second.stderr
+    assert put_policy(sts, RO_ARN) == expected("2024-05-01T12:30:01Z")  # replaced, not added
+    names = iam(sts).list_role_policies(RoleName="AcmeJumpCloudAdminRO")["PolicyNames"]
+    assert names == [POLICY]
+    revoked = [e for e in audit_lines(admin) if e["event"] == "role.revoked"]
+    assert [(e["role_arn"], e["before"], e["account"]) for e in revoked] == [
+        (RO_ARN, "2024-05-01T12:00:00Z", "production"),
+        (RO_ARN, "2024-05-01T12:30:01Z", "production"),
+    ]
+    assert put_policy(sts, FULL_ARN) is None  # the other role is untouched
+
+
+def test_revoke_defaults_to_now_and_the_role_the_profile_holds(admin: Cli, sts: MotoSts) -> None:
+    valid_profile(admin, role="AcmeJumpCloudAdmin")
+    ran = admin.run("revoke", "-a", "production", "--yes")
+    assert ran.returncode == 0, ran.stderr
+    document = put_policy(sts, FULL_ARN)
+    assert document is not None
+    before = document["Statement"][0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
+    assert audit_lines(admin)[-1]["before"] == before  # "now", as the policy says it
+    assert before.endswith("Z") and len(before) == len("2024-05-01T12:00:00Z")
+
+
+def test_revoke_finds_a_role_name_in_the_cached_assertion(
+    admin: Cli, sts: MotoSts, jumpcloud: JumpCloudEmulator
+) -> None:
+    unknown = admin.run("revoke", "-a", "production", "--role", "AcmeJumpCloudAdmin", "--yes")
+    assert unknown.returncode == 4
+    assert "no assertion of the account is cached" in unknown.stderr
+    code = totp_now(TOTP_SECRET)
+    admin.secrets.add(code)
+    assert admin.run("login", "-a", "production", "--mfa-token", code).returncode == 0
+    ran = admin.run("revoke", "-a", "production", "--role", "AcmeJumpCloudAdmin", "--yes")
+    assert ran.returncode == 0, ran.stderr
+    assert put_policy(sts, FULL_ARN) is not None and put_policy(sts, RO_ARN) is None
+
+
+def test_revoke_without_a_terminal_or_yes_writes_nothing(admin: Cli, sts: MotoSts) -> None:
+    ran = admin.run("revoke", "-a", "production", "--role", "readonly")
+    assert ran.returncode == 2
+    assert "confirmation to write the policy is needed, but there is no terminal" in ran.stderr
+    assert "hint: pass --yes" in ran.stderr
+    assert put_policy(sts, RO_ARN) is None
+    assert not any(e["event"] == "role.revoked" for e in audit_lines_or_none(admin))
+
+
+def audit_lines_or_none(cli: Cli) -> list[dict[str, str]]:
+    path = cli.home / ".local" / "state" / "samljit" / "audit.log"
+    return audit_lines(cli) if path.exists() else []
+
+
+@pytest.mark.parametrize(("answer", "written"), [("yes", True), ("no", False)])
+def test_revoke_asks_on_the_terminal(admin: Cli, sts: MotoSts, answer: str, written: bool) -> None:
+    child = spawn(admin, "revoke", "-a", "production", "--role", "readonly", "--before", "now")
+    child.expect(f"Inline policy {POLICY} for {RO_ARN}")
+    child.expect('"aws:TokenIssueTime":"')
+    child.expect("Write this policy\\? \\(yes/no\\)")
+    child.sendline(answer)
+    shown = finish(child)
+    assert child.exitstatus == 0, shown
+    assert (put_policy(sts, RO_ARN) is not None) is written
+    assert ("Revoked: sessions of" in shown) is written
+    assert ("Nothing written." in shown) is not written
+
+
+def test_revoke_of_an_unknown_role_is_exit_5(admin: Cli) -> None:
+    arn = "arn:aws:iam::012345678987:role/NoSuchRole"
+    ran = admin.run("revoke", "-a", "production", "--role", arn, "--yes")
+    assert ran.returncode == 5
+    assert "samljit: error: AWS refused: NoSuchEntity: " in ran.stderr
+    assert "has no role named NoSuchRole" in ran.stderr
+
+
+def test_revoke_with_the_credentials_of_an_aws_profile(admin: Cli, sts: MotoSts) -> None:
+    env = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None}
+    missing = admin.run("revoke", "-a", "production", "--role", "readonly", "--yes", env=env)  # type: ignore[arg-type]
+    assert missing.returncode == 2 and "no AWS credentials to sign with" in missing.stderr
+    no_such = admin.run(
+        "revoke", "-a", "production", "--role", "readonly", "--yes", "--aws-profile", "nope",
+        env=env,  # type: ignore[arg-type]
+    )  # fmt: skip
+    assert no_such.returncode == 2 and "AWS profile 'nope' is not in" in no_such.stderr
+    admin.credentials.parent.mkdir(exist_ok=True)
+    admin.credentials.write_text(
+        "[security-admin]\naws_access_key_id = AKIAPROFILEEXAMPLE01\n"
+        "aws_secret_access_key = profile-secret\n"
+    )
+    admin.secrets.add("profile-secret")
+    ran = admin.run(
+        "revoke", "-a", "production", "--role", "readonly", "--yes",
+        "--aws-profile", "security-admin", env=env,  # type: ignore[arg-type]
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert put_policy(sts, RO_ARN) is not None
+
+
+#: IAM's answer when the caller may not put the policy (the real XML, as IAM sends it).
+ACCESS_DENIED = """<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/">
+  <Error>
+    <Type>Sender</Type>
+    <Code>AccessDenied</Code>
+    <Message>User: arn:aws:sts::012345678987:assumed-role/AcmeJumpCloudAdminRO/ops@acme.example is not authorized to perform: iam:PutRolePolicy on resource: role AcmeJumpCloudAdminRO because no identity-based policy allows the iam:PutRolePolicy action</Message>
+  </Error>
+  <RequestId>4c5a2b1e-6f7d-4e2a-9b1c-0d8e7f6a5b4c</RequestId>
+</ErrorResponse>
+"""  # noqa: E501
+
+
+@pytest.fixture
+def denying_iam() -> Iterator[tuple[str, list[dict[str, str]]]]:
+    """A loopback IAM that refuses every call with AccessDenied; records the requests."""
+    seen: list[dict[str, str]] = []
+
+    @Request.application  # type: ignore[misc]
+    def app(request: Request) -> Response:
+        seen.append({"Authorization": request.headers.get("Authorization", ""), **request.form})
+        return Response(ACCESS_DENIED, status=403, content_type="text/xml")
+
+    server = make_server("127.0.0.1", 0, app)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", seen
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+def test_access_denied_names_the_missing_permission(
+    admin: Cli, denying_iam: tuple[str, list[dict[str, str]]]
+) -> None:
+    url, seen = denying_iam
+    ran = admin.run(
+        "revoke", "-a", "production", "--role", "readonly", "--yes",
+        env={"AWS_ENDPOINT_URL_IAM": url},
+    )  # fmt: skip
+    assert ran.returncode == 5
+    lines = ran.stderr.strip().splitlines()
+    assert lines[-2].startswith("samljit: error: AWS refused: AccessDenied: User: arn:aws:sts::")
+    assert lines[-1] == (
+        "hint: the environment's AWS credentials may not do this: the missing permission is "
+        f"iam:PutRolePolicy on {RO_ARN} (run revoke with an administrator's profile: "
+        "--aws-profile)"
+    )
+    request = seen[0]
+    assert request["Action"] == "PutRolePolicy" and request["RoleName"] == "AcmeJumpCloudAdminRO"
+    assert request["PolicyName"] == POLICY
+    # signed by botocore: SigV4 over IAM's scope, with the environment's key
+    assert request["Authorization"].startswith(
+        f"AWS4-HMAC-SHA256 Credential={ADMIN_KEYS['AWS_ACCESS_KEY_ID']}/"
+    )
+    assert "/us-east-1/iam/aws4_request" in request["Authorization"]
+    policy = json.loads(request["PolicyDocument"])
+    assert policy["Statement"][0]["Effect"] == "Deny"
+
+
+def test_aws_endpoint_url_is_the_fallback_for_iam(admin: Cli, sts: MotoSts) -> None:
+    ran = admin.run(
+        "revoke", "-a", "production", "--role", "readonly", "--yes",
+        env={"AWS_ENDPOINT_URL_IAM": None, "AWS_ENDPOINT_URL": sts.url},  # type: ignore[dict-item]
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert put_policy(sts, RO_ARN) is not None
+
+
+def test_a_bad_before_is_a_usage_error(admin: Cli) -> None:
+    for bad in ("yesterday", "2024-05-01", "2024-05-01T12:00:00"):
+        ran = admin.run("revoke", "-a", "production", "--role", "readonly", "--before", bad)
+        assert ran.returncode == 2, bad
+        assert "is not an RFC 3339 time with a zone" in ran.stderr
