@@ -15,7 +15,7 @@ import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from tests.e2e.test_answers import audit_lines
+from tests.e2e.test_answers import audit_lines, modules_of
 from tests.e2e.test_startup import valid_profile
 from tests.e2e.test_terminal import finish, spawn
 from tests.emulators.jumpcloud import JumpCloudEmulator, totp_now
@@ -266,3 +266,92 @@ def test_a_bad_before_is_a_usage_error(admin: Cli) -> None:
         ran = admin.run("revoke", "-a", "production", "--role", "readonly", "--before", bad)
         assert ran.returncode == 2, bad
         assert "is not an RFC 3339 time with a zone" in ran.stderr
+
+
+# -- --reason -----------------------------------------------------------------------------
+@pytest.fixture
+def cached(cli: Cli, jumpcloud: JumpCloudEmulator) -> Cli:
+    """Valid credentials in the profile: login and exec are answered without the IdP."""
+    cli.write_config(account_config(jumpcloud))
+    valid_profile(cli)
+    return cli
+
+
+def grants_of(cli: Cli) -> list[dict[str, str]]:
+    return [e for e in audit_lines(cli) if e["event"] in ("grant.issued", "grant.reused")]
+
+
+def test_login_records_the_reason_and_audit_shows_it(
+    cli: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    code = totp_now(TOTP_SECRET)
+    cli.secrets.add(code)
+    reason = "INC-4711: disk full on db-1"
+    ran = cli.run("login", "-a", "production", "--mfa-token", code, "--reason", reason)
+    assert ran.returncode == 0, ran.stderr
+    [issued] = [e for e in audit_lines(cli) if e["event"] == "grant.issued"]
+    assert issued["reason"] == reason and issued["role_arn"] == RO_ARN
+    printed = [json.loads(x) for x in cli.run("audit", "--json").stdout.splitlines()]
+    assert [e.get("reason") for e in printed if e["event"] == "grant.issued"] == [reason]
+    assert f"reason={reason}" in cli.run("audit").stdout
+    # a reason is never a way to write control characters into the log or onto a terminal
+    hostile = "ok\x1b[2J\nforged line"
+    again = cli.run("login", "-a", "production", "--reason", hostile)
+    assert again.returncode == 0, again.stderr
+    log = (cli.home / ".local" / "state" / "samljit" / "audit.log").read_text()
+    assert "\x1b" not in log and len(log.splitlines()) == len(audit_lines(cli))
+    assert grants_of(cli)[-1]["reason"] == "ok\\x1b[2J\\nforged line"
+
+
+def test_exec_hands_the_reason_to_the_child_also_when_replayed(cached: Cli) -> None:
+    show = ["exec", "-a", "production", "--reason", "deploy 1.2.3", "--", "sh", "-c"]
+    script = 'printf "%s" "$SAMLJIT_REASON"'
+    first = cached.run(*show, script)
+    assert (first.returncode, first.stdout) == (0, "deploy 1.2.3"), first.stderr
+    modules, second = modules_of(cached, *show, script)
+    assert (second.returncode, second.stdout) == (0, "deploy 1.2.3"), second.stderr
+    assert "argparse" not in modules  # answered by the remembered answer
+    assert [(e["event"], e.get("reason")) for e in grants_of(cached)] == [
+        ("grant.reused", "deploy 1.2.3"),
+        ("grant.reused", "deploy 1.2.3"),
+    ]
+
+
+def test_samljit_reason_is_part_of_what_is_remembered(cached: Cli) -> None:
+    """The same words with another SAMLJIT_REASON must not replay the old reason."""
+    show = ["exec", "-a", "production", "--", "sh", "-c", 'printf "%s" "$SAMLJIT_REASON"']
+    for reason in ("first reason", "first reason", "second reason"):
+        cached.env["SAMLJIT_REASON"] = reason
+        modules, ran = modules_of(cached, *show)
+        assert (ran.returncode, ran.stdout) == (0, reason), ran.stderr
+    assert [e.get("reason") for e in grants_of(cached)] == [
+        "first reason",
+        "first reason",
+        "second reason",
+    ]
+    assert "argparse" in modules  # the new reason took the full path
+    del cached.env["SAMLJIT_REASON"]
+    plain = cached.run(*show)
+    assert plain.stdout == "" and "reason" not in grants_of(cached)[-1]
+
+
+def test_credential_process_records_the_reason_cached_or_not(
+    cli: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    code = totp_now(TOTP_SECRET)
+    cli.secrets.add(code)
+    args = ("credential-process", "-a", "production", "--reason", "billing report")
+    first = cli.run(*args, env={"SAMLJIT_MFA_TOKEN": code}, stdout_has_secrets=True)
+    assert first.returncode == 0, first.stderr
+    second = cli.run(*args, stdout_has_secrets=True)  # from the cache
+    third = cli.run(*args, stdout_has_secrets=True)  # replayed
+    assert second.stdout == third.stdout == first.stdout
+    assert [(e["event"], e.get("reason")) for e in grants_of(cli)] == [
+        ("grant.issued", "billing report"),
+        ("grant.reused", "billing report"),
+        ("grant.reused", "billing report"),
+    ]
+    long = cli.run("credential-process", "-a", "production", "--reason", "x" * 501)
+    assert long.returncode == 2 and "at most 500 are kept" in long.stderr
