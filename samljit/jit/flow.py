@@ -421,9 +421,7 @@ def login(
     return grant
 
 
-def reuse_event(
-    account: Account, grant: Grant, reason: str | None = None
-) -> dict[str, str | None]:
+def reuse_event(account: Account, grant: Grant, reason: str | None = None) -> dict[str, str | None]:
     """The fields of the ``grant.reused`` event for ``grant``."""
     return {
         "account": account.name,

@@ -24,7 +24,6 @@ from samljit.services import Services
 from samljit.sinks.env import role_arn_of
 from samljit.text import printable
 
-
 #: The longest ``--reason`` kept (one audit line, not a report).
 MAX_REASON = 500
 
