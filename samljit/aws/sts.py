@@ -70,11 +70,12 @@ def partition_of(arn: str) -> str:
     return partition
 
 
-def endpoint_override(env: Mapping[str, str]) -> str | None:
-    """``AWS_ENDPOINT_URL_STS``, then ``AWS_ENDPOINT_URL``, unless the SDK switch turns them off."""
+def endpoint_override(env: Mapping[str, str], service: str = "STS") -> str | None:
+    """``AWS_ENDPOINT_URL_<SERVICE>``, then ``AWS_ENDPOINT_URL``, unless the SDK switch turns
+    them off (``service``: ``STS``, ``IAM``)."""
     if env.get("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "").strip().lower() == "true":
         return None
-    for name in ("AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"):
+    for name in (f"AWS_ENDPOINT_URL_{service}", "AWS_ENDPOINT_URL"):
         value = env.get(name, "").strip()
         if value:
             return check_url(value, name)

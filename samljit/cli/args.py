@@ -80,6 +80,15 @@ def role_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--role", metavar="ROLE", help="role ARN, alias, role name or ACCOUNT/ROLE")
 
 
+def reason_option(parser: argparse.ArgumentParser) -> None:
+    """``--reason``: why access is taken, kept with the grant in the audit log."""
+    parser.add_argument(
+        "--reason",
+        metavar="TEXT",
+        help="why you take this access; recorded in the audit log [env SAMLJIT_REASON]",
+    )
+
+
 def mfa_options(parser: argparse.ArgumentParser) -> None:
     """``--mfa-token``, ``--skip-prompt`` and ``--browser``: every command that may log in."""
     parser.add_argument(

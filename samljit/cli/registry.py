@@ -29,6 +29,8 @@ COMMANDS: tuple[Command, ...] = tuple(
         ("script", "print shell lines that export the credentials"),
         ("status", "every configured account and profile, with time left"),
         ("logout", "remove the account's profile and cached credentials"),
+        ("eks-token", "print a kubectl ExecCredential (an EKS token) for the role"),
+        ("revoke", "deny everything to a role's sessions issued before a time (IAM policy)"),
         ("audit", "show the audit log"),
         ("cert", "make an IdP signing key and self-signed certificate"),
         ("sandbox", "a small SAML IdP on loopback, for trying samljit and IAM setups"),

@@ -33,6 +33,7 @@ ENV_KEYS = (
     "SAMLJIT_IDP_ACCOUNT",
     "SAMLJIT_CONFIG",
     "SAMLJIT_USERNAME",
+    "SAMLJIT_REASON",  # in the remembered audit line (and exec's child environment)
     "AWS_SHARED_CREDENTIALS_FILE",
     "HOME",
     "XDG_CACHE_HOME",

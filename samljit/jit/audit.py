@@ -1,8 +1,9 @@
 """The audit log: one JSON line per event, no secrets, in the user state directory.
 
 Events: ``login.started``, ``mfa.challenged``, ``grant.issued``, ``grant.reused``,
-``login.failed``, ``logout``. Each line has ``time`` (RFC 3339 UTC), ``event``, ``command``
-and whatever of ``account``, ``role_arn``, ``profile``, ``expires``, ``error`` applies.
+``login.failed``, ``logout``, ``role.revoked``. Each line has ``time`` (RFC 3339 UTC),
+``event``, ``command`` and whatever of ``account``, ``role_arn``, ``profile``, ``expires``,
+``reason`` (``--reason``), ``before`` (of ``revoke``), ``error`` applies.
 The file is rotated by size (``audit.log`` → ``audit.log.1``), one generation kept.
 Values are stored with control characters escaped (an error text or role ARN from the network
 cannot put an escape sequence in the file or, through ``samljit audit``, on a terminal).
@@ -23,7 +24,17 @@ from samljit.sinks.profile import parse_rfc3339, rfc3339
 from samljit.text import printable
 
 MAX_BYTES = 1024 * 1024
-FIELDS = ("account", "role_arn", "profile", "expires", "error", "factor", "source")
+FIELDS = (
+    "account",
+    "role_arn",
+    "profile",
+    "expires",
+    "reason",
+    "before",
+    "error",
+    "factor",
+    "source",
+)
 _SINCE = re.compile(r"^(\d+)\s*([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 

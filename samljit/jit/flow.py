@@ -348,10 +348,12 @@ def login(
     write: bool = True,
     use_cache: bool = True,
     read_profile: bool | None = None,
+    reason: str | None = None,
 ) -> Grant:
     """Credentials for the role: reused while valid, else a new login (one per
     (account, role) at a time across processes). ``write`` also writes the profile;
-    ``read_profile`` (default: ``write``) lets valid credentials in the profile answer."""
+    ``read_profile`` (default: ``write``) lets valid credentials in the profile answer.
+    ``reason`` (``--reason``) is recorded with the grant in the audit log."""
     from samljit.fsutil import LockTimeout
 
     cache = services.cache
@@ -361,7 +363,7 @@ def login(
             account, role_ref, services, profile_too=write if read_profile is None else read_profile
         )
         if found is not None:
-            _reused(account, services, found)
+            _reused(account, services, found, reason)
             return found
     since = services.now()
     try:
@@ -369,7 +371,7 @@ def login(
             if use_cache and not force:
                 found = reusable(account, role_ref, services, profile_too=False)
                 if found is not None:  # another process logged in while this one waited
-                    _reused(account, services, found)
+                    _reused(account, services, found, reason)
                     return found
                 failed = cache.get_error(key)
                 if failed is not None and failed.time >= since:
@@ -414,22 +416,24 @@ def login(
         role_arn=role.role_arn,
         profile=account.aws_profile if write else None,
         expires=_expires(credentials),
+        reason=reason,
     )
     return grant
 
 
-def reuse_event(account: Account, grant: Grant) -> dict[str, str | None]:
+def reuse_event(account: Account, grant: Grant, reason: str | None = None) -> dict[str, str | None]:
     """The fields of the ``grant.reused`` event for ``grant``."""
     return {
         "account": account.name,
         "role_arn": grant.role_arn,
         "profile": grant.profile,
         "expires": _expires(grant.credentials),
+        "reason": reason,
     }
 
 
-def _reused(account: Account, services: Services, grant: Grant) -> None:
-    services.event("grant.reused", **reuse_event(account, grant))
+def _reused(account: Account, services: Services, grant: Grant, reason: str | None) -> None:
+    services.event("grant.reused", **reuse_event(account, grant, reason))
 
 
 def profile_name(template: str, account: Account, role: roles.Role) -> str:
@@ -457,6 +461,7 @@ def login_all_roles(
     template: str,
     mfa_token: str | None = None,
     force: bool = False,
+    reason: str | None = None,
 ) -> list[Grant]:
     """One profile per role in the assertion (one IdP login at most)."""
     cache = services.cache
@@ -487,6 +492,7 @@ def login_all_roles(
                 role_arn=role.role_arn,
                 profile=name,
                 expires=_expires(credentials),
+                reason=reason,
             )
             grants.append(Grant(credentials, name, role.role_arn, reused=False))
     finally:

@@ -16,6 +16,7 @@ from typing import IO, Any
 from samljit.aws.arn import Arn
 from samljit.cli.terminal import Terminal, open_terminal
 from samljit.config import accounts as config
+from samljit.errors import UsageError
 from samljit.jit import answers
 from samljit.jit.flow import Grant
 from samljit.redact import Redactor
@@ -25,6 +26,8 @@ from samljit.text import printable
 
 #: The provider ``--browser`` logs in through (``providers/browser.py``).
 BROWSER_PROVIDER = "Browser"
+#: The longest ``--reason`` kept (one audit line, not a report).
+MAX_REASON = 500
 
 
 class Context:
@@ -100,10 +103,12 @@ class Context:
         stderr: str = "",
         exec_env: Mapping[str, str] | None = None,
         unset: Sequence[str] = (),
+        reason: str | None = None,
     ) -> None:
         """Remember this run's answer for the next identical one (:mod:`samljit.jit.answers`):
         replayed while the config, the cache entry and the credentials file are unchanged and
-        the credentials are outside the refresh margin."""
+        the credentials are outside the refresh margin. ``reason`` goes into the remembered
+        audit line (the key holds ``--reason`` and ``SAMLJIT_REASON``, so it stays true)."""
         from samljit.jit.flow import grant_key, reuse_event
 
         if self.mfa_token():
@@ -126,9 +131,23 @@ class Context:
             exec_env=exec_env,
             unset=unset,
             audit=services.audit.line(
-                "grant.reused", reuse_event(account, reused), time=answers.TIME_MARK
+                "grant.reused", reuse_event(account, reused, reason), time=answers.TIME_MARK
             ),
         )
+
+    def reason(self) -> str | None:
+        """``--reason``, else ``SAMLJIT_REASON``: why access is taken (``None``: not given)."""
+        text = getattr(self.args, "reason", None)
+        if text is None:
+            text = self.env.get("SAMLJIT_REASON")
+        text = (text or "").strip()
+        if len(text) > MAX_REASON:
+            raise UsageError(
+                f"--reason (or SAMLJIT_REASON) is {len(text)} characters long; at most "
+                f"{MAX_REASON} are kept",
+                hint="say it in a sentence, and point at the ticket for the rest",
+            )
+        return text or None
 
     def mfa_token(self) -> str | None:
         return getattr(self.args, "mfa_token", None) or self.env.get("SAMLJIT_MFA_TOKEN") or None

@@ -37,7 +37,7 @@ def run(ctx: Context) -> int:
             continue
         extra = "  ".join(
             f"{k}={entry[k]}"
-            for k in ("account", "role_arn", "profile", "expires", "error")
+            for k in ("account", "role_arn", "profile", "expires", "before", "reason", "error")
             if k in entry
         )
         ctx.out(f"{entry['time']}  {entry['event']:<15} {entry.get('command', ''):<18} {extra}")

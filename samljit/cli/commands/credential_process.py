@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from samljit.cli.args import mfa_options, role_option
+from samljit.cli.args import mfa_options, reason_option, role_option
 from samljit.cli.commands import Context
 from samljit.config.accounts import Overrides
 from samljit.jit.flow import login
@@ -21,11 +21,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     role_option(parser)
     parser.add_argument("--no-cache", action="store_true", help="log in even if cached")
     mfa_options(parser)
+    reason_option(parser)
 
 
 def run(ctx: Context) -> int:
     args = ctx.args
     account = ctx.account(Overrides(role=args.role))
+    reason = ctx.reason()
     grant = login(
         account,
         ctx.services,
@@ -33,6 +35,7 @@ def run(ctx: Context) -> int:
         mfa_token=ctx.mfa_token(),
         write=False,
         use_cache=not args.no_cache,
+        reason=reason,
     )
     c = grant.credentials
     line = json.dumps(
@@ -46,5 +49,5 @@ def run(ctx: Context) -> int:
     )
     ctx.out(line)
     if not args.no_cache:
-        ctx.remember(account, grant, stdout=line + "\n")
+        ctx.remember(account, grant, stdout=line + "\n", reason=reason)
     return 0

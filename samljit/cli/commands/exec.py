@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from samljit.cli.args import login_options
+from samljit.cli.args import login_options, reason_option
 from samljit.cli.commands import Context
 from samljit.config.accounts import Overrides
 from samljit.errors import UsageError
@@ -16,6 +16,7 @@ from samljit.sinks.env import REMOVED, credential_updates
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     login_options(parser, full=False)
+    reason_option(parser)
     parser.add_argument(
         "--no-write",
         action="store_true",
@@ -41,8 +42,14 @@ def run(ctx: Context) -> int:
     account = ctx.account(Overrides(role=args.role, profile=args.profile))
     services = ctx.services
     write = account.write_credentials and not args.no_write
+    reason = ctx.reason()
     grant = login(
-        account, services, role_ref=account.role_arn, mfa_token=ctx.mfa_token(), write=write
+        account,
+        services,
+        role_ref=account.role_arn,
+        mfa_token=ctx.mfa_token(),
+        write=write,
+        reason=reason,
     )
     updates = credential_updates(
         grant.credentials,
@@ -50,8 +57,10 @@ def run(ctx: Context) -> int:
         account_name=account.name,
         role_arn=grant.role_arn,
     )
+    if reason is not None:
+        updates["SAMLJIT_REASON"] = reason  # the child knows why it runs (and may log it)
     env = {k: v for k, v in ctx.env.items() if k not in REMOVED} | updates
-    ctx.remember(account, grant, exec_env=updates, unset=REMOVED)
+    ctx.remember(account, grant, exec_env=updates, unset=REMOVED, reason=reason)
     sys.stdout.flush()
     sys.stderr.flush()
     try:

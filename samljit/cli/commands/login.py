@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from samljit.cli.args import login_options
+from samljit.cli.args import login_options, reason_option
 from samljit.cli.commands import Context, describe_grant, expiry_text
 from samljit.config.accounts import Overrides
 from samljit.jit.flow import login, login_all_roles
@@ -12,6 +12,7 @@ from samljit.jit.flow import login, login_all_roles
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     login_options(parser, full=True)
+    reason_option(parser)
     parser.add_argument(
         "--all-roles",
         action="store_true",
@@ -25,6 +26,7 @@ def run(ctx: Context) -> int:
         Overrides(role=args.role, profile=args.profile, session_duration=args.session_duration)
     )
     services = ctx.services
+    reason = ctx.reason()
     if args.all_roles:
         grants = login_all_roles(
             account,
@@ -32,6 +34,7 @@ def run(ctx: Context) -> int:
             template=account.profile_template,
             mfa_token=ctx.mfa_token(),
             force=args.force,
+            reason=reason,
         )
         now = services.now()
         for grant in grants:
@@ -45,12 +48,16 @@ def run(ctx: Context) -> int:
         role_ref=account.role_arn,
         mfa_token=ctx.mfa_token(),
         force=args.force,
+        reason=reason,
     )
     now = services.now()
     ctx.terminal.success(describe_grant(grant, account, now))
     if not args.force:
         reused = grant._replace(reused=True)
         ctx.remember(
-            account, grant, stderr=describe_grant(reused, account, now, expiry="{expiry}") + "\n"
+            account,
+            grant,
+            stderr=describe_grant(reused, account, now, expiry="{expiry}") + "\n",
+            reason=reason,
         )
     return 0

@@ -13,7 +13,11 @@ it, so :class:`MotoSts` serves it with werkzeug (a moto dependency) behind
 
 * records each STS call (action, RoleArn, PrincipalArn, DurationSeconds, HTTP status, how
   many Role values the assertion carried) in ``calls``, never the assertion itself;
-* works around one moto bug, and nothing else (see :func:`reduce_roles`).
+* works around one moto bug (see :func:`reduce_roles`) and one routing gap: moto picks the
+  service of a signed request from its ``Authorization`` header, so a *presigned* STS URL
+  (SigV4 in the query string, as in an EKS token from ``samljit eks-token``) sent to a
+  loopback host would reach moto's S3; the middleware sends it to STS
+  (see :func:`presigned_service`).
 
 moto checks nothing in the assertion (signature, audience, validity, whether the role is
 granted) and ignores DurationSeconds: it is a stand-in for trying things, not a judge.
@@ -180,6 +184,13 @@ class StsCallRecorder:
         return result
 
 
+def presigned_service(params: dict[str, str]) -> str | None:
+    """The service of a request presigned with SigV4 (``X-Amz-Credential`` =
+    ``KEY/DATE/REGION/SERVICE/aws4_request``), or ``None``."""
+    parts = params.get("X-Amz-Credential", "").split("/")
+    return parts[3] if len(parts) == 5 and parts[4] == "aws4_request" else None
+
+
 def _read_body(environ: Environ) -> bytes:
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -220,7 +231,15 @@ class MotoSts:
             def log_request(self, *args: Any, **kwargs: Any) -> None:
                 """No access log; werkzeug still logs errors."""
 
-        self._recorder = StsCallRecorder(DomainDispatcherApplication(create_backend_app))
+        class Dispatcher(DomainDispatcherApplication):  # type: ignore[misc]
+            def infer_service_region_host(self, environ: Environ, path: str) -> str | None:
+                query = dict(parse_qsl(environ.get("QUERY_STRING", "")))
+                if not environ.get("HTTP_AUTHORIZATION") and presigned_service(query) == "sts":
+                    return "sts.amazonaws.com"  # a presigned STS URL goes to STS, as at AWS
+                host: str | None = super().infer_service_region_host(environ, path)
+                return host
+
+        self._recorder = StsCallRecorder(Dispatcher(create_backend_app))
         self._server = make_server(
             self.host, self.port, self._recorder, threaded=True, request_handler=QuietHandler
         )

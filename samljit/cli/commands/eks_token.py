@@ -1,0 +1,69 @@
+"""``samljit eks-token``: a kubectl ``ExecCredential`` for an EKS cluster, from the role's
+credentials (cached, logging in when needed, exactly as ``credential-process`` does).
+
+    users:
+    - name: production
+      user:
+        exec:
+          apiVersion: client.authentication.k8s.io/v1beta1
+          command: samljit
+          args: [eks-token, -a, production, --cluster, prod-eks]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from samljit.aws.arn import Arn
+from samljit.cli.args import mfa_options, reason_option, role_option
+from samljit.cli.commands import Context
+from samljit.config.accounts import Overrides
+from samljit.jit.flow import login
+from samljit.sinks.env import role_arn_of
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--cluster", metavar="NAME", required=True, help="EKS cluster name")
+    role_option(parser)
+    parser.add_argument(
+        "--region", metavar="REGION", help="the cluster's region (default: the account's)"
+    )
+    mfa_options(parser)
+    reason_option(parser)
+
+
+def run(ctx: Context) -> int:
+    from samljit.aws.eks import check_cluster, exec_credential, presigned_url, token_of
+    from samljit.aws.signing import require_botocore
+
+    args = ctx.args
+    require_botocore("eks-token")
+    cluster = check_cluster(args.cluster)
+    account = ctx.account(Overrides(role=args.role))
+    services = ctx.services
+    grant = login(  # the credential-process path: cache first, one login at a time
+        account,
+        services,
+        role_ref=account.role_arn,
+        mfa_token=ctx.mfa_token(),
+        write=False,
+        reason=ctx.reason(),
+    )
+    arn = Arn.try_parse(grant.role_arn or role_arn_of(grant.credentials))
+    url, notes = presigned_url(
+        grant.credentials,
+        cluster=cluster,
+        partition=arn.partition if arn is not None else "aws",
+        region=args.region or account.region,
+        env=ctx.env,
+    )
+    for note in notes:
+        services.terminal.warn(note)
+    token = token_of(url)
+    ctx.redactor.add(url, token)
+    credential = exec_credential(
+        token, now=services.now(), credentials_expire=grant.credentials.expiration
+    )
+    ctx.out(json.dumps(credential))
+    return 0
