@@ -232,8 +232,6 @@ def test_yubikey(cli: Cli, okta: OktaEmulator) -> None:
 @pytest.mark.parametrize(
     ("user", "mfa", "said"),
     [
-        ("key", "WEBAUTHN", "Okta asks for a security key (WebAuthn)"),
-        ("key", "Auto", "Okta asks for a security key (WebAuthn)"),
         ("duo", "Auto", "Okta asks for Duo"),
     ],
 )
