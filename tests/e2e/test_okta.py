@@ -221,7 +221,8 @@ def test_sms_wrong_code(cli: Cli, okta: OktaEmulator) -> None:
 
 
 def test_yubikey(cli: Cli, okta: OktaEmulator) -> None:
-    cli.write_config(config(okta, "yubi", mfa="YUBICO"))
+    # no kept session: the second login must spend the OTP again, not ride the sid
+    cli.write_config(config(okta, "yubi", mfa="YUBICO", extra="disable_sessions = true\n"))
     ran = login(cli, "--mfa-token", code(cli, "cccccckdvtbgjlf-otp-1"))
     assert ran.returncode == 0, ran.stderr
     again = login(cli, "--force", "--mfa-token", "cccccckdvtbgjlf-otp-1")  # spent
