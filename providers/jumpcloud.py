@@ -1,5 +1,5 @@
-"""JumpCloud: user-console login (XSRF, password, TOTP or JumpCloud Protect push), then the
-AWS app's SSO page, which holds the SAMLResponse.
+"""JumpCloud: user-console login (XSRF, password, TOTP, JumpCloud Protect push or a security
+key), then the AWS app's SSO page, which holds the SAMLResponse.
 
 Two hosts, both configurable: ``api_url`` (default https://console.jumpcloud.com) for the JSON
 login calls and ``url`` (``https://sso.jumpcloud.com/saml2/<app-slug>``) for the assertion.
@@ -8,13 +8,15 @@ One cookie jar (the injected :class:`~samljit.idp.http.HttpClient`) is kept acro
 
 from __future__ import annotations
 
+from base64 import urlsafe_b64decode, urlsafe_b64encode
+from binascii import Error as Base64Error
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
 from samljit.errors import AuthenticationError
-from samljit.idp import mfa
+from samljit.idp import fido, mfa
 from samljit.idp.page import parse_page, saml_response
 from samljit.idp.provider import LoginSecrets, Provider
 from samljit.text import printable
@@ -38,7 +40,7 @@ class _Login:
 
 class JumpCloudProvider(Provider):
     name: ClassVar[str] = "JumpCloud"
-    mfa_options: ClassVar[tuple[str, ...]] = ("Auto", "TOTP", "PUSH")
+    mfa_options: ClassVar[tuple[str, ...]] = ("Auto", "TOTP", "PUSH", "WEBAUTHN")
 
     def session_hosts(self) -> list[str]:
         hosts = super().session_hosts()
@@ -111,7 +113,14 @@ class JumpCloudProvider(Provider):
         state.xsrf = token
 
     def call(
-        self, state: _Login, method: str, path: str, body: dict[str, str] | None, step: str
+        self,
+        state: _Login,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None,
+        step: str,
+        *,
+        refused_hint: str = "check username and password (samljit configure), or the MFA code",
     ) -> dict[str, Any] | None:
         """One JSON call. Returns the 200 body, or ``None`` when JumpCloud asks for MFA
         (its factors are then in ``state``); raises on every other answer."""
@@ -142,8 +151,7 @@ class JumpCloudProvider(Provider):
             return None
         if response.status_code == 401:
             raise AuthenticationError(
-                f"JumpCloud refused the login: {message or 'HTTP 401'}",
-                hint="check username and password (samljit configure), or the MFA code",
+                f"JumpCloud refused the login: {message or 'HTTP 401'}", hint=refused_hint
             )
         raise AuthenticationError(
             f"{step}: JumpCloud answered HTTP {response.status_code}"
@@ -152,6 +160,7 @@ class JumpCloudProvider(Provider):
 
     def _factors(self, state: _Login) -> list[mfa.Factor[None]]:
         factors: list[mfa.Factor[None]] = []
+        duo = False
         for entry in state.offered:
             if not isinstance(entry, dict) or entry.get("status") != "available":
                 continue
@@ -160,8 +169,19 @@ class JumpCloudProvider(Provider):
                 factors.append(_Totp(self, state))
             elif kind == "push":
                 factors.append(_Push(self, state))
+            elif kind == "webauthn":
+                factors.append(_WebAuthn(self, state))
+            elif kind == "duo":
+                duo = True
+                state.unsupported.append(kind)
             elif kind:
                 state.unsupported.append(kind)
+        wanted = (self.account.mfa or "Auto").strip().upper()
+        if wanted == "AUTO" and any(f.kind != "WEBAUTHN" for f in factors):
+            # a security key only when asked for (mfa = WEBAUTHN) or when it is all there is
+            factors = [f for f in factors if f.kind != "WEBAUTHN"]
+        if duo and not factors:
+            factors.append(_Duo())
         return factors
 
 
@@ -233,6 +253,125 @@ class _Push(mfa.Factor[None]):
         answer = call(self.state, "POST", f"{path}/login", {}, "JumpCloud push login")
         if answer is None:
             raise AuthenticationError("JumpCloud asked for MFA again after the push")
+
+
+class _WebAuthn(mfa.Factor[None]):
+    """A security key (protocol section 3): JumpCloud's challenge, the key's assertion."""
+
+    kind: ClassVar[str] = "WEBAUTHN"
+
+    def __init__(self, provider: JumpCloudProvider, state: _Login) -> None:
+        self.provider = provider
+        self.state = state
+
+    @property
+    def label(self) -> str:
+        return "WEBAUTHN (security key)"
+
+    def verify(self, code: str | None) -> None:
+        provider, state = self.provider, self.state
+        if not fido.fido2_installed():
+            raise fido.fido2_missing("JumpCloud")
+        step = "JumpCloud WebAuthn challenge"
+        # the session cookies only: no XSRF or JSON headers on this GET
+        response = provider.http.get(f"{state.api}/userconsole/auth/webauthn", step=step)
+        provider.http.raise_for_service_trouble(response, step=step)
+        data = _json(response, step)
+        if response.status_code != 200:
+            message = printable(str(data.get("message") or "").strip())
+            raise AuthenticationError(
+                f"{step}: JumpCloud answered HTTP {response.status_code}"
+                + (f": {message}" if message else "")
+            )
+        request, token = _key_request(data, fido.origin_of(state.api), step)
+        assertion = fido.SecurityKey(provider.services).sign(request)
+        body = {
+            "publicKeyCredential": {
+                "id": _b64url(assertion.credential_id),
+                "rawId": _b64url(assertion.credential_id),
+                "type": "public-key",
+                "response": {
+                    "clientDataJSON": _b64url(assertion.client_data),
+                    "authenticatorData": _b64url(assertion.authenticator_data),
+                    "signature": _b64url(assertion.signature),
+                    "userHandle": None,
+                },
+            },
+            "token": token,
+        }
+        answer = provider.call(
+            state,
+            "POST",
+            "/userconsole/auth/webauthn",
+            body,
+            "JumpCloud WebAuthn",
+            refused_hint="use the security key enrolled for this user, or log in with "
+            "`samljit login --browser`",
+        )
+        if answer is None:
+            raise AuthenticationError("JumpCloud asked for MFA again after the security key")
+
+
+class _Duo(mfa.Factor[None]):
+    """Duo: JumpCloud hands over to Duo's Universal Prompt, which needs a browser."""
+
+    kind: ClassVar[str] = "DUO"
+
+    def verify(self, code: str | None) -> None:
+        raise AuthenticationError(
+            "JumpCloud asks for Duo, whose Universal Prompt needs a browser: log in with "
+            "`samljit login --browser`"
+        )
+
+
+def _key_request(data: dict[str, Any], origin: str, step: str) -> tuple[fido.KeyRequest, str]:
+    """JumpCloud's challenge as a :class:`fido.KeyRequest` (origin: the API host's), and the
+    token to send back."""
+    public = data.get("publicKey")
+    token = data.get("token")
+    if not isinstance(public, dict) or not isinstance(token, str) or not token:
+        raise AuthenticationError(f"{step}: JumpCloud's answer holds no WebAuthn challenge")
+    try:
+        challenge = _unb64url(public.get("challenge"))
+        allowed = tuple(
+            _unb64url(entry.get("id"))
+            for entry in public.get("allowCredentials") or []
+            if isinstance(entry, dict)
+        )
+    except (TypeError, ValueError, Base64Error):
+        raise AuthenticationError(
+            f"{step}: JumpCloud's WebAuthn challenge is not base64url"
+        ) from None
+    rp_id = public.get("rpId")
+    if not isinstance(rp_id, str) or not rp_id:
+        rp_id = urlsplit(origin).hostname or ""  # WebAuthn's default: the origin's host
+    timeout = public.get("timeout")
+    seconds = (
+        float(timeout) / 1000
+        if isinstance(timeout, int | float) and not isinstance(timeout, bool)
+        else None
+    )
+    verification = public.get("userVerification")
+    request = fido.KeyRequest(
+        idp="JumpCloud",
+        origin=origin,
+        rp_id=printable(rp_id),
+        challenge=challenge,
+        credential_ids=allowed,
+        user_verification=verification if isinstance(verification, str) else "preferred",
+        timeout=seconds,
+    )
+    return request, token
+
+
+def _b64url(data: bytes) -> str:
+    return urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64url(text: object) -> bytes:
+    if not isinstance(text, str) or not text:
+        raise ValueError("not base64url")
+    return urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _seconds_until(expires_at: object, now: datetime) -> float:

@@ -24,6 +24,8 @@ sleeper and clocks only.
 from __future__ import annotations
 
 import re
+from base64 import urlsafe_b64decode, urlsafe_b64encode
+from binascii import Error as Base64Error
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -31,7 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 from urllib.parse import quote, urlencode, urljoin, urlsplit
 
 from samljit.errors import AuthenticationError, ConfigError
-from samljit.idp import mfa
+from samljit.idp import fido, mfa
 from samljit.idp.page import parse_page, saml_response, shorten
 from samljit.idp.provider import LoginSecrets, Provider, ProviderKey
 
@@ -235,7 +237,9 @@ class OktaProvider(Provider):
         preference = " ".join((self.account.mfa or "Auto").split()).upper()
         usable = [f for f in factors if f.supported]
         if preference == "AUTO":
-            candidates = usable or factors
+            # a security key only when asked for (mfa = WEBAUTHN) or when it is all there is
+            others = [f for f in usable if f.kind != "WEBAUTHN"]
+            candidates = others or usable or factors
             if secrets.mfa_token:
                 for kinds in (("TOTP",), ("YUBICO", "TOKEN"), ("SMS", "EMAIL", "CALL")):
                     coded = [f for f in usable if f.kind in kinds]
@@ -642,13 +646,63 @@ class _Push(OktaFactor):
             terminal.clear_status()
 
 
+class _SecurityKey(OktaFactor):
+    """A security key (``webauthn``/``FIDO``, older orgs ``u2f``/``FIDO``): Okta's nonce for
+    the factor's credential, signed for RP ID = the org's host, origin = the org."""
+
+    @property
+    def supported(self) -> bool:  # type: ignore[override]
+        return fido.fido2_installed()
+
+    def verify(self, code: str | None) -> dict[str, Any]:
+        if not fido.fido2_installed():
+            raise AuthenticationError(
+                "Okta asks for a security key (WebAuthn), which needs samljit's fido2 extra: "
+                f"{fido.INSTALL}, or {BROWSER_HINT}"
+            )
+        step = "Okta security key"
+        started = self.post(self.verify_url, {}, step)
+        embedded = started.get("_embedded")
+        factor = embedded.get("factor") if isinstance(embedded, dict) else None
+        factor = factor if isinstance(factor, dict) else {}
+        profile = factor.get("profile")
+        inner = factor.get("_embedded")
+        challenge = inner.get("challenge") if isinstance(inner, dict) else None
+        credential = (profile if isinstance(profile, dict) else self.profile).get("credentialId")
+        nonce = challenge.get("challenge") if isinstance(challenge, dict) else None
+        try:
+            nonce_bytes = _unb64url(nonce)
+            credential_id = _unb64url(credential)
+        except (TypeError, ValueError, Base64Error):
+            raise AuthenticationError(
+                f"{step}: Okta's challenge holds no usable nonce and credential id"
+            ) from None
+        services = self.provider.services
+        left = _seconds_until(started.get("expiresAt"), services.now())
+        request = fido.KeyRequest(
+            idp="Okta",
+            origin=self.org.base,
+            rp_id=self.org.host,
+            challenge=nonce_bytes,
+            credential_ids=(credential_id,),
+            user_verification="preferred",
+            timeout=min(left, fido.DEFAULT_TIMEOUT),
+        )
+        assertion = fido.SecurityKey(services).sign(request)
+        target = _link(started, "next") or self.verify_url
+        body = {
+            "clientData": _b64url(assertion.client_data),
+            "authenticatorData": _b64url(assertion.authenticator_data),
+            "signatureData": _b64url(assertion.signature),
+        }
+        return self.post(target, body, step)
+
+
 class _Browser(OktaFactor):
-    """A factor samljit cannot do in a terminal (security key, Duo, FastPass)."""
+    """A factor samljit cannot do in a terminal (Duo, FastPass)."""
 
     supported: ClassVar[bool] = False
     NAMES: ClassVar[dict[str, str]] = {
-        "WEBAUTHN": "a security key (WebAuthn)",
-        "U2F": "a security key (U2F)",
         "DUO": "Duo",
         "FASTPASS": "Okta FastPass",
     }
@@ -670,8 +724,8 @@ _FACTORS: dict[tuple[str, str], tuple[str, type[OktaFactor]]] = {
     ("call", ""): ("CALL", _Challenge),
     ("email", ""): ("EMAIL", _Challenge),
     ("question", ""): ("QUESTION", _Question),
-    ("webauthn", ""): ("WEBAUTHN", _Browser),
-    ("u2f", ""): ("WEBAUTHN", _Browser),
+    ("webauthn", ""): ("WEBAUTHN", _SecurityKey),
+    ("u2f", ""): ("WEBAUTHN", _SecurityKey),
     ("web", "DUO"): ("DUO", _Browser),
     ("signed_nonce", ""): ("FASTPASS", _Browser),
 }
@@ -834,6 +888,16 @@ def _seconds_until(expires_at: object, now: datetime) -> float:
             moment = moment.replace(tzinfo=timezone.utc)
         return max(0.0, (moment - now).total_seconds())
     return FALLBACK_SECONDS
+
+
+def _b64url(data: bytes) -> str:
+    return urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def _unb64url(text: object) -> bytes:
+    if not isinstance(text, str) or not text:
+        raise ValueError("not base64url")
+    return urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _number(value: object, default: float) -> float:

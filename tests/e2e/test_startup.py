@@ -24,6 +24,7 @@ HEAVY = {
     "prompt_toolkit",
     "botocore",
     "boto3",
+    "fido2",
 }
 
 

@@ -15,9 +15,12 @@ from urllib.parse import unquote
 
 import pytest
 import requests
+from fido2.client import DefaultClientDataCollector, Fido2Client
+from fido2.webauthn import PublicKeyCredentialDescriptor, PublicKeyCredentialRequestOptions
 from lxml import etree
 from signxml.verifier import XMLVerifier
 
+from samljit.idp.fido import rp_id_allowed
 from samljit.tools.sandbox.response import ROLE_ATTRIBUTE, RoleGrant
 from tests.emulators.jumpcloud import totp_at
 from tests.emulators.okta import (
@@ -54,6 +57,7 @@ from tests.emulators.okta import (
     webauthn_factor,
     yubikey_factor,
 )
+from tests.support.softkey import SoftKey, SoftKeyStore, b64, enroll, unb64
 
 CERT = (Path(__file__).resolve().parents[2] / "fixtures/keys/idp-test.crt").read_text()
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -97,8 +101,7 @@ def users() -> list[User]:
         User("question@acme.example", "pw", factors=[question_factor("Blue")]),
         User("rsa@acme.example", "pw", factors=[token_factor(["13572468"])]),
         User("yubi@acme.example", "pw", factors=[yubikey_factor(["cccccc-otp-1", "cccccc-otp-2"])]),
-        User("key@acme.example", "pw", factors=[webauthn_factor("Y3JlZC0x")], apps=aws),
-        User("refused@acme.example", "pw", factors=[webauthn_factor(assertion="refuse")]),
+        User("refused@acme.example", "pw", factors=[webauthn_factor()]),  # no key registered
         User(
             "u2f@acme.example",
             "pw",
@@ -702,35 +705,75 @@ def test_push_after_success_is_wrong_state(emu: OktaEmulator) -> None:
     assert_error(late, 403, "E0000079")
 
 
-# -- section 3: WebAuthn / U2F (stub verification) and Duo (unsupported) ----------------------
+# -- section 3: WebAuthn / U2F (verified with fido2.server) and Duo (unsupported) -------------
 def client_data(nonce: str, origin: str, kind: str = "webauthn.get") -> str:
     data = {"type": kind, "challenge": nonce, "origin": origin}
     return base64.b64encode(json.dumps(data).encode()).decode()
 
 
-def test_webauthn(emu: OktaEmulator) -> None:
+def sign(store: SoftKeyStore, origin: str, nonce: str, credential: bytes) -> dict[str, str]:
+    """The software key's assertion over ``nonce``, made by fido2's client, in Okta's shape."""
+    client = Fido2Client(SoftKey(store), DefaultClientDataCollector(origin, verify=rp_id_allowed))
+    options = PublicKeyCredentialRequestOptions(
+        challenge=unb64(nonce),
+        rp_id="127.0.0.1",
+        allow_credentials=[PublicKeyCredentialDescriptor(type="public-key", id=credential)],
+        user_verification="discouraged",
+    )
+    answer = client.get_assertion(options).get_response(0).response
+    return {
+        "clientData": b64(bytes(answer.client_data)),
+        "authenticatorData": b64(bytes(answer.authenticator_data)),
+        "signatureData": b64(bytes(answer.signature)),
+    }
+
+
+def test_webauthn_verifies_real_assertions(emu: OktaEmulator, tmp_path: Path) -> None:
+    store = SoftKeyStore(tmp_path / "key.json")
+    cred = enroll(store, rp_id="127.0.0.1", origin=emu.base_url)
+    factor_def = webauthn_factor(cred.id_b64, public_key=cred.public_key)
+    emu.add_user(User("key@acme.example", "pw", factors=[factor_def], apps={"0oaAws": []}))
     client = Client(emu)
     state, factors = client.mfa("key@acme.example")
     factor = factors[0]
     assert (factor["factorType"], factor["provider"]) == ("webauthn", "FIDO")
-    answer = client.verify(factor, state).json()
-    assert answer["status"] == "MFA_CHALLENGE"
-    embedded = answer["_embedded"]["factor"]
-    assert embedded["profile"]["credentialId"] == "Y3JlZC0x"
-    nonce = embedded["_embedded"]["challenge"]["challenge"]
-    assert re.fullmatch(r"[A-Za-z0-9_-]{20,}", nonce)
-    assert "extensions" not in embedded["_embedded"]["challenge"]
-    assert answer["_links"]["next"]["href"] == factor["_links"]["verify"]["href"]
-    origin = "https://" + emu.base_url.split("://", 1)[1]
-    assertion: dict[str, Any] = {"authenticatorData": "AAAA", "signatureData": "MEUCIQ"}
-    wrong_nonce = client.verify(factor, state, clientData=client_data("other", origin), **assertion)
-    assert_error(wrong_nonce, 403, "E0000068")
-    wrong_origin = client.verify(
-        factor, state, clientData=client_data(nonce, "https://evil.example"), **assertion
-    )
-    assert_error(wrong_origin, 403, "E0000068")
-    done = client.verify(factor, state, clientData=client_data(nonce, origin), **assertion)
-    assert done.json()["status"] == "SUCCESS"
+
+    def challenge() -> str:
+        answer = client.verify(factor, state).json()
+        assert answer["status"] == "MFA_CHALLENGE"
+        embedded = answer["_embedded"]["factor"]
+        assert embedded["profile"]["credentialId"] == cred.id_b64
+        assert "extensions" not in embedded["_embedded"]["challenge"]
+        assert answer["_links"]["next"]["href"] == factor["_links"]["verify"]["href"]
+        nonce: str = embedded["_embedded"]["challenge"]["challenge"]
+        assert re.fullmatch(r"[A-Za-z0-9_-]{20,}", nonce)
+        return nonce
+
+    nonce = challenge()
+    other_nonce = sign(store, emu.base_url, b64(b"another nonce, 16+ bytes"), cred.id)
+    assert_error(client.verify(factor, state, **other_nonce), 403, "E0000068")
+    nonce = challenge()
+    forged = dict(sign(store, emu.base_url, nonce, cred.id))
+    forged["clientData"] = client_data(nonce, "https://evil.example")  # signed for another
+    assert_error(client.verify(factor, state, **forged), 403, "E0000068")
+    nonce = challenge()
+    good = sign(store, emu.base_url, nonce, cred.id)
+    assert client.verify(factor, state, **good).json()["status"] == "SUCCESS"
+    replayed = client.verify(factor, state, **good)
+    assert replayed.status_code == 403  # the transaction moved on; the nonce is spent
+
+
+def test_webauthn_counter_must_go_up(emu: OktaEmulator, tmp_path: Path) -> None:
+    store = SoftKeyStore(tmp_path / "key.json")
+    cred = enroll(store, rp_id="127.0.0.1", origin=emu.base_url)
+    factor_def = webauthn_factor(cred.id_b64, public_key=cred.public_key, sign_count=10**6)
+    emu.add_user(User("cloned@acme.example", "pw", factors=[factor_def]))
+    client = Client(emu)
+    state, factors = client.mfa("cloned@acme.example")
+    nonce = client.verify(factors[0], state).json()["_embedded"]["factor"]["_embedded"]
+    signed = sign(store, emu.base_url, nonce["challenge"]["challenge"], cred.id)
+    refused = assert_error(client.verify(factors[0], state, **signed), 403, "E0000068")
+    assert "counter went backwards" in json.dumps(refused)
 
 
 def test_webauthn_refused_and_u2f(emu: OktaEmulator) -> None:

@@ -8,6 +8,12 @@ the session cookie from login to the SSO page, as it does across JumpCloud's rea
     with JumpCloudEmulator([User("ana@example.com", "pw", apps={"aws": [grant]})]) as emu:
         emu.api_url, emu.sso_url("aws")
 
+Security keys (protocol section 3, WebAuthn): a user with ``webauthn`` credentials (id, COSE
+public key, sign count: see tests/support/softkey.py ``enroll``) is offered the ``webauthn``
+factor; ``GET /userconsole/auth/webauthn`` answers the request options and a token, and the
+assertion POSTed back is verified with the ``webauthn`` library (signature, challenge, origin =
+``api_url``, RP ID hash, user presence and verification, a counter that must go up).
+
 Run by hand from the repo root: ``python -m tests.emulators.jumpcloud --port 8700``.
 """
 
@@ -28,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
@@ -60,6 +66,10 @@ PUSH_UNAVAILABLE_MESSAGE = "Push authentication is not available for this login.
 PUSH_NOT_FOUND_MESSAGE = "Push request not found."
 PUSH_NOT_ACCEPTED_MESSAGE = "Push authentication has not been accepted."
 NO_ACCESS_MESSAGE = "You do not have access to this application."
+WEBAUTHN_UNAVAILABLE_MESSAGE = "Security key authentication is not available for this login."
+WEBAUTHN_UNKNOWN_MESSAGE = "This security key is not registered for your account."
+WEBAUTHN_REFUSED_MESSAGE = "Security key verification failed"
+WEBAUTHN_COUNTER_MESSAGE = "Security key counter went backwards: the key may be cloned."
 LOGIN_PAGE_TEXT = "Sign in to the JumpCloud User Portal to continue."
 
 XSRF_COOKIE = "_xsrf"
@@ -112,6 +122,15 @@ class App:
 
 
 @dataclass
+class KeyCredential:
+    """A security key credential as the IdP keeps it after registration."""
+
+    id: bytes
+    public_key: Mapping[int, Any]  # COSE
+    sign_count: int = 0
+
+
+@dataclass
 class User:
     email: str
     password: str = field(repr=False)
@@ -120,6 +139,12 @@ class User:
     push_accept_after: int = 2  # the poll that reports accepted/denied; earlier polls: pending
     push_expires_in: float = 60.0
     factors_override: list[dict[str, str]] | None = None  # answered verbatim if given
+    webauthn: list[KeyCredential] = field(default_factory=list)
+    webauthn_rp_id: str | None = None  # default: api_url's host
+    webauthn_user_verification: str = "preferred"
+    webauthn_timeout_ms: int = 60000
+    webauthn_advertise: Sequence[bytes] | None = None  # allowCredentials ids (default: all)
+    duo: bool = False
     apps: Mapping[str, Sequence[RoleGrant] | App] = field(default_factory=dict)
     role_order: RoleOrder = "mixed"
 
@@ -129,6 +154,10 @@ class User:
         found = [{"type": "totp", "status": "available"}] if self.totp_secret else []
         if self.push:
             found.append({"type": "push", "status": "available"})
+        if self.webauthn:
+            found.append({"type": "webauthn", "status": "available"})
+        if self.duo:
+            found.append({"type": "duo", "status": "available"})
         return found
 
     def can_use(self, kind: str) -> bool:
@@ -159,6 +188,16 @@ class _Push:
     expires: float
     polls: int = 0
     status: str = "pending"
+    used: bool = False
+
+
+@dataclass
+class _KeyChallenge:
+    console: str
+    email: str
+    challenge: bytes
+    rp_id: str
+    user_verification: str
     used: bool = False
 
 
@@ -221,6 +260,7 @@ class JumpCloudEmulator(LoopbackEmulator):
         self._sessions: dict[str, str] = {}  # SSO session cookie -> email
         self._issued_cookies: list[str] = []
         self._pushes: dict[str, _Push] = {}
+        self._key_challenges: dict[str, _KeyChallenge] = {}
 
     @property
     def api_url(self) -> str:
@@ -296,6 +336,8 @@ class JumpCloudEmulator(LoopbackEmulator):
                 return self._failure_response(failure)
         if path == "/userconsole/xsrf" and method == "GET":
             return self._xsrf(request)
+        if path == "/userconsole/auth/webauthn" and method == "GET":
+            return self._webauthn_start(request)  # session cookies only, no XSRF header
         if path.startswith("/userconsole/"):
             return self._console_call(request)
         if path.startswith("/saml2/") and method == "GET":
@@ -344,6 +386,8 @@ class JumpCloudEmulator(LoopbackEmulator):
             self._submitted.append((request.path, self._redact(body)))
         if method == "POST" and parts == ["auth"]:
             return self._auth(console, body)
+        if method == "POST" and parts == ["auth", "webauthn"]:
+            return self._webauthn_finish(key, console, body)
         if method == "POST" and parts == ["auth", "push"]:
             return self._push_start(key, console)
         if method == "GET" and len(parts) == 3 and parts[:2] == ["auth", "push"]:
@@ -432,6 +476,70 @@ class JumpCloudEmulator(LoopbackEmulator):
         push.used = True
         return self._logged_in(console, self.users[push.email])
 
+    def _webauthn_start(self, request: Request) -> Response:
+        key = request.cookies.get(XSRF_COOKIE, "")
+        console = self._consoles.get(key)
+        user = self.users.get(console.pending or "") if console is not None else None
+        if user is None or not user.can_use("webauthn"):
+            return _json({"message": WEBAUTHN_UNAVAILABLE_MESSAGE}, 401)
+        challenge = secrets.token_bytes(32)
+        token = secrets.token_urlsafe(24)
+        rp_id = user.webauthn_rp_id or (urlsplit(self.api_url).hostname or "")
+        self._key_challenges[token] = _KeyChallenge(
+            key, user.email.lower(), challenge, rp_id, user.webauthn_user_verification
+        )
+        ids = (
+            user.webauthn_advertise
+            if user.webauthn_advertise is not None
+            else [c.id for c in user.webauthn]
+        )
+        public_key = {
+            "challenge": _b64url(challenge),
+            "rpId": rp_id,
+            "timeout": user.webauthn_timeout_ms,
+            "allowCredentials": [
+                {"type": "public-key", "id": _b64url(i), "transports": ["usb", "nfc"]} for i in ids
+            ],
+            "userVerification": user.webauthn_user_verification,
+        }
+        return _json({"publicKey": public_key, "token": token})
+
+    def _webauthn_finish(self, key: str, console: _Console, body: Mapping[str, Any]) -> Response:
+        from webauthn import verify_authentication_response
+        from webauthn.helpers.exceptions import InvalidAuthenticationResponse
+
+        started = self._key_challenges.get(str(body.get("token", "")))
+        if started is None or started.console != key or started.used:
+            return _json({"message": WEBAUTHN_UNAVAILABLE_MESSAGE}, 401)
+        started.used = True  # one assertion per challenge
+        user = self.users[started.email]
+        credential = body.get("publicKeyCredential")
+        raw_id = credential.get("rawId") if isinstance(credential, dict) else None
+        stored = next(
+            (c for c in user.webauthn if isinstance(raw_id, str) and _b64url(c.id) == raw_id),
+            None,
+        )
+        if stored is None or not isinstance(credential, dict):
+            return _json({"message": WEBAUTHN_UNKNOWN_MESSAGE}, 401)
+        try:
+            verified = verify_authentication_response(
+                credential=dict(credential),
+                expected_challenge=started.challenge,
+                expected_rp_id=started.rp_id,
+                expected_origin=self.api_url,
+                credential_public_key=_cbor(stored.public_key),
+                credential_current_sign_count=stored.sign_count,
+                require_user_verification=started.user_verification == "required",
+            )
+        except InvalidAuthenticationResponse as exc:
+            if "sign count" in str(exc):
+                return _json({"message": WEBAUTHN_COUNTER_MESSAGE}, 401)
+            return _json({"message": f"{WEBAUTHN_REFUSED_MESSAGE}: {exc}"}, 401)
+        except Exception:  # malformed parts
+            return _json({"message": f"{WEBAUTHN_REFUSED_MESSAGE}: malformed"}, 401)
+        stored.sign_count = verified.new_sign_count
+        return self._logged_in(console, user)
+
     def _sso(self, request: Request, slug: str) -> Response:
         email = self._sessions.get(request.cookies.get(SESSION_COOKIE, ""))
         user = self.users.get(email or "")
@@ -462,6 +570,16 @@ class JumpCloudEmulator(LoopbackEmulator):
         with self._lock:
             self._issued.append(encoded)
         return _page("Redirecting...", saml_post_body(encoded, app.relay_state))
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _cbor(value: Mapping[int, Any]) -> bytes:
+    from fido2 import cbor
+
+    return cbor.encode(dict(value))
 
 
 def saml_post_body(saml_response: str, relay_state: str = "") -> str:

@@ -21,9 +21,14 @@ Time comes from ``clock`` (state-token, session and device-code lifetimes, TOTP,
 windows); push and device approvals are counted in polls, so tests never sleep. The signed
 SAML assertion itself is stamped with the real time (AWS and samljit check it against it).
 
-Not emulated (stubs, marked where they are): WebAuthn/U2F signatures are not checked (only
-``clientDataJSON``'s type, challenge and origin are); Duo (``web``/``DUO``) answers the
-challenge shape and then waits forever; enrolment, password change and unlock are links only.
+Security keys (``webauthn``/``u2f`` factors) are verified for real with ``fido2.server``:
+signature over the factor's registered public key (``webauthn_factor(public_key=…)``, see
+tests/support/softkey.py ``enroll``), challenge, origin = the org, RP ID hash = the org's
+host, user presence (and verification when ``require_uv``), and a counter that must go up.
+
+Not emulated (marked where they are): the U2F ``appid`` extension is announced but assertions
+are checked against the org's host only; Duo (``web``/``DUO``) answers the challenge shape and
+then waits forever; enrolment, password change and unlock are links only.
 
 Run by hand from the repo root: ``python -m tests.emulators.okta --port 8710``.
 """
@@ -101,6 +106,7 @@ ERRORS: dict[str, tuple[int, str]] = {
 PASSCODE_CAUSE = "Your passcode doesn't match our records. Please try again."
 ANSWER_CAUSE = "Your answer doesn't match our records. Please try again."
 ASSERTION_CAUSE = "The security key assertion was refused."
+COUNTER_CAUSE = "The security key's counter went backwards: the key may be cloned."
 SESSION_ME_SUMMARY = "Not found: Resource not found: me (Session)"
 
 
@@ -170,7 +176,10 @@ class Factor:
     ``push``: one behaviour per push sent (the last one repeats), decided on poll
     ``push_after`` (earlier polls answer WAITING); ``number``: the ``correctAnswer`` the polls
     carry while WAITING. ``totp_secret``/``codes``: what passcodes verify (``codes`` also is
-    the SMS/call/email code sent, else a random one). ``assertion``: the WebAuthn stub's verdict.
+    the SMS/call/email code sent, else a random one). ``public_key``/``sign_count``: the
+    security key credential registered for a ``webauthn``/``u2f`` factor (its id is
+    ``registered_id``, by default the advertised ``credentialId``); ``require_uv``: the
+    assertion must carry user verification.
     """
 
     factor_type: str
@@ -184,7 +193,10 @@ class Factor:
     push: PushBehaviour | Sequence[PushBehaviour] = "accept"
     push_after: int = 2
     number: int | None = None
-    assertion: Literal["accept", "refuse"] = "accept"
+    public_key: Mapping[int, Any] | None = field(default=None, repr=False)  # COSE
+    sign_count: int = 0
+    registered_id: bytes | None = None
+    require_uv: bool = False
     app_id_extension: str | None = None  # U2F-enrolled keys: challenge extensions.appid
 
     @property
@@ -254,11 +266,17 @@ def yubikey_factor(codes: Sequence[str]) -> Factor:
 def webauthn_factor(
     credential_id: str | None = None,
     *,
-    assertion: Literal["accept", "refuse"] = "accept",
+    public_key: Mapping[int, Any] | None = None,
+    sign_count: int = 0,
+    registered_id: bytes | None = None,
+    require_uv: bool = False,
     u2f: bool = False,
     app_id_extension: str | None = None,
     name: str = "YubiKey 5 NFC",
 ) -> Factor:
+    """A security key factor. ``credential_id`` (base64url) is what Okta advertises; the key
+    registered under ``registered_id`` (default: the same id) has ``public_key``; without a
+    public key every assertion is refused (nothing registered)."""
     cred = credential_id or base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
     profile: dict[str, Any] = {"credentialId": cred, "authenticatorName": name}
     if u2f:
@@ -267,7 +285,10 @@ def webauthn_factor(
         "u2f" if u2f else "webauthn",
         "FIDO",
         profile,
-        assertion=assertion,
+        public_key=public_key,
+        sign_count=sign_count,
+        registered_id=registered_id,
+        require_uv=require_uv,
         app_id_extension=app_id_extension,
     )
 
@@ -525,6 +546,10 @@ def _jwt(claims: Mapping[str, Any]) -> str:
 
 def _truthy(value: Any) -> bool:
     return value is True or (isinstance(value, str) and value.lower() == "true")
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
 def _b64decode(value: str) -> bytes:
@@ -1247,28 +1272,66 @@ class OktaEmulator(LoopbackEmulator):
                     full_factor=True,
                 )
             )
-        # STUB: no signature is checked. clientDataJSON must name this challenge, the
-        # assertion type and the org's origin; the factor's ``assertion`` decides the rest.
         refused = _error("E0000068", causes=[ASSERTION_CAUSE])
         if challenge is None or not challenge.nonce:
             return refused
-        try:
-            client_data = json.loads(_b64decode(str(body.get("clientData", ""))))
-        except (ValueError, binascii.Error):
-            return refused
-        host = urlsplit(base).netloc
-        origins = {f"https://{host}", f"http://{host}"}
-        if (
-            not isinstance(client_data, dict)
-            or client_data.get("type") != "webauthn.get"
-            or client_data.get("challenge") != challenge.nonce
-            or client_data.get("origin") not in origins
-            or not body.get("authenticatorData")
-            or not body.get("signatureData")
-            or factor.assertion != "accept"
-        ):
-            return refused
+        tx.challenges.pop(factor.id, None)  # one assertion per nonce
+        verdict = self._check_assertion(base, factor, challenge.nonce, body)
+        if verdict == "counter":
+            return _error("E0000068", causes=[COUNTER_CAUSE])
+        if verdict is not None:
+            return _error("E0000068", causes=[f"{ASSERTION_CAUSE} ({verdict})"])
         return self._factor_verified(base, tx)
+
+    @staticmethod
+    def _check_assertion(
+        base: str, factor: Factor, nonce: str, body: Mapping[str, Any]
+    ) -> str | None:
+        """``None`` when fido2's server accepts the assertion for the factor's registered
+        credential and the counter went up; else why not (``"counter"`` for the counter)."""
+        from fido2.server import Fido2Server
+        from fido2.webauthn import (
+            Aaguid,
+            AttestedCredentialData,
+            AuthenticatorData,
+            PublicKeyCredentialRpEntity,
+            UserVerificationRequirement,
+        )
+
+        if factor.public_key is None:
+            return "no key registered"
+        advertised = _b64decode(str(factor.profile.get("credentialId", "")))
+        registered = AttestedCredentialData.create(
+            Aaguid.NONE, factor.registered_id or advertised, dict(factor.public_key)
+        )
+        server = Fido2Server(
+            PublicKeyCredentialRpEntity(id=urlsplit(base).hostname or "", name="Okta"),
+            verify_origin=lambda origin: origin == base,
+        )
+        required = UserVerificationRequirement.REQUIRED if factor.require_uv else None
+        state = {"challenge": nonce, "user_verification": required}
+        try:
+            client_data = _b64decode(str(body.get("clientData", "")))
+            auth_data = _b64decode(str(body.get("authenticatorData", "")))
+            signature = _b64decode(str(body.get("signatureData", "")))
+            response = {
+                "id": _b64url(advertised),
+                "rawId": _b64url(advertised),
+                "type": "public-key",
+                "response": {
+                    "clientDataJSON": _b64url(client_data),
+                    "authenticatorData": _b64url(auth_data),
+                    "signature": _b64url(signature),
+                },
+            }
+            server.authenticate_complete(state, [registered], response)
+            counter = AuthenticatorData(auth_data).counter
+        except (ValueError, TypeError, KeyError, binascii.Error) as exc:
+            return str(exc) or type(exc).__name__
+        if (counter or factor.sign_count) and counter <= factor.sign_count:
+            return "counter"
+        factor.sign_count = counter
+        return None
 
     def _verify_duo(self, base: str, tx: _Transaction, factor: Factor) -> Response:
         # UNSUPPORTED: the Duo iframe step cannot happen on loopback; polls wait forever.

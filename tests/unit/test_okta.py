@@ -5,6 +5,7 @@ any real waiting."""
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
@@ -225,14 +226,15 @@ def test_mfa_not_offered_is_a_config_error(make: Callable[..., Run]) -> None:
 @pytest.mark.parametrize(
     ("factor", "said"),
     [
-        (webauthn_factor(), "Okta asks for a security key (WebAuthn)"),
+        (webauthn_factor(), "Okta asks for a security key (WebAuthn), which needs samljit's "),
         (webauthn_factor(u2f=True), "Okta asks for a security key (WebAuthn)"),
         (duo_factor(), "Okta asks for Duo"),
     ],
 )
 def test_browser_only_factors_name_login_browser(
-    make: Callable[..., Run], factor: Any, said: str
+    make: Callable[..., Run], factor: Any, said: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.setitem(sys.modules, "fido2.client", None)  # the fido2 extra is not installed
     run = make([user(factor)])
     with pytest.raises(AuthenticationError) as caught:
         run.login()
