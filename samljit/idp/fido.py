@@ -26,7 +26,7 @@ from __future__ import annotations
 import importlib
 import math
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -116,11 +116,9 @@ def origin_of(url: str) -> str:
 
 def find_devices(env: Mapping[str, str], warn: Callable[[str], None]) -> list[Any]:
     """The CTAP devices plugged in (see the module docstring for the test-only seam)."""
-    spec = env.get(TEST_DEVICE_ENV, "")
-    if spec:
-        factory = _test_factory(spec, env, warn)
-        if factory is not None:
-            return list(factory(env))
+    factory = test_seam(TEST_DEVICE_ENV, env, warn)
+    if factory is not None:
+        return list(factory(env))
     from fido2.hid import CtapHidDevice
 
     try:
@@ -129,20 +127,26 @@ def find_devices(env: Mapping[str, str], warn: Callable[[str], None]) -> list[An
         return []
 
 
-def _test_factory(
-    spec: str, env: Mapping[str, str], warn: Callable[[str], None]
-) -> Callable[[Mapping[str, str]], Iterable[Any]] | None:
+def test_seam(
+    setting: str, env: Mapping[str, str], warn: Callable[[str], None]
+) -> Callable[..., Any] | None:
+    """The function a test-only setting names (``setting=<module:function>``), or ``None``.
+
+    Honoured only when ``SAMLJIT_TEST_MODE=1`` is set too *and* the module lives under the
+    ``tests.`` package of a checkout; otherwise ignored with a warning. Never a user setting.
+    """
+    spec = env.get(setting, "")
+    if not spec:
+        return None
     module, _, name = spec.partition(":")
     if env.get(TEST_MODE_ENV) != "1" or not module.startswith("tests.") or not name:
         warn(
-            f"{TEST_DEVICE_ENV} is a setting of samljit's own tests and is ignored "
-            f"(it needs {TEST_MODE_ENV}=1 and a factory under tests.)"
+            f"{setting} is a setting of samljit's own tests and is ignored "
+            f"(it needs {TEST_MODE_ENV}=1 and a function under tests.)"
         )
         return None
-    factory: Callable[[Mapping[str, str]], Iterable[Any]] = getattr(
-        importlib.import_module(module), name
-    )
-    return factory
+    found: Callable[..., Any] = getattr(importlib.import_module(module), name)
+    return found
 
 
 class _PinBox:

@@ -2,10 +2,12 @@
 a headless autofill login at the sandbox IdP (served in this process) end to end with moto's
 STS; ``login --browser`` on a GenericForm account; a wrong password ending by the timeout; the
 SAMLResponse POST caught in the browser and never sent; the profile directory's mode; and the
-clear exits when no browser, no display or no Playwright is there, or on Ctrl-C."""
+clear exits when no browser, no display or no Playwright is there, or on Ctrl-C; and a
+passkey sign-in at the sandbox (served on localhost) with Chromium's virtual authenticator."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import stat
@@ -22,6 +24,7 @@ from samljit.tools.sandbox.server import LoopbackServer
 from samljit.tools.sandbox.users import READONLY_ROLE, SANDBOX_PROVIDER, SandboxUser
 from tests.support.accounts import EMAIL, PASSWORD
 from tests.support.cli import Cli
+from tests.support.passkey import passkey_env
 from tests.support.paths import FIXTURES
 from tests.support.tools import requires_tool
 
@@ -39,11 +42,13 @@ class Sandbox:
     """The sandbox IdP on loopback, in this process; ``acs_url``: where its final page
     POSTs the SAMLResponse (AWS sign-in unless a test says otherwise)."""
 
-    def __init__(self, acs_url: str | None = None) -> None:
+    def __init__(self, acs_url: str | None = None, *, passkey: bool = False) -> None:
         key = load_signing_key(KEYS / "idp-test.key", KEYS / "idp-test.crt")
-        self.server = LoopbackServer()
+        # WebAuthn wants a domain as the RP ID: a passkey sandbox is served as localhost
+        self.server = LoopbackServer(url_host="localhost" if passkey else None)
         extra: dict[str, Any] = {"acs_url": acs_url} if acs_url else {}
-        self.idp = SandboxIdp([USER], key.key_pem, key.cert_pem, self.server.url, **extra)
+        user = dataclasses.replace(USER, passkey=passkey)
+        self.idp = SandboxIdp([user], key.key_pem, key.cert_pem, self.server.url, **extra)
         self.server.set_app(self.idp)
         self.server.start()
 
@@ -285,3 +290,65 @@ def test_the_second_login_of_the_day_rides_the_kept_session(cli: Cli, tmp_path: 
         assert again.returncode == 0, again.stderr
         assert len(ssp.settle(seen + 1)) > seen, "the second login never reached the IdP"
         assert ssp.password_posts() == posts, "the kept session did not answer"
+
+
+@pytest.fixture
+def passkey_sandbox() -> Iterator[Sandbox]:
+    served = Sandbox(passkey=True)
+    yield served
+    served.server.stop()
+
+
+def test_a_passkey_registered_then_asserted_end_to_end(cli: Cli, passkey_sandbox: Sandbox) -> None:
+    """Password, then the sandbox's registration page (``navigator.credentials.create()``) puts
+    a passkey in Chromium's virtual authenticator, then its sign-in page
+    (``navigator.credentials.get()``) asserts with it and the sandbox verifies the assertion
+    before it issues the SAMLResponse."""
+    idp = passkey_sandbox.idp
+    assert idp.base_url.startswith("http://localhost:")
+    cli.write_config(passkey_sandbox.config())
+    ran = cli.run("login", "-a", "browser", env=passkey_env())
+    assert ran.returncode == 0, ran.stderr
+    assert "Signed in through the browser." in ran.stderr
+    assert "Logged in: SandboxReadOnly in 123456789012; profile [browser]" in ran.stderr
+    assert "SAMLJIT_TEST_BROWSER_HOOK" not in ran.stderr  # the seam was honoured, no warning
+    assert [(i.username, i.how) for i in idp.issued] == [(EMAIL, "password and passkey")]
+    assert idp.passkey_assertions == [EMAIL]
+    [registered] = idp.passkeys[EMAIL]
+    assert registered.sign_count >= 0
+    assert f"assumed-role/SandboxReadOnly/{EMAIL}" in cli.credentials.read_text()
+
+
+def test_an_authenticator_without_the_passkey_ends_by_the_timeout(
+    cli: Cli, passkey_sandbox: Sandbox
+) -> None:
+    """The sandbox knows a passkey for the user (made here, never in the browser); the virtual
+    authenticator holds none: ``get()`` finds nothing, no response comes, the login times out."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from fido2 import cbor
+    from fido2.cose import ES256
+
+    public = ec.generate_private_key(ec.SECP256R1()).public_key()
+    idp = passkey_sandbox.idp
+    idp.add_passkey(EMAIL, os.urandom(32), cbor.encode(ES256.from_cryptography_key(public)))
+    cli.write_config(passkey_sandbox.config(extra="timeout = 4\n").replace("timeout = 60\n", ""))
+    ran = cli.run("login", "-a", "browser", env=passkey_env())
+    assert ran.returncode == 3, ran.stderr
+    lines = ran.stderr.splitlines()
+    assert "samljit: error: no sign-in response from the browser within 4 s (timeout = 4)" in lines
+    assert not idp.issued
+    [login] = idp._logins.values()  # it stopped at the passkey sign-in page:
+    assert login.user is not None and login.challenge is not None and not login.creating
+    assert idp.passkey_assertions == []
+    assert len(idp.passkeys[EMAIL]) == 1  # no registration either
+    assert not cli.credentials.exists()
+
+
+def test_the_browser_hook_needs_the_test_guards(cli: Cli, sandbox: Sandbox) -> None:
+    cli.write_config(sandbox.config())
+    env = {**passkey_env(), "SAMLJIT_TEST_MODE": "0"}
+    ran = cli.run("login", "-a", "browser", env=env)
+    assert ran.returncode == 0, ran.stderr  # the password login goes on without the hook
+    assert (
+        "SAMLJIT_TEST_BROWSER_HOOK is a setting of samljit's own tests and is ignored" in ran.stderr
+    )

@@ -106,6 +106,19 @@ def test_users_file_round_trip(tmp_path: Path) -> None:
     assert ana.roles[0].role_arn == READONLY_ROLE  # either order in the file
     assert ana.session_duration == 3600
     assert bo.totp_secret is None and bo.session_duration is None
+    assert not ana.passkey and not bo.passkey
+
+
+def test_users_file_passkey() -> None:
+    role = f"{READONLY_ROLE},{SANDBOX_PROVIDER}"
+    [user] = parse_users(
+        [{"username": "a", "password": "x", "passkey": True, "roles": [role]}], "u"
+    )
+    assert user.passkey
+    with pytest.raises(ConfigError, match=r"users.json: user #1 \(a\): passkey must be true or"):
+        parse_users(
+            [{"username": "a", "password": "x", "passkey": "yes", "roles": [role]}], "users.json"
+        )
 
 
 @pytest.mark.parametrize(
@@ -344,3 +357,37 @@ def test_signing_key_checks(tmp_path: Path) -> None:
     (tmp_path / "bad.key").write_text("not a key")
     with pytest.raises(ConfigError, match="not an unencrypted PEM private key"):
         load_signing_key(tmp_path / "bad.key", keys / "idp-test.crt")
+
+
+def test_a_passkey_user_gets_the_registration_page_and_a_bad_answer_is_refused() -> None:
+    """The first passkey page registers (``create()``, options from py_webauthn with the
+    served host as the RP ID); an answer that does not verify shows the page again with the
+    error and a fresh challenge, and nothing is issued. (The browser end to end:
+    tests/e2e/test_browser.py.)"""
+    key = load_signing_key(FIXTURES / "keys" / "idp-test.key", FIXTURES / "keys" / "idp-test.crt")
+    user = SandboxUser(username="cy</script>", password="pw-cy", passkey=True, roles=USER.roles)
+    base = "http://localhost:8765"
+    notes: list[str] = []
+    idp = SandboxIdp([user], key.key_pem, key.cert_pem, base, log=notes.append)
+    state = parse_qs(urlsplit(call(idp, "GET", idp.sso_url()).headers["Location"]).query)[
+        "AuthState"
+    ][0]
+    answer = call(
+        idp,
+        "POST",
+        f"{base}/login",
+        {"AuthState": state, "username": user.username, "password": "pw-cy"},
+    )
+    assert answer.headers["Location"] == f"{base}/passkey?AuthState={state}"
+    page = call(idp, "GET", answer.headers["Location"])
+    assert 'data-mode="create"' in page.text and "navigator.credentials.create" in page.text
+    options = page.text.split('<script type="application/json" id="options">')[1].split(
+        "</script>"
+    )[0]
+    assert '"rp": {"name": "samljit sandbox IdP", "id": "localhost"}' in options
+    assert "<" not in options  # the username's "</script>" cannot end the script early
+    refused = call(idp, "POST", f"{base}/passkey", {"AuthState": state, "credential": "{}"})
+    assert refused.status == 200
+    assert "The passkey was not accepted." in refused.text
+    assert notes[-1].startswith("passkey refused for 'cy</script>'")
+    assert not idp.issued and idp.passkeys[user.username] == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import shlex
 import signal
 import tempfile
@@ -17,6 +18,7 @@ from samljit.errors import UsageError
 from samljit.tools.sandbox import totp
 from samljit.tools.sandbox.idp import SandboxIdp
 from samljit.tools.sandbox.keys import SigningKey, generate_signing_key, load_signing_key
+from samljit.tools.sandbox.passkey import require_webauthn
 from samljit.tools.sandbox.server import LoopbackServer
 from samljit.tools.sandbox.sts import MotoSts, require_moto
 from samljit.tools.sandbox.users import SandboxUser, default_users, load_users
@@ -40,6 +42,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     serve.add_argument("--cert", metavar="PEM", help="its certificate")
     serve.add_argument(
         "--port", type=port, default=SANDBOX_PORT, help=f"port (default {SANDBOX_PORT}; 0: any)"
+    )
+    serve.add_argument(
+        "--passkey",
+        action="store_true",
+        help="every user signs in with a passkey after the password (registered in the browser "
+        "the first time; served on localhost, which WebAuthn needs; needs `pip install webauthn`)",
     )
     serve.add_argument(
         "--sts",
@@ -84,12 +92,17 @@ def serve(ctx: Context) -> int:
             "--key and --cert go together", hint="make both with `samljit cert --name sandbox`"
         )
     users = load_users(Path(args.users).expanduser()) if args.users else default_users()
+    if args.passkey:
+        users = [dataclasses.replace(user, passkey=True) for user in users]
+    passkeys = any(user.passkey for user in users)
+    if passkeys:
+        require_webauthn()
     with tempfile.TemporaryDirectory(prefix="samljit-sandbox-") as scratch:
         if args.key:
             key = load_signing_key(Path(args.key).expanduser(), Path(args.cert).expanduser())
         else:
             key = generate_signing_key(Path(scratch))
-        server = LoopbackServer(args.port)
+        server = LoopbackServer(args.port, url_host="localhost" if passkeys else None)
         idp = SandboxIdp(
             users,
             key.key_pem,
@@ -152,7 +165,9 @@ def _banner(
     ctx.out(f"                      SHA-256 {key.sha256_fingerprint}")
     for user in users:
         how = "password from the users file" if from_file else f"password {user.password}"
-        if user.totp_secret:
+        if user.passkey:
+            how += ", then a passkey (registered in the browser at the first sign-in)"
+        elif user.totp_secret:
             how += f", TOTP secret {user.totp_secret}"
         ctx.out(f"  user {user.username}: {how}")
         for grant in user.roles:
@@ -163,10 +178,13 @@ def _banner(
         "--username", first.username, "--mfa", "TOTP" if first.totp_secret else "Auto",
         "--idp-certificate", str(key.cert_path), "--skip-prompt",
     ]  # fmt: skip
+    if first.passkey:  # a passkey needs a browser: the Browser provider, headed
+        configure[5] = "Browser"
+        del configure[10:12]
     if first.roles:  # several roles: a default, so that the printed login needs no picker
         configure[-1:-1] = ["--role", first.roles[0].role_arn.rsplit("/", 1)[-1]]
     login = "samljit login -a sandbox"
-    if first.totp_secret:
+    if first.totp_secret and not first.passkey:
         login += f' --mfa-token "$(samljit sandbox totp {first.totp_secret})"'
     if sts_url:
         ctx.out(f"  local STS:          {sts_url}  (moto, multi-role assertions work)")

@@ -8,6 +8,8 @@ Endpoints (under the base URL, e.g. ``http://127.0.0.1:8765``):
                 parameter; ``providerId`` works too; ``RelayState`` or ``target`` is passed on)
 ``/login``      the username/password form (``GET``), its check (``POST``)
 ``/otp``        the one-time-code form for users with a TOTP secret
+``/passkey``    the passkey step for users with ``"passkey": true`` (registration the first
+                time, then a WebAuthn assertion the IdP verifies; see :mod:`.passkey`)
 ``/metadata``   the IdP metadata XML, for IAM's "Add SAML provider"
 ==============  ==========================================================================
 
@@ -32,7 +34,7 @@ from hmac import compare_digest
 from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-from samljit.tools.sandbox import pages, totp
+from samljit.tools.sandbox import pages, passkey, totp
 from samljit.tools.sandbox.metadata import idp_metadata
 from samljit.tools.sandbox.response import AWS_ACS_URL, AWS_AUDIENCE, build_response, encode, sign
 from samljit.tools.sandbox.users import SandboxUser, find
@@ -40,12 +42,14 @@ from samljit.tools.sandbox.users import SandboxUser, find
 SSO_PATH = "/sso"
 LOGIN_PATH = "/login"
 OTP_PATH = "/otp"
+PASSKEY_PATH = "/passkey"
 METADATA_PATH = "/metadata"
 STATE_LIFETIME = 600.0
 MAX_ATTEMPTS = 5
 MAX_BODY = 64 * 1024
 BAD_PASSWORD = "Incorrect username or password."  # noqa: S105 (a message)
 BAD_CODE = "Incorrect one-time code."
+BAD_PASSKEY = "The passkey was not accepted."
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -70,6 +74,8 @@ class _Login:
     started: float
     user: SandboxUser | None = None  #: set once the password was right
     failures: int = 0
+    challenge: bytes | None = None  #: of the passkey page last served
+    creating: bool = False  #: that page registers a passkey
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,7 @@ class Issued:
     sp_entity_id: str
     role_arns: tuple[str, ...]
     at: float
+    how: str = "password"  #: the factors: "password", "password and passkey", …
 
 
 @dataclass
@@ -115,6 +122,9 @@ class SandboxIdp:
         self._log = log
         self._clock = clock
         self._logins: dict[str, _Login] = {}
+        #: registered passkeys by username (in memory), and assertions verified
+        self.passkeys: dict[str, list[passkey.Passkey]] = {}
+        self.passkey_assertions: list[str] = []
         self._lock = threading.Lock()
 
     # -- URLs ------------------------------------------------------------------------------
@@ -162,6 +172,7 @@ class SandboxIdp:
             SSO_PATH: {"GET": self._sso},
             LOGIN_PATH: {"GET": self._login_form, "POST": self._login_post},
             OTP_PATH: {"GET": self._otp_form, "POST": self._otp_post},
+            PASSKEY_PATH: {"GET": self._passkey_form, "POST": self._passkey_post},
         }
         handlers = routes.get(path)
         if handlers is None:
@@ -264,10 +275,10 @@ class SandboxIdp:
             if self._failed(token, login):
                 return self._too_many()
             return self._login_page(token, login, username=username, error=BAD_PASSWORD)
-        if user.totp_secret:
+        if user.passkey or user.totp_secret:  # a passkey takes the place of the code
             with self._lock:
                 login.user = user
-            return self._see_other(OTP_PATH, token)
+            return self._see_other(PASSKEY_PATH if user.passkey else OTP_PATH, token)
         return self._finish(token, login, user, "password")
 
     def _otp_form(self, query: dict[str, str]) -> _Reply:
@@ -294,6 +305,74 @@ class SandboxIdp:
             return self._otp_page(token, user, BAD_CODE)
         return self._finish(token, login, user, "password and one-time code")
 
+    def add_passkey(self, username: str, credential_id: bytes, public_key: bytes) -> None:
+        """Register a passkey for ``username`` (a COSE public key), as its registration page
+        would."""
+        with self._lock:
+            self.passkeys.setdefault(username, []).append(
+                passkey.Passkey(credential_id, public_key)
+            )
+
+    def _passkey_form(self, query: dict[str, str]) -> _Reply:
+        token, login = self._find(query)
+        if login is None or login.user is None or not login.user.passkey:
+            return self._lost()
+        return self._passkey_page(token, login, login.user)
+
+    def _passkey_page(
+        self, token: str, login: _Login, user: SandboxUser, error: str | None = None
+    ) -> _Reply:
+        with self._lock:
+            registered = list(self.passkeys.get(user.username, ()))
+        create = not registered
+        if create:
+            options, challenge = passkey.registration_options(
+                self.base_url, user.username, registered
+            )
+        else:
+            options, challenge = passkey.authentication_options(self.base_url, registered)
+        with self._lock:
+            login.challenge = challenge
+            login.creating = create
+        page = pages.passkey_page(
+            action=self.base_url + PASSKEY_PATH,
+            auth_state=token,
+            username=user.username,
+            options_json=options,
+            create=create,
+            error=error,
+        )
+        return _Reply(200, page)
+
+    def _passkey_post(self, query: dict[str, str]) -> _Reply:
+        token, login = self._find(query)
+        if login is None or login.user is None or not login.user.passkey:
+            return self._lost()
+        user = login.user
+        with self._lock:
+            challenge, creating = login.challenge, login.creating
+            login.challenge = None  # one answer per challenge
+            registered = self.passkeys.setdefault(user.username, [])
+        try:
+            if challenge is None:
+                raise passkey.PasskeyRefused("no passkey challenge is open")
+            answer = query.get("credential", "")
+            if creating:
+                made = passkey.verify_registration(self.base_url, answer, challenge)
+                with self._lock:
+                    registered.append(made)
+                self._note(f"passkey registered for {user.username!r}")
+                return self._see_other(PASSKEY_PATH, token)
+            passkey.verify_assertion(self.base_url, answer, challenge, registered)
+        except passkey.PasskeyRefused as exc:
+            self._note(f"passkey refused for {user.username!r}: {_one_line(str(exc))}")
+            if self._failed(token, login):
+                return self._too_many()
+            return self._passkey_page(token, login, user, BAD_PASSKEY)
+        with self._lock:
+            self.passkey_assertions.append(user.username)
+        return self._finish(token, login, user, "password and passkey")
+
     def _finish(self, token: str, login: _Login, user: SandboxUser, how: str) -> _Reply:
         with self._lock:
             self._logins.pop(token, None)
@@ -309,7 +388,7 @@ class SandboxIdp:
         saml_response = encode(sign(root, self.key_pem, self.cert_pem))
         roles = tuple(grant.role_arn for grant in user.roles)
         with self._lock:
-            self.issued.append(Issued(user.username, login.sp_entity_id, roles, self._clock()))
+            self.issued.append(Issued(user.username, login.sp_entity_id, roles, self._clock(), how))
         self._note(
             f"{user.username!r} signed in ({how}); signed assertion for {login.sp_entity_id} "
             f"with {len(roles)} role{'s' if len(roles) != 1 else ''}"
@@ -371,3 +450,7 @@ class SandboxIdp:
 
 def _single(values: dict[str, list[str]]) -> dict[str, str]:
     return {key: items[0] for key, items in values.items() if items}
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:200]

@@ -4,7 +4,9 @@ The login form uses the field names of SimpleSAMLphp's ``core:loginuserpass`` pa
 (``form name="f"``, ``username``, ``password``, a hidden ``AuthState``) and shows a refusal in
 ``<div class="message-box error">``, so samljit's ``SimpleSAMLphp`` and ``GenericForm``
 providers sign in to it exactly as they do to a real IdP. The code page has one input named
-``otp`` with ``autocomplete="one-time-code"``. Every value is HTML-escaped.
+``otp`` with ``autocomplete="one-time-code"``. The passkey page's small inline script calls
+``navigator.credentials.create()`` or ``.get()`` with the server's options and posts the
+result back as JSON in a field named ``credential``. Every value is HTML-escaped.
 """
 
 from __future__ import annotations
@@ -76,6 +78,82 @@ def otp_page(*, action: str, auth_state: str, username: str, error: str | None =
         "</form>"
     )
     return _document(f"{TITLE}: one-time code", body)
+
+
+# base64url <-> ArrayBuffer, the options' binary fields decoded, the credential encoded back
+# the way py_webauthn parses it, then posted; an error is shown with a button to try again.
+_PASSKEY_SCRIPT = """
+(function () {
+  const form = document.forms.f;
+  const mode = form.dataset.mode;
+  const status = document.getElementById("status");
+  const b = (t) => Uint8Array.from(
+    atob(t.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((t.length + 3) % 4)),
+    (c) => c.charCodeAt(0)).buffer;
+  const s = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf)))
+    .replace(/\\+/g, "-").replace(/\\//g, "_").replace(/=+$/, "");
+  async function run() {
+    const pk = JSON.parse(document.getElementById("options").textContent);
+    pk.challenge = b(pk.challenge);
+    const ids = (list) => (list || []).forEach((c) => { c.id = b(c.id); });
+    let cred, response;
+    status.textContent = mode === "create" ? "Creating a passkey…" : "Waiting for your passkey…";
+    if (mode === "create") {
+      pk.user.id = b(pk.user.id);
+      ids(pk.excludeCredentials);
+      cred = await navigator.credentials.create({publicKey: pk});
+      const r = cred.response;
+      response = {clientDataJSON: s(r.clientDataJSON), attestationObject: s(r.attestationObject),
+                  transports: r.getTransports ? r.getTransports() : []};
+    } else {
+      ids(pk.allowCredentials);
+      cred = await navigator.credentials.get({publicKey: pk});
+      const r = cred.response;
+      response = {clientDataJSON: s(r.clientDataJSON), authenticatorData: s(r.authenticatorData),
+                  signature: s(r.signature), userHandle: r.userHandle ? s(r.userHandle) : null};
+    }
+    form.credential.value = JSON.stringify({
+      id: cred.id, rawId: s(cred.rawId), type: cred.type, response: response,
+      authenticatorAttachment: cred.authenticatorAttachment,
+      clientExtensionResults: cred.getClientExtensionResults()});
+    form.submit();
+  }
+  function start() {
+    run().catch((e) => { status.textContent = "The passkey did not answer: " + e.name + ". "
+      + "Press the button to try again."; });
+  }
+  document.getElementById("again").addEventListener("click", start);
+  start();
+})();
+"""
+
+
+def passkey_page(
+    *, action: str, auth_state: str, username: str, options_json: str, create: bool,
+    error: str | None = None,
+) -> str:  # fmt: skip
+    """The passkey step: registration (``create``) or sign-in, the options from the server."""
+    what = (
+        "Register a passkey for this account: your browser asks for it now."
+        if create
+        else "Confirm with your passkey: your browser asks for it now."
+    )
+    options = options_json.replace("<", "\\u003c")  # no "</script>" inside the JSON
+    body = (
+        f"<h1>{TITLE}</h1>\n"
+        f"<p>Signed in as <code>{escape(username)}</code>. {what}</p>\n"
+        f"{_error_box(error)}"
+        '<p id="status" role="status"></p>\n'
+        f'<form name="f" method="post" action="{escape(action)}" '
+        f'data-mode="{"create" if create else "get"}">\n'
+        f'<input type="hidden" name="AuthState" value="{escape(auth_state)}">\n'
+        '<input type="hidden" name="credential" value="">\n'
+        "</form>\n"
+        '<button type="button" id="again">Use a passkey</button>\n'
+        f'<script type="application/json" id="options">{options}</script>\n'
+        f"<script>{_PASSKEY_SCRIPT}</script>"
+    )
+    return _document(f"{TITLE}: passkey", body)
 
 
 def post_page(*, acs_url: str, saml_response: str, relay_state: str | None) -> str:

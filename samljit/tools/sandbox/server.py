@@ -36,9 +36,11 @@ class _QuietHandler(WSGIRequestHandler):
 
 class LoopbackServer:
     """``LoopbackServer(port)`` binds ``127.0.0.1:port`` (0: any free port); :meth:`serve`
-    (foreground) or :meth:`start` (background thread) runs ``app`` set with :meth:`set_app`."""
+    (foreground) or :meth:`start` (background thread) runs ``app`` set with :meth:`set_app`.
+    ``url_host`` names the host in :attr:`url` (``localhost``: what WebAuthn needs, a domain
+    as the RP ID); the socket is bound to ``host`` all the same."""
 
-    def __init__(self, port: int = 0, host: str = HOST) -> None:
+    def __init__(self, port: int = 0, host: str = HOST, *, url_host: str | None = None) -> None:
         try:
             self._server = _ThreadingServer((host, port), _QuietHandler)
         except OSError as exc:
@@ -49,7 +51,7 @@ class LoopbackServer:
             raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
         self.host = host
         self.port: int = self._server.server_address[1]
-        self.url = f"http://{host}:{self.port}"
+        self.url = f"http://{url_host or host}:{self.port}"
         self._thread: threading.Thread | None = None
 
     def set_app(self, app: WsgiApp) -> None:

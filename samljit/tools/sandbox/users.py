@@ -8,12 +8,15 @@ A users file is JSON (``samljit sandbox serve --users FILE``)::
        "password": "correct horse battery staple",
        "totp_secret": "JBSWY3DPEHPK3PXP",
        "session_duration": 3600,
+       "passkey": false,
        "roles": ["arn:aws:iam::123456789012:role/RO,arn:aws:iam::123456789012:saml-provider/sb"]}
     ]}
 
 ``totp_secret`` (base32) turns on the one-time-code page; ``session_duration`` (seconds, 900
-to 43200) is the SessionDuration attribute, left out when ``null``; each role is written the
-way IdPs are configured for AWS: ``ROLE_ARN,PROVIDER_ARN``.
+to 43200) is the SessionDuration attribute, left out when ``null``; ``passkey`` (true) asks
+for a passkey after the password, in place of the code (the sandbox must then be served on
+``localhost``: ``samljit sandbox serve --passkey``); each role is written the way IdPs are
+configured for AWS: ``ROLE_ARN,PROVIDER_ARN``.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ class SandboxUser:
     roles: tuple[RoleGrant, ...]
     totp_secret: str | None = None
     session_duration: int | None = DEFAULT_SESSION_DURATION
+    passkey: bool = False
 
     @property
     def session_name(self) -> str:
@@ -114,7 +118,7 @@ def _user(entry: Any, where: str) -> SandboxUser:
     if not isinstance(entry, dict):
         raise ConfigError(f"{where} is not a JSON object")
     unknown = sorted(
-        set(entry) - {"username", "password", "totp_secret", "session_duration", "roles"}
+        set(entry) - {"username", "password", "totp_secret", "session_duration", "passkey", "roles"}
     )
     if unknown:
         raise ConfigError(f"{where} has unknown keys: {', '.join(unknown)}")
@@ -134,11 +138,15 @@ def _user(entry: Any, where: str) -> SandboxUser:
         raise ConfigError(
             f"{where} ({username}): session_duration must be whole seconds from 900 to 43200"
         )
+    passkey = entry.get("passkey", False)
+    if not isinstance(passkey, bool):
+        raise ConfigError(f"{where} ({username}): passkey must be true or false")
     return SandboxUser(
         username=username,
         password=password,
         totp_secret=secret,
         session_duration=duration,
+        passkey=passkey,
         roles=_roles(entry.get("roles"), f"{where} ({username})"),
     )
 
