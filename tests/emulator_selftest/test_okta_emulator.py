@@ -925,7 +925,6 @@ def test_app_pages(emu: OktaEmulator) -> None:
     assert "SAMLResponse" not in page.text
     client = Client(emu)
     state, factors = client.mfa("apps@acme.example")
-    client.http.cookies.set(SID_COOKIE, "")
     token = client.verify(factors[0], state, passCode=totp_at(SECRET, START)).json()["sessionToken"]
     client.get("/login/sessionCookieRedirect", params={"token": token, "redirectUrl": "/"})
     unassigned = client.get(emu.app_url(OTHER_APP))
