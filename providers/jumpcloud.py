@@ -11,7 +11,6 @@ from __future__ import annotations
 from base64 import urlsafe_b64decode, urlsafe_b64encode
 from binascii import Error as Base64Error
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
@@ -222,7 +221,9 @@ class _Push(mfa.Factor[None]):
         path = f"/userconsole/auth/push/{quote(push_id, safe='')}"
         services = self.provider.services
         expires_at = (started or {}).get("expiresAt")
-        deadline = services.monotonic() + _seconds_until(expires_at, services.now())
+        deadline = services.monotonic() + mfa.seconds_until(
+            expires_at, services.now(), PUSH_FALLBACK_SECONDS
+        )
         terminal = self.provider.terminal
         terminal.info("JumpCloud Protect push sent: approve the sign-in on your phone.")
         try:
@@ -372,18 +373,6 @@ def _unb64url(text: object) -> bytes:
     if not isinstance(text, str) or not text:
         raise ValueError("not base64url")
     return urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def _seconds_until(expires_at: object, now: datetime) -> float:
-    if isinstance(expires_at, str) and expires_at:
-        try:
-            moment = datetime.fromisoformat(expires_at.replace("Z", "+00:00"))
-        except ValueError:
-            return PUSH_FALLBACK_SECONDS
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-        return max(0.0, (moment - now).total_seconds())
-    return PUSH_FALLBACK_SECONDS
 
 
 def _json(response: Any, step: str) -> dict[str, Any]:

@@ -28,7 +28,6 @@ from base64 import urlsafe_b64decode, urlsafe_b64encode
 from binascii import Error as Base64Error
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 from urllib.parse import quote, urlencode, urljoin, urlsplit
 
@@ -612,7 +611,7 @@ class _Push(OktaFactor):
         services, terminal = provider.services, provider.terminal
         step = "Okta Verify push"
         answer = self.post(self.verify_url + "&autoPush=false", {}, step)
-        left = _seconds_until(answer.get("expiresAt"), services.now())
+        left = mfa.seconds_until(answer.get("expiresAt"), services.now(), FALLBACK_SECONDS)
         deadline = services.monotonic() + min(left, FALLBACK_SECONDS)
         terminal.info(f"Okta Verify push sent to {self.detail or 'your phone'}: approve it there.")
         shown: int | None = None
@@ -678,7 +677,7 @@ class _SecurityKey(OktaFactor):
                 f"{step}: Okta's challenge holds no usable nonce and credential id"
             ) from None
         services = self.provider.services
-        left = _seconds_until(started.get("expiresAt"), services.now())
+        left = mfa.seconds_until(started.get("expiresAt"), services.now(), FALLBACK_SECONDS)
         request = fido.KeyRequest(
             idp="Okta",
             origin=self.org.base,
@@ -876,18 +875,6 @@ def _json_body(response: requests.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def _seconds_until(expires_at: object, now: datetime) -> float:
-    if isinstance(expires_at, str) and expires_at:
-        try:
-            moment = datetime.fromisoformat(expires_at.replace("Z", "+00:00"))
-        except ValueError:
-            return FALLBACK_SECONDS
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
-        return max(0.0, (moment - now).total_seconds())
-    return FALLBACK_SECONDS
 
 
 def _b64url(data: bytes) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from datetime import datetime, timezone
 from typing import ClassVar, Generic, TypeVar
 
 from samljit.cli.terminal import Terminal
@@ -98,3 +99,17 @@ def ask_code(terminal: Terminal, given: str | None, *, what: str = "MFA code") -
         hint="pass --mfa-token or set SAMLJIT_MFA_TOKEN",
         validate=lambda v: None if v.strip().isdigit() else "the code is digits only",
     ).strip()
+
+
+def seconds_until(expires_at: object, now: datetime, fallback: float) -> float:
+    """Seconds from ``now`` until an IdP's ``expiresAt`` (ISO 8601, ``Z`` allowed; a naive
+    time is UTC), never negative; ``fallback`` when the IdP gave none or an unreadable one."""
+    if not isinstance(expires_at, str) or not expires_at:
+        return fallback
+    try:
+        moment = datetime.fromisoformat(expires_at.replace("Z", "+00:00"))
+    except ValueError:
+        return fallback
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return max(0.0, (moment - now).total_seconds())
