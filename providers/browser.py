@@ -207,14 +207,21 @@ def proxy_settings(env: Mapping[str, str]) -> dict[str, str] | None:
     return settings
 
 
-def profile_dir(account: Account, env: Mapping[str, str]) -> Path:
-    """The account's browser profile: ``<state dir>/browser/<account>``, 0700."""
-    from samljit.fsutil import private_dir
+def profile_path(account: Account, env: Mapping[str, str]) -> Path:
+    """Where the account's browser profile lives (``<state dir>/browser/<account>``)."""
     from samljit.jit.answers import state_dir
     from samljit.jit.cache import entry_key
 
     name = account.name if _SAFE_NAME.match(account.name) else entry_key(account.name)
-    root = Path(state_dir(env))
+    return Path(state_dir(env)) / "browser" / name
+
+
+def profile_dir(account: Account, env: Mapping[str, str]) -> Path:
+    """The account's browser profile, made 0700 (and its parents) when missing."""
+    from samljit.fsutil import private_dir
+
+    path = profile_path(account, env)
+    root, name = path.parent.parent, path.name
     try:
         private_dir(root)
         private_dir(root / "browser")
@@ -225,7 +232,7 @@ def profile_dir(account: Account, env: Mapping[str, str]) -> Path:
         ) from None
 
 
-# -- the IdP session (cookies): later work keeps them in samljit's IdP-session store --------
+# -- the IdP session (cookies): the flow keeps them in samljit's IdP-session store ----------
 def browser_cookies(kept: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The IdP-session store's cookies (as the login's HTTP jar holds them: the flow loads the
     kept session there) as Playwright cookie dicts, session cookies included."""

@@ -352,3 +352,16 @@ def test_the_browser_hook_needs_the_test_guards(cli: Cli, sandbox: Sandbox) -> N
     assert (
         "SAMLJIT_TEST_BROWSER_HOOK is a setting of samljit's own tests and is ignored" in ran.stderr
     )
+
+
+def test_logout_can_drop_the_browser_profile(cli: Cli, sandbox: Sandbox) -> None:
+    cli.write_config(sandbox.config())
+    assert cli.run("login", "-a", "browser").returncode == 0
+    profile = profile_of(cli, "browser")
+    assert profile.is_dir()
+    kept = cli.run("logout", "-a", "browser")
+    assert kept.returncode == 0 and profile.is_dir(), "a plain logout keeps the profile"
+    dropped = cli.run("logout", "-a", "browser", "--browser-profile")
+    assert dropped.returncode == 0, dropped.stderr
+    assert "browser profile deleted" in dropped.stderr
+    assert not profile.exists()

@@ -5,15 +5,23 @@ stays as it was."""
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from samljit.cli.commands import Context
 from samljit.config import accounts as config
+from samljit.errors import ConfigError
 from samljit.jit.flow import assertion_key, grant_key
 from samljit.sinks import credfile
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--all", action="store_true", help="every configured account")
+    parser.add_argument(
+        "--browser-profile",
+        action="store_true",
+        help="also delete the account's browser profile (Browser provider, `--browser`): the "
+        "IdP's remembered devices and stay-signed-in state go with it",
+    )
 
 
 def run(ctx: Context) -> int:
@@ -34,7 +42,29 @@ def run(ctx: Context) -> int:
         services.event("logout", account=account.name, profile=account.aws_profile)
         profile = f"profile [{account.aws_profile}] removed" if removed else "no profile"
         session = ", IdP session forgotten" if forgot else ""
+        if ctx.args.browser_profile and _drop_browser_profile(account, ctx.env):
+            session += ", browser profile deleted"
         ctx.terminal.info(
             f"Logged out of {name!r}: {profile}, {dropped} cached credentials{session}."
         )
     return 0
+
+
+def _drop_browser_profile(account: config.Account, env: dict[str, str]) -> bool:
+    import importlib
+    import shutil
+
+    # the Browser provider owns where its profiles live (providers/ is installed as
+    # samljit.providers, a directory mypy checks apart)
+    browser = importlib.import_module("samljit.providers.browser")
+    path: Path = browser.profile_path(account, env)
+    if not path.is_dir() or path.is_symlink():
+        return False
+    try:
+        shutil.rmtree(path)
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot delete the browser profile {path}: {exc.strerror or exc}",
+            hint="close the browser that uses it, then run logout again",
+        ) from None
+    return True
