@@ -6,7 +6,6 @@ tests/support/softkey.py that the test provisions. Every failure ends in one cle
 from __future__ import annotations
 
 import configparser
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -232,15 +231,7 @@ def test_jumpcloud_ctrl_c_while_waiting_for_the_touch_is_clean(
     store.configure(touch="never")
     cli.write_config(account_config(jumpcloud, mfa="WEBAUTHN"))
     process = cli.popen("login", "-a", "production", "--skip-prompt", env=softkey_env(store))
-    assert process.stderr is not None
-    seen = ""
-    while "Touch your security key" not in seen:  # synchronise on what the user sees
-        line = process.stderr.readline()
-        assert line, f"samljit ended before asking for the touch: {seen}"
-        seen += line
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=20)
-    cli.outputs.extend([out, seen + err])
+    _, err = cli.interrupt_at(process, "Touch your security key")
     assert process.returncode == 130
     assert "interrupted" in err
     assert not cli.credentials.exists()

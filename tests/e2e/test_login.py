@@ -6,7 +6,6 @@ from __future__ import annotations
 import configparser
 import json
 import os
-import signal
 import stat
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -274,15 +273,7 @@ def test_ctrl_c_while_push_waits_is_clean(cli: Cli, jumpcloud: JumpCloudEmulator
     jumpcloud.add_user(make_user(push="never", push_expires_in=120.0))
     cli.write_config(account_config(jumpcloud, mfa="PUSH"))
     process = cli.popen("login", "-a", "production")
-    assert process.stderr is not None
-    seen = ""
-    while "push sent" not in seen:  # synchronise on what the user sees, not on time
-        line = process.stderr.readline()
-        assert line, f"samljit ended before the push was sent: {seen}"
-        seen += line
-    process.send_signal(signal.SIGINT)
-    out, err = process.communicate(timeout=20)
-    cli.outputs.extend([out, seen + err])
+    _, err = cli.interrupt_at(process, "push sent")
     assert process.returncode == 130
     assert "interrupted" in err
     assert not cli.credentials.exists()

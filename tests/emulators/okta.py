@@ -49,7 +49,6 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import quote, urlsplit
 
@@ -64,11 +63,12 @@ from samljit.tools.sandbox.response import (
     encode,
     sign,
 )
-from tests.emulators.jumpcloud import new_totp_secret, totp_at
-
-KEYS_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "keys"
-DEFAULT_KEY_PATH = KEYS_DIR / "idp-test.key"
-DEFAULT_CERT_PATH = KEYS_DIR / "idp-test.crt"
+from tests.emulators.jumpcloud import (
+    DEFAULT_CERT_PATH,
+    DEFAULT_KEY_PATH,
+    new_totp_secret,
+    totp_at,
+)
 
 REDACTED = "***"
 SID_COOKIE = "sid"

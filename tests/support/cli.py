@@ -71,6 +71,22 @@ class Cli:
             cwd=self.home,
         )
 
+    def interrupt_at(self, process: subprocess.Popen[str], shown: str) -> tuple[str, str]:
+        """Ctrl-C (SIGINT) to ``process`` once its stderr has shown ``shown`` (synchronised on
+        what the user sees, not on time); its stdout and stderr, kept for the leak check."""
+        import signal
+
+        assert process.stderr is not None
+        seen = ""
+        while shown not in seen:
+            line = process.stderr.readline()
+            assert line, f"samljit ended before showing {shown!r}: {seen}"
+            seen += line
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=20)
+        self.outputs.extend([out, seen + err])
+        return out, seen + err
+
     def write_config(self, text: str) -> None:
         self.config.write_text(text)
 
