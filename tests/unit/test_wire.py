@@ -8,10 +8,8 @@ network namespace); the endless page through the CLI too."""
 from __future__ import annotations
 
 import logging
-import ssl
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +21,7 @@ from samljit.idp.http import HttpClient
 from samljit.redact import MASK, redact_body
 from samljit.testing.fakes import FakeClock, fake_services
 from samljit.tools.sandbox.server import LoopbackServer
+from tests.support.tls import tls_pair
 
 App = Callable[[dict[str, Any], Any], Iterable[bytes]]
 PASSWORD = "pw-Secret-4242"
@@ -172,76 +171,15 @@ def test_an_unterminated_secret_element_is_masked_to_the_end(tail: str) -> None:
 
 
 # -- 6. CA bundles -----------------------------------------------------------------------
-def _tls_pair(tmp_path: Path, name: str) -> tuple[Path, Path, Path]:
-    """A CA and a certificate for 127.0.0.1 it signed: (ca.pem, server.crt, server.key)."""
-    import ipaddress
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    now = datetime.now(timezone.utc)
-    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
-    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{name} test CA")])
-    ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .add_extension(
-            x509.KeyUsage(False, False, False, False, False, True, True, False, False),
-            critical=True,
-        )
-        .add_extension(
-            x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    leaf = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    pem = serialization.Encoding.PEM
-    paths = (tmp_path / f"{name}-ca.pem", tmp_path / f"{name}.crt", tmp_path / f"{name}.key")
-    paths[0].write_bytes(ca.public_bytes(pem))
-    paths[1].write_bytes(leaf.public_bytes(pem))
-    paths[2].write_bytes(
-        key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
-    return paths
-
-
 @pytest.fixture
 def tls_server(tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
     """An https server on 127.0.0.1: (its URL, the CA that signed it, an unrelated CA)."""
-    ca, crt, key = _tls_pair(tmp_path, "idp")
-    other, _, _ = _tls_pair(tmp_path, "other")
-    server = LoopbackServer(0)
+    pair = tls_pair(tmp_path, "idp")
+    other = tls_pair(tmp_path, "other").ca
+    server = LoopbackServer(0, tls=pair.server_context())
     server.set_app(Recorder({"/": ("200 OK", [], b"hello")}))
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.load_cert_chain(crt, key)
-    inner = server._server
-    inner.socket = context.wrap_socket(inner.socket, server_side=True)
     with server.start():
-        yield f"https://127.0.0.1:{server.port}/", ca, other
+        yield f"{server.url}/", pair.ca, other
 
 
 @pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])

@@ -13,10 +13,13 @@ import threading
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from samljit.errors import UsageError
+
+if TYPE_CHECKING:
+    from ssl import SSLContext
 
 HOST = "127.0.0.1"
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -25,6 +28,16 @@ WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 class _ThreadingServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that refused the TLS handshake (an untrusted certificate) or went away is
+        the client's business: no traceback on stderr for it."""
+        import ssl
+        import sys
+
+        if isinstance(sys.exc_info()[1], (ssl.SSLError, ConnectionError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -38,9 +51,18 @@ class LoopbackServer:
     """``LoopbackServer(port)`` binds ``127.0.0.1:port`` (0: any free port); :meth:`serve`
     (foreground) or :meth:`start` (background thread) runs ``app`` set with :meth:`set_app`.
     ``url_host`` names the host in :attr:`url` (``localhost``: what WebAuthn needs, a domain
-    as the RP ID); the socket is bound to ``host`` all the same."""
+    as the RP ID); the socket is bound to ``host`` all the same. With ``tls`` (a server
+    context holding its certificate) it serves https; each connection's handshake happens in
+    its own thread, on the first read."""
 
-    def __init__(self, port: int = 0, host: str = HOST, *, url_host: str | None = None) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        host: str = HOST,
+        *,
+        url_host: str | None = None,
+        tls: SSLContext | None = None,
+    ) -> None:
         try:
             self._server = _ThreadingServer((host, port), _QuietHandler)
         except OSError as exc:
@@ -49,9 +71,13 @@ class LoopbackServer:
                     f"port {port} on {host} is in use", hint="pick another with --port (0: any)"
                 ) from None
             raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        if tls is not None:
+            self._server.socket = tls.wrap_socket(
+                self._server.socket, server_side=True, do_handshake_on_connect=False
+            )
         self.host = host
         self.port: int = self._server.server_address[1]
-        self.url = f"http://{url_host or host}:{self.port}"
+        self.url = f"{'https' if tls else 'http'}://{url_host or host}:{self.port}"
         self._thread: threading.Thread | None = None
 
     def set_app(self, app: WsgiApp) -> None:
