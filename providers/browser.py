@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from samljit.aws.arn import PARTITIONS
-from samljit.errors import AssertionFormatError, AuthenticationError, ConfigError
+from samljit.errors import AssertionFormatError, AuthenticationError, ConfigError, NetworkError
 from samljit.idp.provider import LoginSecrets, Provider, ProviderKey
 
 if TYPE_CHECKING:
@@ -232,6 +232,50 @@ def profile_dir(account: Account, env: Mapping[str, str]) -> Path:
         ) from None
 
 
+#: Browser preferences that keep the sign-in to itself: no password manager (its leak check
+#: sends a hash of the IdP username and password to Google; samljit keeps the password in
+#: the OS keyring) and no autofill server queries about the IdP's forms; no preconnects (a
+#: form posting to AWS sign-in would open a connection there while samljit catches the POST).
+QUIET_PREFERENCES: dict[str, Any] = {
+    "credentials_enable_service": False,
+    "profile": {"password_manager_enabled": False, "password_manager_leak_detection": False},
+    "autofill": {"enabled": False, "profile_enabled": False, "credit_card_enabled": False},
+    "net": {"network_prediction_options": 2},
+}
+
+
+def quiet_preferences(profile: Path) -> None:
+    """Set :data:`QUIET_PREFERENCES` in the profile's ``Default/Preferences`` (the browser's
+    own JSON file, kept and rewritten by it), leaving the rest as it is."""
+    import json
+
+    from samljit.fsutil import atomic_write
+
+    path = profile / "Default" / "Preferences"
+    try:
+        current = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        current = {}
+    if not isinstance(current, dict):
+        current = {}
+
+    def merge(into: dict[str, Any], wanted: Mapping[str, Any]) -> bool:
+        changed = False
+        for key, value in wanted.items():
+            if isinstance(value, Mapping):
+                if not isinstance(into.get(key), dict):
+                    into[key] = {}
+                changed = merge(into[key], value) or changed
+            elif into.get(key) != value:
+                into[key] = value
+                changed = True
+        return changed
+
+    if merge(current, QUIET_PREFERENCES):
+        path.parent.mkdir(mode=0o700, exist_ok=True)
+        atomic_write(path, json.dumps(current).encode(), mode=0o600)
+
+
 # -- the IdP session (cookies): the flow keeps them in samljit's IdP-session store ----------
 def browser_cookies(kept: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The IdP-session store's cookies (as the login's HTTP jar holds them: the flow loads the
@@ -275,6 +319,14 @@ def kept_cookies(cookies: list[dict[str, Any]]) -> list[dict[str, Any]]:
 class BrowserProvider(Provider):
     name: ClassVar[str] = "Browser"
     needs_password: ClassVar[bool] = False  # asked only for browser_autofill
+    #: The hint when the browser refuses a host's certificate (what samljit did with the CA
+    #: bundle, see :meth:`_trusting_environment`).
+    tls_hint: str = (
+        "if a proxy re-signs TLS, set AWS_CA_BUNDLE to your CA bundle (samljit hands it to the "
+        "browser)"
+        if sys.platform.startswith("linux")
+        else "add your CA to the system's certificate store"
+    )
     keys: ClassVar[tuple[ProviderKey, ...]] = (
         ProviderKey("url", "IdP sign-in URL of the AWS app (opened in the browser)", required=True),
         ProviderKey("browser_type", "chromium, chrome or msedge", default="chromium"),
@@ -401,35 +453,55 @@ class BrowserProvider(Provider):
                 "still holds can sign in."
             )
         profile = profile_dir(self.account, self.services.env)
+        quiet_preferences(profile)
         proxy = proxy_settings(self.services.env)
         if proxy is not None:
             self.redactor.add(proxy.get("password"))
+        launch: dict[str, Any] = {
+            "executable_path": executable,
+            "headless": headless,
+            "args": list(BROWSER_ARGS),
+            "proxy": proxy,
+            "ignore_https_errors": self.account.skip_verify,
+        }
+        environment = self._trusting_environment(profile)
+        if environment is not None:
+            launch["env"] = environment
         session = _Session(self, timeout=timeout, username=username, password=password)
         with _quiet_on_interrupt():
-            return self._drive(
-                sync_playwright, session, executable, profile, headless, proxy, target
-            )
+            return self._drive(sync_playwright, session, profile, launch, target)
+
+    def _trusting_environment(self, profile: Path) -> dict[str, str] | None:
+        """The browser's environment when it must trust the CA bundle samljit honours
+        (Linux: an NSS database of samljit's, see :mod:`samljit.idp.nssdb`), else None."""
+        from samljit.idp import nssdb
+
+        env = self.services.env
+        found = nssdb.configured_bundle(env)
+        if found is None or self.account.skip_verify or not sys.platform.startswith("linux"):
+            return None
+        variable, bundle = found
+        try:
+            home = nssdb.browser_home(variable, bundle, profile, env)
+        except nssdb.TrustStoreError as exc:
+            self.tls_hint = exc.hint or exc.message
+            self.terminal.warn(f"{exc.message} ({exc.hint})" if exc.hint else exc.message)
+            return None
+        self.tls_hint = f"{variable} ({bundle}) does not hold the CA that signed it"
+        return nssdb.browser_environment(home, env)
 
     def _drive(
         self,
         sync_playwright: Any,
         session: _Session,
-        executable: str,
         profile: Path,
-        headless: bool,
-        proxy: dict[str, str] | None,
+        launch: dict[str, Any],
         target: str | None,
     ) -> str:
+        executable = launch["executable_path"]
         with sync_playwright() as playwright:
             try:
-                context = playwright.chromium.launch_persistent_context(
-                    str(profile),
-                    executable_path=executable,
-                    headless=headless,
-                    args=list(BROWSER_ARGS),
-                    proxy=proxy,  # type: ignore[arg-type]
-                    ignore_https_errors=self.account.skip_verify,
-                )
+                context = playwright.chromium.launch_persistent_context(str(profile), **launch)
             except Exception as exc:  # Playwright's Error: the browser did not start
                 raise ConfigError(
                     f"the browser {executable} did not start: {_first_line(exc)}",
@@ -475,6 +547,7 @@ class _Session:
         self.password_sent = False
         self.username_sent = False
         self.form_again = False
+        self.untrusted: tuple[str, str] | None = None
 
     # -- the catch -------------------------------------------------------------------------
     def _caught(self, route: Any, request: Any) -> None:
@@ -493,6 +566,18 @@ class _Session:
     def _on_close(self, *_: Any) -> None:
         self.closed = True
 
+    def _on_request_failed(self, request: Any) -> None:
+        failure = request.failure or ""
+        if failure.startswith("net::ERR_CERT_") and request.is_navigation_request():
+            self.untrusted = (urlsplit(request.url).netloc, failure.split()[0])
+
+    def _untrusted(self, host: str, failure: str) -> NetworkError:
+        return NetworkError(
+            f"the browser does not trust the certificate of {_CONTROL.sub('', host)} "
+            f"({_CONTROL.sub('', failure)[:80]})",
+            hint=self.provider.tls_hint,
+        )
+
     # -- the wait --------------------------------------------------------------------------
     def run(self, context: Any, patterns: list[re.Pattern[str]]) -> str:
         from playwright.sync_api import Error as PlaywrightError
@@ -502,6 +587,7 @@ class _Session:
         for pattern in patterns:
             context.route(pattern, self._caught)
         context.on("close", self._on_close)
+        context.on("requestfailed", self._on_request_failed)
         http = self.provider.http  # the flow loaded the kept IdP session into this jar
         held = http.cookies_for(self.provider.session_hosts())
         if held:
@@ -510,9 +596,13 @@ class _Session:
         try:
             page.goto(account.url, wait_until="commit")
         except PlaywrightError as exc:
+            failure = _first_line(exc)
+            if "net::ERR_CERT_" in failure and not self.closed:
+                code = failure[failure.index("net::ERR_CERT_") :].split()[0]
+                raise self._untrusted(urlsplit(account.url).netloc, code) from None
             if self.response is None and not self.closed:
-                raise AuthenticationError(
-                    f"the browser could not open {account.url}: {_first_line(exc)}",
+                raise NetworkError(
+                    f"the browser could not open {account.url}: {failure}",
                     hint="check the account's url, your network and HTTPS_PROXY/NO_PROXY",
                 ) from None
         deadline = services.monotonic() + self.timeout
@@ -523,6 +613,8 @@ class _Session:
                     raise AssertionFormatError(
                         f"the IdP posted to {self.bad_post} without a SAMLResponse"
                     )
+                if self.untrusted is not None:
+                    raise self._untrusted(*self.untrusted)
                 if self.closed or not context.pages:
                     raise AuthenticationError(
                         "the browser was closed before sign-in finished",

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -65,7 +66,7 @@ class Doctor:
         self.credentials_files(accounts)
         self.clock(accounts)
         self.proxies()
-        self.ca_bundles()
+        self.ca_bundles(accounts)
         return [f for f in self.findings if f.level == "fix"]
 
     # -- config ----------------------------------------------------------------------------
@@ -316,7 +317,7 @@ class Doctor:
                 return
         self.add("ok", name, shown)
 
-    def ca_bundles(self) -> None:
+    def ca_bundles(self, accounts: list[config.Account]) -> None:
         found = False
         for name in CA_VARIABLES:
             value = self.env.get(name)
@@ -326,6 +327,27 @@ class Doctor:
             self._ca_bundle(name, Path(os.path.expanduser(value)))
         if not found:
             self.add("ok", "CA bundle", "AWS_CA_BUNDLE not set (the default CA certificates)")
+            return
+        browsers = [a.name for a in accounts if a.provider.lower() == "browser"]
+        if browsers and sys.platform.startswith("linux"):
+            self._browser_trust(browsers)
+
+    def _browser_trust(self, browsers: list[str]) -> None:
+        """On Linux the Browser provider hands the CA bundle to the browser with certutil."""
+        import shutil
+
+        from samljit.idp.nssdb import INSTALL_CERTUTIL
+
+        subject = f"CA bundle in the browser (account{_s(browsers)} {', '.join(browsers)})"
+        if shutil.which("certutil", path=self.env.get("PATH")) is None:
+            self.add(
+                "fix",
+                subject,
+                "certutil is not installed: the browser would not trust the bundle's CAs",
+                f"{INSTALL_CERTUTIL} (Fedora: nss-tools)",
+            )
+        else:
+            self.add("ok", subject, "certutil adds the bundle's CAs to the browser's store")
 
     def _ca_bundle(self, name: str, path: Path) -> None:
         if not path.exists():

@@ -26,6 +26,7 @@ from tests.support.accounts import EMAIL, PASSWORD
 from tests.support.cli import Cli
 from tests.support.passkey import passkey_env
 from tests.support.paths import FIXTURES
+from tests.support.tls import TlsPair
 from tests.support.tools import requires_tool
 
 pytestmark = requires_tool("chromium")
@@ -42,10 +43,21 @@ class Sandbox:
     """The sandbox IdP on loopback, in this process; ``acs_url``: where its final page
     POSTs the SAMLResponse (AWS sign-in unless a test says otherwise)."""
 
-    def __init__(self, acs_url: str | None = None, *, passkey: bool = False) -> None:
+    def __init__(
+        self,
+        acs_url: str | None = None,
+        *,
+        passkey: bool = False,
+        tls: TlsPair | None = None,
+        url_host: str | None = None,
+    ) -> None:
         key = load_signing_key(KEYS / "idp-test.key", KEYS / "idp-test.crt")
-        # WebAuthn wants a domain as the RP ID: a passkey sandbox is served as localhost
-        self.server = LoopbackServer(url_host="localhost" if passkey else None)
+        # WebAuthn wants a domain as the RP ID: a passkey sandbox is served as localhost, and
+        # so is an https one (its certificate names localhost)
+        self.server = LoopbackServer(
+            url_host=url_host or ("localhost" if passkey or tls else None),
+            tls=tls.server_context() if tls else None,
+        )
         extra: dict[str, Any] = {"acs_url": acs_url} if acs_url else {}
         user = dataclasses.replace(USER, passkey=passkey)
         self.idp = SandboxIdp([user], key.key_pem, key.cert_pem, self.server.url, **extra)

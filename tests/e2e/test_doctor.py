@@ -177,3 +177,31 @@ def test_a_plaintext_keyring_is_a_fix(cli: Cli, idp: IdpClock) -> None:
         line.startswith("      fix: use an OS keyring or an encrypted backend") for line in lines
     )
     assert not any(line.startswith("ok    keyring") for line in lines)
+
+
+def test_a_browser_account_with_a_ca_bundle_needs_certutil(cli: Cli, tmp_path: Path) -> None:
+    """On Linux the Browser provider hands the bundle to the browser through certutil."""
+    from tests.support.tls import tls_pair
+
+    bundle = tls_pair(tmp_path, "corp").ca
+    cli.write_config(
+        f"[web]\nprovider = Browser\nurl = http://127.0.0.1:{closed_port()}/sso\nheadless = true\n"
+    )
+    no_certutil = tmp_path / "bin"
+    no_certutil.mkdir()
+    ran = cli.run("doctor", env={"AWS_CA_BUNDLE": str(bundle), "PATH": str(no_certutil)})
+    assert (
+        "FIX   CA bundle in the browser (account web): certutil is not installed: the browser "
+        "would not trust the bundle's CAs"
+    ) in ran.stdout
+    assert "      fix: apt-get install libnss3-tools (Fedora: nss-tools)" in ran.stdout
+    fake = no_certutil / "certutil"
+    fake.write_text("#!/bin/sh\nexit 0\n")
+    fake.chmod(0o755)
+    ran = cli.run("doctor", env={"AWS_CA_BUNDLE": str(bundle), "PATH": str(no_certutil)})
+    assert (
+        "ok    CA bundle in the browser (account web): certutil adds the bundle's CAs to the "
+        "browser's store"
+    ) in ran.stdout
+    ran = cli.run("doctor", env={"PATH": str(no_certutil)})  # no bundle: nothing to hand over
+    assert "CA bundle in the browser" not in ran.stdout

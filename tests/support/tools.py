@@ -58,6 +58,7 @@ TOOLS = {
         Tool("fish", "apt-get install fish"),
         Tool("openssl", "apt-get install openssl"),
         Tool("chromium", "apt-get install chromium"),
+        Tool("certutil", "apt-get install libnss3-tools"),
         Tool(
             "SimpleSAMLphp",
             f"bash {simplesamlphp.INSTALL_SCRIPT}",

@@ -1,8 +1,13 @@
 """The Browser provider's pure parts: which URLs it catches (every sign-in endpoint samljit's
 destination check accepts, nothing that only looks like one), the proxy it hands the browser,
-and its settings' errors. The browser itself: tests/e2e/test_browser.py."""
+the preferences it sets in the profile, and its settings' errors. The browser itself:
+tests/e2e/test_browser.py and tests/e2e/test_browser_network.py."""
 
 from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
 
 import pytest
 from samljit.providers.browser import acs_patterns, proxy_settings
@@ -70,3 +75,37 @@ def test_proxy_from_the_environment() -> None:
         "username": "u",
         "password": "p@ss",
     }
+
+
+def test_quiet_preferences_join_what_the_profile_holds(tmp_path: Path) -> None:
+    from samljit.providers.browser import QUIET_PREFERENCES, quiet_preferences
+
+    prefs = tmp_path / "Default" / "Preferences"
+    quiet_preferences(tmp_path)  # a new profile: the file is made, 0600
+    assert json.loads(prefs.read_text()) == QUIET_PREFERENCES
+    assert stat.S_IMODE(prefs.stat().st_mode) == 0o600
+    # the browser's own settings stay; ours are put back where the user changed them
+    prefs.write_text(
+        json.dumps(
+            {
+                "profile": {"exit_type": "Normal", "password_manager_enabled": True},
+                "net": 3,
+                "intl": {"accept_languages": "de"},
+            }
+        )
+    )
+    quiet_preferences(tmp_path)
+    held = json.loads(prefs.read_text())
+    assert held["intl"] == {"accept_languages": "de"}
+    assert held["profile"] == {
+        "exit_type": "Normal",
+        "password_manager_enabled": False,
+        "password_manager_leak_detection": False,
+    }
+    assert held["net"] == {"network_prediction_options": 2}
+    before = prefs.stat().st_mtime_ns
+    quiet_preferences(tmp_path)  # nothing to change: not rewritten
+    assert prefs.stat().st_mtime_ns == before
+    prefs.write_text("{not json")  # a corrupt file: the browser would start afresh too
+    quiet_preferences(tmp_path)
+    assert json.loads(prefs.read_text()) == QUIET_PREFERENCES
