@@ -597,6 +597,8 @@ class _Session:
             page.goto(account.url, wait_until="commit")
         except PlaywrightError as exc:
             failure = _first_line(exc)
+            if self.untrusted is not None:  # at the url, or where it redirected
+                raise self._untrusted(*self.untrusted) from None
             if "net::ERR_CERT_" in failure and not self.closed:
                 code = failure[failure.index("net::ERR_CERT_") :].split()[0]
                 raise self._untrusted(urlsplit(account.url).netloc, code) from None

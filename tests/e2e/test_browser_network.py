@@ -116,27 +116,31 @@ def test_an_untrusted_certificate_is_one_line_at_once(
 
 
 class Hop:
-    """An http page on loopback whose script sends the browser on to ``to``."""
+    """An http page on loopback that sends the browser on to ``to``: by a 302, or by a
+    script once the page has loaded."""
 
-    def __init__(self, to: str) -> None:
-        self.to = to
+    def __init__(self, to: str, how: str) -> None:
+        self.to, self.how = to, how
         self.server = LoopbackServer()
         self.server.set_app(self)
         self.server.start()
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        if self.how == "302":
+            start_response("302 Found", [("Location", self.to)])
+            return [b""]
         start_response("200 OK", [("Content-Type", "text/html")])
         return [f"<script>location.href = {self.to!r};</script>".encode()]
 
 
-def test_an_untrusted_host_later_in_the_sign_in(cli: Cli, https_sandbox: Sandbox) -> None:
-    """The account's url loads; the page then goes on to a host the browser does not trust
-    (an IdP handing over to another): the same line, for that host, not the timeout."""
-    hop = Hop(https_sandbox.idp.sso_url())
+@pytest.mark.parametrize("how", ["302", "script"])
+def test_an_untrusted_host_later_in_the_sign_in(cli: Cli, https_sandbox: Sandbox, how: str) -> None:
+    """The account's url is fine; it sends the browser on to a host the browser does not trust
+    (an IdP handing over to another): the same line, naming that host, not the timeout."""
+    hop = Hop(https_sandbox.idp.sso_url(), how)
     try:
-        cli.write_config(
-            https_sandbox.config().replace(https_sandbox.idp.sso_url(), hop.server.url)
-        )
+        config = https_sandbox.config().replace(https_sandbox.idp.sso_url(), hop.server.url)
+        cli.write_config(config)
         ran = cli.run("login", "-a", "browser")
     finally:
         hop.server.stop()
