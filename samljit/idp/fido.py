@@ -292,6 +292,7 @@ class SecurityKey:
         services, terminal = self.services, self.terminal
         deadline = services.monotonic() + timeout
         timed_out = False
+        asked = False  # the touch line was shown
         worker.start()
         try:
             while not done.is_set():
@@ -316,7 +317,10 @@ class SecurityKey:
                     activity.clear()
                     continue
                 terminal.status(f"Touch your security key ({name})… {_seconds(left)} left")
+                asked = True
                 services.sleep(min(TICK, left))
+            if touch.is_set() and not asked:  # a key quicker than this loop: still say it
+                terminal.status(f"Touch your security key ({name})…")
         except BaseException:  # Ctrl-C, or no terminal for the PIN: stop the key, sign nothing
             cancel.set()
             pins.answer(None)
