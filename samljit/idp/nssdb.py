@@ -133,7 +133,8 @@ def _build(
     scratch = Path(tempfile.mkdtemp(prefix=".build-", dir=root))
     try:
         database = scratch / ".pki" / "nssdb"
-        database.mkdir(mode=0o700, parents=True)
+        database.parent.mkdir(mode=0o700)
+        database.mkdir(mode=0o700)
         if user_db is not None:
             shutil.copyfile(user_db, database / "cert9.db")
             os.chmod(database / "cert9.db", 0o600)

@@ -70,7 +70,7 @@ def test_the_ca_bundle_reaches_the_browser(cli: Cli, https_sandbox: Sandbox, cor
     trust = profile_of(cli, "browser") / "trust"
     [home] = list(trust.iterdir())
     database = home / ".pki" / "nssdb"
-    for path in (trust, home, database):
+    for path in (trust, home, database.parent, database):
         assert stat.S_IMODE(path.stat().st_mode) == 0o700, path
     assert sorted(p.name for p in database.iterdir()) == ["cert9.db", "key4.db", "pkcs11.txt"]
     [line] = [ln for ln in nss_certificates(database).splitlines() if ln.startswith("samljit-")]
