@@ -101,13 +101,19 @@ def browser_home(variable: str, bundle: Path, where: Path, env: Mapping[str, str
         info = user_db.stat()
         digest.update(f"{user_db}:{info.st_size}:{info.st_mtime_ns}".encode())
     root = where / "trust"
-    root.mkdir(mode=0o700, exist_ok=True)
     home = root / digest.hexdigest()[:20]
-    if not (home / ".pki" / "nssdb" / "cert9.db").is_file():
-        _build(certutil, certificates, user_db, root, home)
-    for old in root.iterdir():  # earlier bundles' databases
-        if old != home and not old.name.startswith("."):
-            shutil.rmtree(old, ignore_errors=True)
+    try:
+        root.mkdir(mode=0o700, exist_ok=True)
+        if not (home / ".pki" / "nssdb" / "cert9.db").is_file():
+            shutil.rmtree(home, ignore_errors=True)  # what is left of one someone emptied
+            _build(certutil, certificates, user_db, root, home)
+        for old in root.iterdir():  # earlier bundles' databases
+            if old != home and not old.name.startswith("."):
+                shutil.rmtree(old, ignore_errors=True)
+    except OSError as exc:
+        raise TrustStoreError(
+            f"cannot make the browser's certificate store in {root}: {exc}"
+        ) from None
     return home
 
 

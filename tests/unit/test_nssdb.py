@@ -100,3 +100,37 @@ def test_a_certificate_nss_refuses_leaves_the_others_in(tmp_path: Path) -> None:
     only_bad.write_bytes(pem(b"\x30\x03\x02\x01\x00"))
     with pytest.raises(nssdb.TrustStoreError, match=r"certutil failed \(.+\)"):
         nssdb.browser_home("AWS_CA_BUNDLE", only_bad, tmp_path, {"HOME": str(tmp_path / "u")})
+
+
+@requires_tool("certutil")
+def test_a_refused_certificate_after_good_ones_and_an_emptied_store(tmp_path: Path) -> None:
+    """certutil's batch stops at the refused one after adding those before it; one at a time
+    they go in again without complaint. A store someone emptied is built again."""
+    goods = [nssdb.bundle_certificates("X", tls_pair(tmp_path, n).ca)[0] for n in ("a", "b")]
+    bundle = tmp_path / "bundle.pem"
+    bundle.write_bytes(pem(goods[0]) + pem(b"\x30\x03\x02\x01\x00") + pem(goods[1]))
+    env = {"HOME": str(tmp_path / "u")}
+    home = nssdb.browser_home("AWS_CA_BUNDLE", bundle, tmp_path, env)
+    database = home / ".pki" / "nssdb"
+    listed = subprocess.run(
+        ["certutil", "-L", "-d", f"sql:{database}"], capture_output=True, text=True, check=True
+    ).stdout
+    assert sorted(line.split()[0] for line in listed.splitlines() if "samljit-" in line) == sorted(
+        "samljit-" + hashlib.sha256(der).hexdigest()[:16] for der in goods
+    )
+    (database / "cert9.db").unlink()
+    assert nssdb.browser_home("AWS_CA_BUNDLE", bundle, tmp_path, env) == home
+    assert (database / "cert9.db").is_file()
+
+
+def test_a_profile_that_cannot_hold_the_store_is_a_trust_store_error(tmp_path: Path) -> None:
+    bundle = tls_pair(tmp_path, "corp").ca
+    not_a_directory = tmp_path / "profile"
+    not_a_directory.write_text("")
+    certutil = tmp_path / "bin" / "certutil"  # found, never reached
+    certutil.parent.mkdir()
+    certutil.write_text("#!/bin/sh\nexit 0\n")
+    certutil.chmod(0o755)
+    env = {"PATH": str(certutil.parent)}
+    with pytest.raises(nssdb.TrustStoreError, match="cannot make the browser's certificate store"):
+        nssdb.browser_home("AWS_CA_BUNDLE", bundle, not_a_directory, env)
