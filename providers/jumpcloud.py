@@ -8,7 +8,6 @@ One cookie jar (the injected :class:`~samljit.idp.http.HttpClient`) is kept acro
 
 from __future__ import annotations
 
-from base64 import urlsafe_b64decode, urlsafe_b64encode
 from binascii import Error as Base64Error
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -288,13 +287,13 @@ class _WebAuthn(mfa.Factor[None]):
         assertion = fido.SecurityKey(provider.services).sign(request)
         body = {
             "publicKeyCredential": {
-                "id": _b64url(assertion.credential_id),
-                "rawId": _b64url(assertion.credential_id),
+                "id": fido.b64url(assertion.credential_id),
+                "rawId": fido.b64url(assertion.credential_id),
                 "type": "public-key",
                 "response": {
-                    "clientDataJSON": _b64url(assertion.client_data),
-                    "authenticatorData": _b64url(assertion.authenticator_data),
-                    "signature": _b64url(assertion.signature),
+                    "clientDataJSON": fido.b64url(assertion.client_data),
+                    "authenticatorData": fido.b64url(assertion.authenticator_data),
+                    "signature": fido.b64url(assertion.signature),
                     "userHandle": None,
                 },
             },
@@ -333,9 +332,9 @@ def _key_request(data: dict[str, Any], origin: str, step: str) -> tuple[fido.Key
     if not isinstance(public, dict) or not isinstance(token, str) or not token:
         raise AuthenticationError(f"{step}: JumpCloud's answer holds no WebAuthn challenge")
     try:
-        challenge = _unb64url(public.get("challenge"))
+        challenge = fido.unb64url(public.get("challenge"))
         allowed = tuple(
-            _unb64url(entry.get("id"))
+            fido.unb64url(entry.get("id"))
             for entry in public.get("allowCredentials") or []
             if isinstance(entry, dict)
         )
@@ -363,16 +362,6 @@ def _key_request(data: dict[str, Any], origin: str, step: str) -> tuple[fido.Key
         timeout=seconds,
     )
     return request, token
-
-
-def _b64url(data: bytes) -> str:
-    return urlsafe_b64encode(data).decode("ascii").rstrip("=")
-
-
-def _unb64url(text: object) -> bytes:
-    if not isinstance(text, str) or not text:
-        raise ValueError("not base64url")
-    return urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _json(response: Any, step: str) -> dict[str, Any]:

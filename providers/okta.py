@@ -24,7 +24,6 @@ sleeper and clocks only.
 from __future__ import annotations
 
 import re
-from base64 import urlsafe_b64decode, urlsafe_b64encode
 from binascii import Error as Base64Error
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -541,6 +540,23 @@ class OktaFactor(mfa.Factor[dict[str, Any]]):
     def verify_url(self) -> str:
         return self.href + self.provider.remember_query()
 
+    def post_code(
+        self, target: str, code: str | None, what: str, step: str, *, digits: bool = True
+    ) -> dict[str, Any]:
+        """Post the code given up front, or the one typed; a typed code Okta calls wrong
+        (E0000068) may be typed again, up to :data:`MAX_CODE_ATTEMPTS` times."""
+        terminal = self.provider.terminal
+        for attempt in range(1, MAX_CODE_ATTEMPTS + 1):
+            otp = mfa.ask_code(terminal, code, what=what, digits=digits)
+            self.provider.redactor.add(otp)
+            try:
+                return self.post(target, {"passCode": otp}, step)
+            except OktaError as exc:
+                if exc.code != "E0000068" or code or attempt == MAX_CODE_ATTEMPTS:
+                    raise
+                terminal.warn(exc.message)
+        raise AssertionError("unreachable")
+
 
 class _Passcode(OktaFactor):
     """TOTP (Okta Verify, Google Authenticator), a YubiKey OTP, an RSA/Symantec token."""
@@ -549,24 +565,8 @@ class _Passcode(OktaFactor):
 
     def verify(self, code: str | None) -> dict[str, Any]:
         what = {"YUBICO": "YubiKey OTP (touch the key)"}.get(self.kind, f"{self.label} code")
-        terminal = self.provider.terminal
-        for attempt in range(1, MAX_CODE_ATTEMPTS + 1):
-            if code:
-                otp = code.strip()
-            else:
-                otp = terminal.ask(
-                    what,
-                    what="a one-time MFA code",
-                    hint="pass --mfa-token or set SAMLJIT_MFA_TOKEN",
-                ).strip()
-            self.provider.redactor.add(otp)
-            try:
-                return self.post(self.verify_url, {"passCode": otp}, f"Okta {self.kind}")
-            except OktaError as exc:
-                if exc.code != "E0000068" or code or attempt == MAX_CODE_ATTEMPTS:
-                    raise
-                terminal.warn(exc.message)
-        raise AssertionError("unreachable")
+        # no digits-only check: YubiKey OTPs are letters, RSA codes may carry a PIN
+        return self.post_code(self.verify_url, code, what, f"Okta {self.kind}", digits=False)
 
 
 class _Challenge(OktaFactor):
@@ -581,16 +581,7 @@ class _Challenge(OktaFactor):
         terminal = self.provider.terminal
         terminal.info(f"Okta sent a code {how} {self.detail or 'you'}.")
         target = _link(sent, "next") or self.verify_url
-        for attempt in range(1, MAX_CODE_ATTEMPTS + 1):
-            otp = mfa.ask_code(terminal, code, what=f"Code from the {self.kind.lower()}")
-            self.provider.redactor.add(otp)
-            try:
-                return self.post(target, {"passCode": otp}, step)
-            except OktaError as exc:
-                if exc.code != "E0000068" or code or attempt == MAX_CODE_ATTEMPTS:
-                    raise
-                terminal.warn(exc.message)
-        raise AssertionError("unreachable")
+        return self.post_code(target, code, f"Code from the {self.kind.lower()}", step)
 
 
 class _Question(OktaFactor):
@@ -670,8 +661,8 @@ class _SecurityKey(OktaFactor):
         credential = (profile if isinstance(profile, dict) else self.profile).get("credentialId")
         nonce = challenge.get("challenge") if isinstance(challenge, dict) else None
         try:
-            nonce_bytes = _unb64url(nonce)
-            credential_id = _unb64url(credential)
+            nonce_bytes = fido.unb64url(nonce)
+            credential_id = fido.unb64url(credential)
         except (TypeError, ValueError, Base64Error):
             raise AuthenticationError(
                 f"{step}: Okta's challenge holds no usable nonce and credential id"
@@ -690,9 +681,9 @@ class _SecurityKey(OktaFactor):
         assertion = fido.SecurityKey(services).sign(request)
         target = _link(started, "next") or self.verify_url
         body = {
-            "clientData": _b64url(assertion.client_data),
-            "authenticatorData": _b64url(assertion.authenticator_data),
-            "signatureData": _b64url(assertion.signature),
+            "clientData": fido.b64url(assertion.client_data),
+            "authenticatorData": fido.b64url(assertion.authenticator_data),
+            "signatureData": fido.b64url(assertion.signature),
         }
         return self.post(target, body, step)
 
@@ -875,16 +866,6 @@ def _json_body(response: requests.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return data if isinstance(data, dict) else {}
-
-
-def _b64url(data: bytes) -> str:
-    return urlsafe_b64encode(data).decode("ascii").rstrip("=")
-
-
-def _unb64url(text: object) -> bytes:
-    if not isinstance(text, str) or not text:
-        raise ValueError("not base64url")
-    return urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def _number(value: object, default: float) -> float:

@@ -77,6 +77,22 @@ class KeyAssertion:
     user_handle: bytes | None
 
 
+def b64url(data: bytes) -> str:
+    """WebAuthn's base64url, unpadded, as IdPs' JSON carries challenges and credential IDs."""
+    from base64 import urlsafe_b64encode
+
+    return urlsafe_b64encode(data).decode("ascii").rstrip("=")
+
+
+def unb64url(text: object) -> bytes:
+    """The bytes of an IdP's base64url text (padding optional); ``ValueError`` if it is not."""
+    from base64 import urlsafe_b64decode
+
+    if not isinstance(text, str) or not text:
+        raise ValueError("not base64url")
+    return urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
 def fido2_missing(idp: str) -> AuthenticationError:
     return AuthenticationError(
         f"{idp} asks for a security key, which needs samljit's fido2 extra: {INSTALL}, "

@@ -89,15 +89,20 @@ def _no_choice(factors: Sequence[Factor[T]], terminal: Terminal) -> Factor[T]:
     )
 
 
-def ask_code(terminal: Terminal, given: str | None, *, what: str = "MFA code") -> str:
-    """The one-time code: given up front, or asked for."""
+def ask_code(
+    terminal: Terminal, given: str | None, *, what: str = "MFA code", digits: bool = True
+) -> str:
+    """The one-time code: given up front, or asked for (``digits``: only digits accepted at
+    the prompt; a YubiKey OTP or a token code with a PIN has letters)."""
     if given:
         return given.strip()
     return terminal.ask(
         f"{what}",
         what="a one-time MFA code",
         hint="pass --mfa-token or set SAMLJIT_MFA_TOKEN",
-        validate=lambda v: None if v.strip().isdigit() else "the code is digits only",
+        validate=(lambda v: None if v.strip().isdigit() else "the code is digits only")
+        if digits
+        else None,
     ).strip()
 
 
