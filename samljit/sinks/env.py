@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from samljit.aws.arn import Arn
 from samljit.aws.credentials import AwsCredentials
 from samljit.sinks.profile import rfc3339
@@ -20,26 +18,10 @@ def role_arn_of(credentials: AwsCredentials) -> str:
     return str(role) if role is not None else ""
 
 
-def credential_env(
-    base: Mapping[str, str],
-    credentials: AwsCredentials,
-    *,
-    region: str | None,
-    account_name: str,
-    role_arn: str | None,
-) -> dict[str, str]:
-    """``base`` less :data:`REMOVED`, with :func:`credential_updates`."""
-    env = {k: v for k, v in base.items() if k not in REMOVED}
-    env.update(
-        credential_updates(credentials, region=region, account_name=account_name, role_arn=role_arn)
-    )
-    return env
-
-
 def credential_updates(
     credentials: AwsCredentials, *, region: str | None, account_name: str, role_arn: str | None
 ) -> dict[str, str]:
-    """The variables ``exec`` sets in the child's environment."""
+    """The variables ``exec`` sets in the child's environment (and ``script`` prints)."""
     env = {
         "AWS_ACCESS_KEY_ID": credentials.access_key_id,
         "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,

@@ -9,7 +9,7 @@ from samljit.cli.commands import Context
 from samljit.config.accounts import Overrides
 from samljit.errors import UsageError
 from samljit.jit.flow import login
-from samljit.sinks.env import REMOVED, credential_env
+from samljit.sinks.env import REMOVED, credential_updates
 from samljit.sinks.shells import SHELLS, default_shell, render
 
 
@@ -29,8 +29,7 @@ def run(ctx: Context) -> int:
         write=False,
         read_profile=True,
     )
-    full = credential_env(
-        {},
+    full = credential_updates(
         grant.credentials,
         region=account.region or grant.credentials.region,
         account_name=account.name,
