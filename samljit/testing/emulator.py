@@ -1,9 +1,16 @@
 """The loopback emulator base every IdP emulator shares: served on 127.0.0.1 by samljit's
 own loopback server, with no access log (request bodies hold passwords and codes and must
-never be logged)."""
+never be logged).
+
+:class:`RecordingEmulator` adds what tests look at and steer: the requests seen (bodies
+redacted by the emulator), the SAMLResponses and session cookies handed out (the leak check
+looks for them), and answers forced for the next requests to a path (:meth:`fail_next`)."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from samljit.tools.sandbox.server import LoopbackServer
@@ -43,3 +50,102 @@ class LoopbackEmulator:
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+
+@dataclass(frozen=True)
+class LoggedRequest:
+    """One request as the emulator saw it: ``path`` without the query string (it may hold
+    tokens), ``body`` the fields the emulator chose to keep, secrets redacted."""
+
+    method: str
+    path: str
+    body: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Failure:
+    """An answer forced for the next ``remaining`` requests whose path starts with ``prefix``;
+    ``body`` and ``headers`` mean what the emulator makes of them."""
+
+    prefix: str
+    status: int
+    remaining: int
+    body: Any = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class RecordingEmulator(LoopbackEmulator):
+    """A :class:`LoopbackEmulator` that records. Subclasses call ``super().__init__(port)``,
+    hold :attr:`_lock` while they dispatch a request, and call :meth:`_record` for each
+    request, :meth:`_next_failure` before answering it, :meth:`_note_issued` for each SAMLResponse
+    and :meth:`_note_cookie` for each session cookie value they hand out."""
+
+    def __init__(self, port: int = 0) -> None:
+        self._port = port
+        self._lock = threading.RLock()
+        self._log: list[LoggedRequest] = []
+        self._issued: list[str] = []
+        self._issued_cookies: list[str] = []
+        self._failures: list[Failure] = []
+
+    # -- what tests look at ---------------------------------------------------------------------
+    @property
+    def log(self) -> list[LoggedRequest]:
+        """Every request so far (a snapshot), bodies redacted."""
+        with self._lock:
+            return list(self._log)
+
+    @property
+    def requests(self) -> list[tuple[str, str]]:
+        """Every request so far as ``(method, path)`` (a snapshot)."""
+        with self._lock:
+            return [(r.method, r.path) for r in self._log]
+
+    def count(self, method: str, path: str) -> int:
+        return self.requests.count((method, path))
+
+    @property
+    def issued(self) -> list[str]:
+        """Every SAMLResponse served (tests check none of them leaked)."""
+        with self._lock:
+            return list(self._issued)
+
+    @property
+    def issued_cookies(self) -> list[str]:
+        """Every session cookie value set (the leak check looks for them)."""
+        with self._lock:
+            return list(self._issued_cookies)
+
+    def fail_next(
+        self,
+        path_prefix: str,
+        status: int,
+        count: int = 1,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        """Answer the next ``count`` requests whose path starts with ``path_prefix`` with
+        ``status`` (and ``body``, ``headers``, as the emulator renders them)."""
+        with self._lock:
+            self._failures.append(Failure(path_prefix, status, count, body, dict(headers or {})))
+
+    # -- for subclasses ---------------------------------------------------------------------------
+    def _record(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> None:
+        self._log.append(LoggedRequest(method, path, dict(body or {})))
+
+    def _next_failure(self, path: str) -> Failure | None:
+        """The forced answer this request to ``path`` gets, if any (counted down)."""
+        for failure in self._failures:
+            if path.startswith(failure.prefix) and failure.remaining > 0:
+                failure.remaining -= 1
+                self._failures = [f for f in self._failures if f.remaining > 0]
+                return failure
+        return None
+
+    def _note_issued(self, encoded: str) -> str:
+        self._issued.append(encoded)
+        return encoded
+
+    def _note_cookie(self, value: str) -> str:
+        self._issued_cookies.append(value)
+        return value

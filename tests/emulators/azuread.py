@@ -32,7 +32,6 @@ import html
 import json
 import re
 import secrets
-import threading
 import time
 import uuid
 import zlib
@@ -46,7 +45,7 @@ from urllib.parse import quote, urlencode
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
-from samljit.testing.emulator import LoopbackEmulator
+from samljit.testing.emulator import RecordingEmulator
 from samljit.tools.sandbox.response import (
     AWS_ACS_URL,
     RoleGrant,
@@ -282,16 +281,6 @@ class User:
 
 
 @dataclass
-class LoggedRequest:
-    """One request as the emulator saw it: ``body`` is the form, the JSON object or (for a
-    GET) the query, with passwords, codes and tokens replaced by :data:`REDACTED`."""
-
-    method: str
-    path: str
-    body: dict[str, Any]
-
-
-@dataclass
 class _Mfa:
     session_id: str
     method: Method
@@ -329,14 +318,6 @@ class _Session:
     upn: str
     mfa_done: bool
     persistent: bool
-
-
-@dataclass
-class _Failure:
-    prefix: str
-    status: int
-    remaining: int
-    body: str
 
 
 def _new_token() -> str:
@@ -414,7 +395,7 @@ def _request_issuer(saml_request: str) -> str | None:
     return html.unescape(match.group(1).decode("utf-8", "replace")).strip() if match else None
 
 
-class AzureAdEmulator(LoopbackEmulator):
+class AzureAdEmulator(RecordingEmulator):
     def __init__(
         self,
         users: Iterable[User] = (),
@@ -463,13 +444,9 @@ class AzureAdEmulator(LoopbackEmulator):
         self.skip_registration_days = skip_registration_days
         self.clock = clock
         self.on_sms = on_sms
-        self._port = port
-        self._lock = threading.RLock()
-        self._log: list[LoggedRequest] = []
-        self._issued: list[str] = []
+        super().__init__(port)
         self._sms: list[tuple[str, str]] = []
         self._entropies: list[int] = []
-        self._failures: list[_Failure] = []
         self._flows: dict[str, _Flow] = {}
         self._tokens: dict[str, tuple[str, float]] = {}  # flow token -> (flow key, issued)
         self._spent: set[str] = set()
@@ -514,32 +491,21 @@ class AzureAdEmulator(LoopbackEmulator):
             if my_apps:
                 self._my_apps.clear()
 
-    def fail_next(self, path_prefix: str, status: int, count: int = 1, body: str = "") -> None:
+    def fail_next(
+        self,
+        path_prefix: str,
+        status: int,
+        count: int = 1,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         """Answer the next ``count`` requests whose path starts with ``path_prefix`` (case
         insensitive) with ``status`` and the HTML ``body``."""
-        with self._lock:
-            self._failures.append(_Failure(path_prefix.lower(), status, count, body))
-
-    @property
-    def log(self) -> list[LoggedRequest]:
-        """Every request so far (a snapshot), bodies redacted."""
-        with self._lock:
-            return [LoggedRequest(r.method, r.path, dict(r.body)) for r in self._log]
-
-    @property
-    def requests(self) -> list[tuple[str, str]]:
-        with self._lock:
-            return [(r.method, r.path) for r in self._log]
+        super().fail_next(path_prefix.lower(), status, count, body, headers)
 
     def count(self, method: str, path: str) -> int:
         """Requests with this method and path (paths compared without case)."""
         return sum(1 for m, p in self.requests if m == method and p.lower() == path.lower())
-
-    @property
-    def issued(self) -> list[str]:
-        """Every SAMLResponse served."""
-        with self._lock:
-            return list(self._issued)
 
     def sms_codes(self, upn: str) -> list[str]:
         """The codes "texted" to ``upn``, oldest first."""
@@ -564,7 +530,9 @@ class AzureAdEmulator(LoopbackEmulator):
             response = self._dispatch(request)
         return response(environ, start_response)
 
-    def _record(self, request: Request) -> dict[str, Any]:
+    def _log_request(self, request: Request) -> dict[str, Any]:
+        """Log the request (the form, the JSON object or, for a GET, the query, with passwords,
+        codes and tokens as :data:`REDACTED`); return its body unredacted."""
         body: dict[str, Any] = {}
         if request.method == "POST":
             if request.mimetype == "application/json":
@@ -584,18 +552,16 @@ class AzureAdEmulator(LoopbackEmulator):
             "wresult",
         }
         redacted = {k: (REDACTED if k.lower() in secret and v else v) for k, v in body.items()}
-        self._log.append(LoggedRequest(request.method, request.path, redacted))
+        self._record(request.method, request.path, redacted)
         return body
 
     def _dispatch(self, request: Request) -> Response:
-        body = self._record(request)
+        body = self._log_request(request)
         method, path = request.method, request.path.lower().rstrip("/") or "/"
-        for failure in self._failures:
-            if path.startswith(failure.prefix) and failure.remaining > 0:
-                failure.remaining -= 1
-                self._failures = [f for f in self._failures if f.remaining > 0]
-                text = failure.body or HTTP_STATUS_CODES.get(failure.status, "Error")
-                return _html(text, failure.status)
+        failure = self._next_failure(path)
+        if failure is not None:
+            text = failure.body or HTTP_STATUS_CODES.get(failure.status, "Error")
+            return _html(text, failure.status)
         parts = path.strip("/").split("/")
         if path == START_PATH:
             return self._start(request) if method == "GET" else self._postback()
@@ -890,7 +856,7 @@ class AzureAdEmulator(LoopbackEmulator):
             role_order=user.role_order,
         )
         encoded = encode(sign(root, self.key_pem, self.cert_pem, target=self.sign_target))
-        self._issued.append(encoded)
+        self._note_issued(encoded)
         fields = {"SAMLResponse": encoded}
         relay_state = flow.relay_state or app.relay_state
         if relay_state:

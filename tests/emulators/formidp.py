@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import re
-import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from samljit.testing.emulator import LoopbackEmulator
+from samljit.testing.emulator import RecordingEmulator
 from samljit.tools.sandbox.response import RoleGrant, build_response, encode, sign
 from tests.emulators.jumpcloud import totp_verify
 
@@ -63,7 +62,7 @@ def render(template: str, **values: object) -> str:
     return _PLACEHOLDER.sub(value, text)
 
 
-class FormIdp(LoopbackEmulator):
+class FormIdp(RecordingEmulator):
     """Base of the form-IdP emulators: subclasses implement :meth:`dispatch`."""
 
     product = "IdP"
@@ -72,12 +71,8 @@ class FormIdp(LoopbackEmulator):
         self.users = {u.username.lower(): u for u in users}
         self.key_pem = KEY_PATH.read_bytes()
         self.cert_pem = CERT_PATH.read_bytes()
-        self._port = port
-        self._lock = threading.RLock()
-        self._requests: list[tuple[str, str]] = []
+        super().__init__(port)
         self._posts: list[tuple[str, list[tuple[str, str]]]] = []
-        self._issued: list[str] = []
-        self._issued_cookies: list[str] = []
 
     @property
     def start_url(self) -> str:
@@ -89,11 +84,6 @@ class FormIdp(LoopbackEmulator):
             self.users[user.username.lower()] = user
 
     @property
-    def requests(self) -> list[tuple[str, str]]:
-        with self._lock:
-            return list(self._requests)
-
-    @property
     def posts(self) -> list[tuple[str, list[tuple[str, str]]]]:
         """Every form POST as ``(path, pairs)`` in the order sent; secret values masked."""
         with self._lock:
@@ -103,27 +93,15 @@ class FormIdp(LoopbackEmulator):
         """How many POSTs carried a field called ``name``."""
         return sum(1 for _, pairs in self.posts if any(k == name for k, _ in pairs))
 
-    @property
-    def issued(self) -> list[str]:
-        with self._lock:
-            return list(self._issued)
-
-    @property
-    def issued_cookies(self) -> list[str]:
-        """Every session-bearing cookie value set (the leak check looks for them)."""
-        with self._lock:
-            return list(self._issued_cookies)
-
     def cookie(self, response: Response, name: str, value: str, **options: Any) -> None:
         """Set a cookie on ``response`` and remember its value in :attr:`issued_cookies`."""
-        self._issued_cookies.append(value)
-        response.set_cookie(name, value, httponly=True, **options)
+        response.set_cookie(name, self._note_cookie(value), httponly=True, **options)
 
     # -- WSGI --------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
         with self._lock:
-            self._requests.append((request.method, request.path))
+            self._record(request.method, request.path)
             if request.method == "POST":
                 pairs = list(request.form.items(multi=True))
                 masked = [(k, MASK if k.lower() in SECRET_FIELDS and v else v) for k, v in pairs]
@@ -152,7 +130,7 @@ class FormIdp(LoopbackEmulator):
             session_duration=user.session_duration,
         )
         encoded = encode(sign(root, self.key_pem, self.cert_pem))
-        self._issued.append(encoded)
+        self._note_issued(encoded)
         return encoded
 
     @staticmethod

@@ -27,7 +27,6 @@ import html
 import json
 import secrets
 import struct
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -39,7 +38,7 @@ from urllib.parse import quote, urlsplit
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
-from samljit.testing.emulator import LoopbackEmulator
+from samljit.testing.emulator import Failure, RecordingEmulator
 from samljit.tools.sandbox.response import (
     AWS_ACS_URL,
     RoleGrant,
@@ -201,15 +200,6 @@ class _KeyChallenge:
     used: bool = False
 
 
-@dataclass
-class _Failure:
-    prefix: str
-    status: int
-    remaining: int
-    body: str | Mapping[str, Any] | None
-    headers: Mapping[str, str]
-
-
 def _instant(moment: float) -> str:
     stamp = datetime.fromtimestamp(moment, tz=timezone.utc).isoformat(timespec="milliseconds")
     return stamp.replace("+00:00", "Z")
@@ -232,7 +222,7 @@ def _field(body: Mapping[str, Any], name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-class JumpCloudEmulator(LoopbackEmulator):
+class JumpCloudEmulator(RecordingEmulator):
     def __init__(
         self,
         users: Iterable[User] = (),
@@ -250,15 +240,10 @@ class JumpCloudEmulator(LoopbackEmulator):
         self.issuer = issuer
         self.sign_target: SignTarget = sign_target
         self.clock = clock  # push timing only (tests may pass a fake); TOTP uses real time
-        self._port = port
-        self._lock = threading.RLock()
-        self._requests: list[tuple[str, str]] = []
+        super().__init__(port)
         self._submitted: list[tuple[str, dict[str, Any]]] = []
-        self._issued: list[str] = []
-        self._failures: list[_Failure] = []
         self._consoles: dict[str, _Console] = {}
         self._sessions: dict[str, str] = {}  # SSO session cookie -> email
-        self._issued_cookies: list[str] = []
         self._pushes: dict[str, _Push] = {}
         self._key_challenges: dict[str, _KeyChallenge] = {}
 
@@ -274,45 +259,11 @@ class JumpCloudEmulator(LoopbackEmulator):
         with self._lock:
             self.users[user.email.lower()] = user
 
-    def fail_next(
-        self,
-        path_prefix: str,
-        status: int,
-        count: int = 1,
-        body: str | Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        """Answer the next ``count`` requests whose path starts with ``path_prefix`` with
-        ``status``: a dict body is sent as JSON, a str as HTML, None as ``{"message": ...}``."""
-        with self._lock:
-            self._failures.append(_Failure(path_prefix, status, count, body, headers or {}))
-
-    @property
-    def requests(self) -> list[tuple[str, str]]:
-        """Every request received so far, as ``(method, path)`` (a snapshot)."""
-        with self._lock:
-            return list(self._requests)
-
     @property
     def submitted(self) -> list[tuple[str, dict[str, Any]]]:
         """JSON bodies POSTed, as ``(path, body)``; password and otp values are redacted."""
         with self._lock:
             return [(p, dict(b)) for p, b in self._submitted]
-
-    @property
-    def issued(self) -> list[str]:
-        """Every SAMLResponse served (tests check none of them leaked)."""
-        with self._lock:
-            return list(self._issued)
-
-    def count(self, method: str, path: str) -> int:
-        return self.requests.count((method, path))
-
-    @property
-    def issued_cookies(self) -> list[str]:
-        """Every session cookie value set (the leak check looks for them)."""
-        with self._lock:
-            return list(self._issued_cookies)
 
     def end_sessions(self) -> None:
         """End every SSO session (the session cookies no longer open the SSO page)."""
@@ -328,12 +279,10 @@ class JumpCloudEmulator(LoopbackEmulator):
 
     def _dispatch(self, request: Request) -> Response:
         method, path = request.method, request.path
-        self._requests.append((method, path))
-        for failure in self._failures:
-            if path.startswith(failure.prefix) and failure.remaining > 0:
-                failure.remaining -= 1
-                self._failures = [f for f in self._failures if f.remaining > 0]
-                return self._failure_response(failure)
+        self._record(method, path)
+        failure = self._next_failure(path)
+        if failure is not None:
+            return self._failure_response(failure)
         if path == "/userconsole/xsrf" and method == "GET":
             return self._xsrf(request)
         if path == "/userconsole/auth/webauthn" and method == "GET":
@@ -347,7 +296,9 @@ class JumpCloudEmulator(LoopbackEmulator):
         return _json({"message": "Not Found"}, 404)
 
     @staticmethod
-    def _failure_response(failure: _Failure) -> Response:
+    def _failure_response(failure: Failure) -> Response:
+        """:meth:`fail_next`'s answer: a dict body as JSON, a str as HTML, None as
+        ``{"message": ...}``."""
         if isinstance(failure.body, str):
             response = Response(failure.body, status=failure.status, mimetype="text/html")
         else:
@@ -427,7 +378,7 @@ class JumpCloudEmulator(LoopbackEmulator):
         target = console.redirect_to.lstrip("/") or "userconsole/"
         session = secrets.token_urlsafe(32)
         self._sessions[session] = user.email.lower()
-        self._issued_cookies.append(session)
+        self._note_cookie(session)
         response = _json({"redirectTo": f"{self.api_url}/{target}"})
         response.set_cookie(SESSION_COOKIE, session, httponly=True, path="/")
         return response
@@ -568,7 +519,7 @@ class JumpCloudEmulator(LoopbackEmulator):
             root = sign(root, self.key_pem, self.cert_pem, target=self.sign_target)
         encoded = encode(root)
         with self._lock:
-            self._issued.append(encoded)
+            self._note_issued(encoded)
         return _page("Redirecting...", saml_post_body(encoded, app.relay_state))
 
 

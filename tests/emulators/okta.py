@@ -44,7 +44,6 @@ import html
 import json
 import math
 import secrets
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -54,7 +53,7 @@ from urllib.parse import quote, urlsplit
 
 from werkzeug.wrappers import Request, Response
 
-from samljit.testing.emulator import LoopbackEmulator
+from samljit.testing.emulator import Failure, RecordingEmulator
 from samljit.tools.sandbox.response import (
     RoleGrant,
     RoleOrder,
@@ -444,25 +443,9 @@ class _OAuthToken:
 
 
 @dataclass
-class _Failure:
-    prefix: str
-    status: int
-    remaining: int
-    body: str | Mapping[str, Any] | None
-    headers: Mapping[str, str]
-
-
-@dataclass
 class _Window:
     start: float
     count: int = 0
-
-
-@dataclass(frozen=True)
-class LoggedRequest:
-    method: str
-    path: str  # without the query string (it may hold tokens)
-    body: Mapping[str, Any]  # JSON or form fields, secrets redacted
 
 
 SECRET_FIELDS = frozenset(
@@ -557,7 +540,7 @@ def _b64decode(value: str) -> bytes:
     return base64.urlsafe_b64decode(padded.replace("+", "-").replace("/", "_"))
 
 
-class OktaEmulator(LoopbackEmulator):
+class OktaEmulator(RecordingEmulator):
     def __init__(
         self,
         users: Iterable[User] = (),
@@ -591,7 +574,7 @@ class OktaEmulator(LoopbackEmulator):
         self.users = {u.login.lower(): u for u in users}
         self.key_pem = key_pem if key_pem is not None else DEFAULT_KEY_PATH.read_bytes()
         self.cert_pem = cert_pem if cert_pem is not None else DEFAULT_CERT_PATH.read_bytes()
-        self._port = port
+        super().__init__(port)
         self.pipeline = pipeline
         self.clock = clock
         self.issuer = issuer
@@ -614,11 +597,7 @@ class OktaEmulator(LoopbackEmulator):
         self.device_interval = device_interval
         self.enforce_interval = enforce_interval
         self.web_sso_lifetime = web_sso_lifetime
-        self._lock = threading.RLock()
-        self._log: list[LoggedRequest] = []
-        self._issued: list[str] = []
         self._sent_codes: list[tuple[str, str]] = []
-        self._failures: list[_Failure] = []
         self._windows: dict[str, _Window] = {}
         self._bad_passwords: dict[str, int] = {}
         self._transactions: dict[str, _Transaction] = {}
@@ -641,20 +620,6 @@ class OktaEmulator(LoopbackEmulator):
         with self._lock:
             self.clients[client.client_id] = client
 
-    def fail_next(
-        self,
-        path_prefix: str,
-        status: int,
-        count: int = 1,
-        body: str | Mapping[str, Any] | None = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        """Answer the next ``count`` requests whose path starts with ``path_prefix`` with
-        ``status``: a dict body is JSON, a str HTML, None an Okta error object for the status
-        (401 E0000011, 403 E0000079, 404 E0000007, 429 E0000047, else E0000009)."""
-        with self._lock:
-            self._failures.append(_Failure(path_prefix, status, count, body, headers or {}))
-
     def approve_device(self, user_code: str, login: str) -> None:
         """The user signs in at ``verification_uri_complete`` and approves."""
         with self._lock:
@@ -672,27 +637,6 @@ class OktaEmulator(LoopbackEmulator):
 
     def _device_by_user_code(self, user_code: str) -> _DeviceCode:
         return next(d for d in self._devices.values() if d.user_code == user_code)
-
-    @property
-    def requests(self) -> list[tuple[str, str]]:
-        """Every request so far as ``(method, path)`` (a snapshot)."""
-        with self._lock:
-            return [(r.method, r.path) for r in self._log]
-
-    @property
-    def log(self) -> list[LoggedRequest]:
-        """Every request with its redacted body (passwords, codes, tokens as ``***``)."""
-        with self._lock:
-            return list(self._log)
-
-    def count(self, method: str, path: str) -> int:
-        return self.requests.count((method, path))
-
-    @property
-    def issued(self) -> list[str]:
-        """Every SAMLResponse served (tests check none of them leaked)."""
-        with self._lock:
-            return list(self._issued)
 
     @property
     def sent_codes(self) -> list[tuple[str, str]]:
@@ -719,12 +663,10 @@ class OktaEmulator(LoopbackEmulator):
     def _dispatch(self, request: Request) -> Response:
         method, path = request.method, request.path
         body = self._body(request)
-        self._log.append(LoggedRequest(method, path, self._redact(body or {})))
-        for failure in self._failures:
-            if path.startswith(failure.prefix) and failure.remaining > 0:
-                failure.remaining -= 1
-                self._failures = [f for f in self._failures if f.remaining > 0]
-                return self._failure_response(failure)
+        self._record(method, path, self._redact(body or {}))
+        failure = self._next_failure(path)
+        if failure is not None:
+            return self._failure_response(failure)
         limited, headers = self._rate_limit(path)
         if limited is not None:
             return limited
@@ -808,7 +750,10 @@ class OktaEmulator(LoopbackEmulator):
         return out
 
     @staticmethod
-    def _failure_response(failure: _Failure) -> Response:
+    def _failure_response(failure: Failure) -> Response:
+        """:meth:`fail_next`'s answer: a dict body as JSON, a str as HTML, None as an Okta error
+        object for the status (401 E0000011, 403 E0000079, 404 E0000007, 429 E0000047, else
+        E0000009)."""
         if isinstance(failure.body, str):
             response = Response(failure.body, status=failure.status, mimetype="text/html")
         elif failure.body is not None:
@@ -1543,7 +1488,7 @@ class OktaEmulator(LoopbackEmulator):
             role_order=user.role_order,
         )
         encoded = encode(sign(root, self.key_pem, self.cert_pem, target=self.sign_target))
-        self._issued.append(encoded)
+        self._note_issued(encoded)
         return _page("Amazon Web Services", saml_post_body(encoded, app.relay_state))
 
     # -- Identity Engine (section 6) ---------------------------------------------------------
