@@ -55,7 +55,14 @@ from samljit.tools.sandbox.response import (
     encode,
     sign,
 )
-from tests.emulators.jumpcloud import DEFAULT_CERT_PATH, DEFAULT_KEY_PATH, new_totp_secret, totp_at
+from tests.emulators.jumpcloud import (
+    DEFAULT_CERT_PATH,
+    DEFAULT_KEY_PATH,
+    demo_roles,
+    new_totp_secret,
+    show_totp_until_stopped,
+    totp_at,
+)
 
 DEFAULT_URL = "https://account.activedirectory.windowsazure.com"
 MY_APPS_CLIENT_ID = "0000000c-0000-0000-c000-000000000000"
@@ -1264,16 +1271,7 @@ def _json(payload: Any, status: int = 200) -> Response:
 Emulator = AzureAdEmulator
 
 DEMO_APP_ID = "8d2c7a1e-3f4b-4c5d-9e6f-0a1b2c3d4e5f"
-DEMO_ROLES = [
-    RoleGrant(
-        "arn:aws:iam::111111111111:role/Developer",
-        "arn:aws:iam::111111111111:saml-provider/AzureAD",
-    ),
-    RoleGrant(
-        "arn:aws:iam::222222222222:role/ReadOnly",
-        "arn:aws:iam::222222222222:saml-provider/AzureAD",
-    ),
-]
+DEMO_ROLES = demo_roles("AzureAD")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -1301,12 +1299,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print("users:    push@ (Authenticator push, approved on the 2nd poll),")
         print("          otp@ (SMS by default, or TOTP), plain@ (no MFA)")
         print(f"TOTP secret of otp@: {secret}\nCtrl-C to stop.", flush=True)
-        try:
-            while True:
-                print(f"current TOTP code: {totp_at(secret, time.time())}", flush=True)
-                time.sleep(30 - time.time() % 30 + 0.05)
-        except KeyboardInterrupt:
-            print("\nstopped")
+        show_totp_until_stopped(secret)
 
 
 if __name__ == "__main__":

@@ -110,6 +110,27 @@ def new_totp_secret() -> str:
     return base64.b32encode(secrets.token_bytes(20)).decode("ascii")
 
 
+def demo_roles(provider: str) -> list[RoleGrant]:
+    """The two roles the emulators' demo users get, behind SAML provider ``provider``."""
+    return [
+        RoleGrant(
+            f"arn:aws:iam::{account}:role/{role}",
+            f"arn:aws:iam::{account}:saml-provider/{provider}",
+        )
+        for account, role in (("111111111111", "Developer"), ("222222222222", "ReadOnly"))
+    ]
+
+
+def show_totp_until_stopped(secret: str) -> None:
+    """A demo's foreground: the current TOTP code at each 30 s step, until Ctrl-C."""
+    try:
+        while True:
+            print(f"current TOTP code: {totp_now(secret)}", flush=True)
+            time.sleep(30 - time.time() % 30 + 0.05)
+    except KeyboardInterrupt:
+        print("\nstopped")
+
+
 @dataclass
 class App:
     """An AWS app as the emulator serves it (a plain list of grants means the defaults)."""
@@ -548,16 +569,7 @@ def saml_post_body(saml_response: str, relay_state: str = "") -> str:
 
 Emulator = JumpCloudEmulator
 
-DEMO_ROLES = [
-    RoleGrant(
-        "arn:aws:iam::111111111111:role/Developer",
-        "arn:aws:iam::111111111111:saml-provider/JumpCloud",
-    ),
-    RoleGrant(
-        "arn:aws:iam::222222222222:role/ReadOnly",
-        "arn:aws:iam::222222222222:saml-provider/JumpCloud",
-    ),
-]
+DEMO_ROLES = demo_roles("JumpCloud")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -576,12 +588,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"api_url:  {emu.api_url}\nsso url:  {emu.sso_url('aws-demo')}\nslug:     aws-demo")
         print(f"email:    {demo.email}\npassword: {demo.password}\nTOTP secret: {secret}")
         print("push:     accepted on the 2nd poll\nCtrl-C to stop.", flush=True)
-        try:
-            while True:
-                print(f"current TOTP code: {totp_now(secret)}", flush=True)
-                time.sleep(30 - time.time() % 30 + 0.05)
-        except KeyboardInterrupt:
-            print("\nstopped")
+        show_totp_until_stopped(secret)
 
 
 if __name__ == "__main__":

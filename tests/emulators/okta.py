@@ -65,7 +65,9 @@ from samljit.tools.sandbox.response import (
 from tests.emulators.jumpcloud import (
     DEFAULT_CERT_PATH,
     DEFAULT_KEY_PATH,
+    demo_roles,
     new_totp_secret,
+    show_totp_until_stopped,
     totp_at,
 )
 
@@ -1694,16 +1696,7 @@ Emulator = OktaEmulator
 
 DEMO_APP = "0oa1demo2aws3app4"
 DEMO_CLIENT = "0oa1demo2cli3native4"
-DEMO_ROLES = [
-    RoleGrant(
-        "arn:aws:iam::111111111111:role/Developer",
-        "arn:aws:iam::111111111111:saml-provider/Okta",
-    ),
-    RoleGrant(
-        "arn:aws:iam::222222222222:role/ReadOnly",
-        "arn:aws:iam::222222222222:saml-provider/Okta",
-    ),
-]
+DEMO_ROLES = demo_roles("Okta")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -1736,12 +1729,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"login:     {demo.login}\npassword:  {demo.password}\nTOTP secret: {secret}")
         print("push:      number 47, accepted on the 2nd poll\nsms code:  123456")
         print("device:    approved on the 2nd token poll\nCtrl-C to stop.", flush=True)
-        try:
-            while True:
-                print(f"current TOTP code: {totp_at(secret, time.time())}", flush=True)
-                time.sleep(30 - time.time() % 30 + 0.05)
-        except KeyboardInterrupt:
-            print("\nstopped")
+        show_totp_until_stopped(secret)
 
 
 if __name__ == "__main__":
