@@ -35,34 +35,16 @@ REPLAY_MODULES = {
 
 
 def modules_of(cli: Cli, *args: str) -> tuple[set[str], subprocess.CompletedProcess[str]]:
-    ran = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "samljit", *args],
-        env=cli.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        start_new_session=True,
-        cwd=cli.home,
-    )
-    names = {
-        line.rsplit("|", 1)[1].strip()
-        for line in ran.stderr.splitlines()
-        if line.startswith("import time:") and "|" in line
-    }
+    """The modules a run imports beyond a bare interpreter's."""
+    names, ran = cli.importtime(*args)
     bare = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", "pass"],
         capture_output=True,
         text=True,
         check=True,
     )
-    names -= {line.rsplit("|", 1)[1].strip() for line in bare.stderr.splitlines() if "|" in line}
-    ran = subprocess.CompletedProcess(
-        ran.args,
-        ran.returncode,
-        ran.stdout,
-        "\n".join(x for x in ran.stderr.splitlines() if not x.startswith("import time:")),
-    )
-    return names, ran
+    base = {x.rsplit("|", 1)[1].strip() for x in bare.stderr.splitlines() if "|" in x}
+    return set(names) - base, ran
 
 
 def audit_lines(cli: Cli) -> list[dict[str, str]]:

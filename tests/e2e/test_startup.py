@@ -4,7 +4,6 @@ credentials import none of the heavy libraries (proved with ``python -X importti
 from __future__ import annotations
 
 import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -29,21 +28,9 @@ HEAVY = {
 
 
 def imported(cli: Cli, *args: str) -> tuple[set[str], subprocess.CompletedProcess[str]]:
-    ran = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "samljit", *args],
-        env=cli.env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        start_new_session=True,
-        cwd=cli.home,
-    )
-    modules = set()
-    for line in ran.stderr.splitlines():
-        if line.startswith("import time:") and "|" in line:
-            name = line.rsplit("|", 1)[1].strip()
-            modules.add(name.split(".")[0])
-    return modules, ran
+    """The top-level packages a run imports."""
+    names, ran = cli.importtime(*args)
+    return {name.split(".")[0] for name in names}, ran
 
 
 def valid_profile(cli: Cli, role: str = "AcmeJumpCloudAdminRO") -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,6 +59,25 @@ class Cli:
             if not stdout_has_secrets:
                 self.outputs.append(result.stdout)
         return result
+
+    def importtime(self, *args: str) -> tuple[list[str], subprocess.CompletedProcess[str]]:
+        """Run ``python -X importtime -m samljit ARGS`` as :meth:`run` does: every module it
+        imported (full names, in order), and the run with the import-time lines taken out of
+        its stderr."""
+        ran = subprocess.run(
+            [sys.executable, "-X", "importtime", "-m", "samljit", *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            start_new_session=True,
+            cwd=self.home,
+        )
+        lines = ran.stderr.splitlines()
+        timed = [x for x in lines if x.startswith("import time:")]
+        names = [x.rsplit("|", 1)[1].strip() for x in timed if "|" in x]
+        rest = "".join(x + "\n" for x in lines if not x.startswith("import time:"))
+        return names, subprocess.CompletedProcess(ran.args, ran.returncode, ran.stdout, rest)
 
     def popen(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
         return subprocess.Popen(
