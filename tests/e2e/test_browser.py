@@ -260,48 +260,52 @@ def _processes_using(profile: str) -> list[int]:
     return found
 
 
-@requires_tool("SimpleSAMLphp")
-def test_headless_login_through_a_real_simplesamlphp(cli: Cli, tmp_path: Path) -> None:
+SSP_ROLE = "arn:aws:iam::012345678987:role/SspReadOnly"
+
+
+@pytest.fixture
+def ssp(tmp_path: Path) -> Iterator[Any]:
+    """The real SimpleSAMLphp with the user carol, and a Browser account ``ssp`` at it."""
     from tests.support.simplesamlphp import SimpleSamlPhp, SspUser
 
-    role = "arn:aws:iam::012345678987:role/SspReadOnly"
-    user = SspUser("carol", PASSWORD, [(role, "arn:aws:iam::012345678987:saml-provider/Ssp")])
-    with SimpleSamlPhp(tmp_path / "ssp", [user]).start() as ssp:
-        cli.write_config(
-            "[ssp]\nprovider = Browser\n"
-            f"url = {ssp.sso_url}\nusername = carol\nidp_certificate = {ssp.certificate}\n"
-            "headless = true\nbrowser_autofill = true\ntimeout = 60\n"
-        )
-        ran = cli.run("login", "-a", "ssp")
-        assert ran.returncode == 0, f"{ran.stderr}\n--- php -S log ---\n{ssp.log[-2000:]}"
+    user = SspUser("carol", PASSWORD, [(SSP_ROLE, "arn:aws:iam::012345678987:saml-provider/Ssp")])
+    with SimpleSamlPhp(tmp_path / "ssp", [user]).start() as served:
+        yield served
+
+
+def ssp_config(ssp: Any, timeout: int) -> str:
+    return (
+        "[ssp]\nprovider = Browser\n"
+        f"url = {ssp.sso_url}\nusername = carol\nidp_certificate = {ssp.certificate}\n"
+        f"headless = true\nbrowser_autofill = true\ntimeout = {timeout}\n"
+    )
+
+
+@requires_tool("SimpleSAMLphp")
+def test_headless_login_through_a_real_simplesamlphp(cli: Cli, ssp: Any) -> None:
+    cli.write_config(ssp_config(ssp, 60))
+    ran = cli.run("login", "-a", "ssp")
+    assert ran.returncode == 0, f"{ran.stderr}\n--- php -S log ---\n{ssp.log[-2000:]}"
     assert "Logged in: SspReadOnly in 012345678987" in ran.stderr
 
 
-def test_the_second_login_of_the_day_rides_the_kept_session(cli: Cli, tmp_path: Path) -> None:
+@requires_tool("SimpleSAMLphp")
+def test_the_second_login_of_the_day_rides_the_kept_session(cli: Cli, ssp: Any) -> None:
     """SimpleSAMLphp's session cookies have no expiry: they die with the browser, so samljit
     keeps them in the IdP-session store and sets them at the next launch. The second login
     opens and closes the browser with no password to fill (none is available) and SimpleSAMLphp
     sees no password POST."""
-    from tests.support.simplesamlphp import SimpleSamlPhp, SspUser
-
-    role = "arn:aws:iam::012345678987:role/SspReadOnly"
-    user = SspUser("carol", PASSWORD, [(role, "arn:aws:iam::012345678987:saml-provider/Ssp")])
-    with SimpleSamlPhp(tmp_path / "ssp", [user]).start() as ssp:
-        cli.write_config(
-            "[ssp]\nprovider = Browser\n"
-            f"url = {ssp.sso_url}\nusername = carol\nidp_certificate = {ssp.certificate}\n"
-            "headless = true\nbrowser_autofill = true\ntimeout = 30\n"
-        )
-        first = cli.run("login", "-a", "ssp")
-        assert first.returncode == 0, first.stderr
-        seen = len(ssp.settle(1))
-        posts = ssp.password_posts()
-        assert posts == 1
-        assert "IdP session held" in cli.run("status", "-a", "ssp").stdout
-        again = cli.run("login", "-a", "ssp", "--force", env={"SAMLJIT_PASSWORD": ""})
-        assert again.returncode == 0, again.stderr
-        assert len(ssp.settle(seen + 1)) > seen, "the second login never reached the IdP"
-        assert ssp.password_posts() == posts, "the kept session did not answer"
+    cli.write_config(ssp_config(ssp, 30))
+    first = cli.run("login", "-a", "ssp")
+    assert first.returncode == 0, first.stderr
+    seen = len(ssp.settle(1))
+    posts = ssp.password_posts()
+    assert posts == 1
+    assert "IdP session held" in cli.run("status", "-a", "ssp").stdout
+    again = cli.run("login", "-a", "ssp", "--force", env={"SAMLJIT_PASSWORD": ""})
+    assert again.returncode == 0, again.stderr
+    assert len(ssp.settle(seen + 1)) > seen, "the second login never reached the IdP"
+    assert ssp.password_posts() == posts, "the kept session did not answer"
 
 
 @pytest.fixture
