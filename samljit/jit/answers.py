@@ -266,7 +266,7 @@ def replay(
         sys.stderr.write(entry["stderr"].replace("{expiry}", expiry_text(entry["expires"], now)))
         sys.stderr.flush()
     if argv is not None:
-        child = {k: v for k, v in os.environ.items() if k not in entry["unset"]}
+        child = {k: v for k, v in env.items() if k not in entry["unset"]}
         child.update(entry["exec_env"])
         try:
             os.execve(argv[0], argv[1:], child)
