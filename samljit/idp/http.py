@@ -112,11 +112,8 @@ class HttpClient:
         store."""
         if not self._verify_flag:
             return False
-        for name in CA_BUNDLE_VARIABLES:
-            bundle = self._env.get(name)
-            if bundle:
-                return bundle
-        return True
+        found = ca_bundle(self._env)
+        return found[1] if found is not None else True
 
     def _new_session(self) -> requests.Session:
         import requests
@@ -390,6 +387,17 @@ class HttpClient:
 
 
 CA_BUNDLE_VARIABLES = ("AWS_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+
+def ca_bundle(env: Mapping[str, str]) -> tuple[str, str] | None:
+    """The CA bundle samljit verifies against (its own requests and the Browser provider's
+    browser): ``(variable, path)`` of the first of :data:`CA_BUNDLE_VARIABLES` that is set and
+    not empty, ``~`` expanded; None for the default store."""
+    for name in CA_BUNDLE_VARIABLES:
+        value = env.get(name)
+        if value:
+            return name, os.path.expanduser(value)
+    return None
 
 
 def check_redirect(current: str, target: str, status: int, *, body: bool, step: str) -> None:

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from samljit.errors import ConfigError, SamljitError
-from samljit.idp.http import CA_BUNDLE_VARIABLES
+from samljit.idp.http import ca_bundle
 from samljit.text import printable
 
 INSTALL_CERTUTIL = "apt-get install libnss3-tools"
@@ -50,13 +50,10 @@ class TrustStoreError(SamljitError):
 
 
 def configured_bundle(env: Mapping[str, str]) -> tuple[str, Path] | None:
-    """The CA bundle samljit's HTTP client uses: ``(variable, path)`` of the first of
-    ``AWS_CA_BUNDLE``, ``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE`` that is set, else None."""
-    for name in CA_BUNDLE_VARIABLES:
-        value = env.get(name)
-        if value:
-            return name, Path(os.path.expanduser(value))
-    return None
+    """The CA bundle samljit's HTTP client uses (:func:`samljit.idp.http.ca_bundle`), as
+    ``(variable, path)``, else None."""
+    found = ca_bundle(env)
+    return (found[0], Path(found[1])) if found is not None else None
 
 
 def bundle_certificates(variable: str, path: Path) -> list[bytes]:

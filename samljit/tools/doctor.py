@@ -34,7 +34,6 @@ CLOCK_TOLERANCE_SECONDS = 180
 CLOCK_TIMEOUT = (3.0, 3.0)
 PROXY_VARIABLES = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY")
 PROXY_SCHEMES = ("http", "https", "socks5", "socks5h", "socks4", "socks4a")
-CA_VARIABLES = ("AWS_CA_BUNDLE", "REQUESTS_CA_BUNDLE")
 
 
 @dataclass(frozen=True)
@@ -319,7 +318,9 @@ class Doctor:
 
     def ca_bundles(self, accounts: list[config.Account]) -> None:
         found = False
-        for name in CA_VARIABLES:
+        from samljit.idp.http import CA_BUNDLE_VARIABLES
+
+        for name in CA_BUNDLE_VARIABLES:
             value = self.env.get(name)
             if not value:
                 continue

@@ -204,3 +204,12 @@ def test_the_page_cap_holds_the_largest_saml_response_samljit_accepts() -> None:
     from samljit.saml.assertion import MAX_ENCODED_CHARS
 
     assert MAX_BODY_BYTES > MAX_ENCODED_CHARS + 256 * 1024  # the page around it too
+
+
+def test_a_ca_bundle_under_home_may_be_named_with_a_tilde(
+    tls_server: tuple[str, Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, ca, _ = tls_server
+    monkeypatch.setenv("HOME", str(ca.parent))
+    shown = f"~/{ca.name}"
+    assert client(env={"AWS_CA_BUNDLE": shown}).get(url, step="IdP").content == b"hello"
