@@ -29,7 +29,7 @@ from samljit.idp.provider import LoginSecrets, Provider, load_provider
 from samljit.jit.cache import CachedError, CachedGrant, entry_key
 from samljit.saml import assertion as saml
 from samljit.services import Services
-from samljit.sinks.profile import credentials_from_profile, grants_role, is_fresh, profile_values
+from samljit.sinks.profile import grants_role, held_credentials, is_fresh, profile_values
 
 if TYPE_CHECKING:
     from samljit.aws.sts import StsResult
@@ -72,10 +72,7 @@ def reusable(
         return Grant(cached.credentials, account.aws_profile, cached.role_arn, reused=True)
     if not profile_too:
         return None
-    from samljit.sinks import credfile  # only when a profile is involved (not credential-process
-
-    values = credfile.read_profile(account.credentials_file, account.aws_profile)
-    credentials = credentials_from_profile(values) if values else None
+    credentials = held_credentials(account)
     if credentials is None or not is_fresh(credentials, account.refresh_margin, now):
         return None
     if not grants_role(credentials, role_ref, account):

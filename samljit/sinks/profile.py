@@ -59,6 +59,15 @@ def credentials_from_profile(values: Mapping[str, str]) -> AwsCredentials | None
     )
 
 
+def held_credentials(account: Account) -> AwsCredentials | None:
+    """The credentials samljit wrote in the account's profile, or ``None`` (no file, no
+    section, an incomplete one). Raises :class:`ConfigError` for a corrupt file."""
+    from samljit.sinks import credfile  # not on the credential-process path
+
+    values = credfile.read_profile(account.credentials_file, account.aws_profile)
+    return credentials_from_profile(values) if values else None
+
+
 def is_fresh(credentials: AwsCredentials, margin: int, now: datetime) -> bool:
     return credentials.expiration - timedelta(seconds=margin) > now
 

@@ -11,9 +11,8 @@ from samljit.aws.credentials import AwsCredentials
 from samljit.cli.commands import Context
 from samljit.config import accounts as config
 from samljit.errors import ConfigError
-from samljit.sinks import credfile
 from samljit.sinks.env import role_arn_of
-from samljit.sinks.profile import credentials_from_profile, rfc3339
+from samljit.sinks.profile import held_credentials, rfc3339
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,8 +36,7 @@ def run(ctx: Context) -> int:
             "idp_session": held is not None,
             "idp_session_expires": rfc3339(held.expires) if held and held.expires else None,
         }
-        values = credfile.read_profile(account.credentials_file, account.aws_profile)
-        credentials = credentials_from_profile(values) if values else None
+        credentials = held_credentials(account)
         sources: list[tuple[str, str | None, AwsCredentials]] = (
             [("profile", account.aws_profile, credentials)] if credentials else []
         )
