@@ -48,6 +48,22 @@ class Grant(NamedTuple):
     role_arn: str | None
     reused: bool
 
+    @property
+    def role(self) -> str:
+        """The role's ARN: the one the login chose, else the one the session is of ("" when
+        neither is known)."""
+        from samljit.sinks.env import role_arn_of
+
+        return self.role_arn or role_arn_of(self.credentials)
+
+    @property
+    def partition(self) -> str:
+        """The AWS partition of the role (``aws`` when it is not known)."""
+        from samljit.aws.arn import Arn
+
+        arn = Arn.try_parse(self.role)
+        return arn.partition if arn is not None else "aws"
+
 
 def grant_key(account: Account, role_ref: str | None) -> str:
     return entry_key(account.name, role_ref or "")

@@ -21,7 +21,6 @@ from samljit.jit import answers
 from samljit.jit.flow import Grant
 from samljit.redact import Redactor
 from samljit.services import Services
-from samljit.sinks.env import role_arn_of
 from samljit.text import printable
 
 #: The provider ``--browser`` logs in through (``providers/browser.py``).
@@ -172,7 +171,7 @@ def describe_grant(
     grant: Grant, account: config.Account, now: datetime, *, expiry: str | None = None
 ) -> str:
     """The one success line after ``login`` (``expiry``: instead of the expiry text)."""
-    role_arn = grant.role_arn or role_arn_of(grant.credentials)
+    role_arn = grant.role
     arn = Arn.try_parse(role_arn)
     account_id = arn.account_id if arn is not None else "?"
     account_name = account.account_names.get(account_id)

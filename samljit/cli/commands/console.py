@@ -14,12 +14,10 @@ import os
 import time
 from pathlib import Path
 
-from samljit.aws.arn import Arn
 from samljit.cli.args import login_options, seconds
 from samljit.cli.commands import Context
 from samljit.config.accounts import Overrides
 from samljit.jit.flow import login
-from samljit.sinks.env import role_arn_of
 from samljit.sinks.profile import rfc3339
 
 
@@ -42,14 +40,12 @@ def run(ctx: Context) -> int:
     grant = login(
         account, services, role_ref=account.role_arn, mfa_token=ctx.mfa_token(), write=False
     )
-    arn = Arn.try_parse(grant.role_arn or role_arn_of(grant.credentials))
-    partition = arn.partition if arn is not None else "aws"
     http = services.http_for(account)
     try:
         url = console_url(
             http,
             grant.credentials,
-            partition=partition,
+            partition=grant.partition,
             destination=args.destination,
             duration=args.duration,
             region=account.region,

@@ -15,12 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 
-from samljit.aws.arn import Arn
 from samljit.cli.args import mfa_options, reason_option, role_option
 from samljit.cli.commands import Context
 from samljit.config.accounts import Overrides
 from samljit.jit.flow import login
-from samljit.sinks.env import role_arn_of
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,11 +48,10 @@ def run(ctx: Context) -> int:
         write=False,
         reason=ctx.reason(),
     )
-    arn = Arn.try_parse(grant.role_arn or role_arn_of(grant.credentials))
     url, notes = presigned_url(
         grant.credentials,
         cluster=cluster,
-        partition=arn.partition if arn is not None else "aws",
+        partition=grant.partition,
         region=args.region or account.region,
         env=ctx.env,
     )
