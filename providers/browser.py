@@ -38,6 +38,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from samljit.aws.arn import PARTITIONS
 from samljit.errors import AssertionFormatError, AuthenticationError, ConfigError, NetworkError
 from samljit.idp.provider import LoginSecrets, Provider, ProviderKey
+from samljit.text import printable
 
 if TYPE_CHECKING:
     from samljit.config.accounts import Account
@@ -79,7 +80,6 @@ TICK_MS = 250
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]*\Z")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 DONE_PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>samljit: signed in</title></head>
@@ -573,8 +573,8 @@ class _Session:
 
     def _untrusted(self, host: str, failure: str) -> NetworkError:
         return NetworkError(
-            f"the browser does not trust the certificate of {_CONTROL.sub('', host)} "
-            f"({_CONTROL.sub('', failure)[:80]})",
+            f"the browser does not trust the certificate of {printable(host)} "
+            f"({printable(failure[:80])})",
             hint=self.provider.tls_hint,
         )
 
@@ -727,4 +727,4 @@ def _quiet_on_interrupt() -> Iterator[None]:
 def _first_line(exc: BaseException) -> str:
     text = str(getattr(exc, "message", None) or exc).strip()
     line = text.splitlines()[0] if text else type(exc).__name__
-    return _CONTROL.sub("", line)[:300]
+    return printable(line[:300])
