@@ -30,6 +30,7 @@ from samljit.idp.http import is_loopback_host
 from samljit.idp.page import Page, parse_page, resolve, shorten, web_url
 from samljit.idp.provider import LoginSecrets, Provider, ProviderKey
 from samljit.redact import redact_url
+from samljit.text import one_line
 
 if TYPE_CHECKING:
     import requests
@@ -144,7 +145,7 @@ WRONG_CODE = frozenset({"OathCodeIncorrect", "SMSAuthFailedWrongCodeEntered"})
 def _said(text: object) -> str:
     """Network text for a message: printable, one line, shortened."""
     raw = text if isinstance(text, str) else ""
-    return shorten("".join(ch if ch.isprintable() else " " for ch in raw))
+    return shorten(one_line(raw))
 
 
 def _shown(url: str) -> str:

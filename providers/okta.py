@@ -34,6 +34,7 @@ from samljit.errors import AuthenticationError, ConfigError
 from samljit.idp import fido, mfa
 from samljit.idp.page import parse_page, saml_response, shorten
 from samljit.idp.provider import LoginSecrets, Provider, ProviderKey
+from samljit.text import one_line
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -54,7 +55,6 @@ BROWSER_HINT = "log in with `samljit login --browser`"
 _APP_PATH = re.compile(r"/(?:home|app)/amazon_aws/(?P<app>[A-Za-z0-9]+)(?:/|$)")
 _STATE_TOKEN = re.compile(r"""var\s+stateToken\s*=\s*(['"])(?P<token>(?:\\.|(?!\1).)*)\1""")
 _STEP_UP_LINK = re.compile(r"""href=(['"])(?P<href>[^'"]*/login/step-up/[^'"]*)\1""")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class OktaProvider(Provider):
@@ -894,5 +894,5 @@ def _domain_matches(domain: str, host: str) -> bool:
 
 
 def _clean(text: str) -> str:
-    """Network text as it may be shown: no control characters."""
-    return _CONTROL.sub(" ", text).strip()
+    """Network text as it may be shown: one line, nothing that is not printable."""
+    return one_line(text).strip()

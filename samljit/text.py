@@ -46,3 +46,9 @@ def printable(text: str, *, newlines: bool = False) -> str:
 def has_controls(text: str) -> bool:
     """Whether :func:`printable` would change ``text``."""
     return _UNSAFE.search(text) is not None
+
+
+def one_line(text: str) -> str:
+    """``text`` for one line of a message: every character that is not printable (controls,
+    line breaks, bidirectional and other format characters) as a space."""
+    return "".join(ch if ch.isprintable() else " " for ch in text)
