@@ -507,7 +507,8 @@ class AzureAdEmulator(RecordingEmulator):
         headers: Mapping[str, str] | None = None,
     ) -> None:
         """Answer the next ``count`` requests whose path starts with ``path_prefix`` (case
-        insensitive) with ``status`` and the HTML ``body``."""
+        insensitive) with ``status`` and the HTML ``body`` (bytes: served as they are, as
+        JSON)."""
         super().fail_next(path_prefix.lower(), status, count, body, headers)
 
     def count(self, method: str, path: str) -> int:
@@ -567,6 +568,8 @@ class AzureAdEmulator(RecordingEmulator):
         method, path = request.method, request.path.lower().rstrip("/") or "/"
         failure = self._next_failure(path)
         if failure is not None:
+            if isinstance(failure.body, bytes):  # as they are, as JSON
+                return Response(failure.body, failure.status, mimetype="application/json")
             text = failure.body or HTTP_STATUS_CODES.get(failure.status, "Error")
             return _html(text, failure.status)
         parts = path.strip("/").split("/")

@@ -26,6 +26,17 @@ signature over the factor's registered public key (``webauthn_factor(public_key=
 tests/support/softkey.py ``enroll``), challenge, origin = the org, RP ID hash = the org's
 host, user presence (and verification when ``require_uv``), and a counter that must go up.
 
+Shapes real orgs (or a hostile network) send, off by default (test knobs):
+``link_origins`` puts the hrefs of one kind (``"verify"``: the factors' verify links,
+``"next"``: challenge and poll links, ``"skip"``, ``"original"``: the step-up link of a
+``SUCCESS``, ``"activate"``: the device flow's verification URIs) on another origin;
+``verify_query`` gives the factors' verify links a query of their own
+(``…/verify?rememberDevice=false``); ``success_token=False`` leaves the ``sessionToken`` out
+of a ``SUCCESS``; a ``clock`` behind the client's makes every ``expiresAt`` past by the
+client's clock; ``fail_next(..., body=b"…")`` answers those bytes as JSON (e.g.
+:func:`tests.emulators.deep_json`). :class:`Elsewhere` is a server on another origin that
+records whatever reaches it.
+
 Not emulated (marked where they are): the U2F ``appid`` extension is announced but assertions
 are checked against the org's host only; Duo (``web``/``DUO``) answers the challenge shape and
 then waits forever; enrolment, password change and unlock are links only.
@@ -572,6 +583,9 @@ class OktaEmulator(RecordingEmulator):
         device_interval: int = 5,
         enforce_interval: bool = True,
         web_sso_lifetime: float = 300.0,
+        link_origins: Mapping[str, str] | None = None,
+        verify_query: str = "",
+        success_token: bool = True,
     ) -> None:
         self.users = {u.login.lower(): u for u in users}
         self.key_pem = key_pem if key_pem is not None else DEFAULT_KEY_PATH.read_bytes()
@@ -599,6 +613,9 @@ class OktaEmulator(RecordingEmulator):
         self.device_interval = device_interval
         self.enforce_interval = enforce_interval
         self.web_sso_lifetime = web_sso_lifetime
+        self.link_origins = dict(link_origins or {})
+        self.verify_query = verify_query
+        self.success_token = success_token
         self._sent_codes: list[tuple[str, str]] = []
         self._windows: dict[str, _Window] = {}
         self._bad_passwords: dict[str, int] = {}
@@ -608,6 +625,10 @@ class OktaEmulator(RecordingEmulator):
         self._remembered: dict[tuple[str, str], float] = {}
         self._devices: dict[str, _DeviceCode] = {}
         self._oauth_tokens: dict[str, _OAuthToken] = {}
+
+    def _href(self, kind: str, base: str, path: str) -> str:
+        """A link of ``kind`` in an answer: on the org, unless ``link_origins`` moves it."""
+        return self.link_origins.get(kind, base) + path
 
     def app_url(self, app_id: str) -> str:
         """The AWS app's embed link, the ``url`` a client is configured with."""
@@ -753,11 +774,13 @@ class OktaEmulator(RecordingEmulator):
 
     @staticmethod
     def _failure_response(failure: Failure) -> Response:
-        """:meth:`fail_next`'s answer: a dict body as JSON, a str as HTML, None as an Okta error
-        object for the status (401 E0000011, 403 E0000079, 404 E0000007, 429 E0000047, else
-        E0000009)."""
+        """:meth:`fail_next`'s answer: a dict body as JSON, a str as HTML, bytes as they are
+        (as JSON), None as an Okta error object for the status (401 E0000011, 403 E0000079,
+        404 E0000007, 429 E0000047, else E0000009)."""
         if isinstance(failure.body, str):
             response = Response(failure.body, status=failure.status, mimetype="text/html")
+        elif isinstance(failure.body, bytes):
+            response = Response(failure.body, status=failure.status, mimetype="application/json")
         elif failure.body is not None:
             response = _json(dict(failure.body), failure.status)
         else:
@@ -897,8 +920,11 @@ class OktaEmulator(RecordingEmulator):
             "sessionToken": token,
             "_embedded": {"user": self._user_json(tx.user)},
         }
+        if not self.success_token:
+            del answer["sessionToken"]
         if tx.step_up_session is not None:
-            href = f"{base}/login/step-up/redirect?stateToken={quote(tx.token)}"
+            path = f"/login/step-up/redirect?stateToken={quote(tx.token)}"
+            href = self._href("original", base, path)
             answer["_links"] = {
                 "next": {"name": "original", "href": href, "hints": {"allow": ["GET"]}}
             }
@@ -925,7 +951,9 @@ class OktaEmulator(RecordingEmulator):
         return f"{base}/api/v1/authn/factors/{factor.id}/verify"
 
     def _factor_json(self, base: str, factor: Factor) -> dict[str, Any]:
-        href = self._verify_href(base, factor)
+        href = self._href("verify", base, urlsplit(self._verify_href(base, factor)).path)
+        if self.verify_query:
+            href += "?" + self.verify_query
         return {
             "id": factor.id,
             "factorType": factor.factor_type,
@@ -975,7 +1003,7 @@ class OktaEmulator(RecordingEmulator):
             policy: dict[str, Any] = {"complexity": {"minLength": 12}}
             if tx.status == "PASSWORD_WARN":
                 policy["expiration"] = {"passwordExpireDays": 5}
-                skip = {"name": "skip", "href": f"{base}/api/v1/authn/skip"}
+                skip = {"name": "skip", "href": self._href("skip", base, "/api/v1/authn/skip")}
                 answer["_links"]["skip"] = {**skip, "hints": {"allow": ["POST"]}}
             answer["_embedded"]["policy"] = policy
         return answer
@@ -1074,6 +1102,7 @@ class OktaEmulator(RecordingEmulator):
         full_factor: bool = False,
     ) -> dict[str, Any]:
         href = self._verify_href(base, factor)
+        next_href = self._href("next", base, urlsplit(href).path)
         profile = dict(factor.profile)
         if factor.factor_type == "push":
             profile.pop("credentialId", None)
@@ -1088,7 +1117,7 @@ class OktaEmulator(RecordingEmulator):
         if embedded:
             factor_json["_embedded"] = dict(embedded)
         links: dict[str, Any] = {
-            "next": {"name": next_name, "href": href, "hints": {"allow": ["POST"]}},
+            "next": {"name": next_name, "href": next_href, "hints": {"allow": ["POST"]}},
         }
         if resend:
             links["resend"] = [
@@ -1528,8 +1557,10 @@ class OktaEmulator(RecordingEmulator):
             {
                 "device_code": device.device_code,
                 "user_code": user_code,
-                "verification_uri": f"{base}/activate",
-                "verification_uri_complete": f"{base}/activate?user_code={user_code}",
+                "verification_uri": self._href("activate", base, "/activate"),
+                "verification_uri_complete": self._href(
+                    "activate", base, f"/activate?user_code={user_code}"
+                ),
                 "expires_in": self.device_expires_in,
                 "interval": self.device_interval,
             }
@@ -1678,6 +1709,19 @@ class OktaEmulator(RecordingEmulator):
         response = self._app_page(base, session, grant.app_id)
         response.set_cookie(cookie, session.id, httponly=True, path="/")
         return response
+
+
+class Elsewhere(RecordingEmulator):
+    """A server on another origin (another loopback port) that records every request and
+    answers each like an approving Okta would (``SUCCESS`` with a session token): whatever a
+    client sends it shows in :attr:`requests`."""
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        with self._lock:
+            self._record(request.method, request.path)
+        answer = {"status": "SUCCESS", "sessionToken": "20111elsewhere", "factorResult": "SUCCESS"}
+        return _json(answer)(environ, start_response)
 
 
 def saml_post_body(saml_response: str, relay_state: str = "") -> str:
