@@ -18,7 +18,10 @@
 * a 429 is retried once, after the reset time it names (``X-Rate-Limit-Reset`` epoch
   seconds, or ``Retry-After``), when that is at most :data:`RATE_LIMIT_MAX_WAIT` seconds
   away; otherwise :meth:`HttpClient.raise_for_service_trouble` says when to retry;
-* every request and answer is logged at DEBUG level on ``samljit.idp.http`` with secrets masked.
+* every request and answer is logged at DEBUG level on ``samljit.idp.http`` with secrets masked;
+* an answer's ``.json()`` (and :func:`json_object`) reads JSON nested deeper than Python can
+  follow as what it is, a malformed answer (``ValueError``), never a ``RecursionError``: every
+  provider's bad-answer path covers it.
 
 requests is imported lazily so that ``samljit --help`` never pays for it.
 """
@@ -225,6 +228,7 @@ class HttpClient:
             response = self.session.request(
                 method, url, allow_redirects=False, stream=True, **options
             )
+            response.__class__ = _answer_class()
             try:
                 self._read(response, step, shown, deadline)
             except BaseException:
@@ -384,6 +388,42 @@ class HttpClient:
                     rest={},
                 )
             )
+
+
+def json_object(response: requests.Response) -> dict[str, Any] | None:
+    """The answer's JSON object; ``None`` when the body is empty, not JSON (nested too deep
+    included) or another JSON value."""
+    if not response.content:
+        return None
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+_ANSWER_CLASS: list[type[requests.Response]] = []
+
+
+def _answer_class() -> type[requests.Response]:
+    """The class of :class:`HttpClient`'s answers: a ``requests.Response`` whose ``json()``
+    raises requests' ``JSONDecodeError`` (a ``ValueError``) for JSON too deep for Python's
+    reader (it recurses, and a few hundred thousand ``[`` exhaust the stack), as for any
+    other malformed JSON. Made on first use: requests is imported lazily."""
+    if not _ANSWER_CLASS:
+        import requests
+
+        class Answer(requests.Response):
+            def json(self, **kwargs: Any) -> Any:
+                try:
+                    return super().json(**kwargs)
+                except RecursionError:
+                    raise requests.exceptions.JSONDecodeError(
+                        "JSON nested too deep", self.text[:64], 0
+                    ) from None
+
+        _ANSWER_CLASS.append(Answer)
+    return _ANSWER_CLASS[0]
 
 
 CA_BUNDLE_VARIABLES = ("AWS_CA_BUNDLE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")

@@ -15,6 +15,7 @@ import pexpect
 import pytest
 
 from samljit.tools.sandbox.response import RoleGrant
+from tests.emulators import deep_json
 from tests.emulators.azuread import AzureAdEmulator, Method, User
 from tests.emulators.jumpcloud import totp_now
 from tests.support.accounts import ACCOUNT_ID, FULL_ARN, PASSWORD, PROVIDER_ARN, RO_ARN
@@ -428,3 +429,15 @@ def test_kmsi_cookies_are_kept_and_a_second_login_asks_for_nothing(cli: Cli) -> 
         fallback = cli.run("login", "-a", "entra", "--skip-prompt", "--force")
         assert fallback.returncode == 0, fallback.stderr
         assert emu.count("POST", "/common/login") > posted
+
+
+def test_json_nested_too_deep_is_a_bad_answer(cli: Cli, entra: AzureAdEmulator) -> None:
+    configure(cli, entra, "plain")
+    entra.fail_next("/common/GetCredentialType", 200, body=deep_json())
+    ran = cli.run("login", "-a", "entra", "--skip-prompt")
+    assert ran.returncode == 3, ran.stderr
+    assert (
+        "samljit: error: Entra ID user lookup: Entra ID answered HTTP 200 with something that "
+        "is not a JSON object"
+    ) in ran.stderr
+    assert "Traceback" not in ran.stderr and "bug in samljit" not in ran.stderr
