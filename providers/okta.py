@@ -1,7 +1,9 @@
 """Okta: Classic Engine (Authentication API) and Identity Engine (OAuth device grant).
 
 ``url`` is the AWS app's embed link, ``https://ORG.okta.com/home/amazon_aws/APP_ID/272``;
-every call goes to that URL's scheme and host (shared/protocols/okta.md). One login:
+every call goes to that URL's scheme, host and port, the org (shared/protocols/okta.md): links
+in Okta's answers (factor verify links, ``next``, ``skip``, the device flow's verification
+URI) are resolved against the org and refused when they lead anywhere else. One login:
 
 1. an Okta session the injected :class:`~samljit.idp.http.HttpClient` already holds (a ``sid``
    or ``idx`` cookie for the org host, e.g. loaded by the IdP-session store) is checked with
@@ -28,10 +30,11 @@ from binascii import Error as Base64Error
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, cast
-from urllib.parse import quote, urlencode, urljoin, urlsplit
+from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
-from samljit.errors import AuthenticationError, ConfigError
+from samljit.errors import AuthenticationError, ConfigError, MissingInputError
 from samljit.idp import fido, mfa
+from samljit.idp.http import json_object
 from samljit.idp.page import parse_page, saml_response, shorten
 from samljit.idp.provider import LoginSecrets, Provider, ProviderKey
 from samljit.text import one_line
@@ -118,7 +121,7 @@ class OktaProvider(Provider):
             return None
         step = "Okta session check"
         answer = self._get(org, org.base + "/api/v1/sessions/me", step, json=True)
-        data = _json_body(answer)
+        data = json_object(answer) or {}
         if answer.status_code == 200 and data.get("status") == "ACTIVE":
             page = self._get(org, self.account.url, "Okta app page (kept session)")
             encoded = self._saml_or_step_up(org, page, secrets, quiet=True)
@@ -131,19 +134,19 @@ class OktaProvider(Provider):
     def _pipeline(self, org: _Org) -> str:
         step = "Okta org check"
         answer = self._get(org, org.base + "/.well-known/okta-organization", step, json=True)
-        pipeline = _json_body(answer).get("pipeline") if answer.status_code == 200 else None
+        pipeline = (json_object(answer) or {}).get("pipeline") if answer.status_code == 200 else None
         return pipeline if pipeline == "idx" else "v1"
 
     # -- Classic ------------------------------------------------------------------------
     def _classic(self, org: _Org, secrets: LoginSecrets) -> str:
+        # the flow's password source (environment, keyring, its one prompt) is the only one:
+        # asking again here would ask twice in one login, and skip the keyring
         password = secrets.password
         if not password:
-            password = self.terminal.ask_secret(
-                f"Okta password for {secrets.username}",
-                what="the Okta password",
+            raise MissingInputError(
+                "the Okta password is needed, but none was given",
                 hint="set SAMLJIT_PASSWORD or store it with `samljit configure`",
             )
-            self.redactor.add(password)
         if self._remember_device():
             self._ensure_device_token(org)
         body = {
@@ -153,7 +156,7 @@ class OktaProvider(Provider):
         }
         answer = self.api(org, org.base + "/api/v1/authn", body, "Okta sign-in")
         done = self.until_success(org, answer, secrets)
-        token = str(done.get("sessionToken") or "")
+        token = _session_token(done, "Okta sign-in")
         self.redactor.add(token)
         query = urlencode({"token": token, "redirectUrl": self.account.url})
         page = self._get(org, f"{org.base}/login/sessionCookieRedirect?{query}", "Okta app page")
@@ -162,19 +165,26 @@ class OktaProvider(Provider):
         return encoded
 
     def api(self, org: _Org, url: str, body: Mapping[str, Any], step: str) -> dict[str, Any]:
-        """One Authentication API call; the 200 answer, or Okta's own words as an error."""
+        """One Authentication API call to ``url`` (a link of Okta's, on the org only); the 200
+        answer, or Okta's own words as an error."""
         response = self.http.post(
-            url,
+            org.resolve(url, step),
             step=step,
             json=dict(body),
             headers={"Accept": "application/json", "Content-Type": "application/json"},
         )
         self.http.raise_for_service_trouble(response, step=step)
-        data = _json_body(response)
-        if response.status_code == 200:
+        data = json_object(response)
+        if response.status_code == 200 and data is not None:
             for key in ("stateToken", "sessionToken"):
                 self.redactor.add(data.get(key) if isinstance(data.get(key), str) else None)
             return data
+        if data is None:
+            raise AuthenticationError(
+                f"{step}: Okta answered HTTP {response.status_code} with something that is not "
+                "a JSON object",
+                hint="--debug shows the exchange",
+            )
         raise OktaError(response.status_code, data, step)
 
     def until_success(
@@ -257,8 +267,8 @@ class OktaProvider(Provider):
         )  # type: ignore[assignment]
         return chosen
 
-    def remember_query(self) -> str:
-        return "?rememberDevice=" + ("true" if self._remember_device() else "false")
+    def remember_params(self) -> dict[str, str]:
+        return {"rememberDevice": "true" if self._remember_device() else "false"}
 
     def _remember_device(self) -> bool:
         value = (self.option("disable_remember_device") or "false").strip().lower()
@@ -284,9 +294,9 @@ class OktaProvider(Provider):
             done = self.until_success(org, answer, secrets)
             follow = _link(done, "next")
             if follow:
-                page = self._get(org, urljoin(org.base + "/", follow), step)
+                page = self._get(org, follow, step)
             else:
-                token = str(done.get("sessionToken") or "")
+                token = _session_token(done, step)
                 self.redactor.add(token)
                 page = self._get(org, f"{self.account.url}?sessionToken={quote(token)}", step)
         if quiet:
@@ -302,7 +312,7 @@ class OktaProvider(Provider):
             if link is None:
                 return None
             href = link.group("href").replace("&amp;", "&")
-            follow = self._get(org, urljoin(org.base + "/", href), "Okta step-up page")
+            follow = self._get(org, href, "Okta step-up page")
             found = _STATE_TOKEN.search(follow.text)
             if found is None:
                 return None
@@ -332,6 +342,7 @@ class OktaProvider(Provider):
         url = str(started.get("verification_uri_complete") or started.get("verification_uri") or "")
         if not device_code or not url:
             raise AuthenticationError(f"{step}: Okta's answer holds no device code")
+        url = org.resolve(url, step)  # shown and opened only when it is the org's
         self.redactor.add(device_code)
         tokens = self._device_wait(org, client_id, device_code, user_code, url, started)
         exchanged = self._form(
@@ -399,7 +410,7 @@ class OktaProvider(Provider):
                     headers={"Accept": "application/json"},
                 )
                 self.http.raise_for_service_trouble(response, step=step)
-                data = _json_body(response)
+                data = json_object(response) or {}
                 if response.status_code == 200:
                     tokens = {k: str(data.get(k) or "") for k in ("access_token", "id_token")}
                     if not all(tokens.values()):
@@ -428,15 +439,16 @@ class OktaProvider(Provider):
             url, step=step, data=dict(form), headers={"Accept": "application/json"}
         )
         self.http.raise_for_service_trouble(response, step=step)
-        data = _json_body(response)
+        data = json_object(response) or {}
         if response.status_code == 200:
             return data
         raise _oauth_error(step, response.status_code, data)
 
     # -- HTTP and cookies ---------------------------------------------------------------
     def _get(self, org: _Org, url: str, step: str, *, json: bool = False) -> requests.Response:
+        """GET ``url`` (a link, on the org only)."""
         accept = "application/json" if json else "text/html,application/xhtml+xml"
-        response = self.http.get(url, step=step, headers={"Accept": accept})
+        response = self.http.get(org.resolve(url, step), step=step, headers={"Accept": accept})
         self.http.raise_for_service_trouble(response, step=step)
         return response
 
@@ -538,7 +550,7 @@ class OktaFactor(mfa.Factor[dict[str, Any]]):
 
     @property
     def verify_url(self) -> str:
-        return self.href + self.provider.remember_query()
+        return _with_params(self.href, self.provider.remember_params())
 
     def post_code(
         self, target: str, code: str | None, what: str, step: str, *, digits: bool = True
@@ -601,8 +613,12 @@ class _Push(OktaFactor):
         provider = self.provider
         services, terminal = provider.services, provider.terminal
         step = "Okta Verify push"
-        answer = self.post(self.verify_url + "&autoPush=false", {}, step)
+        answer = self.post(_with_params(self.verify_url, {"autoPush": "false"}), {}, step)
         left = mfa.seconds_until(answer.get("expiresAt"), services.now(), FALLBACK_SECONDS)
+        if left <= PUSH_POLL_SECONDS:
+            # already (nearly) past by this machine's clock: the clocks disagree, so Okta's
+            # own answer (TIMEOUT, or an expired state token) ends the wait
+            left = FALLBACK_SECONDS
         deadline = services.monotonic() + min(left, FALLBACK_SECONDS)
         terminal.info(f"Okta Verify push sent to {self.detail or 'your phone'}: approve it there.")
         shown: int | None = None
@@ -744,13 +760,51 @@ class _Org:
     def parse(cls, url: str) -> _Org:
         parts = urlsplit(url)
         found = _APP_PATH.search(parts.path)
-        if not parts.scheme or not parts.hostname or found is None:
+        if _origin(url) is None or found is None:
             raise ConfigError(
                 f"Okta url is not an AWS app embed link: {_clean(url)!r}",
                 hint="copy the AWS app's embed link from Okta's admin console: "
                 "https://ORG.okta.com/home/amazon_aws/APP_ID/272",
             )
-        return cls(f"{parts.scheme}://{parts.netloc}", parts.hostname, found.group("app"))
+        host = parts.hostname or ""
+        return cls(f"{parts.scheme}://{parts.netloc}", host, found.group("app"))
+
+    def resolve(self, href: str, step: str) -> str:
+        """A link from Okta's answer (or page), resolved against the org; refused unless
+        it stays on the org: the same scheme, host and port, no user info."""
+        target = urljoin(self.base + "/", href)
+        if _origin(target) != _origin(self.base):
+            parts = urlsplit(target)
+            where = f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}" if parts.netloc else href
+            raise AuthenticationError(
+                f"{step}: Okta's answer points to {_clean(where)[:120]}, not to the org "
+                f"{self.base}; samljit follows Okta's links only on the org",
+                hint="check url (the AWS app's embed link); if it is right, something "
+                "between you and Okta rewrites its answers: tell its admins",
+            )
+        return target
+
+
+def _origin(url: str) -> tuple[str, str, int] | None:
+    """``(scheme, host, port)`` of an http(s) URL without user info, ports made explicit;
+    ``None`` for anything else."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+        return None
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    return scheme, parts.hostname, port or (443 if scheme == "https" else 80)
+
+
+def _with_params(url: str, params: Mapping[str, str]) -> str:
+    """``url`` with ``params`` set in its query (replacing values of the same names, the
+    link's other parameters kept): ``…/verify?rememberDevice=false`` stays one query."""
+    parts = urlsplit(url)
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    return urlunsplit(parts._replace(query=urlencode([*kept, *params.items()])))
 
 
 class OktaError(AuthenticationError):
@@ -848,6 +902,17 @@ def _link(answer: Mapping[str, Any], name: str) -> str | None:
     return href if isinstance(href, str) and href else None
 
 
+def _session_token(answer: Mapping[str, Any], step: str) -> str:
+    """The ``sessionToken`` of a ``SUCCESS`` answer; an error when it holds none."""
+    token = answer.get("sessionToken")
+    if not isinstance(token, str) or not token:
+        raise AuthenticationError(
+            f"{step}: Okta's SUCCESS answer holds no session token",
+            hint=f"run again; if it persists, {BROWSER_HINT}",
+        )
+    return token
+
+
 def _state(answer: Mapping[str, Any]) -> dict[str, str]:
     return {"stateToken": str(answer.get("stateToken") or "")}
 
@@ -858,14 +923,6 @@ def _expiry_days(answer: Mapping[str, Any]) -> str:
     expiration = policy.get("expiration") if isinstance(policy, dict) else None
     days = expiration.get("passwordExpireDays") if isinstance(expiration, dict) else None
     return f" (in {days} days)" if isinstance(days, int) else ""
-
-
-def _json_body(response: requests.Response) -> dict[str, Any]:
-    try:
-        data = response.json() if response.content else {}
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def _number(value: object, default: float) -> float:

@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 
+from tests.emulators import deep_json
 from tests.emulators.jumpcloud import totp_at
 from tests.emulators.okta import (
+    Elsewhere,
     OidcClient,
     OktaEmulator,
     User,
@@ -73,6 +75,28 @@ def classic() -> Iterator[OktaEmulator]:
 @pytest.fixture
 def okta(classic: OktaEmulator) -> OktaEmulator:
     return classic  # a function-level name: the leak check looks at the test's arguments
+
+
+@pytest.fixture
+def make_classic() -> Iterator[Callable[..., OktaEmulator]]:
+    """A Classic org of its own, with the emulator's knobs given."""
+    started: list[OktaEmulator] = []
+
+    def factory(**options: Any) -> OktaEmulator:
+        emu = OktaEmulator(users(), show_lockout=True, **options).start()
+        started.append(emu)
+        return emu
+
+    yield factory
+    for emu in started:
+        emu.stop()
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[Elsewhere]:
+    """Another origin (another loopback port), recording whatever reaches it."""
+    with Elsewhere() as server:
+        yield server
 
 
 @pytest.fixture
@@ -388,3 +412,97 @@ def test_a_second_login_rides_the_okta_session_and_falls_back_when_it_ends(
         assert "error" not in fallback.stderr
     finally:
         emu.stop()
+
+
+# -- hostile and odd answers ------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("user", "kind", "mfa_code"),
+    [
+        ("totp", "verify", "totp"),  # the factor's verify link: state token and passcode
+        ("sms", "next", "654321"),  # the link to post the texted code to
+        ("push", "next", None),  # the push polls
+        ("warn", "skip", None),  # the password warning's skip link
+    ],
+)
+def test_links_off_the_org_are_refused(
+    cli: Cli,
+    make_classic: Callable[..., OktaEmulator],
+    elsewhere: Elsewhere,
+    user: str,
+    kind: str,
+    mfa_code: str | None,
+) -> None:
+    emu = make_classic(link_origins={kind: elsewhere.base_url})
+    cli.write_config(config(emu, user))
+    extra = ("--mfa-token", code(cli, None if mfa_code == "totp" else mfa_code)) if mfa_code else ()
+    ran = login(cli, *extra)
+    assert ran.returncode == 3, ran.stderr
+    line = error_line(ran)
+    assert f"http://127.0.0.1:{elsewhere.port}" in line and emu.base_url in line
+    assert elsewhere.requests == []
+    assert not cli.credentials.exists()
+
+
+def test_identity_engine_verification_url_off_the_org_is_refused(
+    cli: Cli, make_idx: Callable[..., OktaEmulator], elsewhere: Elsewhere
+) -> None:
+    emu = make_idx(link_origins={"activate": elsewhere.base_url})
+    cli.write_config(config(emu, "push", extra=f"client_id = {CLIENT}\n"))
+    ran = login(cli)
+    assert ran.returncode == 3, ran.stderr
+    assert f"http://127.0.0.1:{elsewhere.port}" in error_line(ran)
+    assert "/activate" not in ran.stderr  # not offered to the user to open either
+    assert emu.count("POST", "/oauth2/v1/token") == 0
+    assert elsewhere.requests == []
+
+
+def test_verify_links_with_a_query_of_their_own(
+    cli: Cli, make_classic: Callable[..., OktaEmulator]
+) -> None:
+    """Okta's link ``…/verify?rememberDevice=false`` gets samljit's parameters merged in (not
+    a second ``?``): the device is remembered, so after the session ends no code is needed."""
+    emu = make_classic(verify_query="rememberDevice=false")
+    cli.write_config(config(emu, "totp", mfa="TOTP"))
+    first = login(cli, "--mfa-token", code(cli))
+    assert first.returncode == 0, first.stderr
+    for sid in emu.sessions:
+        emu.end_session(sid)
+    again = login(cli, "--force")  # no code, no terminal
+    assert again.returncode == 0, again.stderr
+    factor = emu.users[f"totp@{DOMAIN}"].factors[0].id
+    assert emu.count("POST", f"/api/v1/authn/factors/{factor}/verify") == 1
+
+
+def test_push_whose_expiry_is_past_by_the_local_clock_is_still_polled(
+    cli: Cli, make_classic: Callable[..., OktaEmulator]
+) -> None:
+    emu = make_classic(clock=lambda: time.time() - 3600)  # this machine's clock an hour fast
+    cli.write_config(config(emu, "push"))
+    ran = login(cli)
+    assert ran.returncode == 0, ran.stderr
+    assert logged_in(cli)
+
+
+def test_success_without_a_session_token(
+    cli: Cli, make_classic: Callable[..., OktaEmulator]
+) -> None:
+    emu = make_classic(success_token=False)
+    cli.write_config(config(emu, "plain"))
+    ran = login(cli)
+    assert ran.returncode == 3, ran.stderr
+    assert error_line(ran) == (
+        "samljit: error: Okta sign-in: Okta's SUCCESS answer holds no session token"
+    )
+    assert emu.count("GET", "/login/sessionCookieRedirect") == 0
+
+
+def test_json_nested_too_deep_is_a_bad_answer(cli: Cli, okta: OktaEmulator) -> None:
+    cli.write_config(config(okta, "plain"))
+    okta.fail_next("/api/v1/authn", 200, body=deep_json())
+    ran = login(cli)
+    assert ran.returncode == 3, ran.stderr
+    assert error_line(ran) == (
+        "samljit: error: Okta sign-in: Okta answered HTTP 200 with something that is not a "
+        "JSON object"
+    )
+    assert "Traceback" not in ran.stderr and "bug in samljit" not in ran.stderr
