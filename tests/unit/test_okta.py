@@ -10,19 +10,21 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
-from samljit.providers.okta import OktaProvider, _js_unescape
+from samljit.providers.okta import OktaProvider, _js_unescape, _Org, _with_params
 
 from samljit.cli.terminal import Terminal
 from samljit.config.accounts import Account
 from samljit.config.saml2aws import ProviderInfo, convert_section
-from samljit.errors import AuthenticationError, ConfigError, IdpServiceError
-from samljit.idp.http import HttpClient, rate_limit_wait
+from samljit.errors import AuthenticationError, ConfigError, IdpServiceError, MissingInputError
+from samljit.idp.http import HttpClient, json_object, rate_limit_wait
 from samljit.idp.provider import LoginSecrets
 from samljit.saml import assertion
 from samljit.testing.fakes import FakeClock, fake_services
 from samljit.tools.sandbox.response import RoleGrant
+from tests.emulators import deep_json
 from tests.emulators.jumpcloud import totp_at
 from tests.emulators.okta import (
     App,
@@ -85,6 +87,7 @@ class Run:
         code: str | None = None,
         password: str | None = PW,
         terminal: Terminal | None = None,
+        secrets: LoginSecrets | None = None,
         **options: str,
     ) -> str:
         overrides = {"terminal": terminal} if terminal is not None else {}
@@ -98,7 +101,7 @@ class Run:
             )
         account = self.account(mfa, **options)._replace(username=user)
         provider = OktaProvider(OktaProvider.check_account(account), self.http, services)
-        return provider.login(LoginSecrets(user, password, code))
+        return provider.login(secrets or LoginSecrets(user, password, code))
 
     @property
     def text(self) -> str:
@@ -439,3 +442,143 @@ def test_saml2aws_import_keeps_okta_spellings_and_keys() -> None:
     assert converted.values["disable_remember_device"] == "true"
     assert converted.values["client_id"] == "0oaCli"
     assert not converted.notes
+
+
+# -- links, odd answers, one password source --------------------------------------------------
+ORG = "https://acme.okta.com"
+
+
+@pytest.mark.parametrize(
+    "href",
+    [
+        "/api/v1/authn/factors/ost1/verify",
+        "https://acme.okta.com/api/v1/authn/factors/ost1/verify?rememberDevice=false",
+        "https://ACME.okta.com:443/api/v1/authn/skip",
+    ],
+)
+def test_links_on_the_org_are_followed(href: str) -> None:
+    org = _Org.parse(ORG + "/home/amazon_aws/0oa1/272")
+    assert org.resolve(href, "Okta TOTP") == urljoin(ORG + "/", href)
+
+
+@pytest.mark.parametrize(
+    ("href", "named"),
+    [
+        ("http://acme.okta.com/api/v1/authn/factors/ost1/verify", "http://acme.okta.com"),
+        ("https://acme.okta.com:8443/api/v1/authn/skip", "https://acme.okta.com:8443"),
+        ("https://evil.example/api/v1/authn/factors/ost1/verify", "https://evil.example"),
+        ("//evil.example/verify", "https://evil.example"),
+        ("https://acme.okta.com.evil.example/verify", "https://acme.okta.com.evil.example"),
+        ("https://acme.okta.com@evil.example/verify", "https://evil.example"),
+        ("javascript:alert(1)", "javascript:alert(1)"),
+    ],
+)
+def test_links_off_the_org_are_refused_naming_where_they_point(href: str, named: str) -> None:
+    org = _Org.parse(ORG + "/home/amazon_aws/0oa1/272")
+    with pytest.raises(AuthenticationError) as caught:
+        org.resolve(href, "Okta TOTP")
+    assert caught.value.message.startswith(f"Okta TOTP: Okta's answer points to {named}, ")
+    assert f"not to the org {ORG}" in caught.value.message
+
+
+def test_verify_query_parameters_are_merged() -> None:
+    link = ORG + "/api/v1/authn/factors/opf1/verify?rememberDevice=false&lang=en"
+    merged = _with_params(_with_params(link, {"rememberDevice": "true"}), {"autoPush": "false"})
+    assert merged == (
+        ORG + "/api/v1/authn/factors/opf1/verify?lang=en&rememberDevice=true&autoPush=false"
+    )
+
+
+def test_verify_link_with_a_query_remembers_the_device(make: Callable[..., Run]) -> None:
+    run = make([user(push_factor())], verify_query="rememberDevice=false", set_device_token=False)
+    run.login()
+    assert run.http is not None
+    run.http.session.cookies.clear(domain="127.0.0.1", path="/", name="sid")
+    verifies = run.emu.count("POST", f"/api/v1/authn/factors/{_factor_id(run)}/verify")
+    run.login()  # the device was remembered: no push this time
+    assert run.emu.count("POST", f"/api/v1/authn/factors/{_factor_id(run)}/verify") == verifies
+
+
+def behind(clock: FakeClock, seconds: float) -> Callable[[], float]:
+    """Okta's clock, ``seconds`` behind this machine's."""
+    return lambda: clock.now().timestamp() - seconds
+
+
+def test_push_past_its_expiry_by_the_local_clock_is_polled(
+    make: Callable[..., Run], clock: FakeClock
+) -> None:
+    run = make([user(push_factor(after=2))], clock=behind(clock, 3600))
+    assert roles(run.login())
+    assert run.emu.count("POST", f"/api/v1/authn/factors/{_factor_id(run)}/verify") == 3
+
+
+def test_push_past_its_expiry_by_the_local_clock_ends_when_okta_ends_it(
+    make: Callable[..., Run], clock: FakeClock
+) -> None:
+    run = make(
+        [user(push_factor("never"))], clock=behind(clock, 3600), state_token_lifetime=120.0
+    )
+    with pytest.raises(AuthenticationError, match="got no answer in time"):
+        run.login()
+    assert 115 <= sum(run.clock.sleeps) <= 125  # Okta's state token ran out (E0000011)
+
+
+def test_success_without_a_session_token_is_refused(make: Callable[..., Run]) -> None:
+    run = make([user()], success_token=False)
+    with pytest.raises(AuthenticationError, match="Okta's SUCCESS answer holds no session token"):
+        run.login()
+    assert run.emu.count("GET", "/login/sessionCookieRedirect") == 0
+
+
+def test_json_nested_too_deep_is_not_a_json_object(make: Callable[..., Run]) -> None:
+    run = make([user()])
+    run.emu.fail_next("/api/v1/authn", 200, body=deep_json())
+    with pytest.raises(AuthenticationError, match="with something that is not a JSON object"):
+        run.login()
+    assert run.http is not None
+    answer = run.http.get(run.emu.base_url + "/api/v1/sessions/me", step="check")
+    assert json_object(answer) is not None  # an ordinary error object still reads
+    run.emu.fail_next("/api/v1/sessions/me", 200, body=deep_json())
+    deep = run.http.get(run.emu.base_url + "/api/v1/sessions/me", step="check")
+    with pytest.raises(ValueError):
+        deep.json()
+    assert json_object(deep) is None
+
+
+class Asking(Terminal):
+    """An interactive terminal that records each question and answers ``typed``."""
+
+    def __init__(self, typed: str) -> None:
+        super().__init__(interactive=True, stream=io.StringIO(), colour=False)
+        self.typed = typed
+        self.asked: list[str] = []
+
+    def _prompt(self, message: str, **kwargs: Any) -> str:
+        self.asked.append(message)
+        return self.typed
+
+
+@pytest.mark.parametrize("source", ["none", "empty"])
+def test_the_password_has_one_source_and_is_never_asked_twice(
+    make: Callable[..., Run], source: str
+) -> None:
+    """The flow's password source (environment, keyring, its one prompt) is the only one: the
+    provider has no prompt of its own to ask again when that source gave nothing."""
+    run = make([user()])
+    calls: list[str] = []
+
+    def from_the_flow() -> str:
+        calls.append("asked")
+        return ""
+
+    given = (
+        LoginSecrets("ops@acme.example")
+        if source == "none"
+        else LoginSecrets("ops@acme.example", ask_password=from_the_flow)
+    )
+    terminal = Asking(PW)
+    with pytest.raises(MissingInputError, match="the Okta password is needed"):
+        run.login(terminal=terminal, secrets=given)
+    assert terminal.asked == []
+    assert calls == ([] if source == "none" else ["asked"])
+    assert run.emu.count("POST", "/api/v1/authn") == 0
