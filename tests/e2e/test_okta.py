@@ -78,28 +78,6 @@ def okta(classic: OktaEmulator) -> OktaEmulator:
 
 
 @pytest.fixture
-def make_classic() -> Iterator[Callable[..., OktaEmulator]]:
-    """A Classic org of its own, with the emulator's knobs given."""
-    started: list[OktaEmulator] = []
-
-    def factory(**options: Any) -> OktaEmulator:
-        emu = OktaEmulator(users(), show_lockout=True, **options).start()
-        started.append(emu)
-        return emu
-
-    yield factory
-    for emu in started:
-        emu.stop()
-
-
-@pytest.fixture
-def elsewhere() -> Iterator[Elsewhere]:
-    """Another origin (another loopback port), recording whatever reaches it."""
-    with Elsewhere() as server:
-        yield server
-
-
-@pytest.fixture
 def make_idx() -> Iterator[Callable[..., OktaEmulator]]:
     started: list[OktaEmulator] = []
 
@@ -415,6 +393,28 @@ def test_a_second_login_rides_the_okta_session_and_falls_back_when_it_ends(
 
 
 # -- hostile and odd answers ------------------------------------------------------------------
+@pytest.fixture
+def make_classic() -> Iterator[Callable[..., OktaEmulator]]:
+    """A Classic org of its own, with the emulator's knobs given."""
+    started: list[OktaEmulator] = []
+
+    def factory(**options: Any) -> OktaEmulator:
+        emu = OktaEmulator(users(), show_lockout=True, **options).start()
+        started.append(emu)
+        return emu
+
+    yield factory
+    for emu in started:
+        emu.stop()
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[Elsewhere]:
+    """Another origin (another loopback port), recording whatever reaches it."""
+    with Elsewhere() as server:
+        yield server
+
+
 @pytest.mark.parametrize(
     ("user", "kind", "mfa_code"),
     [

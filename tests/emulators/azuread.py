@@ -364,7 +364,10 @@ def _hidden_form(action: str, fields: Mapping[str, str]) -> str:
     )
 
 
-def _html(text: str, status: int = 200) -> Response:
+def _html(text: str | bytes, status: int = 200) -> Response:
+    """An HTML page; bytes (a forced answer's body) are served as they are, as JSON."""
+    if isinstance(text, bytes):
+        return Response(text, status=status, mimetype="application/json")
     return Response(text, status=status, mimetype="text/html")
 
 
@@ -568,8 +571,6 @@ class AzureAdEmulator(RecordingEmulator):
         method, path = request.method, request.path.lower().rstrip("/") or "/"
         failure = self._next_failure(path)
         if failure is not None:
-            if isinstance(failure.body, bytes):  # as they are, as JSON
-                return Response(failure.body, failure.status, mimetype="application/json")
             text = failure.body or HTTP_STATUS_CODES.get(failure.status, "Error")
             return _html(text, failure.status)
         parts = path.strip("/").split("/")
