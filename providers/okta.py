@@ -134,8 +134,8 @@ class OktaProvider(Provider):
     def _pipeline(self, org: _Org) -> str:
         step = "Okta org check"
         answer = self._get(org, org.base + "/.well-known/okta-organization", step, json=True)
-        pipeline = (json_object(answer) or {}).get("pipeline") if answer.status_code == 200 else None
-        return pipeline if pipeline == "idx" else "v1"
+        data = json_object(answer) if answer.status_code == 200 else None
+        return "idx" if data is not None and data.get("pipeline") == "idx" else "v1"
 
     # -- Classic ------------------------------------------------------------------------
     def _classic(self, org: _Org, secrets: LoginSecrets) -> str:

@@ -515,9 +515,7 @@ def test_push_past_its_expiry_by_the_local_clock_is_polled(
 def test_push_past_its_expiry_by_the_local_clock_ends_when_okta_ends_it(
     make: Callable[..., Run], clock: FakeClock
 ) -> None:
-    run = make(
-        [user(push_factor("never"))], clock=behind(clock, 3600), state_token_lifetime=120.0
-    )
+    run = make([user(push_factor("never"))], clock=behind(clock, 3600), state_token_lifetime=120.0)
     with pytest.raises(AuthenticationError, match="got no answer in time"):
         run.login()
     assert 115 <= sum(run.clock.sleeps) <= 125  # Okta's state token ran out (E0000011)
