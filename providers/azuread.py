@@ -166,7 +166,7 @@ def config_of(root: Any) -> dict[str, Any] | None:
             continue
         try:
             value, _end = decoder.raw_decode(text, start + len("$Config="))
-        except ValueError:
+        except (ValueError, RecursionError):  # nested past Python's reader: a bad page
             return None
         return value if isinstance(value, dict) else None
     return None

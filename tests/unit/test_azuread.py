@@ -30,6 +30,7 @@ from samljit.saml import assertion
 from samljit.testing.conformance import ProviderConformance
 from samljit.testing.fakes import fake_services
 from samljit.tools.sandbox.response import RoleGrant
+from tests.emulators import deep_json
 from tests.emulators.azuread import REDACTED, AzureAdEmulator, Method, User, config_json
 from tests.emulators.jumpcloud import totp_at
 
@@ -229,6 +230,12 @@ def test_config_is_read_as_one_json_value() -> None:
     assert found == {"pgid": "ConvergedSignIn", "urlPost": "https://h/x?a=1&b=2", "n": [1]}
     assert config_of(parse_page("<script>$Config={broken</script>", url="https://h/").root) is None
     assert config_of(parse_page("<p>no script</p>", url="https://h/").root) is None
+
+
+def test_config_nested_too_deep_is_no_config() -> None:
+    deep = deep_json(100_000).decode()
+    page = parse_page(f"<script>$Config={deep};</script>", url="https://h/")
+    assert config_of(page.root) is None
 
 
 def test_script_location_decodes_js_escapes() -> None:
