@@ -16,6 +16,7 @@ fields) plus two small hooks (:meth:`Flavor.start_url`, :meth:`Flavor.form_actio
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
@@ -30,7 +31,13 @@ from samljit.errors import (
     IdpServiceError,
 )
 from samljit.idp import mfa
-from samljit.idp.http import RETRY_STATUSES, HttpClient, check_redirect, is_loopback_host
+from samljit.idp.http import (
+    DEFAULT_TIMEOUT,
+    RETRY_STATUSES,
+    HttpClient,
+    check_redirect,
+    is_loopback_host,
+)
 from samljit.idp.page import Field, Form, Page, parse_page, resolve, shorten, web_url
 from samljit.idp.provider import LoginSecrets, Provider
 from samljit.redact import redact_url
@@ -75,7 +82,13 @@ OTP_NAMES = (
     "mfacode",
     "tokencode",
     "smscode",
+    "mfatoken",
 )
+#: Words (of an option's value or text) naming a push in a select of MFA methods, a one-time
+#: code, and a code sent by text, mail or call (not what ``--mfa-token`` holds).
+PUSH_WORDS = frozenset({"push"})
+CODE_WORDS = frozenset({"otp", "totp", "passcode", "code", "token", "authenticator"})
+SENT_CODE_WORDS = frozenset({"sms", "text", "email", "mail", "voice", "call", "phone"})
 #: Where IdPs put the text of a refusal, tried after the flavor's own selectors.
 ERROR_SELECTORS = (
     "[role=alert]",
@@ -146,6 +159,40 @@ class _Progress:
     otp_answer: Page | None = None
     #: The last form samljit submitted (a step name), to say where a login stopped.
     last_submitted: str | None = None
+    #: What the second-factor form was answered with ("the one-time code", "the push").
+    mfa_answer: str = "the one-time code"
+
+
+@dataclass(frozen=True)
+class MethodChoice:
+    """A select of MFA methods beside the code input (F5 BIG-IP APM's ``mfamethod``): the
+    option values that mean a push and a one-time code."""
+
+    field: Field
+    push: str
+    code: str
+
+
+def method_choice(form: Form) -> MethodChoice | None:
+    """The form's select of MFA methods: one holding both a push option and a one-time-code
+    option (an option whose value is a code word first, then one whose words say so; a code
+    sent by text, mail or call is not one)."""
+    for control in form.fields:
+        if control.type != "select" or not control.name or control.disabled:
+            continue
+        words = [
+            (value, set(_WORD.findall(f"{value} {text}".lower())))
+            for value, text in control.options
+        ]
+        push = next((v for v, w in words if w & PUSH_WORDS), None)
+        codes = [v for v, w in words if w & CODE_WORDS and not w & (PUSH_WORDS | SENT_CODE_WORDS)]
+        exact = [v for v in codes if v.lower() in CODE_WORDS]
+        if push is not None and codes:
+            return MethodChoice(control, push, (exact or codes)[0])
+    return None
+
+
+_WORD = re.compile(r"[a-z]+")
 
 
 class FormLogin:
@@ -160,8 +207,12 @@ class FormLogin:
         secrets: LoginSecrets,
         *,
         notify: Callable[..., None] | None = None,
+        mfa: str = "Auto",
     ) -> None:
         self.flavor = flavor
+        #: The account's ``mfa``: ``TOTP`` picks a method select's code option even when no
+        #: code was given up front (it is then asked for).
+        self.mfa = (mfa or "Auto").strip().upper()
         self.notify = notify
         self.http = http
         self.terminal = terminal
@@ -309,14 +360,36 @@ class FormLogin:
         return self.submit(page, form, values, step, extra=extra)
 
     def _otp(self, page: Page, form: Form, code_field: Field) -> Page:
-        if self.progress.otp_sent:
-            raise self._refused(page, "the one-time code")
+        progress = self.progress
+        if progress.otp_sent:
+            raise self._refused(page, progress.mfa_answer)
         self._check_secure(self.flavor.form_action(form, page), "the one-time code")
-        values = {code_field.name: self._code()}
-        self.progress.otp_sent = True
-        step = self.flavor.step("one-time code")
-        answer = self.submit(page, form, values, step, extra=self.flavor.otp_extra)
-        self.progress.otp_answer = answer
+        methods = method_choice(form)
+        timeout: tuple[float, float] | None = None
+        if methods is not None and not self.secrets.mfa_token and self.mfa != "TOTP":
+            # no code given: the push the page offers (its default on F5 BIG-IP APM)
+            values = {methods.field.name: methods.push, code_field.name: ""}
+            progress.mfa_answer = "the push"
+            if self.notify is not None:
+                self.notify("mfa.challenged", factor="PUSH")
+            self.terminal.info(
+                f"{self.flavor.name} sends a push: approve the sign-in on your phone "
+                "(--mfa-token sends a one-time code instead)."
+            )
+            step = self.flavor.step("push")
+            timeout = (
+                DEFAULT_TIMEOUT[0],
+                self.http.request_seconds,
+            )  # the IdP answers when the phone does
+        else:
+            values = {code_field.name: self._code()}
+            if methods is not None:
+                values[methods.field.name] = methods.code
+            progress.mfa_answer = "the one-time code"
+            step = self.flavor.step("one-time code")
+        progress.otp_sent = True
+        answer = self.submit(page, form, values, step, extra=self.flavor.otp_extra, timeout=timeout)
+        progress.otp_answer = answer
         return answer
 
     def _code(self) -> str:
@@ -357,6 +430,7 @@ class FormLogin:
         step: str,
         *,
         extra: Sequence[tuple[str, str]] = (),
+        timeout: tuple[float, float] | None = None,
     ) -> Page:
         pairs = form.submission(values, submitter=self.submitter(form), extra=extra)
         self.progress.last_submitted = step
@@ -370,15 +444,23 @@ class FormLogin:
         if form.method == "GET":
             parts = urlsplit(action)
             target = parts._replace(query=urlencode(pairs), fragment="").geturl()
-            return self.fetch("GET", target, None, step, referer=page.url)
-        return self.fetch("POST", action, urlencode(pairs), step, referer=page.url)
+            return self.fetch("GET", target, None, step, referer=page.url, timeout=timeout)
+        return self.fetch("POST", action, urlencode(pairs), step, referer=page.url, timeout=timeout)
 
     def fetch(
-        self, method: str, url: str, body: str | None, step: str, *, referer: str | None = None
+        self,
+        method: str,
+        url: str,
+        body: str | None,
+        step: str,
+        *,
+        referer: str | None = None,
+        timeout: tuple[float, float] | None = None,
     ) -> Page:
         """One request, then its redirects (each a step), up to the page they end on."""
         while True:
-            response = self._request(method, url, body, step, referer)
+            response = self._request(method, url, body, step, referer, timeout)
+            timeout = None
             location = response.headers.get("Location")
             if response.status_code in REDIRECTS and location:
                 referer = None
@@ -392,7 +474,13 @@ class FormLogin:
             return self._page(response, url, step)
 
     def _request(
-        self, method: str, url: str, body: str | None, step: str, referer: str | None
+        self,
+        method: str,
+        url: str,
+        body: str | None,
+        step: str,
+        referer: str | None,
+        timeout: tuple[float, float] | None = None,
     ) -> requests.Response:
         progress = self.progress
         progress.steps += 1
@@ -407,8 +495,9 @@ class FormLogin:
             headers["Referer"] = referer
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
+        options = {} if timeout is None else {"timeout": timeout}
         return self.http.request(
-            method, url, step=step, data=body, headers=headers, allow_redirects=False
+            method, url, step=step, data=body, headers=headers, allow_redirects=False, **options
         )
 
     def _page(self, response: requests.Response, url: str, step: str) -> Page:
@@ -453,11 +542,10 @@ class FormLogin:
 
     def _refused(self, page: Page, what: str) -> AuthenticationError:
         said = self.error_text(page)
-        hint = (
-            "use a fresh code from your authenticator"
-            if what == "the one-time code"
-            else "check username and password (samljit configure)"
-        )
+        hint = {
+            "the one-time code": "use a fresh code from your authenticator",
+            "the push": "approve the push on your phone, or give a one-time code with --mfa-token",
+        }.get(what, "check username and password (samljit configure)")
         if said:
             return AuthenticationError(f"{self.flavor.name} refused {what}: {said}", hint=hint)
         if not page.forms:
@@ -485,7 +573,7 @@ class FormLogin:
     def _stuck(self, page: Page) -> AuthenticationError:
         progress = self.progress
         if page is progress.otp_answer and not page.forms:
-            return self._refused(page, "the one-time code")  # the answer to the code
+            return self._refused(page, progress.mfa_answer)  # the answer to the code or push
         said = self.error_text(page) or page.text
         if progress.last_submitted is not None:  # the URL led somewhere: say where it stopped
             return AuthenticationError(
@@ -529,6 +617,12 @@ class FormProvider(Provider):
 
     def login(self, secrets: LoginSecrets) -> str:
         walk = FormLogin(
-            self.flavor, self.http, self.terminal, self.redactor, secrets, notify=self.notify
+            self.flavor,
+            self.http,
+            self.terminal,
+            self.redactor,
+            secrets,
+            notify=self.notify,
+            mfa=self.account.mfa,
         )
         return walk.run(self.flavor.start_url(self.account))

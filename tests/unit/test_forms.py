@@ -31,7 +31,7 @@ from samljit.errors import (
     MissingInputError,
     SamljitError,
 )
-from samljit.idp.forms import GENERIC, Flavor, FormLogin
+from samljit.idp.forms import GENERIC, Flavor, FormLogin, method_choice
 from samljit.idp.http import HttpClient
 from samljit.idp.page import parse_page, resolve
 from samljit.idp.provider import LoginSecrets
@@ -697,3 +697,86 @@ def test_adfs_start_url_names_the_relying_party(url: str, expected: str) -> None
     from samljit.config.accounts import Account
 
     assert ADFS.start_url(Account(name="a", provider="ADFS", url=url)) == expected
+
+
+# -- a select of MFA methods beside the code input (F5 BIG-IP APM) ----------------------------
+def f5_http() -> FakeHttp:
+    return FakeHttp(
+        {
+            f"{IDP}/start": (200, render("f5-logon.html")),
+            ("POST", f"{IDP}/my.policy"): lambda sent: (
+                (200, render("f5-mfa.html")) if sent.value("password") else (200, FINAL)
+            ),
+        }
+    )
+
+
+def test_f5_mfa_page_with_a_code_picks_the_code_option() -> None:
+    http = f5_http()
+    assert walk(http, mfa_token="123456") == SAML
+    mfa = http.posts[1]
+    assert (mfa.value("mfamethod"), mfa.value("mfatoken")) == ("otp", "123456")
+    assert mfa.names() == ["mfamethod", "mfatoken", "vhost"]
+
+
+def test_f5_mfa_page_without_a_code_sends_the_push_it_defaults_to() -> None:
+    http = f5_http()
+    stream = io.StringIO()
+    secrets = LoginSecrets("ana", PASSWORD, None)
+    walk_ = FormLogin(
+        GENERIC, http, Terminal(interactive=False, stream=stream), Redactor(), secrets
+    )
+    assert walk_.run(f"{IDP}/start") == SAML
+    mfa = http.posts[1]
+    assert (mfa.value("mfamethod"), mfa.value("mfatoken")) == ("push", "")
+    assert "approve the sign-in on your phone" in stream.getvalue()
+
+
+def test_f5_mfa_page_with_mfa_totp_asks_for_the_code_instead_of_a_push() -> None:
+    http = f5_http()
+    secrets = LoginSecrets("ana", PASSWORD, None)
+    terminal = Terminal(interactive=False, stream=io.StringIO())
+    with pytest.raises(MissingInputError, match="one-time MFA code"):
+        FormLogin(GENERIC, http, terminal, Redactor(), secrets, mfa="TOTP").run(f"{IDP}/start")
+    assert len(http.posts) == 1  # nothing sent to the MFA page
+
+
+def test_a_push_answered_by_a_page_without_a_form_is_a_refused_push() -> None:
+    http = f5_http()
+    http.routes[("POST", f"{IDP}/my.policy")] = lambda sent: (
+        (200, render("f5-mfa.html"))
+        if sent.value("password")
+        else (200, '<html><body><p class="error">Access denied by policy.</p></body></html>')
+    )
+    with pytest.raises(AuthenticationError, match="refused the push: Access denied") as caught:
+        walk(http)
+    assert "--mfa-token" in (caught.value.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("options", "push", "code"),
+    [
+        (
+            '<option value="push" selected>Push</option><option value="otp">Code</option>',
+            "push",
+            "otp",
+        ),
+        # words in the text; a code sent by text message is not the code --mfa-token holds
+        (
+            '<option value="1">Send a push</option><option value="2">SMS passcode</option>'
+            '<option value="3">Authenticator passcode</option>',
+            "1",
+            "3",
+        ),
+        ("<option>Push</option><option>TOTP</option>", "Push", "TOTP"),
+        ('<option value="push">Push</option><option value="sms">SMS</option>', None, None),
+        ('<option value="otp">Code</option><option value="sms">SMS</option>', None, None),
+    ],
+)
+def test_method_choice(options: str, push: str | None, code: str | None) -> None:
+    page = parse_page(
+        f'<form method="post"><select name="m">{options}</select><input name="mfatoken"></form>',
+        url=IDP,
+    )
+    found = method_choice(page.forms[0])
+    assert (found and found.push, found and found.code) == (push, code)
