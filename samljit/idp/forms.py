@@ -102,6 +102,9 @@ ERROR_SELECTORS = (
     "[id*=error]",
     "[class*=alert]",
 )
+#: PingID's push page (PingID's spelling of ``reponseView``): a status form polled by script,
+#: which sends the push to the phone, and the form that fetches the result.
+PINGID_PUSH = ("form#form1", "form#reponseView")
 #: Input names whose presence makes a hidden-only form a SAML or flow hop.
 HOP_NAMES = ("SAMLRequest", "RelayState", "_eventId_proceed", "_eventId")
 ACCEPT_HTML = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
@@ -242,6 +245,8 @@ class FormLogin:
         login = self.login_form(page)
         if login is not None:
             return self._login(page, login)
+        if all(page.select(selector) for selector in PINGID_PUSH):
+            return self._pingid_push(page)
         for selector, what in self.flavor.unsupported:
             if page.select(selector):
                 raise AuthenticationError(
@@ -391,6 +396,31 @@ class FormLogin:
         answer = self.submit(page, form, values, step, extra=self.flavor.otp_extra, timeout=timeout)
         progress.otp_answer = answer
         return answer
+
+    def _pingid_push(self, page: Page) -> Page:
+        """PingID's push page. Its status form is never posted (that sends the push, which
+        samljit cannot wait out here): with a code (``--mfa-token``, or ``mfa = TOTP``) the
+        page's ``useCodeUrl`` switches to the app's passcode page; else the login stops,
+        naming ``--browser``."""
+        status = page.select_form((PINGID_PUSH[0],))
+        csrf = status.named("csrfToken") if status is not None else None
+        switch = next((str(e.get("value") or "") for e in page.select("input#useCodeUrl")), "")
+        if (self.secrets.mfa_token or self.mfa == "TOTP") and switch and csrf is not None:
+            if not self.secrets.mfa_token:  # mfa = TOTP: the code is asked for on the next page
+                self.terminal.require(
+                    "a one-time MFA code", "pass --mfa-token or set SAMLJIT_MFA_TOKEN"
+                )
+            target = resolve(page.url, switch)
+            self._check_secure(target, "PingID's token")
+            body = urlencode([("csrfToken", csrf.value)])
+            return self.fetch("POST", target, body, "PingID passcode instead of a push")
+        matching = ", with a number to match" if page.text_of((".numbermatching",)) else ""
+        raise AuthenticationError(
+            f"{self.flavor.name}: PingID asks to approve a push on your phone{matching}, which "
+            f"samljit cannot answer in a terminal here (at {_shown(page.url)}); no push was sent",
+            hint="log in with `samljit login --browser`, or give PingID's one-time passcode "
+            "with --mfa-token",
+        )
 
     def _code(self) -> str:
         if self.notify is not None:

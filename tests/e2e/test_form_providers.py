@@ -18,7 +18,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from samljit.tools.sandbox.response import RoleGrant
-from tests.emulators import adfs, f5apm, keycloak, shibboleth
+from tests.emulators import adfs, f5apm, keycloak, pingid_form, shibboleth
 from tests.emulators.formidp import CERT_PATH, KEY_PATH, FormIdp, FormUser
 from tests.emulators.jumpcloud import totp_now
 from tests.support.accounts import ACCOUNT_ID, FULL_ARN, PASSWORD, PROVIDER_ARN, RO_ARN
@@ -538,3 +538,57 @@ def test_f5_wrong_passcode_is_exit_3_and_sent_once(cli: Cli, f5: f5apm.F5ApmEmul
     assert ran.returncode == 3, ran.stderr
     assert f"IdP refused the one-time code: {f5apm.WRONG_PASSCODE}" in ran.stderr
     assert f5.methods == ["otp"]
+
+
+# -- PingID behind a form IdP ----------------------------------------------------------------
+@pytest.fixture
+def pingid(cli: Cli) -> Iterator[pingid_form.PingIdFormIdp]:
+    with pingid_form.PingIdFormIdp(users()) as emulator:
+        yield emulator
+        cli.secrets.update(emulator.issued)
+
+
+def test_pingid_push_with_number_matching_stops_with_the_browser_hint(
+    cli: Cli, pingid: pingid_form.PingIdFormIdp
+) -> None:
+    """PingID's push page is not auto-posted: samljit's form login cannot answer a push (or
+    pick a number), so it stops before the first status request (which sends the push) and
+    names `samljit login --browser`."""
+    configure(cli, "GenericForm", pingid.start_url, BEN)
+    ran = cli.run("login", "-a", "forms", "--debug")
+    assert ran.returncode == 3, ran.stderr
+    errors = [line for line in ran.stderr.splitlines() if line.startswith("samljit: error: ")]
+    assert len(errors) == 1, ran.stderr
+    assert "PingID asks to approve a push on your phone, with a number to match" in errors[0]
+    assert "samljit login --browser" in ran.stderr
+    assert pingid.status_polls == 0  # no push was sent to the phone
+    assert not cli.credentials.exists()
+
+
+def test_pingid_push_without_number_matching_stops_too(cli: Cli) -> None:
+    with pingid_form.PingIdFormIdp(users(), number=None) as emulator:
+        configure(cli, "GenericForm", emulator.start_url, BEN)
+        ran = cli.run("login", "-a", "forms")
+        cli.secrets.update(emulator.issued)
+    assert ran.returncode == 3, ran.stderr
+    assert "PingID asks to approve a push on your phone" in ran.stderr
+    assert "number" not in ran.stderr
+    assert "samljit login --browser" in ran.stderr
+    assert emulator.status_polls == 0
+
+
+def test_pingid_push_page_with_a_code_switches_to_the_passcode(
+    cli: Cli, pingid: pingid_form.PingIdFormIdp
+) -> None:
+    configure(cli, "GenericForm", pingid.start_url, BEN)
+    ran = cli.run("login", "-a", "forms", "--mfa-token", code(cli), "--debug")
+    assert ran.returncode == 0, ran.stderr
+    assert "/AcmeJumpCloudAdminRO/" in principal(cli)
+    assert pingid.status_polls == 0
+    assert [path for path, _ in pingid.posts] == [
+        "/login",
+        "/pingid/ppm/auth",
+        "/pingid/ppm/auth/usecode",
+        "/pingid/ppm/auth/otp",
+        "/resume",
+    ]

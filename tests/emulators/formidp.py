@@ -28,7 +28,17 @@ CERT_PATH = FIXTURES / "keys" / "idp-test.crt"
 AWS_URN = "urn:amazon:webservices"
 MASK = "***"
 SECRET_FIELDS = frozenset(
-    {"password", "j_password", "otp", "totp", "verificationcode", "mfatoken", "ppm_request"}
+    {
+        "password",
+        "j_password",
+        "otp",
+        "totp",
+        "verificationcode",
+        "mfatoken",
+        "ppm_request",
+        "ppm_response",
+        "csrftoken",
+    }
 )
 _BLOCK = re.compile(r"<!--if:(\w+)-->(.*?)<!--end:\1-->", re.DOTALL)
 _PLACEHOLDER = re.compile(r"\$(\w+)")

@@ -780,3 +780,71 @@ def test_method_choice(options: str, push: str | None, code: str | None) -> None
     )
     found = method_choice(page.forms[0])
     assert (found and found.push, found and found.code) == (push, code)
+
+
+# -- PingID's push page behind a form IdP ----------------------------------------------------
+PINGID = "https://authenticator.pingone.com"
+
+
+def pingid_http(number: int | None = 42) -> FakeHttp:
+    swipe = render(
+        "pingid-swipe.html",
+        device="iPhone",
+        number=number,
+        csrf="csrf-4242",
+        status_action=f"{PINGID}/pingid/ppm/auth/status",
+        response_action=f"{PINGID}/pingid/ppm/auth/response",
+    )
+    otp = render("pingid-otp.html", action=f"{PINGID}/pingid/ppm/auth/otp", csrf="csrf-4242")
+    resume = render("pingid-resume.html", action=f"{IDP}/resume", ppm_response="ppm-r")
+    handover = render(
+        "pingid-autopost.html",
+        action=f"{PINGID}/pingid/ppm/auth",
+        account_id="acct",
+        ppm_request="ppm-q",
+    )
+    return FakeHttp(
+        {
+            f"{IDP}/start": (200, login_page()),
+            ("POST", f"{IDP}/login"): (200, handover),
+            ("POST", f"{PINGID}/pingid/ppm/auth"): (200, swipe),
+            ("POST", f"{PINGID}/pingid/ppm/auth/status"): (200, '{"status": "ASYNC_AUTH_WAIT"}'),
+            ("POST", f"{PINGID}/pingid/ppm/auth/usecode"): (200, otp),
+            ("POST", f"{PINGID}/pingid/ppm/auth/otp"): (200, resume),
+            ("POST", f"{IDP}/resume"): (200, FINAL),
+        }
+    )
+
+
+@pytest.mark.parametrize("number", [42, None])
+def test_pingid_push_page_is_never_polled_and_names_the_browser(number: int | None) -> None:
+    http = pingid_http(number)
+    with pytest.raises(AuthenticationError, match="PingID asks to approve a push") as caught:
+        walk(http)
+    assert ("with a number to match" in caught.value.message) is (number is not None)
+    assert "samljit login --browser" in (caught.value.hint or "")
+    # no status request: no push
+    assert [s.url for s in http.posts] == [f"{IDP}/login", f"{PINGID}/pingid/ppm/auth"]
+
+
+def test_pingid_push_page_with_a_code_asks_for_the_passcode_page() -> None:
+    http = pingid_http()
+    assert walk(http, mfa_token="123456") == SAML
+    assert [s.url.removeprefix(PINGID) for s in http.posts] == [
+        f"{IDP}/login",
+        "/pingid/ppm/auth",
+        "/pingid/ppm/auth/usecode",
+        "/pingid/ppm/auth/otp",
+        f"{IDP}/resume",
+    ]
+    assert http.posts[2].body == [("csrfToken", "csrf-4242")]
+    assert http.posts[3].body == [("otp", "123456"), ("csrfToken", "csrf-4242")]
+
+
+def test_pingid_with_mfa_totp_and_no_terminal_stops_before_switching() -> None:
+    http = pingid_http()
+    terminal = Terminal(interactive=False, stream=io.StringIO())
+    secrets = LoginSecrets("ana", PASSWORD, None)
+    with pytest.raises(MissingInputError, match="one-time MFA code"):
+        FormLogin(GENERIC, http, terminal, Redactor(), secrets, mfa="TOTP").run(f"{IDP}/start")
+    assert len(http.posts) == 2  # the login and the hand-over to PingID
