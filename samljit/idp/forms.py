@@ -5,7 +5,10 @@ From the start URL the engine follows HTTP redirects and pages that submit thems
 (SAMLRequest/RelayState hops, ``<noscript>`` continue forms, Shibboleth's client-storage
 page), fills the login form (the form holding the password input; the username by name,
 ``autocomplete`` or type; every hidden field kept; only that form's named controls sent),
-answers a one-time-code form, and stops at the first page holding a ``SAMLResponse`` input.
+answers a one-time-code form (with a code, or the push a push/passcode select offers when no
+code was given), and stops at the first page holding a ``SAMLResponse`` input. PingID's push
+page is never submitted (that sends the push): a code switches it to PingID's passcode page,
+else the login stops naming ``--browser``.
 The login form coming back after the password was sent means the IdP refused: the error text
 shown near it is reported (exit 3) and the password is never sent again. Every step counts
 against a hop limit, and each error names the step and the URL.
@@ -89,6 +92,7 @@ OTP_NAMES = (
 PUSH_WORDS = frozenset({"push"})
 CODE_WORDS = frozenset({"otp", "totp", "passcode", "code", "token", "authenticator"})
 SENT_CODE_WORDS = frozenset({"sms", "text", "email", "mail", "voice", "call", "phone"})
+_WORD = re.compile(r"[a-z]+")
 #: Where IdPs put the text of a refusal, tried after the flavor's own selectors.
 ERROR_SELECTORS = (
     "[role=alert]",
@@ -193,9 +197,6 @@ def method_choice(form: Form) -> MethodChoice | None:
         if push is not None and codes:
             return MethodChoice(control, push, (exact or codes)[0])
     return None
-
-
-_WORD = re.compile(r"[a-z]+")
 
 
 class FormLogin:
@@ -382,10 +383,8 @@ class FormLogin:
                 "(--mfa-token sends a one-time code instead)."
             )
             step = self.flavor.step("push")
-            timeout = (
-                DEFAULT_TIMEOUT[0],
-                self.http.request_seconds,
-            )  # the IdP answers when the phone does
+            # the IdP answers when the phone does: wait up to the request limit, not 30 s
+            timeout = (DEFAULT_TIMEOUT[0], self.http.request_seconds)
         else:
             values = {code_field.name: self._code()}
             if methods is not None:

@@ -26,6 +26,7 @@ from tests.emulators.formidp import FormIdp, FormUser, render
 WRONG_PASSWORD = "The username or password is not correct. Please try again."
 WRONG_PASSCODE = "The one-time passcode is not correct. Please try again."
 PUSH_DENIED = "Access was denied by the access policy: the sign-in was denied on the phone."
+NO_SESSION = "<html><body><p>Your session could not be established.</p></body></html>"
 SESSION_COOKIE = "MRHSession"
 RESOURCE = "/Common/aws-idp"
 
@@ -67,9 +68,7 @@ class F5ApmEmulator(FormIdp):
             self.cookie(response, SESSION_COOKIE, key, path="/")
             return response
         if request.path != "/my.policy" or session is None:
-            return self.page(
-                "<html><body><p>Your session could not be established.</p></body></html>", 403
-            )
+            return self.page(NO_SESSION, 403)
         if request.method == "GET":
             return self.page(render("f5-logon.html"))
         if session.stage == "logon":
@@ -100,9 +99,7 @@ class F5ApmEmulator(FormIdp):
             if method == "otp" and session.user.code_ok(request.form.get("mfatoken", "")):
                 return self._done(session)
             return self.page(render("f5-mfa.html", error=WRONG_PASSCODE))
-        return self.page(
-            "<html><body><p>Your session could not be established.</p></body></html>", 403
-        )
+        return self.page(NO_SESSION, 403)
 
     def _done(self, session: _Session) -> Response:
         session.stage = "done"
