@@ -119,9 +119,12 @@ class JumpCloudProvider(Provider):
         step: str,
         *,
         refused_hint: str = "check username and password (samljit configure), or the MFA code",
+        status_answer: bool = False,
     ) -> dict[str, Any] | None:
         """One JSON call. Returns the 200 body, or ``None`` when JumpCloud asks for MFA
-        (its factors are then in ``state``); raises on every other answer."""
+        (its factors are then in ``state``); raises on every other answer. With
+        ``status_answer`` (a push poll), a 401 whose body carries a ``status`` is returned
+        too: JumpCloud answers a denied push that way, and the body says so."""
         for attempt in (1, 2):
             response = self.http.request(
                 method,
@@ -142,6 +145,8 @@ class JumpCloudProvider(Provider):
         data = _json(response, step) if response.content else {}
         if response.status_code == 200:
             return data
+        if status_answer and response.status_code == 401 and isinstance(data.get("status"), str):
+            return data  # the body first: a denied push, not a refused password
         message = printable(str(data.get("message") or "").strip())  # shown to the user
         if response.status_code == 401 and message == MFA_REQUIRED:
             factors = data.get("factors")
@@ -234,12 +239,20 @@ class _Push(mfa.Factor[None]):
                         hint="approve the push sooner, or use mfa = TOTP",
                     )
                 terminal.status(f"Waiting for approval… {int(left + 0.999)} s left")
-                poll = call(self.state, "GET", path, None, "JumpCloud push status")
-                status = str((poll or {}).get("status", "")).lower()
+                poll = (
+                    call(self.state, "GET", path, None, "JumpCloud push status", status_answer=True)
+                    or {}
+                )
+                status = str(poll.get("status", "")).lower()
                 if status == "accepted":
                     break
                 if status == "denied":
-                    raise AuthenticationError("JumpCloud Protect push was denied on the phone")
+                    said = printable(str(poll.get("message") or "").strip())
+                    raise AuthenticationError(
+                        "JumpCloud Protect push was denied on the phone"
+                        + (f": {said}" if said else ""),
+                        hint="run again and approve the push, or use mfa = TOTP",
+                    )
                 if status == "expired":
                     raise AuthenticationError(
                         "JumpCloud Protect push expired without an answer",

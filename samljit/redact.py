@@ -68,6 +68,9 @@ SECRET_NAMES = frozenset(
         "signintoken",
         "session",
         "context",
+        "mfatoken",
+        "ppm_request",
+        "ppm_response",
     }
 )
 

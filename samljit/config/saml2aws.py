@@ -4,6 +4,7 @@ samljit's key names follow saml2aws, so most keys carry over as they are. What d
 
 * ``provider``: saml2aws names mapped to samljit's (:data:`PROVIDERS`); a provider samljit
   does not have (and no installed plug-in provides) leaves the section out, saying so;
+* ``disable_sessions``: the same key (samljit keeps IdP sessions unless it is ``true``);
 * ``url``: saml2aws's ADFS, ADFS2 and Shibboleth(ECP) providers take the IdP's base URL and
   add the path themselves; samljit's take the sign-in URL, so the path is added here;
 * ``mfa``: kept when the samljit provider knows it (its own spelling, e.g. Okta's
@@ -42,12 +43,12 @@ PROVIDERS = {
     "okta": "Okta",
 }
 #: saml2aws providers samljit does not have (yet); a plug-in of the same name is used if
-#: one is installed.
+#: one is installed. (``Browser``, ``Okta`` and ``AzureAD`` are samljit providers of the
+#: same name.)
 NOT_YET = (
     "Akamai",
     "Auth0",
     "AWS",
-    "Browser",
     "F5APM",
     "GoogleApps",
     "NetIQ",
@@ -70,6 +71,7 @@ CARRIED = (
     "role_arn",
     "region",
     "credentials_file",
+    "disable_sessions",
 )
 #: Every other key saml2aws documents, and why samljit has no counterpart.
 NOT_CARRIED = {
@@ -85,12 +87,12 @@ NOT_CARRIED = {
     "saml_cache_file": "samljit always caches the assertion itself (mode 0600, ~/.cache/samljit)",
     "target_url": "samljit always uses the AWS sign-in endpoint of the role's partition",
     "disable_remember_device": "an Okta setting; only samljit's Okta provider uses it",
-    "disable_sessions": "samljit does not keep IdP sessions between runs yet",
-    "download_browser_driver": "a Browser-provider setting; samljit drives no browser",
-    "headless": "a Browser-provider setting; samljit drives no browser",
-    "browser_type": "a Browser-provider setting; samljit drives no browser",
-    "browser_executable_path": "a Browser-provider setting; samljit drives no browser",
-    "browser_autofill": "a Browser-provider setting; samljit drives no browser",
+    "download_browser_driver": "samljit starts the browser installed on this machine "
+    "(browser_executable_path) and downloads none",
+    "headless": "a Browser setting; this section's provider has no such key",
+    "browser_type": "a Browser setting; this section's provider has no such key",
+    "browser_executable_path": "a Browser setting; this section's provider has no such key",
+    "browser_autofill": "a Browser setting; this section's provider has no such key",
     "prompter": "samljit has one prompt style (type to filter)",
     "kc_auth_error_message": "samljit reads KeyCloak's error text by itself",
     "kc_auth_error_element": "samljit reads KeyCloak's error text by itself",
@@ -170,11 +172,16 @@ def convert_section(
     _mfa(raw.get("mfa", ""), provider_name, mfa_options, result, setting)
     _plain(raw, result)
     for key in raw:
+        if key == "disable_sessions":
+            _disable_sessions(raw[key], result)
+            continue
         if key in CARRIED:
             continue
         value = raw[key]
         if key in own_keys:
-            if value:
+            if value.lower() in _DEFAULTISH:  # saml2aws writes `timeout = 0`, `headless = false`
+                result.defaults.append(key)
+            else:
                 result.values[own_keys[key]] = value
             continue
         if key in NOT_CARRIED:
@@ -274,6 +281,17 @@ def _mfa(
         f"mfa {mfa} is not one samljit's {provider} provider knows ({', '.join(options)}): "
         "set to Auto"
     )
+
+
+def _disable_sessions(value: str, result: Converted) -> None:
+    """saml2aws's ``disable_sessions`` means the same in samljit (any provider): ``true``
+    carries over; ``false`` is the default."""
+    if value.lower() in _TRUE:
+        result.values["disable_sessions"] = "true"
+    elif value.lower() in _FALSE:
+        result.defaults.append("disable_sessions")
+    else:
+        result.notes.append(f"not imported: disable_sessions = {value} (not true/false)")
 
 
 def _plain(raw: Mapping[str, str], result: Converted) -> None:

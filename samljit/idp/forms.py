@@ -5,7 +5,10 @@ From the start URL the engine follows HTTP redirects and pages that submit thems
 (SAMLRequest/RelayState hops, ``<noscript>`` continue forms, Shibboleth's client-storage
 page), fills the login form (the form holding the password input; the username by name,
 ``autocomplete`` or type; every hidden field kept; only that form's named controls sent),
-answers a one-time-code form, and stops at the first page holding a ``SAMLResponse`` input.
+answers a one-time-code form (with a code, or the push a push/passcode select offers when no
+code was given), and stops at the first page holding a ``SAMLResponse`` input. PingID's push
+page is never submitted (that sends the push): a code switches it to PingID's passcode page,
+else the login stops naming ``--browser``.
 The login form coming back after the password was sent means the IdP refused: the error text
 shown near it is reported (exit 3) and the password is never sent again. Every step counts
 against a hop limit, and each error names the step and the URL.
@@ -16,6 +19,7 @@ fields) plus two small hooks (:meth:`Flavor.start_url`, :meth:`Flavor.form_actio
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
@@ -30,7 +34,13 @@ from samljit.errors import (
     IdpServiceError,
 )
 from samljit.idp import mfa
-from samljit.idp.http import RETRY_STATUSES, HttpClient, check_redirect, is_loopback_host
+from samljit.idp.http import (
+    DEFAULT_TIMEOUT,
+    RETRY_STATUSES,
+    HttpClient,
+    check_redirect,
+    is_loopback_host,
+)
 from samljit.idp.page import Field, Form, Page, parse_page, resolve, shorten, web_url
 from samljit.idp.provider import LoginSecrets, Provider
 from samljit.redact import redact_url
@@ -75,7 +85,14 @@ OTP_NAMES = (
     "mfacode",
     "tokencode",
     "smscode",
+    "mfatoken",
 )
+#: Words (of an option's value or text) naming a push in a select of MFA methods, a one-time
+#: code, and a code sent by text, mail or call (not what ``--mfa-token`` holds).
+PUSH_WORDS = frozenset({"push"})
+CODE_WORDS = frozenset({"otp", "totp", "passcode", "code", "token", "authenticator"})
+SENT_CODE_WORDS = frozenset({"sms", "text", "email", "mail", "voice", "call", "phone"})
+_WORD = re.compile(r"[a-z]+")
 #: Where IdPs put the text of a refusal, tried after the flavor's own selectors.
 ERROR_SELECTORS = (
     "[role=alert]",
@@ -89,6 +106,9 @@ ERROR_SELECTORS = (
     "[id*=error]",
     "[class*=alert]",
 )
+#: PingID's push page (PingID's spelling of ``reponseView``): a status form polled by script,
+#: which sends the push to the phone, and the form that fetches the result.
+PINGID_PUSH = ("form#form1", "form#reponseView")
 #: Input names whose presence makes a hidden-only form a SAML or flow hop.
 HOP_NAMES = ("SAMLRequest", "RelayState", "_eventId_proceed", "_eventId")
 ACCEPT_HTML = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
@@ -146,6 +166,37 @@ class _Progress:
     otp_answer: Page | None = None
     #: The last form samljit submitted (a step name), to say where a login stopped.
     last_submitted: str | None = None
+    #: What the second-factor form was answered with ("the one-time code", "the push").
+    mfa_answer: str = "the one-time code"
+
+
+@dataclass(frozen=True)
+class MethodChoice:
+    """A select of MFA methods beside the code input (F5 BIG-IP APM's ``mfamethod``): the
+    option values that mean a push and a one-time code."""
+
+    field: Field
+    push: str
+    code: str
+
+
+def method_choice(form: Form) -> MethodChoice | None:
+    """The form's select of MFA methods: one holding both a push option and a one-time-code
+    option (an option whose value is a code word first, then one whose words say so; a code
+    sent by text, mail or call is not one)."""
+    for control in form.fields:
+        if control.type != "select" or not control.name or control.disabled:
+            continue
+        words = [
+            (value, set(_WORD.findall(f"{value} {text}".lower())))
+            for value, text in control.options
+        ]
+        push = next((v for v, w in words if w & PUSH_WORDS), None)
+        codes = [v for v, w in words if w & CODE_WORDS and not w & (PUSH_WORDS | SENT_CODE_WORDS)]
+        exact = [v for v in codes if v.lower() in CODE_WORDS]
+        if push is not None and codes:
+            return MethodChoice(control, push, (exact or codes)[0])
+    return None
 
 
 class FormLogin:
@@ -160,8 +211,12 @@ class FormLogin:
         secrets: LoginSecrets,
         *,
         notify: Callable[..., None] | None = None,
+        mfa: str = "Auto",
     ) -> None:
         self.flavor = flavor
+        #: The account's ``mfa``: ``TOTP`` picks a method select's code option even when no
+        #: code was given up front (it is then asked for).
+        self.mfa = (mfa or "Auto").strip().upper()
         self.notify = notify
         self.http = http
         self.terminal = terminal
@@ -191,6 +246,8 @@ class FormLogin:
         login = self.login_form(page)
         if login is not None:
             return self._login(page, login)
+        if all(page.select(selector) for selector in PINGID_PUSH):
+            return self._pingid_push(page)
         for selector, what in self.flavor.unsupported:
             if page.select(selector):
                 raise AuthenticationError(
@@ -309,15 +366,60 @@ class FormLogin:
         return self.submit(page, form, values, step, extra=extra)
 
     def _otp(self, page: Page, form: Form, code_field: Field) -> Page:
-        if self.progress.otp_sent:
-            raise self._refused(page, "the one-time code")
+        progress = self.progress
+        if progress.otp_sent:
+            raise self._refused(page, progress.mfa_answer)
         self._check_secure(self.flavor.form_action(form, page), "the one-time code")
-        values = {code_field.name: self._code()}
-        self.progress.otp_sent = True
-        step = self.flavor.step("one-time code")
-        answer = self.submit(page, form, values, step, extra=self.flavor.otp_extra)
-        self.progress.otp_answer = answer
+        methods = method_choice(form)
+        timeout: tuple[float, float] | None = None
+        if methods is not None and not self.secrets.mfa_token and self.mfa != "TOTP":
+            # no code given: the push the page offers (its default on F5 BIG-IP APM)
+            values = {methods.field.name: methods.push, code_field.name: ""}
+            progress.mfa_answer = "the push"
+            if self.notify is not None:
+                self.notify("mfa.challenged", factor="PUSH")
+            self.terminal.info(
+                f"{self.flavor.name} sends a push: approve the sign-in on your phone "
+                "(--mfa-token sends a one-time code instead)."
+            )
+            step = self.flavor.step("push")
+            # the IdP answers when the phone does: wait up to the request limit, not 30 s
+            timeout = (DEFAULT_TIMEOUT[0], self.http.request_seconds)
+        else:
+            values = {code_field.name: self._code()}
+            if methods is not None:
+                values[methods.field.name] = methods.code
+            progress.mfa_answer = "the one-time code"
+            step = self.flavor.step("one-time code")
+        progress.otp_sent = True
+        answer = self.submit(page, form, values, step, extra=self.flavor.otp_extra, timeout=timeout)
+        progress.otp_answer = answer
         return answer
+
+    def _pingid_push(self, page: Page) -> Page:
+        """PingID's push page. Its status form is never posted (that sends the push, which
+        samljit cannot wait out here): with a code (``--mfa-token``, or ``mfa = TOTP``) the
+        page's ``useCodeUrl`` switches to the app's passcode page; else the login stops,
+        naming ``--browser``."""
+        status = page.select_form((PINGID_PUSH[0],))
+        csrf = status.named("csrfToken") if status is not None else None
+        switch = next((str(e.get("value") or "") for e in page.select("input#useCodeUrl")), "")
+        if (self.secrets.mfa_token or self.mfa == "TOTP") and switch and csrf is not None:
+            if not self.secrets.mfa_token:  # mfa = TOTP: the code is asked for on the next page
+                self.terminal.require(
+                    "a one-time MFA code", "pass --mfa-token or set SAMLJIT_MFA_TOKEN"
+                )
+            target = resolve(page.url, switch)
+            self._check_secure(target, "PingID's token")
+            body = urlencode([("csrfToken", csrf.value)])
+            return self.fetch("POST", target, body, "PingID passcode instead of a push")
+        matching = ", with a number to match" if page.text_of((".numbermatching",)) else ""
+        raise AuthenticationError(
+            f"{self.flavor.name}: PingID asks to approve a push on your phone{matching}, which "
+            f"samljit cannot answer in a terminal here (at {_shown(page.url)}); no push was sent",
+            hint="log in with `samljit login --browser`, or give PingID's one-time passcode "
+            "with --mfa-token",
+        )
 
     def _code(self) -> str:
         if self.notify is not None:
@@ -357,6 +459,7 @@ class FormLogin:
         step: str,
         *,
         extra: Sequence[tuple[str, str]] = (),
+        timeout: tuple[float, float] | None = None,
     ) -> Page:
         pairs = form.submission(values, submitter=self.submitter(form), extra=extra)
         self.progress.last_submitted = step
@@ -370,15 +473,23 @@ class FormLogin:
         if form.method == "GET":
             parts = urlsplit(action)
             target = parts._replace(query=urlencode(pairs), fragment="").geturl()
-            return self.fetch("GET", target, None, step, referer=page.url)
-        return self.fetch("POST", action, urlencode(pairs), step, referer=page.url)
+            return self.fetch("GET", target, None, step, referer=page.url, timeout=timeout)
+        return self.fetch("POST", action, urlencode(pairs), step, referer=page.url, timeout=timeout)
 
     def fetch(
-        self, method: str, url: str, body: str | None, step: str, *, referer: str | None = None
+        self,
+        method: str,
+        url: str,
+        body: str | None,
+        step: str,
+        *,
+        referer: str | None = None,
+        timeout: tuple[float, float] | None = None,
     ) -> Page:
         """One request, then its redirects (each a step), up to the page they end on."""
         while True:
-            response = self._request(method, url, body, step, referer)
+            response = self._request(method, url, body, step, referer, timeout)
+            timeout = None
             location = response.headers.get("Location")
             if response.status_code in REDIRECTS and location:
                 referer = None
@@ -392,7 +503,13 @@ class FormLogin:
             return self._page(response, url, step)
 
     def _request(
-        self, method: str, url: str, body: str | None, step: str, referer: str | None
+        self,
+        method: str,
+        url: str,
+        body: str | None,
+        step: str,
+        referer: str | None,
+        timeout: tuple[float, float] | None = None,
     ) -> requests.Response:
         progress = self.progress
         progress.steps += 1
@@ -407,8 +524,9 @@ class FormLogin:
             headers["Referer"] = referer
         if body is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
+        options = {} if timeout is None else {"timeout": timeout}
         return self.http.request(
-            method, url, step=step, data=body, headers=headers, allow_redirects=False
+            method, url, step=step, data=body, headers=headers, allow_redirects=False, **options
         )
 
     def _page(self, response: requests.Response, url: str, step: str) -> Page:
@@ -453,11 +571,10 @@ class FormLogin:
 
     def _refused(self, page: Page, what: str) -> AuthenticationError:
         said = self.error_text(page)
-        hint = (
-            "use a fresh code from your authenticator"
-            if what == "the one-time code"
-            else "check username and password (samljit configure)"
-        )
+        hint = {
+            "the one-time code": "use a fresh code from your authenticator",
+            "the push": "approve the push on your phone, or give a one-time code with --mfa-token",
+        }.get(what, "check username and password (samljit configure)")
         if said:
             return AuthenticationError(f"{self.flavor.name} refused {what}: {said}", hint=hint)
         if not page.forms:
@@ -485,7 +602,7 @@ class FormLogin:
     def _stuck(self, page: Page) -> AuthenticationError:
         progress = self.progress
         if page is progress.otp_answer and not page.forms:
-            return self._refused(page, "the one-time code")  # the answer to the code
+            return self._refused(page, progress.mfa_answer)  # the answer to the code or push
         said = self.error_text(page) or page.text
         if progress.last_submitted is not None:  # the URL led somewhere: say where it stopped
             return AuthenticationError(
@@ -529,6 +646,12 @@ class FormProvider(Provider):
 
     def login(self, secrets: LoginSecrets) -> str:
         walk = FormLogin(
-            self.flavor, self.http, self.terminal, self.redactor, secrets, notify=self.notify
+            self.flavor,
+            self.http,
+            self.terminal,
+            self.redactor,
+            secrets,
+            notify=self.notify,
+            mfa=self.account.mfa,
         )
         return walk.run(self.flavor.start_url(self.account))

@@ -66,6 +66,8 @@ class Field:
     checked: bool = False
     disabled: bool = False
     placeholder: str = ""
+    #: A ``select``'s options as ``(value, text)`` pairs, in document order.
+    options: tuple[tuple[str, str], ...] = ()
 
     @property
     def is_submit(self) -> bool:
@@ -433,12 +435,14 @@ def _base_url(root: Any, url: str) -> str:
 
 def _field(element: Any) -> Field:
     tag = element.tag
+    choices: tuple[tuple[str, str], ...] = ()
     if tag == "select":
         options = list(element.iter("option"))
         chosen = next(
             (o for o in options if o.get("selected") is not None), options[0] if options else None
         )
-        value = "" if chosen is None else _attr(chosen, "value") or chosen.text_content().strip()
+        value = "" if chosen is None else _option_value(chosen)
+        choices = tuple((_option_value(o), _squeeze(o.text_content())) for o in options)
         kind = "select"
     elif tag == "textarea":
         value, kind = element.text_content(), "textarea"
@@ -457,7 +461,14 @@ def _field(element: Any) -> Field:
         checked=element.get("checked") is not None,
         disabled=element.get("disabled") is not None,
         placeholder=_attr(element, "placeholder"),
+        options=choices,
     )
+
+
+def _option_value(option: Any) -> str:
+    """What an ``<option>`` submits: its ``value``, else its text."""
+    value = option.get("value")
+    return str(value) if value is not None else option.text_content().strip()
 
 
 def _attr(element: Any, name: str) -> str:

@@ -18,11 +18,12 @@ from urllib.parse import urlsplit
 import pytest
 
 from samljit.tools.sandbox.response import RoleGrant
-from tests.emulators import adfs, keycloak, shibboleth
+from tests.emulators import adfs, f5apm, keycloak, pingid_form, shibboleth
 from tests.emulators.formidp import CERT_PATH, KEY_PATH, FormIdp, FormUser
 from tests.emulators.jumpcloud import totp_now
 from tests.support.accounts import ACCOUNT_ID, FULL_ARN, PASSWORD, PROVIDER_ARN, RO_ARN
 from tests.support.cli import Cli
+from tests.support.leaks import emulator_secrets
 
 TOTP_SECRET = "KRSXG5CTMVRXEZLUKN2XAZLSKNSWG4TF"
 ANA = "ana@acme.example"  # password only
@@ -486,3 +487,109 @@ def test_refused_code_on_a_page_without_a_form_is_reported_as_such(cli: Cli, kin
     assert "hint: use a fresh code from your authenticator" in ran.stderr
     assert "check url" not in ran.stderr
     assert right.returncode == 0, right.stderr  # the same IdP with a good code logs in
+
+
+# -- F5 BIG-IP APM's MFA page: a method select (push by default) and a passcode input ---------
+@pytest.fixture
+def f5(cli: Cli) -> Iterator[f5apm.F5ApmEmulator]:
+    with f5apm.F5ApmEmulator(users()) as emulator:
+        yield emulator
+        cli.secrets.update(emulator_secrets([emulator]))
+
+
+def test_f5_mfa_page_takes_the_code_option_when_a_code_is_given(
+    cli: Cli, f5: f5apm.F5ApmEmulator
+) -> None:
+    configure(cli, "GenericForm", f5.start_url, BEN)
+    ran = cli.run("login", "-a", "forms", "--mfa-token", code(cli))
+    assert ran.returncode == 0, ran.stderr
+    assert "/AcmeJumpCloudAdminRO/" in principal(cli)
+    assert f5.methods == ["otp"]  # the passcode option, not the page's default push
+    [(_, pairs)] = [post for post in f5.posts if any(k == "mfatoken" for k, _ in post[1])]
+    assert ("mfamethod", "otp") in pairs and ("mfatoken", "***") in pairs
+
+
+def test_f5_mfa_page_without_a_code_approves_the_push_the_page_defaults_to(
+    cli: Cli, f5: f5apm.F5ApmEmulator
+) -> None:
+    configure(cli, "GenericForm", f5.start_url, BEN)
+    ran = cli.run("login", "-a", "forms")
+    assert ran.returncode == 0, ran.stderr
+    assert "approve the sign-in on your phone" in ran.stderr
+    assert f5.methods == ["push"]
+    [(_, pairs)] = [post for post in f5.posts if any(k == "mfatoken" for k, _ in post[1])]
+    assert ("mfatoken", "") in pairs  # no code typed into the push
+
+
+def test_f5_push_denied_is_exit_3_with_f5s_words(cli: Cli) -> None:
+    with f5apm.F5ApmEmulator(users(), push="deny") as emulator:
+        configure(cli, "GenericForm", emulator.start_url, BEN)
+        ran = cli.run("login", "-a", "forms")
+        cli.secrets.update(emulator_secrets([emulator]))
+    assert ran.returncode == 3, ran.stderr
+    assert f"IdP refused the push: {f5apm.PUSH_DENIED}" in ran.stderr
+    assert emulator.methods == ["push"]  # one push, never re-sent
+    assert not cli.credentials.exists()
+
+
+def test_f5_wrong_passcode_is_exit_3_and_sent_once(cli: Cli, f5: f5apm.F5ApmEmulator) -> None:
+    configure(cli, "GenericForm", f5.start_url, BEN)
+    wrong = "000000" if totp_now(TOTP_SECRET) != "000000" else "111111"
+    ran = cli.run("login", "-a", "forms", "--mfa-token", wrong)
+    assert ran.returncode == 3, ran.stderr
+    assert f"IdP refused the one-time code: {f5apm.WRONG_PASSCODE}" in ran.stderr
+    assert f5.methods == ["otp"]
+
+
+# -- PingID behind a form IdP ----------------------------------------------------------------
+@pytest.fixture
+def pingid(cli: Cli) -> Iterator[pingid_form.PingIdFormIdp]:
+    with pingid_form.PingIdFormIdp(users()) as emulator:
+        yield emulator
+        cli.secrets.update(emulator_secrets([emulator]))
+
+
+def test_pingid_push_with_number_matching_stops_with_the_browser_hint(
+    cli: Cli, pingid: pingid_form.PingIdFormIdp
+) -> None:
+    """PingID's push page is not auto-posted: samljit's form login cannot answer a push (or
+    pick a number), so it stops before the first status request (which sends the push) and
+    names `samljit login --browser`."""
+    configure(cli, "GenericForm", pingid.start_url, BEN)
+    ran = cli.run("login", "-a", "forms", "--debug")
+    assert ran.returncode == 3, ran.stderr
+    errors = [line for line in ran.stderr.splitlines() if line.startswith("samljit: error: ")]
+    assert len(errors) == 1, ran.stderr
+    assert "PingID asks to approve a push on your phone, with a number to match" in errors[0]
+    assert "samljit login --browser" in ran.stderr
+    assert pingid.status_polls == 0  # no push was sent to the phone
+    assert not cli.credentials.exists()
+
+
+def test_pingid_push_without_number_matching_stops_too(cli: Cli) -> None:
+    with pingid_form.PingIdFormIdp(users(), number=None) as emulator:
+        configure(cli, "GenericForm", emulator.start_url, BEN)
+        ran = cli.run("login", "-a", "forms")
+        cli.secrets.update(emulator_secrets([emulator]))
+    assert ran.returncode == 3, ran.stderr
+    assert "PingID asks to approve a push on your phone" in ran.stderr
+    assert "number" not in ran.stderr
+    assert "samljit login --browser" in ran.stderr
+    assert emulator.status_polls == 0
+
+
+def test_pingid_push_page_with_a_code_switches_to_the_passcode(
+    cli: Cli, pingid: pingid_form.PingIdFormIdp
+) -> None:
+    configure(cli, "GenericForm", pingid.start_url, BEN)
+    ran = cli.run("login", "-a", "forms", "--mfa-token", code(cli), "--debug")
+    assert ran.returncode == 0, ran.stderr
+    assert "/AcmeJumpCloudAdminRO/" in principal(cli)
+    assert pingid.status_polls == 0
+    assert [path for path, _ in pingid.posts] == [
+        "/login",
+        "/pingid/ppm/auth",
+        "/pingid/ppm/auth/usecode",
+        "/pingid/ppm/auth/otp",
+        "/resume",
+    ]

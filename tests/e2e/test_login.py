@@ -242,11 +242,16 @@ def test_push_approved(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
 
 
 def test_push_denied(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
+    """JumpCloud answers the poll of a denied push with HTTP 401 and ``{"status": "denied"}``:
+    its body is read first, so the user reads that the push was denied, not that the password
+    was wrong."""
     jumpcloud.add_user(make_user(push="deny"))
     cli.write_config(account_config(jumpcloud, mfa="PUSH"))
     ran = cli.run("login", "-a", "production")
     assert ran.returncode == 3
-    assert "denied" in ran.stderr
+    errors = [line for line in ran.stderr.splitlines() if line.startswith("samljit: error: ")]
+    assert errors == ["samljit: error: JumpCloud Protect push was denied on the phone"]
+    assert "password" not in ran.stderr
     assert not cli.credentials.exists()
 
 

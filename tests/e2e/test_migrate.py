@@ -34,6 +34,7 @@ def test_import_from_the_default_path(cli: Cli) -> None:
     assert sorted(accounts) == [
         "adfs-corp",
         "azure",
+        "browser",
         "default",
         "govcloud",
         "keycloak-dev",
@@ -77,6 +78,16 @@ def test_import_from_the_default_path(cli: Cli) -> None:
     assert (okta.provider, okta.mfa) == ("Okta", "OKTA PUSH")  # saml2aws's spelling works
     assert okta.url == "https://acme.okta.com/home/amazon_aws/0oa1b2c3d4e5f6g7h8i9/272"
     assert okta.options == {"disable_remember_device": "true"}
+    assert okta.disable_sessions is True  # samljit keeps IdP sessions: the key carries over
+    assert accounts["default"].disable_sessions is False
+
+    browser = accounts["browser"]
+    assert (browser.provider, browser.aws_profile) == ("Browser", "browser")
+    assert browser.options == {
+        "headless": "true",
+        "browser_type": "chrome",
+        "browser_autofill": "true",
+    }
 
     azure = accounts["azure"]
     assert (azure.provider, azure.url, azure.username, azure.mfa) == (
@@ -105,18 +116,22 @@ def test_import_from_the_default_path(cli: Cli) -> None:
         "https://adfs.acme.example/adfs/ls/IdpInitiatedSignOn.aspx",
         "    not imported: timeout = 30;",
         "    not imported: target_url = https://console.aws.amazon.com/ec2;",
-        "[okta] imported: provider, url, mfa, username, aws_profile, disable_remember_device",
-        "    not imported: disable_sessions = true; samljit does not keep IdP sessions between "
-        "runs yet",
+        "[okta] imported: provider, url, mfa, username, aws_profile, disable_sessions, "
+        "disable_remember_device",
         "    mfa YubiKey is not one samljit's KeyCloak provider knows (Auto, TOTP): set to Auto",
         "    skip_verify = true: TLS verification stays off",
         "    not imported: favourite_colour = blue; not a key saml2aws documents",
         "[azure] imported: provider, url, mfa, username, role_arn, region, aws_profile, "
         "aws_session_duration, app_id",
-        "Imported 7 of 7 sections.",
+        "[browser] imported: provider, url, mfa, username, aws_profile, headless, "
+        "browser_type, browser_autofill",
+        "    not imported: download_browser_driver = true; samljit starts the browser installed",
+        "    ignored (empty or saml2aws's default): name, timeout, disable_sessions",
+        "Imported 8 of 8 sections.",
         "Next: samljit login -a default",
     ):
         assert line in out, line
+    assert "not yet" not in out and "drives no browser" not in out
     text = cli.config.read_text()
     assert "saml_cache" not in text and "favourite_colour" not in text
 

@@ -292,7 +292,8 @@ def test_push_accept(emulator: JumpCloudEmulator) -> None:
 def test_push_deny(emulator: JumpCloudEmulator) -> None:
     console, push = start_push(emulator, "deny@example.com")
     path = f"/userconsole/auth/push/{push['id']}"
-    assert console.get(path).json()["status"] == "denied"
+    denied = console.get(path)
+    assert (denied.status_code, denied.json()["status"]) == (401, "denied")
     assert console.post(f"{path}/login").status_code == 401
 
 

@@ -27,7 +27,19 @@ KEY_PATH = FIXTURES / "keys" / "idp-test.key"
 CERT_PATH = FIXTURES / "keys" / "idp-test.crt"
 AWS_URN = "urn:amazon:webservices"
 MASK = "***"
-SECRET_FIELDS = frozenset({"password", "j_password", "otp", "totp", "verificationcode"})
+SECRET_FIELDS = frozenset(
+    {
+        "password",
+        "j_password",
+        "otp",
+        "totp",
+        "verificationcode",
+        "mfatoken",
+        "ppm_request",
+        "ppm_response",
+        "csrftoken",
+    }
+)
 _BLOCK = re.compile(r"<!--if:(\w+)-->(.*?)<!--end:\1-->", re.DOTALL)
 _PLACEHOLDER = re.compile(r"\$(\w+)")
 

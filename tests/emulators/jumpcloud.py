@@ -439,7 +439,10 @@ class JumpCloudEmulator(RecordingEmulator):
                 push.status = "expired"
             elif user.push in ("accept", "deny") and push.polls >= user.push_accept_after:
                 push.status = "accepted" if user.push == "accept" else "denied"
-        return self._push_json(push)
+        response = self._push_json(push)
+        if push.status == "denied":
+            response.status_code = 401  # as JumpCloud answers it: HTTP 401, the status in the body
+        return response
 
     def _push_login(self, key: str, console: _Console, push_id: str) -> Response:
         push = self._pushes.get(push_id)

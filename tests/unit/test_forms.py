@@ -31,7 +31,7 @@ from samljit.errors import (
     MissingInputError,
     SamljitError,
 )
-from samljit.idp.forms import GENERIC, Flavor, FormLogin
+from samljit.idp.forms import GENERIC, Flavor, FormLogin, method_choice
 from samljit.idp.http import HttpClient
 from samljit.idp.page import parse_page, resolve
 from samljit.idp.provider import LoginSecrets
@@ -697,3 +697,154 @@ def test_adfs_start_url_names_the_relying_party(url: str, expected: str) -> None
     from samljit.config.accounts import Account
 
     assert ADFS.start_url(Account(name="a", provider="ADFS", url=url)) == expected
+
+
+# -- a select of MFA methods beside the code input (F5 BIG-IP APM) ----------------------------
+def f5_http() -> FakeHttp:
+    return FakeHttp(
+        {
+            f"{IDP}/start": (200, render("f5-logon.html")),
+            ("POST", f"{IDP}/my.policy"): lambda sent: (
+                (200, render("f5-mfa.html")) if sent.value("password") else (200, FINAL)
+            ),
+        }
+    )
+
+
+def test_f5_mfa_page_with_a_code_picks_the_code_option() -> None:
+    http = f5_http()
+    assert walk(http, mfa_token="123456") == SAML
+    mfa = http.posts[1]
+    assert (mfa.value("mfamethod"), mfa.value("mfatoken")) == ("otp", "123456")
+    assert mfa.names() == ["mfamethod", "mfatoken", "vhost"]
+
+
+def test_f5_mfa_page_without_a_code_sends_the_push_it_defaults_to() -> None:
+    http = f5_http()
+    stream = io.StringIO()
+    secrets = LoginSecrets("ana", PASSWORD, None)
+    walk_ = FormLogin(
+        GENERIC, http, Terminal(interactive=False, stream=stream), Redactor(), secrets
+    )
+    assert walk_.run(f"{IDP}/start") == SAML
+    mfa = http.posts[1]
+    assert (mfa.value("mfamethod"), mfa.value("mfatoken")) == ("push", "")
+    assert "approve the sign-in on your phone" in stream.getvalue()
+
+
+def test_f5_mfa_page_with_mfa_totp_asks_for_the_code_instead_of_a_push() -> None:
+    http = f5_http()
+    secrets = LoginSecrets("ana", PASSWORD, None)
+    terminal = Terminal(interactive=False, stream=io.StringIO())
+    with pytest.raises(MissingInputError, match="one-time MFA code"):
+        FormLogin(GENERIC, http, terminal, Redactor(), secrets, mfa="TOTP").run(f"{IDP}/start")
+    assert len(http.posts) == 1  # nothing sent to the MFA page
+
+
+def test_a_push_answered_by_a_page_without_a_form_is_a_refused_push() -> None:
+    http = f5_http()
+    http.routes[("POST", f"{IDP}/my.policy")] = lambda sent: (
+        (200, render("f5-mfa.html"))
+        if sent.value("password")
+        else (200, '<html><body><p class="error">Access denied by policy.</p></body></html>')
+    )
+    with pytest.raises(AuthenticationError, match="refused the push: Access denied") as caught:
+        walk(http)
+    assert "--mfa-token" in (caught.value.hint or "")
+
+
+@pytest.mark.parametrize(
+    ("options", "push", "code"),
+    [
+        (
+            '<option value="push" selected>Push</option><option value="otp">Code</option>',
+            "push",
+            "otp",
+        ),
+        # words in the text; a code sent by text message is not the code --mfa-token holds
+        (
+            '<option value="1">Send a push</option><option value="2">SMS passcode</option>'
+            '<option value="3">Authenticator passcode</option>',
+            "1",
+            "3",
+        ),
+        ("<option>Push</option><option>TOTP</option>", "Push", "TOTP"),
+        ('<option value="push">Push</option><option value="sms">SMS</option>', None, None),
+        ('<option value="otp">Code</option><option value="sms">SMS</option>', None, None),
+    ],
+)
+def test_method_choice(options: str, push: str | None, code: str | None) -> None:
+    page = parse_page(
+        f'<form method="post"><select name="m">{options}</select><input name="mfatoken"></form>',
+        url=IDP,
+    )
+    found = method_choice(page.forms[0])
+    assert (found and found.push, found and found.code) == (push, code)
+
+
+# -- PingID's push page behind a form IdP ----------------------------------------------------
+PINGID = "https://authenticator.pingone.com"
+
+
+def pingid_http(number: int | None = 42) -> FakeHttp:
+    swipe = render(
+        "pingid-swipe.html",
+        device="iPhone",
+        number=number,
+        csrf="csrf-4242",
+        status_action=f"{PINGID}/pingid/ppm/auth/status",
+        response_action=f"{PINGID}/pingid/ppm/auth/response",
+    )
+    otp = render("pingid-otp.html", action=f"{PINGID}/pingid/ppm/auth/otp", csrf="csrf-4242")
+    resume = render("pingid-resume.html", action=f"{IDP}/resume", ppm_response="ppm-r")
+    handover = render(
+        "pingid-autopost.html",
+        action=f"{PINGID}/pingid/ppm/auth",
+        account_id="acct",
+        ppm_request="ppm-q",
+    )
+    return FakeHttp(
+        {
+            f"{IDP}/start": (200, login_page()),
+            ("POST", f"{IDP}/login"): (200, handover),
+            ("POST", f"{PINGID}/pingid/ppm/auth"): (200, swipe),
+            ("POST", f"{PINGID}/pingid/ppm/auth/status"): (200, '{"status": "ASYNC_AUTH_WAIT"}'),
+            ("POST", f"{PINGID}/pingid/ppm/auth/usecode"): (200, otp),
+            ("POST", f"{PINGID}/pingid/ppm/auth/otp"): (200, resume),
+            ("POST", f"{IDP}/resume"): (200, FINAL),
+        }
+    )
+
+
+@pytest.mark.parametrize("number", [42, None])
+def test_pingid_push_page_is_never_polled_and_names_the_browser(number: int | None) -> None:
+    http = pingid_http(number)
+    with pytest.raises(AuthenticationError, match="PingID asks to approve a push") as caught:
+        walk(http)
+    assert ("with a number to match" in caught.value.message) is (number is not None)
+    assert "samljit login --browser" in (caught.value.hint or "")
+    # no status request: no push
+    assert [s.url for s in http.posts] == [f"{IDP}/login", f"{PINGID}/pingid/ppm/auth"]
+
+
+def test_pingid_push_page_with_a_code_asks_for_the_passcode_page() -> None:
+    http = pingid_http()
+    assert walk(http, mfa_token="123456") == SAML
+    assert [s.url.removeprefix(PINGID) for s in http.posts] == [
+        f"{IDP}/login",
+        "/pingid/ppm/auth",
+        "/pingid/ppm/auth/usecode",
+        "/pingid/ppm/auth/otp",
+        f"{IDP}/resume",
+    ]
+    assert http.posts[2].body == [("csrfToken", "csrf-4242")]
+    assert http.posts[3].body == [("otp", "123456"), ("csrfToken", "csrf-4242")]
+
+
+def test_pingid_with_mfa_totp_and_no_terminal_stops_before_switching() -> None:
+    http = pingid_http()
+    terminal = Terminal(interactive=False, stream=io.StringIO())
+    secrets = LoginSecrets("ana", PASSWORD, None)
+    with pytest.raises(MissingInputError, match="one-time MFA code"):
+        FormLogin(GENERIC, http, terminal, Redactor(), secrets, mfa="TOTP").run(f"{IDP}/start")
+    assert len(http.posts) == 2  # the login and the hand-over to PingID

@@ -49,6 +49,9 @@ XSRF = "2|e7f0a1b2|9c8d7e6f5a4b3c2d1e0f|1700000000"
         "SecretAccessKey",
         "access_token",
         "client_secret",
+        "ppm_request",  # PingID's hand-over tokens, met behind a form IdP
+        "ppm_response",
+        "mfatoken",  # F5 BIG-IP APM's code input
     ],
 )
 def test_secret_names(name: str) -> None:
