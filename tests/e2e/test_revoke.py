@@ -8,9 +8,11 @@ import base64
 import contextlib
 import json
 import re
+import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -27,6 +29,8 @@ from tests.emulators.jumpcloud import JumpCloudEmulator, totp_now
 from tests.support.accounts import ACCOUNT_ID, FULL_ARN, RO_ARN, TOTP_SECRET, account_config
 from tests.support.cli import Cli
 from tests.support.moto_sts import MotoSts
+from tests.support.paths import SAMLJIT
+from tests.support.tls import tls_pair
 
 pytestmark = pytest.mark.e2e
 
@@ -502,3 +506,98 @@ def test_eks_token_bad_cluster_and_no_terminal(cli: Cli, jumpcloud: JumpCloudEmu
     no_code = eks_token(cli, "--cluster", "prod-eks")
     assert no_code.returncode == 2 and no_code.stdout == ""
     assert "there is no terminal to ask on" in no_code.stderr
+
+
+@pytest.fixture
+def kube_api(tmp_path: Path) -> Iterator[tuple[str, Path, list[str]]]:
+    """A loopback Kubernetes API server (https: kubectl runs exec plugins only for TLS
+    connections) that answers /version; its URL, its CA, and the Authorization headers."""
+    seen: list[str] = []
+
+    @Request.application  # type: ignore[misc]
+    def app(request: Request) -> Response:
+        seen.append(request.headers.get("Authorization", ""))
+        if not request.headers.get("Authorization", "").startswith("Bearer k8s-aws-v1."):
+            return Response('{"kind":"Status","code":401}', status=401)
+        version = {"major": "1", "minor": "32", "gitVersion": "v1.32.0", "platform": "linux"}
+        return Response(json.dumps(version), content_type="application/json")
+
+    pair = tls_pair(tmp_path, "kube-apiserver")
+    server = make_server("127.0.0.1", 0, app, ssl_context=pair.server_context())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.server_port}", pair.ca, seen
+    finally:
+        server.shutdown()
+        thread.join()
+
+
+def kubeconfig(cli: Cli, server: str, ca: Path, api_version: str) -> Path:
+    """A kubeconfig whose user runs samljit eks-token, asking for ``api_version``."""
+    exec_section: dict[str, Any] = {
+        "apiVersion": api_version,
+        "command": str(SAMLJIT),
+        "args": ["eks-token", "-a", "production", "--cluster", "prod-eks"],
+    }
+    if api_version.endswith("/v1"):
+        exec_section["interactiveMode"] = "Never"  # required by v1
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "eks", "cluster": {"server": server, "certificate-authority": str(ca)}}],
+        "users": [{"name": "samljit", "user": {"exec": exec_section}}],
+        "contexts": [{"name": "eks", "context": {"cluster": "eks", "user": "samljit"}}],
+        "current-context": "eks",
+    }
+    path = cli.home / f"kubeconfig-{api_version.rsplit('/', 1)[1]}"
+    path.write_text(json.dumps(config))
+    return path
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+@pytest.mark.parametrize("version", ["v1", "v1beta1"])
+def test_kubectl_gets_the_exec_credential_version_it_asks_for(
+    cli: Cli,
+    jumpcloud: JumpCloudEmulator,
+    sts: MotoSts,
+    kube_api: tuple[str, Path, list[str]],
+    version: str,
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    code = totp_now(TOTP_SECRET)
+    cli.secrets.add(code)
+    first = eks_token(cli, "--cluster", "prod-eks", SAMLJIT_MFA_TOKEN=code)  # logs in, caches
+    assert first.returncode == 0, first.stderr
+    cli.secrets.add(json.loads(first.stdout)["status"]["token"])
+    url, ca, seen = kube_api
+    config = kubeconfig(cli, url, ca, f"client.authentication.k8s.io/{version}")
+    ran = subprocess.run(
+        ["kubectl", "--kubeconfig", str(config), "get", "--raw", "/version"],
+        env=cli.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cli.home,
+        stdin=subprocess.DEVNULL,
+    )
+    cli.outputs.append(ran.stderr)
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout)["gitVersion"] == "v1.32.0"
+    token = seen[-1].removeprefix("Bearer ")
+    cli.secrets.add(token)
+    encoded = token.removeprefix("k8s-aws-v1.")
+    presigned = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+    answer = requests.get(presigned, headers={"x-k8s-aws-id": "prod-eks"}, timeout=30)
+    assert answer.status_code == 200, answer.text  # the token the cluster would check
+
+
+def test_eks_token_refuses_a_version_it_does_not_make(
+    cli: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    info = '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v2","spec":{}}'
+    ran = eks_token(cli, "--cluster", "prod-eks", KUBERNETES_EXEC_INFO=info)
+    assert ran.returncode == 2 and ran.stdout == ""
+    assert "'client.authentication.k8s.io/v2', which samljit does not make" in ran.stderr
+    assert jumpcloud.requests == []  # refused before any login
