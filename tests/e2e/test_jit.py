@@ -433,6 +433,76 @@ def test_script_output_sourced_by_the_real_shell(
     assert result.stdout == f"{expected['AccessKeyId']}|{expected['SessionToken']}|unset"
 
 
+#: How each shell's users evaluate `samljit script` (the shell's own idioms, and saml2aws's
+#: unquoted `eval $(...)`), then what the test reads back.
+SCRIPT = 'samljit script -a "$ACCOUNT"'
+SHOW_POSIX = (
+    '; s=$?; printf "%s|%s|%s|%s|%s|%s" "$s" "$AWS_SECRET_ACCESS_KEY" "$AWS_SESSION_TOKEN" '
+    '"$SAMLJIT_IDP_ACCOUNT" "${AWS_PROFILE-unset}" "$AWS_REGION"'
+)
+SHOW_FISH = (
+    "; set s $status; set -q AWS_PROFILE; or set AWS_PROFILE unset; "
+    'printf "%s|%s|%s|%s|%s|%s" $s "$AWS_SECRET_ACCESS_KEY" "$AWS_SESSION_TOKEN" '
+    '"$SAMLJIT_IDP_ACCOUNT" $AWS_PROFILE "$AWS_REGION"'
+)
+SCRIPT_IDIOMS = [
+    ("bash", f'eval "$({SCRIPT} --shell bash)"'),
+    ("bash", f"eval $({SCRIPT} --shell bash)"),
+    ("bash", f"source <({SCRIPT} --shell bash)"),
+    ("zsh", f'eval "$({SCRIPT} --shell zsh)"'),
+    ("zsh", f"eval $({SCRIPT} --shell zsh)"),
+    ("zsh", f"source <({SCRIPT} --shell zsh)"),
+    ("fish", f"{SCRIPT} --shell fish | source"),
+    ("fish", f"eval ({SCRIPT} --shell fish)"),
+    ("fish", f"source ({SCRIPT} --shell fish | psub)"),
+]
+
+
+@pytest.mark.parametrize(
+    ("shell", "idiom"),
+    [pytest.param(*x, marks=requires_tool(x[0]), id=f"{x[0]}: {x[1]}") for x in SCRIPT_IDIOMS],
+)
+def test_script_works_with_each_shells_idioms_quoted_or_not(
+    cli: Cli, jumpcloud: JumpCloudEmulator, shell: str, idiom: str
+) -> None:
+    """Set or not set AWS_PROFILE, quoted or not, with an account name holding blanks and
+    glob characters: the shell sets every variable, returns 0 and prints nothing."""
+    account = "prod  team*"  # two blanks: a split and re-joined word would lose one
+    config = account_config(jumpcloud, name=account).replace(
+        f"aws_profile = {account}", "aws_profile = prod-team"
+    )
+    cli.write_config(config)
+    ran = cli.run(
+        "credential-process", "-a", account, env={"SAMLJIT_MFA_TOKEN": code(cli)},
+        stdout_has_secrets=True,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    expected = json.loads(ran.stdout)
+    cli.secrets.update([expected["SecretAccessKey"], expected["SessionToken"]])
+    (cli.home / "prod  team-glob-bait").write_text("")  # what `prod  team*` would glob to
+    show = SHOW_FISH if shell == "fish" else SHOW_POSIX
+    path = f"{SAMLJIT.parent}{os.pathsep}{cli.env['PATH']}"
+    for profile in ("other", None):
+        env = {**cli.env, "PATH": path, "ACCOUNT": account}
+        if profile is not None:
+            env["AWS_PROFILE"] = profile
+        result = subprocess.run(
+            [shell, "-c", idiom + show],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=cli.home,
+            stdin=subprocess.DEVNULL,
+        )
+        cli.outputs.append(result.stderr)  # a failing line must not show a secret
+        assert result.stderr == "", result.stderr
+        assert result.stdout == "|".join(
+            ["0", expected["SecretAccessKey"], expected["SessionToken"], account, "unset",
+             "us-east-2"]
+        )  # fmt: skip
+
+
 def test_script_env_and_json(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
     cli.write_config(account_config(jumpcloud))
     expected = process_json(cli, SAMLJIT_MFA_TOKEN=code(cli))

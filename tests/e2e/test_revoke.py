@@ -8,7 +8,6 @@ import base64
 import contextlib
 import json
 import re
-import shutil
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ from tests.support.cli import Cli
 from tests.support.moto_sts import MotoSts
 from tests.support.paths import SAMLJIT
 from tests.support.tls import tls_pair
+from tests.support.tools import requires_tool
 
 pytestmark = pytest.mark.e2e
 
@@ -555,7 +555,7 @@ def kubeconfig(cli: Cli, server: str, ca: Path, api_version: str) -> Path:
     return path
 
 
-@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not installed")
+@requires_tool("kubectl")
 @pytest.mark.parametrize("version", ["v1", "v1beta1"])
 def test_kubectl_gets_the_exec_credential_version_it_asks_for(
     cli: Cli,
