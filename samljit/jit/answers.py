@@ -35,6 +35,8 @@ ENV_KEYS = (
     "SAMLJIT_USERNAME",
     "SAMLJIT_REASON",  # in the remembered audit line (and exec's child environment)
     "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_REGION",  # exec sets the account's region only when these are unset
+    "AWS_DEFAULT_REGION",
     "HOME",
     "XDG_CACHE_HOME",
     "XDG_STATE_HOME",

@@ -181,3 +181,40 @@ def test_help_is_remembered_per_width_and_version_needs_no_parser(cli: Cli) -> N
     modules, version = modules_of(cli, "--version")
     assert version.stdout.startswith("samljit ")
     assert "argparse" not in modules
+
+
+BOTO3_REGION = "import boto3; print(boto3.session.Session().region_name)"
+
+
+def test_exec_and_script_keep_the_users_region(cached: Cli) -> None:
+    """Environment beats config: a user's AWS_REGION / AWS_DEFAULT_REGION reach the child
+    (boto3 there picks it), also when the run is replayed; without one, the account's."""
+    run_boto3 = ["exec", "-a", "production", "--", sys.executable, "-c", BOTO3_REGION]
+    plain = cached.run(*run_boto3)
+    assert (plain.returncode, plain.stdout) == (0, "us-east-2\n"), plain.stderr
+    for _ in range(2):  # the second run is answered by the remembered answer
+        modules, ran = modules_of_env(cached, {"AWS_DEFAULT_REGION": "eu-west-1"}, *run_boto3)
+        assert (ran.returncode, ran.stdout) == (0, "eu-west-1\n"), ran.stderr
+    assert modules <= REPLAY_MODULES, sorted(modules - REPLAY_MODULES)
+    show = ["sh", "-c", 'printf "%s|%s" "$AWS_REGION" "${AWS_DEFAULT_REGION-unset}"']
+    mine = cached.run("exec", "-a", "production", "--", *show, env={"AWS_REGION": "ap-south-1"})
+    assert (mine.returncode, mine.stdout) == (0, "ap-south-1|unset"), mine.stderr
+    script = cached.run(
+        "script", "-a", "production", "--shell", "bash", env={"AWS_REGION": "ap-south-1"},
+        stdout_has_secrets=True,
+    )  # fmt: skip
+    assert script.returncode == 0 and "REGION" not in script.stdout
+    own = cached.run("script", "-a", "production", "--shell", "env", stdout_has_secrets=True)
+    assert "AWS_REGION=us-east-2" in own.stdout.splitlines()
+
+
+def modules_of_env(
+    cli: Cli, env: dict[str, str], *args: str
+) -> tuple[set[str], subprocess.CompletedProcess[str]]:
+    saved = dict(cli.env)
+    cli.env.update(env)
+    try:
+        return modules_of(cli, *args)
+    finally:
+        cli.env.clear()
+        cli.env.update(saved)

@@ -56,6 +56,7 @@ def run(ctx: Context) -> int:
         region=account.region or grant.credentials.region,
         account_name=account.name,
         role_arn=grant.role_arn,
+        env=ctx.env,
     )
     if reason is not None:
         updates["SAMLJIT_REASON"] = reason  # the child knows why it runs (and may log it)
