@@ -35,6 +35,7 @@ ENV_KEYS = (
     "SAMLJIT_USERNAME",
     "SAMLJIT_REASON",  # in the remembered audit line (and exec's child environment)
     "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CONFIG_FILE",  # login and exec warn about its credential_process profiles
     "AWS_REGION",  # exec sets the account's region only when these are unset
     "AWS_DEFAULT_REGION",
     "HOME",

@@ -242,6 +242,70 @@ def test_botocore_is_answered_from_the_cache(
     assert len(sts.calls) == calls
 
 
+def documented_aws_config() -> str:
+    """The `~/.aws/config` block of docs/credential-process.md."""
+    text = (Path(__file__).parents[2] / "docs" / "credential-process.md").read_text()
+    return text.split("```ini\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_documented_profiles_are_not_shadowed_by_what_login_writes(
+    cli: Cli, jumpcloud: JumpCloudEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """botocore reads ~/.aws/credentials before it runs credential_process: after `login`
+    wrote the account's profile, the documented credential_process profiles must still be
+    served by samljit; a colliding one is warned about by login and exec."""
+    import botocore.session
+
+    cli.write_config(account_config(jumpcloud))
+    aws_config = cli.home / ".aws" / "config"
+    aws_config.parent.mkdir()
+    documented = documented_aws_config().replace("= samljit ", f"= {SAMLJIT} ")
+    aws_config.write_text(documented)
+    profiles = [line[len("[profile ") : -1] for line in documented.splitlines() if "[" in line]
+    assert len(profiles) == 2
+    ran = cli.run("login", "-a", "production", "--mfa-token", code(cli))
+    assert ran.returncode == 0, ran.stderr
+    assert "shadows" not in ran.stderr
+    assert "[production]" in cli.credentials.read_text()
+    for key, value in cli.env.items():
+        monkeypatch.setenv(key, value)
+    for profile in profiles:
+        credentials = botocore.session.Session(profile=profile).get_credentials()
+        assert credentials is not None and credentials.method == "custom-process", profile
+        frozen = credentials.get_frozen_credentials()
+        cli.secrets.update([frozen.secret_key, frozen.token])
+    remembered = cli.run("login", "-a", "production")  # remembered: replayed when unchanged
+    assert remembered.returncode == 0 and "shadows" not in remembered.stderr
+    # the setup the docs used to show: [profile production] runs samljit ... in vain
+    aws_config.write_text(
+        f"{documented}\n[profile production]\n"
+        f"credential_process = {SAMLJIT} credential-process -a production\n"
+    )
+    shadowed = botocore.session.Session(profile="production").get_credentials()
+    assert shadowed is not None and shadowed.method == "shared-credentials-file"
+    warning = (
+        f"samljit: warning: profile [production], which samljit writes to {cli.credentials}, "
+        f"shadows [profile production] of {aws_config}: the AWS SDKs and CLI read the "
+        "credentials file first and skip its credential_process until the written keys expire"
+    )
+    again = cli.run("login", "-a", "production")
+    assert again.returncode == 0 and warning in again.stderr, again.stderr
+    for _ in range(2):  # said every time: such a run is not answered from memory
+        ran_exec = cli.run("exec", "-a", "production", "--", "true")
+        assert ran_exec.returncode == 0 and warning in ran_exec.stderr, ran_exec.stderr
+    no_write = cli.run("exec", "-a", "production", "--no-write", "--", "true")
+    assert no_write.returncode == 0 and "shadows" not in no_write.stderr
+    elsewhere = cli.run("login", "-a", "production", "--profile", "production-keys")
+    assert elsewhere.returncode == 0 and "shadows" not in elsewhere.stderr
+    # AWS_CONFIG_FILE is the config file the SDKs read instead
+    moved = cli.home / "aws-config"
+    aws_config.rename(moved)
+    via_env = cli.run(
+        "exec", "-a", "production", "--", "true", env={"AWS_CONFIG_FILE": str(moved)}
+    )
+    assert f"[profile production] of {moved}" in via_env.stderr, via_env.stderr
+
+
 @pytest.mark.parametrize("damage", ["garbage", "foreign-format", "loose-mode", "expired"])
 def test_a_bad_cache_entry_is_ignored_and_replaced(
     cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts, damage: str

@@ -43,6 +43,8 @@ def run(ctx: Context) -> int:
     services = ctx.services
     write = account.write_credentials and not args.no_write
     reason = ctx.reason()
+    if write:
+        ctx.warn_shadowing(account, [account.aws_profile])
     grant = login(
         account,
         services,
