@@ -300,9 +300,7 @@ def test_the_documented_profiles_are_not_shadowed_by_what_login_writes(
     # AWS_CONFIG_FILE is the config file the SDKs read instead
     moved = cli.home / "aws-config"
     aws_config.rename(moved)
-    via_env = cli.run(
-        "exec", "-a", "production", "--", "true", env={"AWS_CONFIG_FILE": str(moved)}
-    )
+    via_env = cli.run("exec", "-a", "production", "--", "true", env={"AWS_CONFIG_FILE": str(moved)})
     assert f"[profile production] of {moved}" in via_env.stderr, via_env.stderr
 
 

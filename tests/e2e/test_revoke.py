@@ -545,7 +545,9 @@ def kubeconfig(cli: Cli, server: str, ca: Path, api_version: str) -> Path:
     config = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": "eks", "cluster": {"server": server, "certificate-authority": str(ca)}}],
+        "clusters": [
+            {"name": "eks", "cluster": {"server": server, "certificate-authority": str(ca)}}
+        ],
         "users": [{"name": "samljit", "user": {"exec": exec_section}}],
         "contexts": [{"name": "eks", "context": {"cluster": "eks", "user": "samljit"}}],
         "current-context": "eks",

@@ -286,9 +286,7 @@ def test_the_printed_commands_run_as_printed(cli: Cli) -> None:
     assert "Logged in: SandboxReadOnly" in ran.stderr
 
 
-def test_the_printed_configure_line_works_from_another_directory(
-    cli: Cli, tmp_path: Path
-) -> None:
+def test_the_printed_configure_line_works_from_another_directory(cli: Cli, tmp_path: Path) -> None:
     """--key/--cert given relative to where the sandbox runs: the banner names the
     certificate by its absolute path, so its `configure` line works in any shell's cwd."""
     keys = cli.home / "keys"

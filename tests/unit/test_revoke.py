@@ -7,9 +7,9 @@ from datetime import datetime, timezone
 
 import pytest
 
+from samljit.aws.arn import Arn
 from samljit.aws.iam import parse_before, policy_text, revoke_policy, revoke_time
 from samljit.aws.signing import require_botocore
-from samljit.aws.arn import Arn
 from samljit.errors import AwsError, UsageError
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, 400_000, tzinfo=timezone.utc)
@@ -58,10 +58,14 @@ def test_the_same_account_id_in_another_partition_is_refused() -> None:
 
     role = Arn.parse("arn:aws-us-gov:iam::012345678987:role/Admin")
     with pytest.raises(UsageError) as raised:
-        _check_account("arn:aws:sts::012345678987:assumed-role/Sec/me", role, "the credentials of AWS profile 'p'")
+        _check_account(
+            "arn:aws:sts::012345678987:assumed-role/Sec/me",
+            role,
+            "the credentials of AWS profile 'p'",
+        )
     assert str(raised.value).startswith(
-        "the credentials of AWS profile 'p' belong to account 012345678987 (partition aws), but role "
-        "arn:aws-us-gov:iam::012345678987:role/Admin is in account 012345678987 "
+        "the credentials of AWS profile 'p' belong to account 012345678987 (partition aws), "
+        "but role arn:aws-us-gov:iam::012345678987:role/Admin is in account 012345678987 "
         "(partition aws-us-gov)"
     )
     _check_account("arn:aws-us-gov:sts::012345678987:assumed-role/Sec/me", role, "x")

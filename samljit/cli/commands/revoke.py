@@ -1,8 +1,9 @@
 """``samljit revoke``: deny everything to a role's sessions issued before a time.
 
 Writes the inline policy ``AWSRevokeOlderSessions`` (:mod:`samljit.aws.iam`) on the role, with
-the credentials of ``--aws-profile`` (or the environment's), once STS has said that they belong
-to the role's account, after showing it and asking — unless ``--yes``. Every session of the role, anyone's, issued before the time is cut off.
+the credentials of ``--aws-profile`` (or the environment's), once STS has said that they
+belong to the role's account, after showing it and asking — unless ``--yes``. Every session
+of the role, anyone's, issued before the time is cut off.
 """
 
 from __future__ import annotations
