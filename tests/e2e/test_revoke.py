@@ -8,6 +8,7 @@ import base64
 import contextlib
 import json
 import re
+import ssl
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -239,6 +240,19 @@ ACCESS_DENIED = """<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-0
 """  # noqa: E501
 
 
+@contextlib.contextmanager
+def served(app: Any, ssl_context: ssl.SSLContext | None = None) -> Iterator[str]:
+    """``app`` served on loopback (https with ``ssl_context``) while the block runs."""
+    server = make_server("127.0.0.1", 0, app, ssl_context=ssl_context)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"{'https' if ssl_context else 'http'}://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+
+
 @pytest.fixture
 def denying_iam() -> Iterator[tuple[str, list[dict[str, str]]]]:
     """A loopback IAM that refuses every call with AccessDenied; records the requests."""
@@ -249,14 +263,8 @@ def denying_iam() -> Iterator[tuple[str, list[dict[str, str]]]]:
         seen.append({"Authorization": request.headers.get("Authorization", ""), **request.form})
         return Response(ACCESS_DENIED, status=403, content_type="text/xml")
 
-    server = make_server("127.0.0.1", 0, app)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", seen
-    finally:
-        server.shutdown()
-        thread.join()
+    with served(app) as url:
+        yield url, seen
 
 
 def test_access_denied_names_the_missing_permission(
@@ -523,14 +531,8 @@ def kube_api(tmp_path: Path) -> Iterator[tuple[str, Path, list[str]]]:
         return Response(json.dumps(version), content_type="application/json")
 
     pair = tls_pair(tmp_path, "kube-apiserver")
-    server = make_server("127.0.0.1", 0, app, ssl_context=pair.server_context())
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"https://127.0.0.1:{server.server_port}", pair.ca, seen
-    finally:
-        server.shutdown()
-        thread.join()
+    with served(app, pair.server_context()) as url:
+        yield url, pair.ca, seen
 
 
 def kubeconfig(cli: Cli, server: str, ca: Path, api_version: str) -> Path:
