@@ -172,7 +172,7 @@ def _check_account(caller: str, role: Arn, whose: str) -> None:
         ours += f" (partition {role.partition})"
     raise UsageError(
         f"{whose} belong to {theirs}, but role {role} is in {ours}: IAM would change the "
-        f"role {role.name} of {theirs.split(' (')[0]}; nothing written",
+        f"role {role.name} of account {parsed.account_id}; nothing written",
         hint=f"pass --aws-profile with credentials of account {role.account_id}",
     )
 
