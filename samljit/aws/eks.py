@@ -11,6 +11,7 @@ for as long as it is valid, so it is a secret.
 from __future__ import annotations
 
 import base64
+import json
 import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
@@ -22,6 +23,7 @@ from samljit.aws.signing import require_botocore
 from samljit.aws.sts import STS_API_VERSION, sts_endpoint
 from samljit.errors import UsageError
 from samljit.sinks.profile import rfc3339
+from samljit.text import printable
 
 TOKEN_PREFIX = "k8s-aws-v1."  # noqa: S105 (the token format's version tag)
 CLUSTER_HEADER = "x-k8s-aws-id"
@@ -31,6 +33,8 @@ URL_EXPIRES = 60
 #: token for 15), never past the credentials' own expiry.
 TOKEN_LIFETIME = timedelta(minutes=14)
 API_VERSION = "client.authentication.k8s.io/v1beta1"
+#: The ExecCredential versions kubectl may ask for (in ``KUBERNETES_EXEC_INFO``).
+API_VERSIONS = ("client.authentication.k8s.io/v1", API_VERSION)
 #: EKS cluster names: 1-100 letters, digits, hyphens and underscores, starting alphanumeric.
 _CLUSTER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 
@@ -89,12 +93,43 @@ def token_of(url: str) -> str:
     return TOKEN_PREFIX + base64.urlsafe_b64encode(url.encode("utf-8")).decode("ascii").rstrip("=")
 
 
-def exec_credential(token: str, *, now: datetime, credentials_expire: datetime) -> dict[str, Any]:
-    """The ``ExecCredential`` kubectl reads from an exec plugin."""
+def api_version(env: Mapping[str, str]) -> str:
+    """The ExecCredential version kubectl asks for in ``KUBERNETES_EXEC_INFO`` (the plugin's
+    ``ExecCredential`` input, JSON), as ``aws eks get-token`` reads it; v1beta1 when the
+    variable is unset or names none."""
+    text = env.get("KUBERNETES_EXEC_INFO", "").strip()
+    if not text:
+        return API_VERSION
+    try:
+        info = json.loads(text)
+    except ValueError:
+        info = None
+    if not isinstance(info, dict):
+        raise UsageError(
+            "KUBERNETES_EXEC_INFO is not a JSON object",
+            hint="it is kubectl's to set; unset it to get a v1beta1 ExecCredential",
+        )
+    asked = info.get("apiVersion")
+    if asked is None or asked == "":
+        return API_VERSION
+    if asked not in API_VERSIONS:
+        raise UsageError(
+            f"kubectl asks for an ExecCredential of {printable(str(asked))[:80]!r}, which "
+            "samljit does not make",
+            hint="set apiVersion: client.authentication.k8s.io/v1 (or v1beta1) in the "
+            "kubeconfig's exec section",
+        )
+    return str(asked)
+
+
+def exec_credential(
+    token: str, *, now: datetime, credentials_expire: datetime, version: str = API_VERSION
+) -> dict[str, Any]:
+    """The ``ExecCredential`` (of API ``version``) kubectl reads from an exec plugin."""
     expires = min(now + TOKEN_LIFETIME, credentials_expire)
     return {
         "kind": "ExecCredential",
-        "apiVersion": API_VERSION,
+        "apiVersion": version,
         "spec": {},
         "status": {"expirationTimestamp": rfc3339(expires), "token": token},
     }

@@ -10,7 +10,8 @@ same name replaces the previous one: the newest time wins.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -25,9 +26,11 @@ from samljit.aws.signing import (
 )
 from samljit.aws.sts import endpoint_override
 from samljit.errors import AwsError, UsageError
+from samljit.text import printable
 
 POLICY_NAME = "AWSRevokeOlderSessions"
 STEP = "IAM PutRolePolicy"
+IDENTITY_STEP = "STS GetCallerIdentity"
 
 
 def revoke_time(moment: datetime) -> str:
@@ -83,44 +86,95 @@ def put_role_policy(
     profile: str | None,
     credentials_file: str | None,
     env: Mapping[str, str],
-) -> None:
+    confirm: Callable[[str], bool] = lambda caller: True,
+) -> bool:
     """Put ``document`` as the inline policy :data:`POLICY_NAME` of the role ``role_arn``,
-    with the credentials of AWS profile ``profile`` or else from the environment."""
+    with the credentials of AWS profile ``profile`` or else from the environment.
+
+    IAM's ``PutRolePolicy`` names the role by its name only: it acts on the role of that name
+    in the account the credentials belong to, whatever account ``role_arn`` names. So STS
+    ``GetCallerIdentity`` is asked first, with the same credentials, and nothing is written
+    unless their account and partition are the role's (:class:`UsageError` naming both
+    otherwise). Then ``confirm(caller_arn)`` decides; ``False``: nothing is written.
+    Returns whether the policy was written."""
     require_botocore("revoke")
     arn = Arn.parse(role_arn)
-    override = endpoint_override(env, "IAM")
-    endpoint = override or f"IAM of partition {arn.partition}"
     who = f"AWS profile {profile!r}" if profile else "the environment's AWS credentials"
-    try:
-        made = session(profile=profile, credentials_file=credentials_file)
-        keys: dict[str, str | None] = {}
-        if profile is None and env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
-            keys = {
-                "aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
-                "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
-                "aws_session_token": env.get("AWS_SESSION_TOKEN") or None,
-            }
-        elif made.get_credentials() is None:
-            from botocore.exceptions import NoCredentialsError
-
-            raise NoCredentialsError()
+    region = global_region(arn.partition)
+    sts_endpoint = endpoint_override(env, "STS")
+    with _aws_call(IDENTITY_STEP, sts_endpoint or f"STS of partition {arn.partition}", arn, who):
+        made, keys = _signer(profile, credentials_file, env)
+        sts = made.create_client(
+            "sts", region_name=region, endpoint_url=sts_endpoint, config=client_config(), **keys
+        )
+        caller = str(sts.get_caller_identity().get("Arn") or "")
+    _check_account(caller, arn, f"the credentials of {who}" if profile else who)
+    if not confirm(caller):
+        return False
+    iam_endpoint = endpoint_override(env, "IAM")
+    with _aws_call(STEP, iam_endpoint or f"IAM of partition {arn.partition}", arn, who):
         client = made.create_client(
-            "iam",
-            region_name=global_region(arn.partition),
-            endpoint_url=override,
-            config=client_config(),
-            **keys,
+            "iam", region_name=region, endpoint_url=iam_endpoint, config=client_config(), **keys
         )
         client.put_role_policy(RoleName=arn.name, PolicyName=POLICY_NAME, PolicyDocument=document)
+    return True
+
+
+@contextmanager
+def _aws_call(step: str, endpoint: str, role: Arn, who: str) -> Iterator[None]:
+    """botocore's exceptions of ``step`` as samljit's errors."""
+    try:
+        yield
     except Exception as exc:
         refused = client_error(exc)
         if refused is not None:
             code, message = refused
-            raise AwsError(code, message, hint=_hint(code, arn, who)) from None
-        translated = translate(exc, step=STEP, endpoint=endpoint, who=who)
+            raise AwsError(code, message, hint=_hint(code, role, who)) from None
+        translated = translate(exc, step=step, endpoint=endpoint, who=who)
         if translated is None:
             raise
         raise translated from None
+
+
+def _signer(
+    profile: str | None, credentials_file: str | None, env: Mapping[str, str]
+) -> tuple[Any, dict[str, str | None]]:
+    """A botocore session and, for keys taken from ``env``, the keys to pass each client."""
+    made = session(profile=profile, credentials_file=credentials_file)
+    if profile is None and env.get("AWS_ACCESS_KEY_ID") and env.get("AWS_SECRET_ACCESS_KEY"):
+        return made, {
+            "aws_access_key_id": env["AWS_ACCESS_KEY_ID"],
+            "aws_secret_access_key": env["AWS_SECRET_ACCESS_KEY"],
+            "aws_session_token": env.get("AWS_SESSION_TOKEN") or None,
+        }
+    if made.get_credentials() is None:
+        from botocore.exceptions import NoCredentialsError
+
+        raise NoCredentialsError()
+    return made, {}
+
+
+def _check_account(caller: str, role: Arn, whose: str) -> None:
+    """Refuse unless the caller ``caller`` (an ARN from GetCallerIdentity) is in the role's
+    account and partition; ``whose``: the credentials, as the message names them."""
+    parsed = Arn.try_parse(caller)
+    if parsed is None:
+        raise AwsError(
+            "InvalidIdentity",
+            f"STS GetCallerIdentity answered no readable ARN ({printable(caller[:80])!r})",
+        )
+    if (parsed.account_id, parsed.partition) == (role.account_id, role.partition):
+        return
+    theirs = f"account {parsed.account_id}"
+    ours = f"account {role.account_id}"
+    if parsed.partition != role.partition:
+        theirs += f" (partition {parsed.partition})"
+        ours += f" (partition {role.partition})"
+    raise UsageError(
+        f"{whose} belong to {theirs}, but role {role} is in {ours}: IAM would change the "
+        f"role {role.name} of account {parsed.account_id}; nothing written",
+        hint=f"pass --aws-profile with credentials of account {role.account_id}",
+    )
 
 
 def _hint(code: str, role: Arn, who: str) -> str | None:

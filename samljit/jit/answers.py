@@ -35,6 +35,9 @@ ENV_KEYS = (
     "SAMLJIT_USERNAME",
     "SAMLJIT_REASON",  # in the remembered audit line (and exec's child environment)
     "AWS_SHARED_CREDENTIALS_FILE",
+    "AWS_CONFIG_FILE",  # login and exec warn about its credential_process profiles
+    "AWS_REGION",  # exec sets the account's region only when these are unset
+    "AWS_DEFAULT_REGION",
     "HOME",
     "XDG_CACHE_HOME",
     "XDG_STATE_HOME",
@@ -45,6 +48,10 @@ ENV_KEYS = (
 _NEVER = frozenset({"--debug", "--force", "--no-cache", "--mfa-token", "--all-roles", "-h"})
 _NEVER_PREFIXES = ("--mfa-token=", "--help")
 TIME_MARK = "\0time\0"
+#: :data:`TIME_MARK` as ``json.dumps`` writes it into the remembered line, where it is the
+#: first value (the line starts with ``time``); the other values had their control characters
+#: escaped before, so no other NUL escape can be in the line.
+_TIME_JSON = '"\\u0000time\\u0000"'
 MAX_AUDIT_BYTES = 1024 * 1024
 _AUDIT_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
 
@@ -256,7 +263,8 @@ def replay(
             return None
         stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))
         try:
-            append_audit(state, audit.replace(TIME_MARK, stamp).encode("utf-8"))
+            line = audit.replace(_TIME_JSON, f'"{stamp}"', 1)
+            append_audit(state, line.encode("utf-8"))
         except OSError:
             return None
     if entry["stdout"]:

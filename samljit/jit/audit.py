@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 from samljit import fsutil
 from samljit.jit import answers
@@ -76,22 +77,42 @@ class AuditLog:
                 )
 
     def read(self, since: datetime | None = None) -> Iterator[dict[str, str]]:
+        yield from self.scan(since).entries
+
+    def scan(self, since: datetime | None = None) -> AuditScan:
+        """The entries at or after ``since`` (oldest first), and how many lines could not be
+        read (not a JSON object, or no RFC 3339 ``time``): those are counted, never dropped
+        silently."""
+        entries: list[dict[str, str]] = []
+        unreadable = 0
         for path in (self.path.with_name("audit.log.1"), self.path):
             try:
-                lines = path.read_text(encoding="utf-8").splitlines()
+                lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
             except OSError:
                 continue
             for text in lines:
+                if not text.strip():
+                    continue
                 try:
                     entry = json.loads(text)
                 except ValueError:
+                    entry = None
+                moment = (
+                    parse_rfc3339(str(entry.get("time", ""))) if isinstance(entry, dict) else None
+                )
+                if not isinstance(entry, dict) or moment is None:
+                    unreadable += 1
                     continue
-                if not isinstance(entry, dict):
+                if since is not None and moment < since:
                     continue
-                moment = parse_rfc3339(str(entry.get("time", "")))
-                if moment is None or (since is not None and moment < since):
-                    continue
-                yield {str(k): str(v) for k, v in entry.items()}
+                entries.append({str(k): str(v) for k, v in entry.items()})
+        return AuditScan(entries, unreadable)
+
+
+class AuditScan(NamedTuple):
+    entries: list[dict[str, str]]
+    #: Lines that are not a JSON object with an RFC 3339 ``time``.
+    unreadable: int
 
 
 def parse_since(text: str, now: datetime) -> datetime:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from samljit.aws.arn import Arn
 from samljit.aws.credentials import AwsCredentials
 from samljit.sinks.profile import rfc3339
@@ -18,11 +20,24 @@ def role_arn_of(credentials: AwsCredentials) -> str:
     return str(role) if role is not None else ""
 
 
+#: The region variables: the SDKs' and the AWS CLI's (``AWS_REGION`` first).
+REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
+
+
 def credential_updates(
-    credentials: AwsCredentials, *, region: str | None, account_name: str, role_arn: str | None
+    credentials: AwsCredentials,
+    *,
+    region: str | None,
+    account_name: str,
+    role_arn: str | None,
+    env: Mapping[str, str],
 ) -> dict[str, str]:
-    """The variables ``exec`` sets in the child's environment (and ``script`` prints)."""
-    env = {
+    """The variables ``exec`` sets in the child's environment (and ``script`` prints).
+
+    ``region`` (the account's) fills ``AWS_REGION`` and ``AWS_DEFAULT_REGION`` only when the
+    user's environment ``env`` sets neither: a region in the environment beats one from a
+    config, as in every AWS SDK, and stays as the user set it."""
+    updates = {
         "AWS_ACCESS_KEY_ID": credentials.access_key_id,
         "AWS_SECRET_ACCESS_KEY": credentials.secret_access_key,
         "AWS_SESSION_TOKEN": credentials.session_token,
@@ -31,7 +46,6 @@ def credential_updates(
         "SAMLJIT_IDP_ACCOUNT": account_name,
         "SAMLJIT_ROLE_ARN": role_arn or role_arn_of(credentials),
     }
-    if region:
-        env["AWS_REGION"] = region
-        env["AWS_DEFAULT_REGION"] = region
-    return env
+    if region and not any(env.get(name) for name in REGION_VARIABLES):
+        updates.update(dict.fromkeys(REGION_VARIABLES, region))
+    return updates

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -17,6 +18,7 @@ from tests.support.accounts import TOTP_SECRET, account_config
 from tests.support.cli import Cli
 
 pytestmark = pytest.mark.e2e
+TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 #: What a replayed run may import beyond the bare interpreter: samljit's entry, the command
 #: line reader and the answers module.
 REPLAY_MODULES = {
@@ -70,6 +72,38 @@ def test_a_second_cached_login_is_replayed_with_the_same_words(cached: Cli) -> N
     reused = [e for e in audit_lines(cached) if e["event"] == "grant.reused"]
     assert len(reused) == 2 and reused[0].keys() == reused[1].keys()
     assert reused[1]["command"] == "login" and reused[1]["account"] == "production"
+
+
+def test_a_replayed_run_is_in_the_audit_log_with_its_time(cached: Cli) -> None:
+    """The remembered audit line gets the run's time: `samljit audit` shows every run."""
+    reason = ("--reason", "INC-1: replayed")
+    assert cached.run("login", "-a", "production", *reason).returncode == 0
+    modules, second = modules_of(cached, "login", "-a", "production", *reason)
+    assert second.returncode == 0, second.stderr
+    assert modules <= REPLAY_MODULES, sorted(modules - REPLAY_MODULES)  # it was replayed
+    times = [e["time"] for e in audit_lines(cached) if e["event"] == "grant.reused"]
+    assert len(times) == 2 and all(re.fullmatch(TIME, t) for t in times), times
+    shown = cached.run("audit", "--json")
+    assert shown.returncode == 0 and shown.stderr == ""
+    printed = [json.loads(x) for x in shown.stdout.splitlines()]
+    reused = [e for e in printed if e["event"] == "grant.reused"]
+    assert [(e["time"], e["reason"]) for e in reused] == [(t, "INC-1: replayed") for t in times]
+    assert len(cached.run("audit", "--since", "1h").stdout.splitlines()) == len(printed)
+
+
+def test_audit_counts_the_lines_it_cannot_read(cached: Cli) -> None:
+    assert cached.run("login", "-a", "production").returncode == 0
+    log = cached.home / ".local" / "state" / "samljit" / "audit.log"
+    good = log.read_text()
+    lost = '{"time": "\\u0000time\\u0000", "event": "grant.reused", "command": "login"}\n'
+    log.write_text(good + lost + "not json\n" + "[1, 2]\n" + good)
+    shown = cached.run("audit")
+    assert shown.returncode == 0, shown.stderr
+    assert len(shown.stdout.splitlines()) == 2 * len(good.splitlines())
+    assert shown.stderr == (
+        f"samljit: warning: 3 lines of the audit log {log} could not be read (not a JSON "
+        "object with an RFC 3339 time) and are not shown\n"
+    )
 
 
 def test_credential_process_is_replayed_byte_for_byte(
@@ -147,3 +181,40 @@ def test_help_is_remembered_per_width_and_version_needs_no_parser(cli: Cli) -> N
     modules, version = modules_of(cli, "--version")
     assert version.stdout.startswith("samljit ")
     assert "argparse" not in modules
+
+
+BOTO3_REGION = "import boto3; print(boto3.session.Session().region_name)"
+
+
+def test_exec_and_script_keep_the_users_region(cached: Cli) -> None:
+    """Environment beats config: a user's AWS_REGION / AWS_DEFAULT_REGION reach the child
+    (boto3 there picks it), also when the run is replayed; without one, the account's."""
+    run_boto3 = ["exec", "-a", "production", "--", sys.executable, "-c", BOTO3_REGION]
+    plain = cached.run(*run_boto3)
+    assert (plain.returncode, plain.stdout) == (0, "us-east-2\n"), plain.stderr
+    for _ in range(2):  # the second run is answered by the remembered answer
+        modules, ran = modules_of_env(cached, {"AWS_DEFAULT_REGION": "eu-west-1"}, *run_boto3)
+        assert (ran.returncode, ran.stdout) == (0, "eu-west-1\n"), ran.stderr
+    assert modules <= REPLAY_MODULES, sorted(modules - REPLAY_MODULES)
+    show = ["sh", "-c", 'printf "%s|%s" "$AWS_REGION" "${AWS_DEFAULT_REGION-unset}"']
+    mine = cached.run("exec", "-a", "production", "--", *show, env={"AWS_REGION": "ap-south-1"})
+    assert (mine.returncode, mine.stdout) == (0, "ap-south-1|unset"), mine.stderr
+    script = cached.run(
+        "script", "-a", "production", "--shell", "bash", env={"AWS_REGION": "ap-south-1"},
+        stdout_has_secrets=True,
+    )  # fmt: skip
+    assert script.returncode == 0 and "REGION" not in script.stdout
+    own = cached.run("script", "-a", "production", "--shell", "env", stdout_has_secrets=True)
+    assert "AWS_REGION=us-east-2" in own.stdout.splitlines()
+
+
+def modules_of_env(
+    cli: Cli, env: dict[str, str], *args: str
+) -> tuple[set[str], subprocess.CompletedProcess[str]]:
+    saved = dict(cli.env)
+    cli.env.update(env)
+    try:
+        return modules_of(cli, *args)
+    finally:
+        cli.env.clear()
+        cli.env.update(saved)

@@ -242,6 +242,68 @@ def test_botocore_is_answered_from_the_cache(
     assert len(sts.calls) == calls
 
 
+def documented_aws_config() -> str:
+    """The `~/.aws/config` block of docs/credential-process.md."""
+    text = (Path(__file__).parents[2] / "docs" / "credential-process.md").read_text()
+    return text.split("```ini\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_documented_profiles_are_not_shadowed_by_what_login_writes(
+    cli: Cli, jumpcloud: JumpCloudEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """botocore reads ~/.aws/credentials before it runs credential_process: after `login`
+    wrote the account's profile, the documented credential_process profiles must still be
+    served by samljit; a colliding one is warned about by login and exec."""
+    import botocore.session
+
+    cli.write_config(account_config(jumpcloud))
+    aws_config = cli.home / ".aws" / "config"
+    aws_config.parent.mkdir()
+    documented = documented_aws_config().replace("= samljit ", f"= {SAMLJIT} ")
+    aws_config.write_text(documented)
+    profiles = [line[len("[profile ") : -1] for line in documented.splitlines() if "[" in line]
+    assert len(profiles) == 2
+    ran = cli.run("login", "-a", "production", "--mfa-token", code(cli))
+    assert ran.returncode == 0, ran.stderr
+    assert "shadows" not in ran.stderr
+    assert "[production]" in cli.credentials.read_text()
+    for key, value in cli.env.items():
+        monkeypatch.setenv(key, value)
+    for profile in profiles:
+        credentials = botocore.session.Session(profile=profile).get_credentials()
+        assert credentials is not None and credentials.method == "custom-process", profile
+        frozen = credentials.get_frozen_credentials()
+        cli.secrets.update([frozen.secret_key, frozen.token])
+    remembered = cli.run("login", "-a", "production")  # remembered: replayed when unchanged
+    assert remembered.returncode == 0 and "shadows" not in remembered.stderr
+    # the setup the docs used to show: [profile production] runs samljit ... in vain
+    aws_config.write_text(
+        f"{documented}\n[profile production]\n"
+        f"credential_process = {SAMLJIT} credential-process -a production\n"
+    )
+    shadowed = botocore.session.Session(profile="production").get_credentials()
+    assert shadowed is not None and shadowed.method == "shared-credentials-file"
+    warning = (
+        f"samljit: warning: profile [production], which samljit writes to {cli.credentials}, "
+        f"shadows [profile production] of {aws_config}: the AWS SDKs and CLI read the "
+        "credentials file first and skip its credential_process until the written keys expire"
+    )
+    again = cli.run("login", "-a", "production")
+    assert again.returncode == 0 and warning in again.stderr, again.stderr
+    for _ in range(2):  # said every time: such a run is not answered from memory
+        ran_exec = cli.run("exec", "-a", "production", "--", "true")
+        assert ran_exec.returncode == 0 and warning in ran_exec.stderr, ran_exec.stderr
+    no_write = cli.run("exec", "-a", "production", "--no-write", "--", "true")
+    assert no_write.returncode == 0 and "shadows" not in no_write.stderr
+    elsewhere = cli.run("login", "-a", "production", "--profile", "production-keys")
+    assert elsewhere.returncode == 0 and "shadows" not in elsewhere.stderr
+    # AWS_CONFIG_FILE is the config file the SDKs read instead
+    moved = cli.home / "aws-config"
+    aws_config.rename(moved)
+    via_env = cli.run("exec", "-a", "production", "--", "true", env={"AWS_CONFIG_FILE": str(moved)})
+    assert f"[profile production] of {moved}" in via_env.stderr, via_env.stderr
+
+
 @pytest.mark.parametrize("damage", ["garbage", "foreign-format", "loose-mode", "expired"])
 def test_a_bad_cache_entry_is_ignored_and_replaced(
     cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts, damage: str
@@ -431,6 +493,76 @@ def test_script_output_sourced_by_the_real_shell(
     script.unlink()
     assert result.returncode == 0, result.stderr
     assert result.stdout == f"{expected['AccessKeyId']}|{expected['SessionToken']}|unset"
+
+
+#: How each shell's users evaluate `samljit script` (the shell's own idioms, and saml2aws's
+#: unquoted `eval $(...)`), then what the test reads back.
+SCRIPT = 'samljit script -a "$ACCOUNT"'
+SHOW_POSIX = (
+    '; s=$?; printf "%s|%s|%s|%s|%s|%s" "$s" "$AWS_SECRET_ACCESS_KEY" "$AWS_SESSION_TOKEN" '
+    '"$SAMLJIT_IDP_ACCOUNT" "${AWS_PROFILE-unset}" "$AWS_REGION"'
+)
+SHOW_FISH = (
+    "; set s $status; set -q AWS_PROFILE; or set AWS_PROFILE unset; "
+    'printf "%s|%s|%s|%s|%s|%s" $s "$AWS_SECRET_ACCESS_KEY" "$AWS_SESSION_TOKEN" '
+    '"$SAMLJIT_IDP_ACCOUNT" $AWS_PROFILE "$AWS_REGION"'
+)
+SCRIPT_IDIOMS = [
+    ("bash", f'eval "$({SCRIPT} --shell bash)"'),
+    ("bash", f"eval $({SCRIPT} --shell bash)"),
+    ("bash", f"source <({SCRIPT} --shell bash)"),
+    ("zsh", f'eval "$({SCRIPT} --shell zsh)"'),
+    ("zsh", f"eval $({SCRIPT} --shell zsh)"),
+    ("zsh", f"source <({SCRIPT} --shell zsh)"),
+    ("fish", f"{SCRIPT} --shell fish | source"),
+    ("fish", f"eval ({SCRIPT} --shell fish)"),
+    ("fish", f"source ({SCRIPT} --shell fish | psub)"),
+]
+
+
+@pytest.mark.parametrize(
+    ("shell", "idiom"),
+    [pytest.param(*x, marks=requires_tool(x[0]), id=f"{x[0]}: {x[1]}") for x in SCRIPT_IDIOMS],
+)
+def test_script_works_with_each_shells_idioms_quoted_or_not(
+    cli: Cli, jumpcloud: JumpCloudEmulator, shell: str, idiom: str
+) -> None:
+    """Set or not set AWS_PROFILE, quoted or not, with an account name holding blanks and
+    glob characters: the shell sets every variable, returns 0 and prints nothing."""
+    account = "prod  team*"  # two blanks: a split and re-joined word would lose one
+    config = account_config(jumpcloud, name=account).replace(
+        f"aws_profile = {account}", "aws_profile = prod-team"
+    )
+    cli.write_config(config)
+    ran = cli.run(
+        "credential-process", "-a", account, env={"SAMLJIT_MFA_TOKEN": code(cli)},
+        stdout_has_secrets=True,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    expected = json.loads(ran.stdout)
+    cli.secrets.update([expected["SecretAccessKey"], expected["SessionToken"]])
+    (cli.home / "prod  team-glob-bait").write_text("")  # what `prod  team*` would glob to
+    show = SHOW_FISH if shell == "fish" else SHOW_POSIX
+    path = f"{SAMLJIT.parent}{os.pathsep}{cli.env['PATH']}"
+    for profile in ("other", None):
+        env = {**cli.env, "PATH": path, "ACCOUNT": account}
+        if profile is not None:
+            env["AWS_PROFILE"] = profile
+        result = subprocess.run(
+            [shell, "-c", idiom + show],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=cli.home,
+            stdin=subprocess.DEVNULL,
+        )
+        cli.outputs.append(result.stderr)  # a failing line must not show a secret
+        assert result.stderr == "", result.stderr
+        assert result.stdout == "|".join(
+            ["0", expected["SecretAccessKey"], expected["SessionToken"], account, "unset",
+             "us-east-2"]
+        )  # fmt: skip
 
 
 def test_script_env_and_json(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:

@@ -8,9 +8,11 @@ import base64
 import contextlib
 import json
 import re
+import ssl
 import subprocess
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -24,23 +26,49 @@ from tests.e2e.test_answers import audit_lines, modules_of
 from tests.e2e.test_startup import valid_profile
 from tests.e2e.test_terminal import finish, spawn
 from tests.emulators.jumpcloud import JumpCloudEmulator, totp_now
-from tests.support.accounts import FULL_ARN, RO_ARN, TOTP_SECRET, account_config
+from tests.support.accounts import ACCOUNT_ID, FULL_ARN, RO_ARN, TOTP_SECRET, account_config
 from tests.support.cli import Cli
 from tests.support.moto_sts import MotoSts
+from tests.support.paths import SAMLJIT
+from tests.support.tls import tls_pair
+from tests.support.tools import requires_tool
 
 pytestmark = pytest.mark.e2e
 
 POLICY = "AWSRevokeOlderSessions"
-ADMIN_KEYS = {"AWS_ACCESS_KEY_ID": "AKIAADMINEXAMPLE0001", "AWS_SECRET_ACCESS_KEY": "admin-secret"}
+#: Keys moto knows nothing of: moto takes them for a user of its default account.
+OTHER_KEYS = {"AWS_ACCESS_KEY_ID": "AKIAADMINEXAMPLE0001", "AWS_SECRET_ACCESS_KEY": "admin-secret"}
+OTHER_ACCOUNT = "123456789012"
 
 
-def iam(sts: MotoSts) -> Any:
-    return boto3.client(
-        "iam",
+def keys_of(sts: MotoSts, account: str, name: str = "SecurityAdmin") -> dict[str, str]:
+    """Temporary keys of a role in ``account`` from moto's STS: moto then answers
+    GetCallerIdentity and IAM calls made with them as that account, as AWS does."""
+    client = boto3.client(
+        "sts",
         endpoint_url=sts.url,
         region_name="us-east-1",
         aws_access_key_id="AKIATESTEXAMPLE00001",
         aws_secret_access_key="test-secret",
+    )
+    got = client.assume_role(RoleArn=f"arn:aws:iam::{account}:role/{name}", RoleSessionName="sec")
+    return {
+        "AWS_ACCESS_KEY_ID": got["Credentials"]["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": got["Credentials"]["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": got["Credentials"]["SessionToken"],
+    }
+
+
+def iam(sts: MotoSts, keys: dict[str, str] | None = None) -> Any:
+    """moto's IAM of the test company's account (of ``keys``' account when given)."""
+    chosen = keys or keys_of(sts, ACCOUNT_ID)
+    return boto3.client(
+        "iam",
+        endpoint_url=sts.url,
+        region_name="us-east-1",
+        aws_access_key_id=chosen["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=chosen["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=chosen.get("AWS_SESSION_TOKEN"),
     )
 
 
@@ -56,8 +84,9 @@ def admin(cli: Cli, sts: MotoSts, jumpcloud: JumpCloudEmulator) -> Cli:
         with contextlib.suppress(client.exceptions.NoSuchEntityException):
             client.delete_role_policy(RoleName=name, PolicyName=POLICY)
     cli.write_config(account_config(jumpcloud))
-    cli.env.update(ADMIN_KEYS, AWS_ENDPOINT_URL_IAM=sts.url)
-    cli.secrets.add(ADMIN_KEYS["AWS_SECRET_ACCESS_KEY"])
+    keys = keys_of(sts, ACCOUNT_ID)
+    cli.env.update(keys, AWS_ENDPOINT_URL_IAM=sts.url)
+    cli.secrets.update([keys["AWS_SECRET_ACCESS_KEY"], keys["AWS_SESSION_TOKEN"]])
     return cli
 
 
@@ -175,7 +204,7 @@ def test_revoke_of_an_unknown_role_is_exit_5(admin: Cli) -> None:
 
 
 def test_revoke_with_the_credentials_of_an_aws_profile(admin: Cli, sts: MotoSts) -> None:
-    env = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None}
+    env = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_SESSION_TOKEN": None}
     missing = admin.run("revoke", "-a", "production", "--role", "readonly", "--yes", env=env)  # type: ignore[arg-type]
     assert missing.returncode == 2 and "no AWS credentials to sign with" in missing.stderr
     no_such = admin.run(
@@ -183,12 +212,14 @@ def test_revoke_with_the_credentials_of_an_aws_profile(admin: Cli, sts: MotoSts)
         env=env,  # type: ignore[arg-type]
     )  # fmt: skip
     assert no_such.returncode == 2 and "AWS profile 'nope' is not in" in no_such.stderr
+    keys = keys_of(sts, ACCOUNT_ID, "ProfileAdmin")
     admin.credentials.parent.mkdir(exist_ok=True)
     admin.credentials.write_text(
-        "[security-admin]\naws_access_key_id = AKIAPROFILEEXAMPLE01\n"
-        "aws_secret_access_key = profile-secret\n"
+        f"[security-admin]\naws_access_key_id = {keys['AWS_ACCESS_KEY_ID']}\n"
+        f"aws_secret_access_key = {keys['AWS_SECRET_ACCESS_KEY']}\n"
+        f"aws_session_token = {keys['AWS_SESSION_TOKEN']}\n"
     )
-    admin.secrets.add("profile-secret")
+    admin.secrets.update([keys["AWS_SECRET_ACCESS_KEY"], keys["AWS_SESSION_TOKEN"]])
     ran = admin.run(
         "revoke", "-a", "production", "--role", "readonly", "--yes",
         "--aws-profile", "security-admin", env=env,  # type: ignore[arg-type]
@@ -209,6 +240,19 @@ ACCESS_DENIED = """<ErrorResponse xmlns="https://iam.amazonaws.com/doc/2010-05-0
 """  # noqa: E501
 
 
+@contextlib.contextmanager
+def served(app: Any, ssl_context: ssl.SSLContext | None = None) -> Iterator[str]:
+    """``app`` served on loopback (https with ``ssl_context``) while the block runs."""
+    server = make_server("127.0.0.1", 0, app, ssl_context=ssl_context)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"{'https' if ssl_context else 'http'}://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join()
+
+
 @pytest.fixture
 def denying_iam() -> Iterator[tuple[str, list[dict[str, str]]]]:
     """A loopback IAM that refuses every call with AccessDenied; records the requests."""
@@ -219,14 +263,8 @@ def denying_iam() -> Iterator[tuple[str, list[dict[str, str]]]]:
         seen.append({"Authorization": request.headers.get("Authorization", ""), **request.form})
         return Response(ACCESS_DENIED, status=403, content_type="text/xml")
 
-    server = make_server("127.0.0.1", 0, app)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}", seen
-    finally:
-        server.shutdown()
-        thread.join()
+    with served(app) as url:
+        yield url, seen
 
 
 def test_access_denied_names_the_missing_permission(
@@ -250,7 +288,7 @@ def test_access_denied_names_the_missing_permission(
     assert request["PolicyName"] == POLICY
     # signed by botocore: SigV4 over IAM's scope, with the environment's key
     assert request["Authorization"].startswith(
-        f"AWS4-HMAC-SHA256 Credential={ADMIN_KEYS['AWS_ACCESS_KEY_ID']}/"
+        f"AWS4-HMAC-SHA256 Credential={admin.env['AWS_ACCESS_KEY_ID']}/"
     )
     assert "/us-east-1/iam/aws4_request" in request["Authorization"]
     policy = json.loads(request["PolicyDocument"])
@@ -263,6 +301,35 @@ def test_aws_endpoint_url_is_the_fallback_for_iam(admin: Cli, sts: MotoSts) -> N
         env={"AWS_ENDPOINT_URL_IAM": None, "AWS_ENDPOINT_URL": sts.url},  # type: ignore[dict-item]
     )  # fmt: skip
     assert ran.returncode == 0, ran.stderr
+    assert put_policy(sts, RO_ARN) is not None
+
+
+def test_revoke_refuses_credentials_of_another_account(admin: Cli, sts: MotoSts) -> None:
+    """IAM names a role by its name in the caller's account: with keys of 123456789012, a
+    revoke of 999988887777's Admin would write the deny policy on 123456789012's Admin."""
+    theirs = keys_of(sts, "999988887777")
+    admin.secrets.update([theirs["AWS_SECRET_ACCESS_KEY"], theirs["AWS_SESSION_TOKEN"]])
+    admin.secrets.add(OTHER_KEYS["AWS_SECRET_ACCESS_KEY"])
+    target = "arn:aws:iam::999988887777:role/Admin"
+    for keys in (theirs, {**OTHER_KEYS}):
+        with contextlib.suppress(Exception):
+            iam(sts, keys).create_role(RoleName="Admin", AssumeRolePolicyDocument="{}")
+    env: dict[str, str | None] = {**OTHER_KEYS, "AWS_SESSION_TOKEN": None}
+    ran = admin.run("revoke", "-a", "production", "--role", target, "--yes", env=env)  # type: ignore[arg-type]
+    assert ran.returncode == 2, ran.stderr
+    assert (
+        "samljit: error: the environment's AWS credentials belong to account 123456789012, "
+        f"but role {target} is in account 999988887777" in ran.stderr
+    )
+    assert "hint: pass --aws-profile with credentials of account 999988887777" in ran.stderr
+    assert "Revoked" not in ran.stderr
+    for keys in (theirs, {**OTHER_KEYS}):
+        assert iam(sts, keys).list_role_policies(RoleName="Admin")["PolicyNames"] == []
+    assert not any(e["event"] == "role.revoked" for e in audit_lines_or_none(admin))
+    # keys of the role's account: written, and the notice says by whom
+    ok = admin.run("revoke", "-a", "production", "--role", RO_ARN, "--yes")
+    assert ok.returncode == 0, ok.stderr
+    assert "Written as arn:aws:sts::012345678987:assumed-role/SecurityAdmin/sec." in ok.stderr
     assert put_policy(sts, RO_ARN) is not None
 
 
@@ -447,3 +514,94 @@ def test_eks_token_bad_cluster_and_no_terminal(cli: Cli, jumpcloud: JumpCloudEmu
     no_code = eks_token(cli, "--cluster", "prod-eks")
     assert no_code.returncode == 2 and no_code.stdout == ""
     assert "there is no terminal to ask on" in no_code.stderr
+
+
+@pytest.fixture
+def kube_api(tmp_path: Path) -> Iterator[tuple[str, Path, list[str]]]:
+    """A loopback Kubernetes API server (https: kubectl runs exec plugins only for TLS
+    connections) that answers /version; its URL, its CA, and the Authorization headers."""
+    seen: list[str] = []
+
+    @Request.application  # type: ignore[misc]
+    def app(request: Request) -> Response:
+        seen.append(request.headers.get("Authorization", ""))
+        if not request.headers.get("Authorization", "").startswith("Bearer k8s-aws-v1."):
+            return Response('{"kind":"Status","code":401}', status=401)
+        version = {"major": "1", "minor": "32", "gitVersion": "v1.32.0", "platform": "linux"}
+        return Response(json.dumps(version), content_type="application/json")
+
+    pair = tls_pair(tmp_path, "kube-apiserver")
+    with served(app, pair.server_context()) as url:
+        yield url, pair.ca, seen
+
+
+def kubeconfig(cli: Cli, server: str, ca: Path, api_version: str) -> Path:
+    """A kubeconfig whose user runs samljit eks-token, asking for ``api_version``."""
+    exec_section: dict[str, Any] = {
+        "apiVersion": api_version,
+        "command": str(SAMLJIT),
+        "args": ["eks-token", "-a", "production", "--cluster", "prod-eks"],
+    }
+    if api_version.endswith("/v1"):
+        exec_section["interactiveMode"] = "Never"  # required by v1
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {"name": "eks", "cluster": {"server": server, "certificate-authority": str(ca)}}
+        ],
+        "users": [{"name": "samljit", "user": {"exec": exec_section}}],
+        "contexts": [{"name": "eks", "context": {"cluster": "eks", "user": "samljit"}}],
+        "current-context": "eks",
+    }
+    path = cli.home / f"kubeconfig-{api_version.rsplit('/', 1)[1]}"
+    path.write_text(json.dumps(config))
+    return path
+
+
+@requires_tool("kubectl")
+@pytest.mark.parametrize("version", ["v1", "v1beta1"])
+def test_kubectl_gets_the_exec_credential_version_it_asks_for(
+    cli: Cli,
+    jumpcloud: JumpCloudEmulator,
+    sts: MotoSts,
+    kube_api: tuple[str, Path, list[str]],
+    version: str,
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    code = totp_now(TOTP_SECRET)
+    cli.secrets.add(code)
+    first = eks_token(cli, "--cluster", "prod-eks", SAMLJIT_MFA_TOKEN=code)  # logs in, caches
+    assert first.returncode == 0, first.stderr
+    cli.secrets.add(json.loads(first.stdout)["status"]["token"])
+    url, ca, seen = kube_api
+    config = kubeconfig(cli, url, ca, f"client.authentication.k8s.io/{version}")
+    ran = subprocess.run(
+        ["kubectl", "--kubeconfig", str(config), "get", "--raw", "/version"],
+        env=cli.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cli.home,
+        stdin=subprocess.DEVNULL,
+    )
+    cli.outputs.append(ran.stderr)
+    assert ran.returncode == 0, ran.stderr
+    assert json.loads(ran.stdout)["gitVersion"] == "v1.32.0"
+    token = seen[-1].removeprefix("Bearer ")
+    cli.secrets.add(token)
+    encoded = token.removeprefix("k8s-aws-v1.")
+    presigned = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+    answer = requests.get(presigned, headers={"x-k8s-aws-id": "prod-eks"}, timeout=30)
+    assert answer.status_code == 200, answer.text  # the token the cluster would check
+
+
+def test_eks_token_refuses_a_version_it_does_not_make(
+    cli: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    info = '{"kind":"ExecCredential","apiVersion":"client.authentication.k8s.io/v2","spec":{}}'
+    ran = eks_token(cli, "--cluster", "prod-eks", KUBERNETES_EXEC_INFO=info)
+    assert ran.returncode == 2 and ran.stdout == ""
+    assert "'client.authentication.k8s.io/v2', which samljit does not make" in ran.stderr
+    assert jumpcloud.requests == []  # refused before any login

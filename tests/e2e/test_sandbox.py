@@ -5,7 +5,9 @@ SimpleSAMLphp providers) against it, with moto's STS; wrong password and code; m
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
 import signal
 import subprocess
 from collections.abc import Iterator
@@ -282,3 +284,29 @@ def test_the_printed_commands_run_as_printed(cli: Cli) -> None:
     cli.outputs += [ran.stdout, ran.stderr]
     assert ran.returncode == 0, ran.stderr
     assert "Logged in: SandboxReadOnly" in ran.stderr
+
+
+def test_the_printed_configure_line_works_from_another_directory(cli: Cli, tmp_path: Path) -> None:
+    """--key/--cert given relative to where the sandbox runs: the banner names the
+    certificate by its absolute path, so its `configure` line works in any shell's cwd."""
+    keys = cli.home / "keys"
+    keys.mkdir()
+    for name in ("idp-test.key", "idp-test.crt"):
+        shutil.copy(FIXTURES / "keys" / name, keys / name)
+    served = serve(cli, "--key", "keys/idp-test.key", "--cert", "keys/idp-test.crt")
+    try:
+        configure_line = next(x for x in served.banner if "samljit configure" in x).strip()
+        assert f"--idp-certificate {keys / 'idp-test.crt'} " in configure_line
+        assert f"  signing cert:       {keys / 'idp-test.crt'} (from --cert)" in served.banner
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        env = {**cli.env, "PATH": f"{SAMLJIT.parent}{os.pathsep}{cli.env['PATH']}"}
+        ran = subprocess.run(
+            ["bash", "-c", configure_line], env=env, cwd=elsewhere, capture_output=True,
+            text=True, timeout=60, stdin=subprocess.DEVNULL,
+        )  # fmt: skip
+        cli.outputs.extend([ran.stdout, ran.stderr])
+        assert ran.returncode == 0, ran.stderr
+        assert f"idp_certificate = {keys / 'idp-test.crt'}" in cli.config.read_text()
+    finally:
+        served.stop()

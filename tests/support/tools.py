@@ -74,6 +74,7 @@ TOOLS = {
             "run as root with util-linux's unshare and iproute2's ip",
             missing=netns.missing,
         ),
+        Tool("kubectl", "install kubectl from the Kubernetes project's packages (pkgs.k8s.io)"),
         Tool(
             "pwsh",
             "install PowerShell 7 from Microsoft's own packages (no registry here serves it)",
@@ -83,7 +84,7 @@ TOOLS = {
 
 #: Tools that may be missing even under STRICT_ENV: no package registry this project can use
 #: (Debian's packages, PyPI, npm) serves them, so CI cannot install them.
-ALLOWED_MISSING = frozenset({"pwsh"})
+ALLOWED_MISSING = frozenset({"pwsh", "kubectl"})
 
 
 def requires_tool(name: str) -> pytest.MarkDecorator:

@@ -7,9 +7,10 @@ from datetime import datetime, timezone
 
 import pytest
 
+from samljit.aws.arn import Arn
 from samljit.aws.iam import parse_before, policy_text, revoke_policy, revoke_time
 from samljit.aws.signing import require_botocore
-from samljit.errors import UsageError
+from samljit.errors import AwsError, UsageError
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, 400_000, tzinfo=timezone.utc)
 
@@ -50,3 +51,23 @@ def test_without_botocore_the_error_names_the_extra(monkeypatch: pytest.MonkeyPa
         require_botocore("revoke")
     assert "`samljit revoke` signs its AWS request with botocore" in caught.value.message
     assert caught.value.hint == "install it with: pip install 'samljit[aws]'"
+
+
+def test_the_same_account_id_in_another_partition_is_refused() -> None:
+    from samljit.aws.iam import _check_account
+
+    role = Arn.parse("arn:aws-us-gov:iam::012345678987:role/Admin")
+    with pytest.raises(UsageError) as raised:
+        _check_account(
+            "arn:aws:sts::012345678987:assumed-role/Sec/me",
+            role,
+            "the credentials of AWS profile 'p'",
+        )
+    assert str(raised.value).startswith(
+        "the credentials of AWS profile 'p' belong to account 012345678987 (partition aws), "
+        "but role arn:aws-us-gov:iam::012345678987:role/Admin is in account 012345678987 "
+        "(partition aws-us-gov)"
+    )
+    _check_account("arn:aws-us-gov:sts::012345678987:assumed-role/Sec/me", role, "x")
+    with pytest.raises(AwsError):
+        _check_account("", role, "x")

@@ -51,6 +51,9 @@ class Context:
         self.stdout: IO[str] = stdout if stdout is not None else sys.stdout
         self._terminal = terminal
         self._services = services
+        #: This run warned that the profile it writes shadows a credential_process profile:
+        #: its answer is not remembered, so that every run warns.
+        self._shadowing = False
 
     @property
     def terminal(self) -> Terminal:
@@ -93,6 +96,23 @@ class Context:
             )
         return self._services
 
+    def warn_shadowing(self, account: config.Account, profiles: Sequence[str]) -> None:
+        """Warn when writing one of ``profiles`` into the account's credentials file would
+        shadow a ``credential_process`` profile of the AWS config file of that name."""
+        from samljit.sinks.awsconfig import shadowed_process
+
+        for profile in profiles:
+            found = shadowed_process(profile, account.credentials_file, self.env)
+            if found is not None:
+                self._shadowing = True
+                self.terminal.warn(
+                    f"profile [{profile}], which samljit writes to {account.credentials_file}, "
+                    f"shadows [profile {profile}] of {found}: the AWS SDKs and CLI read the "
+                    "credentials file first and skip its credential_process until the written "
+                    "keys expire; give one of the two another name (aws_profile or --profile "
+                    "for samljit's)"
+                )
+
     def remember(
         self,
         account: config.Account,
@@ -110,8 +130,10 @@ class Context:
         audit line (the key holds ``--reason`` and ``SAMLJIT_REASON``, so it stays true)."""
         from samljit.jit.flow import grant_key, reuse_event
 
-        if self.mfa_token():
-            return  # a one-time code is never written down
+        if self.mfa_token() or self._shadowing:
+            return  # a one-time code is never written down; a warning is said every time
+        from samljit.sinks.awsconfig import config_file
+
         services = self.services
         expires = grant.credentials.expiration.timestamp()
         reused = grant._replace(reused=True)
@@ -122,6 +144,7 @@ class Context:
                 str(self.config_path),
                 str(services.cache.grant_path(grant_key(account, account.role_arn))),
                 str(account.credentials_file),
+                str(config_file(self.env)),  # a credential_process profile added: warn
             ],
             until=expires - account.refresh_margin,
             expires=expires,

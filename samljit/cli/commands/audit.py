@@ -29,7 +29,8 @@ def run(ctx: Context) -> int:
                 f"--since {ctx.args.since!r} is not a duration or a time",
                 hint="use 30m, 12h, 1d, 2w or an RFC 3339 time",
             ) from None
-    for logged in services.audit.read(since):
+    scan = services.audit.scan(since)
+    for logged in scan.entries:
         # a line written before values were escaped, or by hand, is escaped when shown
         entry = {k: printable(v) for k, v in logged.items()}
         if ctx.args.json:
@@ -41,4 +42,10 @@ def run(ctx: Context) -> int:
             if k in entry
         )
         ctx.out(f"{entry['time']}  {entry['event']:<15} {entry.get('command', ''):<18} {extra}")
+    if scan.unreadable:
+        lines = "line" if scan.unreadable == 1 else "lines"
+        ctx.terminal.warn(
+            f"{scan.unreadable} {lines} of the audit log {services.audit.path} could not be "
+            "read (not a JSON object with an RFC 3339 time) and are not shown"
+        )
     return 0

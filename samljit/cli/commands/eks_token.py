@@ -5,7 +5,8 @@ credentials (cached, logging in when needed, exactly as ``credential-process`` d
     - name: production
       user:
         exec:
-          apiVersion: client.authentication.k8s.io/v1beta1
+          apiVersion: client.authentication.k8s.io/v1
+          interactiveMode: IfAvailable
           command: samljit
           args: [eks-token, -a, production, --cluster, prod-eks]
 """
@@ -32,12 +33,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(ctx: Context) -> int:
-    from samljit.aws.eks import check_cluster, exec_credential, presigned_url, token_of
+    from samljit.aws.eks import (
+        api_version,
+        check_cluster,
+        exec_credential,
+        presigned_url,
+        token_of,
+    )
     from samljit.aws.signing import require_botocore
 
     args = ctx.args
     require_botocore("eks-token")
     cluster = check_cluster(args.cluster)
+    version = api_version(ctx.env)  # before any login: a version we cannot answer ends here
     account = ctx.account(Overrides(role=args.role))
     services = ctx.services
     grant = login(  # the credential-process path: cache first, one login at a time
@@ -60,7 +68,10 @@ def run(ctx: Context) -> int:
     token = token_of(url)
     ctx.redactor.add(url, token)
     credential = exec_credential(
-        token, now=services.now(), credentials_expire=grant.credentials.expiration
+        token,
+        now=services.now(),
+        credentials_expire=grant.credentials.expiration,
+        version=version,
     )
     ctx.out(json.dumps(credential))
     return 0

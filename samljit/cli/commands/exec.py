@@ -43,6 +43,8 @@ def run(ctx: Context) -> int:
     services = ctx.services
     write = account.write_credentials and not args.no_write
     reason = ctx.reason()
+    if write:
+        ctx.warn_shadowing(account, [account.aws_profile])
     grant = login(
         account,
         services,
@@ -56,6 +58,7 @@ def run(ctx: Context) -> int:
         region=account.region or grant.credentials.region,
         account_name=account.name,
         role_arn=grant.role_arn,
+        env=ctx.env,
     )
     if reason is not None:
         updates["SAMLJIT_REASON"] = reason  # the child knows why it runs (and may log it)

@@ -36,12 +36,14 @@ def run(ctx: Context) -> int:
             force=args.force,
             reason=reason,
         )
+        ctx.warn_shadowing(account, [grant.profile for grant in grants])
         now = services.now()
         for grant in grants:
             expiry = expiry_text(grant.credentials.expiration, now)
             ctx.terminal.info(f"[{grant.profile}] {grant.role_arn} {expiry}")
         ctx.terminal.info(f"Wrote {len(grants)} profiles.")
         return 0
+    ctx.warn_shadowing(account, [account.aws_profile])
     grant = login(
         account,
         services,

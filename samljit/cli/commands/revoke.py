@@ -1,8 +1,9 @@
 """``samljit revoke``: deny everything to a role's sessions issued before a time.
 
 Writes the inline policy ``AWSRevokeOlderSessions`` (:mod:`samljit.aws.iam`) on the role, with
-the credentials of ``--aws-profile`` (or the environment's), after showing it and asking —
-unless ``--yes``. Every session of the role, anyone's, issued before the time is cut off.
+the credentials of ``--aws-profile`` (or the environment's), once STS has said that they
+belong to the role's account, after showing it and asking — unless ``--yes``. Every session
+of the role, anyone's, issued before the time is cut off.
 """
 
 from __future__ import annotations
@@ -58,33 +59,40 @@ def run(ctx: Context) -> int:
     terminal = ctx.terminal
     if not args.yes:
         terminal.require(CONFIRMATION, hint=YES_HINT)
-    terminal.notice(
-        f"Revoke every session of role {arn.name} in account {arn.account_id} issued before "
-        f"{before}: anyone's, not only yours."
-    )
-    terminal.notice(f"Inline policy {POLICY_NAME} for {role_arn} (replaces one of that name):")
-    terminal.notice(policy_text(document))
-    if before > revoke_time(now):
-        terminal.warn(
-            f"{before} is in the future: sessions issued from now until then are denied too"
+
+    def confirm(caller: str) -> bool:
+        terminal.notice(
+            f"Revoke every session of role {arn.name} in account {arn.account_id} issued "
+            f"before {before}: anyone's, not only yours."
         )
-    if not args.yes:
+        terminal.notice(f"Inline policy {POLICY_NAME} for {role_arn} (replaces one of that name):")
+        terminal.notice(policy_text(document))
+        terminal.notice(f"Written as {caller}.")
+        if before > revoke_time(now):
+            terminal.warn(
+                f"{before} is in the future: sessions issued from now until then are denied too"
+            )
+        if args.yes:
+            return True
         answer = terminal.ask(
             "Write this policy? (yes/no)",
             what=CONFIRMATION,
             hint=YES_HINT,
             validate=lambda text: None if text.lower() in YES | NO else "answer yes or no",
         )
-        if answer.lower() in NO:
-            terminal.info("Nothing written.")
-            return 0
-    put_role_policy(
+        return answer.lower() not in NO
+
+    written = put_role_policy(
         role_arn,
         policy_text(document),
         profile=args.aws_profile,
         credentials_file=str(account.credentials_file),
         env=ctx.env,
+        confirm=confirm,
     )
+    if not written:
+        terminal.info("Nothing written.")
+        return 0
     services.event("role.revoked", account=account.name, role_arn=role_arn, before=before)
     terminal.success(
         f"Revoked: sessions of {role_arn} issued before {before} are denied every action "

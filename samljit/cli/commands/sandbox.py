@@ -99,9 +99,12 @@ def serve(ctx: Context) -> int:
         require_webauthn()
     with tempfile.TemporaryDirectory(prefix="samljit-sandbox-") as scratch:
         if args.key:
-            key = load_signing_key(Path(args.key).expanduser(), Path(args.cert).expanduser())
+            # absolute: the banner's `configure` line is run from another directory
+            key = load_signing_key(
+                Path(args.key).expanduser().absolute(), Path(args.cert).expanduser().absolute()
+            )
         else:
-            key = generate_signing_key(Path(scratch))
+            key = generate_signing_key(Path(scratch).absolute())
         server = LoopbackServer(args.port, url_host="localhost" if passkeys else None)
         idp = SandboxIdp(
             users,
@@ -115,9 +118,12 @@ def serve(ctx: Context) -> int:
             sts = _local_sts(ctx, args.sts, args.sts_port)
             if sts is not None:
                 stack.callback(sts.stop)
-            _banner(ctx, idp, key, users, from_file=args.users, sts_url=sts.url if sts else None)
+            # before the banner: whoever read it may stop the sandbox at once
             previous = signal.signal(signal.SIGTERM, _stop_on_sigterm)
             try:
+                _banner(
+                    ctx, idp, key, users, from_file=args.users, sts_url=sts.url if sts else None
+                )
                 server.serve()
             except KeyboardInterrupt:
                 pass

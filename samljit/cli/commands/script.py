@@ -34,6 +34,7 @@ def run(ctx: Context) -> int:
         region=account.region or grant.credentials.region,
         account_name=account.name,
         role_arn=grant.role_arn,
+        env=ctx.env,
     )
     shell = args.shell or default_shell(ctx.env)
     removed = tuple(name for name in REMOVED if name.startswith("AWS_"))
