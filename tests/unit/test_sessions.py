@@ -277,3 +277,95 @@ def test_expiry_is_read_as_utc(tmp_path: Path, clock: FakeClock) -> None:
     store.save(ACCOUNT, [cookie("sid", "s3cr3t-session", expires=int(at.timestamp()))])
     info = store.describe(ACCOUNT)
     assert info is not None and info.expires == at and info.saved == clock.now()
+
+
+# -- one user's session, nothing left behind, a bounded lifetime (issue 21) -----------------
+ALICE = ACCOUNT._replace(username="alice@acme.example")
+
+
+def test_a_session_is_used_only_for_the_username_it_was_made_for(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    store = file_store(tmp_path, clock)
+    store.save(ALICE, [cookie("sid", "alices-session")])
+    assert store.load(ALICE._replace(username="bob@acme.example")) is None
+    assert store.load(ALICE._replace(username=None)) is None
+    assert store.describe(ALICE) is None, "another user's login dropped alice's session"
+    store.save(ALICE, [cookie("sid", "alices-session")])
+    held = store.load(ALICE)
+    assert held is not None and [c["value"] for c in held.cookies] == ["alices-session"]
+
+
+def keyring_store(tmp_path: Path, clock: FakeClock, backend: MemoryKeyring) -> SessionStore:
+    return SessionStore(tmp_path / "cache", TERMINAL, now=clock.now, keyring=lambda: backend)
+
+
+def test_forget_removes_the_chunks_after_the_url_host_changed(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    backend = MemoryKeyring()
+    store = keyring_store(tmp_path, clock, backend)
+    store.save(ACCOUNT, [cookie("sid", "s3cr3t-session")])
+    assert backend.entries
+    moved = ACCOUNT._replace(url="https://new-idp.example/realms/acme/sso")
+    store.forget(moved)
+    assert backend.entries == {}
+    assert list((tmp_path / "cache" / "sessions").iterdir()) == []
+
+
+@pytest.mark.parametrize("index", ["{not json", "", '{"format": 1}'])
+def test_forget_removes_the_chunks_a_corrupt_index_no_longer_names(
+    tmp_path: Path, clock: FakeClock, index: str
+) -> None:
+    backend = MemoryKeyring()
+    store = keyring_store(tmp_path, clock, backend)
+    store.save(ACCOUNT, [cookie(f"c{i}", "v" * 400) for i in range(6)])
+    assert len(backend.entries) > 1
+    index_file(tmp_path).write_text(index)
+    store.forget(ACCOUNT)
+    assert backend.entries == {}
+
+
+def test_forget_removes_the_chunks_a_stale_index_does_not_name(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    backend = MemoryKeyring()
+    store = keyring_store(tmp_path, clock, backend)
+    store.save(ACCOUNT, [cookie("sid", "first-session")])
+    stale = index_file(tmp_path).read_text()
+    store.save(ACCOUNT, [cookie("sid", "second-session")])
+    index_file(tmp_path).write_text(stale)  # a backup restored, a copy from another machine
+    store.forget(ACCOUNT)
+    assert backend.entries == {}
+
+
+def test_a_session_without_cookie_expiry_is_capped_at_twelve_hours(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    store = file_store(tmp_path, clock)
+    started = clock.now()
+    store.save(ACCOUNT, [cookie("sid", "s3cr3t-session")])
+    info = store.describe(ACCOUNT)
+    assert info is not None and info.expires == started + timedelta(hours=12)
+    clock.advance(6 * 3600)  # a login that reused the session keeps it: no new lifetime
+    store.save(ACCOUNT, [cookie("sid", "s3cr3t-session")])
+    clock.advance(6 * 3600 - 1)
+    assert store.load(ACCOUNT) is not None
+    clock.advance(1)
+    assert store.load(ACCOUNT) is None
+    assert list((tmp_path / "cache" / "sessions").iterdir()) == []
+
+
+def test_session_max_age_bounds_a_session_without_cookie_expiry(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    store = file_store(tmp_path, clock)
+    brief = ACCOUNT._replace(session_max_age=3600)
+    later = int(clock.now().timestamp()) + 7200
+    store.save(brief, [cookie("sid", "s3cr3t-session"), cookie("pref", "en", expires=later)])
+    clock.advance(3599)
+    held = store.load(brief)
+    assert held is not None and sorted(c["name"] for c in held.cookies) == ["pref", "sid"]
+    clock.advance(1)
+    held = store.load(brief)  # the session cookie is past the bound; the other lives on
+    assert held is not None and [c["name"] for c in held.cookies] == ["pref"]
