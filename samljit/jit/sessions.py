@@ -308,7 +308,7 @@ class SessionStore:
         index: dict[str, Any] = {
             "format": FORMAT,
             "Account": account.name,
-            "Username": _owner(account),
+            "Username": idp_user(account),
             "Hosts": idp_hosts(account),
             "Saved": _stamp(now),
             "Started": _stamp(began or now),
@@ -432,8 +432,9 @@ class SessionStore:
                 return
 
 
-def _owner(account: Account) -> str:
-    """The IdP username a session is made for ("" when none is configured)."""
+def idp_user(account: Account) -> str:
+    """The IdP username what samljit keeps for the account (its IdP session, cached
+    assertion and credentials) is made for and used for ("" when none is configured)."""
     return account.username or ""
 
 
@@ -442,7 +443,7 @@ def _made_for(data: Mapping[str, Any], account: Account) -> bool:
     return (
         data.get("Account") == account.name
         and data.get("Hosts") == idp_hosts(account)
-        and data.get("Username") == _owner(account)
+        and data.get("Username") == idp_user(account)
     )
 
 
