@@ -6,17 +6,28 @@ What is kept: the cookies the IdP set on its own hosts (the hosts of the account
 its expiry. Cookies without an expiry (browser "session cookies") are kept too: they usually
 *are* the IdP session. Cookies of any other host are never kept.
 
+Whose: a session is made for one account's IdP hosts and one IdP username (the account's
+``username``, from ``SAMLJIT_USERNAME`` or the config; "" when none is set), and used for no
+other: an entry made for another username or IdP is dropped when read, and another user's
+login replaces it.
+
 Where: in the OS keyring when one works (split into chunks of :data:`CHUNK` characters,
 since some backends limit an entry's size), else in a 0600 file. Either way a small index
 file in samljit's cache directory (``<cache>/sessions/<key>.json``, directory 0700, file
-0600, written atomically) says where the session is, until when it holds and, for the
-keyring, which generation of chunks is current, with their SHA-256, so that a torn or
-foreign keyring entry is noticed. ``status`` reads only that index (it never imports
-``keyring``). A corrupt, foreign (another owner, loose mode, another IdP) or unreadable entry
-is dropped, never a crash; ``~/.samljit`` never holds a session.
+0600, written atomically) says where the session is, for whom, since and until when it
+holds and, for the keyring, which of the two slots of chunks (:data:`SLOTS`) is current,
+with their SHA-256, so that a torn or foreign keyring entry is noticed. Chunks are named
+``<slot>.<number>`` under the account's service, so :meth:`SessionStore.forget` finds and
+deletes all of them even when no index (or a stale or corrupt one) names them. ``status``
+reads only that index (it never imports ``keyring``). A corrupt, foreign (another owner,
+loose mode, another IdP, another username) or unreadable entry is dropped, never a crash;
+``~/.samljit`` never holds a session.
 
 Lifetime: an entry holds until the latest expiry among its cookies; past it, it is dropped.
-An entry whose cookies have no expiry at all holds until the IdP refuses it, or
+Cookies without an expiry hold for at most the account's ``session_max_age`` (default 12 h)
+from the login that made the session (a login that only reused it does not extend it), and
+never past the latest expiry of the entry's other cookies; an entry whose cookies have no
+expiry at all is dropped then, or earlier when the IdP refuses it, or by
 :meth:`SessionStore.forget` (``samljit logout``), or ``disable_sessions = true``.
 
 How the login flow uses it (``samljit.jit.flow.authenticate``), which is also the API a
@@ -45,6 +56,7 @@ The store itself::
     held = store.load(account)            # HeldSession | None (expired cookies left out)
     store.save(account, cookies)          # list of cookie dicts, see KEPT_FIELDS
     store.forget(account)                 # True when something was removed
+    store.forget(account, sweep=True)     # logout: also chunks no index names any more
     store.describe(account)               # SessionInfo | None, for status; no secrets
 
 A cookie is a plain dict: ``name``, ``value``, ``domain``, ``path``, ``secure`` (bool),
