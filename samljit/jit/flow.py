@@ -118,14 +118,16 @@ def _into_profile(account: Account, grant: Grant) -> Grant:
     held = held_credentials(account)
     if held is not None and held.access_key_id == grant.credentials.access_key_id:
         return grant
-    from samljit.sinks import credfile
+    _write_profile(account, account.aws_profile, grant.credentials)
+    return grant._replace(reused=False)
+
+
+def _write_profile(account: Account, profile: str, credentials: AwsCredentials) -> None:
+    from samljit.sinks import credfile  # not on the credential-process path
 
     credfile.write_profile(
-        account.credentials_file,
-        account.aws_profile,
-        profile_values(grant.credentials, account.region),
+        account.credentials_file, profile, profile_values(credentials, account.region)
     )
-    return grant._replace(reused=False)
 
 
 # -- the IdP ----------------------------------------------------------------------------
@@ -460,13 +462,7 @@ def login(
         ) from None
     grant = Grant(credentials, account.aws_profile, role.role_arn, reused=False)
     if write:
-        from samljit.sinks import credfile
-
-        credfile.write_profile(
-            account.credentials_file,
-            account.aws_profile,
-            profile_values(credentials, account.region),
-        )
+        _write_profile(account, account.aws_profile, credentials)
     services.event(
         "grant.issued",
         account=account.name,
@@ -532,13 +528,9 @@ def login_all_roles(
                 f"profile_template {template!r} gives several roles the same profile name",
                 hint="add {account_id} or {role_name} to the template",
             )
-        from samljit.sinks import credfile
-
         for role, name in zip(parsed.roles, names, strict=True):
             credentials = _assume(account, services, http, role, parsed).credentials
-            credfile.write_profile(
-                account.credentials_file, name, profile_values(credentials, account.region)
-            )
+            _write_profile(account, name, credentials)
             cache.put_grant(
                 grant_key(account, role.role_arn),
                 CachedGrant(

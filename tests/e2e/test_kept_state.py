@@ -142,14 +142,20 @@ def session_entries(cli: Cli) -> list[str]:
     return [key for key in entries if key.startswith("samljit-idp-session:")]
 
 
-def test_logout_after_the_url_host_changed_leaves_no_chunk_behind(
-    cli: Cli, jumpcloud: JumpCloudEmulator
-) -> None:
+def login_into_the_keyring(cli: Cli, jumpcloud: JumpCloudEmulator) -> dict[str, str]:
+    """Log in with an OS keyring (the test vault) that keeps the session; its environment."""
     keyring = vault_env(cli.home)
     cli.write_config(account_config(jumpcloud))
     ran = cli.run("login", "-a", "production", "--mfa-token", code(cli), env=keyring)
     assert ran.returncode == 0, ran.stderr
     assert session_entries(cli), "the session was not kept in the keyring"
+    return keyring
+
+
+def test_logout_after_the_url_host_changed_leaves_no_chunk_behind(
+    cli: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    keyring = login_into_the_keyring(cli, jumpcloud)
     moved = account_config(jumpcloud).replace("127.0.0.1", "localhost")
     assert moved != account_config(jumpcloud)
     cli.write_config(moved)
@@ -161,10 +167,7 @@ def test_logout_after_the_url_host_changed_leaves_no_chunk_behind(
 def test_logout_with_a_corrupt_index_leaves_no_chunk_behind(
     cli: Cli, jumpcloud: JumpCloudEmulator
 ) -> None:
-    keyring = vault_env(cli.home)
-    cli.write_config(account_config(jumpcloud))
-    ran = cli.run("login", "-a", "production", "--mfa-token", code(cli), env=keyring)
-    assert ran.returncode == 0, ran.stderr
+    keyring = login_into_the_keyring(cli, jumpcloud)
     [index] = (cli.home / ".cache" / "samljit" / "sessions").glob("*.json")
     index.write_text("{torn")
     cli.write_config(account_config(jumpcloud, extra="disable_sessions = true\n"))

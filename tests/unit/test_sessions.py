@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -300,30 +300,36 @@ def keyring_store(tmp_path: Path, clock: FakeClock, backend: MemoryKeyring) -> S
     return SessionStore(tmp_path / "cache", TERMINAL, now=clock.now, keyring=lambda: backend)
 
 
-def test_forget_removes_the_chunks_after_the_url_host_changed(
-    tmp_path: Path, clock: FakeClock
-) -> None:
-    backend = MemoryKeyring()
-    store = keyring_store(tmp_path, clock, backend)
-    store.save(ACCOUNT, [cookie("sid", "s3cr3t-session")])
-    assert backend.entries
-    moved = ACCOUNT._replace(url="https://new-idp.example/realms/acme/sso")
-    store.forget(moved)
-    assert backend.entries == {}
-    assert list((tmp_path / "cache" / "sessions").iterdir()) == []
+def moved(tmp_path: Path) -> Account:
+    return ACCOUNT._replace(url="https://new-idp.example/realms/acme/sso")
 
 
-@pytest.mark.parametrize("index", ["{not json", "", '{"format": 1}'])
-def test_forget_removes_the_chunks_a_corrupt_index_no_longer_names(
-    tmp_path: Path, clock: FakeClock, index: str
+def corrupt(tmp_path: Path) -> Account:
+    index_file(tmp_path).write_text("{torn")
+    return ACCOUNT
+
+
+def emptied(tmp_path: Path) -> Account:
+    index_file(tmp_path).write_text('{"format": 1}')
+    return ACCOUNT
+
+
+def gone(tmp_path: Path) -> Account:
+    index_file(tmp_path).unlink()  # an earlier samljit dropped it, leaving the chunks
+    return ACCOUNT
+
+
+@pytest.mark.parametrize("change", [moved, corrupt, emptied, gone])
+def test_logout_removes_every_chunk_whatever_became_of_the_index(
+    tmp_path: Path, clock: FakeClock, change: Callable[[Path], Account]
 ) -> None:
     backend = MemoryKeyring()
     store = keyring_store(tmp_path, clock, backend)
     store.save(ACCOUNT, [cookie(f"c{i}", "v" * 400) for i in range(6)])
     assert len(backend.entries) > 1
-    index_file(tmp_path).write_text(index)
-    store.forget(ACCOUNT)
+    store.forget(change(tmp_path), sweep=True)
     assert backend.entries == {}
+    assert list((tmp_path / "cache" / "sessions").iterdir()) == []
 
 
 def test_forget_removes_the_chunks_a_stale_index_does_not_name(
@@ -334,9 +340,22 @@ def test_forget_removes_the_chunks_a_stale_index_does_not_name(
     store.save(ACCOUNT, [cookie("sid", "first-session")])
     stale = index_file(tmp_path).read_text()
     store.save(ACCOUNT, [cookie("sid", "second-session")])
+    assert len(backend.entries) == 1, "the first session's chunks were left behind"
     index_file(tmp_path).write_text(stale)  # a backup restored, a copy from another machine
     store.forget(ACCOUNT)
     assert backend.entries == {}
+
+
+def test_without_an_index_only_logout_opens_the_keyring(tmp_path: Path, clock: FakeClock) -> None:
+    opened: list[MemoryKeyring] = []
+
+    def factory() -> MemoryKeyring:
+        opened.append(MemoryKeyring())
+        return opened[-1]
+
+    store = SessionStore(tmp_path / "cache", TERMINAL, now=clock.now, keyring=factory)
+    assert store.forget(ACCOUNT) is False and opened == []  # disable_sessions, every login
+    assert store.forget(ACCOUNT, sweep=True) is False and len(opened) == 1
 
 
 def test_a_session_without_cookie_expiry_is_capped_at_twelve_hours(
