@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import configparser
 import json
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +32,7 @@ from tests.support.moto_sts import MotoSts
 BOB = "bob@acme.example"
 BOB_PASSWORD = "bobs-own-Password-77"
 DEV_SLUG = "acme-dev-aws"
+NO_PASSWORD: dict[str, str] = {"SAMLJIT_PASSWORD": None}  # type: ignore[dict-item]
 
 
 def code(cli: Cli) -> str:
@@ -173,6 +175,38 @@ def test_logout_with_a_corrupt_index_leaves_no_chunk_behind(
     cli.write_config(account_config(jumpcloud, extra="disable_sessions = true\n"))
     assert cli.run("logout", "-a", "production", env=keyring).returncode == 0
     assert session_entries(cli) == []
+
+
+def age_the_session(cli: Cli, seconds: int) -> None:
+    """Move the kept session's start (and save) back by ``seconds``, as that much time would."""
+    [index] = (cli.home / ".cache" / "samljit" / "sessions").glob("*.json")
+    data = json.loads(index.read_text())
+    for key in ("Saved", "Started"):
+        if key in data:
+            moment = datetime.fromisoformat(data[key].replace("Z", "+00:00"))
+            data[key] = (moment - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    index.write_text(json.dumps(data))
+
+
+def test_a_session_without_cookie_expiry_is_not_used_after_session_max_age(
+    cli: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
+    age_the_session(cli, 11 * 3600)
+    again = ["login", "-a", "production", "--force", "--skip-prompt"]
+    held = cli.run(*again, env=NO_PASSWORD)
+    assert held.returncode == 0, held.stderr  # 11 h: the session still answers
+    age_the_session(cli, 3600)
+    ran = cli.run(*again, env=NO_PASSWORD)
+    assert ran.returncode == 2 and "password" in ran.stderr.lower(), ran.stderr
+    assert [row["idp_session"] for row in json.loads(cli.run("status", "--json").stdout)] == [False]
+
+    cli.write_config(account_config(jumpcloud, extra="session_max_age = 86400\n"))
+    assert cli.run("login", "-a", "production", "--force", "--mfa-token", code(cli)).returncode == 0
+    age_the_session(cli, 13 * 3600)
+    longer = cli.run(*again, env=NO_PASSWORD)
+    assert longer.returncode == 0, longer.stderr
 
 
 # -- 13: a login after credential-process writes its profile -------------------------------
