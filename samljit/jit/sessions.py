@@ -243,9 +243,10 @@ class SessionStore:
             return True, None
         return True, data
 
-    def _read_index(self, account: Account) -> dict[str, Any] | None:
+    def _read_index(self, account: Account, *, drop: bool = True) -> dict[str, Any] | None:
         """The entry's index (with the cookies, for the file store), or None. A corrupt or
-        foreign one, or one made for another user or IdP, is dropped with its chunks."""
+        foreign one, or one made for another user or IdP, is dropped with its chunks (with
+        ``drop``; ``status`` leaves it, never opening the keyring)."""
         path = self._path(account)
         if path is None:
             return None
@@ -253,7 +254,8 @@ class SessionStore:
         if not there:
             return None
         if data is None or not _made_for(data, account):
-            self.forget(account)
+            if drop:
+                self.forget(account)
             return None
         return data
 
@@ -268,7 +270,7 @@ class SessionStore:
     # -- the API ------------------------------------------------------------------------
     def describe(self, account: Account) -> SessionInfo | None:
         """Whether a session is held (its index only: no keyring, no cookie values)."""
-        data = self._read_index(account)
+        data = self._read_index(account, drop=False)
         if data is None:
             return None
         expires = _bound(data, account)

@@ -388,3 +388,16 @@ def test_session_max_age_bounds_a_session_without_cookie_expiry(
     clock.advance(1)
     held = store.load(brief)  # the session cookie is past the bound; the other lives on
     assert held is not None and [c["name"] for c in held.cookies] == ["pref"]
+
+
+def test_status_of_another_users_session_leaves_it_and_the_keyring_alone(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    backend = MemoryKeyring()
+    keyring_store(tmp_path, clock, backend).save(ALICE, [cookie("sid", "alices-session")])
+    opened: list[str] = []
+    status = SessionStore(
+        tmp_path / "cache", TERMINAL, now=clock.now, keyring=lambda: opened.append("!")
+    )
+    assert status.describe(ALICE._replace(username="bob@acme.example")) is None
+    assert opened == [] and backend.entries and index_file(tmp_path).exists()
