@@ -98,6 +98,12 @@ def reusable(
         return None
     if not grants_role(credentials, role_ref, account):
         return None
+    if (
+        cached is not None
+        and cached.credentials.access_key_id == credentials.access_key_id
+        and not _made_for(cached, account, role_ref)
+    ):
+        return None  # the profile holds what the cache says another IdP or user obtained
     return Grant(credentials, account.aws_profile, None, reused=True)
 
 

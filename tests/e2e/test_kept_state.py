@@ -14,6 +14,8 @@ from typing import Any
 
 from tests.emulators.jumpcloud import App, JumpCloudEmulator, totp_now
 from tests.support.accounts import (
+    ACCOUNT_ID,
+    DEV_ACCOUNT,
     DEV_ARN,
     DEV_PROVIDER,
     EMAIL,
@@ -104,6 +106,16 @@ def test_alices_cached_assertion_and_credentials_do_not_answer_bob(
     assert len(sts.calls) == calls + 1
 
 
+def two_accounts(jumpcloud: JumpCloudEmulator) -> None:
+    """The user's production app grants RO_ARN; a second app (DEV_SLUG) grants DEV_ARN,
+    a role of the same name in another AWS account."""
+    apps = {
+        SLUG: App(roles=grants((RO_ARN, PROVIDER_ARN))),
+        DEV_SLUG: App(roles=grants((DEV_ARN, DEV_PROVIDER))),
+    }
+    jumpcloud.add_user(make_user(apps=apps))
+
+
 # -- 3: cached credentials follow what the role reference resolves to ---------------------
 def test_an_alias_pointed_elsewhere_is_not_answered_from_the_cache(
     cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts
@@ -121,11 +133,7 @@ def test_an_alias_pointed_elsewhere_is_not_answered_from_the_cache(
 def test_an_account_of_the_same_name_in_another_config_file_has_its_own_cache(
     cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts
 ) -> None:
-    apps = {
-        SLUG: App(roles=grants((RO_ARN, PROVIDER_ARN))),
-        DEV_SLUG: App(roles=grants((DEV_ARN, DEV_PROVIDER))),
-    }
-    jumpcloud.add_user(make_user(apps=apps))
+    two_accounts(jumpcloud)
     role = ["--role", "AcmeJumpCloudAdminRO"]  # a role name: each account has one of them
     cli.write_config(account_config(jumpcloud, role=None))
     prod = process_json(cli, *role, SAMLJIT_MFA_TOKEN=code(cli))
@@ -135,6 +143,23 @@ def test_an_account_of_the_same_name_in_another_config_file_has_its_own_cache(
     dev = process_json(cli, *role, SAMLJIT_CONFIG=str(other))
     assert sts.calls[-1].role_arn == DEV_ARN, "the other config's account got cached keys"
     assert dev["AccessKeyId"] != prod["AccessKeyId"]
+
+
+def test_a_login_with_another_config_file_is_not_answered_by_the_profile_it_shares(
+    cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts
+) -> None:
+    two_accounts(jumpcloud)
+    role = ["--role", "AcmeJumpCloudAdminRO"]
+    cli.write_config(account_config(jumpcloud, role=None))
+    assert cli.run("login", "-a", "production", *role, "--mfa-token", code(cli)).returncode == 0
+    assert principal(cli).startswith(f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/")
+    other = cli.home / "dev.samljit"
+    other.write_text(account_config(jumpcloud, role=None).replace(SLUG, DEV_SLUG))
+    ran = cli.run("login", "-a", "production", *role, env={"SAMLJIT_CONFIG": str(other)})
+    assert ran.returncode == 0, ran.stderr
+    assert "nothing to do" not in ran.stderr, "the other config's account was answered"
+    assert sts.calls[-1].role_arn == DEV_ARN
+    assert principal(cli).startswith(f"arn:aws:sts::{DEV_ACCOUNT}:assumed-role/")
 
 
 # -- 10: logout leaves no chunk of the session in the keyring ------------------------------
