@@ -21,6 +21,8 @@ _EMPTY: Mapping[str, str] = MappingProxyType({})
 DEFAULT_CONFIG = "~/.samljit"
 DEFAULT_ACCOUNT = "default"
 DEFAULT_REFRESH_MARGIN = 600
+#: How long a kept IdP session whose cookies carry no expiry is used (12 h).
+DEFAULT_SESSION_MAX_AGE = 43200
 
 
 class ConfigKey(NamedTuple):
@@ -82,6 +84,11 @@ KEYS: tuple[ConfigKey, ...] = (
         "`false`",
         "`true`: keep no IdP session, so every login at the IdP asks for password and MFA",
     ),
+    ConfigKey(
+        "session_max_age",
+        f"`{DEFAULT_SESSION_MAX_AGE}`",
+        "seconds a kept IdP session whose cookies carry no expiry is used for",
+    ),
 )
 KEY_NAMES = frozenset(k.name for k in KEYS)
 SUBSECTIONS = ("roles", "accounts")
@@ -110,6 +117,7 @@ class Account(NamedTuple):
     profile_template: str = "{account_name}-{role_name}"
     write_credentials: bool = True
     disable_sessions: bool = False
+    session_max_age: int = DEFAULT_SESSION_MAX_AGE
     role_aliases: Mapping[str, str] = _EMPTY
     account_names: Mapping[str, str] = _EMPTY
     #: The section's other keys: those the account's provider declares (read them with
@@ -237,6 +245,10 @@ def resolve_account(
         profile_template=get("profile_template") or "{account_name}-{role_name}",
         write_credentials=_bool(get("write_credentials") or "true", "write_credentials", name),
         disable_sessions=_bool(get("disable_sessions"), "disable_sessions", name),
+        session_max_age=_default(
+            _int(get("session_max_age"), "session_max_age", name, low=60),
+            DEFAULT_SESSION_MAX_AGE,
+        ),
         credentials_file=Path(os.path.expanduser(credentials_file or "~/.aws/credentials")),
         idp_certificate=Path(os.path.expanduser(cert)) if cert else None,
         api_url=api_url,

@@ -190,18 +190,17 @@ def remember(
         "audit": audit,
     }
     data = marshal.dumps({"format": FORMAT, "entries": entries})
-    temp = f"{path}.{os.getpid()}.tmp"
+    # after the run, not on the replay path: the credentials cache's own checks (a 0700
+    # directory of ours, else nothing is written) and its exclusive temp file
+    from pathlib import Path
+
+    from samljit import fsutil
+
     try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.replace(temp, path)
+        fsutil.private_dir(Path(directory))
+        fsutil.atomic_write(Path(path), data, mode=0o600)
     except OSError:
-        try:  # noqa: SIM105 (contextlib is not loaded on this path)
-            os.unlink(temp)
-        except OSError:
-            pass
+        pass  # best effort: the next run takes the full path
 
 
 def _program(argv: list[str], env: Mapping[str, str]) -> list[str] | None:

@@ -56,11 +56,17 @@ class CachedGrant(NamedTuple):
     role_arn: str | None
     account: str
     role_ref: str
+    #: The account's IdP ``url`` and the IdP username the credentials were obtained with
+    #: (``None``: not recorded, an entry of an earlier samljit).
+    url: str | None = None
+    username: str | None = None
 
 
 class CachedAssertion(NamedTuple):
     encoded: str
     not_on_or_after: datetime
+    #: The IdP username the assertion was obtained with (``None``: not recorded).
+    username: str | None = None
 
 
 class CachedError(NamedTuple):
@@ -172,7 +178,12 @@ class Cache:
                 region=data.get("Region"),
             )
             return CachedGrant(
-                credentials, data.get("RoleArn"), str(data["Account"]), str(data["RoleRef"])
+                credentials,
+                data.get("RoleArn"),
+                str(data["Account"]),
+                str(data["RoleRef"]),
+                _text(data.get("Url")),
+                _text(data.get("Username")),
             )
         except (KeyError, TypeError):
             return None
@@ -185,6 +196,8 @@ class Cache:
             {
                 "Account": grant.account,
                 "RoleRef": grant.role_ref,
+                "Url": grant.url,
+                "Username": grant.username,
                 "RoleArn": grant.role_arn,
                 "AccessKeyId": c.access_key_id,
                 "SecretAccessKey": c.secret_access_key,
@@ -215,13 +228,19 @@ class Cache:
         encoded = data.get("SAMLResponse")
         if moment is None or not isinstance(encoded, str) or not encoded:
             return None
-        return CachedAssertion(encoded, moment)
+        return CachedAssertion(encoded, moment, _text(data.get("Username")))
 
-    def put_assertion(self, key: str, encoded: str, not_on_or_after: datetime) -> None:
+    def put_assertion(
+        self, key: str, encoded: str, not_on_or_after: datetime, *, username: str
+    ) -> None:
         self._write(
             "assertions",
             key,
-            {"SAMLResponse": encoded, "NotOnOrAfter": rfc3339(not_on_or_after)},
+            {
+                "SAMLResponse": encoded,
+                "NotOnOrAfter": rfc3339(not_on_or_after),
+                "Username": username,
+            },
         )
 
     def remove_assertion(self, key: str) -> bool:
@@ -259,3 +278,7 @@ class Cache:
 
 def entry_key_of(data: Mapping[str, Any]) -> str:
     return entry_key(str(data.get("Account", "")), str(data.get("RoleRef", "")))
+
+
+def _text(value: object) -> str | None:
+    return value if isinstance(value, str) else None

@@ -27,6 +27,7 @@ from samljit.config.passwords import resolve_password
 from samljit.errors import AssertionFormatError, AuthenticationError, AwsError, SamljitError
 from samljit.idp.provider import LoginSecrets, Provider, load_provider
 from samljit.jit.cache import CachedError, CachedGrant, entry_key
+from samljit.jit.sessions import idp_user
 from samljit.saml import assertion as saml
 from samljit.services import Services
 from samljit.sinks.profile import grants_role, held_credentials, is_fresh, profile_values
@@ -84,7 +85,11 @@ def reusable(
     """Still-valid credentials for the requested role: from the cache, else the profile."""
     now = services.now()
     cached = services.cache.get_grant(grant_key(account, role_ref))
-    if cached is not None and is_fresh(cached.credentials, account.refresh_margin, now):
+    if (
+        cached is not None
+        and is_fresh(cached.credentials, account.refresh_margin, now)
+        and _made_for(cached, account, role_ref)
+    ):
         return Grant(cached.credentials, account.aws_profile, cached.role_arn, reused=True)
     if not profile_too:
         return None
@@ -93,7 +98,42 @@ def reusable(
         return None
     if not grants_role(credentials, role_ref, account):
         return None
+    if (
+        cached is not None
+        and cached.credentials.access_key_id == credentials.access_key_id
+        and not _made_for(cached, account, role_ref)
+    ):
+        return None  # the profile holds what the cache says another IdP or user obtained
     return Grant(credentials, account.aws_profile, None, reused=True)
+
+
+def _made_for(cached: CachedGrant, account: Account, role_ref: str | None) -> bool:
+    """Whether cached credentials answer this request: obtained from the account's IdP url
+    by its username, for the role ``role_ref`` resolves to now (an alias pointed elsewhere,
+    or an account of the same name in another config file, is not answered by them)."""
+    return (
+        cached.url == account.url
+        and cached.username == idp_user(account)
+        and grants_role(cached.credentials, role_ref, account)
+    )
+
+
+def _into_profile(account: Account, grant: Grant) -> Grant:
+    """``grant`` written into the account's profile unless the profile holds it already
+    (credentials cached by ``credential-process`` or ``exec`` answer a ``login`` too)."""
+    held = held_credentials(account)
+    if held is not None and held.access_key_id == grant.credentials.access_key_id:
+        return grant
+    _write_profile(account, account.aws_profile, grant.credentials)
+    return grant._replace(reused=False)
+
+
+def _write_profile(account: Account, profile: str, credentials: AwsCredentials) -> None:
+    from samljit.sinks import credfile  # not on the credential-process path
+
+    credfile.write_profile(
+        account.credentials_file, profile, profile_values(credentials, account.region)
+    )
 
 
 # -- the IdP ----------------------------------------------------------------------------
@@ -258,7 +298,11 @@ def assertion_for(
     key = assertion_key(account)
     if use_cache and not fresh:
         cached = cache.get_assertion(key)
-        if cached is not None and cached.not_on_or_after - ASSERTION_MARGIN > services.now():
+        if (
+            cached is not None
+            and cached.username == idp_user(account)
+            and cached.not_on_or_after - ASSERTION_MARGIN > services.now()
+        ):
             services.redactor.add(cached.encoded)
             try:
                 return read_assertion(account, services, cached.encoded), True
@@ -267,7 +311,7 @@ def assertion_for(
     services.event("login.started", account=account.name)
     parsed = authenticate(account, services, mfa_token=mfa_token, http=http)
     if use_cache and parsed.not_on_or_after is not None:
-        cache.put_assertion(key, parsed.encoded, parsed.not_on_or_after)
+        cache.put_assertion(key, parsed.encoded, parsed.not_on_or_after, username=idp_user(account))
     return parsed, False
 
 
@@ -377,7 +421,7 @@ def login(
         )
         if found is not None:
             _reused(account, services, found, reason)
-            return found
+            return _into_profile(account, found) if write else found
     since = services.now()
     try:
         with cache.flight(key, timeout=services.flight_timeout) if use_cache else nullcontext():
@@ -385,7 +429,7 @@ def login(
                 found = reusable(account, role_ref, services, profile_too=False)
                 if found is not None:  # another process logged in while this one waited
                     _reused(account, services, found, reason)
-                    return found
+                    return _into_profile(account, found) if write else found
                 failed = cache.get_error(key)
                 if failed is not None and failed.time >= since:
                     raise _replay(failed)
@@ -406,7 +450,15 @@ def login(
             if use_cache:
                 cache.remove_error(key)
                 cache.put_grant(
-                    key, CachedGrant(credentials, role.role_arn, account.name, role_ref or "")
+                    key,
+                    CachedGrant(
+                        credentials,
+                        role.role_arn,
+                        account.name,
+                        role_ref or "",
+                        account.url,
+                        idp_user(account),
+                    ),
                 )
     except LockTimeout:
         raise AuthenticationError(
@@ -416,13 +468,7 @@ def login(
         ) from None
     grant = Grant(credentials, account.aws_profile, role.role_arn, reused=False)
     if write:
-        from samljit.sinks import credfile
-
-        credfile.write_profile(
-            account.credentials_file,
-            account.aws_profile,
-            profile_values(credentials, account.region),
-        )
+        _write_profile(account, account.aws_profile, credentials)
     services.event(
         "grant.issued",
         account=account.name,
@@ -488,16 +534,19 @@ def login_all_roles(
                 f"profile_template {template!r} gives several roles the same profile name",
                 hint="add {account_id} or {role_name} to the template",
             )
-        from samljit.sinks import credfile
-
         for role, name in zip(parsed.roles, names, strict=True):
             credentials = _assume(account, services, http, role, parsed).credentials
-            credfile.write_profile(
-                account.credentials_file, name, profile_values(credentials, account.region)
-            )
+            _write_profile(account, name, credentials)
             cache.put_grant(
                 grant_key(account, role.role_arn),
-                CachedGrant(credentials, role.role_arn, account.name, role.role_arn),
+                CachedGrant(
+                    credentials,
+                    role.role_arn,
+                    account.name,
+                    role.role_arn,
+                    account.url,
+                    idp_user(account),
+                ),
             )
             services.event(
                 "grant.issued",

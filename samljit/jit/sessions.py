@@ -6,17 +6,28 @@ What is kept: the cookies the IdP set on its own hosts (the hosts of the account
 its expiry. Cookies without an expiry (browser "session cookies") are kept too: they usually
 *are* the IdP session. Cookies of any other host are never kept.
 
+Whose: a session is made for one account's IdP hosts and one IdP username (the account's
+``username``, from ``SAMLJIT_USERNAME`` or the config; "" when none is set), and used for no
+other: an entry made for another username or IdP is dropped when read, and another user's
+login replaces it.
+
 Where: in the OS keyring when one works (split into chunks of :data:`CHUNK` characters,
 since some backends limit an entry's size), else in a 0600 file. Either way a small index
 file in samljit's cache directory (``<cache>/sessions/<key>.json``, directory 0700, file
-0600, written atomically) says where the session is, until when it holds and, for the
-keyring, which generation of chunks is current, with their SHA-256, so that a torn or
-foreign keyring entry is noticed. ``status`` reads only that index (it never imports
-``keyring``). A corrupt, foreign (another owner, loose mode, another IdP) or unreadable entry
-is dropped, never a crash; ``~/.samljit`` never holds a session.
+0600, written atomically) says where the session is, for whom, since and until when it
+holds and, for the keyring, which of the two slots of chunks (:data:`SLOTS`) is current,
+with their SHA-256, so that a torn or foreign keyring entry is noticed. Chunks are named
+``<slot>.<number>`` under the account's service, so :meth:`SessionStore.forget` finds and
+deletes all of them even when no index (or a stale or corrupt one) names them. ``status``
+reads only that index (it never imports ``keyring``). A corrupt, foreign (another owner,
+loose mode, another IdP, another username) or unreadable entry is dropped, never a crash;
+``~/.samljit`` never holds a session.
 
 Lifetime: an entry holds until the latest expiry among its cookies; past it, it is dropped.
-An entry whose cookies have no expiry at all holds until the IdP refuses it, or
+Cookies without an expiry hold for at most the account's ``session_max_age`` (default 12 h)
+from the login that made the session (a login that only reused it does not extend it), and
+never past the latest expiry of the entry's other cookies; an entry whose cookies have no
+expiry at all is dropped then, or earlier when the IdP refuses it, or by
 :meth:`SessionStore.forget` (``samljit logout``), or ``disable_sessions = true``.
 
 How the login flow uses it (``samljit.jit.flow.authenticate``), which is also the API a
@@ -45,6 +56,7 @@ The store itself::
     held = store.load(account)            # HeldSession | None (expired cookies left out)
     store.save(account, cookies)          # list of cookie dicts, see KEPT_FIELDS
     store.forget(account)                 # True when something was removed
+    store.forget(account, sweep=True)     # logout: also chunks no index names any more
     store.describe(account)               # SessionInfo | None, for status; no secrets
 
 A cookie is a plain dict: ``name``, ``value``, ``domain``, ``path``, ``secure`` (bool),
@@ -57,7 +69,7 @@ import contextlib
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
@@ -74,6 +86,12 @@ FORMAT = 1
 CHUNK = 1000
 #: Keyring service name prefix; the account name follows.
 SERVICE_PREFIX = "samljit-idp-session:"
+#: The two keyring slots a session's chunks are written to in turn, so that a new session
+#: never overwrites the chunks the current index names, and so that ``forget`` finds every
+#: chunk by its name even when no index names it any more.
+SLOTS = ("a", "b")
+#: More chunks than any session has (a bound for searching a slot).
+MAX_CHUNKS = 1000
 KEPT_FIELDS = ("name", "value", "domain", "path", "secure", "expires", "host_only")
 #: ``Store`` values in the index.
 IN_KEYRING, IN_FILE = "keyring", "file"
@@ -205,28 +223,39 @@ class SessionStore:
         directory = self._dir()
         return directory / f"{session_key(account)}.json" if directory is not None else None
 
-    def _read_index(self, account: Account) -> dict[str, Any] | None:
-        """The entry's index (with the cookies, for the file store), or None. A corrupt or
-        foreign one is dropped."""
-        path = self._path(account)
-        if path is None:
-            return None
+    @staticmethod
+    def _index(path: Path) -> tuple[bool, dict[str, Any] | None]:
+        """Whether an index file is there, and its content when it is ours and well-formed
+        (whoever it was made for)."""
         try:
             info = path.lstat()
         except OSError:
-            return None
+            return False, None
         try:
             if info.st_uid != os.getuid() or info.st_mode & 0o077 or not path.is_file():
-                raise ValueError("foreign")
+                return True, None
             data = json.loads(path.read_text(encoding="utf-8"))
-            if not isinstance(data, dict) or data.get("format") != FORMAT:
-                raise ValueError("corrupt")
-            if data.get("Account") != account.name or data.get("Hosts") != idp_hosts(account):
-                raise ValueError("another account or IdP")
-            if data.get("Store") not in (IN_KEYRING, IN_FILE):
-                raise ValueError("corrupt")
         except (OSError, ValueError, UnicodeDecodeError):
-            self._unlink(path)
+            return True, None
+        if not isinstance(data, dict) or data.get("format") != FORMAT:
+            return True, None
+        if data.get("Store") not in (IN_KEYRING, IN_FILE):
+            return True, None
+        return True, data
+
+    def _read_index(self, account: Account, *, drop: bool = True) -> dict[str, Any] | None:
+        """The entry's index (with the cookies, for the file store), or None. A corrupt or
+        foreign one, or one made for another user or IdP, is dropped with its chunks (with
+        ``drop``; ``status`` leaves it, never opening the keyring)."""
+        path = self._path(account)
+        if path is None:
+            return None
+        there, data = self._index(path)
+        if not there:
+            return None
+        if data is None or not _made_for(data, account):
+            if drop:
+                self.forget(account)
             return None
         return data
 
@@ -241,16 +270,18 @@ class SessionStore:
     # -- the API ------------------------------------------------------------------------
     def describe(self, account: Account) -> SessionInfo | None:
         """Whether a session is held (its index only: no keyring, no cookie values)."""
-        data = self._read_index(account)
+        data = self._read_index(account, drop=False)
         if data is None:
             return None
-        expires = _parse_time(data.get("Expires"))
+        expires = _bound(data, account)
         if expires is not None and expires <= self.now():
             return None
         return SessionInfo(str(data["Store"]), _parse_time(data.get("Saved")), expires)
 
     def load(self, account: Account) -> HeldSession | None:
-        """The kept session's still-valid cookies, or None. Anything unreadable is dropped."""
+        """The kept session's still-valid cookies, or None. Anything unreadable is dropped,
+        and so are cookies without an expiry once ``session_max_age`` has passed since the
+        session began."""
         data = self._read_index(account)
         if data is None:
             return None
@@ -260,17 +291,23 @@ class SessionStore:
         if not cookies or (isinstance(raw, list) and len(cookies) != len(raw)):
             self.forget(account)
             return None
-        now = self.now().timestamp()
-        expires = _latest_expiry(cookies)
-        if expires is not None and expires.timestamp() <= now:
+        started = _parse_time(data.get("Started"))
+        if started is None:
             self.forget(account)
             return None
-        live = [c for c in cookies if c["expires"] is None or c["expires"] > now]
-        return HeldSession(live, expires, str(data["Store"]))
+        now = self.now().timestamp()
+        cap = _cap(data, account)
+        until = cap.timestamp() if cap is not None else 0
+        live = [c for c in cookies if (until if c["expires"] is None else c["expires"]) > now]
+        if not live:
+            self.forget(account)
+            return None
+        return HeldSession(live, _bound(data, account), str(data["Store"]))
 
     def save(self, account: Account, cookies: Iterable[Mapping[str, Any]]) -> None:
         """Keep ``cookies`` (those of the IdP's hosts) as the account's session, replacing
-        what was kept. No cookie: the session is forgotten."""
+        what was kept. No cookie: the session is forgotten. A session saved again for the
+        same user and IdP (the login reused it) keeps the moment it began."""
         kept = [c for c in map(_clean, cookies) if c]
         now = self.now()
         kept = [c for c in kept if c["expires"] is None or c["expires"] > now.timestamp()]
@@ -280,16 +317,20 @@ class SessionStore:
         path = self._path(account)
         if path is None:
             return
-        old = self._read_index(account)
+        _, old = self._index(path)
+        began = _parse_time(old.get("Started")) if old and _made_for(old, account) else None
         index: dict[str, Any] = {
             "format": FORMAT,
             "Account": account.name,
+            "Username": idp_user(account),
             "Hosts": idp_hosts(account),
             "Saved": _stamp(now),
+            "Started": _stamp(began or now),
             "Expires": _stamp(_latest_expiry(kept)),
         }
         text = json.dumps(kept, separators=(",", ":"))
-        chunks = self._write_chunks(account, text)
+        slot = SLOTS[1] if old is not None and old.get("Generation") == SLOTS[0] else SLOTS[0]
+        chunks = self._write_chunks(account, text, slot)
         if chunks is not None:
             index.update(Store=IN_KEYRING, **chunks)
         else:
@@ -298,19 +339,33 @@ class SessionStore:
             fsutil.atomic_write(path, json.dumps(index).encode("utf-8"), mode=0o600)
         except OSError:
             if chunks is not None:
-                self._delete_chunks(account, chunks)
+                self._clear_slot(account, slot)
             return
-        if old is not None and old.get("Store") == IN_KEYRING:
-            self._delete_chunks(account, old)  # a new generation replaced it
+        # what the previous index named, and anything else left in the keyring for the
+        # account, goes: only the chunks this index names remain
+        if old is not None and old.get("Store") == IN_KEYRING and old.get("Generation") != slot:
+            self._delete_chunks(account, old)
+        if chunks is not None:
+            self._clear_slot(account, slot, start=chunks["Chunks"])
+        for other in SLOTS:
+            if chunks is None or other != slot:
+                self._clear_slot(account, other)
 
-    def forget(self, account: Account) -> bool:
-        """Drop the account's session (index, file and keyring chunks)."""
+    def forget(self, account: Account, *, sweep: bool = False) -> bool:
+        """Drop the account's session: the index (whoever and whatever IdP it was made for,
+        readable or not) and every keyring chunk kept for the account, also those that no
+        index names any more. Without an index the keyring is searched only with ``sweep``
+        (``logout``), so that a login with ``disable_sessions`` does not open the keyring.
+        True when an index was removed."""
         path = self._path(account)
         if path is None:
             return False
-        data = self._read_index(account)
+        there, data = self._index(path)
         if data is not None and data.get("Store") == IN_KEYRING:
             self._delete_chunks(account, data)
+        if there or sweep:
+            for slot in SLOTS:
+                self._clear_slot(account, slot)
         return self._unlink(path)
 
     # -- keyring chunks -----------------------------------------------------------------
@@ -318,15 +373,15 @@ class SessionStore:
     def _service(account: Account) -> str:
         return SERVICE_PREFIX + account.name
 
-    def _write_chunks(self, account: Account, text: str) -> dict[str, Any] | None:
-        """Write ``text`` to the keyring in chunks of a new generation: the index fields, or
-        None when there is no working keyring (the caller then uses the file)."""
+    def _write_chunks(self, account: Account, text: str, generation: str) -> dict[str, Any] | None:
+        """Write ``text`` to the keyring in chunks of slot ``generation`` (one of
+        :data:`SLOTS`, the one the current index does not name): the index fields, or None
+        when there is no working keyring (the caller then uses the file)."""
         backend = self._keyring()
         if backend is None:
             return None
         import hashlib
 
-        generation = os.urandom(6).hex()
         pieces = [text[i : i + CHUNK] for i in range(0, len(text), CHUNK)] or [""]
         fields = {
             "Generation": generation,
@@ -338,7 +393,7 @@ class SessionStore:
             try:
                 backend.set_password(service, f"{generation}.{number}", piece)
             except Exception:  # a locked or refusing keyring: keep the session in the file
-                self._delete_chunks(account, {**fields, "Chunks": number})
+                self._clear_slot(account, generation)
                 return None
         return fields
 
@@ -374,3 +429,50 @@ class SessionStore:
         for number in range(count):
             with contextlib.suppress(Exception):  # already gone, or the keyring refuses
                 backend.delete_password(self._service(account), f"{generation}.{number}")
+
+    def _clear_slot(self, account: Account, slot: str, *, start: int = 0) -> None:
+        """Delete the chunks of ``slot`` from number ``start`` on, as far as they go (chunks
+        are numbered from 0 without gaps, so the first one missing ends the slot)."""
+        backend = self._keyring()
+        if backend is None:
+            return
+        service = self._service(account)
+        for number in range(start, start + MAX_CHUNKS):
+            try:
+                if backend.get_password(service, f"{slot}.{number}") is None:
+                    return
+                backend.delete_password(service, f"{slot}.{number}")
+            except Exception:  # a locked or refusing keyring: nothing more to do here
+                return
+
+
+def idp_user(account: Account) -> str:
+    """The IdP username what samljit keeps for the account (its IdP session, cached
+    assertion and credentials) is made for and used for ("" when none is configured)."""
+    return account.username or ""
+
+
+def _made_for(data: Mapping[str, Any], account: Account) -> bool:
+    """Whether an index was made for ``account``: its name, its IdP hosts, its username."""
+    return (
+        data.get("Account") == account.name
+        and data.get("Hosts") == idp_hosts(account)
+        and data.get("Username") == idp_user(account)
+    )
+
+
+def _cap(data: Mapping[str, Any], account: Account) -> datetime | None:
+    """Until when the entry's cookies without an expiry hold: ``session_max_age`` after the
+    session began, and never longer than the latest expiry among its other cookies."""
+    started = _parse_time(data.get("Started"))
+    if started is None:
+        return None
+    cap = started + timedelta(seconds=account.session_max_age)
+    expires = _parse_time(data.get("Expires"))
+    return min(cap, expires) if expires is not None else cap
+
+
+def _bound(data: Mapping[str, Any], account: Account) -> datetime | None:
+    """Until when an entry holds: the latest expiry among its cookies, else (none carries
+    one) the bound of its cookies without an expiry."""
+    return _parse_time(data.get("Expires")) or _cap(data, account)

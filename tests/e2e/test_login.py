@@ -9,6 +9,7 @@ import os
 import stat
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from tests.emulators.jumpcloud import (
@@ -674,7 +675,11 @@ def test_status_shows_the_session_and_logout_forgets_it(
     text = cli.run("status")
     assert "production  IdP session held" in text.stdout, text.stdout
     [row] = json.loads(cli.run("status", "--json").stdout)
-    assert (row["idp_session"], row["idp_session_expires"]) == (True, None)  # a session cookie
+    assert row["idp_session"] is True
+    # a session cookie: held for session_max_age (12 h) from the login, no longer
+    until = datetime.fromisoformat(row["idp_session_expires"].replace("Z", "+00:00"))
+    left = until - datetime.now(timezone.utc)
+    assert timedelta(hours=11) < left <= timedelta(hours=12), row
 
     out = cli.run("logout", "-a", "production")
     assert out.returncode == 0 and "IdP session forgotten" in out.stderr

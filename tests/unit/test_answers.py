@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from samljit.jit import answers
+from tests.support.unprivileged import as_unprivileged, shared_dir
 
 WORDS = ["login", "-a", "production"]
 
@@ -78,3 +79,44 @@ def test_a_foreign_or_corrupt_file_is_not_read(env: dict[str, str], tmp_path: Pa
     os.chmod(path, 0o600)
     path.write_bytes(b"\x00garbage")
     assert answers.replay(WORDS, env, True, now=1.0) is None
+
+
+def test_nothing_is_written_into_a_cache_directory_another_user_owns(tmp_path: Path) -> None:
+    """Another user made the cache directory and planted the temp file an earlier samljit
+    wrote through (``answers.<pid>.tmp``): the answer goes nowhere, not into their file."""
+    planted_name = f"{answers.FILE}.{os.getpid()}.tmp"
+    watched = tmp_path / "config"
+    watched.write_text("x")
+    with shared_dir() as base:
+        theirs = base / "samljit"
+
+        def plant() -> None:
+            theirs.mkdir(mode=0o777)
+            theirs.chmod(0o777)
+            (theirs / planted_name).write_bytes(b"")
+            (theirs / planted_name).chmod(0o666)
+
+        as_unprivileged(plant)
+        env = {"HOME": str(tmp_path), "XDG_CACHE_HOME": str(base), "NO_COLOR": "1"}
+        answers.remember(
+            env, WORDS, watch=[str(watched)], until=2e9, expires=2e9, stdout="s3cr3t-keys\n"
+        )
+        assert (theirs / planted_name).read_bytes() == b""
+        assert sorted(p.name for p in theirs.iterdir()) == [planted_name]
+
+
+def test_the_answers_file_is_written_through_an_exclusive_temp_file(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """A file already at the old predictable temp name in samljit's own directory is
+    neither written through nor followed."""
+    watched = tmp_path / "config"
+    watched.write_text("x")
+    directory = Path(answers.cache_dir(env))
+    directory.mkdir(parents=True, mode=0o700)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_bytes(b"")
+    (directory / f"{answers.FILE}.{os.getpid()}.tmp").hardlink_to(elsewhere)
+    remember(env, watched, until=2_000_000_000.0, stdout="s3cr3t-keys\n")
+    assert elsewhere.read_bytes() == b""
+    assert answers.replay(WORDS, env, True, now=1.0) == 0

@@ -38,6 +38,8 @@ def test_precedence_flag_env_file_default() -> None:
     assert account.mfa == "Auto"
     assert account.session_duration == 7200
     assert account.refresh_margin == 600
+    assert account.session_max_age == 43200  # 12 h
+    assert resolve(BASE + "session_max_age = 3600\n").session_max_age == 3600
     env = {"SAMLJIT_USERNAME": "env@acme.example", "AWS_SHARED_CREDENTIALS_FILE": "/tmp/c"}
     account = resolve(BASE, env)
     assert account.username == "env@acme.example"
@@ -57,6 +59,8 @@ def test_precedence_flag_env_file_default() -> None:
     [
         ("aws_session_duration = soon\n", "not a whole number"),
         ("aws_session_duration = 60\n", "at least 900"),
+        ("session_max_age = a day\n", "session_max_age .* not a whole number"),
+        ("session_max_age = 30\n", "session_max_age .* at least 60"),
         ("skip_verify = maybe\n", "true or false"),
         ("api_url = http://console.example\n", "plain http://"),
     ],

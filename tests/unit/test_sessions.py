@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import os
 import stat
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -277,3 +277,127 @@ def test_expiry_is_read_as_utc(tmp_path: Path, clock: FakeClock) -> None:
     store.save(ACCOUNT, [cookie("sid", "s3cr3t-session", expires=int(at.timestamp()))])
     info = store.describe(ACCOUNT)
     assert info is not None and info.expires == at and info.saved == clock.now()
+
+
+# -- one user's session, nothing left behind, a bounded lifetime (issue 21) -----------------
+ALICE = ACCOUNT._replace(username="alice@acme.example")
+
+
+def test_a_session_is_used_only_for_the_username_it_was_made_for(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    store = file_store(tmp_path, clock)
+    store.save(ALICE, [cookie("sid", "alices-session")])
+    assert store.load(ALICE._replace(username="bob@acme.example")) is None
+    assert store.load(ALICE._replace(username=None)) is None
+    assert store.describe(ALICE) is None, "another user's login dropped alice's session"
+    store.save(ALICE, [cookie("sid", "alices-session")])
+    held = store.load(ALICE)
+    assert held is not None and [c["value"] for c in held.cookies] == ["alices-session"]
+
+
+def keyring_store(tmp_path: Path, clock: FakeClock, backend: MemoryKeyring) -> SessionStore:
+    return SessionStore(tmp_path / "cache", TERMINAL, now=clock.now, keyring=lambda: backend)
+
+
+def moved(tmp_path: Path) -> Account:
+    return ACCOUNT._replace(url="https://new-idp.example/realms/acme/sso")
+
+
+def corrupt(tmp_path: Path) -> Account:
+    index_file(tmp_path).write_text("{torn")
+    return ACCOUNT
+
+
+def emptied(tmp_path: Path) -> Account:
+    index_file(tmp_path).write_text('{"format": 1}')
+    return ACCOUNT
+
+
+def gone(tmp_path: Path) -> Account:
+    index_file(tmp_path).unlink()  # an earlier samljit dropped it, leaving the chunks
+    return ACCOUNT
+
+
+@pytest.mark.parametrize("change", [moved, corrupt, emptied, gone])
+def test_logout_removes_every_chunk_whatever_became_of_the_index(
+    tmp_path: Path, clock: FakeClock, change: Callable[[Path], Account]
+) -> None:
+    backend = MemoryKeyring()
+    store = keyring_store(tmp_path, clock, backend)
+    store.save(ACCOUNT, [cookie(f"c{i}", "v" * 400) for i in range(6)])
+    assert len(backend.entries) > 1
+    store.forget(change(tmp_path), sweep=True)
+    assert backend.entries == {}
+    assert list((tmp_path / "cache" / "sessions").iterdir()) == []
+
+
+def test_forget_removes_the_chunks_a_stale_index_does_not_name(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    backend = MemoryKeyring()
+    store = keyring_store(tmp_path, clock, backend)
+    store.save(ACCOUNT, [cookie("sid", "first-session")])
+    stale = index_file(tmp_path).read_text()
+    store.save(ACCOUNT, [cookie("sid", "second-session")])
+    assert len(backend.entries) == 1, "the first session's chunks were left behind"
+    index_file(tmp_path).write_text(stale)  # a backup restored, a copy from another machine
+    store.forget(ACCOUNT)
+    assert backend.entries == {}
+
+
+def test_without_an_index_only_logout_opens_the_keyring(tmp_path: Path, clock: FakeClock) -> None:
+    opened: list[MemoryKeyring] = []
+
+    def factory() -> MemoryKeyring:
+        opened.append(MemoryKeyring())
+        return opened[-1]
+
+    store = SessionStore(tmp_path / "cache", TERMINAL, now=clock.now, keyring=factory)
+    assert store.forget(ACCOUNT) is False and opened == []  # disable_sessions, every login
+    assert store.forget(ACCOUNT, sweep=True) is False and len(opened) == 1
+
+
+def test_a_session_without_cookie_expiry_is_capped_at_twelve_hours(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    store = file_store(tmp_path, clock)
+    started = clock.now()
+    store.save(ACCOUNT, [cookie("sid", "s3cr3t-session")])
+    info = store.describe(ACCOUNT)
+    assert info is not None and info.expires == started + timedelta(hours=12)
+    clock.advance(6 * 3600)  # a login that reused the session keeps it: no new lifetime
+    store.save(ACCOUNT, [cookie("sid", "s3cr3t-session")])
+    clock.advance(6 * 3600 - 1)
+    assert store.load(ACCOUNT) is not None
+    clock.advance(1)
+    assert store.load(ACCOUNT) is None
+    assert list((tmp_path / "cache" / "sessions").iterdir()) == []
+
+
+def test_session_max_age_bounds_a_session_without_cookie_expiry(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    store = file_store(tmp_path, clock)
+    brief = ACCOUNT._replace(session_max_age=3600)
+    later = int(clock.now().timestamp()) + 7200
+    store.save(brief, [cookie("sid", "s3cr3t-session"), cookie("pref", "en", expires=later)])
+    clock.advance(3599)
+    held = store.load(brief)
+    assert held is not None and sorted(c["name"] for c in held.cookies) == ["pref", "sid"]
+    clock.advance(1)
+    held = store.load(brief)  # the session cookie is past the bound; the other lives on
+    assert held is not None and [c["name"] for c in held.cookies] == ["pref"]
+
+
+def test_status_of_another_users_session_leaves_it_and_the_keyring_alone(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    backend = MemoryKeyring()
+    keyring_store(tmp_path, clock, backend).save(ALICE, [cookie("sid", "alices-session")])
+    opened: list[str] = []
+    status = SessionStore(
+        tmp_path / "cache", TERMINAL, now=clock.now, keyring=lambda: opened.append("!")
+    )
+    assert status.describe(ALICE._replace(username="bob@acme.example")) is None
+    assert opened == [] and backend.entries and index_file(tmp_path).exists()

@@ -38,7 +38,7 @@ def run(ctx: Context) -> int:
             if grant.account == account.name:
                 dropped += cache.remove_grant(grant_key(account, grant.role_ref or None))
         cache.remove_assertion(assertion_key(account))
-        forgot = services.sessions.forget(account)
+        forgot = services.sessions.forget(account, sweep=True)
         services.event("logout", account=account.name, profile=account.aws_profile)
         profile = f"profile [{account.aws_profile}] removed" if removed else "no profile"
         session = ", IdP session forgotten" if forgot else ""

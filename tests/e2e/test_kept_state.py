@@ -1,0 +1,253 @@
+"""What samljit keeps between runs belongs to what it was made for (issue 21): the kept IdP
+session, the cached assertion and the cached credentials serve only the username, IdP url
+and role they were made for; logout leaves nothing of the session behind in the keyring; a
+login after `credential-process` writes its profile. Through the installed executable,
+against the JumpCloud emulator (which keeps sessions) and moto's STS."""
+
+from __future__ import annotations
+
+import configparser
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from tests.emulators.jumpcloud import App, JumpCloudEmulator, totp_now
+from tests.support.accounts import (
+    ACCOUNT_ID,
+    DEV_ACCOUNT,
+    DEV_ARN,
+    DEV_PROVIDER,
+    EMAIL,
+    PROVIDER_ARN,
+    RO_ARN,
+    SLUG,
+    TOTP_SECRET,
+    account_config,
+    grants,
+    make_user,
+)
+from tests.support.cli import Cli
+from tests.support.keyring_backend import vault_env
+from tests.support.moto_sts import MotoSts
+
+BOB = "bob@acme.example"
+BOB_PASSWORD = "bobs-own-Password-77"
+DEV_SLUG = "acme-dev-aws"
+NO_PASSWORD: dict[str, str] = {"SAMLJIT_PASSWORD": None}  # type: ignore[dict-item]
+
+
+def code(cli: Cli) -> str:
+    value = totp_now(TOTP_SECRET)
+    cli.secrets.add(value)
+    return value
+
+
+def principal(cli: Cli, name: str = "production") -> str:
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(cli.credentials)
+    return parser[name]["x_principal_arn"]
+
+
+def process_json(cli: Cli, *args: str, **env: str) -> dict[str, Any]:
+    ran = cli.run(
+        "credential-process", "-a", "production", *args, env=env or None, stdout_has_secrets=True
+    )
+    assert ran.returncode == 0, ran.stderr
+    data: dict[str, Any] = json.loads(ran.stdout)
+    cli.secrets.update([data["SecretAccessKey"], data["SessionToken"]])
+    return data
+
+
+def emails_that_signed_in(jumpcloud: JumpCloudEmulator) -> list[str]:
+    """Who logged in at JumpCloud's console, one entry per login (password, then code)."""
+    emails: list[str] = []
+    for path, body in jumpcloud.submitted:
+        email = body.get("email") or body.get("Email")
+        if path == "/userconsole/auth" and not (body.get("otp") or body.get("Otp")):
+            emails.append(str(email))
+    return emails
+
+
+def add_bob(cli: Cli, jumpcloud: JumpCloudEmulator) -> dict[str, str]:
+    jumpcloud.add_user(make_user(email=BOB, password=BOB_PASSWORD))
+    cli.secrets.add(BOB_PASSWORD)
+    return {"SAMLJIT_USERNAME": BOB, "SAMLJIT_PASSWORD": BOB_PASSWORD}
+
+
+# -- 2: the kept IdP session, the assertion and the credentials are one user's ----------------
+def test_alices_kept_session_does_not_log_bob_in(
+    cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
+    assert principal(cli).endswith(f"/{EMAIL}")
+    bob = add_bob(cli, jumpcloud)
+    ran = cli.run("login", "-a", "production", "--force", "--mfa-token", code(cli), env=bob)
+    assert ran.returncode == 0, ran.stderr
+    assert principal(cli).endswith(f"/{BOB}"), "bob got a role session of alice's"
+    assert emails_that_signed_in(jumpcloud) == [EMAIL, BOB]
+
+
+def test_alices_cached_assertion_and_credentials_do_not_answer_bob(
+    cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    alice = process_json(cli, SAMLJIT_MFA_TOKEN=code(cli))
+    bob = add_bob(cli, jumpcloud)
+    # the same role: alice's cached credentials are not bob's
+    same = process_json(cli, **bob, SAMLJIT_MFA_TOKEN=code(cli))
+    assert same["AccessKeyId"] != alice["AccessKeyId"]
+    assert emails_that_signed_in(jumpcloud) == [EMAIL, BOB]
+    # another role, back as alice: bob's assertion (cached for him) is not alice's
+    calls = len(sts.calls)
+    process_json(cli, "--role", "full", SAMLJIT_MFA_TOKEN=code(cli))
+    assert emails_that_signed_in(jumpcloud) == [EMAIL, BOB, EMAIL]
+    assert len(sts.calls) == calls + 1
+
+
+def two_accounts(jumpcloud: JumpCloudEmulator) -> None:
+    """The user's production app grants RO_ARN; a second app (DEV_SLUG) grants DEV_ARN,
+    a role of the same name in another AWS account."""
+    apps = {
+        SLUG: App(roles=grants((RO_ARN, PROVIDER_ARN))),
+        DEV_SLUG: App(roles=grants((DEV_ARN, DEV_PROVIDER))),
+    }
+    jumpcloud.add_user(make_user(apps=apps))
+
+
+# -- 3: cached credentials follow what the role reference resolves to ---------------------
+def test_an_alias_pointed_elsewhere_is_not_answered_from_the_cache(
+    cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    before = process_json(cli, SAMLJIT_MFA_TOKEN=code(cli))  # role_arn = readonly
+    assert sts.calls[-1].role_arn == RO_ARN
+    repointed = account_config(jumpcloud).replace(f"readonly = {RO_ARN}", f"readonly = {DEV_ARN}")
+    cli.write_config(repointed)
+    after = process_json(cli)  # the kept IdP session and the cached assertion still serve
+    assert sts.calls[-1].role_arn == DEV_ARN, "the old account's keys were served"
+    assert after["AccessKeyId"] != before["AccessKeyId"]
+
+
+def test_an_account_of_the_same_name_in_another_config_file_has_its_own_cache(
+    cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts
+) -> None:
+    two_accounts(jumpcloud)
+    role = ["--role", "AcmeJumpCloudAdminRO"]  # a role name: each account has one of them
+    cli.write_config(account_config(jumpcloud, role=None))
+    prod = process_json(cli, *role, SAMLJIT_MFA_TOKEN=code(cli))
+    assert sts.calls[-1].role_arn == RO_ARN
+    other = cli.home / "dev.samljit"
+    other.write_text(account_config(jumpcloud, role=None).replace(SLUG, DEV_SLUG))
+    dev = process_json(cli, *role, SAMLJIT_CONFIG=str(other))
+    assert sts.calls[-1].role_arn == DEV_ARN, "the other config's account got cached keys"
+    assert dev["AccessKeyId"] != prod["AccessKeyId"]
+
+
+def test_a_login_with_another_config_file_is_not_answered_by_the_profile_it_shares(
+    cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts
+) -> None:
+    two_accounts(jumpcloud)
+    role = ["--role", "AcmeJumpCloudAdminRO"]
+    cli.write_config(account_config(jumpcloud, role=None))
+    assert cli.run("login", "-a", "production", *role, "--mfa-token", code(cli)).returncode == 0
+    assert principal(cli).startswith(f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/")
+    other = cli.home / "dev.samljit"
+    other.write_text(account_config(jumpcloud, role=None).replace(SLUG, DEV_SLUG))
+    ran = cli.run("login", "-a", "production", *role, env={"SAMLJIT_CONFIG": str(other)})
+    assert ran.returncode == 0, ran.stderr
+    assert "nothing to do" not in ran.stderr, "the other config's account was answered"
+    assert sts.calls[-1].role_arn == DEV_ARN
+    assert principal(cli).startswith(f"arn:aws:sts::{DEV_ACCOUNT}:assumed-role/")
+
+
+# -- 10: logout leaves no chunk of the session in the keyring ------------------------------
+def session_entries(cli: Cli) -> list[str]:
+    vault = Path(vault_env(cli.home)["SAMLJIT_TEST_VAULT"])
+    entries = json.loads(vault.read_text()) if vault.exists() else {}
+    return [key for key in entries if key.startswith("samljit-idp-session:")]
+
+
+def login_into_the_keyring(cli: Cli, jumpcloud: JumpCloudEmulator) -> dict[str, str]:
+    """Log in with an OS keyring (the test vault) that keeps the session; its environment."""
+    keyring = vault_env(cli.home)
+    cli.write_config(account_config(jumpcloud))
+    ran = cli.run("login", "-a", "production", "--mfa-token", code(cli), env=keyring)
+    assert ran.returncode == 0, ran.stderr
+    assert session_entries(cli), "the session was not kept in the keyring"
+    return keyring
+
+
+def test_logout_after_the_url_host_changed_leaves_no_chunk_behind(
+    cli: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    keyring = login_into_the_keyring(cli, jumpcloud)
+    moved = account_config(jumpcloud).replace("127.0.0.1", "localhost")
+    assert moved != account_config(jumpcloud)
+    cli.write_config(moved)
+    assert cli.run("status", env=keyring).returncode == 0  # reads the index of another host
+    assert cli.run("logout", "-a", "production", env=keyring).returncode == 0
+    assert session_entries(cli) == []
+
+
+def test_logout_with_a_corrupt_index_leaves_no_chunk_behind(
+    cli: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    keyring = login_into_the_keyring(cli, jumpcloud)
+    [index] = (cli.home / ".cache" / "samljit" / "sessions").glob("*.json")
+    index.write_text("{torn")
+    cli.write_config(account_config(jumpcloud, extra="disable_sessions = true\n"))
+    assert cli.run("logout", "-a", "production", env=keyring).returncode == 0
+    assert session_entries(cli) == []
+
+
+def age_the_session(cli: Cli, seconds: int) -> None:
+    """Move the kept session's start (and save) back by ``seconds``, as that much time would."""
+    [index] = (cli.home / ".cache" / "samljit" / "sessions").glob("*.json")
+    data = json.loads(index.read_text())
+    for key in ("Saved", "Started"):
+        if key in data:
+            moment = datetime.fromisoformat(data[key].replace("Z", "+00:00"))
+            data[key] = (moment - timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    index.write_text(json.dumps(data))
+
+
+def test_a_session_without_cookie_expiry_is_not_used_after_session_max_age(
+    cli: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
+    age_the_session(cli, 11 * 3600)
+    again = ["login", "-a", "production", "--force", "--skip-prompt"]
+    held = cli.run(*again, env=NO_PASSWORD)
+    assert held.returncode == 0, held.stderr  # 11 h: the session still answers
+    age_the_session(cli, 3600)
+    ran = cli.run(*again, env=NO_PASSWORD)
+    assert ran.returncode == 2 and "password" in ran.stderr.lower(), ran.stderr
+    assert [row["idp_session"] for row in json.loads(cli.run("status", "--json").stdout)] == [False]
+
+    cli.write_config(account_config(jumpcloud, extra="session_max_age = 86400\n"))
+    assert cli.run("login", "-a", "production", "--force", "--mfa-token", code(cli)).returncode == 0
+    age_the_session(cli, 13 * 3600)
+    longer = cli.run(*again, env=NO_PASSWORD)
+    assert longer.returncode == 0, longer.stderr
+
+
+# -- 13: a login after credential-process writes its profile -------------------------------
+def test_login_after_credential_process_writes_the_profile(
+    cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    keys = process_json(cli, SAMLJIT_MFA_TOKEN=code(cli))
+    assert not cli.credentials.exists()
+    calls = len(sts.calls)
+    ran = cli.run("login", "-a", "production")
+    assert ran.returncode == 0, ran.stderr
+    assert "nothing to do" not in ran.stderr
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(cli.credentials)
+    assert parser["production"]["aws_access_key_id"] == keys["AccessKeyId"]
+    assert len(sts.calls) == calls  # the cached credentials, not a new login
+    again = cli.run("login", "-a", "production")
+    assert again.returncode == 0 and "nothing to do" in again.stderr, again.stderr
