@@ -20,7 +20,7 @@ from samljit.tools.sandbox.response import RoleGrant
 from samljit.tools.sandbox.server import LoopbackServer
 from tests.emulators.azuread import AzureAdEmulator, User
 from tests.support import netns
-from tests.support.accounts import PASSWORD, PROVIDER_ARN, RO_ARN
+from tests.support.accounts import ACCOUNT_ID, PASSWORD, PROVIDER_ARN, RO_ARN
 from tests.support.cli import Cli
 from tests.support.tools import requires_tool
 from tests.support.wire_scene import Listener
@@ -101,6 +101,17 @@ def test_debug_shows_no_token_when_a_connection_drops_at_a_url_carrying_one(
     tokens = entra.issued_tokens
     assert len(tokens) > 3
     assert not [t for t in tokens if t in ran.stderr]  # (the leak check looks again)
+
+
+def test_a_given_code_is_masked_where_it_stands_not_inside_the_account_id(
+    cli: Cli, entra: AzureAdEmulator
+) -> None:
+    # The code (registered as a secret as soon as it is given) is made of digits of the
+    # account id; the success line names the account whole.
+    assert "123456" in ACCOUNT_ID
+    ran = cli.run("login", "-a", "entra", "--mfa-token", "123456")
+    assert ran.returncode == 0, ran.stderr
+    assert f"Logged in: AcmeJumpCloudAdminRO in {ACCOUNT_ID}; profile [entra]" in ran.stderr
 
 
 @pytest.fixture
