@@ -197,6 +197,12 @@ class HttpClient:
                 prepared.prepare_cookies(self.cookies)
                 return prepared
 
+            def get_redirect_target(self, response: requests.Response) -> None:
+                """None: requests follows no redirect, nor prepares one (it would parse
+                the Location even with ``allow_redirects=False``); :class:`HttpClient`
+                follows them, under :func:`check_redirect`."""
+                return None
+
         session = _Session()
         session.cookies.set_policy(cookie_policy(keep=self._cookies))
         adapter = HTTPAdapter(max_retries=retry)
@@ -231,7 +237,7 @@ class HttpClient:
         location = response.headers.get("Location")
         if response.status_code not in REDIRECT_STATUSES or not location:
             return None
-        target = urljoin(url, location)
+        target = _join(url, location)
         check_redirect(url, target, response.status_code, body=body is not None, step=step)
         if _drops_body(method, response.status_code):
             return "GET", target, None
@@ -271,14 +277,14 @@ class HttpClient:
                 if not (response.status_code in REDIRECT_STATUSES and location):
                     break
                 if not follow:  # the caller follows it; the request that does is checked
-                    self._pending = _Redirect(url, urljoin(url, location), response.status_code)
+                    self._pending = _Redirect(url, _join(url, location), response.status_code)
                     break
                 if len(hops) >= MAX_REDIRECTS:
                     raise NetworkError(
                         f"{step}: more than {MAX_REDIRECTS} redirects from {redact_url(url)}",
                         hint="the server loops; check the URL",
                     )
-                target = urljoin(url, location)
+                target = _join(url, location)
                 check_redirect(url, target, response.status_code, body=_has_body(kwargs), step=step)
                 hops.append(response)
                 method, kwargs = _redirected(method, url, target, response.status_code, kwargs)
@@ -576,8 +582,12 @@ def check_redirect(current: str, target: str, status: int, *, body: bool, step: 
     own loop: refuse (exit 3, naming the target) one to something other than http(s), one
     that drops to plain http outside loopback, and a 307/308 that would re-send a request body
     (a password, a code, form state) to another origin (scheme, host or port)."""
-    parts = urlsplit(target)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(target)
+        web = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        web = False
+    if not web:
         raise AuthenticationError(
             f"{step}: refusing to follow a redirect to {_shown(target)} (not a web URL)"
         )
@@ -630,6 +640,15 @@ def _timeouts(timeout: Any) -> tuple[float, float]:
     if timeout is None:
         return DEFAULT_TIMEOUT
     return float(timeout), float(timeout)
+
+
+def _join(url: str, location: str) -> str:
+    """``location`` resolved against ``url`` (as written when it cannot be: the check then
+    refuses it)."""
+    try:
+        return urljoin(url, location.strip())
+    except ValueError:
+        return location
 
 
 def _drops_body(method: str, status: int) -> bool:

@@ -147,6 +147,17 @@ def test_a_providers_own_redirect_loop_passes_the_same_check(serve: Any, status:
     )
 
 
+def test_a_location_that_does_not_parse_is_refused_not_a_crash(serve: Any) -> None:
+    app = Recorder({"/go": ("302 Found", [("Location", "http://[::1/x")], b"")})
+    server = serve(app)
+    http = client()
+    with pytest.raises(AuthenticationError, match=r"redirect to http://\[::1/x \(not a web URL\)"):
+        http.get(f"{server.url}/go", step="IdP")
+    answer = http.get(f"{server.url}/go", step="IdP", allow_redirects=False)
+    with pytest.raises(AuthenticationError, match="not a web URL"):
+        http.hop(f"{server.url}/go", answer, "GET", None, step="IdP")
+
+
 # -- 3. size and time --------------------------------------------------------------------
 class TickingApp:
     """Sends ``size`` bytes one at a time; each byte takes ``per_byte`` seconds on the fake
