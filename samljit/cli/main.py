@@ -49,22 +49,26 @@ def exit_code(error: SamljitError) -> int:
     return EXIT_BUG
 
 
-def debug_text(text: str, redactor: Redactor) -> str:
+def debug_text(text: str, redactor: Redactor, *, newlines: bool = True) -> str:
     """What ``--debug`` may show of ``text`` (a record, a traceback): the run's secrets and the
     values of secret-named fields (``token=…`` in a URL an exception names) masked, control
-    characters shown as escapes."""
+    characters shown as escapes (line breaks too, unless ``newlines``)."""
     from samljit.redact import redact_pairs
     from samljit.text import printable
 
-    return printable(redact_pairs(redactor(text)), newlines=True)
+    return printable(redact_pairs(redactor(text)), newlines=newlines)
 
 
 def _setup_debug(redactor: Redactor) -> None:
     """``--debug``: every record of the ``samljit`` loggers on stderr, its traceback included,
-    through :func:`debug_text`."""
+    through :func:`debug_text`. A record's message is one line (a page's line breaks cannot
+    forge lines of samljit's own); a traceback keeps its lines."""
     import logging
 
     class Scrubbed(logging.Formatter):
+        def formatMessage(self, record: logging.LogRecord) -> str:
+            return debug_text(super().formatMessage(record), redactor, newlines=False)
+
         def format(self, record: logging.LogRecord) -> str:
             return debug_text(super().format(record), redactor)
 

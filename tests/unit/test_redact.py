@@ -288,7 +288,8 @@ def test_debug_output_is_scrubbed_tracebacks_included(capsys: pytest.CaptureFixt
                 f"(\x1b]52;c;{PASSWORD}\x07)"
             )
         except ConnectionError:
-            logging.getLogger("samljit.idp.http").debug("failed \x1b[2J", exc_info=True)
+            page = "failed \x1b[2J\nsamljit: error: forged"  # network text in a record
+            logging.getLogger("samljit.idp.http").debug(page, exc_info=True)
     finally:
         logger.handlers[:] = handlers
         logger.setLevel(level)
@@ -297,4 +298,5 @@ def test_debug_output_is_scrubbed_tracebacks_included(capsys: pytest.CaptureFixt
     assert "sessionCookieRedirect?token=<redacted>&redirectUrl=%2Fapp" in shown
     assert token not in shown and PASSWORD not in shown
     assert "\x1b" not in shown and "\x07" not in shown
-    assert "failed \\x1b[2J" in shown
+    assert "samljit: debug: failed \\x1b[2J\\nsamljit: error: forged\n" in shown
+    assert not [line for line in shown.splitlines() if line.startswith("samljit: error")]
