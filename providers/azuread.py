@@ -41,7 +41,6 @@ START_PATH = "/applications/redirecttofederatedapplication.aspx"
 MAX_PAGES = 30
 BROWSER = "finish it with `samljit login --browser`"
 ACCEPT_HTML = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
-REDIRECTS = (301, 302, 303, 307, 308)
 #: Defaults when the second-factor page does not say (seconds, polls, milliseconds).
 POLL_INTERVAL = 1.0
 MAX_POLLS = 60
@@ -401,11 +400,9 @@ class AzureAdProvider(Provider):
                 method, url, step=step, data=body, headers=headers, allow_redirects=False
             )
             self.http.raise_for_service_trouble(response, step=step)
-            location = response.headers.get("Location")
-            if response.status_code in REDIRECTS and location:
-                url = resolve(url, location)
-                if response.status_code not in (307, 308):
-                    method, body = "GET", None
+            hop = self.http.hop(url, response, method, body, step=step)  # the client's rules
+            if hop is not None:
+                method, url, body = hop
                 step = "Entra ID redirect"
                 continue
             return self._parse(state, response, url, step)

@@ -5,7 +5,9 @@ Two complementary mechanisms:
 * structural: known secret-bearing names (JSON keys, form fields, query parameters, headers,
   cookies) have their values replaced wherever they appear;
 * by value: secrets the process learned (password, OTP, assertion, tokens) are registered with
-  a :class:`Redactor` and scrubbed from any text, whatever the structure.
+  a :class:`Redactor` and scrubbed from any text, whatever the structure, where they stand
+  as a word of their own: a 6-digit code is masked in ``otp=123456`` or ``"123456"``, not
+  inside the account id ``012345678987``.
 """
 
 from __future__ import annotations
@@ -68,9 +70,19 @@ SECRET_NAMES = frozenset(
         "signintoken",
         "session",
         "context",
+        # F5 BIG-IP APM's code field, PingID's hand-off values
         "mfatoken",
         "ppm_request",
         "ppm_response",
+        # Entra ID: the flow token (page's sFT, form field flowToken, JSON FlowToken), the
+        # anti-forgery values, the code in EndAuth/ProcessAuth, AD FS's WS-Fed token
+        "sft",
+        "flowtoken",
+        "canary",
+        "apicanary",
+        "additionalauthdata",
+        "otc",
+        "wresult",
     }
 )
 
@@ -244,11 +256,29 @@ def _variants(value: str) -> set[str]:
     return {v for v in found if len(v) >= _MIN_SECRET_LEN}
 
 
+#: Before a secret that starts with a letter or digit: no letter or digit (it would be inside
+#: a longer word), unless that is the end of an escape (``%22``, ``\\n``, ``\\u0022``).
+_WORD_START = r"(?:(?<![^\W_])|(?<=%[0-9A-Fa-f]{2})|(?<=\\[a-z])|(?<=\\u[0-9A-Fa-f]{4}))"
+#: After a secret that ends with a letter or digit: no letter or digit.
+_WORD_END = r"(?![^\W_])"
+
+
+def _as_word(secret: str) -> str:
+    """A pattern for ``secret`` standing as a word of its own: not preceded or followed by a
+    letter or digit where its own first or last character is one (``_`` and punctuation
+    separate words, as in ``otp=123456&`` or ``"123456"``)."""
+    lead = _WORD_START if secret[0].isalnum() else ""
+    tail = _WORD_END if secret[-1].isalnum() else ""
+    return lead + re.escape(secret) + tail
+
+
 class Redactor:
-    """Scrubs registered secret values from text; one instance per samljit run."""
+    """Scrubs registered secret values from text where they stand as words of their own
+    (:func:`_as_word`); one instance per samljit run."""
 
     def __init__(self) -> None:
         self._secrets: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
 
     def add(self, *values: str | None) -> None:
         """Register secrets, with the forms they take when embedded elsewhere: URL-encoded
@@ -256,12 +286,15 @@ class Redactor:
         for value in values:
             if value and len(value) >= _MIN_SECRET_LEN:
                 self._secrets.update(_variants(value))
+                self._pattern = None
 
     def add_all(self, values: Iterable[str | None]) -> None:
         self.add(*values)
 
     def __call__(self, text: str) -> str:
-        for secret in sorted(self._secrets, key=len, reverse=True):
-            if secret in text:
-                text = text.replace(secret, MASK)
-        return text
+        if not self._secrets:
+            return text
+        if self._pattern is None:  # the longest first: a secret holding another goes whole
+            ordered = sorted(self._secrets, key=lambda s: (-len(s), s))
+            self._pattern = re.compile("|".join(_as_word(s) for s in ordered))
+        return self._pattern.sub(MASK, text)

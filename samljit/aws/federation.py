@@ -66,7 +66,7 @@ def console_url(
     if duration:
         params["SessionDuration"] = str(duration)
     step = "AWS console sign-in token"
-    response = http.get(endpoint, step=step, params=params, allow_redirects=False)
+    response = http.without_cookies().get(endpoint, step=step, params=params, allow_redirects=False)
     http.raise_for_service_trouble(response, step=step)
     token = None
     if response.status_code == 200:

@@ -2,7 +2,9 @@
 
 ``AssumeRoleWithSAML`` needs no AWS credentials: the SAML assertion is the proof. So samljit
 posts the form itself through the injected :class:`~samljit.idp.http.HttpClient` (proxies, CA
-bundle, retries and redacted debug logging come with it) instead of paying for boto3.
+bundle, retries and redacted debug logging come with it) instead of paying for boto3, with
+no cookies (:meth:`~samljit.idp.http.HttpClient.without_cookies`: the client of a login holds
+the IdP's).
 
 The answer is XML in the STS namespace. It is parsed with entity resolution and network
 access off, and any document carrying a DOCTYPE is refused outright.
@@ -141,6 +143,9 @@ def assume_role_with_saml(
     else:
         url, notes = sts_endpoint(partition_of(role_arn), region, env)
     context = _Context(role_arn, principal_arn, url, region, saml_response_b64)
+    # The login's client holds the IdP's cookies: none of them goes to AWS (an IdP cookie for
+    # ".corp.example" would reach an STS endpoint in that domain), and none comes back.
+    http = http.without_cookies()
 
     answer = _exchange(http, context, duration)
     duration_used = duration

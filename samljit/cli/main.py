@@ -49,18 +49,31 @@ def exit_code(error: SamljitError) -> int:
     return EXIT_BUG
 
 
+def debug_text(text: str, redactor: Redactor, *, newlines: bool = True) -> str:
+    """What ``--debug`` may show of ``text`` (a record, a traceback): the run's secrets and the
+    values of secret-named fields (``token=…`` in a URL an exception names) masked, control
+    characters shown as escapes (line breaks too, unless ``newlines``)."""
+    from samljit.redact import redact_pairs
+    from samljit.text import printable
+
+    return printable(redact_pairs(redactor(text)), newlines=newlines)
+
+
 def _setup_debug(redactor: Redactor) -> None:
-    """``--debug``: every record of the ``samljit`` loggers on stderr, scrubbed of secrets."""
+    """``--debug``: every record of the ``samljit`` loggers on stderr, its traceback included,
+    through :func:`debug_text`. A record's message is one line (a page's line breaks cannot
+    forge lines of samljit's own); a traceback keeps its lines."""
     import logging
 
-    def scrub(record: logging.LogRecord) -> bool:
-        record.msg = redactor(record.getMessage())
-        record.args = None
-        return True
+    class Scrubbed(logging.Formatter):
+        def formatMessage(self, record: logging.LogRecord) -> str:
+            return debug_text(super().formatMessage(record), redactor, newlines=False)
+
+        def format(self, record: logging.LogRecord) -> str:
+            return debug_text(super().format(record), redactor)
 
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("samljit: debug: %(message)s"))
-    handler.addFilter(scrub)
+    handler.setFormatter(Scrubbed("samljit: debug: %(message)s"))
     logger = logging.getLogger("samljit")
     logger.setLevel(logging.DEBUG)
     logger.addHandler(handler)
@@ -157,7 +170,7 @@ def _run(command: str | None, words: list[str]) -> int:
         if args.debug:
             import traceback
 
-            sys.stderr.write(redactor(traceback.format_exc()))
+            sys.stderr.write(debug_text(traceback.format_exc(), redactor))
         _print_error(
             f"unexpected {type(error).__name__}: {error}",
             "this is a bug in samljit; run again with --debug for the traceback",

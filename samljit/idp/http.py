@@ -6,9 +6,16 @@
   ``CURL_CA_BUNDLE``) and passed with every request, so requests' own environment lookup can
   neither reorder them nor turn verification back on;
 * ``HTTPS_PROXY``/``NO_PROXY`` honoured through requests' own env support;
-* redirects are followed here, never by requests: none to plain http outside loopback, no
-  307/308 re-sending a body to another host, secret-named headers dropped on a host change
-  (:func:`check_redirect`, which the form engine applies to the redirects it follows itself);
+* one redirect policy for every request (:func:`check_redirect`): none to plain http outside
+  loopback, no 307/308 re-sending a body to another origin (scheme, host and port),
+  secret-named headers dropped on an origin change. Redirects are followed here, never by
+  requests; a provider that follows them in its own loop (``allow_redirects=False``) asks
+  :meth:`HttpClient.hop` for the next request, and the client checks the request that goes
+  where a redirect pointed all the same (:meth:`HttpClient._check_hop`);
+* cookies: host-only cookies go to their host only, never to its subdomains
+  (:func:`cookie_policy`); :meth:`HttpClient.without_cookies` is the same client with no
+  cookie jar at all, for the calls to AWS (an IdP cookie for ``.corp.example`` must not reach
+  an STS endpoint in that domain);
 * every answer is streamed under a size cap (:data:`MAX_BODY_BYTES`), each request has an
   overall deadline (:data:`REQUEST_SECONDS`) and one client (one login) a network-time budget
   (:data:`LOGIN_SECONDS`), measured on the injected monotonic clock;
@@ -28,12 +35,13 @@ requests is imported lazily so that ``samljit --help`` never pays for it.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import socket
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 from samljit import __version__
@@ -44,6 +52,8 @@ from samljit.errors import AuthenticationError, IdpServiceError, NetworkError
 from samljit.redact import is_secret_name, redact_body, redact_headers, redact_url
 
 if TYPE_CHECKING:
+    from http.cookiejar import CookiePolicy
+
     import requests
 
 log = logging.getLogger("samljit.idp.http")
@@ -68,6 +78,21 @@ MAX_REDIRECTS = 20
 LOG_BODY_CHARS = 4096
 REDIRECT_STATUSES = (301, 302, 303, 307, 308)
 _READ_CHUNK = 64 * 1024
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class _Budget:
+    """Network time one login has spent (shared by a client and its cookie-free twin)."""
+
+    spent = 0.0
+
+
+class _Redirect(NamedTuple):
+    """A redirect answer a caller chose to follow itself (``allow_redirects=False``)."""
+
+    source: str
+    target: str
+    status: int
 
 
 class HttpClient:
@@ -87,8 +112,10 @@ class HttpClient:
         request_seconds: float = REQUEST_SECONDS,
         login_seconds: float = LOGIN_SECONDS,
         max_bytes: int = MAX_BODY_BYTES,
+        cookies: bool = True,
     ) -> None:
         self._verify_flag = verify
+        self._cookies = cookies
         self._sleep = sleep
         self._monotonic = monotonic or time.monotonic
         #: Wall-clock epoch seconds (for ``X-Rate-Limit-Reset``).
@@ -99,9 +126,13 @@ class HttpClient:
         self.request_seconds = request_seconds
         self.login_seconds = login_seconds
         self.max_bytes = max_bytes
-        self._spent = 0.0  # network time of this client so far
+        self._budget = _Budget()  # network time of this login so far
         self._env = os.environ if env is None else env
         self._session: requests.Session | None = None
+        self._twin: HttpClient | None = None
+        #: The last redirect answer the caller follows itself: the next request to its target
+        #: passes :func:`check_redirect` like any redirect this client follows.
+        self._pending: _Redirect | None = None
 
     @property
     def session(self) -> requests.Session:
@@ -154,13 +185,63 @@ class HttpClient:
             raise_on_status=False,
             raise_on_redirect=False,
         )
-        session = requests.Session()
+
+        class _Session(requests.Session):
+            """requests builds the Cookie header from a copy of the jar made under the
+            standard library's lax default policy (host-only cookies sent to subdomains):
+            build it from the jar itself, under :func:`cookie_policy`."""
+
+            def prepare_request(self, request: requests.Request) -> requests.PreparedRequest:
+                prepared = super().prepare_request(request)
+                prepared.headers.pop("Cookie", None)
+                prepared.prepare_cookies(self.cookies)
+                return prepared
+
+            def get_redirect_target(self, response: requests.Response) -> None:
+                """None: requests follows no redirect, nor prepares one (it would parse
+                the Location even with ``allow_redirects=False``); :class:`HttpClient`
+                follows them, under :func:`check_redirect`."""
+                return None
+
+        session = _Session()
+        session.cookies.set_policy(cookie_policy(keep=self._cookies))
         adapter = HTTPAdapter(max_retries=retry)
         session.mount("https://", adapter)
         session.mount("http://", adapter)
         session.headers["User-Agent"] = USER_AGENT
         session.verify = self._verify()
         return session
+
+    def without_cookies(self) -> HttpClient:
+        """This client for calls that must carry no cookie (AWS's endpoints): the same TLS,
+        proxies, timeouts, retries and network-time budget, and no cookie jar (none sent, none
+        kept)."""
+        if not self._cookies:
+            return self
+        if self._twin is None:
+            twin = copy.copy(self)
+            twin._cookies = False
+            twin._session = None
+            twin._twin = None
+            twin._pending = None
+            self._twin = twin
+        return self._twin
+
+    def hop(
+        self, url: str, response: requests.Response, method: str, body: Any, *, step: str
+    ) -> tuple[str, str, Any] | None:
+        """For a provider that follows redirects in its own loop: None when ``response`` (to
+        ``method url`` sent with ``body``) is no redirect; else the next request's method, URL
+        and body, after the transport check every redirect passes (:func:`check_redirect`:
+        refused with :class:`~samljit.errors.AuthenticationError` naming the target)."""
+        location = response.headers.get("Location")
+        if response.status_code not in REDIRECT_STATUSES or not location:
+            return None
+        target = _join(url, location)
+        check_redirect(url, target, response.status_code, body=body is not None, step=step)
+        if _drops_body(method, response.status_code):
+            return "GET", target, None
+        return method, target, body
 
     def request(self, method: str, url: str, *, step: str, **kwargs: Any) -> requests.Response:
         """Send one request and follow its redirects (unless ``allow_redirects=False``) under
@@ -177,9 +258,10 @@ class HttpClient:
 
     def _request(self, method: str, url: str, *, step: str, **kwargs: Any) -> requests.Response:
         follow = bool(kwargs.pop("allow_redirects", True))
+        self._check_hop(url, step, kwargs)
         kwargs["verify"] = self._verify() if kwargs.get("verify") is None else kwargs["verify"]
         started = self._monotonic()
-        left = self.login_seconds - self._spent
+        left = self.login_seconds - self._budget.spent
         if left <= 0:
             raise NetworkError(
                 f"{step}: gave up before {redact_url(url)}: this login already spent "
@@ -192,23 +274,32 @@ class HttpClient:
             while True:
                 response = self._send(method, url, step, deadline, kwargs)
                 location = response.headers.get("Location")
-                if not (follow and response.status_code in REDIRECT_STATUSES and location):
+                if not (response.status_code in REDIRECT_STATUSES and location):
+                    break
+                if not follow:  # the caller follows it; the request that does is checked
+                    self._pending = _Redirect(url, _join(url, location), response.status_code)
                     break
                 if len(hops) >= MAX_REDIRECTS:
                     raise NetworkError(
                         f"{step}: more than {MAX_REDIRECTS} redirects from {redact_url(url)}",
                         hint="the server loops; check the URL",
                     )
-                target = urljoin(response.url, location)
-                has_body = any(kwargs.get(k) is not None for k in ("data", "json", "files"))
-                check_redirect(url, target, response.status_code, body=has_body, step=step)
+                target = _join(url, location)
+                check_redirect(url, target, response.status_code, body=_has_body(kwargs), step=step)
                 hops.append(response)
                 method, kwargs = _redirected(method, url, target, response.status_code, kwargs)
                 url = target
         finally:
-            self._spent += max(0.0, self._monotonic() - started)
+            self._budget.spent += max(0.0, self._monotonic() - started)
         response.history = hops
         return response
+
+    def _check_hop(self, url: str, step: str, kwargs: Mapping[str, Any]) -> None:
+        """A request to where the last redirect answer pointed is that redirect followed by
+        the caller's own loop: it passes :func:`check_redirect` as if this client followed it."""
+        pending, self._pending = self._pending, None
+        if pending is not None and _origin(url) == _origin(pending.target):
+            check_redirect(pending.source, url, pending.status, body=_has_body(kwargs), step=step)
 
     def _send(
         self, method: str, url: str, step: str, deadline: float, kwargs: dict[str, Any]
@@ -329,28 +420,36 @@ class HttpClient:
     def close(self) -> None:
         if self._session is not None:
             self._session.close()
+        if self._twin is not None:
+            self._twin.close()
 
     def cookies_for(self, hosts: list[str]) -> list[dict[str, Any]]:
         """The jar's cookies that ``hosts`` receive (host-only cookies of those hosts and
         domain cookies covering them; none of any other host), as plain dicts for the IdP
         session store: name, value, domain, path, secure, expires (Unix seconds or None),
-        host_only."""
+        host_only.
+
+        A domain cookie is one set with a ``Domain`` attribute, with a leading dot or without
+        (``Domain=idp.example``, the usual form today: cookielib stores it as
+        ``.idp.example``); it is exported with the leading dot. Any other cookie is host-only
+        and stays so when :meth:`load_cookies` puts it back."""
         wanted = {h.lower().rstrip(".") for h in hosts if h}
         kept: list[dict[str, Any]] = []
         for cookie in self.session.cookies:
             domain = cookie.domain.lower()
-            if cookie.domain_specified and cookie.domain_initial_dot:
+            host_only = not _is_domain_cookie(cookie)
+            if not host_only:
                 bare = domain.lstrip(".")
                 ours = any(h == bare or h.endswith("." + bare) for h in wanted)
-            else:  # host-only; cookielib names a dotless host "host.local"
+                domain = "." + bare
+            else:  # cookielib names a dotless host "host.local"
                 ours = domain in wanted or domain.removesuffix(".local") in wanted
             if ours and cookie.value is not None:
-                host_only = not (cookie.domain_specified and cookie.domain_initial_dot)
                 kept.append(
                     {
                         "name": cookie.name,
                         "value": cookie.value,
-                        "domain": cookie.domain,
+                        "domain": domain,
                         "path": cookie.path or "/",
                         "secure": bool(cookie.secure),
                         "expires": int(cookie.expires) if cookie.expires is not None else None,
@@ -360,13 +459,16 @@ class HttpClient:
         return kept
 
     def load_cookies(self, cookies: list[dict[str, Any]]) -> None:
-        """Put cookies exported by :meth:`cookies_for` back into the jar."""
+        """Put cookies exported by :meth:`cookies_for` back into the jar: a host-only cookie
+        goes to its host only (not to its subdomains), a domain cookie to the domain and its
+        subdomains."""
         from http.cookiejar import Cookie
 
         jar = self.session.cookies
         for c in cookies:
             host_only = bool(c.get("host_only"))
-            domain = str(c["domain"])
+            bare = str(c["domain"]).lower().lstrip(".")
+            domain = bare if host_only else "." + bare
             expires = c.get("expires")
             jar.set_cookie(
                 Cookie(
@@ -377,7 +479,7 @@ class HttpClient:
                     port_specified=False,
                     domain=domain,
                     domain_specified=not host_only,
-                    domain_initial_dot=not host_only and domain.startswith("."),
+                    domain_initial_dot=not host_only,
                     path=str(c.get("path") or "/"),
                     path_specified=True,
                     secure=bool(c.get("secure")),
@@ -440,12 +542,52 @@ def ca_bundle(env: Mapping[str, str]) -> tuple[str, str] | None:
     return None
 
 
+def cookie_policy(*, keep: bool = True) -> CookiePolicy:
+    """The cookie policy of samljit's jars: the standard library's, with host-only cookies
+    (set without a ``Domain``) sent to their own host only, as browsers do (cookielib's
+    default sends them to every subdomain too); ``keep=False``: no cookie set, none sent."""
+    from http.cookiejar import CookiePolicy, DefaultCookiePolicy
+
+    if keep:
+        return DefaultCookiePolicy(strict_ns_domain=DefaultCookiePolicy.DomainStrictNonDomain)
+
+    class _NoCookies(CookiePolicy):
+        netscape = True
+        rfc2965 = False
+        hide_cookie2 = True
+
+        def set_ok(self, cookie: Any, request: Any) -> bool:
+            return False
+
+        def return_ok(self, cookie: Any, request: Any) -> bool:
+            return False
+
+        def domain_return_ok(self, domain: str, request: Any) -> bool:
+            return False
+
+        def path_return_ok(self, path: str, request: Any) -> bool:
+            return False
+
+    return _NoCookies()
+
+
+def _is_domain_cookie(cookie: Any) -> bool:
+    """Set with a ``Domain`` attribute (cookielib then stores the domain with a leading dot,
+    whether the attribute had one or not)."""
+    return bool(cookie.domain_specified) and str(cookie.domain).startswith(".")
+
+
 def check_redirect(current: str, target: str, status: int, *, body: bool, step: str) -> None:
-    """Refuse to follow a redirect from ``current`` to ``target`` (exit 3, naming the target)
-    when it drops to plain http outside loopback, or when a 307/308 would re-send a request
-    body (a password, a code, form state) to another host."""
-    parts = urlsplit(target)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    """The one transport check of every redirect, followed by this client or by a provider's
+    own loop: refuse (exit 3, naming the target) one to something other than http(s), one
+    that drops to plain http outside loopback, and a 307/308 that would re-send a request body
+    (a password, a code, form state) to another origin (scheme, host or port)."""
+    try:
+        parts = urlsplit(target)
+        web = parts.scheme in ("http", "https") and bool(parts.hostname)
+    except ValueError:  # e.g. an unbalanced IPv6 bracket
+        web = False
+    if not web:
         raise AuthenticationError(
             f"{step}: refusing to follow a redirect to {_shown(target)} (not a web URL)"
         )
@@ -456,10 +598,15 @@ def check_redirect(current: str, target: str, status: int, *, body: bool, step: 
             hint="something between you and the IdP (or the IdP itself) downgrades the "
             "connection; tell its admins",
         )
-    if body and status in (307, 308) and _hostname(target) != _hostname(current):
+    if body and status in (307, 308) and _origin(target) != _origin(current):
+        where = (
+            "another host"
+            if _hostname(target) != _hostname(current)
+            else "another port or scheme of the host"
+        )
         raise AuthenticationError(
             f"{step}: refusing to follow a redirect to {_shown(target)} (HTTP {status} would "
-            "re-send the request body to another host)",
+            f"re-send the request body to {where})",
             hint="the IdP sends your sign-in somewhere else; check url, or tell its admins",
         )
 
@@ -467,20 +614,20 @@ def check_redirect(current: str, target: str, status: int, *, body: bool, step: 
 def _redirected(
     method: str, current: str, target: str, status: int, kwargs: dict[str, Any]
 ) -> tuple[str, dict[str, Any]]:
-    """The method and options of the request a redirect asks for (as browsers do: 303, and
-    301/302 after a POST, become a GET without a body; 307/308 keep both). Leaving the host
-    drops secret-named headers (``X-Xsrftoken``, ``Authorization``, …) and ``auth``."""
+    """The method and options of the request a redirect asks for (:func:`_drops_body`).
+    Leaving the origin drops secret-named headers (``X-Xsrftoken``, ``Authorization``, …) and
+    ``auth``."""
     options = dict(kwargs)
     options.pop("params", None)  # already part of the URL that was asked for
     headers = dict(options.get("headers") or {})
-    if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
+    if _drops_body(method, status):
         method = "GET"
         for key in ("data", "json", "files"):
             options.pop(key, None)
         headers = {
             k: v for k, v in headers.items() if k.lower() not in ("content-type", "content-length")
         }
-    if _hostname(target) != _hostname(current):
+    if _origin(target) != _origin(current):
         headers = {k: v for k, v in headers.items() if not is_secret_name(k)}
         options.pop("auth", None)
     options["headers"] = headers
@@ -495,8 +642,41 @@ def _timeouts(timeout: Any) -> tuple[float, float]:
     return float(timeout), float(timeout)
 
 
+def _join(url: str, location: str) -> str:
+    """``location`` resolved against ``url`` (as written when it cannot be: the check then
+    refuses it)."""
+    try:
+        return urljoin(url, location.strip())
+    except ValueError:
+        return location
+
+
+def _drops_body(method: str, status: int) -> bool:
+    """Whether a redirect makes the next request a GET without a body, as browsers do: 303
+    (but a HEAD), and 301/302 after a POST; 307/308 keep the method and the body."""
+    return (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST")
+
+
+def _has_body(kwargs: Mapping[str, Any]) -> bool:
+    return any(kwargs.get(k) is not None for k in ("data", "json", "files"))
+
+
 def _hostname(url: str) -> str:
-    return (urlsplit(url).hostname or "").lower()
+    return (urlsplit(url).hostname or "").lower().rstrip(".")
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    """Scheme, host and port (the default one when none is written)."""
+    try:
+        parts = urlsplit(url)
+        scheme = parts.scheme.lower()
+        return (
+            scheme,
+            (parts.hostname or "").lower().rstrip("."),
+            parts.port or _DEFAULT_PORTS.get(scheme),
+        )
+    except ValueError:  # a port that is not a number
+        return "", url, None
 
 
 def _shown(url: str) -> str:

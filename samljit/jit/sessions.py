@@ -4,7 +4,10 @@ and no MFA while the IdP still honours it ("fewer MFA prompts").
 What is kept: the cookies the IdP set on its own hosts (the hosts of the account's ``url`` and
 ``api_url``, or what :meth:`~samljit.idp.provider.Provider.session_hosts` names), each with
 its expiry. Cookies without an expiry (browser "session cookies") are kept too: they usually
-*are* the IdP session. Cookies of any other host are never kept.
+*are* the IdP session. Cookies of any other host are never kept. A cookie keeps its domain
+rule: one set without ``Domain`` is restored host-only (sent to its host, never to a
+subdomain), one set with ``Domain=idp.example`` or ``Domain=.idp.example`` is kept as a domain
+cookie of ``.idp.example`` (:meth:`~samljit.idp.http.HttpClient.cookies_for`).
 
 Whose: a session is made for one account's IdP hosts and one IdP username (the account's
 ``username``, from ``SAMLJIT_USERNAME`` or the config; "" when none is set), and used for no

@@ -530,6 +530,16 @@ class AzureAdEmulator(RecordingEmulator):
             return list(self._entropies)
 
     @property
+    def issued_tokens(self) -> list[str]:
+        """Every flow token and canary handed out (the leak check looks for them: a flow
+        token carries the sign-in's state, a canary guards it)."""
+        with self._lock:
+            found = [*self._tokens, *self._spent]
+            for flow in self._flows.values():
+                found += [flow.canary, flow.api_canary]
+            return [token for token in found if token]
+
+    @property
     def session_count(self) -> int:
         with self._lock:
             return len(self._sessions)
@@ -572,7 +582,9 @@ class AzureAdEmulator(RecordingEmulator):
         failure = self._next_failure(path)
         if failure is not None:
             text = failure.body or HTTP_STATUS_CODES.get(failure.status, "Error")
-            return _html(text, failure.status)
+            forced = _html(text, failure.status)
+            forced.headers.update(failure.headers)  # a Location, say
+            return forced
         parts = path.strip("/").split("/")
         if path == START_PATH:
             return self._start(request) if method == "GET" else self._postback()

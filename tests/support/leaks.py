@@ -24,11 +24,11 @@ def _credential_secrets(path: Path) -> list[str]:
 
 def emulator_secrets(emulators: Iterable[object]) -> list[str]:
     """What the emulators a test used handed out that must never leak: every SAMLResponse
-    (``issued``) and every session cookie value (``issued_cookies``: the IdP sessions
-    samljit keeps are secrets too)."""
+    (``issued``), every session cookie value (``issued_cookies``: the IdP sessions
+    samljit keeps are secrets too) and every flow token (``issued_tokens``: Entra ID's)."""
     found: list[str] = []
     for emulator in emulators:
-        for attribute in ("issued", "issued_cookies"):
+        for attribute in ("issued", "issued_cookies", "issued_tokens"):
             values = getattr(emulator, attribute, None)
             if isinstance(values, list):
                 found.extend(item for item in values if isinstance(item, str))

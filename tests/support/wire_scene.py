@@ -34,10 +34,11 @@ ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
 
 
 class Listener:
-    """Accepts on ``ADDRESS``, keeps the bytes of each connection, answers 200."""
+    """Accepts on ``address`` (default ``ADDRESS``), keeps the bytes of each connection,
+    answers 200."""
 
-    def __init__(self) -> None:
-        self.sock = socket.create_server((ADDRESS, 0))
+    def __init__(self, address: str = ADDRESS) -> None:
+        self.sock = socket.create_server((address, 0))
         self.port = self.sock.getsockname()[1]
         self.received: list[str] = []
         self.thread = threading.Thread(target=self._serve, daemon=True)

@@ -86,6 +86,9 @@ class FakeHttp:
     def raise_for_service_trouble(self, response: Any, *, step: str) -> None:
         raise AssertionError(f"unexpected HTTP {response.status_code}")
 
+    def without_cookies(self) -> FakeHttp:
+        return self
+
     def close(self) -> None:
         self.session.cookies = RequestsCookieJar()
 

@@ -215,3 +215,91 @@ def test_the_longest_secret_wins() -> None:
     redactor = Redactor()
     redactor.add("abcd", "abcdefgh")
     assert redactor("xx abcdefgh yy abcd") == f"xx {MASK} yy {MASK}"
+
+
+# -- by value, where the secret stands -------------------------------------------------------
+def test_a_code_is_masked_where_it_stands_not_inside_other_numbers() -> None:
+    redactor = Redactor()
+    redactor.add("123456")
+    # the success line: the account id holds the code's digits, and stays whole
+    line = "Logged in: ReadOnly in 012345678987 (arn:aws:iam::012345678987:role/ReadOnly)"
+    assert redactor(line) == line
+    assert redactor("x1234567 a123456 123456b 123456_") == f"x1234567 a123456 123456b {MASK}_"
+    # … and masked wherever it is a value of its own
+    for shown, masked in [
+        ("passCode=123456&rememberDevice=false", f"passCode={MASK}&rememberDevice=false"),
+        ('{"otp": "123456"}', f'{{"otp": "{MASK}"}}'),
+        ("code 123456.", f"code {MASK}."),
+        ("/verify/123456?x", f"/verify/{MASK}?x"),
+        ("q=%22123456%22", f"q=%22{MASK}%22"),  # inside URL-encoded JSON
+        ('{"a": "x\\n123456"}', f'{{"a": "x\\n{MASK}"}}'),  # after a JSON escape
+        ("\\u0022123456", f"\\u0022{MASK}"),
+    ]:
+        assert redactor(shown) == masked, shown
+
+
+def test_a_secret_edged_with_punctuation_is_masked_next_to_anything() -> None:
+    redactor = Redactor()
+    redactor.add("+hunter2!")
+    assert redactor("pw+hunter2!x") == f"pw{MASK}x"
+
+
+@pytest.mark.parametrize(
+    "name", ["sFT", "flowToken", "FlowToken", "canary", "apiCanary", "AdditionalAuthData", "otc"]
+)
+def test_entra_flow_tokens_and_canaries_are_secret_names(name: str) -> None:
+    assert is_secret_name(name)
+
+
+def test_entra_pages_forms_and_calls_hide_flow_tokens() -> None:
+    token, canary = "AQABAAEAAAD--DLA3VO7QrddgJg7Wevr" + "x" * 40, "PAQABAQIAAA" + "y" * 40
+    page = (
+        '<script>//<![CDATA[\n$Config={"sFT":"' + token + '","sFTName":"flowToken",'
+        '"canary":"' + canary + '","apiCanary":"' + canary + '"};\n//]]></script>'
+    )
+    form = urlencode({"login": "ops@acme.example", "flowToken": token, "canary": canary})
+    call = json.dumps({"username": "ops@acme.example", "flowToken": token})
+    answer = json.dumps({"FlowToken": token, "Ctx": "c"})
+    for shown in (
+        redact_body(page, "text/html"),
+        redact_body(form, "application/x-www-form-urlencoded"),
+        redact_body(call, "application/json"),
+        redact_body(answer, "application/json"),
+        str(redact_headers({"canary": canary})),
+    ):
+        assert token[:30] not in shown and canary[:30] not in shown, shown
+    assert '"sFTName":"flowToken"' in redact_body(page, "text/html")
+
+
+# -- what --debug prints ---------------------------------------------------------------------
+def test_debug_output_is_scrubbed_tracebacks_included(capsys: pytest.CaptureFixture[str]) -> None:
+    import logging
+
+    from samljit.cli.main import _setup_debug
+
+    token = "00Tok3n-" + "s" * 30
+    redactor = Redactor()
+    redactor.add(PASSWORD)
+    logger = logging.getLogger("samljit")
+    handlers, level = list(logger.handlers), logger.level
+    _setup_debug(redactor)
+    try:
+        try:  # what urllib3 says of a dropped connection names the URL, query and all
+            raise ConnectionError(
+                "HTTPSConnectionPool(host='acme.okta.com', port=443): Max retries exceeded "
+                f"with url: /login/sessionCookieRedirect?token={token}&redirectUrl=%2Fapp "
+                f"(\x1b]52;c;{PASSWORD}\x07)"
+            )
+        except ConnectionError:
+            page = "failed \x1b[2J\nsamljit: error: forged"  # network text in a record
+            logging.getLogger("samljit.idp.http").debug(page, exc_info=True)
+    finally:
+        logger.handlers[:] = handlers
+        logger.setLevel(level)
+    shown = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in shown
+    assert "sessionCookieRedirect?token=<redacted>&redirectUrl=%2Fapp" in shown
+    assert token not in shown and PASSWORD not in shown
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert "samljit: debug: failed \\x1b[2J\\nsamljit: error: forged\n" in shown
+    assert not [line for line in shown.splitlines() if line.startswith("samljit: error")]

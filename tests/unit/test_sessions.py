@@ -26,6 +26,7 @@ from samljit.idp.provider import LoginSecrets
 from samljit.jit import sessions
 from samljit.jit.sessions import CHUNK, SessionStore
 from samljit.testing.fakes import FakeClock
+from samljit.tools.sandbox.server import LoopbackServer
 
 ACCOUNT = Account(name="prod", provider="Keycloak", url="https://idp.example/realms/acme/sso")
 TERMINAL = Terminal(interactive=False, colour=False)
@@ -253,6 +254,100 @@ def test_only_the_idps_own_cookies_are_exported_and_they_load_back() -> None:
     )
     elsewhere = other.session.prepare_request(requests.Request("GET", "https://idp.example.org/"))
     assert "Cookie" not in elsewhere.headers
+
+
+class NamedHosts:
+    """One loopback server that is every host: samljit's client reaches it as an HTTP proxy
+    (``http://NAME/…`` for any NAME), so that hosts with real names (``idp.example`` and
+    ``evil.idp.example``) can be told apart. ``/login`` on any host sets ``set_cookies``;
+    every request's host and Cookie header is recorded."""
+
+    def __init__(self, set_cookies: list[str]) -> None:
+        self.set_cookies = set_cookies
+        self.seen: list[tuple[str, str]] = []
+        self.server = LoopbackServer(0)
+        self.server.set_app(self)
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        host = environ.get("HTTP_HOST", "")
+        self.seen.append((host, environ.get("HTTP_COOKIE", "")))
+        extra = [("Set-Cookie", c) for c in self.set_cookies]
+        start_response("200 OK", extra if environ["PATH_INFO"].endswith("/login") else [])
+        return [b"ok"]
+
+    def cookies_at(self, host: str) -> list[str]:
+        return [cookies for seen, cookies in self.seen if seen == host]
+
+
+@pytest.fixture
+def named_hosts(monkeypatch: pytest.MonkeyPatch) -> Iterator[NamedHosts]:
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    hosts = NamedHosts(
+        [
+            "sid=host-only-session; Path=/",  # no Domain: idp.example only
+            "dom=domain-session; Domain=idp.example; Path=/",  # the usual domain cookie
+        ]
+    )
+    with hosts.server.start():
+        monkeypatch.setenv("HTTP_PROXY", hosts.server.url)
+        yield hosts
+
+
+def test_kept_cookies_keep_their_domain_rules_across_save_and_restore(
+    named_hosts: NamedHosts, tmp_path: Path, clock: FakeClock
+) -> None:
+    store = file_store(tmp_path, clock)
+    first = HttpClient(retries=0, env={})
+    first.get("http://idp.example/login", step="IdP sign-in")
+    first.get("http://evil.idp.example/", step="IdP page")
+    assert named_hosts.cookies_at("evil.idp.example") == ["dom=domain-session"]  # live, too
+    store.save(ACCOUNT, first.cookies_for(["idp.example"]))
+
+    held = store.load(ACCOUNT)
+    assert held is not None
+    # the Domain=idp.example cookie is kept (it used to be dropped), as a domain cookie
+    assert {c["name"]: c["host_only"] for c in held.cookies} == {"sid": True, "dom": False}
+    later = HttpClient(retries=0, env={})
+    later.load_cookies(held.cookies)
+    later.get("http://idp.example/", step="IdP page")
+    later.get("http://evil.idp.example/", step="IdP page")
+    later.get("http://evil-idp.example/", step="IdP page")
+    assert named_hosts.cookies_at("idp.example")[-1] in (
+        "sid=host-only-session; dom=domain-session",
+        "dom=domain-session; sid=host-only-session",
+    )
+    # the host-only cookie reaches its host only; the domain cookie its subdomains too
+    assert named_hosts.cookies_at("evil.idp.example") == ["dom=domain-session"] * 2
+    assert named_hosts.cookies_at("evil-idp.example") == [""]
+
+
+def test_the_sts_call_carries_none_of_the_idps_cookies(named_hosts: NamedHosts) -> None:
+    from samljit.aws.sts import assume_role_with_saml
+    from samljit.errors import NetworkError
+
+    # The IdP idp.local sets a cookie for its domain, .local; the STS endpoint is in that
+    # domain too (cookielib names loopback's "localhost" "localhost.local"), as an STS
+    # endpoint of a company's own domain would be. Only https or loopback may be an STS
+    # endpoint, hence these names.
+    named_hosts.set_cookies = ["corp=idp-session; Domain=.local; Path=/"]
+    http = HttpClient(retries=0, env={})
+    http.get("http://idp.local/login", step="IdP sign-in")
+    sts = f"localhost:{named_hosts.server.port}"
+    http.get(f"http://{sts}/before", step="a page of the domain")
+    assert named_hosts.cookies_at(sts) == ["corp=idp-session"]  # the jar covers the STS host
+    with pytest.raises(NetworkError, match="not an STS response"):  # it answers "ok"
+        assume_role_with_saml(
+            http,
+            role_arn="arn:aws:iam::123456789012:role/ReadOnly",
+            principal_arn="arn:aws:iam::123456789012:saml-provider/corp",
+            saml_response_b64="PHNhbWxwOlJlc3BvbnNlLz4=",
+            duration=None,
+            region=None,
+            env={"AWS_ENDPOINT_URL_STS": f"http://{sts}/"},
+        )
+    assert named_hosts.cookies_at(sts) == ["corp=idp-session", ""]  # STS got none
+    assert [c["name"] for c in http.cookies_for(["idp.local"])] == ["corp"]  # jar intact
 
 
 # -- secrets asked for only when read ------------------------------------------------------

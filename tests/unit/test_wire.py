@@ -101,6 +101,63 @@ def test_a_redirect_to_another_host_drops_secret_headers(serve: Any) -> None:
     assert [hop.status_code for hop in answer.history] == [302]
 
 
+def test_a_307_to_another_port_of_the_host_keeps_the_body(serve: Any) -> None:
+    app, other = Recorder({}), Recorder({"/elsewhere": ("200 OK", [], b"got it")})
+    server, elsewhere = serve(app), serve(other)
+    target = f"{elsewhere.url}/elsewhere"  # 127.0.0.1 too: the same host, another origin
+    app.routes["/login"] = ("307 Temporary Redirect", [("Location", target)], b"")
+    with pytest.raises(AuthenticationError) as caught:
+        client().post(f"{server.url}/login", step="IdP sign-in", data={"password": PASSWORD})
+    assert str(caught.value) == (
+        f"IdP sign-in: refusing to follow a redirect to {target} (HTTP 307 would re-send the "
+        "request body to another port or scheme of the host)"
+    )
+    assert other.seen == []
+
+
+@pytest.mark.parametrize("status", [307, 308])
+def test_a_providers_own_redirect_loop_passes_the_same_check(serve: Any, status: int) -> None:
+    # A provider that follows redirects itself (allow_redirects=False, then a request to the
+    # Location with the body again, as Entra ID's loop did) is held to the same rule.
+    app, other = Recorder({}), Recorder({"/steal": ("200 OK", [], b"thanks")})
+    server, elsewhere = serve(app), serve(other)
+    target = f"http://localhost:{elsewhere.port}/steal"
+    app.routes["/login"] = (f"{status} Redirect", [("Location", target)], b"")
+    http = client()
+    answer = http.post(
+        f"{server.url}/login",
+        step="Entra ID password",
+        data=f"passwd={PASSWORD}",
+        allow_redirects=False,
+    )
+    assert answer.status_code == status
+    with pytest.raises(AuthenticationError, match=f"redirect to {target} .HTTP {status} would"):
+        http.post(target, step="Entra ID redirect", data=f"passwd={PASSWORD}")
+    with pytest.raises(AuthenticationError, match="re-send the request body to another host"):
+        http.hop(f"{server.url}/login", answer, "POST", f"passwd={PASSWORD}", step="Entra ID")
+    assert other.seen == []
+    # without a body the hop is an ordinary redirect; 303 turns a POST into a GET
+    assert http.hop(f"{server.url}/login", answer, "GET", None, step="x") == ("GET", target, None)
+    app.routes["/see"] = ("303 See Other", [("Location", "/next")], b"")
+    seen = http.post(f"{server.url}/see", step="x", data="a=1", allow_redirects=False)
+    assert http.hop(f"{server.url}/see", seen, "POST", "a=1", step="x") == (
+        "GET",
+        f"{server.url}/next",
+        None,
+    )
+
+
+def test_a_location_that_does_not_parse_is_refused_not_a_crash(serve: Any) -> None:
+    app = Recorder({"/go": ("302 Found", [("Location", "http://[::1/x")], b"")})
+    server = serve(app)
+    http = client()
+    with pytest.raises(AuthenticationError, match=r"redirect to http://\[::1/x \(not a web URL\)"):
+        http.get(f"{server.url}/go", step="IdP")
+    answer = http.get(f"{server.url}/go", step="IdP", allow_redirects=False)
+    with pytest.raises(AuthenticationError, match="not a web URL"):
+        http.hop(f"{server.url}/go", answer, "GET", None, step="IdP")
+
+
 # -- 3. size and time --------------------------------------------------------------------
 class TickingApp:
     """Sends ``size`` bytes one at a time; each byte takes ``per_byte`` seconds on the fake
