@@ -41,7 +41,7 @@ def once_ms(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
 
 
 def cached_home(root: Path) -> dict[str, str]:
-    from samljit.jit.cache import entry_key
+    from samljit.common.paths import entry_key
 
     (root / ".aws").mkdir()
     (root / ".samljit").write_text(

@@ -24,13 +24,13 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode, urlsplit
 
-from samljit.errors import AssertionFormatError, AuthenticationError, ConfigError
+from samljit.common.errors import AssertionFormatError, AuthenticationError, ConfigError
+from samljit.common.http import is_loopback_host
+from samljit.common.redact import redact_url
+from samljit.common.text import one_line
 from samljit.idp import mfa
-from samljit.idp.http import is_loopback_host
 from samljit.idp.page import Page, parse_page, resolve, shorten, web_url
 from samljit.idp.provider import LoginSecrets, Provider, ProviderKey
-from samljit.redact import redact_url
-from samljit.text import one_line
 
 if TYPE_CHECKING:
     import requests

@@ -36,9 +36,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from samljit.aws.arn import PARTITIONS
-from samljit.errors import AssertionFormatError, AuthenticationError, ConfigError, NetworkError
+from samljit.common.errors import (
+    AssertionFormatError,
+    AuthenticationError,
+    ConfigError,
+    NetworkError,
+)
+from samljit.common.text import printable
 from samljit.idp.provider import LoginSecrets, Provider, ProviderKey
-from samljit.text import printable
 
 if TYPE_CHECKING:
     from samljit.config.accounts import Account
@@ -209,8 +214,7 @@ def proxy_settings(env: Mapping[str, str]) -> dict[str, str] | None:
 
 def profile_path(account: Account, env: Mapping[str, str]) -> Path:
     """Where the account's browser profile lives (``<state dir>/browser/<account>``)."""
-    from samljit.jit.answers import state_dir
-    from samljit.jit.cache import entry_key
+    from samljit.common.paths import entry_key, state_dir
 
     name = account.name if _SAFE_NAME.match(account.name) else entry_key(account.name)
     return Path(state_dir(env)) / "browser" / name
@@ -218,7 +222,7 @@ def profile_path(account: Account, env: Mapping[str, str]) -> Path:
 
 def profile_dir(account: Account, env: Mapping[str, str]) -> Path:
     """The account's browser profile, made 0700 (and its parents) when missing."""
-    from samljit.fsutil import private_dir
+    from samljit.common.fsutil import private_dir
 
     path = profile_path(account, env)
     root, name = path.parent.parent, path.name
@@ -249,7 +253,7 @@ def quiet_preferences(profile: Path) -> None:
     own JSON file, kept and rewritten by it), leaving the rest as it is."""
     import json
 
-    from samljit.fsutil import atomic_write
+    from samljit.common.fsutil import atomic_write
 
     path = profile / "Default" / "Preferences"
     try:

@@ -17,7 +17,7 @@ import subprocess
 from base64 import b64decode
 from typing import ClassVar
 
-from samljit.errors import AssertionFormatError, AuthenticationError, ConfigError
+from samljit.common.errors import AssertionFormatError, AuthenticationError, ConfigError
 from samljit.idp.provider import LoginSecrets, Provider, ProviderKey
 
 TIMEOUT_SECONDS = 300.0

@@ -3,7 +3,7 @@ key), then the AWS app's SSO page, which holds the SAMLResponse.
 
 Two hosts, both configurable: ``api_url`` (default https://console.jumpcloud.com) for the JSON
 login calls and ``url`` (``https://sso.jumpcloud.com/saml2/<app-slug>``) for the assertion.
-One cookie jar (the injected :class:`~samljit.idp.http.HttpClient`) is kept across every step.
+One cookie jar (the injected :class:`~samljit.common.http.HttpClient`) is kept across every step.
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
-from samljit.errors import AuthenticationError
+from samljit.common.errors import AuthenticationError
+from samljit.common.text import printable
 from samljit.idp import fido, mfa
 from samljit.idp.page import parse_page, saml_response
 from samljit.idp.provider import LoginSecrets, Provider
-from samljit.text import printable
 
 DEFAULT_API_URL = "https://console.jumpcloud.com"
 MFA_REQUIRED = "MFA required."

@@ -5,7 +5,7 @@ every call goes to that URL's scheme, host and port, the org (shared/protocols/o
 in Okta's answers (factor verify links, ``next``, ``skip``, the device flow's verification
 URI) are resolved against the org and refused when they lead anywhere else. One login:
 
-1. an Okta session the injected :class:`~samljit.idp.http.HttpClient` already holds (a ``sid``
+1. an Okta session the injected :class:`~samljit.common.http.HttpClient` already holds (a ``sid``
    or ``idx`` cookie for the org host, e.g. loaded by the IdP-session store) is checked with
    ``GET /api/v1/sessions/me`` and, when alive, the app link is opened with it: no password,
    no MFA. Anything else drops those cookies and goes on, silently;
@@ -32,12 +32,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
-from samljit.errors import AuthenticationError, ConfigError, MissingInputError
+from samljit.common.errors import AuthenticationError, ConfigError, MissingInputError
+from samljit.common.http import json_object
+from samljit.common.text import one_line
 from samljit.idp import fido, mfa
-from samljit.idp.http import json_object
 from samljit.idp.page import parse_page, saml_response, shorten
 from samljit.idp.provider import LoginSecrets, Provider, ProviderKey
-from samljit.text import one_line
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

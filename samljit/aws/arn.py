@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from samljit.errors import ArnError
+from samljit.common.errors import ArnError
 
 
 class Partition(NamedTuple):

@@ -21,9 +21,8 @@ from samljit.aws.arn import PARTITIONS
 from samljit.aws.credentials import AwsCredentials
 from samljit.aws.signing import require_botocore
 from samljit.aws.sts import STS_API_VERSION, sts_endpoint
-from samljit.errors import UsageError
-from samljit.sinks.profile import rfc3339
-from samljit.text import printable
+from samljit.common.errors import UsageError
+from samljit.common.text import printable, rfc3339
 
 TOKEN_PREFIX = "k8s-aws-v1."  # noqa: S105 (the token format's version tag)
 CLUSTER_HEADER = "x-k8s-aws-id"

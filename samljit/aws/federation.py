@@ -13,9 +13,9 @@ from urllib.parse import urlencode
 
 from samljit.aws.arn import PARTITIONS
 from samljit.aws.credentials import AwsCredentials
-from samljit.config.urls import check_url
-from samljit.errors import AwsError
-from samljit.idp.http import HttpClient
+from samljit.common.errors import AwsError
+from samljit.common.http import HttpClient
+from samljit.common.urls import check_url
 
 ISSUER = "samljit"
 

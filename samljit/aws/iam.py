@@ -25,8 +25,8 @@ from samljit.aws.signing import (
     translate,
 )
 from samljit.aws.sts import endpoint_override
-from samljit.errors import AwsError, UsageError
-from samljit.text import printable
+from samljit.common.errors import AwsError, UsageError
+from samljit.common.text import printable
 
 POLICY_NAME = "AWSRevokeOlderSessions"
 STEP = "IAM PutRolePolicy"

@@ -13,8 +13,8 @@ from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from samljit.aws.arn import Arn
-from samljit.cli.terminal import Terminal
-from samljit.errors import RoleError
+from samljit.common.errors import RoleError
+from samljit.common.terminal import Terminal
 
 
 class Role(NamedTuple):

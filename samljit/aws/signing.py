@@ -12,8 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from samljit.aws.arn import PARTITIONS
-from samljit.errors import ConfigError, NetworkError, SamljitError, UsageError
-from samljit.text import printable
+from samljit.common.errors import ConfigError, NetworkError, SamljitError, UsageError
+from samljit.common.text import printable
 
 AWS_EXTRA_HINT = "install it with: pip install 'samljit[aws]'"
 

@@ -1,9 +1,9 @@
 """AWS STS ``AssumeRoleWithSAML`` as a plain, unsigned query-protocol call.
 
 ``AssumeRoleWithSAML`` needs no AWS credentials: the SAML assertion is the proof. So samljit
-posts the form itself through the injected :class:`~samljit.idp.http.HttpClient` (proxies, CA
+posts the form itself through the injected :class:`~samljit.common.http.HttpClient` (proxies, CA
 bundle, retries and redacted debug logging come with it) instead of paying for boto3, with
-no cookies (:meth:`~samljit.idp.http.HttpClient.without_cookies`: the client of a login holds
+no cookies (:meth:`~samljit.common.http.HttpClient.without_cookies`: the client of a login holds
 the IdP's).
 
 The answer is XML in the STS namespace. It is parsed with entity resolution and network
@@ -24,13 +24,13 @@ from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
 from samljit.aws.arn import PARTITIONS, Arn, is_region, region_partition
 from samljit.aws.credentials import AwsCredentials
-from samljit.config.urls import RETRY_STATUSES, check_url
-from samljit.errors import AwsError, ConfigError, NetworkError
+from samljit.common.errors import AwsError, ConfigError, NetworkError
+from samljit.common.urls import RETRY_STATUSES, check_url
 
 if TYPE_CHECKING:
     import requests
 
-    from samljit.idp.http import HttpClient
+    from samljit.common.http import HttpClient
 
 STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
 STS_API_VERSION = "2011-06-15"
@@ -301,7 +301,7 @@ def _parse_xml(content: bytes) -> Any:
         raise _NotXml("empty body")
     if _DOCTYPE.search(content):
         raise _NotXml("it carries a DOCTYPE, which STS never sends")
-    from samljit.saml.xmlsafe import safe_parser
+    from samljit.common.xmlsafe import safe_parser
 
     try:
         root = etree.fromstring(content, safe_parser(remove_comments=True, remove_pis=True))

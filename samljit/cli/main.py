@@ -12,7 +12,7 @@ import os
 import sys
 
 from samljit.cli.words import REPLAYABLE, command_in, quiet
-from samljit.errors import (
+from samljit.common.errors import (
     AuthenticationError,
     AwsError,
     ConfigError,
@@ -26,7 +26,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-    from samljit.redact import Redactor
+    from samljit.common.redact import Redactor
 
 EXIT_OK = 0
 EXIT_BUG = 1
@@ -53,8 +53,8 @@ def debug_text(text: str, redactor: Redactor, *, newlines: bool = True) -> str:
     """What ``--debug`` may show of ``text`` (a record, a traceback): the run's secrets and the
     values of secret-named fields (``token=…`` in a URL an exception names) masked, control
     characters shown as escapes (line breaks too, unless ``newlines``)."""
-    from samljit.redact import redact_pairs
-    from samljit.text import printable
+    from samljit.common.redact import redact_pairs
+    from samljit.common.text import printable
 
     return printable(redact_pairs(redactor(text)), newlines=newlines)
 
@@ -80,8 +80,8 @@ def _setup_debug(redactor: Redactor) -> None:
 
 
 def _print_error(message: str, hint: str | None, redactor: Redactor) -> None:
-    from samljit.cli.terminal import colour_enabled, style
-    from samljit.text import printable
+    from samljit.common.terminal import colour_enabled, style
+    from samljit.common.text import printable
 
     prefix = style("samljit: error:", "error", enabled=colour_enabled(sys.stderr))
     # the last line of defence: whatever reached an error, no control character reaches stderr
@@ -142,7 +142,7 @@ def _run(command: str | None, words: list[str]) -> int:
     if not args.command:
         parser.print_help(sys.stderr)
         return 2
-    from samljit.redact import Redactor
+    from samljit.common.redact import Redactor
 
     redactor = Redactor()
     if args.debug:

@@ -14,8 +14,8 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from samljit import fsutil
-from samljit.errors import ConfigError, ProfileNameError
+from samljit.common import fsutil
+from samljit.common.errors import ConfigError, ProfileNameError
 
 _EMPTY: Mapping[str, str] = MappingProxyType({})
 DEFAULT_CONFIG = "~/.samljit"
@@ -192,7 +192,7 @@ def resolve_account(
     overrides: Overrides | None = None,
 ) -> Account:
     """Build the :class:`Account` for section ``name`` with flag > env > file > default."""
-    from samljit.config.urls import check_url
+    from samljit.common.urls import check_url
 
     overrides = overrides or Overrides()
     if name not in cfg.sections:
@@ -280,7 +280,7 @@ def check_profile_name(profile: str, what: str = "profile") -> str:
     not empty, no surrounding whitespace, not ``DEFAULT`` (configparser, so botocore, merges
     it into every profile), no brackets, control characters, line breaks or undecodable
     bytes. Raises
-    :class:`~samljit.errors.ProfileNameError` (a :class:`ConfigError`, exit 2).
+    :class:`~samljit.common.errors.ProfileNameError` (a :class:`ConfigError`, exit 2).
     """
     if (
         not isinstance(profile, str)
@@ -351,8 +351,8 @@ def render_update(text: str, name: str, values: Mapping[str, str | None]) -> str
     """``text`` with keys of section ``name`` set (``None`` = leave as is), the section
     appended when missing. Every other byte stays as it was: comments, spacing, order,
     subsections and other sections."""
-    from samljit import inifile
-    from samljit.redact import is_secret_name
+    from samljit.common import inifile
+    from samljit.common.redact import is_secret_name
 
     for key in values:
         if not _KEY.match(key) or is_secret_name(key):

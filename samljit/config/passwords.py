@@ -14,7 +14,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from samljit.cli.terminal import Terminal
+from samljit.common.services import PasswordKeeper
+from samljit.common.terminal import Terminal
 from samljit.config.accounts import Account
 
 SERVICE_PREFIX = "samljit"
@@ -141,7 +142,7 @@ def resolve_password(
     username: str,
     *,
     env: Mapping[str, str],
-    store: PasswordStore,
+    store: PasswordKeeper,
     terminal: Terminal,
 ) -> tuple[str, str]:
     """The password and where it came from (``env``, ``keyring`` or ``prompt``)."""

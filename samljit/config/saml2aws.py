@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
-from samljit.errors import ConfigError
+from samljit.common.errors import ConfigError
 
 DEFAULT_PATH = "~/.saml2aws"
 DEFAULT_URN = "urn:amazon:webservices"
@@ -237,7 +237,7 @@ def _provider(
 
 
 def _url(url: str, provider: str, urn: str, result: Converted) -> str | None:
-    from samljit.config.urls import check_url
+    from samljit.common.urls import check_url
 
     if not url:
         result.skipped = "it has no url"

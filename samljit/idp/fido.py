@@ -31,11 +31,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from samljit.config.urls import is_loopback_host
-from samljit.errors import AuthenticationError
+from samljit.common.errors import AuthenticationError
+from samljit.common.urls import is_loopback_host
 
 if TYPE_CHECKING:
-    from samljit.services import Services
+    from samljit.common.services import Services
 
 INSTALL = "pip install 'samljit[fido2]'"
 BROWSER = "`samljit login --browser`"

@@ -25,31 +25,31 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlencode, urlsplit
 
-from samljit.cli.terminal import Terminal
-from samljit.config.accounts import Account
-from samljit.errors import (
+from samljit.common.errors import (
     AssertionFormatError,
     AuthenticationError,
     ConfigError,
     IdpServiceError,
 )
-from samljit.idp import mfa
-from samljit.idp.http import (
+from samljit.common.http import (
     DEFAULT_TIMEOUT,
     RETRY_STATUSES,
     HttpClient,
     check_redirect,
     is_loopback_host,
 )
+from samljit.common.redact import redact_url
+from samljit.common.terminal import Terminal
+from samljit.common.text import printable
+from samljit.config.accounts import Account
+from samljit.idp import mfa
 from samljit.idp.page import Field, Form, Page, parse_page, resolve, shorten, web_url
 from samljit.idp.provider import LoginSecrets, Provider
-from samljit.redact import redact_url
-from samljit.text import printable
 
 if TYPE_CHECKING:
     import requests
 
-    from samljit.redact import Redactor
+    from samljit.common.redact import Redactor
 
 #: Names of username inputs, compared case-insensitively, after the flavor's own.
 USERNAME_NAMES = (

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import ClassVar, Generic, TypeVar
 
-from samljit.cli.terminal import Terminal
-from samljit.errors import AuthenticationError, ConfigError
+from samljit.common.errors import AuthenticationError, ConfigError
+from samljit.common.terminal import Terminal
 
 T = TypeVar("T")
 

@@ -27,9 +27,9 @@ import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
-from samljit.errors import ConfigError, SamljitError
-from samljit.idp.http import ca_bundle
-from samljit.text import printable
+from samljit.common.errors import ConfigError, SamljitError
+from samljit.common.http import ca_bundle
+from samljit.common.text import printable
 
 INSTALL_CERTUTIL = "apt-get install libnss3-tools"
 #: certutil's trust flags: a CA trusted to issue TLS server certificates.
@@ -50,7 +50,7 @@ class TrustStoreError(SamljitError):
 
 
 def configured_bundle(env: Mapping[str, str]) -> tuple[str, Path] | None:
-    """The CA bundle samljit's HTTP client uses (:func:`samljit.idp.http.ca_bundle`), as
+    """The CA bundle samljit's HTTP client uses (:func:`samljit.common.http.ca_bundle`), as
     ``(variable, path)``, else None."""
     found = ca_bundle(env)
     return (found[0], Path(found[1])) if found is not None else None

@@ -21,9 +21,9 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from samljit.errors import AssertionFormatError
-from samljit.redact import redact_url
-from samljit.text import printable
+from samljit.common.errors import AssertionFormatError
+from samljit.common.redact import redact_url
+from samljit.common.text import printable
 
 #: Input types a person types into (an ``<input>`` without a type is a text input).
 TEXT_TYPES = frozenset({"text", "email", "tel", "number", "search", "url", "password", ""})
@@ -336,7 +336,7 @@ def element_text(element: Any) -> str:
 
 
 def shorten(text: str, limit: int = TEXT_LIMIT) -> str:
-    """``text`` on one line, control characters escaped (:func:`samljit.text.printable`), cut
+    """``text`` on one line, control characters escaped (:func:`samljit.common.text.printable`), cut
     to ``limit`` characters (the last one ``…``) when longer."""
     text = printable(_squeeze(text))
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"

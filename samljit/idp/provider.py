@@ -3,8 +3,8 @@ registry (entry-point group ``samljit.providers``).
 
 A provider turns a username, password and MFA into a base64 SAMLResponse. Everything it needs
 is injected: the resolved :class:`~samljit.config.accounts.Account`, one
-:class:`~samljit.idp.http.HttpClient` (one cookie jar) and the run's
-:class:`~samljit.services.Services` (terminal, redactor, clocks, sleeper, environment). It
+:class:`~samljit.common.http.HttpClient` (one cookie jar) and the run's
+:class:`~samljit.common.services.Services` (terminal, redactor, clocks, sleeper, environment). It
 uses nothing global: no ``time.sleep``, no ``os.environ``, no printing. Built-in and
 third-party providers register the same way::
 
@@ -23,14 +23,14 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 from urllib.parse import urlsplit
 
+from samljit.common.errors import ConfigError
 from samljit.config.accounts import KEY_NAMES, Account
-from samljit.errors import ConfigError
 
 if TYPE_CHECKING:
-    from samljit.cli.terminal import Terminal
-    from samljit.idp.http import HttpClient
-    from samljit.redact import Redactor
-    from samljit.services import Services
+    from samljit.common.http import HttpClient
+    from samljit.common.redact import Redactor
+    from samljit.common.services import Services
+    from samljit.common.terminal import Terminal
 
 ENTRY_POINT_GROUP = "samljit.providers"
 #: The provider API this samljit speaks. A plugin declares the version it was written for in

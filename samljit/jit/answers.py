@@ -21,6 +21,8 @@ import os
 import sys
 import time
 
+from samljit.common.paths import cache_dir, state_dir
+
 TYPE_CHECKING = False  # typing costs more to import than this whole module
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -54,25 +56,6 @@ TIME_MARK = "\0time\0"
 _TIME_JSON = '"\\u0000time\\u0000"'
 MAX_AUDIT_BYTES = 1024 * 1024
 _AUDIT_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
-
-
-# -- where things live (the credentials cache and the audit log use these too) -----------
-def cache_dir(env: Mapping[str, str]) -> str:
-    base = env.get("XDG_CACHE_HOME")
-    if base:
-        return os.path.join(base, "samljit")
-    home = env.get("HOME") or os.path.expanduser("~")
-    if sys.platform == "darwin":
-        return os.path.join(home, "Library", "Caches", "samljit")
-    return os.path.join(home, ".cache", "samljit")
-
-
-def state_dir(env: Mapping[str, str]) -> str:
-    base = env.get("XDG_STATE_HOME")
-    if base:
-        return os.path.join(base, "samljit")
-    home = env.get("HOME") or os.path.expanduser("~")
-    return os.path.join(home, ".local", "state", "samljit")
 
 
 def file_id(path: str) -> tuple[str, int, int, int]:
@@ -194,7 +177,7 @@ def remember(
     # directory of ours, else nothing is written) and its exclusive temp file
     from pathlib import Path
 
-    from samljit import fsutil
+    from samljit.common import fsutil
 
     try:
         fsutil.private_dir(Path(directory))

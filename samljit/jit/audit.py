@@ -19,10 +19,9 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import NamedTuple
 
-from samljit import fsutil
+from samljit.common import fsutil
+from samljit.common.text import parse_rfc3339, printable, rfc3339
 from samljit.jit import answers
-from samljit.sinks.profile import parse_rfc3339, rfc3339
-from samljit.text import printable
 
 MAX_BYTES = 1024 * 1024
 FIELDS = (

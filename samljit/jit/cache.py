@@ -13,7 +13,6 @@ cannot be made private disables the cache with one warning.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import os
@@ -22,33 +21,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from samljit import fsutil
 from samljit.aws.credentials import AwsCredentials
-from samljit.cli.terminal import Terminal
-from samljit.errors import SamljitError
-from samljit.jit import answers
-from samljit.sinks.profile import parse_rfc3339, rfc3339
+from samljit.common import fsutil
+from samljit.common.errors import SamljitError
+from samljit.common.paths import cache_dir, entry_key, state_dir
+from samljit.common.terminal import Terminal
+from samljit.common.text import parse_rfc3339, rfc3339
 
 FORMAT = 1
 
 
 def cache_root(env: Mapping[str, str]) -> Path:
-    return Path(answers.cache_dir(env))
+    return Path(cache_dir(env))
 
 
 def state_root(env: Mapping[str, str]) -> Path:
-    return Path(answers.state_dir(env))
-
-
-def entry_key(*parts: str) -> str:
-    """A file-name-safe key naming the parts exactly (no hashing: hashlib costs 3 ms)."""
-    raw = "\0".join(parts).encode("utf-8")
-    encoded = base64.b32encode(raw).decode("ascii").rstrip("=").lower()
-    if len(encoded) <= 180:
-        return encoded
-    import hashlib  # long names only
-
-    return "h" + hashlib.sha256(raw).hexdigest()
+    return Path(state_dir(env))
 
 
 class CachedGrant(NamedTuple):

@@ -8,7 +8,7 @@ tries the IdP's own session kept for the account (:mod:`samljit.jit.sessions`), 
 the password and MFA only when the IdP asks for them.
 
 Everything the flow needs from the outside is injected through
-:class:`~samljit.services.Services`; it talks to the user only through ``services.terminal``
+:class:`~samljit.common.services.Services`; it talks to the user only through ``services.terminal``
 and reports failure only by raising samljit errors.
 """
 
@@ -19,22 +19,23 @@ from contextlib import nullcontext
 from datetime import timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
-from samljit import errors
 from samljit.aws import roles
 from samljit.aws.credentials import AwsCredentials
+from samljit.common import errors
+from samljit.common.errors import AssertionFormatError, AuthenticationError, AwsError, SamljitError
+from samljit.common.paths import entry_key
+from samljit.common.services import Services
 from samljit.config.accounts import Account, check_profile_name
 from samljit.config.passwords import resolve_password
-from samljit.errors import AssertionFormatError, AuthenticationError, AwsError, SamljitError
 from samljit.idp.provider import LoginSecrets, Provider, load_provider
-from samljit.jit.cache import CachedError, CachedGrant, entry_key
+from samljit.jit.cache import CachedError, CachedGrant
 from samljit.jit.sessions import idp_user
 from samljit.saml import assertion as saml
-from samljit.services import Services
 from samljit.sinks.profile import grants_role, held_credentials, is_fresh, profile_values
 
 if TYPE_CHECKING:
     from samljit.aws.sts import StsResult
-    from samljit.idp.http import HttpClient
+    from samljit.common.http import HttpClient
 
 #: A cached assertion is used only while at least this much of its lifetime is left.
 ASSERTION_MARGIN = timedelta(seconds=30)
@@ -411,7 +412,7 @@ def login(
     (account, role) at a time across processes). ``write`` also writes the profile;
     ``read_profile`` (default: ``write``) lets valid credentials in the profile answer.
     ``reason`` (``--reason``) is recorded with the grant in the audit log."""
-    from samljit.fsutil import LockTimeout
+    from samljit.common.fsutil import LockTimeout
 
     cache = services.cache
     key = grant_key(account, role_ref)

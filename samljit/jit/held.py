@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from samljit.aws import roles
 from samljit.aws.arn import Arn
+from samljit.common.errors import RoleError, SamljitError, UsageError
+from samljit.common.services import Services
 from samljit.config.accounts import Account
-from samljit.errors import RoleError, SamljitError, UsageError
-from samljit.services import Services
 from samljit.sinks.env import role_arn_of
 from samljit.sinks.profile import held_credentials
 

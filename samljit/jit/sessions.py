@@ -7,7 +7,7 @@ its expiry. Cookies without an expiry (browser "session cookies") are kept too: 
 *are* the IdP session. Cookies of any other host are never kept. A cookie keeps its domain
 rule: one set without ``Domain`` is restored host-only (sent to its host, never to a
 subdomain), one set with ``Domain=idp.example`` or ``Domain=.idp.example`` is kept as a domain
-cookie of ``.idp.example`` (:meth:`~samljit.idp.http.HttpClient.cookies_for`).
+cookie of ``.idp.example`` (:meth:`~samljit.common.http.HttpClient.cookies_for`).
 
 Whose: a session is made for one account's IdP hosts and one IdP username (the account's
 ``username``, from ``SAMLJIT_USERNAME`` or the config; "" when none is set), and used for no
@@ -37,7 +37,7 @@ How the login flow uses it (``samljit.jit.flow.authenticate``), which is also th
 provider relies on — a provider needs no code of its own to get sessions:
 
 1. before ``provider.login`` the flow loads the kept cookies into the login's
-   :class:`~samljit.idp.http.HttpClient` (:meth:`SessionStore.load` →
+   :class:`~samljit.common.http.HttpClient` (:meth:`SessionStore.load` →
    ``http.load_cookies``), registers their values with the redactor and sets
    ``provider.session_loaded = True``;
 2. the provider starts as a browser would: it requests the IdP's sign-in (or SSO) URL
@@ -77,11 +77,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
-from samljit import fsutil
-from samljit.jit.cache import entry_key
+from samljit.common import fsutil
+from samljit.common.paths import entry_key
 
 if TYPE_CHECKING:
-    from samljit.cli.terminal import Terminal
+    from samljit.common.terminal import Terminal
     from samljit.config.accounts import Account
 
 FORMAT = 1

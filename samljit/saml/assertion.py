@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
 from samljit.aws.roles import Role, iam_clean, parse_role_value
-from samljit.errors import AssertionFormatError, AuthenticationError, RoleError
-from samljit.text import has_controls, printable
+from samljit.common.errors import AssertionFormatError, AuthenticationError, RoleError
+from samljit.common.text import has_controls, printable
 
 NS = {
     "samlp": "urn:oasis:names:tc:SAML:2.0:protocol",
@@ -107,7 +107,7 @@ def parse_xml(xml: bytes) -> Any:
     screen(xml)
     if _DTD.search(xml):
         raise AssertionFormatError("the SAML document contains a DTD, which samljit refuses")
-    from samljit.saml.xmlsafe import safe_parser
+    from samljit.common.xmlsafe import safe_parser
 
     try:
         root = etree.fromstring(xml, parser=safe_parser(remove_pis=True, collect_ids=False))

@@ -21,7 +21,7 @@ refused before anything is sent to AWS unless all of these hold:
 * **destination**: the Response's ``Destination`` (when present) and the assertion's
   ``Recipient`` are an AWS sign-in SAML endpoint of the partition of the assertion's roles.
 
-Every failure is a :class:`~samljit.errors.VerificationError` (exit 3) whose message starts
+Every failure is a :class:`~samljit.common.errors.VerificationError` (exit 3) whose message starts
 with the name of the check. lxml, signxml and cryptography are imported inside the functions.
 """
 
@@ -34,15 +34,15 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from samljit.aws.arn import signin_host_partition
-from samljit.errors import ConfigError, VerificationError
+from samljit.common.errors import ConfigError, VerificationError
+from samljit.common.xmlsafe import load_nothing as load_nothing
+from samljit.common.xmlsafe import safe_parser
 from samljit.saml import assertion as saml
-from samljit.saml.xmlsafe import load_nothing as load_nothing
-from samljit.saml.xmlsafe import safe_parser
 
 if TYPE_CHECKING:
     from cryptography import x509
 
-    from samljit.cli.terminal import Terminal
+    from samljit.common.terminal import Terminal
     from samljit.config.accounts import Account
 
 #: How far the local clock may be off from the IdP's when checking the validity window.
@@ -99,7 +99,7 @@ def _load_certificates(path: Path) -> list[x509.Certificate]:
 
 
 def _describe(cert: x509.Certificate) -> CertificateInfo:
-    from samljit.tools.cert import sha256_fingerprint
+    from samljit.common.fingerprint import sha256_fingerprint
 
     return CertificateInfo(
         subject=cert.subject.rfc4514_string(),

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
-from samljit import inifile
+from samljit.common import inifile
 
 _PROCESS_KEY = re.compile(r"\s*credential_process\s*[=:]", re.IGNORECASE)
 

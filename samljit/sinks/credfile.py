@@ -20,10 +20,10 @@ What belongs to a section
     replaced with it.  Comment and blank lines *after* the last key are kept: a comment block
     directly above the next header describes the next section.
 
-The line grammar and the edits themselves are :mod:`samljit.inifile`'s; this module adds the
+The line grammar and the edits themselves are :mod:`samljit.common.inifile`'s; this module adds the
 credentials file's rules, checks and file handling.
 
-What counts as corrupt (:class:`~samljit.errors.ConfigError`, file left untouched)
+What counts as corrupt (:class:`~samljit.common.errors.ConfigError`, file left untouched)
     * bytes that are not UTF-8, or a leading byte-order mark (the AWS CLI rejects both);
     * a non-blank, non-comment line before the first section header;
     * a line that is neither a header, a ``key = value`` line, a comment nor a continuation
@@ -38,7 +38,7 @@ What counts as corrupt (:class:`~samljit.errors.ConfigError`, file left untouche
     following ``[P]`` would be read differently because of their indentation.  Every edit is
     checked where it can change anything: the text outside the edited span must be the old
     text byte for byte, and :mod:`configparser` must read the span from the header before
-    ``[P]`` through the header after it (:meth:`~samljit.inifile.Document.context`) with
+    ``[P]`` through the header after it (:meth:`~samljit.common.inifile.Document.context`) with
     every other section as before and ``[P]`` exactly as written.  A line's reading depends
     only on the lines above it up to the last header, so the rest of the file reads as it did.
 
@@ -62,9 +62,9 @@ import stat
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
-from samljit import fsutil, inifile
+from samljit.common import fsutil, inifile
+from samljit.common.errors import ConfigError
 from samljit.config.accounts import check_profile_name
-from samljit.errors import ConfigError
 
 __all__ = ["list_profiles", "read_profile", "remove_profile", "write_profile"]
 
@@ -88,7 +88,7 @@ def write_profile(path: Path, profile: str, values: Mapping[str, str]) -> None:
 
     An existing section is replaced in place (comments inside it go with it); otherwise the
     section is appended at the end, after one blank line.  Keys are written in the order
-    given, as ``key = value``.  Raises :class:`~samljit.errors.ProfileNameError` (a
+    given, as ``key = value``.  Raises :class:`~samljit.common.errors.ProfileNameError` (a
     :class:`ConfigError` and a :class:`ValueError`) for a profile name that
     :func:`~samljit.config.accounts.check_profile_name` refuses, :class:`ValueError` for a key
     or value that cannot be written faithfully, and :class:`ConfigError` when the file is
@@ -196,7 +196,7 @@ def _check_values(values: Mapping[str, str]) -> list[tuple[str, str]]:
 
 
 # ------------------------------------------------------------------------------------------
-# Scanning: configparser's line grammar (samljit.inifile), with the credentials file's errors
+# Scanning: configparser's line grammar (samljit.common.inifile), with the credentials file's errors
 
 
 def _scan(text: str, shown: str) -> inifile.Document:

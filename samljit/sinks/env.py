@@ -6,7 +6,7 @@ from collections.abc import Mapping
 
 from samljit.aws.arn import Arn
 from samljit.aws.credentials import AwsCredentials
-from samljit.sinks.profile import rfc3339
+from samljit.common.text import rfc3339
 
 #: Removed from the child's environment: another profile must not win over the credentials,
 #: and the child never needs samljit's own secrets.

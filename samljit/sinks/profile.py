@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from samljit.aws.arn import Arn
 from samljit.aws.credentials import AwsCredentials
 from samljit.aws.roles import Role, assumed_role_matches, match
+from samljit.common.text import parse_rfc3339, rfc3339
 from samljit.config.accounts import Account
-
-
-def rfc3339(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def parse_rfc3339(text: str) -> datetime | None:
-    try:
-        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
 def profile_values(credentials: AwsCredentials, region: str | None) -> dict[str, str]:

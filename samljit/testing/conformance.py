@@ -24,8 +24,8 @@ from typing import Any, ClassVar
 
 import pytest
 
+from samljit.common.errors import AuthenticationError
 from samljit.config.accounts import KEY_NAMES, Account
-from samljit.errors import AuthenticationError
 from samljit.idp.provider import API_VERSION, LoginSecrets, Plugins, Provider
 from samljit.testing.fakes import fake_services
 
@@ -39,7 +39,7 @@ class ProviderConformance:
         raise NotImplementedError
 
     def _login(self, idp: Any, tmp_path: Path, secrets: LoginSecrets) -> str:
-        from samljit.idp.http import HttpClient
+        from samljit.common.http import HttpClient
 
         services, _, _ = fake_services({"HOME": str(tmp_path)})
         account = self.provider.check_account(self.account(idp, tmp_path))

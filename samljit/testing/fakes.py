@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from samljit.cli.terminal import Terminal
-from samljit.services import Services
+from samljit.cli.wiring import build_services
+from samljit.common.services import Services
+from samljit.common.terminal import Terminal
 
 
 class FakeClock:
@@ -45,7 +46,7 @@ def fake_services(
     clock = clock or FakeClock()
     shown = io.StringIO()
     terminal = Terminal(interactive=False, stream=shown, colour=False)
-    services = Services(
+    services = build_services(
         env,
         overrides.pop("terminal", terminal),
         now=clock.now,

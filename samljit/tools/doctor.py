@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from samljit.common.errors import ConfigError, SamljitError
 from samljit.config import accounts as config
-from samljit.errors import ConfigError, SamljitError
 from samljit.sinks import credfile
 
 #: How far the local clock may be from the IdP's (samljit's own tolerance when checking an
@@ -235,7 +235,7 @@ class Doctor:
             self._clock_of(account, host)
 
     def _clock_of(self, account: config.Account, host: str) -> None:
-        from samljit.idp.http import HttpClient
+        from samljit.common.http import HttpClient
 
         subject = f"clock vs {host}"
         http = HttpClient(
@@ -291,7 +291,7 @@ class Doctor:
             )
 
     def _proxy_url(self, name: str, value: str) -> None:
-        from samljit.redact import redact_url
+        from samljit.common.redact import redact_url
 
         parts = urlsplit(value if "://" in value else f"http://{value}")
         shown = redact_url(value) if "://" in value else value
@@ -318,7 +318,7 @@ class Doctor:
 
     def ca_bundles(self, accounts: list[config.Account]) -> None:
         found = False
-        from samljit.idp.http import CA_BUNDLE_VARIABLES
+        from samljit.common.http import CA_BUNDLE_VARIABLES
 
         for name in CA_BUNDLE_VARIABLES:
             value = self.env.get(name)

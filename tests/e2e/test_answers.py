@@ -27,7 +27,7 @@ REPLAY_MODULES = {
     "samljit.cli",
     "samljit.cli.main",
     "samljit.cli.words",
-    "samljit.errors",
+    "samljit.common.errors",
     "samljit.jit",
     "samljit.jit.answers",
     "marshal",

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from samljit.idp.http import MAX_BODY_BYTES
+from samljit.common.http import MAX_BODY_BYTES
 from samljit.tools.sandbox.response import RoleGrant
 from samljit.tools.sandbox.server import LoopbackServer
 from tests.emulators.azuread import AzureAdEmulator, User

@@ -21,7 +21,7 @@ from typing import Any
 
 from lxml import etree
 
-from samljit.cli.terminal import Terminal
+from samljit.common.terminal import Terminal
 from samljit.config.accounts import Account
 from samljit.saml import verify
 from samljit.saml.assertion import SamlAssertion

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from samljit.errors import AssertionFormatError, AuthenticationError
+from samljit.common.errors import AssertionFormatError, AuthenticationError
 from samljit.saml import assertion as saml
 from samljit.saml import verify
 from tests.security.corpus import IDP_CERT_PATH, check, genuine, raw_b64, the_assertion

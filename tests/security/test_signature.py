@@ -16,14 +16,14 @@ from cryptography.x509.oid import NameOID
 from lxml import etree
 from signxml.verifier import XMLVerifier
 
-from samljit.cli.terminal import Terminal
-from samljit.errors import (
+from samljit.common.errors import (
     AssertionFormatError,
     AuthenticationError,
     ConfigError,
     SamljitError,
     VerificationError,
 )
+from samljit.common.terminal import Terminal
 from samljit.saml import assertion as saml
 from samljit.saml import verify
 from samljit.tools.sandbox.response import STATUS_SUCCESS, RoleGrant, build_response, encode

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from samljit.common import paths
 from samljit.jit import answers
 from tests.support.unprivileged import as_unprivileged, shared_dir
 
@@ -66,14 +67,14 @@ def test_some_words_are_never_remembered(env: dict[str, str], tmp_path: Path, wo
     watched = tmp_path / "config"
     watched.write_text("x")
     answers.remember(env, [*WORDS, word], watch=[str(watched)], until=2e9, expires=2e9)
-    assert not (Path(answers.cache_dir(env)) / answers.FILE).exists()
+    assert not (Path(paths.cache_dir(env)) / answers.FILE).exists()
 
 
 def test_a_foreign_or_corrupt_file_is_not_read(env: dict[str, str], tmp_path: Path) -> None:
     watched = tmp_path / "config"
     watched.write_text("x")
     remember(env, watched, until=2_000_000_000.0)
-    path = Path(answers.cache_dir(env)) / answers.FILE
+    path = Path(paths.cache_dir(env)) / answers.FILE
     os.chmod(path, 0o640)
     assert answers.replay(WORDS, env, True, now=1.0) is None
     os.chmod(path, 0o600)
@@ -112,7 +113,7 @@ def test_the_answers_file_is_written_through_an_exclusive_temp_file(
     neither written through nor followed."""
     watched = tmp_path / "config"
     watched.write_text("x")
-    directory = Path(answers.cache_dir(env))
+    directory = Path(paths.cache_dir(env))
     directory.mkdir(parents=True, mode=0o700)
     elsewhere = tmp_path / "elsewhere"
     elsewhere.write_bytes(b"")

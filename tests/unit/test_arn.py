@@ -14,7 +14,7 @@ from samljit.aws.arn import (
     region_partition,
     signin_host_partition,
 )
-from samljit.errors import ArnError, ConfigError
+from samljit.common.errors import ArnError, ConfigError
 
 ACCOUNT = "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/teams/AcmeDeveloper"

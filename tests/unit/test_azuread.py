@@ -20,10 +20,10 @@ from samljit.providers.azuread import (
     script_location,
 )
 
-from samljit.cli.terminal import Terminal
+from samljit.common.errors import AuthenticationError, ConfigError, MissingInputError
+from samljit.common.http import HttpClient
+from samljit.common.terminal import Terminal
 from samljit.config.accounts import Account
-from samljit.errors import AuthenticationError, ConfigError, MissingInputError
-from samljit.idp.http import HttpClient
 from samljit.idp.page import parse_page
 from samljit.idp.provider import LoginSecrets, load_provider
 from samljit.saml import assertion
@@ -680,7 +680,7 @@ def test_wrong_url_is_a_config_error(emu: AzureAdEmulator, tmp_path: Path) -> No
 
 
 def test_service_trouble_is_a_network_error(emu: AzureAdEmulator, tmp_path: Path) -> None:
-    from samljit.errors import IdpServiceError
+    from samljit.common.errors import IdpServiceError
 
     emu.fail_next("/common/GetCredentialType", 503, count=4)
     message = fails(Run(emu, tmp_path), f"plain@{NORTHWIND}", IdpServiceError)

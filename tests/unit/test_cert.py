@@ -20,7 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from samljit.errors import ConfigError, UsageError
+from samljit.common.errors import ConfigError, UsageError
 from samljit.tools import cert
 from samljit.tools.cert import (
     KEY_TYPES,

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from samljit.common.errors import ConfigError
 from samljit.config import accounts as config
-from samljit.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 BASE = (

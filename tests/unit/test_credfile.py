@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from samljit import fsutil
-from samljit.errors import ConfigError
+from samljit.common import fsutil
+from samljit.common.errors import ConfigError
 from samljit.sinks import credfile
 from samljit.sinks.credfile import list_profiles, read_profile, remove_profile, write_profile
 from tests.support.unprivileged import as_unprivileged, shared_dir

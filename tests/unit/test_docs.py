@@ -52,9 +52,9 @@ def _files() -> Iterator[Path]:
 
 
 def _error_classes() -> set[str]:
-    """samljit's error classes: those in samljit.errors and every subclass defined in the
+    """samljit's error classes: those in samljit.common.errors and every subclass defined in the
     sources (by name, found without importing anything)."""
-    import samljit.errors as errors
+    import samljit.common.errors as errors
 
     names = {
         name

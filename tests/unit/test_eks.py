@@ -12,7 +12,7 @@ import pytest
 
 from samljit.aws.credentials import AwsCredentials
 from samljit.aws.eks import check_cluster, exec_credential, presigned_url, token_of
-from samljit.errors import UsageError
+from samljit.common.errors import UsageError
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
 CREDENTIALS = AwsCredentials(

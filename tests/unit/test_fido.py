@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from samljit.cli.terminal import Terminal
-from samljit.errors import AuthenticationError, MissingInputError
+from samljit.common.errors import AuthenticationError, MissingInputError
+from samljit.common.terminal import Terminal
 from samljit.idp import fido
 from samljit.idp.fido import KeyRequest, SecurityKey, find_devices, rp_id_allowed
 from samljit.testing.fakes import FakeClock, fake_services

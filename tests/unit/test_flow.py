@@ -14,10 +14,10 @@ from typing import Any, ClassVar
 import pytest
 from requests.cookies import RequestsCookieJar
 
-from samljit.cli.terminal import Terminal
+from samljit.common.errors import AuthenticationError, AwsError, SamljitError
+from samljit.common.http import HttpClient
+from samljit.common.terminal import Terminal
 from samljit.config.accounts import Account
-from samljit.errors import AuthenticationError, AwsError, SamljitError
-from samljit.idp.http import HttpClient
 from samljit.idp.provider import LoginSecrets, Provider
 from samljit.jit import flow
 from samljit.jit.sessions import SessionStore

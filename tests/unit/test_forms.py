@@ -22,8 +22,7 @@ from samljit.providers.keycloak import KEYCLOAK
 from samljit.providers.shibboleth import SHIBBOLETH
 from samljit.providers.simplesamlphp import SIMPLESAMLPHP
 
-from samljit.cli.terminal import Terminal
-from samljit.errors import (
+from samljit.common.errors import (
     AssertionFormatError,
     AuthenticationError,
     ConfigError,
@@ -31,11 +30,12 @@ from samljit.errors import (
     MissingInputError,
     SamljitError,
 )
+from samljit.common.http import HttpClient
+from samljit.common.redact import Redactor
+from samljit.common.terminal import Terminal
 from samljit.idp.forms import GENERIC, Flavor, FormLogin, method_choice
-from samljit.idp.http import HttpClient
 from samljit.idp.page import parse_page, resolve
 from samljit.idp.provider import LoginSecrets
-from samljit.redact import Redactor
 from tests.emulators.formidp import FORMS, render
 
 IDP = "https://idp.example.org"

@@ -1,4 +1,4 @@
-"""samljit.inifile, the one INI editor, and the one profile-name rule both files share."""
+"""samljit.common.inifile, the one INI editor, and the one profile-name rule both files share."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from samljit import inifile
+from samljit.common import inifile
+from samljit.common.errors import ConfigError, ProfileNameError
 from samljit.config import accounts as config
-from samljit.errors import ConfigError, ProfileNameError
 from samljit.sinks.credfile import read_profile, write_profile
 
 # ------------------------------------------------------------------------------------------

@@ -15,9 +15,9 @@ from prompt_toolkit.output import DummyOutput
 from samljit.aws import roles
 from samljit.cli.commands import Context
 from samljit.cli.commands import configure as configure_command
-from samljit.cli.terminal import Terminal
+from samljit.common.errors import MissingInputError, RoleError
+from samljit.common.terminal import Terminal
 from samljit.config import accounts as config
-from samljit.errors import MissingInputError, RoleError
 
 RO = roles.Role(
     "arn:aws:iam::012345678987:role/AcmeRO", "arn:aws:iam::012345678987:saml-provider/JC"
@@ -172,7 +172,7 @@ def test_configure_keeps_comments_and_other_sections(pipe: PipeInput, tmp_path: 
 
 
 def test_configure_skip_prompt_needs_provider_and_url(tmp_path: Path) -> None:
-    from samljit.errors import ConfigError
+    from samljit.common.errors import ConfigError
 
     term = Terminal(interactive=False, stream=io.StringIO())
     with pytest.raises(ConfigError, match="needs a provider"):

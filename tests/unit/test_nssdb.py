@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from samljit.errors import ConfigError
+from samljit.common.errors import ConfigError
 from samljit.idp import nssdb
 from tests.support.tls import tls_pair
 from tests.support.tools import requires_tool

@@ -15,11 +15,16 @@ from urllib.parse import urljoin
 import pytest
 from samljit.providers.okta import OktaProvider, _js_unescape, _Org, _with_params
 
-from samljit.cli.terminal import Terminal
+from samljit.common.errors import (
+    AuthenticationError,
+    ConfigError,
+    IdpServiceError,
+    MissingInputError,
+)
+from samljit.common.http import HttpClient, json_object, rate_limit_wait
+from samljit.common.terminal import Terminal
 from samljit.config.accounts import Account
 from samljit.config.saml2aws import ProviderInfo, convert_section
-from samljit.errors import AuthenticationError, ConfigError, IdpServiceError, MissingInputError
-from samljit.idp.http import HttpClient, json_object, rate_limit_wait
 from samljit.idp.provider import LoginSecrets
 from samljit.saml import assertion
 from samljit.testing.fakes import FakeClock, fake_services

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 OPEN = (
-    "import sys; from samljit.cli.terminal import Terminal; "
+    "import sys; from samljit.common.terminal import Terminal; "
     "print(Terminal(interactive=False).open_browser(sys.argv[1]))"
 )
 

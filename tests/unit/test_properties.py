@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from samljit.cli.terminal import Terminal
-from samljit.errors import SamljitError
+from samljit.common.errors import SamljitError
+from samljit.common.terminal import Terminal
 from samljit.idp import page
 from samljit.saml import assertion as saml
 from samljit.saml import verify

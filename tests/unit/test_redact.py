@@ -1,4 +1,4 @@
-"""samljit.redact: what ``--debug`` may print. Secrets are masked by name (fields, headers,
+"""samljit.common.redact: what ``--debug`` may print. Secrets are masked by name (fields, headers,
 cookies, inputs, XML elements) and by value (every secret the run learned, in every form it
 may take on the wire)."""
 
@@ -11,7 +11,7 @@ from urllib.parse import quote_plus, urlencode
 
 import pytest
 
-from samljit.redact import (
+from samljit.common.redact import (
     MASK,
     Redactor,
     is_secret_name,
@@ -292,7 +292,7 @@ def test_debug_output_is_scrubbed_tracebacks_included(capsys: pytest.CaptureFixt
             )
         except ConnectionError:
             page = "failed \x1b[2J\nsamljit: error: forged"  # network text in a record
-            logging.getLogger("samljit.idp.http").debug(page, exc_info=True)
+            logging.getLogger("samljit.common.http").debug(page, exc_info=True)
     finally:
         logger.handlers[:] = handlers
         logger.setLevel(level)

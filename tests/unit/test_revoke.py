@@ -10,7 +10,7 @@ import pytest
 from samljit.aws.arn import Arn
 from samljit.aws.iam import parse_before, policy_text, revoke_policy, revoke_time
 from samljit.aws.signing import require_botocore
-from samljit.errors import AwsError, UsageError
+from samljit.common.errors import AwsError, UsageError
 
 NOW = datetime(2024, 5, 1, 12, 0, 0, 400_000, tzinfo=timezone.utc)
 

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from lxml import etree
 
-from samljit.errors import ConfigError
+from samljit.common.errors import ConfigError
 from samljit.saml import assertion as saml
 from samljit.tools.sandbox import totp
 from samljit.tools.sandbox.idp import BAD_CODE, BAD_PASSWORD, MAX_ATTEMPTS, SandboxIdp

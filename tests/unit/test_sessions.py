@@ -19,9 +19,9 @@ import requests
 from keyring.backend import KeyringBackend
 from keyring.errors import PasswordDeleteError
 
-from samljit.cli.terminal import Terminal
+from samljit.common.http import HttpClient
+from samljit.common.terminal import Terminal
 from samljit.config.accounts import Account
-from samljit.idp.http import HttpClient
 from samljit.idp.provider import LoginSecrets
 from samljit.jit import sessions
 from samljit.jit.sessions import CHUNK, SessionStore
@@ -324,7 +324,7 @@ def test_kept_cookies_keep_their_domain_rules_across_save_and_restore(
 
 def test_the_sts_call_carries_none_of_the_idps_cookies(named_hosts: NamedHosts) -> None:
     from samljit.aws.sts import assume_role_with_saml
-    from samljit.errors import NetworkError
+    from samljit.common.errors import NetworkError
 
     # The IdP idp.local sets a cookie for its domain, .local; the STS endpoint is in that
     # domain too (cookielib names loopback's "localhost" "localhost.local"), as an STS

@@ -19,14 +19,14 @@ from samljit.aws.sts import (
     partition_of,
     sts_endpoint,
 )
-from samljit.errors import (
+from samljit.common.errors import (
     AwsError,
     ConfigError,
     IdpServiceError,
     NetworkError,
     SamljitError,
 )
-from samljit.idp.http import HttpClient
+from samljit.common.http import HttpClient
 from samljit.tools.sandbox.response import RoleGrant, build_response, encode
 from tests.support.moto_sts import MotoSts
 

@@ -7,7 +7,7 @@ import io
 
 import pytest
 
-from samljit.cli.terminal import Terminal, colour_enabled, style
+from samljit.common.terminal import Terminal, colour_enabled, style
 
 
 class FakeTty(io.StringIO):

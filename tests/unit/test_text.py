@@ -1,4 +1,4 @@
-"""samljit.text.printable: network text shown as text, and the last line of defence in the
+"""samljit.common.text.printable: network text shown as text, and the last line of defence in the
 Terminal and the CLI's error printer."""
 
 from __future__ import annotations
@@ -7,8 +7,8 @@ import io
 
 import pytest
 
-from samljit.cli.terminal import Terminal
-from samljit.text import has_controls, printable
+from samljit.common.terminal import Terminal
+from samljit.common.text import has_controls, printable
 
 
 @pytest.mark.parametrize(

@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
+from samljit.common.errors import AuthenticationError, NetworkError
+from samljit.common.http import HttpClient
+from samljit.common.redact import MASK, redact_body
 from samljit.config.accounts import Account
-from samljit.errors import AuthenticationError, NetworkError
-from samljit.idp.http import HttpClient
-from samljit.redact import MASK, redact_body
 from samljit.testing.fakes import FakeClock, fake_services
 from samljit.tools.sandbox.server import LoopbackServer
 from tests.support.tls import tls_pair
@@ -215,7 +215,7 @@ def test_debug_log_of_a_long_session_token_shows_none_of_it(
     body = f"<Response><Credentials><SessionToken>{token}</SessionToken></Credentials></Response>"
     assert body.index(token) < 4096 < body.index(token) + len(token)
     server = serve(Recorder({"/sts": ("200 OK", [("Content-Type", "text/xml")], body.encode())}))
-    with caplog.at_level(logging.DEBUG, logger="samljit.idp.http"):
+    with caplog.at_level(logging.DEBUG, logger="samljit.common.http"):
         client().get(f"{server.url}/sts", step="STS")
     assert "abcdefghij" not in caplog.text
     assert f"<SessionToken>{MASK}</SessionToken>" in caplog.text
@@ -257,7 +257,7 @@ def test_ca_bundles_combine_as_documented(
 
 
 def test_the_page_cap_holds_the_largest_saml_response_samljit_accepts() -> None:
-    from samljit.idp.http import MAX_BODY_BYTES
+    from samljit.common.http import MAX_BODY_BYTES
     from samljit.saml.assertion import MAX_ENCODED_CHARS
 
     assert MAX_BODY_BYTES > MAX_ENCODED_CHARS + 256 * 1024  # the page around it too

@@ -14,14 +14,14 @@ from pathlib import Path
 from typing import IO, Any
 
 from samljit.aws.arn import Arn
-from samljit.cli.terminal import Terminal, open_terminal
+from samljit.common.errors import UsageError
+from samljit.common.redact import Redactor
+from samljit.common.services import Services
+from samljit.common.terminal import Terminal, open_terminal
+from samljit.common.text import printable
 from samljit.config import accounts as config
-from samljit.errors import UsageError
 from samljit.jit import answers
 from samljit.jit.flow import Grant
-from samljit.redact import Redactor
-from samljit.services import Services
-from samljit.text import printable
 
 #: The provider ``--browser`` logs in through (``providers/browser.py``).
 BROWSER_PROVIDER = "Browser"
@@ -31,7 +31,7 @@ MAX_REASON = 500
 
 class Context:
     """What every command gets: arguments, environment, the run's redactor, stdout, and the
-    run's :class:`~samljit.services.Services`."""
+    run's :class:`~samljit.common.services.Services`."""
 
     def __init__(
         self,
@@ -91,7 +91,9 @@ class Context:
     def services(self) -> Services:
         """The run's services, built on first use (a cached answer may need none)."""
         if self._services is None:
-            self._services = Services(
+            from samljit.cli.wiring import build_services
+
+            self._services = build_services(
                 self.env, self.terminal, redactor=self.redactor, command=self.args.command
             )
         return self._services

@@ -6,9 +6,9 @@ import argparse
 import json
 
 from samljit.cli.commands import Context
-from samljit.errors import UsageError
+from samljit.common.errors import UsageError
+from samljit.common.text import printable
 from samljit.jit.audit import parse_since
-from samljit.text import printable
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

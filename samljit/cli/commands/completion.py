@@ -14,7 +14,7 @@ from typing import Any
 
 from samljit.cli.args import ALL, build_parser
 from samljit.cli.commands import Context
-from samljit.errors import UsageError
+from samljit.common.errors import UsageError
 
 COMPLETION_SHELLS = ("bash", "zsh", "fish")
 

@@ -11,11 +11,11 @@ from typing import Any
 
 from samljit.cli.args import seconds
 from samljit.cli.commands import Context
+from samljit.common.errors import ConfigError
+from samljit.common.urls import check_url
 from samljit.config import accounts as config
 from samljit.config.passwords import PasswordStore
 from samljit.config.saml2aws import ProviderInfo
-from samljit.config.urls import check_url
-from samljit.errors import ConfigError
 from samljit.idp.provider import (
     Plugins,
     Provider,

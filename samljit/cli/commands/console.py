@@ -16,9 +16,9 @@ from pathlib import Path
 
 from samljit.cli.args import login_options, seconds
 from samljit.cli.commands import Context
+from samljit.common.text import rfc3339
 from samljit.config.accounts import Overrides
 from samljit.jit.flow import login
-from samljit.sinks.profile import rfc3339
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -83,7 +83,7 @@ def forwarding_page(url: str, directory: Path) -> Path | None:
     import html
     import secrets
 
-    from samljit import fsutil
+    from samljit.common import fsutil
 
     try:
         fsutil.private_dir(directory.parent)

@@ -12,9 +12,9 @@ import json
 
 from samljit.cli.args import mfa_options, reason_option, role_option
 from samljit.cli.commands import Context
+from samljit.common.text import rfc3339
 from samljit.config.accounts import Overrides
 from samljit.jit.flow import login
-from samljit.sinks.profile import rfc3339
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -21,9 +21,9 @@ import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from samljit import fsutil
 from samljit.cli.commands import Context
-from samljit.errors import SamljitError
+from samljit.common import fsutil
+from samljit.common.errors import SamljitError
 from samljit.tools.sandbox import totp
 from samljit.tools.sandbox.idp import SandboxIdp
 from samljit.tools.sandbox.keys import generate_signing_key

@@ -7,8 +7,8 @@ from __future__ import annotations
 import argparse
 
 from samljit.cli.commands import Context
-from samljit.cli.terminal import colour_enabled, style
-from samljit.errors import ConfigError
+from samljit.common.errors import ConfigError
+from samljit.common.terminal import colour_enabled, style
 from samljit.tools.doctor import Doctor, Finding
 
 LABELS = {

@@ -8,8 +8,8 @@ import sys
 
 from samljit.cli.args import login_options, reason_option
 from samljit.cli.commands import Context
+from samljit.common.errors import UsageError
 from samljit.config.accounts import Overrides
-from samljit.errors import UsageError
 from samljit.jit.flow import login
 from samljit.sinks.env import REMOVED, credential_updates
 

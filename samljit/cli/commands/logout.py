@@ -8,8 +8,8 @@ import argparse
 from pathlib import Path
 
 from samljit.cli.commands import Context
+from samljit.common.errors import ConfigError
 from samljit.config import accounts as config
-from samljit.errors import ConfigError
 from samljit.jit.flow import assertion_key, grant_key
 from samljit.sinks import credfile
 

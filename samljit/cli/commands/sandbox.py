@@ -14,7 +14,7 @@ from types import FrameType
 
 from samljit.cli.args import Parser, global_options, port
 from samljit.cli.commands import Context
-from samljit.errors import UsageError
+from samljit.common.errors import UsageError
 from samljit.tools.sandbox import totp
 from samljit.tools.sandbox.idp import SandboxIdp
 from samljit.tools.sandbox.keys import SigningKey, generate_signing_key, load_signing_key

@@ -6,8 +6,8 @@ import argparse
 
 from samljit.cli.args import login_options
 from samljit.cli.commands import Context
+from samljit.common.errors import UsageError
 from samljit.config.accounts import Overrides
-from samljit.errors import UsageError
 from samljit.jit.flow import login
 from samljit.sinks.env import REMOVED, credential_updates
 from samljit.sinks.shells import SHELLS, default_shell, render

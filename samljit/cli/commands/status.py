@@ -9,10 +9,11 @@ from typing import Any
 
 from samljit.aws.credentials import AwsCredentials
 from samljit.cli.commands import Context
+from samljit.common.errors import ConfigError
+from samljit.common.text import rfc3339
 from samljit.config import accounts as config
-from samljit.errors import ConfigError
 from samljit.sinks.env import role_arn_of
-from samljit.sinks.profile import held_credentials, rfc3339
+from samljit.sinks.profile import held_credentials
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

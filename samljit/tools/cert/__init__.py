@@ -6,9 +6,9 @@
 
 This package re-exports what its users need. The CLI does not import it on start: it is
 imported by ``samljit cert`` (:mod:`samljit.cli.commands.cert`, loaded only for that command),
-by the sandbox (:mod:`samljit.tools.sandbox.keys`) and by the tests; and, for
-``sha256_fingerprint`` alone, lazily by :mod:`samljit.saml.verify` when it describes a pinned
-``idp_certificate`` (login, ``configure``, ``doctor``). None of it imports ``cryptography``
+by the sandbox (:mod:`samljit.tools.sandbox.keys`) and by the tests. (The fingerprint a
+pinned ``idp_certificate`` is described by lives on the ground floor,
+:mod:`samljit.common.fingerprint`.) None of it imports ``cryptography``
 until a function needs it, nor reads ``os.environ``: the environment an OpenSSL config's
 ``$ENV::NAME`` reads is passed in (``generate(request, env=...)``).
 """
@@ -24,7 +24,6 @@ from samljit.tools.cert.generation import (
     CertRequest,
     CertResult,
     generate,
-    sha256_fingerprint,
 )
 from samljit.tools.cert.opensslconf import MAX_DAYS, OpenSslReqConfig, read_openssl_config
 
@@ -41,5 +40,4 @@ __all__ = [
     "generate",
     "parse_subject",
     "read_openssl_config",
-    "sha256_fingerprint",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from samljit.errors import SamljitError, UsageError
+from samljit.common.errors import SamljitError, UsageError
 
 __all__ = ["format_subject", "parse_subject"]
 

@@ -8,7 +8,7 @@ The certificate carries the extensions ``openssl req -x509`` adds with a stock o
 critical basicConstraints ``CA:TRUE``.
 
 ``cryptography`` is imported inside the functions that need it, so that importing this module
-stays cheap for the callers that only want ``sha256_fingerprint`` or the constants (see the
+stays cheap for the callers that only want the constants (see the
 package docstring for who imports it).
 """
 
@@ -24,12 +24,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from samljit.errors import ConfigError, UsageError
+from samljit.common.errors import ConfigError, UsageError
+from samljit.common.fingerprint import sha256_fingerprint
 from samljit.tools.cert.dn import _BY_SHORT, _check_value, format_subject, parse_subject
 from samljit.tools.cert.opensslconf import OpenSslReqConfig, _check_days, read_openssl_config
 
 if TYPE_CHECKING:
-    from cryptography.x509 import Certificate, ObjectIdentifier
+    from cryptography.x509 import ObjectIdentifier
 
 KEY_TYPES = ("rsa2048", "rsa3072", "rsa4096", "ec-p256")
 DEFAULT_KEY_TYPE = "rsa2048"
@@ -48,7 +49,6 @@ __all__ = [
     "CertRequest",
     "CertResult",
     "generate",
-    "sha256_fingerprint",
 ]
 
 
@@ -291,13 +291,6 @@ def _write_pair(
         _unlink_quietly(key_temp)
         _unlink_quietly(cert_temp)
     _sync_directory(directory)
-
-
-def sha256_fingerprint(certificate: Certificate) -> str:
-    """``AB:CD:…``, the SHA-256 fingerprint as ``openssl x509 -fingerprint -sha256`` shows it."""
-    from cryptography.hazmat.primitives import hashes
-
-    return ":".join(f"{byte:02X}" for byte in certificate.fingerprint(hashes.SHA256()))
 
 
 def generate(request: CertRequest, *, env: Mapping[str, str] | None = None) -> CertResult:

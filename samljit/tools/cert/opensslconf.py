@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from samljit.errors import ConfigError, SamljitError
+from samljit.common.errors import ConfigError, SamljitError
 from samljit.tools.cert.dn import _FIELD_HINT, _attribute, _check_value
 
 #: The longest validity, in days, for ``default_days`` here and ``--days`` in generation.

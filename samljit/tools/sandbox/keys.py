@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from samljit.errors import ConfigError
+from samljit.common.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def load_signing_key(key_path: Path, cert_path: Path) -> SigningKey:
     der = serialization.Encoding.DER
     if key.public_key().public_bytes(der, public) != cert.public_key().public_bytes(der, public):
         raise ConfigError(f"the certificate {cert_path} does not belong to the key {key_path}")
-    from samljit.tools.cert import sha256_fingerprint
+    from samljit.common.fingerprint import sha256_fingerprint
 
     return SigningKey(key_pem, cert_pem, cert_path, sha256_fingerprint(cert), generated=False)
 

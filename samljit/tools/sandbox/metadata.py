@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import quoteattr
 
-from samljit.errors import ConfigError
+from samljit.common.errors import ConfigError
 
 MD_NS = "urn:oasis:names:tc:SAML:2.0:metadata"
 DS_NS = "http://www.w3.org/2000/09/xmldsig#"

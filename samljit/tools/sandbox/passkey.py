@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from samljit.errors import UsageError
+from samljit.common.errors import UsageError
 
 INSTALL = "pip install webauthn"
 TIMEOUT_MS = 60000

@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
-from samljit.errors import UsageError
+from samljit.common.errors import UsageError
 
 if TYPE_CHECKING:
     from ssl import SSLContext

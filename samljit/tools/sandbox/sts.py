@@ -36,7 +36,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from samljit.errors import UsageError
+from samljit.common.errors import UsageError
 
 SAML_NS = "urn:oasis:names:tc:SAML:2.0:assertion"
 ROLE_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/Role"

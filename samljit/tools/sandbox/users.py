@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from samljit.errors import ConfigError
+from samljit.common.errors import ConfigError
 from samljit.tools.sandbox import totp
 from samljit.tools.sandbox.response import RoleGrant
 

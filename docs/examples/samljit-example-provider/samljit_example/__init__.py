@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from samljit.errors import AuthenticationError
+from samljit.common.errors import AuthenticationError
 from samljit.idp.provider import LoginSecrets, Provider, ProviderKey
 
 

@@ -61,7 +61,7 @@ class AwsError(SamljitError):
     """AWS refused a request (exit 5). ``code`` is AWS's error code."""
 
     def __init__(self, code: str, message: str, *, hint: str | None = None) -> None:
-        from samljit.text import printable
+        from samljit.common.text import printable
 
         code, message = printable(code), printable(message)  # AWS's words, from the network
         super().__init__(f"AWS refused: {code}: {message}", hint=hint)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
-from samljit.errors import ConfigError
-from samljit.redact import redact_url
+from samljit.common.errors import ConfigError
+from samljit.common.redact import redact_url
 
 #: Answers retried with backoff (throttling and server trouble).
 RETRY_STATUSES = (429, 500, 502, 503, 504)

@@ -7,7 +7,7 @@ use prompt-toolkit (imported only when a question is really asked). Where the pr
 * otherwise the controlling terminal ``/dev/tty`` when the process has one (this is what lets
   ``credential_process`` and ``$(samljit …)`` still ask for an MFA code);
 * otherwise nothing can be asked: :meth:`Terminal.ask` raises
-  :class:`~samljit.errors.MissingInputError` at once instead of blocking on a pipe.
+  :class:`~samljit.common.errors.MissingInputError` at once instead of blocking on a pipe.
 
 stdout is never written here: it is reserved for command results.
 """
@@ -19,8 +19,8 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any, TextIO, cast
 
-from samljit.errors import MissingInputError
-from samljit.text import printable
+from samljit.common.errors import MissingInputError
+from samljit.common.text import printable
 
 #: SGR codes of the few styles samljit uses (only ever on a terminal, never with NO_COLOR).
 STYLES = {

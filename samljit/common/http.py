@@ -20,12 +20,12 @@
   overall deadline (:data:`REQUEST_SECONDS`) and one client (one login) a network-time budget
   (:data:`LOGIN_SECONDS`), measured on the injected monotonic clock;
 * connection failures, timeouts and 5xx are retried with backoff, then raised as
-  :class:`~samljit.errors.NetworkError` / :class:`~samljit.errors.IdpServiceError` naming the
-  step and the URL;
+  :class:`~samljit.common.errors.NetworkError` /
+  :class:`~samljit.common.errors.IdpServiceError` naming the step and the URL;
 * a 429 is retried once, after the reset time it names (``X-Rate-Limit-Reset`` epoch
   seconds, or ``Retry-After``), when that is at most :data:`RATE_LIMIT_MAX_WAIT` seconds
   away; otherwise :meth:`HttpClient.raise_for_service_trouble` says when to retry;
-* every request and answer is logged at DEBUG level on ``samljit.idp.http`` with secrets masked;
+* every request and answer is logged at DEBUG level on ``samljit.common.http`` with secrets masked;
 * an answer's ``.json()`` (and :func:`json_object`) reads JSON nested deeper than Python can
   follow as what it is, a malformed answer (``ValueError``), never a ``RecursionError``: every
   provider's bad-answer path covers it.
@@ -45,18 +45,18 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 from samljit import __version__
-from samljit.config.urls import RETRY_STATUSES as RETRY_STATUSES
-from samljit.config.urls import check_url as check_url
-from samljit.config.urls import is_loopback_host as is_loopback_host
-from samljit.errors import AuthenticationError, IdpServiceError, NetworkError
-from samljit.redact import is_secret_name, redact_body, redact_headers, redact_url
+from samljit.common.errors import AuthenticationError, IdpServiceError, NetworkError
+from samljit.common.redact import is_secret_name, redact_body, redact_headers, redact_url
+from samljit.common.urls import RETRY_STATUSES as RETRY_STATUSES
+from samljit.common.urls import check_url as check_url
+from samljit.common.urls import is_loopback_host as is_loopback_host
 
 if TYPE_CHECKING:
     from http.cookiejar import CookiePolicy
 
     import requests
 
-log = logging.getLogger("samljit.idp.http")
+log = logging.getLogger("samljit.common.http")
 
 USER_AGENT = f"samljit/{__version__}"
 DEFAULT_TIMEOUT = (10.0, 30.0)
@@ -233,7 +233,7 @@ class HttpClient:
         """For a provider that follows redirects in its own loop: None when ``response`` (to
         ``method url`` sent with ``body``) is no redirect; else the next request's method, URL
         and body, after the transport check every redirect passes (:func:`check_redirect`:
-        refused with :class:`~samljit.errors.AuthenticationError` naming the target)."""
+        refused with :class:`~samljit.common.errors.AuthenticationError` naming the target)."""
         location = response.headers.get("Location")
         if response.status_code not in REDIRECT_STATUSES or not location:
             return None

@@ -7,7 +7,7 @@ a bidirectional override that reorders what is shown. :func:`printable` replaces
 visible escape (``\\x1b``, ``\\n``, ``\\u202e``), so the text reads the same and does nothing.
 
 Network text goes through :func:`printable` where it enters an error message, the terminal or
-a file; the CLI's error printer and :class:`~samljit.cli.terminal.Terminal` apply it once more
+a file; the CLI's error printer and :class:`~samljit.common.terminal.Terminal` apply it once more
 with ``newlines=True`` (samljit's own multi-line output keeps its line breaks) as the last line
 of defence. Stdlib only: this module is on the start-up path.
 """
@@ -15,6 +15,7 @@ of defence. Stdlib only: this module is on the start-up path.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 
 #: C0 controls, DEL, C1 controls, and the Unicode line/paragraph separators and bidirectional
 #: formatting characters (embeddings, overrides, isolates, marks that reorder text).
@@ -52,3 +53,15 @@ def one_line(text: str) -> str:
     """``text`` for one line of a message: every character that is not printable (controls,
     line breaks, bidirectional and other format characters) as a space."""
     return "".join(ch if ch.isprintable() else " " for ch in text)
+
+
+def rfc3339(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_rfc3339(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

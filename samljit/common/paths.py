@@ -1,0 +1,45 @@
+"""Where samljit keeps things: the user cache and state directories, and the file-name-safe
+key of an entry in them (the credentials cache, the IdP sessions, the audit log, a
+provider's per-account state all use these).
+
+On the start-up path: builtins only (``base64`` is imported by :func:`entry_key` alone)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+TYPE_CHECKING = False  # typing costs more to import than this whole module
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+
+def cache_dir(env: Mapping[str, str]) -> str:
+    base = env.get("XDG_CACHE_HOME")
+    if base:
+        return os.path.join(base, "samljit")
+    home = env.get("HOME") or os.path.expanduser("~")
+    if sys.platform == "darwin":
+        return os.path.join(home, "Library", "Caches", "samljit")
+    return os.path.join(home, ".cache", "samljit")
+
+
+def state_dir(env: Mapping[str, str]) -> str:
+    base = env.get("XDG_STATE_HOME")
+    if base:
+        return os.path.join(base, "samljit")
+    home = env.get("HOME") or os.path.expanduser("~")
+    return os.path.join(home, ".local", "state", "samljit")
+
+
+def entry_key(*parts: str) -> str:
+    """A file-name-safe key naming the parts exactly (no hashing: hashlib costs 3 ms)."""
+    import base64
+
+    raw = "\0".join(parts).encode("utf-8")
+    encoded = base64.b32encode(raw).decode("ascii").rstrip("=").lower()
+    if len(encoded) <= 180:
+        return encoded
+    import hashlib  # long names only
+
+    return "h" + hashlib.sha256(raw).hexdigest()
