@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ import requests
 from lxml import etree, html
 from signxml.verifier import XMLVerifier
 
+from samljit.testing.fakes import FakeClock
 from samljit.tools.sandbox.response import ROLE_ATTRIBUTE, RoleGrant
 from tests.emulators.jumpcloud import totp_at
 from tests.emulators.ping import (
@@ -51,14 +52,6 @@ OPS = RoleGrant(
 )
 SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 KEYS = [yubikey_otp(), yubikey_otp()]
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 2_000_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def users() -> list[PingUser]:
@@ -168,6 +161,10 @@ def roles_in(root: etree._Element) -> list[str]:
     ]
 
 
+def now_of(clock: FakeClock) -> Callable[[], float]:
+    return lambda: clock.now().timestamp()
+
+
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
@@ -175,7 +172,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def ping(clock: FakeClock) -> Iterator[PingEmulators]:
-    with PingEmulators(users(), clock=clock) as emulators:
+    with PingEmulators(users(), clock=now_of(clock)) as emulators:
         yield emulators
 
 
@@ -271,7 +268,7 @@ def test_refusals_are_the_login_page_with_a_ping_error(
 
 
 def test_lock_after_locks_the_account(clock: FakeClock, client: Client) -> None:
-    with PingEmulators(users(), clock=clock, pf_options={"lock_after": 2}) as ping:
+    with PingEmulators(users(), clock=now_of(clock), pf_options={"lock_after": 2}) as ping:
         page = client.get(ping.ping_url)
         assert (
             client.login(page, "plain@acme.example", "x").text_of(".ping-error") == BAD_CREDENTIALS
@@ -285,7 +282,7 @@ def test_lock_after_locks_the_account(clock: FakeClock, client: Client) -> None:
 
 def test_identifier_first_and_renamed_fields(clock: FakeClock, client: Client) -> None:
     options = {"identifier_first": True, "user_field": "USER", "password_field": "PASSWORD"}
-    with PingEmulators(users(), clock=clock, pf_options=options) as ping:
+    with PingEmulators(users(), clock=now_of(clock), pf_options=options) as ping:
         first = client.get(ping.ping_url)
         assert set(first.form().fields) == {"USER", "pf.ok", "pf.cancel", "pf.adapterId"}
         second = client.submit(first.form(), USER="plain@acme.example", **{"pf.ok": "clicked"})
@@ -374,9 +371,9 @@ def test_unanswered_push_times_out_by_the_clock(
     ping.shared.users["push@acme.example"].devices[0].push = "never"
     page = to_pingid(ping, client)
     for _ in range(5):
-        clock.now += 3
+        clock.advance(3)
         assert client.status(page) == WAIT
-    clock.now += 60
+    clock.advance(60)
     assert client.status(page) == TIMEOUT
     assert ping.poll_times[1] - ping.poll_times[0] == 3
     result = client.submit(page.form("form#reponseView"), status=TIMEOUT)
@@ -399,7 +396,7 @@ def test_use_code_instead_of_push_sends_no_push(
     )
     form = otp_page.form("form#otp-form")
     assert set(form.fields) == {"otp", "csrfToken"}
-    code = totp_at(SECRET, clock())
+    code = totp_at(SECRET, clock.now().timestamp())
     done = back_to_aws(client, client.submit(form, otp=code))
     assert saml_of(done)[0] == AWS_SIGNIN and ping.pushes == 0 and ping.poll_times == []
 
@@ -429,7 +426,7 @@ def test_wrong_passcodes_then_the_authentication_ends(
     wrong = client.submit(wrong.form("form#otp-form"), otp="000001")
     ended = client.submit(wrong.form("form#otp-form"), otp="000002")
     assert ended.text_of("div.error-message") == PASSCODE_LOCKED and not ended.has("form")
-    late = client.submit(wrong.form("form#otp-form"), otp=totp_at(SECRET, clock()))
+    late = client.submit(wrong.form("form#otp-form"), otp=totp_at(SECRET, clock.now().timestamp()))
     assert late.text_of("div.error-message") == PINGID_EXPIRED
 
 
@@ -505,7 +502,10 @@ def test_change_device_link_from_the_push_page(
     assert code_page.has("div.window.desktop")
     assert Client().get(link).text_of(".error-message") == PINGID_EXPIRED  # no cookie, no list
     done = back_to_aws(
-        client, client.submit(code_page.form("form#otp-form"), otp=totp_at(DESK_SECRET, clock()))
+        client,
+        client.submit(
+            code_page.form("form#otp-form"), otp=totp_at(DESK_SECRET, clock.now().timestamp())
+        ),
     )
     assert saml_of(done)[0] == AWS_SIGNIN and ping.pushes == 0
 
@@ -577,7 +577,9 @@ def test_pingone_hands_off_to_pf_and_the_second_response_is_for_aws(
 
 
 def test_pingone_page_that_needs_javascript(clock: FakeClock, client: Client) -> None:
-    with PingEmulators(users(), clock=clock, pingone_options={"needs_javascript": True}) as ping:
+    with PingEmulators(
+        users(), clock=now_of(clock), pingone_options={"needs_javascript": True}
+    ) as ping:
         page = client.get(ping.pingone.initsso_url)
         assert page.status == 200 and not page.has("form") and page.has("noscript")
 
