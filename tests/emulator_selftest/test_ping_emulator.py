@@ -600,3 +600,12 @@ def test_pingone_refuses_unknown_apps_and_foreign_responses(
         f"{ping.pf.base_url}/idp/SSO.saml2", data={"SAMLRequest": "bm90IHhtbA=="}, timeout=10
     )
     assert "Sign On Error" in bad.text
+
+
+def test_device_list_with_buttons(clock: FakeClock, client: Client) -> None:
+    with PingEmulators(
+        users(), clock=now_of(clock), pingid_options={"device_tag": "button"}
+    ) as ping:
+        page = to_pingid(ping, client, "many@acme.example")
+        assert len(page.doc.cssselect("li.device > button > div.device-name")) == 4
+        assert set(device_list(page)) == {"Work laptop", "iPhone", "YubiKey", "Mobile"}

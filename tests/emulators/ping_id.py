@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import secrets
+from typing import Literal
 
 from werkzeug.wrappers import Request, Response
 
@@ -32,7 +33,7 @@ CSRF_COOKIE = ".csrf"
 PPM = "/pingid/ppm"
 DEVICE_ITEM = (
     '<li class="device {kind}{selected}" data-id="{id}">'
-    '<a>{name} <div class="device-name">{name}</div></a></li>'
+    '<{tag}>{name} <div class="device-name">{name}</div></{tag}></li>'
 )
 REFUSED = {DENIED: PUSH_DENIED, TIMEOUT: PUSH_TIMED_OUT, CLAIM_TIMEOUT: PUSH_TIMED_OUT}
 
@@ -47,15 +48,23 @@ class PingId(PingServer):
     Push: the push goes to the phone on the first status request (:attr:`pushes`); the
     answer follows the device's ``push`` after ``push_after`` polls, or ``TIMEOUT`` once
     ``push_timeout`` seconds of the clock have passed. One push per authentication.
-    Passcodes: ``otp_attempts`` wrong ones end the authentication; a used code is refused."""
+    Passcodes: ``otp_attempts`` wrong ones end the authentication; a used code is refused.
+    ``device_tag``: the device list's entries as ``<a>`` or ``<button>`` (both are seen)."""
 
     product = "PingID"
     host = "127.0.0.2"
 
     def __init__(
-        self, shared: Shared, *, port: int = 0, push_timeout: float = 60.0, otp_attempts: int = 3
+        self,
+        shared: Shared,
+        *,
+        port: int = 0,
+        push_timeout: float = 60.0,
+        otp_attempts: int = 3,
+        device_tag: Literal["a", "button"] = "a",
     ) -> None:
         super().__init__(shared, port=port)
+        self.device_tag = device_tag
         self.push_timeout = push_timeout
         self.otp_attempts = otp_attempts
 
@@ -108,6 +117,7 @@ class PingId(PingServer):
         default = user.default_device()
         items = "\n".join(
             DEVICE_ITEM.format(
+                tag=self.device_tag,
                 kind=d.kind,
                 selected=" selected" if d is default else "",
                 id=d.id,
