@@ -609,3 +609,24 @@ def test_device_list_with_buttons(clock: FakeClock, client: Client) -> None:
         page = to_pingid(ping, client, "many@acme.example")
         assert len(page.doc.cssselect("li.device > button > div.device-name")) == 4
         assert set(device_list(page)) == {"Work laptop", "iPhone", "YubiKey", "Mobile"}
+
+
+def test_every_secret_goes_to_the_process_registry(ping: PingEmulators, client: Client) -> None:
+    """Where RecordingEmulator keeps the process's registry of issued secrets (``ISSUED``)."""
+    import samljit.testing.emulator as base
+
+    registry = getattr(base, "ISSUED", None)
+    if registry is None:
+        pytest.skip("this RecordingEmulator keeps no process registry")
+    registry.clear()
+    page = to_pingid(ping, client, "many@acme.example")
+    sms = device_list(page)["Mobile"][0]
+    code_page = client.submit(page.form('form[name="device-form"]'), deviceId=sms)
+    result = client.submit(code_page.form("form#otp-form"), otp=ping.sent_codes[0])
+    done = back_to_aws(client, result)
+    kept = registry.secrets
+    assert result.form("form#form1").fields["ppm_response"] in kept
+    assert done.form().fields["SAMLResponse"] in kept
+    assert all(secret in kept for secret in ping.issued)
+    assert all(cookie.value in kept for cookie in client.http.cookies)
+    assert registry.codes == ping.sent_codes
