@@ -399,6 +399,7 @@ def test_use_code_instead_of_push_sends_no_push(
     code = totp_at(SECRET, clock.now().timestamp())
     done = back_to_aws(client, client.submit(form, otp=code))
     assert saml_of(done)[0] == AWS_SIGNIN and ping.pushes == 0 and ping.poll_times == []
+    assert ("otp", "***") in dict(ping.pingid.posts)["/pingid/ppm/auth/otp"]
 
     other = Client()  # the same code on a new login is refused: used once
     page = to_pingid(ping, other)
@@ -535,7 +536,7 @@ def test_pingid_needs_its_csrf_token(ping: PingEmulators, client: Client) -> Non
     assert form.fields["csrfToken"] in ping.issued
 
 
-def test_passwords_and_codes_are_masked_in_the_record(ping: PingEmulators, client: Client) -> None:
+def test_the_password_is_masked_in_the_record(ping: PingEmulators, client: Client) -> None:
     client.login(client.get(ping.ping_url), "plain@acme.example", "plain-pw")
     [(_, pairs)] = ping.pf.posts
     assert ("pf.pass", "***") in pairs and ("pf.username", "plain@acme.example") in pairs
