@@ -499,9 +499,9 @@ def test_verified_duo_push_shows_its_code_while_pushed(clock: Clock) -> None:
 @pytest.mark.parametrize(
     ("username", "device", "expected"),
     [
-        ("ada", "phone1", ["calling", "allow"]),
-        ("ada", "phone2", ["calling", "deny"]),
-        ("ada", "phone3", ["calling", "allow"]),
+        ("ada", "phone1", ["calling", "answered", "allow"]),
+        ("ada", "phone2", ["calling", "answered", "deny"]),
+        ("ada", "phone3", ["calling", "answered", "allow"]),
     ],
 )
 def test_a_phone_call(
@@ -516,12 +516,14 @@ def test_a_phone_call(
     assert duo.calls == [(username, device)] and duo.pushes == []
 
 
-def test_a_slow_call_is_answered_then_times_out(duo: DuoEmulator, clock: Clock) -> None:
+def test_a_call_nobody_picks_up_rings_until_it_times_out(duo: DuoEmulator, clock: Clock) -> None:
     prompt = Prompt(duo)
     prompt.to_prompt("slow")
+    started = clock.now
     txid = prompt.start(d.CALL, "phone1")["response"]["txid"]
     seen = statuses(prompt.poll(txid, clock))
-    assert seen[:2] == ["calling", "answered"] and seen[-1] == "timeout"
+    assert set(seen[:-1]) == {"calling"} and seen[-1] == "timeout"
+    assert clock.now - started == pytest.approx(duo.push_lifetime)
 
 
 @pytest.mark.parametrize(
@@ -870,6 +872,30 @@ def test_shibboleth_with_duo_end_to_end(duo: DuoEmulator, clock: Clock, use_duo_
         # a replayed callback is stale
         again = browser.go(location)
         assert STALE in again.text
+
+
+def test_shibboleths_own_session_skips_password_and_duo(duo: DuoEmulator, clock: Clock) -> None:
+    with DuoShibbolethEmulator([FormUser("ada", "pw", roles=[DEV])], duo, version=4) as idp:
+        browser = IdpBrowser(idp)
+        prompt = Prompt(duo, browser.http)
+        reply = prompt.get(browser.to_duo().headers["Location"])
+        prompt.sid = parse_qs(urlsplit(reply.headers["Location"]).query)["sid"][0]
+        prompt.health_check(prompt.plugin_post(prompt.get(reply.headers["Location"])))
+        prompt.plugin_post(prompt.get(back_of(prompt).headers["Location"]))
+        txid = prompt.start(d.PASSCODE, None, passcode="123456")["response"]["txid"]
+        prompt.poll(txid, clock)
+        browser.url = prompt.url
+        page = browser.follow(browser.go(prompt.exit(txid, d.PASSCODE).headers["Location"]))
+        if "SAMLResponse" not in page.text:
+            page = browser.follow(browser.submit(page))
+        assert "SAMLResponse" in page.text
+        browser.url = ""
+        again = browser.follow(browser.go(idp.start_url))
+        if "SAMLResponse" not in again.text:
+            again = browser.follow(browser.submit(again))  # the client-storage read page
+        assert "SAMLResponse" in again.text and "j_password" not in again.text
+        assert duo.count("GET", d.AUTHORIZE_PATH) == 1
+        assert len(idp.issued) == 2
 
 
 def test_shibboleth_refuses_a_callback_without_its_flow_cookie_or_state(

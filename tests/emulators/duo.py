@@ -190,8 +190,9 @@ def _device_key() -> str:
 @dataclass
 class Phone:
     """A phone enrolled in Duo. ``push``/``call``: what the user does with a push or a call
-    (one answer, or one per attempt: the n-th push gets the n-th, the last repeats), after
-    ``answer_after`` status polls. ``passcodes``: Duo Mobile codes the phone shows (each
+    (one answer, or one per attempt: the n-th push gets the n-th, the last repeats), at the
+    ``answer_after``-th status poll (a call: ``calling`` until then, ``answered`` one poll
+    more; ``timeout``: nobody answers, Duo's ``timeout`` once the clock passes its limit). ``passcodes``: Duo Mobile codes the phone shows (each
     verifies once). ``landline``: calls only."""
 
     name: str = "iPhone 15"
@@ -963,9 +964,11 @@ class DuoEmulator(RecordingEmulator):
                 },
             }
         tx.polls += 1
+        # a call rings (``calling``) first and is picked up (``answered``) a poll later
+        answered_at = tx.answer_after + (1 if tx.kind == "call" else 0)
         if (
             tx.answer != "timeout"
-            and tx.polls >= tx.answer_after
+            and tx.polls >= answered_at
             and self._now < tx.started + self.push_lifetime
         ):
             tx.final = (
@@ -978,7 +981,7 @@ class DuoEmulator(RecordingEmulator):
             tx.final = _final(False, TIMED_OUT, "no_response", status_code="timeout")
             return tx.final
         if tx.kind == "call":
-            if tx.polls <= 1:
+            if tx.polls < answered_at - 1 or tx.answer == "timeout":  # nobody picks up
                 return {"status_code": "calling", "status": CALLING}
             return {"status_code": "answered", "status": ANSWERED}
         waiting: dict[str, Any] = {"status_code": "pushed", "status": PUSHED}

@@ -70,6 +70,7 @@ class DuoShibbolethEmulator(ShibbolethEmulator):
         self._secrets_issued: list[str] = []
         self._pending: dict[str, str] = {}  # state -> JSESSIONID
         self._duo_results: list[dict[str, Any]] = []
+        self._idp_sessions: dict[str, FormUser] = {}  # IdP session cookie -> user
 
     @property
     def callback_url(self) -> str:
@@ -92,6 +93,20 @@ class DuoShibbolethEmulator(ShibbolethEmulator):
         if request.path == CALLBACK_PATH and request.method == "GET":
             return self._duo_callback(request)
         return super().dispatch(request)
+
+    @property
+    def session_cookie(self) -> str:
+        return "__Host-shib_idp_session" if self.version == 5 else "shib_idp_session"
+
+    def _start(self, request: Request) -> Response:
+        """A new flow; with a live IdP session cookie it answers with the SAMLResponse at
+        once (no password, no Duo), as section 7 of the page says."""
+        response = super()._start(request)
+        user = self._idp_sessions.get(request.cookies.get(self.session_cookie, ""))
+        if user is not None and response.status_code == 302 and self._conversations:
+            conversation = list(self._conversations.values())[-1]
+            conversation.user, conversation.view = user, "done"
+        return response
 
     def _view(self, conversation: _Conversation) -> Response:
         if conversation.view == "duo":  # the flow waits for Duo's callback
@@ -137,16 +152,12 @@ class DuoShibbolethEmulator(ShibbolethEmulator):
         conversation.view = "ls-write" if self.local_storage else "done"
         conversation.step += 1
         response = self.redirect(f"{SSO_PATH}?execution=e1s{conversation.step}&_eventId_proceed=1")
-        if self.version == 5:
-            self.cookie(
-                response,
-                "__Host-shib_idp_session",
-                secrets.token_hex(32),
-                path="/",
-                secure=True,
-            )
+        value = secrets.token_hex(32)
+        self._idp_sessions[value] = user
+        if self.version == 5:  # Secure: a client never returns it over plain http
+            self.cookie(response, self.session_cookie, value, path="/", secure=True)
         else:
-            self.cookie(response, "shib_idp_session", secrets.token_hex(32), path="/idp")
+            self.cookie(response, self.session_cookie, value, path="/idp")
         return response
 
     # -- server to server --------------------------------------------------------------------
