@@ -192,8 +192,9 @@ class Phone:
     """A phone enrolled in Duo. ``push``/``call``: what the user does with a push or a call
     (one answer, or one per attempt: the n-th push gets the n-th, the last repeats), at the
     ``answer_after``-th status poll (a call: ``calling`` until then, ``answered`` one poll
-    more; ``timeout``: nobody answers, Duo's ``timeout`` once the clock passes its limit). ``passcodes``: Duo Mobile codes the phone shows (each
-    verifies once). ``landline``: calls only."""
+    more; ``timeout``: nobody answers, Duo's ``timeout`` once the clock passes its limit).
+    ``passcodes``: Duo Mobile codes the phone shows (each verifies once). ``landline``: calls
+    only."""
 
     name: str = "iPhone 15"
     end_of_number: str = "1234"
@@ -295,7 +296,6 @@ class _Session:
     use_duo_code: bool
     created: float
     health_checked: bool = False
-    health_data_seen: bool = False
     trc_name: str = ""
     trc_value: str = ""
     transactions: dict[str, _Transaction] = field(default_factory=dict)
@@ -781,7 +781,6 @@ class DuoEmulator(RecordingEmulator):
         session = self._session(request.args.get("sid"))
         if session is None:
             return _fail(EXPIRED, ENUM_EXPIRED)
-        session.health_data_seen = True
         if self.health_check == "broken":
             return _fail(HEALTH_FAILED, 0)  # (unverified: message and enum)
         required = self.health_check == "required"
@@ -880,8 +879,7 @@ class DuoEmulator(RecordingEmulator):
         else:
             index = form.get("device", "")
             phone = user.phone(index)
-            label = factor
-            if phone is None or label not in phone.factors:
+            if phone is None or factor not in phone.factors:
                 return _fail(INVALID_DEVICE, ENUM_BAD_DEVICE_OR_FACTOR)
             tx = self._start_phone(user, index, phone, factor, txid)
         session.transactions[txid] = tx
