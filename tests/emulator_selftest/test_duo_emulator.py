@@ -16,6 +16,7 @@ import lxml.html
 import pytest
 import requests
 
+from samljit.idp.fido import unb64url
 from samljit.tools.sandbox.response import RoleGrant
 from tests.emulators import duo as d
 from tests.emulators.duo import Client, DuoEmulator, DuoUser, Phone, jwt_decode, jwt_encode
@@ -937,8 +938,5 @@ def test_shibboleth_stops_when_duo_is_unavailable(
 
 
 def jwt_payload(token: str) -> dict[str, Any]:
-    import base64
-
-    body = token.split(".")[1]
-    value: dict[str, Any] = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    value: dict[str, Any] = json.loads(unb64url(token.split(".")[1]))
     return value

@@ -40,7 +40,6 @@ front of it).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import html
@@ -55,6 +54,7 @@ from urllib.parse import urlencode, urlsplit
 
 from werkzeug.wrappers import Request, Response
 
+from samljit.idp.fido import b64url, unb64url
 from samljit.testing.emulator import Failure, RecordingEmulator
 from samljit.tools.sandbox.server import LoopbackServer
 
@@ -117,36 +117,28 @@ FACTORS_SENT = (PUSH, CALL, PASSCODE, SMS, WEBAUTHN)
 
 
 # -- JWTs (HS512/HS256, the OIDC side) ------------------------------------------------------
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def _unb64url(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 _HASHES = {"HS512": hashlib.sha512, "HS256": hashlib.sha256}
 
 
 def jwt_encode(claims: Mapping[str, Any], secret: str, alg: str = "HS512") -> str:
     """A compact JWS over ``claims`` signed with ``secret`` (what Duo's SDKs make)."""
-    head = _b64url(json.dumps({"alg": alg, "typ": "JWT"}).encode())
-    body = _b64url(json.dumps(dict(claims), separators=(",", ":")).encode())
+    head = b64url(json.dumps({"alg": alg, "typ": "JWT"}).encode())
+    body = b64url(json.dumps(dict(claims), separators=(",", ":")).encode())
     mac = hmac.new(secret.encode(), f"{head}.{body}".encode(), _HASHES[alg]).digest()
-    return f"{head}.{body}.{_b64url(mac)}"
+    return f"{head}.{body}.{b64url(mac)}"
 
 
 def jwt_decode(token: str, secret: str, alg: str = "HS512") -> dict[str, Any] | None:
     """The claims of ``token`` when it is signed with ``secret`` under ``alg``, else None."""
     try:
         head, body, mac = token.split(".")
-        header = json.loads(_unb64url(head))
+        header = json.loads(unb64url(head))
         if not isinstance(header, dict) or header.get("alg") != alg:
             return None
         want = hmac.new(secret.encode(), f"{head}.{body}".encode(), _HASHES[alg]).digest()
-        if not hmac.compare_digest(want, _unb64url(mac)):
+        if not hmac.compare_digest(want, unb64url(mac)):
             return None
-        claims = json.loads(_unb64url(body))
+        claims = json.loads(unb64url(body))
     except (ValueError, TypeError, KeyError):
         return None
     return claims if isinstance(claims, dict) else None
@@ -651,7 +643,7 @@ class DuoEmulator(RecordingEmulator):
             return None
         assertion = form.get("client_assertion", "")
         try:
-            unverified = json.loads(_unb64url(assertion.split(".")[1]))
+            unverified = json.loads(unb64url(assertion.split(".")[1]))
         except (ValueError, IndexError):
             return None
         client = (
@@ -951,9 +943,9 @@ class DuoEmulator(RecordingEmulator):
                 "status_code": "webauthn_sent",
                 "status": "",
                 "webauthn_credential_request_options": {
-                    "challenge": _b64url(secrets.token_bytes(32)),
+                    "challenge": b64url(secrets.token_bytes(32)),
                     "allowCredentials": [
-                        {"type": "public-key", "id": _b64url(secrets.token_bytes(32))}
+                        {"type": "public-key", "id": b64url(secrets.token_bytes(32))}
                     ],
                     "rpId": self.host,
                     "extensions": {"appid": f"{self.base_url}/frame/u2f/appid"},
