@@ -5,6 +5,7 @@ Shibboleth IdP in front of it, end to end. Time is the emulator's injected clock
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from collections.abc import Iterator
@@ -472,6 +473,17 @@ def test_an_unanswered_push_times_out_at_duos_limit_by_the_clock(
     assert clock.now - started == pytest.approx(duo.push_lifetime)
     assert len(duo.pushes) == 1
     assert prompt.status(txid)["response"]["status_code"] == "timeout"  # final stays final
+
+
+def test_a_stepping_clock_times_a_push_out_without_a_shared_clock() -> None:
+    with DuoEmulator(users(), clock=d.SteppingClock(10.0)) as duo:
+        prompt = Prompt(duo)
+        prompt.to_prompt("slow")
+        txid = prompt.start(d.PUSH, "phone1")["response"]["txid"]
+        seen = [prompt.status(txid)["response"]["status_code"] for _ in range(6)]
+        assert seen == ["pushed"] * 5 + ["timeout"]
+        times = duo.poll_times
+        assert [b - a for a, b in itertools.pairwise(times)] == [10.0] * 5
 
 
 def test_a_second_push_is_a_new_attempt_with_its_own_answer(duo: DuoEmulator, clock: Clock) -> None:
