@@ -166,7 +166,7 @@ def sms(codes: Sequence[str] = (), *, device_id: int = 0) -> Device:
     return Device(ONELOGIN_SMS, device_id, codes=codes)
 
 
-def yubikey(key_id: str = "cccccckeyidb", *, device_id: int = 0) -> Device:
+def yubikey(key_id: str = "cccccclbjhte", *, device_id: int = 0) -> Device:
     if len(key_id) != 12 or any(ch not in MODHEX for ch in key_id):
         raise ValueError("a YubiKey id is 12 modhex characters")
     return Device(YUBIKEY, device_id, key_id=key_id)
