@@ -351,6 +351,12 @@ def test_no_mfa_answers_a_signed_saml_response(emu: OneLoginEmulator) -> None:
     assert roles_of(root) == [f"{g.role_arn},{g.principal_arn}" for g in (DEV, OPS)]
 
 
+def test_role_pairs_in_either_order(emu: OneLoginEmulator) -> None:
+    emu.add_user(User("swapped", "pw", apps={APP: [DEV]}, role_order="principal-first"))
+    root = assert_success(emu, Client(emu).assertion("swapped"))
+    assert roles_of(root) == [f"{DEV.principal_arn},{DEV.role_arn}"]
+
+
 @pytest.mark.parametrize(("login", "password"), [("plain", "nope"), ("nobody", "pw")])
 def test_wrong_username_or_password(emu: OneLoginEmulator, login: str, password: str) -> None:
     assert_v2_error(Client(emu).assertion(login, password), 401, BAD_CREDENTIALS)
@@ -728,7 +734,10 @@ def test_fail_next_answers_in_the_paths_shape(emu: OneLoginEmulator) -> None:
     answer = client.assertion("plain", "plain-pw")
     assert answer.status_code == 429
     assert answer.headers["X-RateLimit-Reset"] == "3"
+    assert answer.headers["X-RateLimit-Remaining"] == "0"
     assert set(answer.json()) == V2_ERROR_KEYS
+    emu.fail_next("/api/2/saml_assertion", 429)  # OneLogin's 429 without its reset header
+    assert "X-RateLimit-Reset" not in client.assertion("plain", "plain-pw").headers
     emu.fail_next("/auth/oauth2/v2/token", 500)
     failed = client.get_token()
     assert failed.status_code == 500

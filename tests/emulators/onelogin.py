@@ -527,7 +527,8 @@ class OneLoginEmulator(RecordingEmulator):
     def _failure_response(self, path: str, failure: Failure) -> Response:
         """:meth:`fail_next`'s answer: a dict body as JSON, bytes as they are (as JSON), a str
         as HTML, None as OneLogin's error for the path (v2 shape under ``/api/2/``, the status
-        envelope elsewhere), with the rate-limit headers when the status is 429."""
+        envelope elsewhere); a 429 carries ``X-RateLimit-Limit`` and ``X-RateLimit-Remaining: 0``
+        and only the ``X-RateLimit-Reset`` given in ``headers`` (none: a 429 without a reset)."""
         if isinstance(failure.body, str):
             response = Response(failure.body, status=failure.status, mimetype="text/html")
         elif isinstance(failure.body, bytes):
@@ -540,6 +541,8 @@ class OneLoginEmulator(RecordingEmulator):
             response = self._error(shape, failure.status, text)
         if failure.status == 429:
             self._stats["rate_limited"] += 1
+            response.headers["X-RateLimit-Limit"] = str(self.rate_limit or 5000)
+            response.headers["X-RateLimit-Remaining"] = "0"
         response.headers.update(dict(failure.headers))
         return response
 
