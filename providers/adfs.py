@@ -11,9 +11,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from samljit.config.accounts import Account
-from samljit.idp.forms import Flavor, FormProvider
-from samljit.idp.page import Form, Page
+from samljit.idp.api import Account, Flavor, Form, FormProvider, Page
 
 
 @dataclass(frozen=True)

@@ -24,13 +24,31 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode, urlsplit
 
-from samljit.common.errors import AssertionFormatError, AuthenticationError, ConfigError
-from samljit.common.http import is_loopback_host
-from samljit.common.redact import redact_url
-from samljit.common.text import one_line
-from samljit.idp import mfa
-from samljit.idp.page import Page, parse_page, resolve, shorten, web_url
-from samljit.idp.provider import LoginSecrets, Provider, ProviderKey
+from samljit.idp.api import (
+    ACCEPT_HTML,
+    ACCEPT_JSON,
+    AssertionFormatError,
+    AuthenticationError,
+    ConfigError,
+    Factor,
+    LoginSecrets,
+    Page,
+    Provider,
+    ProviderKey,
+    Waiting,
+    ask_code,
+    choose,
+    is_loopback_host,
+    js_unescape,
+    number,
+    one_line,
+    parse_page,
+    resolve,
+    shorten,
+    shown_url,
+    wait_until,
+    web_url,
+)
 
 if TYPE_CHECKING:
     import requests
@@ -40,7 +58,6 @@ START_PATH = "/applications/redirecttofederatedapplication.aspx"
 #: Pages (redirect hops included) one login may go through.
 MAX_PAGES = 30
 BROWSER = "finish it with `samljit login --browser`"
-ACCEPT_HTML = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
 #: Defaults when the second-factor page does not say (seconds, polls, milliseconds).
 POLL_INTERVAL = 1.0
 MAX_POLLS = 60
@@ -53,7 +70,6 @@ _LOCATION = re.compile(
     r"""|location\.replace\(\s*(['"])(.*?)(?<!\\)\3\s*\)""",
     re.DOTALL,
 )
-_JS_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|(.))", re.DOTALL)
 
 #: AADSTS code → (what it means, in a few words; hint). Exit 3 unless listed in CONFIG_CODES.
 CODES: dict[str, tuple[str, str]] = {
@@ -147,13 +163,6 @@ def _said(text: object) -> str:
     return shorten(one_line(raw))
 
 
-def _shown(url: str) -> str:
-    try:
-        return redact_url(url)
-    except ValueError:
-        return shorten(url, 80)
-
-
 def config_of(root: Any) -> dict[str, Any] | None:
     """The page's ``$Config`` object: one JSON value right after ``$Config=`` in a script
     (more script may follow it on the same line)."""
@@ -171,20 +180,12 @@ def config_of(root: Any) -> dict[str, Any] | None:
     return None
 
 
-def _js_string(text: str) -> str:
-    def one(match: re.Match[str]) -> str:
-        code = match.group(1) or match.group(2)
-        return chr(int(code, 16)) if code else match.group(3)
-
-    return _JS_ESCAPE.sub(one, text)
-
-
 def script_location(root: Any) -> str | None:
     """Where a script-only redirect page (``RedirectToApplicationPage``) sends the browser."""
     for script in root.iter("script"):
         match = _LOCATION.search(script.text or "")
         if match:
-            return _js_string(match.group(2) if match.group(2) is not None else match.group(4))
+            return js_unescape(match.group(2) if match.group(2) is not None else match.group(4))
     return None
 
 
@@ -297,7 +298,7 @@ class AzureAdProvider(Provider):
             return self.fetch(state, "GET", target, step="Entra ID app redirect")
         said = _said(page.page.text)
         raise AuthenticationError(
-            f"Entra ID: the page at {_shown(page.url)} (HTTP {page.page.status}) is no sign-in "
+            f"Entra ID: the page at {shown_url(page.url)} (HTTP {page.page.status}) is no sign-in "
             "step samljit knows and holds no SAMLResponse" + (f"; it says: {said}" if said else ""),
             hint=f"check url (the My Apps host, default {DEFAULT_URL}); --debug shows each step",
         )
@@ -334,7 +335,7 @@ class AzureAdProvider(Provider):
     def _done(self, page: EstsPage, value: str) -> str:
         if not value:
             raise AssertionFormatError(
-                f"Entra ID final page at {_shown(page.url)}: the SAMLResponse input is empty",
+                f"Entra ID final page at {shown_url(page.url)}: the SAMLResponse input is empty",
                 hint="check that you are assigned to the AWS app in Entra ID",
             )
         self.redactor.add(value)
@@ -390,7 +391,7 @@ class AzureAdProvider(Provider):
             if state.pages > MAX_PAGES:
                 raise AuthenticationError(
                     f"{step}: gave up after {MAX_PAGES} pages without reaching the "
-                    f"SAMLResponse (last URL {_shown(url)})",
+                    f"SAMLResponse (last URL {shown_url(url)})",
                     hint="Entra ID seems to loop; run with --debug to see each step",
                 )
             headers = {"Accept": ACCEPT_HTML}
@@ -418,10 +419,10 @@ class AzureAdProvider(Provider):
             words = f": {said}" if said else ""
             if status == 404 and state.pages == 1:
                 raise ConfigError(
-                    f"{step}: {_shown(url)} answered HTTP 404{words}",
+                    f"{step}: {shown_url(url)} answered HTTP 404{words}",
                     hint=f"check url (the My Apps host, default {DEFAULT_URL})",
                 )
-            raise AuthenticationError(f"{step}: {_shown(url)} answered HTTP {status}{words}")
+            raise AuthenticationError(f"{step}: {shown_url(url)} answered HTTP {status}{words}")
         return found
 
     @staticmethod
@@ -431,7 +432,7 @@ class AzureAdProvider(Provider):
             if parts.scheme == "https" or is_loopback_host(parts.hostname):
                 return
         raise AuthenticationError(
-            f"{step}: refusing to go to {_shown(url)} (not https, not loopback)",
+            f"{step}: refusing to go to {shown_url(url)} (not https, not loopback)",
             hint="Entra ID's page points at an insecure address; --debug shows each step",
         )
 
@@ -443,7 +444,7 @@ class AzureAdProvider(Provider):
         cfg = page.config or {}
         self._check_target(url, step)
         headers = {
-            "Accept": "application/json",
+            "Accept": ACCEPT_JSON,
             "canary": _str(cfg, "apiCanary"),
             "hpgrequestid": _str(cfg, "sessionId"),
             "hpgid": _str(cfg, "hpgid"),
@@ -600,11 +601,11 @@ class AzureAdProvider(Provider):
             )
         have_code = bool(state.secrets.mfa_token)
         wanted = (self.account.mfa or "Auto").strip()
-        factor: mfa.Factor[EstsPage]
+        factor: Factor[EstsPage]
         if wanted.lower() == "auto":
             factor = self._auto(factors, default, have_code)
         else:
-            factor = mfa.choose(
+            factor = choose(
                 factors, wanted, self.terminal, have_code=have_code, unsupported=unsupported
             )
         self.notify("mfa.challenged", factor=factor.kind)
@@ -707,7 +708,7 @@ def _refusal(method: str, answer: dict[str, Any]) -> AuthenticationError:
     return AuthenticationError(f"Entra ID: {meaning} ({said})", hint=hint)
 
 
-class _Method(mfa.Factor[EstsPage]):
+class _Method(Factor[EstsPage]):
     """One entry of the page's ``arrUserProofs``."""
 
     def __init__(
@@ -730,43 +731,49 @@ class _Push(_Method):
         p, services, terminal = self.provider, self.provider.services, self.provider.terminal
         cfg = self.page.config or {}
         begun = p.begin_auth(self.state, self.page, self.kind)
-        number = begun.get("Entropy")
-        shown = str(number) if isinstance(number, int) and number > 0 else ""
+        entropy = begun.get("Entropy")
+        shown = str(entropy) if isinstance(entropy, int) and entropy > 0 else ""
         intervals = cfg.get("oPerAuthPollingInterval")
-        interval = _number(
+        interval = number(
             intervals.get(self.kind) if isinstance(intervals, dict) else None, POLL_INTERVAL
         )
         interval = min(max(interval, 0.2), 10.0)
-        polls = int(_number(cfg.get("iMaxPollAttempts"), MAX_POLLS))
-        timeout = _number(cfg.get("iPollingTimeout"), POLL_TIMEOUT_MS) / 1000
-        deadline = services.monotonic() + timeout
+        polls = int(number(cfg.get("iMaxPollAttempts"), MAX_POLLS))
+        timeout = number(cfg.get("iPollingTimeout"), POLL_TIMEOUT_MS) / 1000
         if shown:
             terminal.notice(f"Open Authenticator and enter {shown} to approve the sign-in.")
         else:
             terminal.info("Approve the sign-in in Microsoft Authenticator.")
         what = f" (enter {shown})" if shown else ""
-        last = begun
-        try:
-            for poll in range(1, polls + 1):
-                left = deadline - services.monotonic()
-                if left <= 0:
-                    break
-                seconds = int(left + 0.999)
-                terminal.status(f"Waiting for approval in Authenticator{what}… {seconds} s left")
-                services.sleep(min(interval, left))
-                last = p.end_auth(self.state, self.page, last, self.kind, poll)
-                if last.get("Success") is True:
-                    break
-                if last.get("Retry") is True or last.get("ResultValue") == "AuthenticationPending":
-                    continue
-                raise _refusal(self.kind, last)
-        finally:
-            terminal.clear_status()
-        if last.get("Success") is not True:
-            raise AuthenticationError(
+
+        def unanswered() -> AuthenticationError:
+            return AuthenticationError(
                 f"Entra ID: no answer from Authenticator within {int(timeout)} s",
                 hint="run the login again and approve sooner, or use mfa = PhoneAppOTP",
             )
+
+        last = begun
+
+        def poll(waiting: Waiting) -> dict[str, Any] | None:
+            nonlocal last
+            last = p.end_auth(self.state, self.page, last, self.kind, waiting.polls)
+            if last.get("Success") is True:
+                return last
+            if last.get("Retry") is True or last.get("ResultValue") == "AuthenticationPending":
+                if waiting.polls >= polls:
+                    raise unanswered()
+                return None
+            raise _refusal(self.kind, last)
+
+        last = wait_until(
+            poll,
+            services=services,
+            seconds=timeout,
+            every=interval,
+            waiting=f"Waiting for approval in Authenticator{what}…",
+            expired=unanswered,
+            sleep_first=True,
+        )
         return p.process_auth(self.state, self.page, last, self.kind, "22")
 
 
@@ -800,7 +807,7 @@ class _Code(_Method):
         raise _refusal(self.kind, last)
 
     def _ask(self, given: str | None) -> str:
-        typed = mfa.ask_code(self.provider.terminal, given, what=self.what)
+        typed = ask_code(self.provider.terminal, given, what=self.what)
         self.provider.redactor.add(typed)
         return typed
 
@@ -821,13 +828,3 @@ FACTORS: dict[str, type[_Method]] = {
     "PhoneAppOTP": _Otp,
     "OneWaySMS": _Sms,
 }
-
-
-def _number(value: object, default: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | str):
-        return default
-    try:
-        number = float(value)
-    except ValueError:
-        return default
-    return number if number > 0 else default

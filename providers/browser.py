@@ -36,14 +36,17 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from samljit.aws.arn import PARTITIONS
-from samljit.common.errors import (
+from samljit.idp.api import (
     AssertionFormatError,
     AuthenticationError,
     ConfigError,
+    LoginSecrets,
     NetworkError,
+    PasswordNeed,
+    Provider,
+    ProviderKey,
+    printable,
 )
-from samljit.common.text import printable
-from samljit.idp.provider import LoginSecrets, Provider, ProviderKey
 
 if TYPE_CHECKING:
     from samljit.config.accounts import Account
@@ -322,7 +325,7 @@ def kept_cookies(cookies: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 class BrowserProvider(Provider):
     name: ClassVar[str] = "Browser"
-    needs_password: ClassVar[bool] = False  # asked only for browser_autofill
+    password_need: ClassVar[PasswordNeed] = PasswordNeed.WHEN_ASKED  # for browser_autofill
     #: The hint when the browser refuses a host's certificate (what samljit did with the CA
     #: bundle, see :meth:`_trusting_environment`).
     tls_hint: str = (
@@ -437,7 +440,8 @@ class BrowserProvider(Provider):
                 "the Browser provider needs Playwright, which is not installed",
                 hint=f"run `{INSTALL_PLAYWRIGHT}` (with pipx: `pipx inject samljit playwright`)",
             ) from None
-        username = secrets.username
+        # the flow's lazy secrets (password_need WHEN_ASKED): read only for autofill
+        username = secrets.username if autofill else (self.account.username or "")
         password: Callable[[], str] | None = None
         if autofill:
             if not username:

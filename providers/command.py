@@ -17,8 +17,15 @@ import subprocess
 from base64 import b64decode
 from typing import ClassVar
 
-from samljit.common.errors import AssertionFormatError, AuthenticationError, ConfigError
-from samljit.idp.provider import LoginSecrets, Provider, ProviderKey
+from samljit.idp.api import (
+    AssertionFormatError,
+    AuthenticationError,
+    ConfigError,
+    LoginSecrets,
+    PasswordNeed,
+    Provider,
+    ProviderKey,
+)
 
 TIMEOUT_SECONDS = 300.0
 MAX_OUTPUT = 10 * 1024 * 1024
@@ -26,7 +33,7 @@ MAX_OUTPUT = 10 * 1024 * 1024
 
 class CommandProvider(Provider):
     name: ClassVar[str] = "Command"
-    needs_password: ClassVar[bool] = False
+    password_need: ClassVar[PasswordNeed] = PasswordNeed.NEVER
     keys: ClassVar[tuple[ProviderKey, ...]] = (
         ProviderKey(
             "command",

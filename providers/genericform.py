@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from samljit.idp.forms import GENERIC, Flavor, FormProvider
+from samljit.idp.api import GENERIC, Flavor, FormProvider
 
 
 class GenericFormProvider(FormProvider):

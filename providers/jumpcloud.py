@@ -13,11 +13,22 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import quote, urlsplit
 
-from samljit.common.errors import AuthenticationError
-from samljit.common.text import printable
-from samljit.idp import fido, mfa
-from samljit.idp.page import parse_page, saml_response
-from samljit.idp.provider import LoginSecrets, Provider
+from samljit.idp.api import (
+    ACCEPT_JSON,
+    AuthenticationError,
+    Factor,
+    LoginSecrets,
+    Provider,
+    Waiting,
+    ask_code,
+    choose,
+    fido,
+    parse_page,
+    printable,
+    saml_response,
+    seconds_until,
+    wait_until,
+)
 
 DEFAULT_API_URL = "https://console.jumpcloud.com"
 MFA_REQUIRED = "MFA required."
@@ -68,7 +79,7 @@ class JumpCloudProvider(Provider):
         answer = self.call(state, "POST", "/userconsole/auth", state.body, "JumpCloud password")
         if answer is None:
             factors = self._factors(state)
-            factor = mfa.choose(
+            factor = choose(
                 factors,
                 self.account.mfa,
                 self.terminal,
@@ -92,13 +103,13 @@ class JumpCloudProvider(Provider):
         if found:
             self.redactor.add(found)
             return found
-        self.http.session.cookies.clear()  # the ended session's cookies: start clean
+        self.http.drop_cookies()  # the ended session's cookies: start clean
         return None
 
     def _fetch_xsrf(self, state: _Login) -> None:
         step = "JumpCloud XSRF token"
         response = self.http.get(
-            f"{state.api}/userconsole/xsrf", step=step, headers={"Accept": "application/json"}
+            f"{state.api}/userconsole/xsrf", step=step, headers={"Accept": ACCEPT_JSON}
         )
         self.http.raise_for_service_trouble(response, step=step)
         token = _json(response, step).get("xsrf") if response.status_code == 200 else None
@@ -133,7 +144,7 @@ class JumpCloudProvider(Provider):
                 json=body,
                 headers={
                     "X-Xsrftoken": state.xsrf,
-                    "Accept": "application/json",
+                    "Accept": ACCEPT_JSON,
                     "Content-Type": "application/json",
                 },
             )
@@ -161,8 +172,8 @@ class JumpCloudProvider(Provider):
             + (f": {message}" if message else "")
         )
 
-    def _factors(self, state: _Login) -> list[mfa.Factor[None]]:
-        factors: list[mfa.Factor[None]] = []
+    def _factors(self, state: _Login) -> list[Factor[None]]:
+        factors: list[Factor[None]] = []
         duo = False
         for entry in state.offered:
             if not isinstance(entry, dict) or entry.get("status") != "available":
@@ -188,7 +199,7 @@ class JumpCloudProvider(Provider):
         return factors
 
 
-class _Totp(mfa.Factor[None]):
+class _Totp(Factor[None]):
     kind: ClassVar[str] = "TOTP"
     takes_code: ClassVar[bool] = True
 
@@ -197,7 +208,7 @@ class _Totp(mfa.Factor[None]):
         self.state = state
 
     def verify(self, code: str | None) -> None:
-        otp = mfa.ask_code(self.provider.terminal, code, what="JumpCloud TOTP code")
+        otp = ask_code(self.provider.terminal, code, what="JumpCloud TOTP code")
         self.provider.redactor.add(otp)
         body = {**self.state.body, "otp": otp}
         answer = self.provider.call(self.state, "POST", "/userconsole/auth", body, "JumpCloud TOTP")
@@ -205,7 +216,7 @@ class _Totp(mfa.Factor[None]):
             raise AuthenticationError("JumpCloud asked for MFA again after the TOTP code")
 
 
-class _Push(mfa.Factor[None]):
+class _Push(Factor[None]):
     kind: ClassVar[str] = "PUSH"
 
     def __init__(self, provider: JumpCloudProvider, state: _Login) -> None:
@@ -225,50 +236,50 @@ class _Push(mfa.Factor[None]):
         path = f"/userconsole/auth/push/{quote(push_id, safe='')}"
         services = self.provider.services
         expires_at = (started or {}).get("expiresAt")
-        deadline = services.monotonic() + mfa.seconds_until(
-            expires_at, services.now(), PUSH_FALLBACK_SECONDS
-        )
         terminal = self.provider.terminal
         terminal.info("JumpCloud Protect push sent: approve the sign-in on your phone.")
-        try:
-            while True:
-                left = deadline - services.monotonic()
-                if left <= 0:
-                    raise AuthenticationError(
-                        "JumpCloud Protect push expired without an answer",
-                        hint="approve the push sooner, or use mfa = TOTP",
-                    )
-                terminal.status(f"Waiting for approval… {int(left + 0.999)} s left")
-                poll = (
-                    call(self.state, "GET", path, None, "JumpCloud push status", status_answer=True)
-                    or {}
+
+        def expired() -> AuthenticationError:
+            return AuthenticationError(
+                "JumpCloud Protect push expired without an answer",
+                hint="approve the push sooner, or use mfa = TOTP",
+            )
+
+        def poll(_: Waiting) -> bool | None:
+            answer = (
+                call(self.state, "GET", path, None, "JumpCloud push status", status_answer=True)
+                or {}
+            )
+            status = str(answer.get("status", "")).lower()
+            if status == "accepted":
+                return True
+            if status == "denied":
+                said = printable(str(answer.get("message") or "").strip())
+                raise AuthenticationError(
+                    "JumpCloud Protect push was denied on the phone"
+                    + (f": {said}" if said else ""),
+                    hint="run again and approve the push, or use mfa = TOTP",
                 )
-                status = str(poll.get("status", "")).lower()
-                if status == "accepted":
-                    break
-                if status == "denied":
-                    said = printable(str(poll.get("message") or "").strip())
-                    raise AuthenticationError(
-                        "JumpCloud Protect push was denied on the phone"
-                        + (f": {said}" if said else ""),
-                        hint="run again and approve the push, or use mfa = TOTP",
-                    )
-                if status == "expired":
-                    raise AuthenticationError(
-                        "JumpCloud Protect push expired without an answer",
-                        hint="approve the push sooner, or use mfa = TOTP",
-                    )
-                if status != "pending":
-                    raise AuthenticationError(f"JumpCloud push: unexpected status {status!r}")
-                services.sleep(min(PUSH_POLL_SECONDS, max(left, 0.0)))
-        finally:
-            terminal.clear_status()
+            if status == "expired":
+                raise expired()
+            if status != "pending":
+                raise AuthenticationError(f"JumpCloud push: unexpected status {status!r}")
+            return None
+
+        wait_until(
+            poll,
+            services=services,
+            seconds=seconds_until(expires_at, services.now(), PUSH_FALLBACK_SECONDS),
+            every=PUSH_POLL_SECONDS,
+            waiting="Waiting for approval…",
+            expired=expired,
+        )
         answer = call(self.state, "POST", f"{path}/login", {}, "JumpCloud push login")
         if answer is None:
             raise AuthenticationError("JumpCloud asked for MFA again after the push")
 
 
-class _WebAuthn(mfa.Factor[None]):
+class _WebAuthn(Factor[None]):
     """A security key (protocol section 3): JumpCloud's challenge, the key's assertion."""
 
     kind: ClassVar[str] = "WEBAUTHN"
@@ -325,7 +336,7 @@ class _WebAuthn(mfa.Factor[None]):
             raise AuthenticationError("JumpCloud asked for MFA again after the security key")
 
 
-class _Duo(mfa.Factor[None]):
+class _Duo(Factor[None]):
     """Duo: JumpCloud hands over to Duo's Universal Prompt, which needs a browser."""
 
     kind: ClassVar[str] = "DUO"

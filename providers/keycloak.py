@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from samljit.idp.forms import Flavor, FormProvider
+from samljit.idp.api import Flavor, FormProvider
 
 KEYCLOAK = Flavor(
     name="Keycloak",

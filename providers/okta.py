@@ -11,7 +11,7 @@ URI) are resolved against the org and refused when they lead anywhere else. One 
    no MFA. Anything else drops those cookies and goes on, silently;
 2. ``GET /.well-known/okta-organization`` tells the pipeline: ``v1`` (Classic) or ``idx``
    (Identity Engine);
-3. Classic: ``POST /api/v1/authn`` and its state machine (factors as :class:`mfa.Factor`
+3. Classic: ``POST /api/v1/authn`` and its state machine (factors as :class:`Factor`
    objects), the ``sessionToken`` spent on ``/login/sessionCookieRedirect`` (the ``sid``
    cookie stays in the jar), then the app page (with app-level step-up when it asks);
 4. Identity Engine: the device authorization grant with the account's ``client_id``, the
@@ -29,20 +29,36 @@ import re
 from binascii import Error as Base64Error
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl, quote, urlencode, urljoin, urlsplit, urlunsplit
 
-from samljit.common.errors import AuthenticationError, ConfigError, MissingInputError
-from samljit.common.http import json_object
-from samljit.common.text import one_line
-from samljit.idp import fido, mfa
-from samljit.idp.page import parse_page, saml_response, shorten
-from samljit.idp.provider import LoginSecrets, Provider, ProviderKey
+from samljit.idp.api import (
+    ACCEPT_HTML,
+    ACCEPT_JSON,
+    AuthenticationError,
+    ConfigError,
+    Factor,
+    LoginSecrets,
+    MissingInputError,
+    Provider,
+    ProviderKey,
+    Waiting,
+    ask_code,
+    choose,
+    fido,
+    js_unescape,
+    json_object,
+    number,
+    one_line,
+    parse_page,
+    saml_response,
+    seconds_left,
+    seconds_until,
+    shorten,
+    wait_until,
+)
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-    from http.cookiejar import Cookie
-
     import requests
 
 SID_COOKIES = ("sid", "idx")
@@ -171,7 +187,7 @@ class OktaProvider(Provider):
             org.resolve(url, step),
             step=step,
             json=dict(body),
-            headers={"Accept": "application/json", "Content-Type": "application/json"},
+            headers={"Accept": ACCEPT_JSON, "Content-Type": "application/json"},
         )
         self.http.raise_for_service_trouble(response, step=step)
         data = json_object(response)
@@ -262,7 +278,7 @@ class OktaProvider(Provider):
                     f"mfa is set to {self.account.mfa!r}, but Okta offers: {offered}",
                     hint="set mfa = Auto, or one of those, with `samljit configure`",
                 )
-        chosen: OktaFactor = mfa.choose(
+        chosen: OktaFactor = choose(
             candidates, "Auto", self.terminal, have_code=bool(secrets.mfa_token)
         )  # type: ignore[assignment]
         return chosen
@@ -316,7 +332,7 @@ class OktaProvider(Provider):
             found = _STATE_TOKEN.search(follow.text)
             if found is None:
                 return None
-        token = _js_unescape(found.group("token"))
+        token = js_unescape(found.group("token"))
         return token if token.startswith("00") else None
 
     # -- Identity Engine ----------------------------------------------------------------
@@ -381,9 +397,8 @@ class OktaProvider(Provider):
         started: Mapping[str, Any],
     ) -> dict[str, str]:
         services = self.services
-        expires_in = _number(started.get("expires_in"), 600.0)
-        interval = max(1.0, _number(started.get("interval"), 5.0))
-        deadline = services.monotonic() + expires_in
+        expires_in = number(started.get("expires_in"), 600.0)
+        interval = max(1.0, number(started.get("interval"), 5.0))
         terminal = self.terminal
         terminal.notice(
             f"Okta Identity Engine sign-in: open {_clean(url)} and approve code {user_code} "
@@ -392,52 +407,53 @@ class OktaProvider(Provider):
         if url.startswith("https://") and terminal.open_browser(url):
             terminal.info("Opened the verification page in your browser.")
         step = "Okta device token"
-        try:
-            while True:
-                services.sleep(interval)
-                left = deadline - services.monotonic()
-                if left <= 0:
-                    raise _device_expired()
-                terminal.status(f"Waiting for approval in the browser… {int(left + 0.999)} s left")
-                response = self.http.post(
-                    org.base + "/oauth2/v1/token",
-                    step=step,
-                    data={
-                        "client_id": client_id,
-                        "device_code": device_code,
-                        "grant_type": GRANT_DEVICE,
-                    },
-                    headers={"Accept": "application/json"},
+
+        def poll(waiting: Waiting) -> dict[str, str] | None:
+            response = self.http.post(
+                org.base + "/oauth2/v1/token",
+                step=step,
+                data={
+                    "client_id": client_id,
+                    "device_code": device_code,
+                    "grant_type": GRANT_DEVICE,
+                },
+                headers={"Accept": ACCEPT_JSON},
+            )
+            self.http.raise_for_service_trouble(response, step=step)
+            data = json_object(response) or {}
+            if response.status_code == 200:
+                tokens = {k: str(data.get(k) or "") for k in ("access_token", "id_token")}
+                if not all(tokens.values()):
+                    raise AuthenticationError(f"{step}: Okta's answer lacks a token")
+                self.redactor.add(*tokens.values())
+                return tokens
+            error = str(data.get("error") or "")
+            if error == "authorization_pending":
+                return None
+            if error == "slow_down":
+                waiting.every += 5.0
+                return None
+            if error == "expired_token":
+                raise _device_expired()
+            if error == "access_denied":
+                raise AuthenticationError(
+                    "the Okta sign-in was denied in the browser",
+                    hint="run again and approve the request",
                 )
-                self.http.raise_for_service_trouble(response, step=step)
-                data = json_object(response) or {}
-                if response.status_code == 200:
-                    tokens = {k: str(data.get(k) or "") for k in ("access_token", "id_token")}
-                    if not all(tokens.values()):
-                        raise AuthenticationError(f"{step}: Okta's answer lacks a token")
-                    self.redactor.add(*tokens.values())
-                    return tokens
-                error = str(data.get("error") or "")
-                if error == "authorization_pending":
-                    continue
-                if error == "slow_down":
-                    interval += 5.0
-                    continue
-                if error == "expired_token":
-                    raise _device_expired()
-                if error == "access_denied":
-                    raise AuthenticationError(
-                        "the Okta sign-in was denied in the browser",
-                        hint="run again and approve the request",
-                    )
-                raise _oauth_error(step, response.status_code, data)
-        finally:
-            terminal.clear_status()
+            raise _oauth_error(step, response.status_code, data)
+
+        return wait_until(
+            poll,
+            services=services,
+            seconds=expires_in,
+            every=interval,
+            waiting="Waiting for approval in the browser…",
+            expired=_device_expired,
+            sleep_first=True,
+        )
 
     def _form(self, url: str, form: Mapping[str, str], step: str) -> dict[str, Any]:
-        response = self.http.post(
-            url, step=step, data=dict(form), headers={"Accept": "application/json"}
-        )
+        response = self.http.post(url, step=step, data=dict(form), headers={"Accept": ACCEPT_JSON})
         self.http.raise_for_service_trouble(response, step=step)
         data = json_object(response) or {}
         if response.status_code == 200:
@@ -447,23 +463,16 @@ class OktaProvider(Provider):
     # -- HTTP and cookies ---------------------------------------------------------------
     def _get(self, org: _Org, url: str, step: str, *, json: bool = False) -> requests.Response:
         """GET ``url`` (a link, on the org only)."""
-        accept = "application/json" if json else "text/html,application/xhtml+xml"
+        accept = ACCEPT_JSON if json else ACCEPT_HTML
         response = self.http.get(org.resolve(url, step), step=step, headers={"Accept": accept})
         self.http.raise_for_service_trouble(response, step=step)
         return response
 
-    def _cookies(self, org: _Org, name: str) -> list[Cookie]:
-        """The jar's cookies called ``name`` for the org host."""
-        jar = cast("Iterable[Cookie]", self.http.session.cookies)
-        return [c for c in jar if c.name == name and _domain_matches(c.domain, org.host)]
-
     def _cookie(self, org: _Org, name: str) -> str | None:
-        found = self._cookies(org, name)
-        return found[0].value if found else None
+        return self.http.cookie(name, org.host)
 
     def _drop_cookie(self, org: _Org, name: str) -> None:
-        for cookie in self._cookies(org, name):
-            self.http.session.cookies.clear(cookie.domain, cookie.path, cookie.name)
+        self.http.drop_cookies(name, org.host)
 
     def _ensure_device_token(self, org: _Org) -> None:
         """A ``DT`` cookie for the org (a random one unless Okta set one before): the device
@@ -471,9 +480,7 @@ class OktaProvider(Provider):
         if self._cookie(org, DT_COOKIE) is None:
             import secrets
 
-            self.http.session.cookies.set(
-                DT_COOKIE, secrets.token_urlsafe(24), domain=org.host, path="/"
-            )
+            self.http.set_cookie(DT_COOKIE, secrets.token_urlsafe(24), host=org.host)
 
 
 # -- factors --------------------------------------------------------------------------------
@@ -495,7 +502,7 @@ SAML2AWS_LABELS = (
 )
 
 
-class OktaFactor(mfa.Factor[dict[str, Any]]):
+class OktaFactor(Factor[dict[str, Any]]):
     """One enrolled Okta factor; ``verify`` returns the authn answer after it."""
 
     supported: ClassVar[bool] = True
@@ -559,7 +566,7 @@ class OktaFactor(mfa.Factor[dict[str, Any]]):
         (E0000068) may be typed again, up to :data:`MAX_CODE_ATTEMPTS` times."""
         terminal = self.provider.terminal
         for attempt in range(1, MAX_CODE_ATTEMPTS + 1):
-            otp = mfa.ask_code(terminal, code, what=what, digits=digits)
+            otp = ask_code(terminal, code, what=what, digits=digits)
             self.provider.redactor.add(otp)
             try:
                 return self.post(target, {"passCode": otp}, step)
@@ -614,42 +621,54 @@ class _Push(OktaFactor):
         services, terminal = provider.services, provider.terminal
         step = "Okta Verify push"
         answer = self.post(_with_params(self.verify_url, {"autoPush": "false"}), {}, step)
-        left = mfa.seconds_until(answer.get("expiresAt"), services.now(), FALLBACK_SECONDS)
+        left = seconds_until(answer.get("expiresAt"), services.now(), FALLBACK_SECONDS)
         if left <= PUSH_POLL_SECONDS:
             # already (nearly) past by this machine's clock: the clocks disagree, so Okta's
             # own answer (TIMEOUT, or an expired state token) ends the wait
             left = FALLBACK_SECONDS
-        deadline = services.monotonic() + min(left, FALLBACK_SECONDS)
+        seconds = min(left, FALLBACK_SECONDS)
         terminal.info(f"Okta Verify push sent to {self.detail or 'your phone'}: approve it there.")
-        shown: int | None = None
-        try:
-            while True:
-                status = str(answer.get("status") or "")
-                if status == "SUCCESS":
-                    return answer
-                result = str(answer.get("factorResult") or "")
-                if status != "MFA_CHALLENGE" or result != "WAITING":
-                    raise _push_failed(result or status, number_shown=shown is not None)
-                remaining = deadline - services.monotonic()
-                if remaining <= PUSH_POLL_SECONDS:
-                    raise _push_unanswered()
-                number = _correct_answer(answer)
-                if number is not None and number != shown:
-                    shown = number
-                    terminal.notice(
-                        f"Pick {number} in Okta Verify ({int(remaining + 0.999)} s left)."
-                    )
-                terminal.status(f"Waiting for approval… {int(remaining + 0.999)} s left")
-                services.sleep(PUSH_POLL_SECONDS)
-                target = _link(answer, "next") or self.href
-                try:
-                    answer = self.post(target, {}, "Okta Verify push poll")
-                except OktaError as exc:
-                    if exc.code == "E0000011":  # the sign-in's state token ran out
-                        raise _push_unanswered() from None
-                    raise
-        finally:
-            terminal.clear_status()
+        shown: list[int] = []  # the number challenge shown, once per number
+
+        def read(answer: dict[str, Any], left: float) -> dict[str, Any] | None:
+            status = str(answer.get("status") or "")
+            if status == "SUCCESS":
+                return answer
+            result = str(answer.get("factorResult") or "")
+            if status != "MFA_CHALLENGE" or result != "WAITING":
+                raise _push_failed(result or status, number_shown=bool(shown))
+            number = _correct_answer(answer)
+            if number is not None and number not in shown[-1:]:
+                shown.append(number)
+                terminal.notice(f"Pick {number} in Okta Verify ({seconds_left(left)}).")
+            return None
+
+        current = answer
+
+        def poll(waiting: Waiting) -> dict[str, Any] | None:
+            nonlocal current
+            target = _link(current, "next") or self.href
+            try:
+                current = self.post(target, {}, "Okta Verify push poll")
+            except OktaError as exc:
+                if exc.code == "E0000011":  # the sign-in's state token ran out
+                    raise _push_unanswered() from None
+                raise
+            return read(current, waiting.left)
+
+        done = read(answer, seconds)
+        if done is not None:
+            return done
+        return wait_until(
+            poll,
+            services=services,
+            seconds=seconds,
+            every=PUSH_POLL_SECONDS,
+            waiting="Waiting for approval…",
+            expired=_push_unanswered,
+            sleep_first=True,
+            margin=PUSH_POLL_SECONDS,
+        )
 
 
 class _SecurityKey(OktaFactor):
@@ -684,7 +703,7 @@ class _SecurityKey(OktaFactor):
                 f"{step}: Okta's challenge holds no usable nonce and credential id"
             ) from None
         services = self.provider.services
-        left = mfa.seconds_until(started.get("expiresAt"), services.now(), FALLBACK_SECONDS)
+        left = seconds_until(started.get("expiresAt"), services.now(), FALLBACK_SECONDS)
         request = fido.KeyRequest(
             idp="Okta",
             origin=self.org.base,
@@ -923,31 +942,6 @@ def _expiry_days(answer: Mapping[str, Any]) -> str:
     expiration = policy.get("expiration") if isinstance(policy, dict) else None
     days = expiration.get("passwordExpireDays") if isinstance(expiration, dict) else None
     return f" (in {days} days)" if isinstance(days, int) else ""
-
-
-def _number(value: object, default: float) -> float:
-    return (
-        float(value)
-        if isinstance(value, int | float) and not isinstance(value, bool)
-        else (default)
-    )
-
-
-def _js_unescape(text: str) -> str:
-    """A JavaScript string literal's content (``\\xHH``, ``\\uHHHH`` and ``\\c``)."""
-
-    def one(match: re.Match[str]) -> str:
-        escaped = match.group(0)
-        if escaped[1] in "xu":
-            return chr(int(escaped[2:], 16))
-        return escaped[1]
-
-    return re.sub(r"\\(?:x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|.)", one, text)
-
-
-def _domain_matches(domain: str, host: str) -> bool:
-    domain, host = domain.lstrip(".").lower(), host.lower()
-    return host == domain or host.endswith("." + domain)
 
 
 def _clean(text: str) -> str:

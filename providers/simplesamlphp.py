@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from samljit.idp.forms import Flavor, FormProvider
+from samljit.idp.api import Flavor, FormProvider
 
 SIMPLESAMLPHP = Flavor(
     name="SimpleSAMLphp",

@@ -81,6 +81,11 @@ _READ_CHUNK = 64 * 1024
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+#: The ``Accept`` header of a request for a page (what a browser sends) and for JSON.
+ACCEPT_HTML = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
+ACCEPT_JSON = "application/json"
+
+
 class _Budget:
     """Network time one login has spent (shared by a client and its cookie-free twin)."""
 
@@ -423,6 +428,35 @@ class HttpClient:
         if self._twin is not None:
             self._twin.close()
 
+    # -- cookies (a provider asks these; it never touches the jar itself) ------------------
+    def cookie(self, name: str, host: str) -> str | None:
+        """The value of the jar's cookie ``name`` that ``host`` receives, or ``None``."""
+        for cookie in self._cookies_named(name, host):
+            return cookie.value  # type: ignore[no-any-return]
+        return None
+
+    def set_cookie(self, name: str, value: str, *, host: str, path: str = "/") -> None:
+        """Put a host cookie ``name`` for ``host`` into the jar (e.g. a device token)."""
+        self.session.cookies.set(name, value, domain=host, path=path)
+
+    def drop_cookies(self, name: str | None = None, host: str | None = None) -> None:
+        """Remove cookie ``name`` that ``host`` receives; every cookie when both are
+        ``None`` (a session the IdP ended: start clean)."""
+        jar = self.session.cookies
+        if name is None and host is None:
+            jar.clear()
+            return
+        cookies: list[Any] = list(jar)  # http.cookiejar.Cookie objects
+        for cookie in cookies:
+            if (name is None or cookie.name == name) and (
+                host is None or _domain_covers(cookie.domain, host)
+            ):
+                jar.clear(cookie.domain, cookie.path, cookie.name)
+
+    def _cookies_named(self, name: str, host: str) -> list[Any]:
+        cookies: list[Any] = list(self.session.cookies)  # http.cookiejar.Cookie objects
+        return [c for c in cookies if c.name == name and _domain_covers(c.domain, host)]
+
     def cookies_for(self, hosts: list[str]) -> list[dict[str, Any]]:
         """The jar's cookies that ``hosts`` receive (host-only cookies of those hosts and
         domain cookies covering them; none of any other host), as plain dicts for the IdP
@@ -571,6 +605,12 @@ def cookie_policy(*, keep: bool = True) -> CookiePolicy:
     return _NoCookies()
 
 
+def _domain_covers(domain: str, host: str) -> bool:
+    """Whether a cookie of ``domain`` goes to ``host`` (the host itself or a subdomain)."""
+    domain, host = domain.lstrip(".").lower(), host.lower()
+    return host == domain or host.endswith("." + domain)
+
+
 def _is_domain_cookie(cookie: Any) -> bool:
     """Set with a ``Domain`` attribute (cookielib then stores the domain with a leading dot,
     whether the attribute had one or not)."""
@@ -589,11 +629,11 @@ def check_redirect(current: str, target: str, status: int, *, body: bool, step: 
         web = False
     if not web:
         raise AuthenticationError(
-            f"{step}: refusing to follow a redirect to {_shown(target)} (not a web URL)"
+            f"{step}: refusing to follow a redirect to {shown_url(target)} (not a web URL)"
         )
     if parts.scheme == "http" and not is_loopback_host(parts.hostname):
         raise AuthenticationError(
-            f"{step}: refusing to follow a redirect to {_shown(target)} "
+            f"{step}: refusing to follow a redirect to {shown_url(target)} "
             "(plain http outside loopback)",
             hint="something between you and the IdP (or the IdP itself) downgrades the "
             "connection; tell its admins",
@@ -605,7 +645,7 @@ def check_redirect(current: str, target: str, status: int, *, body: bool, step: 
             else "another port or scheme of the host"
         )
         raise AuthenticationError(
-            f"{step}: refusing to follow a redirect to {_shown(target)} (HTTP {status} would "
+            f"{step}: refusing to follow a redirect to {shown_url(target)} (HTTP {status} would "
             f"re-send the request body to {where})",
             hint="the IdP sends your sign-in somewhere else; check url, or tell its admins",
         )
@@ -679,11 +719,15 @@ def _origin(url: str) -> tuple[str, str, int | None]:
         return "", url, None
 
 
-def _shown(url: str) -> str:
+def shown_url(url: str) -> str:
+    """A URL for a message: secrets in its query masked, control characters escaped; its
+    first 80 characters when it cannot be parsed."""
+    from samljit.common.text import printable
+
     try:
-        return redact_url(url)
+        return printable(redact_url(url))
     except ValueError:
-        return url[:80]
+        return printable(url[:80])
 
 
 def rate_limit_wait(headers: Mapping[str, str], now: float) -> float | None:

@@ -43,3 +43,13 @@ def entry_key(*parts: str) -> str:
     import hashlib  # long names only
 
     return "h" + hashlib.sha256(raw).hexdigest()
+
+
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.@-")
+
+
+def safe_name(name: str) -> str:
+    """``name`` as a directory name: itself when it is plain (letters, digits, ``_.@-``, not
+    starting with one of the four), else its :func:`entry_key`."""
+    plain = name[:1].isalnum() and name.isascii() and all(c in _NAME_CHARS for c in name)
+    return name if plain else entry_key(name)

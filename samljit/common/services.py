@@ -121,6 +121,20 @@ class Services:
         """A new HTTP client (one cookie jar) for one login at ``account``'s IdP."""
         return self.http_factory(account)
 
+    def state_dir(self, account: AccountRef) -> Path:
+        """A private (0700) directory of the account's own, for what a provider keeps
+        between logins (``<state dir>/accounts/<account>``); made when missing. Raises
+        ``ConfigError`` when it cannot be made private."""
+        from samljit.common.errors import ConfigError
+        from samljit.common.fsutil import private_dir
+        from samljit.common.paths import safe_name, state_dir
+
+        path = Path(state_dir(self.env)) / "accounts" / safe_name(account.name)
+        try:
+            return private_dir(path)
+        except OSError as exc:
+            raise ConfigError(f"cannot use the state directory {path}: {exc}") from None
+
     def event(self, name: str, **fields: str | None) -> None:
         """Record an audit event (never a secret)."""
         self.audit.record(name, **fields)

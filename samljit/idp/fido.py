@@ -225,23 +225,27 @@ class SecurityKey:
         return find_devices(self.services.env, lambda text: self.terminal.warn_once(text, text))
 
     def _wait_for_device(self, timeout: float) -> Any:
-        services = self.services
-        deadline = services.monotonic() + timeout
-        try:
-            while True:
-                found = self._find()
-                if found:
-                    return found[0]
-                left = deadline - services.monotonic()
-                if left <= 0:
-                    raise AuthenticationError(
-                        f"no security key was plugged in within {_seconds(timeout)}",
-                        hint=f"plug in your key and run samljit again, or log in with {BROWSER}",
-                    )
-                self.terminal.status(f"Insert your security key… {_seconds(left)} left")
-                services.sleep(min(TICK * 2, left))
-        finally:
-            self.terminal.clear_status()
+        from samljit.idp.wait import wait_until
+
+        def found(_: object = None) -> Any:
+            devices = self._find()
+            return devices[0] if devices else None
+
+        device = found()
+        if device is not None:
+            return device
+        return wait_until(
+            found,
+            services=self.services,
+            seconds=timeout,
+            every=TICK * 2,
+            waiting="Insert your security key…",
+            expired=lambda: AuthenticationError(
+                f"no security key was plugged in within {_seconds(timeout)}",
+                hint=f"plug in your key and run samljit again, or log in with {BROWSER}",
+            ),
+            sleep_first=True,
+        )
 
     # -- the assertion ------------------------------------------------------------------
     def _assert(self, device: Any, request: KeyRequest, timeout: float) -> KeyAssertion:

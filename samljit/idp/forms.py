@@ -32,13 +32,14 @@ from samljit.common.errors import (
     IdpServiceError,
 )
 from samljit.common.http import (
+    ACCEPT_HTML,
     DEFAULT_TIMEOUT,
     RETRY_STATUSES,
     HttpClient,
     check_redirect,
     is_loopback_host,
+    shown_url,
 )
-from samljit.common.redact import redact_url
 from samljit.common.terminal import Terminal
 from samljit.common.text import printable
 from samljit.config.accounts import Account
@@ -111,7 +112,6 @@ ERROR_SELECTORS = (
 PINGID_PUSH = ("form#form1", "form#reponseView")
 #: Input names whose presence makes a hidden-only form a SAML or flow hop.
 HOP_NAMES = ("SAMLRequest", "RelayState", "_eventId_proceed", "_eventId")
-ACCEPT_HTML = "text/html,application/xhtml+xml;q=0.9,*/*;q=0.8"
 REDIRECTS = (301, 302, 303, 307, 308)
 
 
@@ -252,7 +252,7 @@ class FormLogin:
             if page.select(selector):
                 raise AuthenticationError(
                     f"{self.flavor.name} asks for {what}, which samljit does not support yet "
-                    f"(at {_shown(page.url)}): {page.text}",
+                    f"(at {shown_url(page.url)}): {page.text}",
                     hint="use a one-time code, or ask your IdP admins for a factor samljit "
                     "supports",
                 )
@@ -416,7 +416,8 @@ class FormLogin:
         matching = ", with a number to match" if page.text_of((".numbermatching",)) else ""
         raise AuthenticationError(
             f"{self.flavor.name}: PingID asks to approve a push on your phone{matching}, which "
-            f"samljit cannot answer in a terminal here (at {_shown(page.url)}); no push was sent",
+            f"samljit cannot answer in a terminal here (at {shown_url(page.url)}); "
+            "no push was sent",
             hint="log in with `samljit login --browser`, or give PingID's one-time passcode "
             "with --mfa-token",
         )
@@ -434,7 +435,7 @@ class FormLogin:
         value = page.saml_response or ""
         if not value:
             raise AssertionFormatError(
-                f"{self.flavor.step('final page')} at {_shown(page.url)}: the "
+                f"{self.flavor.step('final page')} at {shown_url(page.url)}: the "
                 "SAMLResponse input is empty",
                 hint="check that your user is allowed to use the AWS app at the IdP",
             )
@@ -466,7 +467,7 @@ class FormLogin:
         action = self.flavor.form_action(form, page)
         if not web_url(action):
             raise AuthenticationError(
-                f"{step}: the form at {_shown(page.url)} submits to an address that is not "
+                f"{step}: the form at {shown_url(page.url)} submits to an address that is not "
                 f"a web URL ({shorten(action, 80)!r})",
                 hint="check url; --debug shows each step",
             )
@@ -516,7 +517,7 @@ class FormLogin:
         if progress.steps > self.flavor.max_steps:
             raise AuthenticationError(
                 f"{step}: gave up after {self.flavor.max_steps} requests without reaching a "
-                f"SAMLResponse (last URL {_shown(url)})",
+                f"SAMLResponse (last URL {shown_url(url)})",
                 hint="the IdP seems to loop; check url, or run with --debug to see each step",
             )
         headers = {"Accept": ACCEPT_HTML}
@@ -537,7 +538,7 @@ class FormLogin:
         if status in RETRY_STATUSES:
             said = f"; it says: {page.text}" if page.text else ""
             raise IdpServiceError(
-                f"{step}: {_shown(url)} answered HTTP {status} after "
+                f"{step}: {shown_url(url)} answered HTTP {status} after "
                 f"{self.http.retries + 1} attempts{said}",
                 hint="the IdP has trouble; try again in a minute (--debug shows each step)",
             )
@@ -545,10 +546,10 @@ class FormLogin:
             said = f": {page.text}" if page.text else ""
             if status == 404 and self.progress.steps == 1:
                 raise ConfigError(
-                    f"{step}: {_shown(url)} answered HTTP 404{said}",
+                    f"{step}: {shown_url(url)} answered HTTP 404{said}",
                     hint="check url with `samljit configure`",
                 )
-            raise AuthenticationError(f"{step}: {_shown(url)} answered HTTP {status}{said}")
+            raise AuthenticationError(f"{step}: {shown_url(url)} answered HTTP {status}{said}")
         return page
 
     def _check_secure(self, url: str, what: str) -> None:
@@ -557,7 +558,7 @@ class FormLogin:
             if parts.scheme == "https" or is_loopback_host(parts.hostname):
                 return
         raise AuthenticationError(
-            f"{self.flavor.name}: refusing to send {what} to {_shown(url)} "
+            f"{self.flavor.name}: refusing to send {what} to {shown_url(url)} "
             "(not https, not loopback)",
             hint="the IdP's form points at an insecure address; tell its admins",
         )
@@ -581,11 +582,12 @@ class FormLogin:
             said = page.text
             return AuthenticationError(
                 f"{self.flavor.name} refused {what}: it answered with a page without a form at "
-                f"{_shown(page.url)} (HTTP {page.status})" + (f"; it says: {said}" if said else ""),
+                f"{shown_url(page.url)} (HTTP {page.status})"
+                + (f"; it says: {said}" if said else ""),
                 hint=f"{hint}; --debug shows each step",
             )
         return AuthenticationError(
-            f"{self.flavor.name} refused {what}: its form came back at {_shown(page.url)} "
+            f"{self.flavor.name} refused {what}: its form came back at {shown_url(page.url)} "
             "with no error text",
             hint=f"{hint}; --debug shows each step",
         )
@@ -594,7 +596,7 @@ class FormLogin:
         names = printable(", ".join(f.name for f in form.user_controls)) or "none"
         said = self.error_text(page) or page.text
         return AuthenticationError(
-            f"{self.flavor.name} shows a form samljit cannot fill at {_shown(page.url)} "
+            f"{self.flavor.name} shows a form samljit cannot fill at {shown_url(page.url)} "
             f"(fields: {names}): {shorten(said)}",
             hint="finish that step once in a browser (e.g. a password change), then retry",
         )
@@ -607,32 +609,24 @@ class FormLogin:
         if progress.last_submitted is not None:  # the URL led somewhere: say where it stopped
             return AuthenticationError(
                 f"{self.flavor.name}: after {progress.last_submitted}, the page at "
-                f"{_shown(page.url)} (HTTP {page.status}) has no login form, one-time-code "
+                f"{shown_url(page.url)} (HTTP {page.status}) has no login form, one-time-code "
                 "form or SAMLResponse" + (f"; it says: {said}" if said else ""),
                 hint="samljit cannot go on from that page; open the URL in a browser to see "
                 "it, and run with --debug to see each step",
             )
         return AuthenticationError(
-            f"{self.flavor.name}: the page at {_shown(page.url)} (HTTP {page.status}) has "
+            f"{self.flavor.name}: the page at {shown_url(page.url)} (HTTP {page.status}) has "
             "no login form, one-time-code form or SAMLResponse"
             + (f"; it says: {said}" if said else ""),
             hint="check url (the IdP's sign-in URL for the AWS app); --debug shows each step",
         )
 
 
-def _shown(url: str) -> str:
-    """A URL for a message: secrets in its query masked; as written when it cannot be parsed."""
-    try:
-        return printable(redact_url(url))
-    except ValueError:
-        return shorten(url, 80)
-
-
 def _next_url(current: str, location: str, step: str) -> str:
     target = resolve(current, location)
     if not web_url(target):
         raise AuthenticationError(
-            f"{step}: {_shown(current)} redirects to an address that is not a web URL "
+            f"{step}: {shown_url(current)} redirects to an address that is not a web URL "
             f"({shorten(target, 80)!r})"
         )
     return target

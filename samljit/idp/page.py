@@ -562,3 +562,29 @@ def _hidden_itself(element: Any) -> bool:
         return True
     style = str(element.get("style") or "").replace(" ", "").lower()
     return "display:none" in style or "visibility:hidden" in style
+
+
+_JS_ESCAPE = re.compile(r"\\(?:u([0-9a-fA-F]{4})|x([0-9a-fA-F]{2})|(.))", re.DOTALL)
+
+
+def js_unescape(text: str) -> str:
+    """The content of a JavaScript string literal in a page's script (``\\xHH``,
+    ``\\uHHHH`` and ``\\c`` undone)."""
+
+    def one(match: re.Match[str]) -> str:
+        code = match.group(1) or match.group(2)
+        return chr(int(code, 16)) if code else match.group(3)
+
+    return _JS_ESCAPE.sub(one, text)
+
+
+def number(value: object, default: float) -> float:
+    """A positive number from an IdP's JSON (a number, or a string of one), else
+    ``default``."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return default
+    try:
+        found = float(value)
+    except ValueError:
+        return default
+    return found if found > 0 else default

@@ -1,11 +1,13 @@
-"""The provider API (version 1): the IdP adapter base class, declared config keys, and the
-registry (entry-point group ``samljit.providers``).
+"""The provider API (version 2): the IdP adapter base class, declared config keys, the
+password need, and the registry (entry-point group ``samljit.providers``). A provider imports
+all it uses from :mod:`samljit.idp.api`, which re-exports these.
 
 A provider turns a username, password and MFA into a base64 SAMLResponse. Everything it needs
 is injected: the resolved :class:`~samljit.config.accounts.Account`, one
 :class:`~samljit.common.http.HttpClient` (one cookie jar) and the run's
 :class:`~samljit.common.services.Services` (terminal, redactor, clocks, sleeper, environment). It
-uses nothing global: no ``time.sleep``, no ``os.environ``, no printing. Built-in and
+uses nothing global: no ``time.sleep``, no ``os.environ``, no printing, no ``requests``
+objects (the HTTP client has cookie methods). Built-in and
 third-party providers register the same way::
 
     [project.entry-points."samljit.providers"]
@@ -17,9 +19,10 @@ imports only the provider the account names.
 
 from __future__ import annotations
 
+import enum
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 from urllib.parse import urlsplit
 
@@ -35,7 +38,7 @@ if TYPE_CHECKING:
 ENTRY_POINT_GROUP = "samljit.providers"
 #: The provider API this samljit speaks. A plugin declares the version it was written for in
 #: ``Provider.api_version``; another version is refused with one clear line.
-API_VERSION = 1
+API_VERSION = 2
 _KEY_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 
 
@@ -58,6 +61,27 @@ class ProviderKey(NamedTuple):
     @property
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
+
+
+class PasswordNeed(enum.Enum):
+    """When a provider needs the username and password."""
+
+    #: Every sign-in at this IdP takes them (a kept IdP session may still skip asking).
+    ALWAYS = "always"
+    #: Only when the IdP asks for them (a browser sign-in that autofills the form).
+    WHEN_ASKED = "when asked"
+    #: Never (the provider signs in some other way).
+    NEVER = "never"
+
+
+class DoctorFinding(NamedTuple):
+    """One line of ``samljit doctor`` that a provider adds for its accounts:
+    ``level`` is ``ok``, ``note``, ``skip`` or ``fix`` (then ``fix`` says how)."""
+
+    level: str
+    subject: str
+    text: str
+    fix: str | None = None
 
 
 class LoginSecrets:
@@ -120,8 +144,9 @@ class Provider(ABC):
     api_version: ClassVar[int] = API_VERSION
     #: MFA settings this provider understands (``Auto`` first).
     mfa_options: ClassVar[tuple[str, ...]] = ("Auto",)
-    #: Whether the provider needs a username and password at all.
-    needs_password: ClassVar[bool] = True
+    #: When the provider needs the username and password (the flow resolves them lazily:
+    #: environment, keyring, prompt, the first time the provider reads them).
+    password_need: ClassVar[PasswordNeed] = PasswordNeed.ALWAYS
     #: The config keys of this provider's own (and core keys it gives a default or requires).
     keys: ClassVar[tuple[ProviderKey, ...]] = (
         ProviderKey("url", "IdP sign-in URL of the AWS app", required=True),
@@ -206,6 +231,15 @@ class Provider(ABC):
                 hosts.append(host.lower())
         return hosts
 
+    @classmethod
+    def doctor_checks(
+        cls, accounts: Sequence[Account], env: Mapping[str, str]
+    ) -> list[DoctorFinding]:
+        """What ``samljit doctor`` should also check for ``accounts`` (this provider's),
+        e.g. a program the provider runs. Default: nothing. Must be quick and touch no
+        network."""
+        return []
+
     @abstractmethod
     def login(self, secrets: LoginSecrets) -> str:
         """Authenticate and return the base64 SAMLResponse. Raise samljit errors only."""
@@ -276,9 +310,31 @@ class Plugins:
         yield from owners.values()
 
 
+def _api_mismatch(ep: Any, version: object) -> ConfigError:
+    return ConfigError(
+        f"provider plugin {ep.name!r} ({ep.value}) was written for provider API "
+        f"{version}; this samljit speaks API {API_VERSION}",
+        hint="upgrade the plugin (API 2 imports everything from samljit.idp.api; see "
+        "docs/providers.md), or use a samljit that speaks its API",
+    )
+
+
+#: Modules provider API 1 had plugins import, which API 2 moved or re-exports from
+#: :mod:`samljit.idp.api`: a plugin failing on one of them was written for API 1.
+_API_1_MODULES = frozenset(
+    {"samljit.errors", "samljit.text", "samljit.redact", "samljit.services", "samljit.idp.http"}
+)
+
+
 def _load(ep: Any) -> type[Provider]:
     try:
         cls = ep.load()
+    except ModuleNotFoundError as exc:
+        if exc.name in _API_1_MODULES:
+            raise _api_mismatch(ep, 1) from exc
+        raise ConfigError(
+            f"provider plugin {ep.name!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}"
+        ) from exc
     except Exception as exc:  # a broken third-party plugin must not break samljit
         raise ConfigError(
             f"provider plugin {ep.name!r} ({ep.value}) failed to load: {type(exc).__name__}: {exc}"
@@ -286,11 +342,7 @@ def _load(ep: Any) -> type[Provider]:
     if not (isinstance(cls, type) and issubclass(cls, Provider)):
         raise ConfigError(f"provider plugin {ep.name!r} ({ep.value}) is not a samljit Provider")
     if cls.api_version != API_VERSION:
-        raise ConfigError(
-            f"provider plugin {ep.name!r} ({ep.value}) was written for provider API "
-            f"{cls.api_version}; this samljit speaks API {API_VERSION}",
-            hint="upgrade the plugin or samljit so that both speak the same API",
-        )
+        raise _api_mismatch(ep, cls.api_version)
     for key in cls.keys:
         if not _KEY_NAME.match(key.name):
             raise ConfigError(f"provider plugin {ep.name!r} declares a bad key name {key.name!r}")

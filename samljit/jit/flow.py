@@ -27,7 +27,7 @@ from samljit.common.paths import entry_key
 from samljit.common.services import Services
 from samljit.config.accounts import Account, check_profile_name
 from samljit.config.passwords import resolve_password
-from samljit.idp.provider import LoginSecrets, Provider, load_provider
+from samljit.idp.provider import LoginSecrets, PasswordNeed, Provider, load_provider
 from samljit.jit.cache import CachedError, CachedGrant
 from samljit.jit.sessions import idp_user
 from samljit.saml import assertion as saml
@@ -159,14 +159,14 @@ def _login_secrets(
     account: Account,
     services: Services,
     *,
-    needs_password: bool,
+    password_need: PasswordNeed,
     mfa_token: str | None,
     asked: _Asked,
     on_ask: Callable[[], object],
 ) -> LoginSecrets:
     """Secrets resolved only when the provider reads them (see :class:`LoginSecrets`)."""
     terminal = services.terminal
-    if not needs_password:
+    if password_need is PasswordNeed.NEVER:
         return LoginSecrets(account.username or "", None, mfa_token)
     known: dict[str, str] = {}
 
@@ -224,7 +224,7 @@ def authenticate(
         secrets = _login_secrets(
             account,
             services,
-            needs_password=provider_cls.needs_password,
+            password_need=provider_cls.password_need,
             mfa_token=mfa_token,
             asked=asked,
             on_ask=lambda: store.forget(account),
@@ -236,14 +236,14 @@ def authenticate(
                 raise
             # the kept cookies led to an error page, not to a login form: start afresh
             store.forget(account)
-            http.session.cookies.clear()
+            http.drop_cookies()
     if encoded is None:
         asked = _Asked()
         provider = provider_cls(account, http, services, events=events)
         secrets = _login_secrets(
             account,
             services,
-            needs_password=provider_cls.needs_password,
+            password_need=provider_cls.password_need,
             mfa_token=mfa_token,
             asked=asked,
             on_ask=lambda: None,

@@ -73,6 +73,10 @@ class FakeHttp:
 
     cookies_for = HttpClient.cookies_for
     load_cookies = HttpClient.load_cookies
+    cookie = HttpClient.cookie
+    set_cookie = HttpClient.set_cookie
+    drop_cookies = HttpClient.drop_cookies
+    _cookies_named = HttpClient._cookies_named
 
     def __init__(self) -> None:
         self.answers: list[FakeResponse] = []
@@ -117,8 +121,7 @@ class FakeIdp:
 
             def login(self, secrets: LoginSecrets) -> str:
                 idp.logins += 1
-                jar = self.http.session.cookies
-                sid = jar.get("idp_sid", domain="idp.example")
+                sid = self.http.cookie("idp_sid", "idp.example")
                 if sid in idp.sessions:
                     idp.reused += 1
                     return self.assertion()
@@ -129,8 +132,8 @@ class FakeIdp:
                 idp.passwords += 1
                 sid = f"sid-{len(idp.sessions)}-{idp.logins}-secret"
                 idp.sessions.add(sid)
-                jar.set("idp_sid", sid, domain="idp.example", path="/")
-                jar.set("tracker", "other-host-cookie", domain="tracker.example", path="/")
+                self.http.set_cookie("idp_sid", sid, host="idp.example")
+                self.http.set_cookie("tracker", "other-host-cookie", host="tracker.example")
                 return self.assertion()
 
             def assertion(self) -> str:

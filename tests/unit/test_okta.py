@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import pytest
-from samljit.providers.okta import OktaProvider, _js_unescape, _Org, _with_params
+from samljit.providers.okta import OktaProvider, _Org, _with_params
 
 from samljit.common.errors import (
     AuthenticationError,
@@ -25,6 +25,7 @@ from samljit.common.http import HttpClient, json_object, rate_limit_wait
 from samljit.common.terminal import Terminal
 from samljit.config.accounts import Account
 from samljit.config.saml2aws import ProviderInfo, convert_section
+from samljit.idp.page import js_unescape
 from samljit.idp.provider import LoginSecrets
 from samljit.saml import assertion
 from samljit.testing.fakes import FakeClock, fake_services
@@ -420,8 +421,8 @@ def test_url_must_be_the_embed_link(make: Callable[..., Run]) -> None:
         provider.login(LoginSecrets("ops@acme.example", PW))
 
 
-def test_js_unescape() -> None:
-    assert _js_unescape(r"00ab\x2Dcd\u002dx\'") == "00ab-cd-x'"
+def testjs_unescape() -> None:
+    assert js_unescape(r"00ab\x2Dcd\u002dx\'") == "00ab-cd-x'"
 
 
 def test_saml2aws_import_keeps_okta_spellings_and_keys() -> None:

@@ -17,6 +17,7 @@ from samljit.config import accounts as config
 from samljit.config.passwords import PasswordStore
 from samljit.config.saml2aws import ProviderInfo
 from samljit.idp.provider import (
+    PasswordNeed,
     Plugins,
     Provider,
     ProviderKey,
@@ -140,7 +141,7 @@ def _ask(ctx: Context, name: str, values: dict[str, str | None]) -> None:
     values["provider"] = provider.name
     for key in provider.keys:
         _ask_key(ctx, provider, key, values)
-    if provider.needs_password:
+    if provider.password_need is not PasswordNeed.NEVER:
         values["username"] = (
             terminal.ask("Username", what="the username", default=values["username"] or "") or None
         )

@@ -22,10 +22,13 @@ class ExampleCorpEmulator(LoopbackEmulator):
         password: str,
         tenant: str,
         roles: Sequence[tuple[str, str]],
+        mfa_user: tuple[str, str, str] | None = None,
     ) -> None:
         self.pair = signing_pair(keys_dir)
         self.username, self.password, self.tenant = username, password, tenant
         self.roles = list(roles)
+        #: (username, password, one-time code) of a user with a second factor
+        self.mfa_user = mfa_user
         self.issued: list[str] = []
         self.requests: list[str] = []
 
@@ -35,18 +38,22 @@ class ExampleCorpEmulator(LoopbackEmulator):
         if request.method != "POST" or request.path != "/api/login":
             return Response("not found", 404)(environ, start_response)
         body = request.get_json(silent=True) or {}
-        if (body.get("username"), body.get("password"), body.get("tenant")) != (
-            self.username,
-            self.password,
-            self.tenant,
-        ):
-            reply = {"error": "invalid credentials"}
-            return Response(json.dumps(reply), 401, mimetype="application/json")(
-                environ, start_response
-            )
-        encoded = signed_response(
-            issuer=self.base_url, user=self.username, roles=self.roles, pair=self.pair
-        )
+        said = (body.get("username"), body.get("password"), body.get("tenant"))
+        user = self.username
+        if self.mfa_user is not None and said == (*self.mfa_user[:2], self.tenant):
+            user = self.mfa_user[0]
+            if "code" not in body:
+                return self._json({"error": "a second factor is needed", "mfa": "totp"}, 401)(
+                    environ, start_response
+                )
+            if body["code"] != self.mfa_user[2]:
+                return self._json({"error": "wrong code"}, 401)(environ, start_response)
+        elif said != (self.username, self.password, self.tenant):
+            return self._json({"error": "invalid credentials"}, 401)(environ, start_response)
+        encoded = signed_response(issuer=self.base_url, user=user, roles=self.roles, pair=self.pair)
         self.issued.append(encoded)
-        reply = {"SAMLResponse": encoded}
-        return Response(json.dumps(reply), mimetype="application/json")(environ, start_response)
+        return self._json({"SAMLResponse": encoded})(environ, start_response)
+
+    @staticmethod
+    def _json(reply: dict[str, str], status: int = 200) -> Response:
+        return Response(json.dumps(reply), status, mimetype="application/json")
