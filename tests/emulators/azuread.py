@@ -58,10 +58,10 @@ from samljit.tools.sandbox.response import (
 from tests.emulators.jumpcloud import (
     DEFAULT_CERT_PATH,
     DEFAULT_KEY_PATH,
+    SpentCodes,
     demo_roles,
     new_totp_secret,
     show_totp_until_stopped,
-    totp_at,
 )
 
 DEFAULT_URL = "https://account.activedirectory.windowsazure.com"
@@ -454,6 +454,7 @@ class AzureAdEmulator(RecordingEmulator):
         super().__init__(port)
         self._sms: list[tuple[str, str]] = []
         self._entropies: list[int] = []
+        self._spent_codes = SpentCodes()
         self._flows: dict[str, _Flow] = {}
         self._tokens: dict[str, tuple[str, float]] = {}  # flow token -> (flow key, issued)
         self._spent: set[str] = set()
@@ -989,8 +990,12 @@ class AzureAdEmulator(RecordingEmulator):
     def _credential_type(self, request: Request, body: Mapping[str, Any]) -> Response:
         username = _field(body, "username")
         flow = self._flow_of(_field(body, "flowToken"))
-        if flow is not None and not self._api_canary_ok(flow, request):
+        if flow is None:  # a spent, foreign or missing flow token
+            return self._json_error("flowToken", "50089")
+        if not self._api_canary_ok(flow, request):
             return self._json_error("canary")
+        if _field(body, "originalRequest") != flow.ctx:
+            return self._json_error("originalRequest")
         user = self.users.get(username.lower())
         domain = username.rpartition("@")[2].lower()
         credentials: dict[str, Any] = {
@@ -1016,9 +1021,9 @@ class AzureAdEmulator(RecordingEmulator):
             "ThrottleStatus": 0,
             "Credentials": credentials,
             "EstsProperties": {"UserTenantBranding": None, "DomainType": domain_type},
-            "FlowToken": self._issue(flow, keep=True) if flow is not None else None,
+            "FlowToken": self._issue(flow, keep=True),
             "IsSignupDisallowed": True,
-            "apiCanary": flow.api_canary if flow is not None else "",
+            "apiCanary": flow.api_canary,
         }
         return _json(answer)
 
@@ -1030,9 +1035,9 @@ class AzureAdEmulator(RecordingEmulator):
         return f"{self.federation_url}?{query}"
 
     @staticmethod
-    def _json_error(name: str) -> Response:
-        text = ERROR_TEXTS["90100"].format(name=name)
-        answer = {"Success": False, "ErrCode": 90100, "Message": f"AADSTS90100: {text}"}
+    def _json_error(name: str, code: str = "90100") -> Response:
+        text = ERROR_TEXTS[code].format(name=name)
+        answer = {"Success": False, "ErrCode": int(code), "Message": f"AADSTS{code}: {text}"}
         return _json(answer, 400)
 
     def _password(self, body: Mapping[str, Any]) -> Response:
@@ -1107,6 +1112,8 @@ class AzureAdEmulator(RecordingEmulator):
             return _json(answer)
         if not self._api_canary_ok(flow, request):
             return self._json_error("canary")
+        if _field(body, "Ctx") != flow.ctx:  # the page's sCtx, then each answer's Ctx
+            return self._json_error("Ctx")
         return flow
 
     def _begin_auth(self, request: Request, body: Mapping[str, Any]) -> Response:
@@ -1140,14 +1147,14 @@ class AzureAdEmulator(RecordingEmulator):
         mfa = flow.mfa
         if mfa is None or mfa.closed or _field(body, "SessionId") != mfa.session_id:
             return self._sas_answer(flow, "InvalidSession", method=_field(body, "AuthMethodId"))
-        result = self._factor_result(mfa, _field(body, "AdditionalAuthData").strip())
+        result = self._factor_result(flow.upn, mfa, _field(body, "AdditionalAuthData").strip())
         if result == "Success":
             flow.mfa_done = True
             flow.ctx = "rQQIARAA" + secrets.token_urlsafe(48)
         mfa.closed = result not in RETRYABLE
         return self._sas_answer(flow, result, method=mfa.method.id, mfa=mfa)
 
-    def _factor_result(self, mfa: _Mfa, code: str) -> str:
+    def _factor_result(self, upn: str, mfa: _Mfa, code: str) -> str:
         method = mfa.method
         if method.id in PUSH_METHODS:
             mfa.polls += 1
@@ -1167,7 +1174,12 @@ class AzureAdEmulator(RecordingEmulator):
         if sms:
             right = bool(code) and hmac.compare_digest(code.encode(), mfa.sms_code.encode())
         else:
-            right = bool(code) and self._totp_ok(method.totp_secret, code)
+            # a used code is refused as a wrong one is (OathCodeIncorrect)
+            secret = method.totp_secret
+            right = (
+                bool(secret)
+                and self._spent_codes.check(upn, secret or "", code, self.clock()) == "ok"
+            )
         if right:
             return "Success"
         mfa.attempts += 1
@@ -1177,15 +1189,6 @@ class AzureAdEmulator(RecordingEmulator):
             return "OathCodeFailedMaxAllowedRetryReached"
         return "SMSAuthFailedWrongCodeEntered" if sms else "OathCodeIncorrect"
 
-    def _totp_ok(self, secret: str | None, code: str) -> bool:
-        if not secret:
-            return False
-        now = self.clock()
-        return any(
-            hmac.compare_digest(totp_at(secret, now + 30 * delta).encode(), code.encode())
-            for delta in (-1, 0, 1)
-        )
-
     def _process_auth(self, body: Mapping[str, Any]) -> Response:
         flow = self._flow_of(_field(body, FLOW_TOKEN_NAME))
         if flow is None or flow.stage != "mfa":
@@ -1194,6 +1197,11 @@ class AzureAdEmulator(RecordingEmulator):
             return self._error_page(flow, "90100", 400, name="canary")
         if _field(body, "request") != flow.ctx:
             return self._error_page(flow, "90100", 400, name="request")
+        if _field(body, "login").strip().lower() != flow.upn:  # the page's sPOST_Username
+            return self._error_page(flow, "90100", 400, name="login")
+        proven = flow.mfa.method.id if flow.mfa is not None else ""
+        if flow.mfa_done and _field(body, "mfaAuthMethod") != proven:
+            return self._error_page(flow, "90100", 400, name="mfaAuthMethod")
         if not flow.mfa_done:
             return self._error_page(flow, "500121")
         return self._advance(flow)

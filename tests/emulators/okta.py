@@ -65,10 +65,10 @@ from samljit.tools.sandbox.response import (
 from tests.emulators.jumpcloud import (
     DEFAULT_CERT_PATH,
     DEFAULT_KEY_PATH,
+    SpentCodes,
     demo_roles,
     new_totp_secret,
     show_totp_until_stopped,
-    totp_at,
 )
 
 REDACTED = "***"
@@ -106,6 +106,8 @@ ERRORS: dict[str, tuple[int, str]] = {
 }
 PASSCODE_CAUSE = "Your passcode doesn't match our records. Please try again."
 ANSWER_CAUSE = "Your answer doesn't match our records. Please try again."
+#: A passcode already used (Okta's PASSCODE_REPLAYED), refused as a wrong one is (E0000068).
+REPLAYED_CAUSE = "Each code can only be used once. Please wait for a new code and try again."
 ASSERTION_CAUSE = "The security key assertion was refused."
 COUNTER_CAUSE = "The security key's counter went backwards: the key may be cloned."
 SESSION_ME_SUMMARY = "Not found: Resource not found: me (Session)"
@@ -176,8 +178,8 @@ class Factor:
 
     ``push``: one behaviour per push sent (the last one repeats), decided on poll
     ``push_after`` (earlier polls answer WAITING); ``number``: the ``correctAnswer`` the polls
-    carry while WAITING. ``totp_secret``/``codes``: what passcodes verify (``codes`` also is
-    the SMS/call/email code sent, else a random one). ``public_key``/``sign_count``: the
+    carry while WAITING. ``totp_secret``/``codes``: what passcodes verify, each once (``codes``
+    also is the SMS/call/email code sent, else a random one). ``public_key``/``sign_count``: the
     security key credential registered for a ``webauthn``/``u2f`` factor (its id is
     ``registered_id``, by default the advertised ``credentialId``); ``require_uv``: the
     assertion must carry user verification.
@@ -190,6 +192,7 @@ class Factor:
     status: Literal["ACTIVE", "NOT_SETUP"] = "ACTIVE"
     totp_secret: str | None = field(default=None, repr=False)
     codes: Sequence[str] = field(default=(), repr=False)
+    used_codes: list[str] = field(default_factory=list, repr=False)  # passcodes spent
     answer: str | None = field(default=None, repr=False)
     push: PushBehaviour | Sequence[PushBehaviour] = "accept"
     push_after: int = 2
@@ -600,6 +603,7 @@ class OktaEmulator(RecordingEmulator):
         self.enforce_interval = enforce_interval
         self.web_sso_lifetime = web_sso_lifetime
         self._sent_codes: list[tuple[str, str]] = []
+        self._spent_codes = SpentCodes()
         self._windows: dict[str, _Window] = {}
         self._bad_passwords: dict[str, int] = {}
         self._transactions: dict[str, _Transaction] = {}
@@ -1034,20 +1038,18 @@ class OktaEmulator(RecordingEmulator):
         self, base: str, tx: _Transaction, factor: Factor, body: Mapping[str, Any]
     ) -> Response:
         code = str(body.get("passCode", ""))
-        ok = False
+        verdict = "wrong"
         if code and factor.totp_secret:
-            now = self.clock()
-            ok = any(
-                hmac.compare_digest(
-                    totp_at(factor.totp_secret, now + 30 * d).encode(), code.encode()
-                )
-                for d in (-1, 0, 1)
-            )
+            verdict = self._spent_codes.check(factor.id, factor.totp_secret, code, self.clock())
+        elif code and code in factor.used_codes:
+            verdict = "replayed"
         elif code and code in factor.codes:
-            ok = True
-            if factor.factor_type in ("token:hardware",):
-                factor.codes = [c for c in factor.codes if c != code]  # a YubiKey OTP is single-use
-        if not ok:
+            verdict = "ok"  # a YubiKey OTP or an RSA/Symantec code is single-use too
+            factor.codes = [c for c in factor.codes if c != code]
+            factor.used_codes.append(code)
+        if verdict == "replayed":
+            return _error("E0000068", causes=[REPLAYED_CAUSE])
+        if verdict != "ok":
             return _error("E0000068", causes=[PASSCODE_CAUSE])
         return self._factor_verified(base, tx)
 
