@@ -409,6 +409,24 @@ def test_okta_security_key_refused_in_oktas_words(
     assert not cli.credentials.exists()
 
 
+def test_okta_key_enrolled_as_u2f_under_an_appid_is_said_up_front(
+    cli: Cli, okta: OktaEmulator, store: SoftKeyStore
+) -> None:
+    """Okta names an ``appid`` for a key enrolled as U2F: the key would sign for the appid,
+    which samljit does not do. One line naming the browser; the key is never asked."""
+    login = okta_user(okta, store, "u2f", u2f=True, app_id_extension=okta.base_url)
+    before = store.counter
+    ran = okta_login(cli, okta, store, login)
+    assert ran.returncode == 3, ran.stderr
+    assert error_line(ran) == (
+        "samljit: error: Okta security key: this key was enrolled at Okta as a U2F key (appid "
+        f"'{okta.base_url}'), which samljit cannot sign for; nothing was asked of the key: log "
+        "in with `samljit login --browser`"
+    )
+    assert "Touch your security key" not in ran.stderr
+    assert store.counter == before and not cli.credentials.exists()
+
+
 def test_okta_without_the_extra_keeps_the_browser_line(
     cli: Cli, okta: OktaEmulator, store: SoftKeyStore, tmp_path: Path
 ) -> None:

@@ -25,6 +25,7 @@ from samljit.tools.sandbox.response import ROLE_ATTRIBUTE, RoleGrant
 from tests.emulators.jumpcloud import totp_at
 from tests.emulators.okta import (
     APP_LOCKED_TEXT,
+    APPID_UNSUPPORTED_CAUSE,
     DT_COOKIE,
     GRANT_DEVICE,
     GRANT_EXCHANGE,
@@ -807,6 +808,13 @@ def test_webauthn_refused_and_u2f(emu: OktaEmulator) -> None:
     assert (factors[0]["factorType"], factors[0]["provider"]) == ("u2f", "FIDO")
     challenge = client.verify(factors[0], state).json()["_embedded"]["factor"]["_embedded"]
     assert challenge["challenge"]["extensions"] == {"appid": "https://acme.example"}
+    # an assertion for the appid is not checked: the emulator refuses it and says so
+    data = client_data(challenge["challenge"]["challenge"], emu.base_url)
+    posted = client.verify(
+        factors[0], state, clientData=data, authenticatorData="AA", signatureData="AA"
+    )
+    cause = assert_error(posted, 403, "E0000068")["errorCauses"]
+    assert cause == [{"errorSummary": APPID_UNSUPPORTED_CAUSE}]
 
 
 def test_duo_is_shape_only(emu: OktaEmulator) -> None:

@@ -26,9 +26,11 @@ signature over the factor's registered public key (``webauthn_factor(public_key=
 tests/support/softkey.py ``enroll``), challenge, origin = the org, RP ID hash = the org's
 host, user presence (and verification when ``require_uv``), and a counter that must go up.
 
-Not emulated (marked where they are): the U2F ``appid`` extension is announced but assertions
-are checked against the org's host only; Duo (``web``/``DUO``) answers the challenge shape and
-then waits forever; enrolment, password change and unlock are links only.
+Not emulated (marked where they are): a factor with ``app_id_extension`` announces the U2F
+``appid`` extension but refuses every assertion posted for it, saying the emulator cannot check
+it (samljit does not sign for an appid: a key enrolled as U2F needs the browser); Duo
+(``web``/``DUO``) answers the challenge shape and then waits forever; enrolment, password
+change and unlock are links only.
 
 Run by hand from the repo root: ``python -m tests.emulators.okta --port 8710``.
 """
@@ -106,6 +108,8 @@ ERRORS: dict[str, tuple[int, str]] = {
 }
 PASSCODE_CAUSE = "Your passcode doesn't match our records. Please try again."
 ANSWER_CAUSE = "Your answer doesn't match our records. Please try again."
+#: The emulator's own words for an assertion of a factor announcing a U2F ``appid``.
+APPID_UNSUPPORTED_CAUSE = "Not emulated: assertions for a U2F appid are not checked here."
 #: A passcode already used (Okta's PASSCODE_REPLAYED), refused as a wrong one is (E0000068).
 REPLAYED_CAUSE = "Each code can only be used once. Please wait for a new code and try again."
 ASSERTION_CAUSE = "The security key assertion was refused."
@@ -1224,6 +1228,11 @@ class OktaEmulator(RecordingEmulator):
         refused = _error("E0000068", causes=[ASSERTION_CAUSE])
         if challenge is None or not challenge.nonce:
             return refused
+        if factor.app_id_extension:
+            # UNSUPPORTED: an assertion for the appid (rpIdHash = SHA-256 of the appid) is not
+            # checked here; refusing it says so instead of checking it against the org's host
+            tx.challenges.pop(factor.id, None)
+            return _error("E0000068", causes=[APPID_UNSUPPORTED_CAUSE])
         tx.challenges.pop(factor.id, None)  # one assertion per nonce
         verdict = self._check_assertion(base, factor, challenge.nonce, body)
         if verdict == "counter":
