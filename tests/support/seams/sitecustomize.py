@@ -12,8 +12,9 @@ imports ``sitecustomize`` at start-up, and this one swaps, as samljit's modules 
   authenticator of ``tests.support.passkey``).
 
 Outside the test tree the directory is not on ``PYTHONPATH``, so these variables mean nothing
-to samljit (``tests/security/test_no_test_seams.py`` proves it). Nothing here is part of the
-samljit wheel.
+to samljit (``test_the_former_test_switches_mean_nothing_to_samljit`` in tests/e2e/test_fido.py
+and ``test_the_former_browser_hook_means_nothing_to_samljit`` in tests/e2e/test_browser.py
+prove it). Nothing here is part of the samljit wheel.
 """
 
 from __future__ import annotations
