@@ -380,6 +380,23 @@ def test_start_redirects_to_authorize_and_the_sign_in_page(emu: AzureAdEmulator)
     assert cfg["urlGetCredentialType"] == f"{emu.base_url}/common/GetCredentialType?mkt=en-US"
 
 
+def test_my_apps_and_the_login_host_are_apart(emu: AzureAdEmulator) -> None:
+    """My Apps (``url``) and the login host (``base_url``) are two loopback names: each
+    serves only its own paths, and each one's cookies stay on it."""
+    assert urlsplit(emu.url).hostname != urlsplit(emu.base_url).hostname
+    wrong_start = emu.start_url(APP).replace(emu.url, emu.base_url)
+    assert requests.get(wrong_start, allow_redirects=False, timeout=5).status_code == 404
+    authorize = f"{emu.url}/common/oauth2/authorize?client_id={MY_APPS_CLIENT_ID}"
+    assert requests.get(authorize, timeout=5).status_code == 404
+    b = Browser(emu)
+    b.sign_in("plain@northwind.example")
+    b.kmsi(stay=True)
+    b.working()
+    hosts = {c.name: c.domain for c in b.http.cookies}
+    assert hosts[MY_APPS_COOKIE].split(".")[0] == urlsplit(emu.url).hostname
+    assert hosts[ESTSAUTHPERSISTENT] == urlsplit(emu.base_url).hostname
+
+
 def test_config_is_one_line_json_with_escapes_and_script_after_it(emu: AzureAdEmulator) -> None:
     text = Browser(emu).start().text
     line = next(x for x in text.splitlines() if x.startswith("$Config="))

@@ -8,10 +8,13 @@ error pages, the ``RedirectToApplicationPage`` and the final auto-post form hold
 SAMLResponse. Federated domains send the user to a minimal AD FS forms page served by the same
 emulator (``/adfs/ls/``) that posts a WS-Federation token back (``/login.srf``).
 
-Everything is served on one ``127.0.0.1:port``: the "My Apps" host, ``login.microsoftonline.com``
-and the federated STS are all that one origin, so one cookie jar carries every cookie, and every
-absolute URL the emulator puts in a page or a redirect points back to it. A client is told only
-``url`` (:attr:`AzureAdEmulator.url`) and the ``app_id``.
+One port, two loopback names: the "My Apps" host is ``localhost:port`` (:attr:`url`) and
+``login.microsoftonline.com`` (with the federated STS) is ``127.0.0.1:port`` (:attr:`base_url`).
+Each name serves only its own paths and sets its own cookies, so a client keeps and sends each
+host's cookies apart, as with Microsoft's hosts (the STS still shares the login host: a third
+loopback name would need a private network namespace). Every absolute URL the emulator puts
+in a page or a redirect points back to one of the two. A client is told only ``url`` and the
+``app_id``.
 
     with AzureAdEmulator([User("ops@northwind.example", "pw", apps={APP_ID: [grant]})]) as emu:
         emu.url, emu.start_url(APP_ID)
@@ -68,6 +71,8 @@ DEFAULT_URL = "https://account.activedirectory.windowsazure.com"
 MY_APPS_CLIENT_ID = "0000000c-0000-0000-c000-000000000000"
 DEFAULT_TENANT_ID = "4f1e2d3c-5b6a-4798-8a7b-6c5d4e3f2a1b"
 START_PATH = "/applications/redirecttofederatedapplication.aspx"
+#: The My Apps host's loopback name; the login host (and AD FS) answer on 127.0.0.1.
+MY_APPS_HOST = "localhost"
 FLOW_TOKEN_NAME = "flowToken"
 ESTSAUTH = "ESTSAUTH"
 ESTSAUTHPERSISTENT = "ESTSAUTHPERSISTENT"
@@ -468,8 +473,10 @@ class AzureAdEmulator(RecordingEmulator):
     # -- URLs --------------------------------------------------------------------------------
     @property
     def url(self) -> str:
-        """What a client is configured with as ``url`` (the "My Apps" host)."""
-        return self.base_url
+        """What a client is configured with as ``url``: the "My Apps" host, another loopback
+        name than the login host of :attr:`base_url` (their cookies are apart, as at
+        Microsoft's two hosts)."""
+        return f"http://{MY_APPS_HOST}:{self.port}"
 
     def start_url(self, app_id: str) -> str:
         query = urlencode({"Operation": "LinkedSignIn", "applicationId": app_id})
@@ -571,10 +578,13 @@ class AzureAdEmulator(RecordingEmulator):
             text = failure.body or HTTP_STATUS_CODES.get(failure.status, "Error")
             return _html(text, failure.status)
         parts = path.strip("/").split("/")
-        if path == START_PATH:
+        my_apps = (request.host.rpartition(":")[0] or request.host).lower() == MY_APPS_HOST
+        if my_apps and path == START_PATH:
             return self._start(request) if method == "GET" else self._postback()
-        if path == "/" and method == "POST":
+        if my_apps and path == "/" and method == "POST":
             return self._my_apps_callback(request, body)
+        if my_apps:  # My Apps serves nothing of the login host
+            return _html("<html><body><h1>404 Not Found</h1></body></html>", 404)
         if len(parts) == 3 and parts[1:] == ["oauth2", "authorize"] and method == "GET":
             return self._authorize(request)
         if len(parts) == 2 and parts[1] == "saml2" and method == "GET":
