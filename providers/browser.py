@@ -13,11 +13,9 @@ never leaves the machine; the flow then goes on as for any provider (role, STS, 
 * ``timeout`` bounds the wait, with a countdown on the terminal; a closed browser, a timeout
   or Ctrl-C end the login with nothing written.
 
-For samljit's own tests only, ``SAMLJIT_TEST_BROWSER_HOOK=<module:function>`` names a function
-called with the Playwright context and page right after the browser starts (the tests attach
-Chromium's virtual WebAuthn authenticator there). It is honoured only with
-``SAMLJIT_TEST_MODE=1`` and a module under ``tests.`` (the guard of :mod:`samljit.idp.fido`);
-otherwise it is ignored with a warning. It is not a user setting.
+No setting or environment variable reaches into the browser: samljit's own tests attach
+Chromium's virtual WebAuthn authenticator from outside the product (a ``sitecustomize`` that
+only the test tree puts on ``PYTHONPATH``, see ``tests/support/seams``).
 
 Playwright is an optional extra (``pip install 'samljit[browser]'``), imported only in
 :meth:`BrowserProvider.login`.
@@ -75,7 +73,6 @@ BROWSER_ARGS = (
     "--disable-sync",
 )
 DEFAULT_TIMEOUT = 300
-TEST_HOOK_ENV = "SAMLJIT_TEST_BROWSER_HOOK"
 TICK_MS = 250
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -508,21 +505,9 @@ class BrowserProvider(Provider):
                     hint="set browser_executable_path to a working Chromium, Chrome or Edge",
                 ) from None
             try:
-                self._test_hook(context)
                 return session.run(context, acs_patterns(target))
             finally:
                 session.close(context)
-
-    def _test_hook(self, context: Any) -> None:
-        """The test-only seam (see the module docstring)."""
-        if not self.services.env.get(TEST_HOOK_ENV):
-            return
-        from samljit.idp.fido import test_seam
-
-        hook = test_seam(TEST_HOOK_ENV, self.services.env, self.terminal.warn)
-        if hook is not None:
-            page = context.pages[0] if context.pages else context.new_page()
-            hook(context, page)
 
 
 class _Session:

@@ -17,8 +17,7 @@ import pytest
 from samljit.tools.sandbox.response import RoleGrant
 from tests.emulators import deep_json
 from tests.emulators.azuread import AzureAdEmulator, Method, User
-from tests.emulators.jumpcloud import totp_now
-from tests.support.accounts import ACCOUNT_ID, FULL_ARN, PASSWORD, PROVIDER_ARN, RO_ARN
+from tests.support.accounts import ACCOUNT_ID, FULL_ARN, PASSWORD, PROVIDER_ARN, RO_ARN, fresh_code
 from tests.support.cli import Cli
 from tests.support.paths import SAMLJIT
 
@@ -103,9 +102,7 @@ def logged_in(cli: Cli) -> str:
 
 
 def code(cli: Cli) -> str:
-    value = totp_now(SECRET)
-    cli.secrets.add(value)
-    return value
+    return fresh_code(cli, SECRET)
 
 
 def spawn(cli: Cli, *args: str) -> tuple[pexpect.spawn, io.StringIO]:

@@ -25,7 +25,7 @@ from samljit.tools.sandbox.users import READONLY_ROLE, SANDBOX_PROVIDER, Sandbox
 from tests.support.accounts import EMAIL, PASSWORD
 from tests.support.cli import Cli
 from tests.support.passkey import passkey_env
-from tests.support.paths import FIXTURES
+from tests.support.paths import FIXTURES, FORMER_SWITCHES, plant_tests_package
 from tests.support.tls import TlsPair
 from tests.support.tools import requires_tool
 
@@ -360,14 +360,16 @@ def test_an_authenticator_without_the_passkey_ends_by_the_timeout(
     assert not cli.credentials.exists()
 
 
-def test_the_browser_hook_needs_the_test_guards(cli: Cli, sandbox: Sandbox) -> None:
+def test_the_former_browser_hook_means_nothing_to_samljit(cli: Cli, sandbox: Sandbox) -> None:
+    """A user's run with the test switches samljit once read set, aimed at a ``tests`` package
+    in the current directory (``python -m`` puts it on ``sys.path``): nothing of it is
+    imported, nothing reaches into the browser, the login goes on as without them."""
     cli.write_config(sandbox.config())
-    env = {**passkey_env(), "SAMLJIT_TEST_MODE": "0"}
-    ran = cli.run("login", "-a", "browser", env=env)
-    assert ran.returncode == 0, ran.stderr  # the password login goes on without the hook
-    assert (
-        "SAMLJIT_TEST_BROWSER_HOOK is a setting of samljit's own tests and is ignored" in ran.stderr
-    )
+    mark = plant_tests_package(cli.home)
+    ran = cli.run("login", "-a", "browser", env=FORMER_SWITCHES, python_m=True)
+    assert ran.returncode == 0, ran.stderr
+    assert "SAMLJIT_TEST" not in ran.stderr
+    assert not mark.exists(), mark.read_text()
 
 
 def test_logout_can_drop_the_browser_profile(cli: Cli, sandbox: Sandbox) -> None:

@@ -22,15 +22,15 @@ import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from tests.emulators.jumpcloud import App, JumpCloudEmulator, totp_now
+from tests.emulators.jumpcloud import App, JumpCloudEmulator
 from tests.support.accounts import (
     DEV_ARN,
     FULL_ARN,
     PROD_GRANTS,
     RO_ARN,
     SLUG,
-    TOTP_SECRET,
     account_config,
+    fresh_code,
     grants,
     make_user,
 )
@@ -41,9 +41,7 @@ from tests.support.tools import requires_tool
 
 
 def code(cli: Cli) -> str:
-    value = totp_now(TOTP_SECRET)
-    cli.secrets.add(value)
-    return value
+    return fresh_code(cli)
 
 
 def process_json(cli: Cli, *args: str, **env: str) -> dict[str, Any]:

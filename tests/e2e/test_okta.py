@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 
 from tests.emulators import deep_json
-from tests.emulators.jumpcloud import totp_at
 from tests.emulators.okta import (
     Elsewhere,
     OidcClient,
@@ -29,7 +28,7 @@ from tests.emulators.okta import (
     webauthn_factor,
     yubikey_factor,
 )
-from tests.support.accounts import PASSWORD, PROD_GRANTS, RO_ARN, TOTP_SECRET
+from tests.support.accounts import PASSWORD, PROD_GRANTS, RO_ARN, TOTP_SECRET, fresh_code
 from tests.support.cli import Cli
 
 APP = "0oa1acme2aws3app4"
@@ -125,7 +124,8 @@ def logged_in(cli: Cli) -> bool:
 
 
 def code(cli: Cli, value: str | None = None) -> str:
-    value = value or totp_at(TOTP_SECRET, time.time())
+    if value is None:
+        return fresh_code(cli)
     cli.secrets.add(value)
     return value
 

@@ -6,17 +6,15 @@ from __future__ import annotations
 import pytest
 
 from samljit.tools.sandbox.response import SignTarget
-from tests.emulators.jumpcloud import JumpCloudEmulator, totp_now
-from tests.support.accounts import TOTP_SECRET, account_config, make_user
+from tests.emulators.jumpcloud import JumpCloudEmulator
+from tests.support.accounts import account_config, fresh_code, make_user
 from tests.support.cli import Cli
 from tests.support.moto_sts import MotoSts
 from tests.support.paths import FIXTURES
 
 
 def code(cli: Cli) -> str:
-    value = totp_now(TOTP_SECRET)
-    cli.secrets.add(value)
-    return value
+    return fresh_code(cli)
 
 
 def pin(cli: Cli, jumpcloud: JumpCloudEmulator, *certificates: str) -> None:

@@ -38,13 +38,16 @@ class Cli:
         timeout: float = 60,
         record: bool = True,
         stdout_has_secrets: bool = False,
+        python_m: bool = False,
     ) -> subprocess.CompletedProcess[str]:
         """Run samljit. Outputs are kept for the leak check, except with ``record=False``;
-        ``stdout_has_secrets`` keeps only stderr (the command's result *is* credentials)."""
+        ``stdout_has_secrets`` keeps only stderr (the command's result *is* credentials);
+        ``python_m`` runs ``python -m samljit`` (the current directory on ``sys.path``)."""
         merged = {**self.env, **(env or {})}
         merged = {k: v for k, v in merged.items() if v is not None}
+        command = [sys.executable, "-m", "samljit"] if python_m else [str(SAMLJIT)]
         result = subprocess.run(
-            [str(SAMLJIT), *args],
+            [*command, *args],
             env=merged,
             input=input,
             stdin=None if input is not None else subprocess.DEVNULL,
