@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pytest
 import requests
@@ -17,7 +18,7 @@ from cryptography import x509
 from samljit.saml import assertion as saml
 from samljit.saml.verify import verify_signatures
 from tests.support.ecp_tamper import EcpTamperProxy
-from tests.support.simplesamlphp import AWS_ACS, SspUser
+from tests.support.simplesamlphp import AWS_ACS, LOGIN_PATH, SimpleSamlPhp, SspUser
 from tests.support.simplesamlphp_ecp import (
     NS,
     STATUS_RESPONDER,
@@ -128,6 +129,43 @@ def test_a_session_cookie_answers_without_a_password(ecp_idp: EcpSimpleSamlPhp) 
 
     assert again.status == STATUS_SUCCESS
     assert again.in_response_to == request_id
+
+
+def test_an_acs_the_sp_entry_lacks_is_answered_with_a_redirect_to_the_login_form(
+    ecp_idp: EcpSimpleSamlPhp,
+) -> None:
+    # SimpleSAMLphp falls back to the SP's default (HTTP-POST) ACS and starts a browser login:
+    # no SOAP at all. A client must not follow it (its Authorization header would go along).
+    _, envelope = authn_request(acs_url="https://signin.amazonaws.cn/saml")
+    answer = post_ecp(ecp_idp.ecp_url, envelope, (CAROL.username, CAROL.password))
+
+    assert answer.status_code == 303
+    assert LOGIN_PATH in answer.headers["Location"]
+    assert answer.headers["Content-Type"].startswith("text/html")
+
+
+def test_an_unknown_sp_is_an_html_error_page(ecp_idp: EcpSimpleSamlPhp) -> None:
+    _, envelope = authn_request(issuer="urn:example:not-aws")
+    answer = post_ecp(ecp_idp.ecp_url, envelope, (CAROL.username, CAROL.password))
+
+    assert answer.status_code == 200
+    assert answer.headers["Content-Type"].startswith("text/html")
+    assert b"ecp:Response" not in answer.content
+
+
+def test_without_ecp_switched_on_the_same_request_gets_no_soap_answer(
+    tmp_path: Path,
+) -> None:
+    with SimpleSamlPhp(tmp_path, [CAROL]) as plain:
+        _, envelope = authn_request()
+        answer = post_ecp(
+            f"{plain.base_url}/saml2/idp/SSOService.php",
+            envelope,
+            (CAROL.username, CAROL.password),
+        )
+
+    assert answer.status_code == 303  # the browser login form: ECP needs both switches
+    assert LOGIN_PATH in answer.headers["Location"]
 
 
 def test_the_proxy_rewrites_the_unsigned_acs_header_and_leaves_the_response_signed(
