@@ -231,18 +231,16 @@ def json_page(roles: Iterable[PageRole], aliases: Mapping[str, str]) -> str:
     # "</" inside a script element would end it early: JSON allows the escaped form.
     blob = json.dumps(data).replace("</", "<\\/")
     items = []
-    for account in accounts:
-        shown = (
-            f"{account['accountId'][0:4]}-{account['accountId'][4:8]}-{account['accountId'][8:]}"
-        )
+    for account, granted in _by_account(roles).items():
+        shown = f"{account[0:4]}-{account[4:8]}-{account[8:]}"  # as the page shows an id
         links = "".join(
             f'<div class="saml-form_role_div"><a class="saml-form_role_text" '
-            f'id="{e(role["roleArn"])}" role="button">{e(role["roleName"])}</a></div>'
-            for role in account["roles"]  # type: ignore[attr-defined]
+            f'id="{e(role.role_arn)}" role="button">{e(role.name)}</a></div>'
+            for role in granted
         )
         items.append(
             '<li class="saml-form_custom_list_item">'
-            f'<div class="saml-form_account_name_div">{e(str(account["accountName"] or ""))}</div>'
+            f'<div class="saml-form_account_name_div">{e(aliases.get(account, ""))}</div>'
             f'<div class="saml-form_account_id_div">{shown}</div>'
             f'<div class="saml-form_account_role_div">{links}</div></li>'
         )
