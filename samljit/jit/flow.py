@@ -183,7 +183,7 @@ def authenticate(
         secrets = _login_secrets(
             account,
             services,
-            needs_password=provider_cls.needs_password,
+            needs_password=provider_cls.asks_password(account),
             mfa_token=mfa_token,
             asked=asked,
             on_ask=lambda: store.forget(account),
@@ -202,7 +202,7 @@ def authenticate(
         secrets = _login_secrets(
             account,
             services,
-            needs_password=provider_cls.needs_password,
+            needs_password=provider_cls.asks_password(account),
             mfa_token=mfa_token,
             asked=asked,
             on_ask=lambda: None,
