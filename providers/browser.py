@@ -30,7 +30,7 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -861,13 +861,13 @@ class _Session:
             password = page.query_selector("[data-samljit-fill=password]")
             submit = page.query_selector("[data-samljit-fill=submit]")
             if username is not None and found.get("username"):
-                name = secrets.username
+                name = _off_the_loop(lambda: secrets.username)
                 if name and self._may_fill(page):
                     username.evaluate(_SET_VALUE, name)
             if kind == "password":
                 if password is None:
                     return
-                value = secrets.password or ""
+                value = _off_the_loop(lambda: secrets.password or "")
                 if not self._may_fill(page):
                     return
                 password.evaluate(_SET_VALUE, value)
@@ -916,6 +916,28 @@ def _quiet_on_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def _off_the_loop(read: Callable[[], str]) -> str:
+    """``read()`` in a thread of its own: it may prompt, and the prompt runs an asyncio loop,
+    which this thread cannot (Playwright's sync API keeps its loop marked running here)."""
+    import threading
+
+    done: list[str] = []
+    failed: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            done.append(read())
+        except BaseException as exc:  # Ctrl-C at the prompt, --skip-prompt: raised below
+            failed.append(exc)
+
+    worker = threading.Thread(target=work, name="samljit-browser-secret", daemon=True)
+    worker.start()
+    worker.join()
+    if failed:
+        raise failed[0]
+    return done[0]
 
 
 def _first_line(exc: BaseException) -> str:
