@@ -90,6 +90,9 @@ def test_a_login_form_on_another_host_is_not_filled(cli: Cli, look_alike: LookAl
     look_alike.to = f"http://localhost:{look_alike.port}/login"
     cli.write_config(browser_config(f"http://127.0.0.1:{look_alike.port}/start"))
     ran = cli.run("login", "-a", "browser")
+    assert PASSWORD not in look_alike.received()
+    assert EMAIL not in look_alike.received()
+    assert [r[:2] for r in look_alike.requests] == [("GET", "/start"), ("GET", "/login")]
     assert ran.returncode == 3, ran.stderr
     assert (
         f"samljit: error: browser_autofill does not fill the sign-in form on "
@@ -97,9 +100,6 @@ def test_a_login_form_on_another_host_is_not_filled(cli: Cli, look_alike: LookAl
         "browser_autofill_hosts"
     ) in ran.stderr.splitlines()
     assert "add it to browser_autofill_hosts" in ran.stderr
-    assert [r[:2] for r in look_alike.requests] == [("GET", "/start"), ("GET", "/login")]
-    assert PASSWORD not in look_alike.received()
-    assert EMAIL not in look_alike.received()
     assert not cli.credentials.exists()
 
 
@@ -118,14 +118,14 @@ def test_http_on_a_host_that_is_not_loopback_is_never_filled(
     )
     env = hosts_env({"idp.samljit.test": f"127.0.0.1:{look_alike.port}"})
     ran = cli.run("login", "-a", "browser", env=env)
+    assert PASSWORD not in look_alike.received()
+    assert [r[:2] for r in look_alike.requests] == [("GET", "/start"), ("GET", "/login")]
     assert ran.returncode == 3, ran.stderr
     assert (
         "samljit: error: browser_autofill does not fill the sign-in form on "
         "http://idp.samljit.test: not https on the account's url host nor a host of "
         "browser_autofill_hosts"
     ) in ran.stderr.splitlines()
-    assert [r[:2] for r in look_alike.requests] == [("GET", "/start"), ("GET", "/login")]
-    assert PASSWORD not in look_alike.received()
 
 
 def test_a_host_of_browser_autofill_hosts_is_filled(cli: Cli, sandbox: Sandbox) -> None:

@@ -227,10 +227,11 @@ IDP_HOST = "idp.samljit.test"  # resolves nowhere: only the proxy knows where it
 class ForwardProxy:
     """An https forward proxy (CONNECT) on loopback with Basic proxy authentication: it
     tunnels ``IDP_HOST`` to ``port`` on 127.0.0.1, refuses every other host, and records the
-    hosts asked for."""
+    hosts asked for (``asked``: with the password or not)."""
 
     def __init__(self, port: int) -> None:
         self.hosts: list[str] = []
+        self.asked: list[str] = []
         self.refused = 0
         proxy = self
         expected = "Basic " + base64.b64encode(f"{PROXY_USER}:{PROXY_PASSWORD}".encode()).decode()
@@ -240,6 +241,7 @@ class ForwardProxy:
                 return None
 
             def do_CONNECT(self) -> None:
+                proxy.asked.append(self.path.rsplit(":", 1)[0])
                 if self.headers.get("Proxy-Authorization") != expected:
                     proxy.refused += 1
                     self.send_response(407)
@@ -314,3 +316,79 @@ def test_the_browser_goes_through_the_proxy_with_its_password(cli: Cli, tmp_path
     finally:
         proxy.stop()
         served.server.stop()
+
+
+# -- the catch ------------------------------------------------------------------------------
+class Relay:
+    """The IdP's own ACS stand-in on loopback: it answers the SAMLResponse POST with a
+    redirect (``status``, 307 or 308 keep the POST and its body) to ``to``."""
+
+    def __init__(self, to: str, status: str) -> None:
+        self.to, self.status = to, status
+        self.server = LoopbackServer()
+        self.server.set_app(self)
+        self.server.start()
+        self.url = f"{self.server.url}/saml/relay"
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response(self.status, [("Location", self.to), ("Content-Length", "0")])
+        return [b""]
+
+
+ACS_HOST = "sso.samljit.test"
+
+
+@pytest.mark.parametrize(
+    ("posted_to", "redirect", "target_url"),
+    [
+        ("relay", ("307 Temporary Redirect", "https://signin.aws.amazon.com/saml"), None),
+        (
+            "relay",
+            ("308 Permanent Redirect", "https://us-east-1.signin.aws.amazon.com./saml"),
+            None,
+        ),
+        ("https://signin.aws.amazon.com./saml", None, None),
+        ("https://signin.aws.amazon.com/SAML", None, None),
+        (f"https://{ACS_HOST}/saml/acs", None, f"https://{ACS_HOST}:443/saml/acs"),
+        (f"https://{ACS_HOST}/saml/acs", None, f"https://{ACS_HOST}/saml/acs/"),
+    ],
+    ids=[
+        "307",
+        "308-regional-trailing-dot",
+        "trailing-dot",
+        "path-case",
+        "target-443",
+        "target-slash",
+    ],
+)
+def test_the_saml_post_never_reaches_the_network(
+    cli: Cli, posted_to: str, redirect: tuple[str, str] | None, target_url: str | None
+) -> None:
+    """The sandbox posts the SAMLResponse (to AWS sign-in as written oddly, to target_url, or to
+    a relay that redirects it to AWS sign-in): the browser keeps it, and a proxy that stands for
+    the network (the browser's only way out) is asked for no such host. The caught response goes
+    on to the flow, whose destination check then wants a plain AWS sign-in URL: exit 3, proof it
+    was caught rather than lost."""
+    relay = Relay(redirect[1], redirect[0]) if redirect else None
+    served = Sandbox(acs_url=relay.url if relay else posted_to)
+    proxy = ForwardProxy(served.server.port)
+    try:
+        extra = f"target_url = {target_url}\n" if target_url else ""
+        cli.write_config(served.config(extra=extra).replace("timeout = 60", "timeout = 20"))
+        env = {
+            "HTTPS_PROXY": proxy.url.replace("//", f"//{PROXY_USER}:{PROXY_PASSWORD}@"),
+            "NO_PROXY": "127.0.0.1",  # the sandbox and the relay; everything else: the proxy
+        }
+        cli.secrets.add(PROXY_PASSWORD)
+        ran = cli.run("list-roles", "-a", "browser", env=env)
+        chromiums_own = ("accounts.google.com", "update.googleapis.com")  # nothing of ours
+        assert [h for h in proxy.asked if h not in chromiums_own] == []
+        assert [i.username for i in served.idp.issued] == [EMAIL]  # the IdP did post it...
+        assert "Signed in through the browser." in ran.stderr, ran.stderr  # ...samljit has it
+        assert ran.returncode == 3, ran.stderr
+        assert "is not an AWS sign-in" in ran.stderr
+    finally:
+        proxy.stop()
+        served.server.stop()
+        if relay is not None:
+            relay.server.stop()
