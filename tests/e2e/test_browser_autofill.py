@@ -12,13 +12,14 @@ the browser); a made-up name is served to the browser by the test seam
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pexpect
 import pytest
 
 from samljit.tools.sandbox.server import LoopbackServer
-from tests.e2e.test_browser import Sandbox, sandbox  # noqa: F401  (the fixture)
+from tests.e2e.test_browser import Sandbox
 from tests.e2e.test_browser_network import Hop
 from tests.e2e.test_terminal import finish, spawn
 from tests.support.accounts import EMAIL, PASSWORD
@@ -65,6 +66,14 @@ class LookAlike:
 
     def received(self) -> str:
         return json.dumps(self.requests)
+
+
+@pytest.fixture
+def sandbox() -> Iterator[Sandbox]:
+    """The sandbox IdP on 127.0.0.1 (its url's host)."""
+    served = Sandbox()
+    yield served
+    served.server.stop()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 from samljit.providers.browser import caught, fill_policy, proxy_settings, signin_host_rules
@@ -205,3 +206,37 @@ def test_quiet_preferences_join_what_the_profile_holds(tmp_path: Path) -> None:
     prefs.write_text("{not json")  # a corrupt file: the browser would start afresh too
     quiet_preferences(tmp_path)
     assert json.loads(prefs.read_text()) == QUIET_PREFERENCES
+
+
+def test_headed_the_form_elsewhere_is_left_to_the_user() -> None:
+    """Headed, a form on a host autofill does not fill is left alone with one warning (per
+    host); headless, the login ends naming the host."""
+    from types import SimpleNamespace
+
+    from samljit.providers.browser import _Session
+
+    from samljit.errors import AuthenticationError
+    from samljit.idp.provider import LoginSecrets
+
+    warned: list[str] = []
+    provider: Any = SimpleNamespace(
+        services=None, terminal=SimpleNamespace(warn=warned.append), account=account("x")
+    )
+    policy = fill_policy(account("https://idp.corp.example/"), None)
+
+    def session(headless: bool) -> Any:
+        secrets = LoginSecrets("ana", "pw")
+        return _Session(provider, timeout=1, secrets=secrets, policy=policy, headless=headless)
+
+    headed = session(False)
+    elsewhere = SimpleNamespace(url="https://sso.other.example/login")
+    assert not headed._may_fill(elsewhere)
+    assert not headed._may_fill(elsewhere)
+    assert headed._may_fill(SimpleNamespace(url="https://idp.corp.example/login"))
+    assert warned == [
+        "browser_autofill does not fill the sign-in form on sso.other.example (not the "
+        "account's url host nor a host of browser_autofill_hosts): sign in in the window if it "
+        "is your IdP's"
+    ]
+    with pytest.raises(AuthenticationError, match=r"form on sso\.other\.example: not https"):
+        session(True)._may_fill(elsewhere)
