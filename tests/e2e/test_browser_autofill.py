@@ -26,6 +26,7 @@ from tests.support.accounts import EMAIL, PASSWORD
 from tests.support.browser_hosts import hosts_env
 from tests.support.cli import Cli
 from tests.support.keyring_backend import vault_env
+from tests.support.tls import tls_pair
 from tests.support.tools import requires_tool
 
 pytestmark = requires_tool("chromium")
@@ -156,6 +157,36 @@ def test_a_host_of_browser_autofill_hosts_is_filled(cli: Cli, sandbox: Sandbox) 
         assert [i.username for i in sandbox.idp.issued] == [EMAIL]
     finally:
         hop.server.stop()
+
+
+ENTRA = "login.microsoftonline.com"
+
+
+@pytest.mark.parametrize("provider", ["AzureAD", "Browser"])
+def test_entra_sign_in_host_for_an_azuread_account(cli: Cli, tmp_path: Any, provider: str) -> None:
+    """``login --browser`` on an AzureAD account: the url (a hop on loopback) sends the browser
+    on to Entra's sign-in host (the sandbox, served there by the test seam over https), which
+    the AzureAD provider declares: filled. The same url in a Browser account: not filled."""
+    served = Sandbox(tls=tls_pair(tmp_path, "corp", host="localhost"))
+    local = f"localhost:{served.server.port}"
+    served.idp.base_url = f"https://{ENTRA}"  # its pages and forms name Entra's host
+    hop = Hop(served.idp.sso_url(), "script")
+    try:
+        cli.write_config(
+            f"[entra]\nprovider = {provider}\napp_id = 8d2c7a1e-3f4b-4c5d-9e6f-0a1b2c3d4e5f\n"
+            + browser_config(hop.server.url, "skip_verify = true\n").split("\n", 2)[2]
+        )
+        ran = cli.run("login", "-a", "entra", "--browser", env=hosts_env({ENTRA: local}))
+        if provider == "AzureAD":
+            assert ran.returncode == 0, ran.stderr
+            assert [i.username for i in served.idp.issued] == [EMAIL]
+        else:
+            assert ran.returncode == 3, ran.stderr
+            assert f"does not fill the sign-in form on {ENTRA}:" in ran.stderr
+            assert not served.idp.issued
+    finally:
+        hop.server.stop()
+        served.server.stop()
 
 
 def test_browser_autofill_hosts_must_be_host_names(cli: Cli, sandbox: Sandbox) -> None:
