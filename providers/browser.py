@@ -82,8 +82,11 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]*\Z")
 
+# The pages samljit answers caught requests with, shown at the caught URL: with an icon of
+# their own, so the browser asks that host for no /favicon.ico either.
 DONE_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>samljit: signed in</title></head>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">
+<title>samljit: signed in</title></head>
 <body style="font-family: sans-serif; margin: 3em">
 <h1>Signed in</h1>
 <p>samljit has the sign-in response and goes on in the terminal.
@@ -91,7 +94,8 @@ You can close this window.</p>
 </body></html>
 """
 WAITING_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>samljit</title></head>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">
+<title>samljit</title></head>
 <body style="font-family: sans-serif; margin: 3em">
 <h1>Waiting for the sign-in</h1>
 <p>samljit is waiting for your IdP to send the sign-in response; nothing was sent to AWS.</p>
