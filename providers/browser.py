@@ -7,7 +7,12 @@ never leaves the machine; the flow then goes on as for any provider (role, STS, 
 
 * Headed by default: the user signs in, MFA and all, in the window. ``headless = true`` with
   ``browser_autofill = true`` fills the username and password samljit knows into the IdP's
-  form (the visible password input and the text or e-mail input before it) and submits it.
+  form (the visible password input and the text or e-mail input before it) and submits it,
+  only on an https (or loopback http) page of the ``url``'s host and port, of a sign-in host
+  the section's provider declares, or of ``browser_autofill_hosts`` (:class:`FillPolicy`).
+* Nothing of the sign-in reaches an AWS sign-in host: requests there are caught by parsed
+  URL (:func:`caught`), and redirects there (which Playwright does not route) resolve nowhere
+  in the browser and are caught as failed requests (:func:`signin_host_rules`).
 * Each account has its own browser profile (a 0700 directory under samljit's state
   directory), so the IdP's persistent cookies carry over between logins.
 * ``timeout`` bounds the wait, with a countdown on the terminal; a closed browser, a timeout
