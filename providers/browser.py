@@ -273,7 +273,7 @@ class FillPolicy(NamedTuple):
         if found is None:
             return printable(url.split(":", 1)[0][:40] or "a blank page")
         if found.scheme == "http" and not is_loopback_host(found.host):
-            return f"http://{found}"
+            return printable(f"http://{found}")
         if self.url is not None and (found.host, found.port) == (self.url.host, self.url.port):
             return None
         if found.scheme == "https" and found.port == 443 and found.host in self.declared:
