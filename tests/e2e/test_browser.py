@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from samljit.testing.emulator import ISSUED
 from samljit.tools.sandbox.idp import SandboxIdp
 from samljit.tools.sandbox.keys import load_signing_key
 from samljit.tools.sandbox.response import RoleGrant
@@ -60,13 +61,11 @@ class Sandbox:
         )
         extra: dict[str, Any] = {"acs_url": acs_url} if acs_url else {}
         user = dataclasses.replace(USER, passkey=passkey)
-        self.idp = SandboxIdp([user], key.key_pem, key.cert_pem, self.server.url, **extra)
+        self.idp = SandboxIdp(
+            [user], key.key_pem, key.cert_pem, self.server.url, on_secret=ISSUED.secret, **extra
+        )
         self.server.set_app(self.idp)
         self.server.start()
-
-    @property
-    def issued(self) -> list[str]:  # for the leak check: no string the IdP handed out
-        return []
 
     def config(self, name: str = "browser", *, provider: str = "Browser", extra: str = "") -> str:
         return (

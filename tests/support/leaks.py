@@ -4,7 +4,7 @@ leaks, in any output samljit printed or any file it left under HOME."""
 from __future__ import annotations
 
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from tests.support.accounts import TOTP_SECRET
@@ -19,19 +19,6 @@ def _credential_secrets(path: Path) -> list[str]:
         key, _, value = line.partition("=")
         if key.strip() in ("aws_secret_access_key", "aws_session_token"):
             found.append(value.strip())
-    return found
-
-
-def emulator_secrets(emulators: Iterable[object]) -> list[str]:
-    """What the emulators a test used handed out that must never leak: every SAMLResponse
-    (``issued``) and every session cookie value (``issued_cookies``: the IdP sessions
-    samljit keeps are secrets too)."""
-    found: list[str] = []
-    for emulator in emulators:
-        for attribute in ("issued", "issued_cookies"):
-            values = getattr(emulator, attribute, None)
-            if isinstance(values, list):
-                found.extend(item for item in values if isinstance(item, str))
     return found
 
 
