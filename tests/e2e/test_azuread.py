@@ -74,8 +74,9 @@ def users() -> list[User]:
     ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def entra() -> Iterator[AzureAdEmulator]:
+    """A fresh tenant for each test: no session, flow or forced failure carries over."""
     with AzureAdEmulator(
         users(),
         apps=[OTHER_APP],

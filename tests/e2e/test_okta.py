@@ -64,15 +64,11 @@ def users() -> list[User]:
     ]
 
 
-@pytest.fixture(scope="module")
-def classic() -> Iterator[OktaEmulator]:
+@pytest.fixture
+def okta() -> Iterator[OktaEmulator]:
+    """A fresh org for each test: no session, transaction or forced failure carries over."""
     with OktaEmulator(users(), show_lockout=True) as emu:
         yield emu
-
-
-@pytest.fixture
-def okta(classic: OktaEmulator) -> OktaEmulator:
-    return classic  # a function-level name: the leak check looks at the test's arguments
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from tests.e2e.test_terminal import finish, spawn
 from tests.emulators.jumpcloud import JumpCloudEmulator, totp_now
 from tests.support.accounts import FULL_ARN, RO_ARN, TOTP_SECRET, account_config
 from tests.support.cli import Cli
-from tests.support.moto_sts import MotoSts
+from tests.support.moto_sts import StsView
 
 pytestmark = pytest.mark.e2e
 
@@ -34,7 +34,7 @@ POLICY = "AWSRevokeOlderSessions"
 ADMIN_KEYS = {"AWS_ACCESS_KEY_ID": "AKIAADMINEXAMPLE0001", "AWS_SECRET_ACCESS_KEY": "admin-secret"}
 
 
-def iam(sts: MotoSts) -> Any:
+def iam(sts: StsView) -> Any:
     return boto3.client(
         "iam",
         endpoint_url=sts.url,
@@ -45,7 +45,7 @@ def iam(sts: MotoSts) -> Any:
 
 
 @pytest.fixture
-def admin(cli: Cli, sts: MotoSts, jumpcloud: JumpCloudEmulator) -> Cli:
+def admin(cli: Cli, sts: StsView, jumpcloud: JumpCloudEmulator) -> Cli:
     """The test company's roles in moto's IAM, without a revocation policy; samljit configured,
     and the environment holding an administrator's keys and moto as IAM endpoint."""
     client = iam(sts)
@@ -61,7 +61,7 @@ def admin(cli: Cli, sts: MotoSts, jumpcloud: JumpCloudEmulator) -> Cli:
     return cli
 
 
-def put_policy(sts: MotoSts, arn: str) -> dict[str, Any] | None:
+def put_policy(sts: StsView, arn: str) -> dict[str, Any] | None:
     client = iam(sts)
     try:
         got = client.get_role_policy(RoleName=arn.rsplit("/", 1)[1], PolicyName=POLICY)
@@ -87,7 +87,7 @@ def expected(before: str) -> dict[str, Any]:
 
 # -- revoke -----------------------------------------------------------------------------
 def test_revoke_puts_the_console_policy_and_a_second_one_overwrites(
-    admin: Cli, sts: MotoSts
+    admin: Cli, sts: StsView
 ) -> None:
     first = admin.run(
         "revoke", "-a", "production", "--role", "readonly", "--before", "2024-05-01T12:00:00Z",
@@ -113,7 +113,7 @@ def test_revoke_puts_the_console_policy_and_a_second_one_overwrites(
     assert put_policy(sts, FULL_ARN) is None  # the other role is untouched
 
 
-def test_revoke_defaults_to_now_and_the_role_the_profile_holds(admin: Cli, sts: MotoSts) -> None:
+def test_revoke_defaults_to_now_and_the_role_the_profile_holds(admin: Cli, sts: StsView) -> None:
     valid_profile(admin, role="AcmeJumpCloudAdmin")
     ran = admin.run("revoke", "-a", "production", "--yes")
     assert ran.returncode == 0, ran.stderr
@@ -125,7 +125,7 @@ def test_revoke_defaults_to_now_and_the_role_the_profile_holds(admin: Cli, sts: 
 
 
 def test_revoke_finds_a_role_name_in_the_cached_assertion(
-    admin: Cli, sts: MotoSts, jumpcloud: JumpCloudEmulator
+    admin: Cli, sts: StsView, jumpcloud: JumpCloudEmulator
 ) -> None:
     unknown = admin.run("revoke", "-a", "production", "--role", "AcmeJumpCloudAdmin", "--yes")
     assert unknown.returncode == 4
@@ -138,7 +138,7 @@ def test_revoke_finds_a_role_name_in_the_cached_assertion(
     assert put_policy(sts, FULL_ARN) is not None and put_policy(sts, RO_ARN) is None
 
 
-def test_revoke_without_a_terminal_or_yes_writes_nothing(admin: Cli, sts: MotoSts) -> None:
+def test_revoke_without_a_terminal_or_yes_writes_nothing(admin: Cli, sts: StsView) -> None:
     ran = admin.run("revoke", "-a", "production", "--role", "readonly")
     assert ran.returncode == 2
     assert "confirmation to write the policy is needed, but there is no terminal" in ran.stderr
@@ -153,7 +153,7 @@ def audit_lines_or_none(cli: Cli) -> list[dict[str, str]]:
 
 
 @pytest.mark.parametrize(("answer", "written"), [("yes", True), ("no", False)])
-def test_revoke_asks_on_the_terminal(admin: Cli, sts: MotoSts, answer: str, written: bool) -> None:
+def test_revoke_asks_on_the_terminal(admin: Cli, sts: StsView, answer: str, written: bool) -> None:
     child = spawn(admin, "revoke", "-a", "production", "--role", "readonly", "--before", "now")
     child.expect(f"Inline policy {POLICY} for {RO_ARN}")
     child.expect('"aws:TokenIssueTime":"')
@@ -174,7 +174,7 @@ def test_revoke_of_an_unknown_role_is_exit_5(admin: Cli) -> None:
     assert "has no role named NoSuchRole" in ran.stderr
 
 
-def test_revoke_with_the_credentials_of_an_aws_profile(admin: Cli, sts: MotoSts) -> None:
+def test_revoke_with_the_credentials_of_an_aws_profile(admin: Cli, sts: StsView) -> None:
     env = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None}
     missing = admin.run("revoke", "-a", "production", "--role", "readonly", "--yes", env=env)  # type: ignore[arg-type]
     assert missing.returncode == 2 and "no AWS credentials to sign with" in missing.stderr
@@ -257,7 +257,7 @@ def test_access_denied_names_the_missing_permission(
     assert policy["Statement"][0]["Effect"] == "Deny"
 
 
-def test_aws_endpoint_url_is_the_fallback_for_iam(admin: Cli, sts: MotoSts) -> None:
+def test_aws_endpoint_url_is_the_fallback_for_iam(admin: Cli, sts: StsView) -> None:
     ran = admin.run(
         "revoke", "-a", "production", "--role", "readonly", "--yes",
         env={"AWS_ENDPOINT_URL_IAM": None, "AWS_ENDPOINT_URL": sts.url},  # type: ignore[dict-item]
@@ -368,7 +368,7 @@ def eks_token(cli: Cli, *args: str, **env: str) -> subprocess.CompletedProcess[s
 
 
 def test_eks_token_is_an_exec_credential_that_sts_answers(
-    cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts
+    cli: Cli, jumpcloud: JumpCloudEmulator, sts: StsView
 ) -> None:
     cli.write_config(account_config(jumpcloud))
     code = totp_now(TOTP_SECRET)
