@@ -124,6 +124,19 @@ def test_headless_autofill_login_end_to_end(cli: Cli, sandbox: Sandbox) -> None:
     assert any(profile.iterdir())  # chromium used it
 
 
+def test_debug_never_shows_what_the_idp_handed_out(cli: Cli, sandbox: Sandbox) -> None:
+    """``--debug`` on a browser login shows neither the sign-in's AuthState nor the
+    SAMLResponse the page posted (the sandbox reports both to the leak check's registry; the
+    leak check, cli's teardown, looks for them in every output and file under HOME)."""
+    cli.write_config(sandbox.config())
+    ran = cli.run("--debug", "login", "-a", "browser")
+    assert ran.returncode == 0, ran.stderr
+    assert "samljit: debug:" in ran.stderr
+    handed_out = ISSUED.secrets
+    assert len(handed_out) == 2  # the AuthState, the SAMLResponse
+    assert not [value for value in handed_out if value in ran.stderr]
+
+
 def test_login_browser_on_a_generic_form_account(cli: Cli, sandbox: Sandbox) -> None:
     cli.write_config(sandbox.config("corp", provider="GenericForm"))
     ran = cli.run("login", "-a", "corp", "--browser")

@@ -356,6 +356,43 @@ def test_configure_takes_okta_keys(cli: Cli, okta: OktaEmulator) -> None:
 
 
 # -- the kept Okta session ------------------------------------------------------------------
+def test_debug_never_shows_the_okta_session_or_its_tokens(cli: Cli, okta: OktaEmulator) -> None:
+    """``--debug`` on a full login and on one riding the kept ``sid``: neither shows the
+    cookie (nor the state or session token: the leak check, cli's teardown, looks for every
+    secret the emulator handed out, in every output and file under HOME)."""
+    cli.write_config(config(okta, "plain"))
+    first = cli.run("--debug", "login", "-a", "okta", "--skip-prompt")
+    assert first.returncode == 0, first.stderr
+    again = cli.run(
+        "--debug", "login", "-a", "okta", "--skip-prompt", "--force", env={"SAMLJIT_PASSWORD": ""}
+    )
+    assert again.returncode == 0, again.stderr
+    assert okta.count("POST", "/api/v1/authn") == 1, "the kept sid was not used"
+    sids = [value for name, value in okta.cookies_set if name == "sid"]
+    assert sids
+    for output in (first.stderr, again.stderr):
+        assert "samljit: debug:" in output
+        assert not [sid for sid in sids if sid in output]
+
+
+def test_debug_never_shows_the_identity_engine_session(
+    cli: Cli, make_idx: Callable[..., OktaEmulator]
+) -> None:
+    emu = make_idx()
+    cli.write_config(config(emu, "push", extra=f"client_id = {CLIENT}\n"))
+    first = cli.run("--debug", "login", "-a", "okta", "--skip-prompt")
+    assert first.returncode == 0, first.stderr
+    again = cli.run(
+        "--debug", "login", "-a", "okta", "--skip-prompt", "--force", env={"SAMLJIT_PASSWORD": ""}
+    )
+    assert again.returncode == 0, again.stderr
+    assert emu.count("POST", "/oauth2/v1/device/authorize") == 1, "the kept idx was not used"
+    idx = [value for name, value in emu.cookies_set if name == "idx"]
+    assert idx
+    for output in (first.stderr, again.stderr):
+        assert not [value for value in idx if value in output]
+
+
 def test_a_second_login_rides_the_okta_session_and_falls_back_when_it_ends(
     cli: Cli, make_idx: Callable[..., OktaEmulator]
 ) -> None:

@@ -22,6 +22,14 @@ def _credential_secrets(path: Path) -> list[str]:
     return found
 
 
+def _private_store(cli: Cli, path: Path) -> bool:
+    """A cache, or a file of a Browser account's profile: chromium's own state, whose history
+    and cookie jar hold the IdP's URLs and the session the profile keeps by design (the
+    profile is 0700, the tests of the Browser provider check it)."""
+    profiles = cli.home / ".local" / "state" / "samljit" / "browser"
+    return "cache" in str(path) or path.is_relative_to(profiles)
+
+
 def recent_totp_codes(secret: str = TOTP_SECRET, minutes: int = 10) -> list[str]:
     """The codes of ``secret`` over the last ``minutes`` (and the next step): any OTP a test
     can have used."""
@@ -75,7 +83,7 @@ def _assertion_pieces(encoded: str) -> list[str]:
 
 def assert_no_leaks(cli: Cli, secrets: Sequence[str], *, codes: Sequence[str] = ()) -> None:
     """No secret in any captured output or any file under HOME except the credentials
-    file and 0600 files (caches), in any of its :func:`leak_forms`; no one-time code of
+    file and 0600 files of caches and browser profiles, in any of its :func:`leak_forms`; no one-time code of
     ``codes`` as a number on its own."""
     import re
 
@@ -88,7 +96,7 @@ def assert_no_leaks(cli: Cli, secrets: Sequence[str], *, codes: Sequence[str] = 
             continue
         if path.resolve() == cli.credentials.resolve():
             continue
-        if stat.S_IMODE(path.stat().st_mode) & 0o077 == 0 and "cache" in str(path):
+        if stat.S_IMODE(path.stat().st_mode) & 0o077 == 0 and _private_store(cli, path):
             continue
         haystacks.append((str(path), path.read_text(errors="replace")))
     for where, text in haystacks:
