@@ -34,9 +34,11 @@ REPLAY_MODULES = {
 }
 
 
-def modules_of(cli: Cli, *args: str) -> tuple[set[str], subprocess.CompletedProcess[str]]:
+def modules_of(
+    cli: Cli, *args: str, env: dict[str, str] | None = None
+) -> tuple[set[str], subprocess.CompletedProcess[str]]:
     """The modules a run imports beyond a bare interpreter's."""
-    names, ran = cli.importtime(*args)
+    names, ran = cli.importtime(*args, env=env)
     bare = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", "pass"],
         capture_output=True,
@@ -89,10 +91,12 @@ def test_credential_process_is_replayed_byte_for_byte(
 
 
 def test_exec_is_replayed_into_the_child(cached: Cli) -> None:
-    show = ["exec", "-a", "production", "--", "sh", "-c", 'echo "$AWS_ACCESS_KEY_ID"; exit 7']
-    first = cached.run(*show, env={"AWS_PROFILE": "other"})
-    assert first.returncode == 7 and first.stdout.strip() == "ASIAEXAMPLEEXAMPLE01"
-    modules, second = modules_of(cached, *show)
+    script = 'echo "$AWS_ACCESS_KEY_ID ${AWS_PROFILE-unset} ${AWS_DEFAULT_PROFILE-unset}"; exit 7'
+    show = ["exec", "-a", "production", "--", "sh", "-c", script]
+    other = {"AWS_PROFILE": "other", "AWS_DEFAULT_PROFILE": "other"}
+    first = cached.run(*show, env=other)
+    assert first.returncode == 7 and first.stdout.strip() == "ASIAEXAMPLEEXAMPLE01 unset unset"
+    modules, second = modules_of(cached, *show, env=other)  # the replay drops them too
     assert (second.returncode, second.stdout) == (first.returncode, first.stdout)
     assert modules <= REPLAY_MODULES, sorted(modules - REPLAY_MODULES)
     missing = cached.run("exec", "-a", "production", "--", "no-such-command-samljit")

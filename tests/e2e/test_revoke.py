@@ -11,6 +11,7 @@ import re
 import subprocess
 import threading
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -115,13 +116,18 @@ def test_revoke_puts_the_console_policy_and_a_second_one_overwrites(
 
 def test_revoke_defaults_to_now_and_the_role_the_profile_holds(admin: Cli, sts: StsView) -> None:
     valid_profile(admin, role="AcmeJumpCloudAdmin")
+    started = datetime.now(timezone.utc).replace(microsecond=0)
     ran = admin.run("revoke", "-a", "production", "--yes")
+    ended = datetime.now(timezone.utc)
     assert ran.returncode == 0, ran.stderr
     document = put_policy(sts, FULL_ARN)
     assert document is not None
     before = document["Statement"][0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
     assert audit_lines(admin)[-1]["before"] == before  # "now", as the policy says it
-    assert before.endswith("Z") and len(before) == len("2024-05-01T12:00:00Z")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", before)
+    # the moment of the run, rounded up to the second (nothing issued before it escapes)
+    moment = datetime.strptime(before, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    assert started <= moment <= ended + timedelta(seconds=1), (started, before, ended)
 
 
 def test_revoke_finds_a_role_name_in_the_cached_assertion(

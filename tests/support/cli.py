@@ -60,13 +60,17 @@ class Cli:
                 self.outputs.append(result.stdout)
         return result
 
-    def importtime(self, *args: str) -> tuple[list[str], subprocess.CompletedProcess[str]]:
-        """Run ``python -X importtime -m samljit ARGS`` as :meth:`run` does: every module it
+    def importtime(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> tuple[list[str], subprocess.CompletedProcess[str]]:
+        """Run the installed ``samljit ARGS`` as :meth:`run` does, with Python's import-time
+        report on (``PYTHONPROFILEIMPORTTIME``, what ``-X importtime`` sets): every module it
         imported (full names, in order), and the run with the import-time lines taken out of
-        its stderr."""
+        its stderr. The console script users run, not ``python -m samljit``: its own entry
+        point is what is measured."""
         ran = subprocess.run(
-            [sys.executable, "-X", "importtime", "-m", "samljit", *args],
-            env=self.env,
+            [str(SAMLJIT), *args],
+            env={**self.env, **(env or {}), "PYTHONPROFILEIMPORTTIME": "1"},
             capture_output=True,
             text=True,
             timeout=60,

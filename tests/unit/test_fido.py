@@ -12,7 +12,6 @@ import pytest
 
 from samljit.cli.terminal import Terminal
 from samljit.errors import AuthenticationError, MissingInputError
-from samljit.idp import fido
 from samljit.idp.fido import KeyRequest, SecurityKey, find_devices, rp_id_allowed
 from samljit.testing.fakes import FakeClock, fake_services
 from tests.support.softkey import PRODUCT, SoftKey, SoftKeyStore, enroll
@@ -195,4 +194,4 @@ def test_the_device_seam_with_both_guards(store: SoftKeyStore) -> None:
     }
     found = find_devices(env, pytest.fail)
     assert [type(d).__name__ for d in found] == ["SoftKey"]
-    assert fido.TEST_DEVICE_ENV in env
+    assert found[0].store.path == store.path  # the factory the seam names, given this env
