@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import configparser
 import json
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -201,3 +202,26 @@ def test_a_forced_login_rides_simplesamlphps_own_session(cli: Cli, ssp: SimpleSa
     assert ssp.password_posts() == posts + 2
     assert ("POST", LOGIN_PATH) in fallback
     cli.secrets.update(kept_cookie_values(cli))
+
+
+def test_settle_says_when_php_never_logged_the_requests(ssp: SimpleSamlPhp) -> None:
+    """A wait that ends without the requests is an error, not an answer the test goes on with
+    (``timeout=0``: the condition is checked once, no clock decides)."""
+    seen = len(ssp.settle(0))
+    with pytest.raises(TimeoutError, match=f"wanted {seen + 1}"):
+        ssp.settle(seen + 1, timeout=0)
+
+
+def test_the_port_is_held_until_php_listens() -> None:
+    """The port is reserved (bound, SO_REUSEADDR, as php -S binds it) until php listens on
+    it: in between it is in use (and the kernel hands it to no port-0 bind, which is how every
+    other test server gets its port)."""
+    from tests.support.simplesamlphp import _reserve_port
+
+    reserved = _reserve_port()
+    try:
+        port = reserved.getsockname()[1]
+        with socket.socket() as other, pytest.raises(OSError, match="in use"):
+            other.bind(("127.0.0.1", port))
+    finally:
+        reserved.close()

@@ -86,10 +86,15 @@ def _php(value: object) -> str:
     raise TypeError(f"no PHP literal for {type(value).__name__}")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _reserve_port() -> socket.socket:
+    """A socket bound (not listening) to a free loopback port, with SO_REUSEADDR: php -S,
+    which sets it too, can bind the port while this holds it, and no port-0 bind (every other
+    test server's) is given it (a port picked and released before php binds it could go to
+    another test's server in the meantime, under ``-n 2``). Closed once php listens."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 class SimpleSamlPhp:
@@ -150,14 +155,20 @@ class SimpleSamlPhp:
         with self._changed:
             return list(self._requests)
 
-    def settle(self, requests: int, timeout: float = 10.0) -> list[tuple[str, str]]:
+    def settle(self, requests: int, timeout: float = 60.0) -> list[tuple[str, str]]:
         """The requests once php has logged at least ``requests`` of them and closed every
         connection (its log is read by a thread: this waits for it, on its lines, not on a
-        clock)."""
+        clock); :class:`TimeoutError` if that does not happen within ``timeout`` seconds (a
+        generous bound, not a measurement)."""
         with self._changed:
-            self._changed.wait_for(
+            settled = self._changed.wait_for(
                 lambda: len(self._requests) >= requests and self._open == 0, timeout
             )
+            if not settled:
+                raise TimeoutError(
+                    f"php -S logged {len(self._requests)} requests (wanted {requests}) with "
+                    f"{self._open} connections open after {timeout} s:\n{self.log[-2000:]}"
+                )
             return list(self._requests)
 
     def password_posts(self) -> int:
@@ -175,7 +186,8 @@ class SimpleSamlPhp:
         problem = missing_software()
         if problem:
             raise NotInstalled(f"{problem}: run `bash {INSTALL_SCRIPT}` (as root) first")
-        self.port = _free_port()
+        reserved = _reserve_port()
+        self.port = int(reserved.getsockname()[1])
         self._make_certificate()
         self._write_config()
         docroot = self.workdir / "docroot"
@@ -195,9 +207,12 @@ class SimpleSamlPhp:
         )
         self._drain = threading.Thread(target=self._read_output, name="php-s", daemon=True)
         self._drain.start()
-        if not self._ready.wait(START_TIMEOUT) or self._process.poll() is not None:
-            self.stop()
-            raise RuntimeError(f"php -S did not start on port {self.port}:\n{self.log}")
+        try:
+            if not self._ready.wait(START_TIMEOUT) or self._process.poll() is not None:
+                self.stop()
+                raise RuntimeError(f"php -S did not start on port {self.port}:\n{self.log}")
+        finally:
+            reserved.close()  # php listens on the port now (or never will)
         return self
 
     def _read_output(self) -> None:
