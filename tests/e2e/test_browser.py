@@ -146,12 +146,20 @@ def test_login_browser_on_a_generic_form_account(cli: Cli, sandbox: Sandbox) -> 
     assert "assumed-role/SandboxReadOnly" in cli.credentials.read_text()
 
 
+#: The timeout of the tests that end by it: the real clock runs in the samljit under test, so
+#: it is generous (chromium on a loaded machine fills, posts and shows the form again well
+#: within it) rather than short: how fast the machine is must not decide the outcome.
+ENDS_BY_TIMEOUT = 15
+
+
 def test_wrong_password_ends_by_the_timeout(cli: Cli, sandbox: Sandbox) -> None:
-    cli.write_config(sandbox.config(extra="timeout = 3\n").replace("timeout = 60\n", ""))
+    timeout = f"timeout = {ENDS_BY_TIMEOUT}"
+    cli.write_config(sandbox.config(extra=f"{timeout}\n").replace("timeout = 60\n", ""))
     ran = cli.run("login", "-a", "browser", env={"SAMLJIT_PASSWORD": "not-the-password"})
     assert ran.returncode == 3, ran.stderr
     lines = ran.stderr.splitlines()
-    assert "samljit: error: no sign-in response from the browser within 3 s (timeout = 3)" in lines
+    said = f"no sign-in response from the browser within {ENDS_BY_TIMEOUT} s ({timeout})"
+    assert f"samljit: error: {said}" in lines
     assert "the IdP showed its sign-in form again after samljit filled it in" in ran.stderr
     assert not sandbox.idp.issued
     assert not cli.credentials.exists()
@@ -343,7 +351,9 @@ def test_a_passkey_registered_then_asserted_end_to_end(cli: Cli, passkey_sandbox
     assert [(i.username, i.how) for i in idp.issued] == [(EMAIL, "password and passkey")]
     assert idp.passkey_assertions == [EMAIL]
     [registered] = idp.passkeys[EMAIL]
-    assert registered.sign_count >= 0
+    # the verified assertion's counter, stored (Chromium's authenticator counts the
+    # registration as 1 and this assertion as 2): a key replaying an older count is refused
+    assert registered.sign_count == 2
     assert f"assumed-role/SandboxReadOnly/{EMAIL}" in cli.credentials.read_text()
 
 
@@ -359,11 +369,13 @@ def test_an_authenticator_without_the_passkey_ends_by_the_timeout(
     public = ec.generate_private_key(ec.SECP256R1()).public_key()
     idp = passkey_sandbox.idp
     idp.add_passkey(EMAIL, os.urandom(32), cbor.encode(ES256.from_cryptography_key(public)))
-    cli.write_config(passkey_sandbox.config(extra="timeout = 4\n").replace("timeout = 60\n", ""))
+    timeout = f"timeout = {ENDS_BY_TIMEOUT}"
+    cli.write_config(passkey_sandbox.config(extra=f"{timeout}\n").replace("timeout = 60\n", ""))
     ran = cli.run("login", "-a", "browser", env=passkey_env())
     assert ran.returncode == 3, ran.stderr
     lines = ran.stderr.splitlines()
-    assert "samljit: error: no sign-in response from the browser within 4 s (timeout = 4)" in lines
+    said = f"no sign-in response from the browser within {ENDS_BY_TIMEOUT} s ({timeout})"
+    assert f"samljit: error: {said}" in lines
     assert not idp.issued
     [login] = idp._logins.values()  # it stopped at the passkey sign-in page:
     assert login.user is not None and login.challenge is not None and not login.creating
@@ -372,14 +384,28 @@ def test_an_authenticator_without_the_passkey_ends_by_the_timeout(
     assert not cli.credentials.exists()
 
 
-def test_the_browser_hook_needs_the_test_guards(cli: Cli, sandbox: Sandbox) -> None:
+def test_the_browser_hook_needs_the_test_guards(
+    cli: Cli, sandbox: Sandbox, tmp_path: Path
+) -> None:
+    """The hook leaves a file when it runs: with both guards it does (so the file's absence
+    means something), without the test mode it does not, and samljit says so."""
     cli.write_config(sandbox.config())
-    env = {**passkey_env(), "SAMLJIT_TEST_MODE": "0"}
-    ran = cli.run("login", "-a", "browser", env=env)
+    marker = tmp_path / "hook-ran"
+    env = {
+        **passkey_env(),
+        "SAMLJIT_TEST_BROWSER_HOOK": "tests.support.passkey:mark",
+        "SAMLJIT_TEST_HOOK_MARK": str(marker),
+    }
+    guarded = cli.run("login", "-a", "browser", "--force", env=env)
+    assert guarded.returncode == 0, guarded.stderr
+    assert marker.exists(), "the hook did not run with both guards"
+    marker.unlink()
+    ran = cli.run("login", "-a", "browser", "--force", env={**env, "SAMLJIT_TEST_MODE": "0"})
     assert ran.returncode == 0, ran.stderr  # the password login goes on without the hook
     assert (
         "SAMLJIT_TEST_BROWSER_HOOK is a setting of samljit's own tests and is ignored" in ran.stderr
     )
+    assert not marker.exists(), "the hook ran without the test mode"
 
 
 def test_logout_can_drop_the_browser_profile(cli: Cli, sandbox: Sandbox) -> None:

@@ -10,6 +10,8 @@ starts empty; the sandbox's registration page is what puts a passkey in it.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from tests.support.paths import REPO
@@ -44,3 +46,9 @@ def attach(context: Any, page: Any) -> None:
         },
     )
     _SESSIONS.append(cdp)
+
+
+def mark(context: Any, page: Any) -> None:
+    """A hook that leaves a trace: the file ``SAMLJIT_TEST_HOOK_MARK`` names (a test of the
+    seam's guards looks for it)."""
+    Path(os.environ["SAMLJIT_TEST_HOOK_MARK"]).write_text("the hook ran\n")
