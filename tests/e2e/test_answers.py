@@ -14,7 +14,7 @@ import pytest
 from tests.e2e.test_startup import valid_profile
 from tests.emulators.jumpcloud import JumpCloudEmulator, totp_now
 from tests.support.accounts import TOTP_SECRET, account_config
-from tests.support.cli import Cli
+from tests.support.cli import COVERAGE_ENV, Cli
 
 pytestmark = pytest.mark.e2e
 #: What a replayed run may import beyond the bare interpreter: samljit's entry, the command
@@ -41,6 +41,7 @@ def modules_of(
     names, ran = cli.importtime(*args, env=env)
     bare = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", "pass"],
+        env={k: v for k, v in os.environ.items() if k not in COVERAGE_ENV},
         capture_output=True,
         text=True,
         check=True,

@@ -70,7 +70,11 @@ class Cli:
         point is what is measured."""
         ran = subprocess.run(
             [str(SAMLJIT), *args],
-            env={**self.env, **(env or {}), "PYTHONPROFILEIMPORTTIME": "1"},
+            env={
+                **{k: v for k, v in self.env.items() if k not in COVERAGE_ENV},  # its imports
+                **(env or {}),
+                "PYTHONPROFILEIMPORTTIME": "1",
+            },
             capture_output=True,
             text=True,
             timeout=60,
@@ -115,9 +119,14 @@ class Cli:
         self.config.write_text(text)
 
 
+#: What a coverage run sets, passed on to samljit (not to the import-time measurements).
+COVERAGE_ENV = ("COVERAGE_PROCESS_START", "COVERAGE_FILE")
+
+
 def clean_env(home: Path) -> dict[str, str]:
     """A user's environment: nothing from the developer's AWS or samljit setup."""
-    keep = ("PATH", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT")
+    # COVERAGE_*: a coverage run (pyproject.toml) measures the samljit processes too
+    keep = ("PATH", "LANG", "LC_ALL", "TMPDIR", "SYSTEMROOT", *COVERAGE_ENV)
     env = {k: os.environ[k] for k in keep if k in os.environ}
     env.update(
         HOME=str(home),
