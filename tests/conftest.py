@@ -1,5 +1,6 @@
 """Fixtures and hooks: the installed ``samljit`` executable in a temp HOME, the JumpCloud
-emulator, moto's STS on loopback, and a leak check after every end-to-end test.
+emulator, moto's STS on loopback (one server, seen per test), and a leak check after every
+end-to-end test (of every secret any emulator handed out during it).
 
 The helpers they use live in ``tests/support/``: ``cli`` (the runner and its clean
 environment), ``accounts`` (the test company's user, roles and config), ``leaks`` (the leak
@@ -15,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
+from samljit.testing.emulator import ISSUED
 from tests.emulators.jumpcloud import JumpCloudEmulator
 from tests.support.accounts import PASSWORD, make_user
 from tests.support.cli import Cli, clean_env
-from samljit.testing.emulator import ISSUED
 from tests.support.leaks import assert_no_leaks, recent_totp_codes
 from tests.support.moto_sts import MotoSts, StsView
 from tests.support.paths import SAMLJIT

@@ -422,7 +422,7 @@ def test_debug_never_shows_the_entra_session_cookies(cli: Cli, entra: AzureAdEmu
     assert again.returncode == 0, again.stderr
     assert entra.count("POST", "/common/login") == posted, "the kept session was not used"
     names = {name for name, _ in entra.cookies_set}
-    assert {"ESTSAUTH", "ESTSAUTHPERSISTENT"} <= names
+    assert {"ESTSAUTH", "ESTSAUTHPERSISTENT", ".AspNet.Cookies"} <= names  # and My Apps'
     for output in (first.stderr, again.stderr):
         assert "samljit: debug:" in output
         assert not [value for _, value in entra.cookies_set if value in output]

@@ -384,9 +384,7 @@ def test_an_authenticator_without_the_passkey_ends_by_the_timeout(
     assert not cli.credentials.exists()
 
 
-def test_the_browser_hook_needs_the_test_guards(
-    cli: Cli, sandbox: Sandbox, tmp_path: Path
-) -> None:
+def test_the_browser_hook_needs_the_test_guards(cli: Cli, sandbox: Sandbox, tmp_path: Path) -> None:
     """The hook leaves a file when it runs: with both guards it does (so the file's absence
     means something), without the test mode it does not, and samljit says so."""
     cli.write_config(sandbox.config())

@@ -12,11 +12,11 @@ from urllib.parse import quote_plus
 import pytest
 from lxml import etree
 
+from samljit.testing.emulator import ISSUED
 from tests.emulators.jumpcloud import totp_now
 from tests.security.corpus import genuine, to_b64
 from tests.support.accounts import EMAIL, PASSWORD, TOTP_SECRET
 from tests.support.cli import Cli
-from samljit.testing.emulator import ISSUED
 from tests.support.leaks import assert_no_leaks, recent_totp_codes
 
 ASSERTION = to_b64(genuine())

@@ -1,5 +1,9 @@
 """The leak check run after every end-to-end test: no secret, in any form it takes when it
-leaks, in any output samljit printed or any file it left under HOME."""
+leaks, in any output samljit printed or any file it left under HOME. The secrets: those the
+test registered (``cli.secrets``: the password, codes it typed), the credentials samljit
+wrote, and everything the emulators handed out during the test, whether a fixture started
+them or the test's body did (``samljit.testing.emulator.ISSUED``, read by the ``cli``
+fixture)."""
 
 from __future__ import annotations
 
@@ -83,8 +87,8 @@ def _assertion_pieces(encoded: str) -> list[str]:
 
 def assert_no_leaks(cli: Cli, secrets: Sequence[str], *, codes: Sequence[str] = ()) -> None:
     """No secret in any captured output or any file under HOME except the credentials
-    file and 0600 files of caches and browser profiles, in any of its :func:`leak_forms`; no one-time code of
-    ``codes`` as a number on its own."""
+    file and 0600 files of caches and browser profiles, in any of its :func:`leak_forms`;
+    no one-time code of ``codes`` as a number on its own."""
     import re
 
     raw = [s for s in [*secrets, *_credential_secrets(cli.credentials)] if len(s) >= 6]
