@@ -21,6 +21,8 @@ from typing import Any, TypeVar
 from samljit.tools.sandbox.server import LoopbackServer
 
 E = TypeVar("E", bound="LoopbackEmulator")
+#: How often an emulator's serving loop looks for :meth:`LoopbackEmulator.stop` (seconds).
+STOP_POLL = 0.01
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -74,7 +76,8 @@ class LoopbackEmulator:
     _server: LoopbackServer | None = None
 
     def start(self: E) -> E:
-        server = LoopbackServer(self._port)
+        # a short poll: a test's emulator stops in milliseconds, not the server's usual 0.2 s
+        server = LoopbackServer(self._port, poll_interval=STOP_POLL)
         server.set_app(self._served())
         self._server = server.start()
         return self
