@@ -35,6 +35,7 @@ class IssuedSecrets:
         self._lock = threading.Lock()
         self._secrets: list[str] = []
         self._codes: list[str] = []
+        self._sources: list[Callable[[], Iterable[str]]] = []
 
     def secret(self, value: str) -> str:
         """Record ``value`` (returned, to wrap where it is made)."""
@@ -49,10 +50,22 @@ class IssuedSecrets:
             self._codes.append(value)
         return value
 
+    def watch(self, source: Callable[[], Iterable[str]]) -> None:
+        """Also ask ``source`` for its secrets whenever they are read, until :meth:`unwatch`
+        (for a real IdP in a test, whose sessions only it knows; :meth:`clear` keeps it)."""
+        with self._lock:
+            self._sources.append(source)
+
+    def unwatch(self, source: Callable[[], Iterable[str]]) -> None:
+        with self._lock:
+            if source in self._sources:
+                self._sources.remove(source)
+
     @property
     def secrets(self) -> list[str]:
         with self._lock:
-            return list(self._secrets)
+            found, sources = list(self._secrets), list(self._sources)
+        return found + [value for source in sources for value in source() if value]
 
     @property
     def codes(self) -> list[str]:

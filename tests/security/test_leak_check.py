@@ -187,3 +187,22 @@ def test_browser_profiles_are_exempt_only_while_private(runner: Cli) -> None:
     os.chmod(history, 0o644)
     with pytest.raises(AssertionError, match="History"):
         assert_no_leaks(runner, ["a-sign-in-state-token"])
+
+
+def test_a_watched_idp_is_asked_for_its_secrets_until_unwatched(runner: Cli) -> None:
+    """A real IdP in a test (SimpleSAMLphp) knows its sessions only itself: the registry asks
+    it at each read, across clear(), until it is unwatched."""
+    sessions = ["a-php-session-id-0001"]
+
+    def source() -> list[str]:
+        return sessions
+
+    ISSUED.watch(source)
+    try:
+        ISSUED.clear()
+        runner.outputs.append("Cookie: SimpleSAMLSessionID=a-php-session-id-0001\n")
+        with pytest.raises(AssertionError, match="leaked into output #0"):
+            assert_no_leaks(runner, ISSUED.secrets)
+    finally:
+        ISSUED.unwatch(source)
+    assert "a-php-session-id-0001" not in ISSUED.secrets

@@ -18,6 +18,7 @@ Install the software first with ``tests/support/install-simplesamlphp.sh`` (CI d
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -33,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from samljit.testing.emulator import ISSUED
+
 WWW = Path("/usr/share/simplesamlphp/www")
 INSTALL_SCRIPT = "tests/support/install-simplesamlphp.sh"
 AWS_URN = "urn:amazon:webservices"
@@ -46,6 +49,8 @@ WRONG_PASSWORD_TEXT = "Incorrect username or password"
 START_TIMEOUT = 20.0
 #: A request line of ``php -S``'s log: ``[date] 127.0.0.1:PORT [302]: GET /path?query``.
 _REQUEST_LINE = re.compile(r"\[(\d{3})\]: ([A-Z]+) (\S+)")
+#: The auth token in a PHP session file (PHP's serialize: ``authToken";s:43:"_8c8f…"``).
+_AUTH_TOKEN = re.compile(rb'authToken";s:\d+:"([^"]+)"')
 #: Where SimpleSAMLphp 1.19 takes the username and password.
 LOGIN_PATH = "/simplesaml/module.php/core/loginuserpass.php"
 
@@ -120,6 +125,7 @@ class SimpleSamlPhp:
         self._changed = threading.Condition()
         self._ready = threading.Event()
         self._drain: threading.Thread | None = None
+        self._handed_out: set[str] = set()
 
     # -- paths and URLs ----------------------------------------------------------------------
     @property
@@ -175,9 +181,20 @@ class SimpleSamlPhp:
         """How many times a username and password were POSTed to the login form."""
         return self.requests.count(("POST", LOGIN_PATH))
 
+    def handed_out(self) -> list[str]:
+        """The session secrets SimpleSAMLphp has handed out, for the leak check: its PHP
+        session ids (the ``SimpleSAMLSessionID`` cookie: each session file is named after
+        it) and the ``SimpleSAMLAuthToken`` kept in each; those of ended sessions too."""
+        for path in (self.config_dir / "sessions").glob("sess_*"):
+            self._handed_out.add(path.name.removeprefix("sess_"))
+            with contextlib.suppress(OSError):
+                self._handed_out.update(m.decode() for m in _AUTH_TOKEN.findall(path.read_bytes()))
+        return sorted(self._handed_out)
+
     def end_sessions(self) -> None:
         """End every sign-in session at the IdP: SimpleSAMLphp keeps them as PHP sessions
         (``store.type = phpsession``), so their files go."""
+        self.handed_out()  # remembered for the leak check
         for path in (self.config_dir / "sessions").glob("sess_*"):
             path.unlink()
 
@@ -213,6 +230,7 @@ class SimpleSamlPhp:
                 raise RuntimeError(f"php -S did not start on port {self.port}:\n{self.log}")
         finally:
             reserved.close()  # php listens on the port now (or never will)
+        ISSUED.watch(self.handed_out)  # the sessions it hands out, for the leak check
         return self
 
     def _read_output(self) -> None:
@@ -234,6 +252,7 @@ class SimpleSamlPhp:
         self._ready.set()  # php exited: wake the waiter, which then sees poll() is set
 
     def stop(self) -> None:
+        ISSUED.unwatch(self.handed_out)
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
