@@ -236,6 +236,7 @@ class _State:
 class AzureAdProvider(Provider):
     name: ClassVar[str] = "AzureAD"
     aliases: ClassVar[tuple[str, ...]] = ("EntraID",)
+    signin_hosts: ClassVar[tuple[str, ...]] = ("login.microsoftonline.com",)
     mfa_options: ClassVar[tuple[str, ...]] = (
         "Auto",
         "PhoneAppNotification",
@@ -465,6 +466,11 @@ class AzureAdProvider(Provider):
             )
         if response.status_code >= 400:
             message = _said(answer.get("Message") or answer.get("message"))
+            known = CODES.get(str(answer.get("ErrCode") or ""))
+            if known is not None:  # the words of the same code on a page
+                meaning, hint = known
+                words = f" ({message})" if message else ""
+                raise AuthenticationError(f"Entra ID: {meaning}{words}", hint=hint)
             raise AuthenticationError(
                 f"{step}: Entra ID answered HTTP {response.status_code}"
                 + (f": {message}" if message else ""),

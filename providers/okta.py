@@ -695,6 +695,15 @@ class _SecurityKey(OktaFactor):
         challenge = inner.get("challenge") if isinstance(inner, dict) else None
         credential = (profile if isinstance(profile, dict) else self.profile).get("credentialId")
         nonce = challenge.get("challenge") if isinstance(challenge, dict) else None
+        extensions = challenge.get("extensions") if isinstance(challenge, dict) else None
+        app_id = extensions.get("appid") if isinstance(extensions, dict) else None
+        if app_id:  # a key enrolled as U2F: it signs for the appid, not for the org's host
+            raise AuthenticationError(
+                f"{step}: this key was enrolled at Okta as a U2F key (appid "
+                f"{_clean(str(app_id))!r}), which samljit cannot sign for; nothing was asked "
+                f"of the key: {BROWSER_HINT}",
+                hint="or enrol the key again at Okta (as a security key, WebAuthn)",
+            )
         try:
             nonce_bytes = fido.unb64url(nonce)
             credential_id = fido.unb64url(credential)

@@ -9,11 +9,11 @@ back in the IdP's own format.
 key. Without it the login ends with one line naming ``pip install 'samljit[fido2]'`` and
 ``samljit login --browser``.
 
-The key is found through :func:`find_devices`: USB HID devices
-(``fido2.hid.CtapHidDevice.list_devices()``), or, for samljit's own tests only, a factory
-named by ``SAMLJIT_TEST_CTAP_DEVICE=<module:factory>``. That setting is honoured only when
-``SAMLJIT_TEST_MODE=1`` is set too *and* the module lives under the ``tests.`` package of a
-checkout; otherwise it is ignored with a warning. It is not a user setting.
+The key is found through :func:`find_devices`: the USB HID devices plugged in
+(``fido2.hid.CtapHidDevice.list_devices()``). No setting or environment variable replaces
+that lookup: samljit's own tests swap the function from outside the product (a
+``sitecustomize`` that only the test tree puts on ``PYTHONPATH``, see
+``tests/support/seams``).
 
 Waiting: the key is asked in a worker thread; the calling thread shows the countdown
 ("Insert your security key…", "Touch your security key (<product>)…") with the injected
@@ -23,10 +23,9 @@ cancels the key's wait on a timeout or Ctrl-C (nothing is signed, nothing writte
 
 from __future__ import annotations
 
-import importlib
 import math
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -39,8 +38,6 @@ if TYPE_CHECKING:
 
 INSTALL = "pip install 'samljit[fido2]'"
 BROWSER = "`samljit login --browser`"
-TEST_DEVICE_ENV = "SAMLJIT_TEST_CTAP_DEVICE"
-TEST_MODE_ENV = "SAMLJIT_TEST_MODE"
 #: How long the user has to plug in and touch the key when the IdP names no timeout.
 DEFAULT_TIMEOUT = 60.0
 MAX_TIMEOUT = 300.0
@@ -130,39 +127,14 @@ def origin_of(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}"
 
 
-def find_devices(env: Mapping[str, str], warn: Callable[[str], None]) -> list[Any]:
-    """The CTAP devices plugged in (see the module docstring for the test-only seam)."""
-    factory = test_seam(TEST_DEVICE_ENV, env, warn)
-    if factory is not None:
-        return list(factory(env))
+def find_devices() -> list[Any]:
+    """The CTAP devices plugged in (USB HID)."""
     from fido2.hid import CtapHidDevice
 
     try:
         return list(CtapHidDevice.list_devices())
     except OSError:
         return []
-
-
-def test_seam(
-    setting: str, env: Mapping[str, str], warn: Callable[[str], None]
-) -> Callable[..., Any] | None:
-    """The function a test-only setting names (``setting=<module:function>``), or ``None``.
-
-    Honoured only when ``SAMLJIT_TEST_MODE=1`` is set too *and* the module lives under the
-    ``tests.`` package of a checkout; otherwise ignored with a warning. Never a user setting.
-    """
-    spec = env.get(setting, "")
-    if not spec:
-        return None
-    module, _, name = spec.partition(":")
-    if env.get(TEST_MODE_ENV) != "1" or not module.startswith("tests.") or not name:
-        warn(
-            f"{setting} is a setting of samljit's own tests and is ignored "
-            f"(it needs {TEST_MODE_ENV}=1 and a function under tests.)"
-        )
-        return None
-    found: Callable[..., Any] = getattr(importlib.import_module(module), name)
-    return found
 
 
 class _PinBox:
@@ -222,7 +194,7 @@ class SecurityKey:
     def _find(self) -> list[Any]:
         if self._devices is not None:
             return list(self._devices())
-        return find_devices(self.services.env, lambda text: self.terminal.warn_once(text, text))
+        return find_devices()
 
     def _wait_for_device(self, timeout: float) -> Any:
         from samljit.idp.wait import wait_until

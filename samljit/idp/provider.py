@@ -147,6 +147,10 @@ class Provider(ABC):
     #: When the provider needs the username and password (the flow resolves them lazily:
     #: environment, keyring, prompt, the first time the provider reads them).
     password_need: ClassVar[PasswordNeed] = PasswordNeed.ALWAYS
+    #: Hosts of this provider's IdP, besides ``url``'s, where it shows its sign-in form (Entra
+    #: ID's ``login.microsoftonline.com``): ``login --browser`` with ``browser_autofill`` fills
+    #: the form there too (https only).
+    signin_hosts: ClassVar[tuple[str, ...]] = ()
     #: The config keys of this provider's own (and core keys it gives a default or requires).
     keys: ClassVar[tuple[ProviderKey, ...]] = (
         ProviderKey("url", "IdP sign-in URL of the AWS app", required=True),
@@ -198,6 +202,14 @@ class Provider(ABC):
         provider does not know it (default: one of :attr:`mfa_options`, any case)."""
         wanted = value.strip().lower()
         return next((m for m in cls.mfa_options if m.lower() == wanted), None)
+
+    @classmethod
+    def asks_password(cls, account: Account) -> bool:
+        """Whether a login of ``account`` may need the username and password; the flow then
+        hands them over lazily (:class:`LoginSecrets`), and keeps a prompted password in the
+        keyring. Default: unless :attr:`password_need` is ``NEVER`` (a ``WHEN_ASKED`` provider
+        may say per account, as Browser does for ``browser_autofill``)."""
+        return cls.password_need is not PasswordNeed.NEVER
 
     @classmethod
     def key(cls, name: str) -> ProviderKey | None:
@@ -322,7 +334,13 @@ def _api_mismatch(ep: Any, version: object) -> ConfigError:
 #: Modules provider API 1 had plugins import, which API 2 moved or re-exports from
 #: :mod:`samljit.idp.api`: a plugin failing on one of them was written for API 1.
 _API_1_MODULES = frozenset(
-    {"samljit.errors", "samljit.text", "samljit.redact", "samljit.services", "samljit.idp.http"}
+    {
+        "samljit.errors",
+        "samljit.text",
+        "samljit.redact",
+        "samljit.services",
+        "samljit.idp.http",
+    }
 )
 
 

@@ -27,7 +27,7 @@ from samljit.common.paths import entry_key
 from samljit.common.services import Services
 from samljit.config.accounts import Account, check_profile_name
 from samljit.config.passwords import resolve_password
-from samljit.idp.provider import LoginSecrets, PasswordNeed, Provider, load_provider
+from samljit.idp.provider import LoginSecrets, Provider, load_provider
 from samljit.jit.cache import CachedError, CachedGrant
 from samljit.jit.sessions import idp_user
 from samljit.saml import assertion as saml
@@ -159,14 +159,14 @@ def _login_secrets(
     account: Account,
     services: Services,
     *,
-    password_need: PasswordNeed,
+    needs_password: bool,
     mfa_token: str | None,
     asked: _Asked,
     on_ask: Callable[[], object],
 ) -> LoginSecrets:
     """Secrets resolved only when the provider reads them (see :class:`LoginSecrets`)."""
     terminal = services.terminal
-    if password_need is PasswordNeed.NEVER:
+    if not needs_password:
         return LoginSecrets(account.username or "", None, mfa_token)
     known: dict[str, str] = {}
 
@@ -224,7 +224,7 @@ def authenticate(
         secrets = _login_secrets(
             account,
             services,
-            password_need=provider_cls.password_need,
+            needs_password=provider_cls.asks_password(account),
             mfa_token=mfa_token,
             asked=asked,
             on_ask=lambda: store.forget(account),
@@ -243,7 +243,7 @@ def authenticate(
         secrets = _login_secrets(
             account,
             services,
-            password_need=provider_cls.password_need,
+            needs_password=provider_cls.asks_password(account),
             mfa_token=mfa_token,
             asked=asked,
             on_ask=lambda: None,

@@ -17,8 +17,7 @@ import pytest
 from samljit.tools.sandbox.response import RoleGrant
 from tests.emulators import deep_json
 from tests.emulators.azuread import AzureAdEmulator, Method, User
-from tests.emulators.jumpcloud import totp_now
-from tests.support.accounts import ACCOUNT_ID, FULL_ARN, PASSWORD, PROVIDER_ARN, RO_ARN
+from tests.support.accounts import ACCOUNT_ID, FULL_ARN, PASSWORD, PROVIDER_ARN, RO_ARN, fresh_code
 from tests.support.cli import Cli
 from tests.support.paths import SAMLJIT
 
@@ -75,8 +74,9 @@ def users() -> list[User]:
     ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def entra() -> Iterator[AzureAdEmulator]:
+    """A fresh tenant for each test: no session, flow or forced failure carries over."""
     with AzureAdEmulator(
         users(),
         apps=[OTHER_APP],
@@ -103,9 +103,7 @@ def logged_in(cli: Cli) -> str:
 
 
 def code(cli: Cli) -> str:
-    value = totp_now(SECRET)
-    cli.secrets.add(value)
-    return value
+    return fresh_code(cli, SECRET)
 
 
 def spawn(cli: Cli, *args: str) -> tuple[pexpect.spawn, io.StringIO]:
@@ -408,6 +406,26 @@ def test_federated_user_signs_in_at_adfs(cli: Cli, entra: AzureAdEmulator) -> No
 
 
 # -- the kept Entra ID session ----------------------------------------------------------------
+def test_debug_never_shows_the_entra_session_cookies(cli: Cli, entra: AzureAdEmulator) -> None:
+    """``--debug`` on a full login and on one riding the kept ESTSAUTH cookies: neither shows
+    a cookie value (the leak check, cli's teardown, also looks for the flow tokens, ctx,
+    canaries and codes the emulator handed out)."""
+    configure(cli, entra, "push")
+    first = cli.run("--debug", "login", "-a", "entra", "--skip-prompt")
+    assert first.returncode == 0, first.stderr
+    posted = entra.count("POST", "/common/login")
+    again = cli.run(
+        "--debug", "login", "-a", "entra", "--skip-prompt", "--force", env={"SAMLJIT_PASSWORD": ""}
+    )
+    assert again.returncode == 0, again.stderr
+    assert entra.count("POST", "/common/login") == posted, "the kept session was not used"
+    names = {name for name, _ in entra.cookies_set}
+    assert {"ESTSAUTH", "ESTSAUTHPERSISTENT", ".AspNet.Cookies"} <= names  # and My Apps'
+    for output in (first.stderr, again.stderr):
+        assert "samljit: debug:" in output
+        assert not [value for _, value in entra.cookies_set if value in output]
+
+
 def test_kmsi_cookies_are_kept_and_a_second_login_asks_for_nothing(cli: Cli) -> None:
     """After a push login with "stay signed in", `login --force` with no password and no
     terminal sends no password and no MFA; after Entra ends its sessions, the normal login

@@ -22,7 +22,7 @@ from tests.emulators.jumpcloud import (
 from tests.emulators.okta import OktaEmulator, User, push_factor, webauthn_factor
 from tests.support.accounts import PASSWORD, PROD_GRANTS, RO_ARN, account_config, make_user
 from tests.support.cli import Cli
-from tests.support.paths import SAMLJIT
+from tests.support.paths import FORMER_SWITCHES, REPO, SAMLJIT, plant_tests_package
 from tests.support.softkey import PRODUCT, Credential, SoftKeyStore, enroll, softkey_env
 
 APP = "0oa1acme2aws3app4"
@@ -273,19 +273,35 @@ def test_without_the_extra_the_line_names_pip_and_browser(
     )
 
 
-def test_the_device_seam_needs_both_test_guards(
+def test_the_former_test_switches_mean_nothing_to_samljit(
     cli: Cli, jumpcloud: JumpCloudEmulator, store: SoftKeyStore
 ) -> None:
+    """A user's run with the test switches samljit once read set, aimed at a ``tests`` package
+    in the current directory (importable under ``python -m``) or at the checkout's own software
+    key: nothing of either is imported or used, the run is the run without them."""
     jc_user(jumpcloud, store, webauthn_timeout_ms=1000)
     cli.write_config(account_config(jumpcloud, mfa="WEBAUTHN"))
-    for unguarded in ({"SAMLJIT_TEST_MODE": "0"}, {"SAMLJIT_TEST_CTAP_DEVICE": "os:getcwd"}):
-        env = {**softkey_env(store), **unguarded}
-        ran = cli.run("login", "-a", "production", "--skip-prompt", env=env)
-        assert ran.returncode == 3
-        assert "SAMLJIT_TEST_CTAP_DEVICE is a setting of samljit's own tests and is ignored" in (
-            ran.stderr
-        )
-        assert "no security key was plugged in" in error_line(ran)  # the real HID lookup ran
+    mark = plant_tests_package(cli.home)
+    before = store.counter
+    login = ("login", "-a", "production", "--skip-prompt")
+    plain = cli.run(*login)
+    assert plain.returncode == 3
+    assert "no security key was plugged in" in error_line(plain)  # the USB lookup found none
+    checkout = {
+        **FORMER_SWITCHES,
+        "SAMLJIT_TEST_CTAP_DEVICE": "tests.support.softkey:devices",
+        "SAMLJIT_TEST_SOFTKEY": str(store.path),
+        "PYTHONPATH": str(REPO),
+    }
+    for switches, python_m in (
+        (FORMER_SWITCHES, False),
+        (FORMER_SWITCHES, True),
+        (checkout, False),
+    ):
+        ran = cli.run(*login, env=switches, python_m=python_m)
+        assert (ran.returncode, ran.stdout, ran.stderr) == (plain.returncode, "", plain.stderr)
+    assert not mark.exists(), mark.read_text()
+    assert store.counter == before and not logged_in(cli, "production")
 
 
 # -- Okta -------------------------------------------------------------------------------------
@@ -391,6 +407,24 @@ def test_okta_security_key_refused_in_oktas_words(
     assert ran.returncode == 3, ran.stderr
     assert said in error_line(ran)
     assert not cli.credentials.exists()
+
+
+def test_okta_key_enrolled_as_u2f_under_an_appid_is_said_up_front(
+    cli: Cli, okta: OktaEmulator, store: SoftKeyStore
+) -> None:
+    """Okta names an ``appid`` for a key enrolled as U2F: the key would sign for the appid,
+    which samljit does not do. One line naming the browser; the key is never asked."""
+    login = okta_user(okta, store, "u2f", u2f=True, app_id_extension=okta.base_url)
+    before = store.counter
+    ran = okta_login(cli, okta, store, login)
+    assert ran.returncode == 3, ran.stderr
+    assert error_line(ran) == (
+        "samljit: error: Okta security key: this key was enrolled at Okta as a U2F key (appid "
+        f"'{okta.base_url}'), which samljit cannot sign for; nothing was asked of the key: log "
+        "in with `samljit login --browser`"
+    )
+    assert "Touch your security key" not in ran.stderr
+    assert store.counter == before and not cli.credentials.exists()
 
 
 def test_okta_without_the_extra_keeps_the_browser_line(

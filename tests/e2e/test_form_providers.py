@@ -21,7 +21,7 @@ from samljit.tools.sandbox.response import RoleGrant
 from tests.emulators import adfs, f5apm, keycloak, pingid_form, shibboleth
 from tests.emulators.formidp import CERT_PATH, KEY_PATH, FormIdp, FormUser
 from tests.emulators.jumpcloud import totp_now
-from tests.support.accounts import ACCOUNT_ID, FULL_ARN, PASSWORD, PROVIDER_ARN, RO_ARN
+from tests.support.accounts import ACCOUNT_ID, FULL_ARN, PASSWORD, PROVIDER_ARN, RO_ARN, fresh_code
 from tests.support.cli import Cli
 from tests.support.leaks import emulator_secrets
 
@@ -129,9 +129,7 @@ def principal(cli: Cli) -> str:
 
 
 def code(cli: Cli) -> str:
-    value = totp_now(TOTP_SECRET)
-    cli.secrets.add(value)
-    return value
+    return fresh_code(cli, TOTP_SECRET)
 
 
 # -- the scenario list ---------------------------------------------------------------------

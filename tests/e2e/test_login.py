@@ -31,11 +31,12 @@ from tests.support.accounts import (
     SLUG,
     TOTP_SECRET,
     account_config,
+    fresh_code,
     grants,
     make_user,
 )
 from tests.support.cli import Cli
-from tests.support.moto_sts import MotoSts
+from tests.support.moto_sts import StsView
 
 PRINT_ENV = (
     "import json, os; print(json.dumps({k: v for k, v in os.environ.items() "
@@ -44,9 +45,7 @@ PRINT_ENV = (
 
 
 def code(cli: Cli) -> str:
-    value = totp_now(TOTP_SECRET)
-    cli.secrets.add(value)
-    return value
+    return fresh_code(cli)
 
 
 def profile(cli: Cli, name: str = "production") -> dict[str, str]:
@@ -136,7 +135,7 @@ def test_valid_profile_is_reused_without_contacting_anyone(
 
 
 def test_role_full_is_a_new_grant_from_the_same_assertion(
-    cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts
+    cli: Cli, jumpcloud: JumpCloudEmulator, sts: StsView
 ) -> None:
     cli.write_config(account_config(jumpcloud))
     assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
@@ -427,10 +426,15 @@ def test_symlinked_credentials_file_keeps_its_link(cli: Cli, jumpcloud: JumpClou
 
 
 def test_ten_concurrent_logins_to_ten_profiles(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
+    # ten users: JumpCloud takes each one-time code once per user
     sections = [
-        account_config(jumpcloud, name=f"p{i}").replace("# samljit accounts (edited by hand)\n", "")
+        account_config(jumpcloud, name=f"p{i}")
+        .replace("# samljit accounts (edited by hand)\n", "")
+        .replace(f"username = {EMAIL}", f"username = p{i}@acme.example")
         for i in range(10)
     ]
+    for i in range(10):
+        jumpcloud.add_user(make_user(email=f"p{i}@acme.example"))
     cli.write_config("".join(sections))
     token = code(cli)
 

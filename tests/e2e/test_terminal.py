@@ -11,8 +11,15 @@ import json
 import pexpect
 import pytest
 
-from tests.emulators.jumpcloud import JumpCloudEmulator, totp_now
-from tests.support.accounts import EMAIL, PASSWORD, SLUG, TOTP_SECRET, account_config, make_user
+from tests.emulators.jumpcloud import JumpCloudEmulator
+from tests.support.accounts import (
+    EMAIL,
+    PASSWORD,
+    SLUG,
+    account_config,
+    fresh_code,
+    make_user,
+)
 from tests.support.cli import Cli
 from tests.support.keyring_backend import vault_env
 from tests.support.paths import SAMLJIT
@@ -55,7 +62,7 @@ def test_prompts_picker_and_keyring(cli: Cli, jumpcloud: JumpCloudEmulator) -> N
     child.expect(f"Password for {EMAIL}:")
     child.sendline(PASSWORD)
     child.expect("JumpCloud TOTP code:")
-    child.sendline(totp_now(TOTP_SECRET))
+    child.sendline(fresh_code(cli))
     child.expect("The assertion grants these roles:")
     child.expect("acme-production \\(012345678987\\)  AcmeJumpCloudAdmin\r?\n")
     child.expect("Choose \\(number, or type to filter\\):")
@@ -99,7 +106,7 @@ def test_prompts_picker_and_keyring(cli: Cli, jumpcloud: JumpCloudEmulator) -> N
         "--role",
         "readonly",
         "--mfa-token",
-        totp_now(TOTP_SECRET),
+        fresh_code(cli),
         env={"SAMLJIT_PASSWORD": None, **vault_env(cli.home)},  # type: ignore[dict-item]
     )
     assert again.returncode == 0, again.stderr
@@ -114,7 +121,7 @@ def test_prompts_picker_and_keyring(cli: Cli, jumpcloud: JumpCloudEmulator) -> N
         "production",
         "--force",
         "--mfa-token",
-        totp_now(TOTP_SECRET),
+        "000000",  # never looked at: the password is refused first
         env={"SAMLJIT_PASSWORD": None, **vault_env(cli.home)},  # type: ignore[dict-item]
     )
     assert stale.returncode == 3
@@ -129,7 +136,7 @@ def test_no_keyring_warns_once_and_still_logs_in(cli: Cli, jumpcloud: JumpCloudE
     child.expect(f"Password for {EMAIL}:")
     child.sendline(PASSWORD)
     child.expect("JumpCloud TOTP code:")
-    child.sendline(totp_now(TOTP_SECRET))
+    child.sendline(fresh_code(cli))
     transcript = finish(child)
     assert child.exitstatus == 0, transcript
     assert transcript.count("no OS keyring is available") == 1
@@ -145,7 +152,7 @@ def test_plaintext_keyring_is_never_used(cli: Cli, jumpcloud: JumpCloudEmulator)
     child.expect(f"Password for {EMAIL}:")
     child.sendline(PASSWORD)
     child.expect("JumpCloud TOTP code:")
-    child.sendline(totp_now(TOTP_SECRET))
+    child.sendline(fresh_code(cli))
     transcript = finish(child)
     assert child.exitstatus == 0, transcript
     assert "Logged in: AcmeJumpCloudAdminRO" in transcript
@@ -234,7 +241,7 @@ def test_configure_interactively(cli: Cli, jumpcloud: JumpCloudEmulator) -> None
         "-a",
         "production",
         "--mfa-token",
-        totp_now(TOTP_SECRET),
+        fresh_code(cli),
         env={"SAMLJIT_PASSWORD": None, **vault_env(cli.home)},  # type: ignore[dict-item]
     )
     assert ran.returncode == 0, ran.stderr

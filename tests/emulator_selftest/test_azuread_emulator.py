@@ -123,12 +123,12 @@ USERS = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def emu(clock: FakeClock) -> Iterator[AzureAdEmulator]:
     with AzureAdEmulator(
         USERS,
@@ -282,7 +282,7 @@ class Browser:
             body["AdditionalAuthData"] = code
         return self.sas("EndAuth", body)
 
-    def process(self, method: str) -> requests.Response:
+    def process(self, method: str, **extra: str) -> requests.Response:
         fields = {
             self.cfg["sFTName"]: self.flow_token,
             "request": self.last["Ctx"],
@@ -291,6 +291,7 @@ class Browser:
             "canary": self.cfg["canary"],
             "hpgrequestid": self.cfg["sessionId"],
             "rememberMFA": "false",
+            **extra,
         }
         return self.post_form(self.cfg["urlPost"], fields)
 
@@ -379,6 +380,23 @@ def test_start_redirects_to_authorize_and_the_sign_in_page(emu: AzureAdEmulator)
     assert cfg["urlGetCredentialType"] == f"{emu.base_url}/common/GetCredentialType?mkt=en-US"
 
 
+def test_my_apps_and_the_login_host_are_apart(emu: AzureAdEmulator) -> None:
+    """My Apps (``url``) and the login host (``base_url``) are two loopback names: each
+    serves only its own paths, and each one's cookies stay on it."""
+    assert urlsplit(emu.url).hostname != urlsplit(emu.base_url).hostname
+    wrong_start = emu.start_url(APP).replace(emu.url, emu.base_url)
+    assert requests.get(wrong_start, allow_redirects=False, timeout=5).status_code == 404
+    authorize = f"{emu.url}/common/oauth2/authorize?client_id={MY_APPS_CLIENT_ID}"
+    assert requests.get(authorize, timeout=5).status_code == 404
+    b = Browser(emu)
+    b.sign_in("plain@northwind.example")
+    b.kmsi(stay=True)
+    b.working()
+    hosts = {c.name: c.domain for c in b.http.cookies}
+    assert hosts[MY_APPS_COOKIE].split(".")[0] == urlsplit(emu.url).hostname
+    assert hosts[ESTSAUTHPERSISTENT] == urlsplit(emu.base_url).hostname
+
+
 def test_config_is_one_line_json_with_escapes_and_script_after_it(emu: AzureAdEmulator) -> None:
     text = Browser(emu).start().text
     line = next(x for x in text.splitlines() if x.startswith("$Config="))
@@ -429,6 +447,33 @@ def test_api_canary_header_is_required(emu: AzureAdEmulator) -> None:
     reply = b.http.post(b.cfg["urlGetCredentialType"], json=body, timeout=5)
     assert reply.status_code == 400
     assert reply.json()["ErrCode"] == 90100
+
+
+@pytest.mark.parametrize(
+    ("changed", "code", "name"),
+    [
+        ({"flowToken": None}, 50089, "flowToken"),
+        ({"flowToken": "AQABAAEAAAforeign"}, 50089, "flowToken"),
+        ({"originalRequest": None}, 90100, "originalRequest"),
+        ({"originalRequest": "rQQIARAAother"}, 90100, "originalRequest"),
+    ],
+    ids=["no-flow-token", "foreign-flow-token", "no-original-request", "other-request"],
+)
+def test_credential_type_needs_the_flow_token_and_the_request(
+    emu: AzureAdEmulator, changed: dict[str, str | None], code: int, name: str
+) -> None:
+    b = Browser(emu)
+    b.start()
+    body = {"username": "plain@northwind.example", "isOtherIdpSupported": True}
+    body = {**body, "originalRequest": b.cfg["sCtx"], "flowToken": b.flow_token, **changed}
+    sent = {k: v for k, v in body.items() if v is not None}
+    reply = b.http.post(b.cfg["urlGetCredentialType"], json=sent, headers=b.headers(), timeout=5)
+    assert reply.status_code == 400
+    answer = reply.json()
+    assert (answer["Success"], answer["ErrCode"]) == (False, code)
+    assert "IfExistsResult" not in answer  # nothing said about the user
+    if code == 90100:
+        assert f"The {name} parameter" in answer["Message"]
 
 
 # -- password --------------------------------------------------------------------------------
@@ -691,6 +736,64 @@ def test_totp(emu: AzureAdEmulator, clock: FakeClock) -> None:
     assert b.pgid == "KmsiInterrupt"
     body = next(r.body for r in reversed(emu.log) if r.path == "/common/SAS/EndAuth")
     assert body["AdditionalAuthData"] == REDACTED
+
+
+def test_a_used_code_is_refused(clock: FakeClock) -> None:
+    """A code proves the factor once: a later sign-in with it is OathCodeIncorrect."""
+    user = User("otp@northwind.example", PW, [Method("PhoneAppOTP", totp_secret=SECRET)], APPS)
+    with AzureAdEmulator([user], tenant_id=TENANT, clock=clock) as own:
+        code = totp_at(SECRET, clock.now)
+        first = Browser(own)
+        first.sign_in(user.upn)
+        first.begin("PhoneAppOTP")
+        assert first.end(code)["Success"] is True
+        again = Browser(own)
+        again.sign_in(user.upn)
+        again.begin("PhoneAppOTP")
+        replayed = again.end(code)
+        assert (replayed["Success"], replayed["ResultValue"]) == (False, "OathCodeIncorrect")
+        assert again.end(totp_at(SECRET, clock.now + 30))["Success"] is True  # a fresh one
+
+
+def test_sas_calls_need_the_ctx(emu: AzureAdEmulator) -> None:
+    """BeginAuth takes the page's sCtx, EndAuth the last answer's Ctx; another is refused."""
+    b = Browser(emu)
+    b.sign_in("push@northwind.example")
+    body = {"AuthMethodId": "PhoneAppNotification", "Method": "BeginAuth"}
+    for ctx in ("", "rQQIARAAother"):
+        sent = {**body, "FlowToken": b.flow_token, **({"Ctx": ctx} if ctx else {})}
+        reply = b.http.post(b.cfg["urlBeginAuth"], json=sent, headers=b.headers(), timeout=5)
+        assert reply.status_code == 400
+        assert reply.json()["ErrCode"] == 90100
+        assert "The Ctx parameter" in reply.json()["Message"]
+    b.begin("PhoneAppNotification")
+    sent = {"Method": "EndAuth", "SessionId": b.last["SessionId"], "FlowToken": b.flow_token}
+    sent.update(Ctx="rQQIARAAother", AuthMethodId="PhoneAppNotification", PollCount=1)
+    reply = b.http.post(b.cfg["urlEndAuth"], json=sent, headers=b.headers(), timeout=5)
+    assert reply.status_code == 400
+    assert reply.json()["ErrCode"] == 90100
+
+
+@pytest.mark.parametrize(
+    ("changed", "name"),
+    [
+        ({"login": "plain@northwind.example"}, "login"),
+        ({"login": ""}, "login"),
+        ({"mfaAuthMethod": "PhoneAppOTP"}, "mfaAuthMethod"),
+        ({"mfaAuthMethod": ""}, "mfaAuthMethod"),
+    ],
+    ids=["other-login", "no-login", "other-method", "no-method"],
+)
+def test_process_auth_checks_login_and_method(
+    emu: AzureAdEmulator, changed: dict[str, str], name: str
+) -> None:
+    b = Browser(emu)
+    b.sign_in("push@northwind.example")
+    assert push_to_done(b)["Success"] is True
+    reply = b.process("PhoneAppNotification", **changed)
+    assert reply.status_code == 400
+    assert (b.pgid, b.cfg["sErrorCode"]) == ("ConvergedError", "90100")
+    assert f"The {name} parameter" in b.cfg["strServiceExceptionMessage"]
 
 
 def test_totp_max_attempts(emu: AzureAdEmulator) -> None:

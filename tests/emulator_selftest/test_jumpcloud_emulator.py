@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -24,6 +25,7 @@ from tests.emulators.jumpcloud import (
     PUSH_NOT_ACCEPTED_MESSAGE,
     PUSH_UNAVAILABLE_MESSAGE,
     REDACTED,
+    SSO_REQUEST_MESSAGE,
     XSRF_MESSAGE,
     App,
     JumpCloudEmulator,
@@ -77,12 +79,12 @@ USERS = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def emulator(clock: FakeClock) -> Iterator[JumpCloudEmulator]:
     with JumpCloudEmulator(USERS, clock=clock) as emu:
         yield emu
@@ -243,6 +245,43 @@ def test_totp_flow(emulator: JumpCloudEmulator) -> None:
     assert good.status_code == 200
     assert good.json() == {"redirectTo": emulator.sso_url("aws")}
     assert assertion_of(saml_page(console)[0]) is not None
+
+
+def test_a_used_code_is_refused(emulator: JumpCloudEmulator) -> None:
+    """A TOTP code logs in once (RFC 6238 §5.2); again, it is refused as a wrong one is."""
+    emulator.add_user(User("replay@example.com", "pw", totp_secret=SECRET, apps={"aws": [DEV]}))
+    code = totp_now(SECRET)
+    assert Console(emulator).login("replay@example.com", "pw", otp=code).status_code == 200
+    again = Console(emulator).login("replay@example.com", "pw", otp=code)
+    assert again.status_code == 401
+    assert again.json() == {"message": INVALID_OTP_MESSAGE}
+    fresh = totp_at(SECRET, time.time() + 30)  # the next step's code, within the window
+    assert Console(emulator).login("replay@example.com", "pw", otp=fresh).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"context": None},
+        {"context": "user"},
+        {"redirectTo": None},
+        {"redirectTo": "/saml2/aws"},
+        {"redirectTo": "https://evil.example/saml2/aws"},
+        {"redirectTo": "userconsole/"},
+    ],
+    ids=["no-context", "user-context", "no-redirect", "slash", "other-host", "not-saml2"],
+)
+def test_the_sign_in_must_name_the_sso_app(
+    emulator: JumpCloudEmulator, changed: dict[str, str | None]
+) -> None:
+    """``context`` must be ``sso`` and ``redirectTo`` the app's SSO path without the slash."""
+    body = {"context": "sso", "redirectTo": "saml2/aws", "email": "plain@example.com"}
+    body = {**body, "password": "plain-pw", "otp": "", **changed}
+    reply = Console(emulator).post(
+        "/userconsole/auth", {k: v for k, v in body.items() if v is not None}
+    )
+    assert reply.status_code == 400
+    assert reply.json() == {"message": SSO_REQUEST_MESSAGE}
 
 
 def test_factor_statuses_are_reported(emulator: JumpCloudEmulator) -> None:

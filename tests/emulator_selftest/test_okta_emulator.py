@@ -25,6 +25,7 @@ from samljit.tools.sandbox.response import ROLE_ATTRIBUTE, RoleGrant
 from tests.emulators.jumpcloud import totp_at
 from tests.emulators.okta import (
     APP_LOCKED_TEXT,
+    APPID_UNSUPPORTED_CAUSE,
     DT_COOKIE,
     GRANT_DEVICE,
     GRANT_EXCHANGE,
@@ -33,6 +34,7 @@ from tests.emulators.okta import (
     LOGIN_PAGE_TEXT,
     NOT_ASSIGNED_TEXT,
     REDACTED,
+    REPLAYED_CAUSE,
     SID_COOKIE,
     STEP_UP_TEXT,
     TYPE_ACCESS_TOKEN,
@@ -492,6 +494,23 @@ def test_totp_window_follows_the_clock(emu: OktaEmulator, clock: FakeClock) -> N
     assert client.verify(factors[0], state, passCode=previous_step).json()["status"] == "SUCCESS"
 
 
+@pytest.mark.parametrize("login", ["totp@acme.example", "rsa@acme.example"])
+def test_a_used_passcode_is_refused(emu: OktaEmulator, clock: FakeClock, login: str) -> None:
+    """A passcode signs in once (Okta's PASSCODE_REPLAYED): a later sign-in with it gets
+    E0000068 with Okta's words, and the transaction stays usable for a fresh code."""
+    codes = {"totp@acme.example": totp_at(SECRET, clock()), "rsa@acme.example": "13572468"}
+    first = Client(emu)
+    state, factors = first.mfa(login)
+    assert first.verify(factors[0], state, passCode=codes[login]).json()["status"] == "SUCCESS"
+    again = Client(emu)
+    state, factors = again.mfa(login)
+    error = assert_error(again.verify(factors[0], state, passCode=codes[login]), 403, "E0000068")
+    assert error["errorCauses"] == [{"errorSummary": REPLAYED_CAUSE}]
+    if login == "totp@acme.example":
+        fresh = totp_at(SECRET, clock() + 30)
+        assert again.verify(factors[0], state, passCode=fresh).json()["status"] == "SUCCESS"
+
+
 def test_rsa_token(emu: OktaEmulator) -> None:
     client = Client(emu)
     state, factors = client.mfa("rsa@acme.example")
@@ -789,6 +808,13 @@ def test_webauthn_refused_and_u2f(emu: OktaEmulator) -> None:
     assert (factors[0]["factorType"], factors[0]["provider"]) == ("u2f", "FIDO")
     challenge = client.verify(factors[0], state).json()["_embedded"]["factor"]["_embedded"]
     assert challenge["challenge"]["extensions"] == {"appid": "https://acme.example"}
+    # an assertion for the appid is not checked: the emulator refuses it and says so
+    data = client_data(challenge["challenge"]["challenge"], emu.base_url)
+    posted = client.verify(
+        factors[0], state, clientData=data, authenticatorData="AA", signatureData="AA"
+    )
+    cause = assert_error(posted, 403, "E0000068")["errorCauses"]
+    assert cause == [{"errorSummary": APPID_UNSUPPORTED_CAUSE}]
 
 
 def test_duo_is_shape_only(emu: OktaEmulator) -> None:
@@ -953,9 +979,8 @@ def test_step_up_script_page(emu: OktaEmulator, clock: FakeClock) -> None:
     step_state = script_state_token(page.text)
     answer = apps_client.post("/api/v1/authn", {"stateToken": step_state}).json()
     assert answer["status"] == "MFA_REQUIRED"
-    done = apps_client.verify(
-        answer["_embedded"]["factors"][0], step_state, passCode=totp_at(SECRET, clock())
-    ).json()
+    fresh = totp_at(SECRET, clock() + 30)  # the next code: the first one is spent
+    done = apps_client.verify(answer["_embedded"]["factors"][0], step_state, passCode=fresh).json()
     assert done["status"] == "SUCCESS"
     follow = done["_links"]["next"]["href"]
     assert "/login/step-up/redirect?stateToken=" in follow
@@ -976,9 +1001,8 @@ def test_step_up_link_page_and_reload(emu: OktaEmulator, clock: FakeClock) -> No
     assert script_state_token(client.get(html.unescape(link.group(1))).text) == step_state
     assert client.get("/login/step-up/", params={"stateToken": "00nope"}).status_code == 403
     answer = client.post("/api/v1/authn", {"stateToken": step_state}).json()
-    done = client.verify(
-        answer["_embedded"]["factors"][0], step_state, passCode=totp_at(SECRET, clock())
-    ).json()
+    fresh = totp_at(SECRET, clock() + 30)  # the next code: the first one is spent
+    done = client.verify(answer["_embedded"]["factors"][0], step_state, passCode=fresh).json()
     reload = client.get(emu.app_url("0oaStepLink"), params={"sessionToken": done["sessionToken"]})
     saml_of(reload.text)
 
@@ -1009,7 +1033,7 @@ def test_remember_device_false_and_okta_set_dt(emu: OktaEmulator, clock: FakeClo
     assert client.authn("totp@acme.example").json()["status"] == "MFA_REQUIRED"
     state, factors = client.mfa("totp@acme.example")
     body: dict[str, Any] = {
-        "passCode": totp_at(SECRET, clock()),
+        "passCode": totp_at(SECRET, clock() + 30),  # the next code: the first one is spent
         "rememberDevice": "true",
     }  # saml2aws: in body
     client.verify(factors[0], state, **body)

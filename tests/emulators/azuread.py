@@ -8,10 +8,13 @@ error pages, the ``RedirectToApplicationPage`` and the final auto-post form hold
 SAMLResponse. Federated domains send the user to a minimal AD FS forms page served by the same
 emulator (``/adfs/ls/``) that posts a WS-Federation token back (``/login.srf``).
 
-Everything is served on one ``127.0.0.1:port``: the "My Apps" host, ``login.microsoftonline.com``
-and the federated STS are all that one origin, so one cookie jar carries every cookie, and every
-absolute URL the emulator puts in a page or a redirect points back to it. A client is told only
-``url`` (:attr:`AzureAdEmulator.url`) and the ``app_id``.
+One port, two loopback names: the "My Apps" host is ``localhost:port`` (:attr:`url`) and
+``login.microsoftonline.com`` (with the federated STS) is ``127.0.0.1:port`` (:attr:`base_url`).
+Each name serves only its own paths and sets its own cookies, so a client keeps and sends each
+host's cookies apart, as with Microsoft's hosts (the STS still shares the login host: a third
+loopback name would need a private network namespace). Every absolute URL the emulator puts
+in a page or a redirect points back to one of the two. A client is told only ``url`` and the
+``app_id``.
 
     with AzureAdEmulator([User("ops@northwind.example", "pw", apps={APP_ID: [grant]})]) as emu:
         emu.url, emu.start_url(APP_ID)
@@ -45,7 +48,7 @@ from urllib.parse import quote, urlencode
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
-from samljit.testing.emulator import RecordingEmulator
+from samljit.testing.emulator import ISSUED, RecordingEmulator
 from samljit.tools.sandbox.response import (
     AWS_ACS_URL,
     RoleGrant,
@@ -58,16 +61,18 @@ from samljit.tools.sandbox.response import (
 from tests.emulators.jumpcloud import (
     DEFAULT_CERT_PATH,
     DEFAULT_KEY_PATH,
+    SpentCodes,
     demo_roles,
     new_totp_secret,
     show_totp_until_stopped,
-    totp_at,
 )
 
 DEFAULT_URL = "https://account.activedirectory.windowsazure.com"
 MY_APPS_CLIENT_ID = "0000000c-0000-0000-c000-000000000000"
 DEFAULT_TENANT_ID = "4f1e2d3c-5b6a-4798-8a7b-6c5d4e3f2a1b"
 START_PATH = "/applications/redirecttofederatedapplication.aspx"
+#: The My Apps host's loopback name; the login host (and AD FS) answer on 127.0.0.1.
+MY_APPS_HOST = "localhost"
 FLOW_TOKEN_NAME = "flowToken"
 ESTSAUTH = "ESTSAUTH"
 ESTSAUTHPERSISTENT = "ESTSAUTHPERSISTENT"
@@ -328,7 +333,8 @@ class _Session:
 
 
 def _new_token() -> str:
-    return "AQABAAEAAA" + secrets.token_urlsafe(60)
+    """A flow token (recorded for the leak check, like every secret handed out here)."""
+    return ISSUED.secret("AQABAAEAAA" + secrets.token_urlsafe(60))
 
 
 def _b64url(data: bytes) -> str:
@@ -457,6 +463,7 @@ class AzureAdEmulator(RecordingEmulator):
         super().__init__(port)
         self._sms: list[tuple[str, str]] = []
         self._entropies: list[int] = []
+        self._spent_codes = SpentCodes()
         self._flows: dict[str, _Flow] = {}
         self._tokens: dict[str, tuple[str, float]] = {}  # flow token -> (flow key, issued)
         self._spent: set[str] = set()
@@ -470,8 +477,10 @@ class AzureAdEmulator(RecordingEmulator):
     # -- URLs --------------------------------------------------------------------------------
     @property
     def url(self) -> str:
-        """What a client is configured with as ``url`` (the "My Apps" host)."""
-        return self.base_url
+        """What a client is configured with as ``url``: the "My Apps" host, another loopback
+        name than the login host of :attr:`base_url` (their cookies are apart, as at
+        Microsoft's two hosts)."""
+        return f"http://{MY_APPS_HOST}:{self.port}"
 
     def start_url(self, app_id: str) -> str:
         query = urlencode({"Operation": "LinkedSignIn", "applicationId": app_id})
@@ -586,10 +595,13 @@ class AzureAdEmulator(RecordingEmulator):
             forced.headers.update(failure.headers)  # a Location, say
             return forced
         parts = path.strip("/").split("/")
-        if path == START_PATH:
+        my_apps = (request.host.rpartition(":")[0] or request.host).lower() == MY_APPS_HOST
+        if my_apps and path == START_PATH:
             return self._start(request) if method == "GET" else self._postback()
-        if path == "/" and method == "POST":
+        if my_apps and path == "/" and method == "POST":
             return self._my_apps_callback(request, body)
+        if my_apps:  # My Apps serves nothing of the login host
+            return _html("<html><body><h1>404 Not Found</h1></body></html>", 404)
         if len(parts) == 3 and parts[1:] == ["oauth2", "authorize"] and method == "GET":
             return self._authorize(request)
         if len(parts) == 2 and parts[1] == "saml2" and method == "GET":
@@ -619,8 +631,8 @@ class AzureAdEmulator(RecordingEmulator):
         flow = _Flow(
             key=secrets.token_hex(12),
             kind=kind,
-            ctx="rQQIARAA" + secrets.token_urlsafe(48),
-            api_canary="PAQABAQIAAA" + secrets.token_urlsafe(40),
+            ctx=ISSUED.secret("rQQIARAA" + secrets.token_urlsafe(48)),
+            api_canary=ISSUED.secret("PAQABAQIAAA" + secrets.token_urlsafe(40)),
             correlation_id=str(uuid.uuid4()),
         )
         self._flows[flow.key] = flow
@@ -687,7 +699,7 @@ class AzureAdEmulator(RecordingEmulator):
             "arrValErrs": [error] if error else [],
         }
         if flow is not None and flow.stage != "dead":
-            flow.canary = secrets.token_urlsafe(180)
+            flow.canary = self._note_secret(secrets.token_urlsafe(180))
             config.update(
                 sFT=self._issue(flow),
                 sFTName=FLOW_TOKEN_NAME,
@@ -780,7 +792,7 @@ class AzureAdEmulator(RecordingEmulator):
         if interrupt.pgid == "ConvergedProofUpRedirect":
             skip = ""
             if interrupt.skippable:
-                key = secrets.token_urlsafe(24)
+                key = self._note_secret(secrets.token_urlsafe(24))
                 self._skips[key] = flow.key
                 flow.stage = "proofup"
                 query = urlencode({"skip": key, "ctx": flow.ctx, "mkt": "en-US"})
@@ -845,7 +857,7 @@ class AzureAdEmulator(RecordingEmulator):
         return response
 
     def _working_form(self, flow: _Flow, user: User) -> Response:
-        code = secrets.token_urlsafe(64)
+        code = self._note_secret(secrets.token_urlsafe(64))
         self._codes[code] = user.upn.lower()
         header = _b64url(json.dumps({"typ": "JWT", "alg": "RS256"}).encode())
         claims = {
@@ -855,7 +867,7 @@ class AzureAdEmulator(RecordingEmulator):
             "nonce": flow.nonce,
             "tid": self.tenant_id,
         }
-        id_token = (
+        id_token = self._note_secret(
             f"{header}.{_b64url(json.dumps(claims).encode())}.{_b64url(secrets.token_bytes(32))}"
         )
         fields = {
@@ -891,7 +903,7 @@ class AzureAdEmulator(RecordingEmulator):
         app_id = request.args.get("applicationId", "")
         upn = self._my_apps.get(request.cookies.get(MY_APPS_COOKIE, ""))
         if upn is None:
-            key = secrets.token_urlsafe(32)
+            key = self._note_secret(secrets.token_urlsafe(32))
             self._oidc_states[key] = self.start_url(app_id)
             query = urlencode(
                 {
@@ -1005,8 +1017,12 @@ class AzureAdEmulator(RecordingEmulator):
     def _credential_type(self, request: Request, body: Mapping[str, Any]) -> Response:
         username = _field(body, "username")
         flow = self._flow_of(_field(body, "flowToken"))
-        if flow is not None and not self._api_canary_ok(flow, request):
+        if flow is None:  # a spent, foreign or missing flow token
+            return self._json_error("flowToken", "50089")
+        if not self._api_canary_ok(flow, request):
             return self._json_error("canary")
+        if _field(body, "originalRequest") != flow.ctx:
+            return self._json_error("originalRequest")
         user = self.users.get(username.lower())
         domain = username.rpartition("@")[2].lower()
         credentials: dict[str, Any] = {
@@ -1032,9 +1048,9 @@ class AzureAdEmulator(RecordingEmulator):
             "ThrottleStatus": 0,
             "Credentials": credentials,
             "EstsProperties": {"UserTenantBranding": None, "DomainType": domain_type},
-            "FlowToken": self._issue(flow, keep=True) if flow is not None else None,
+            "FlowToken": self._issue(flow, keep=True),
             "IsSignupDisallowed": True,
-            "apiCanary": flow.api_canary if flow is not None else "",
+            "apiCanary": flow.api_canary,
         }
         return _json(answer)
 
@@ -1046,9 +1062,9 @@ class AzureAdEmulator(RecordingEmulator):
         return f"{self.federation_url}?{query}"
 
     @staticmethod
-    def _json_error(name: str) -> Response:
-        text = ERROR_TEXTS["90100"].format(name=name)
-        answer = {"Success": False, "ErrCode": 90100, "Message": f"AADSTS90100: {text}"}
+    def _json_error(name: str, code: str = "90100") -> Response:
+        text = ERROR_TEXTS[code].format(name=name)
+        answer = {"Success": False, "ErrCode": int(code), "Message": f"AADSTS{code}: {text}"}
         return _json(answer, 400)
 
     def _password(self, body: Mapping[str, Any]) -> Response:
@@ -1123,6 +1139,8 @@ class AzureAdEmulator(RecordingEmulator):
             return _json(answer)
         if not self._api_canary_ok(flow, request):
             return self._json_error("canary")
+        if _field(body, "Ctx") != flow.ctx:  # the page's sCtx, then each answer's Ctx
+            return self._json_error("Ctx")
         return flow
 
     def _begin_auth(self, request: Request, body: Mapping[str, Any]) -> Response:
@@ -1142,7 +1160,7 @@ class AzureAdEmulator(RecordingEmulator):
             mfa.entropy = 10 + secrets.randbelow(90)  # number matching: always on
             self._entropies.append(mfa.entropy)
         if method.id == "OneWaySMS":
-            mfa.sms_code = f"{secrets.randbelow(10**6):06d}"
+            mfa.sms_code = self._note_code(f"{secrets.randbelow(10**6):06d}")
             self._sms.append((flow.upn, mfa.sms_code))
             if self.on_sms is not None:
                 self.on_sms(flow.upn, mfa.sms_code)
@@ -1156,14 +1174,14 @@ class AzureAdEmulator(RecordingEmulator):
         mfa = flow.mfa
         if mfa is None or mfa.closed or _field(body, "SessionId") != mfa.session_id:
             return self._sas_answer(flow, "InvalidSession", method=_field(body, "AuthMethodId"))
-        result = self._factor_result(mfa, _field(body, "AdditionalAuthData").strip())
+        result = self._factor_result(flow.upn, mfa, _field(body, "AdditionalAuthData").strip())
         if result == "Success":
             flow.mfa_done = True
-            flow.ctx = "rQQIARAA" + secrets.token_urlsafe(48)
+            flow.ctx = self._note_secret("rQQIARAA" + secrets.token_urlsafe(48))
         mfa.closed = result not in RETRYABLE
         return self._sas_answer(flow, result, method=mfa.method.id, mfa=mfa)
 
-    def _factor_result(self, mfa: _Mfa, code: str) -> str:
+    def _factor_result(self, upn: str, mfa: _Mfa, code: str) -> str:
         method = mfa.method
         if method.id in PUSH_METHODS:
             mfa.polls += 1
@@ -1183,7 +1201,12 @@ class AzureAdEmulator(RecordingEmulator):
         if sms:
             right = bool(code) and hmac.compare_digest(code.encode(), mfa.sms_code.encode())
         else:
-            right = bool(code) and self._totp_ok(method.totp_secret, code)
+            # a used code is refused as a wrong one is (OathCodeIncorrect)
+            secret = method.totp_secret
+            right = (
+                bool(secret)
+                and self._spent_codes.check(upn, secret or "", code, self.clock()) == "ok"
+            )
         if right:
             return "Success"
         mfa.attempts += 1
@@ -1193,15 +1216,6 @@ class AzureAdEmulator(RecordingEmulator):
             return "OathCodeFailedMaxAllowedRetryReached"
         return "SMSAuthFailedWrongCodeEntered" if sms else "OathCodeIncorrect"
 
-    def _totp_ok(self, secret: str | None, code: str) -> bool:
-        if not secret:
-            return False
-        now = self.clock()
-        return any(
-            hmac.compare_digest(totp_at(secret, now + 30 * delta).encode(), code.encode())
-            for delta in (-1, 0, 1)
-        )
-
     def _process_auth(self, body: Mapping[str, Any]) -> Response:
         flow = self._flow_of(_field(body, FLOW_TOKEN_NAME))
         if flow is None or flow.stage != "mfa":
@@ -1210,6 +1224,11 @@ class AzureAdEmulator(RecordingEmulator):
             return self._error_page(flow, "90100", 400, name="canary")
         if _field(body, "request") != flow.ctx:
             return self._error_page(flow, "90100", 400, name="request")
+        if _field(body, "login").strip().lower() != flow.upn:  # the page's sPOST_Username
+            return self._error_page(flow, "90100", 400, name="login")
+        proven = flow.mfa.method.id if flow.mfa is not None else ""
+        if flow.mfa_done and _field(body, "mfaAuthMethod") != proven:
+            return self._error_page(flow, "90100", 400, name="mfaAuthMethod")
         if not flow.mfa_done:
             return self._error_page(flow, "500121")
         return self._advance(flow)
@@ -1239,7 +1258,7 @@ class AzureAdEmulator(RecordingEmulator):
             or not right
         ):
             return self._adfs_page(request, username, INCORRECT_ADFS)
-        token_id = "_" + secrets.token_hex(16)
+        token_id = self._note_secret("_" + secrets.token_hex(16))
         self._wsfed[token_id] = user.upn.lower()
         wresult = (
             '<t:RequestSecurityTokenResponse xmlns:t="http://schemas.xmlsoap.org/ws/2005/02/'

@@ -25,6 +25,7 @@ import hashlib
 import hmac
 import html
 import json
+import re
 import secrets
 import struct
 import time
@@ -61,6 +62,9 @@ INVALID_OTP_MESSAGE = "Invalid one-time password."
 XSRF_MESSAGE = "Forbidden: missing or invalid XSRF token."
 CONTENT_TYPE_MESSAGE = "Content-Type must be application/json."
 BAD_BODY_MESSAGE = "Malformed request body."
+#: A sign-in that is not for an SSO app (``context`` other than ``sso``) or whose ``redirectTo``
+#: is not the app's SSO path (``saml2/<slug>``, relative: never another host).
+SSO_REQUEST_MESSAGE = "Bad request: context must be sso and redirectTo an app's saml2 path."
 PUSH_UNAVAILABLE_MESSAGE = "Push authentication is not available for this login."
 PUSH_NOT_FOUND_MESSAGE = "Push request not found."
 PUSH_NOT_ACCEPTED_MESSAGE = "Push authentication has not been accepted."
@@ -104,6 +108,34 @@ def totp_verify(secret_b32: str, code: str, *, window: int = 1) -> bool:
         hmac.compare_digest(totp_at(secret_b32, now + 30 * delta).encode(), code.encode())
         for delta in range(-window, window + 1)
     )
+
+
+class SpentCodes:
+    """The TOTP time steps each user has spent: a code is good once (RFC 6238 §5.2), as at
+    the IdPs, however many steps of clock drift they allow."""
+
+    def __init__(self) -> None:
+        self._spent: set[tuple[str, str, int]] = set()
+
+    def check(
+        self, who: str, secret: str, code: str, now: float, *, window: int = 1
+    ) -> Literal["ok", "wrong", "replayed"]:
+        """``ok`` (and the code is spent), ``wrong``, or ``replayed`` (right, but used)."""
+        base = int(now // 30)
+        step = next(
+            (
+                s
+                for s in range(base - window, base + window + 1)
+                if code and hmac.compare_digest(totp_at(secret, s * 30).encode(), code.encode())
+            ),
+            None,
+        )
+        if step is None:
+            return "wrong"
+        if (who, secret, step) in self._spent:
+            return "replayed"
+        self._spent.add((who, secret, step))
+        return "ok"
 
 
 def new_totp_secret() -> str:
@@ -238,6 +270,9 @@ def _page(title: str, body: str, status: int = 200) -> Response:
     return Response(text, status=status, mimetype="text/html")
 
 
+SSO_PATH = re.compile(r"saml2/[A-Za-z0-9._~-]+")
+
+
 def _field(body: Mapping[str, Any], name: str) -> str:
     value = body.get(name, body.get(name[0].upper() + name[1:], ""))
     return value if isinstance(value, str) else ""
@@ -267,6 +302,7 @@ class JumpCloudEmulator(RecordingEmulator):
         self._sessions: dict[str, str] = {}  # SSO session cookie -> email
         self._pushes: dict[str, _Push] = {}
         self._key_challenges: dict[str, _KeyChallenge] = {}
+        self._spent_codes = SpentCodes()
 
     @property
     def api_url(self) -> str:
@@ -330,7 +366,7 @@ class JumpCloudEmulator(RecordingEmulator):
 
     def _xsrf(self, request: Request) -> Response:
         key = request.cookies.get(XSRF_COOKIE, "")
-        token = secrets.token_urlsafe(32)
+        token = self._note_secret(secrets.token_urlsafe(32))  # the XSRF token
         if key in self._consoles:
             self._consoles[key].token = token  # a new token makes the old one stale
         else:
@@ -383,14 +419,21 @@ class JumpCloudEmulator(RecordingEmulator):
         if user is None or not hmac.compare_digest(password.encode(), user.password.encode()):
             console.pending = None
             return _json({"message": BAD_CREDENTIALS_MESSAGE}, 401)
-        console.redirect_to = _field(body, "redirectTo")
+        redirect_to = _field(body, "redirectTo")
+        if _field(body, "context") != "sso" or not SSO_PATH.fullmatch(redirect_to):
+            console.pending = None
+            return _json({"message": SSO_REQUEST_MESSAGE}, 400)
+        console.redirect_to = redirect_to
         factors = user.factors()
         console.pending = user.email.lower() if factors else None
         if factors and not otp:
             return _json({"message": MFA_REQUIRED_MESSAGE, "factors": factors}, 401)
         if factors:
             secret = user.totp_secret
-            if not (secret and user.can_use("totp") and totp_verify(secret, otp)):
+            if not (secret and user.can_use("totp")):
+                return _json({"message": INVALID_OTP_MESSAGE}, 401)
+            # a used code is refused as a wrong one is (the protocol's 401)
+            if self._spent_codes.check(user.email.lower(), secret, otp, time.time()) != "ok":
                 return _json({"message": INVALID_OTP_MESSAGE}, 401)
         return self._logged_in(console, user)
 
@@ -458,7 +501,7 @@ class JumpCloudEmulator(RecordingEmulator):
         if user is None or not user.can_use("webauthn"):
             return _json({"message": WEBAUTHN_UNAVAILABLE_MESSAGE}, 401)
         challenge = secrets.token_bytes(32)
-        token = secrets.token_urlsafe(24)
+        token = self._note_secret(secrets.token_urlsafe(24))
         rp_id = user.webauthn_rp_id or (urlsplit(self.api_url).hostname or "")
         self._key_challenges[token] = _KeyChallenge(
             key, user.email.lower(), challenge, rp_id, user.webauthn_user_verification

@@ -37,9 +37,11 @@ client's clock; ``fail_next(..., body=b"…")`` answers those bytes as JSON (e.g
 :func:`tests.emulators.deep_json`). :class:`Elsewhere` is a server on another origin that
 records whatever reaches it.
 
-Not emulated (marked where they are): the U2F ``appid`` extension is announced but assertions
-are checked against the org's host only; Duo (``web``/``DUO``) answers the challenge shape and
-then waits forever; enrolment, password change and unlock are links only.
+Not emulated (marked where they are): a factor with ``app_id_extension`` announces the U2F
+``appid`` extension but refuses every assertion posted for it, saying the emulator cannot check
+it (samljit does not sign for an appid: a key enrolled as U2F needs the browser); Duo
+(``web``/``DUO``) answers the challenge shape and then waits forever; enrolment, password
+change and unlock are links only.
 
 Run by hand from the repo root: ``python -m tests.emulators.okta --port 8710``.
 """
@@ -64,7 +66,7 @@ from urllib.parse import quote, urlsplit
 
 from werkzeug.wrappers import Request, Response
 
-from samljit.testing.emulator import Failure, RecordingEmulator
+from samljit.testing.emulator import ISSUED, Failure, RecordingEmulator
 from samljit.tools.sandbox.response import (
     RoleGrant,
     RoleOrder,
@@ -76,10 +78,10 @@ from samljit.tools.sandbox.response import (
 from tests.emulators.jumpcloud import (
     DEFAULT_CERT_PATH,
     DEFAULT_KEY_PATH,
+    SpentCodes,
     demo_roles,
     new_totp_secret,
     show_totp_until_stopped,
-    totp_at,
 )
 
 REDACTED = "***"
@@ -117,6 +119,10 @@ ERRORS: dict[str, tuple[int, str]] = {
 }
 PASSCODE_CAUSE = "Your passcode doesn't match our records. Please try again."
 ANSWER_CAUSE = "Your answer doesn't match our records. Please try again."
+#: The emulator's own words for an assertion of a factor announcing a U2F ``appid``.
+APPID_UNSUPPORTED_CAUSE = "Not emulated: assertions for a U2F appid are not checked here."
+#: A passcode already used (Okta's PASSCODE_REPLAYED), refused as a wrong one is (E0000068).
+REPLAYED_CAUSE = "Each code can only be used once. Please wait for a new code and try again."
 ASSERTION_CAUSE = "The security key assertion was refused."
 COUNTER_CAUSE = "The security key's counter went backwards: the key may be cloned."
 SESSION_ME_SUMMARY = "Not found: Resource not found: me (Session)"
@@ -187,8 +193,8 @@ class Factor:
 
     ``push``: one behaviour per push sent (the last one repeats), decided on poll
     ``push_after`` (earlier polls answer WAITING); ``number``: the ``correctAnswer`` the polls
-    carry while WAITING. ``totp_secret``/``codes``: what passcodes verify (``codes`` also is
-    the SMS/call/email code sent, else a random one). ``public_key``/``sign_count``: the
+    carry while WAITING. ``totp_secret``/``codes``: what passcodes verify, each once (``codes``
+    also is the SMS/call/email code sent, else a random one). ``public_key``/``sign_count``: the
     security key credential registered for a ``webauthn``/``u2f`` factor (its id is
     ``registered_id``, by default the advertised ``credentialId``); ``require_uv``: the
     assertion must carry user verification.
@@ -201,6 +207,7 @@ class Factor:
     status: Literal["ACTIVE", "NOT_SETUP"] = "ACTIVE"
     totp_secret: str | None = field(default=None, repr=False)
     codes: Sequence[str] = field(default=(), repr=False)
+    used_codes: list[str] = field(default_factory=list, repr=False)  # passcodes spent
     answer: str | None = field(default=None, repr=False)
     push: PushBehaviour | Sequence[PushBehaviour] = "accept"
     push_after: int = 2
@@ -520,13 +527,15 @@ def okta_js_string(value: str) -> str:
 
 
 def _token(prefix: str, size: int = 30) -> str:
-    return prefix + secrets.token_urlsafe(size)
+    """A secret handed out (session token, session id, state handle), recorded for the leak
+    check."""
+    return ISSUED.secret(prefix + secrets.token_urlsafe(size))
 
 
 def _state_token() -> str:
     """Like Okta's: ``00`` and 40 URL-safe characters, at least one of them a ``-``."""
     raw = secrets.token_urlsafe(30)
-    return f"00{raw[:19]}-{raw[20:]}"
+    return ISSUED.secret(f"00{raw[:19]}-{raw[20:]}")
 
 
 def _jwt(claims: Mapping[str, Any]) -> str:
@@ -537,7 +546,7 @@ def _jwt(claims: Mapping[str, Any]) -> str:
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     signature = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
-    return f"{part({'alg': 'RS256', 'kid': 'emulator'})}.{part(claims)}.{signature}"
+    return ISSUED.secret(f"{part({'alg': 'RS256', 'kid': 'emulator'})}.{part(claims)}.{signature}")
 
 
 def _truthy(value: Any) -> bool:
@@ -617,6 +626,7 @@ class OktaEmulator(RecordingEmulator):
         self.verify_query = verify_query
         self.success_token = success_token
         self._sent_codes: list[tuple[str, str]] = []
+        self._spent_codes = SpentCodes()
         self._windows: dict[str, _Window] = {}
         self._bad_passwords: dict[str, int] = {}
         self._transactions: dict[str, _Transaction] = {}
@@ -1062,20 +1072,18 @@ class OktaEmulator(RecordingEmulator):
         self, base: str, tx: _Transaction, factor: Factor, body: Mapping[str, Any]
     ) -> Response:
         code = str(body.get("passCode", ""))
-        ok = False
+        verdict = "wrong"
         if code and factor.totp_secret:
-            now = self.clock()
-            ok = any(
-                hmac.compare_digest(
-                    totp_at(factor.totp_secret, now + 30 * d).encode(), code.encode()
-                )
-                for d in (-1, 0, 1)
-            )
+            verdict = self._spent_codes.check(factor.id, factor.totp_secret, code, self.clock())
+        elif code and code in factor.used_codes:
+            verdict = "replayed"
         elif code and code in factor.codes:
-            ok = True
-            if factor.factor_type in ("token:hardware",):
-                factor.codes = [c for c in factor.codes if c != code]  # a YubiKey OTP is single-use
-        if not ok:
+            verdict = "ok"  # a YubiKey OTP or an RSA/Symantec code is single-use too
+            factor.codes = [c for c in factor.codes if c != code]
+            factor.used_codes.append(code)
+        if verdict == "replayed":
+            return _error("E0000068", causes=[REPLAYED_CAUSE])
+        if verdict != "ok":
             return _error("E0000068", causes=[PASSCODE_CAUSE])
         return self._factor_verified(base, tx)
 
@@ -1158,6 +1166,7 @@ class OktaEmulator(RecordingEmulator):
             if now < ready:
                 return self._too_many(ready)
         sent_code = factor.codes[0] if factor.codes else f"{secrets.randbelow(10**6):06d}"
+        self._note_code(sent_code)
         tx.challenges[factor.id] = _Challenge(factor.id, sent_at=now, code=sent_code)
         self._sent_codes.append((factor.id, sent_code))
         tx.status = "MFA_CHALLENGE"
@@ -1251,6 +1260,11 @@ class OktaEmulator(RecordingEmulator):
         refused = _error("E0000068", causes=[ASSERTION_CAUSE])
         if challenge is None or not challenge.nonce:
             return refused
+        if factor.app_id_extension:
+            # UNSUPPORTED: an assertion for the appid (rpIdHash = SHA-256 of the appid) is not
+            # checked here; refusing it says so instead of checking it against the org's host
+            tx.challenges.pop(factor.id, None)
+            return _error("E0000068", causes=[APPID_UNSUPPORTED_CAUSE])
         tx.challenges.pop(factor.id, None)  # one assertion per nonce
         verdict = self._check_assertion(base, factor, challenge.nonce, body)
         if verdict == "counter":
@@ -1545,7 +1559,7 @@ class OktaEmulator(RecordingEmulator):
             return _oauth_error("invalid_scope", text)
         user_code = "".join(secrets.choice("BCDFGHJKLMNPQRSTVWXZ") for _ in range(8))
         device = _DeviceCode(
-            device_code=secrets.token_hex(16),
+            device_code=ISSUED.secret(secrets.token_hex(16)),
             user_code=user_code,
             client_id=client.client_id,
             scopes=scopes,
@@ -1684,7 +1698,7 @@ class OktaEmulator(RecordingEmulator):
             or subject.user.app(app_id) is None
         ):
             return _oauth_error("invalid_target", f"The audience is not valid: {audience}")
-        token = secrets.token_urlsafe(40)
+        token = self._note_secret(secrets.token_urlsafe(40))
         self._oauth_tokens[token] = _OAuthToken(
             "web_sso", subject.user, client.client_id, [], now + self.web_sso_lifetime, app_id
         )

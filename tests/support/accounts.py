@@ -3,8 +3,11 @@
 
 from __future__ import annotations
 
+import time
+
 from samljit.tools.sandbox.response import RoleGrant
-from tests.emulators.jumpcloud import App, JumpCloudEmulator, User
+from tests.emulators.jumpcloud import App, JumpCloudEmulator, User, totp_at
+from tests.support.cli import Cli
 
 SLUG = "acme-prod-aws-admin"
 ACCOUNT_ID = "012345678987"
@@ -17,6 +20,19 @@ DEV_PROVIDER = f"arn:aws:iam::{DEV_ACCOUNT}:saml-provider/JumpCloud"
 EMAIL = "ops@acme.example"
 PASSWORD = "correct-Horse-battery-staple-42"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def fresh_code(cli: Cli, secret: str = TOTP_SECRET) -> str:
+    """A TOTP code of ``secret`` this test has not used yet (the emulators take each code
+    once, as the IdPs do): the current step's, else the next step's (still inside the IdPs'
+    one-step window). Kept for the leak check."""
+    now = time.time()
+    for offset in (0, 30):
+        value = totp_at(secret, now + offset)
+        if value not in cli.secrets:
+            cli.secrets.add(value)
+            return value
+    raise AssertionError("a third TOTP code within one step: the IdP would refuse it")
 
 
 def grants(*arns: tuple[str, str]) -> list[RoleGrant]:

@@ -1,7 +1,7 @@
 """Chromium's DevTools virtual WebAuthn authenticator, attached inside the browser the installed
-samljit launches (through the Browser provider's test-only seam).
+samljit launches (through the test seam of ``tests/support/seams``).
 
-    env = passkey_env()  # SAMLJIT_TEST_MODE, SAMLJIT_TEST_BROWSER_HOOK, PYTHONPATH
+    env = passkey_env()  # SAMLJIT_TEST_BROWSER_HOOK, PYTHONPATH
 
 The authenticator is CTAP2 over USB with resident keys, user verification and automatic
 presence: ``navigator.credentials.create()`` and ``.get()`` answer at once, headless. It
@@ -12,18 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.support.paths import REPO
+from tests.support.paths import seams_env
 
 #: The CDP sessions stay referenced for the browser's lifetime (the authenticator is theirs).
 _SESSIONS: list[Any] = []
 
 
 def passkey_env() -> dict[str, str]:
-    return {
-        "SAMLJIT_TEST_MODE": "1",
-        "SAMLJIT_TEST_BROWSER_HOOK": "tests.support.passkey:attach",
-        "PYTHONPATH": str(REPO),
-    }
+    return seams_env(SAMLJIT_TEST_BROWSER_HOOK="tests.support.passkey:attach")
 
 
 def attach(context: Any, page: Any) -> None:

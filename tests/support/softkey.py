@@ -11,7 +11,7 @@ subprocess signs with the keys the test provisioned and the test sees the counte
 
     store = SoftKeyStore(tmp_path / "key.json")
     credential = enroll(store, rp_id="127.0.0.1", origin=emu.base_url, user=b"ops")
-    env = softkey_env(store)  # SAMLJIT_TEST_MODE, SAMLJIT_TEST_CTAP_DEVICE, the store's path
+    env = softkey_env(store)  # SAMLJIT_TEST_CTAP_DEVICE, the store's path, PYTHONPATH
 
 Modes (``store.configure(...)``): ``pin`` (a PIN is set: UV is by PIN), ``uv`` (built-in user
 verification, like a fingerprint: no PIN asked), ``touch`` ("now", or "never": the key waits
@@ -42,7 +42,7 @@ from fido2.ctap2.pin import PinProtocolV1
 from fido2.hid import CAPABILITY, CTAPHID
 from fido2.utils import sha256
 
-from tests.support.paths import REPO
+from tests.support.paths import seams_env
 
 ENV_STORE = "SAMLJIT_TEST_SOFTKEY"
 AAGUID = bytes.fromhex("5a4d4c4a49542d534f46544b45593031")  # "ZMLJIT-SOFTKEY01"
@@ -135,18 +135,14 @@ class SoftKeyStore:
 
 
 def softkey_env(store: SoftKeyStore) -> dict[str, str]:
-    """What the installed samljit needs to use this key (the test-only seam)."""
-    return {
-        "SAMLJIT_TEST_MODE": "1",
-        "SAMLJIT_TEST_CTAP_DEVICE": "tests.support.softkey:devices",
-        ENV_STORE: str(store.path),
-        "PYTHONPATH": str(REPO),
-    }
+    """What the installed samljit needs to use this key (the test seam of ``SEAMS``)."""
+    seam = seams_env(SAMLJIT_TEST_CTAP_DEVICE="tests.support.softkey:devices")
+    return {**seam, ENV_STORE: str(store.path)}
 
 
 def devices(env: Mapping[str, str]) -> list[SoftKey]:
-    """The factory ``SAMLJIT_TEST_CTAP_DEVICE`` names: the key of ``SAMLJIT_TEST_SOFTKEY``,
-    or none when the store says it is not plugged in."""
+    """The factory ``SAMLJIT_TEST_CTAP_DEVICE`` names (``tests/support/seams``): the key of
+    ``SAMLJIT_TEST_SOFTKEY``, or none when the store says it is not plugged in."""
     store = SoftKeyStore(Path(env[ENV_STORE]))
     return [SoftKey(store)] if store.modes.get("present", True) else []
 

@@ -12,9 +12,9 @@ import pytest
 
 from samljit.common.errors import AuthenticationError, MissingInputError
 from samljit.common.terminal import Terminal
-from samljit.idp import fido
 from samljit.idp.fido import KeyRequest, SecurityKey, find_devices, rp_id_allowed
 from samljit.testing.fakes import FakeClock, fake_services
+from tests.support.paths import FORMER_SWITCHES
 from tests.support.softkey import PRODUCT, SoftKey, SoftKeyStore, enroll
 
 ORIGIN = "http://127.0.0.1:8700"
@@ -161,18 +161,11 @@ def test_without_fido2_the_line_names_pip_and_browser(
     assert caught.value.message.endswith("log in with `samljit login --browser`")
 
 
-@pytest.mark.parametrize(
-    "env",
-    [
-        {"SAMLJIT_TEST_CTAP_DEVICE": "tests.support.softkey:devices"},  # no test mode
-        {"SAMLJIT_TEST_CTAP_DEVICE": "os:getcwd", "SAMLJIT_TEST_MODE": "1"},  # not tests.
-        {"SAMLJIT_TEST_CTAP_DEVICE": "tests.support.softkey", "SAMLJIT_TEST_MODE": "1"},
-    ],
-)
-def test_the_device_seam_is_ignored_without_both_guards(
-    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+def test_the_devices_are_the_usb_ones_whatever_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    warned: list[str] = []
+    for name, value in FORMER_SWITCHES.items():
+        monkeypatch.setenv(name, value)
     listed: list[int] = []
 
     class Hid:
@@ -182,17 +175,5 @@ def test_the_device_seam_is_ignored_without_both_guards(
             return []
 
     monkeypatch.setattr("fido2.hid.CtapHidDevice", Hid)
-    assert find_devices(env, warned.append) == []
+    assert find_devices() == []
     assert listed == [1]
-    assert warned and "is a setting of samljit's own tests and is ignored" in warned[0]
-
-
-def test_the_device_seam_with_both_guards(store: SoftKeyStore) -> None:
-    env = {
-        "SAMLJIT_TEST_CTAP_DEVICE": "tests.support.softkey:devices",
-        "SAMLJIT_TEST_MODE": "1",
-        "SAMLJIT_TEST_SOFTKEY": str(store.path),
-    }
-    found = find_devices(env, pytest.fail)
-    assert [type(d).__name__ for d in found] == ["SoftKey"]
-    assert fido.TEST_DEVICE_ENV in env
