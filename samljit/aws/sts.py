@@ -397,9 +397,10 @@ def _hint(fault: _Fault, context: _Context) -> str | None:
             "the IdP's current metadata (signing certificate) to that IAM provider"
         )
     if code == "AccessDenied":
+        audience = _acs_url(role, context.destination)
         return (
             f"the trust policy of {role} must allow sts:AssumeRoleWithSAML for the Federated "
-            f'principal {provider} (condition "SAML:aud": "{_acs_url(role, context.destination)}"); '
+            f'principal {provider} (condition "SAML:aud": "{audience}"); '
             "also check that the IdP grants this role with this provider"
         )
     if code in ("ExpiredTokenException", "ExpiredToken"):
