@@ -333,7 +333,7 @@ def _assume(
         duration=account.session_duration or assertion.session_duration,
         region=account.region,
         env=services.env,
-        destination=assertion.destination or assertion.recipient,
+        destination=assertion.addressed_to,
     )
     for note in result.notes:
         services.terminal.warn(note)

@@ -452,6 +452,23 @@ def test_no_regional_sts_from_a_look_alike_or_another_partitions_destination(
     )
 
 
+def test_without_a_destination_the_recipient_says_where_the_response_was_addressed() -> None:
+    from samljit.saml.assertion import parse
+
+    regional = "https://ap-northeast-3.signin.aws.amazon.com/saml"
+    root = build_response(
+        issuer="https://idp.acme.example/saml",
+        name_id="ana@acme.example",
+        roles=[RoleGrant(ROLE_RO, PROVIDER)],
+        session_name="ana@acme.example",
+        destination=regional,
+    )
+    assert parse(encode(root)).addressed_to == regional
+    del root.attrib["Destination"]
+    parsed = parse(encode(root))
+    assert (parsed.destination, parsed.addressed_to) == (None, regional)
+
+
 @responses.activate
 def test_the_call_goes_to_the_destinations_region_and_hints_its_saml_aud() -> None:
     url = "https://sts.ap-southeast-2.amazonaws.com/"
