@@ -33,7 +33,7 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -44,6 +44,7 @@ from samljit.idp.api import (
     AssertionFormatError,
     AuthenticationError,
     ConfigError,
+    DoctorFinding,
     LoginSecrets,
     NetworkError,
     PasswordNeed,
@@ -502,6 +503,35 @@ class BrowserProvider(Provider):
             "browser_autofill may fill, besides the url's",
         ),
     )
+
+    @classmethod
+    def doctor_checks(
+        cls, accounts: Sequence[Account], env: Mapping[str, str]
+    ) -> list[DoctorFinding]:
+        """On Linux a CA bundle (``AWS_CA_BUNDLE``, …) reaches the browser through NSS's
+        ``certutil``: say whether it is there."""
+        from samljit.common.http import CA_BUNDLE_VARIABLES
+        from samljit.idp.nssdb import INSTALL_CERTUTIL
+
+        if not sys.platform.startswith("linux") or not any(
+            env.get(name) for name in CA_BUNDLE_VARIABLES
+        ):
+            return []
+        names = [a.name for a in accounts]
+        plural = "s" if len(names) > 1 else ""
+        subject = f"CA bundle in the browser (account{plural} {', '.join(names)})"
+        if shutil.which("certutil", path=env.get("PATH")) is None:
+            return [
+                DoctorFinding(
+                    "fix",
+                    subject,
+                    "certutil is not installed: the browser would not trust the bundle's CAs",
+                    f"{INSTALL_CERTUTIL} (Fedora: nss-tools)",
+                )
+            ]
+        return [
+            DoctorFinding("ok", subject, "certutil adds the bundle's CAs to the browser's store")
+        ]
 
     @classmethod
     def asks_password(cls, account: Account) -> bool:

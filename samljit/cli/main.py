@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _help()
     command = command_in(words)
     if command in REPLAYABLE:
-        from samljit.jit.answers import replay
+        from samljit.cli.replay import replay
 
         replayed = replay(words, os.environ, quiet(words))
         if replayed is not None:
@@ -114,11 +114,12 @@ def _help() -> int:
     """``samljit --help``: the text argparse makes, remembered per width until samljit's
     files change (an upgrade), so that it costs no more than a cached answer."""
     import samljit
+    from samljit.cli.replay import replay
     from samljit.cli.words import help_width
     from samljit.jit import answers
 
     key = ["\0help", str(help_width())]
-    if answers.replay(key, os.environ, quiet=False) is not None:
+    if replay(key, os.environ, quiet=False) is not None:
         return EXIT_OK
     from samljit.cli.args import build_parser
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import marshal
 import os
-import sys
 import time
 
 from samljit.common.paths import cache_dir, state_dir
@@ -214,10 +213,14 @@ def _private(directory: str) -> bool:
     return info.st_uid == os.getuid() and not info.st_mode & 0o077
 
 
-def replay(
+def answer(
     words: Sequence[str], env: Mapping[str, str], quiet: bool, *, now: float | None = None
-) -> int | None:
-    """Answer ``words`` from what was remembered, or ``None`` to take the full path."""
+) -> dict[str, Any] | None:
+    """What to answer ``words`` with from what was remembered (its audit line recorded), or
+    ``None`` to take the full path: ``stdout`` and ``stderr`` (``""`` when quiet) to write,
+    and for ``exec`` the ``argv`` to run (the program found as execvp would) with its
+    environment ``exec_env``. Writing and running them is the CLI's
+    (:mod:`samljit.cli.replay`)."""
     key = key_of(words, env)
     if key is None:
         return None
@@ -233,11 +236,13 @@ def replay(
     if entry["stderr"] and not quiet and _colour(env):
         return None  # the full path styles its line
     argv = None
+    exec_env = None
     if entry["exec_env"] is not None:  # exec: the program, found as execvp would
-        program = _program(list(words[words.index("--") + 1 :]), env)
-        if program is None:
+        argv = _program(list(words[words.index("--") + 1 :]), env)
+        if argv is None:
             return None  # no command, or not found: the full path says so
-        argv = program
+        exec_env = {k: v for k, v in env.items() if k not in entry["unset"]}
+        exec_env.update(entry["exec_env"])
     audit = entry["audit"]
     if audit:
         state = state_dir(env)
@@ -249,17 +254,7 @@ def replay(
             append_audit(state, line.encode("utf-8"))
         except OSError:
             return None
-    if entry["stdout"]:
-        sys.stdout.write(entry["stdout"])
-        sys.stdout.flush()
+    stderr = ""
     if entry["stderr"] and not quiet:
-        sys.stderr.write(entry["stderr"].replace("{expiry}", expiry_text(entry["expires"], now)))
-        sys.stderr.flush()
-    if argv is not None:
-        child = {k: v for k, v in env.items() if k not in entry["unset"]}
-        child.update(entry["exec_env"])
-        try:
-            os.execve(argv[0], argv[1:], child)
-        except OSError:
-            return None  # the full path says why, with its exit status
-    return 0
+        stderr = entry["stderr"].replace("{expiry}", expiry_text(entry["expires"], now))
+    return {"stdout": entry["stdout"], "stderr": stderr, "argv": argv, "exec_env": exec_env}

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import stat
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -65,7 +64,8 @@ class Doctor:
         self.credentials_files(accounts)
         self.clock(accounts)
         self.proxies()
-        self.ca_bundles(accounts)
+        self.ca_bundles()
+        self.provider_checks(accounts)
         return [f for f in self.findings if f.level == "fix"]
 
     # -- config ----------------------------------------------------------------------------
@@ -316,7 +316,7 @@ class Doctor:
                 return
         self.add("ok", name, shown)
 
-    def ca_bundles(self, accounts: list[config.Account]) -> None:
+    def ca_bundles(self) -> None:
         found = False
         from samljit.common.http import CA_BUNDLE_VARIABLES
 
@@ -328,27 +328,22 @@ class Doctor:
             self._ca_bundle(name, Path(os.path.expanduser(value)))
         if not found:
             self.add("ok", "CA bundle", "AWS_CA_BUNDLE not set (the default CA certificates)")
-            return
-        browsers = [a.name for a in accounts if a.provider.lower() == "browser"]
-        if browsers and sys.platform.startswith("linux"):
-            self._browser_trust(browsers)
 
-    def _browser_trust(self, browsers: list[str]) -> None:
-        """On Linux the Browser provider hands the CA bundle to the browser with certutil."""
-        import shutil
+    def provider_checks(self, accounts: list[config.Account]) -> None:
+        """What each provider in use declares for its accounts (``Provider.doctor_checks``:
+        e.g. a program the provider runs)."""
+        from samljit.idp.provider import load_provider
 
-        from samljit.idp.nssdb import INSTALL_CERTUTIL
-
-        subject = f"CA bundle in the browser (account{_s(browsers)} {', '.join(browsers)})"
-        if shutil.which("certutil", path=self.env.get("PATH")) is None:
-            self.add(
-                "fix",
-                subject,
-                "certutil is not installed: the browser would not trust the bundle's CAs",
-                f"{INSTALL_CERTUTIL} (Fedora: nss-tools)",
-            )
-        else:
-            self.add("ok", subject, "certutil adds the bundle's CAs to the browser's store")
+        by_provider: dict[Any, list[config.Account]] = {}
+        for account in accounts:
+            try:
+                cls = load_provider(account.provider)
+            except ConfigError:
+                continue  # reported with the account
+            by_provider.setdefault(cls, []).append(account)
+        for cls, group in by_provider.items():
+            for finding in cls.doctor_checks(group, self.env):
+                self.add(finding.level, finding.subject, finding.text, finding.fix)
 
     def _ca_bundle(self, name: str, path: Path) -> None:
         if not path.exists():

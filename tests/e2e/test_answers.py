@@ -20,14 +20,17 @@ from tests.support.cli import COVERAGE_ENV, Cli
 pytestmark = pytest.mark.e2e
 TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
 #: What a replayed run may import beyond the bare interpreter: samljit's entry, the command
-#: line reader and the answers module.
+#: line reader, the replay (the CLI's), the answers module and where it looks (paths).
 REPLAY_MODULES = {
     "samljit",
     "samljit.__main__",
     "samljit.cli",
     "samljit.cli.main",
+    "samljit.cli.replay",
     "samljit.cli.words",
+    "samljit.common",
     "samljit.common.errors",
+    "samljit.common.paths",
     "samljit.jit",
     "samljit.jit.answers",
     "marshal",

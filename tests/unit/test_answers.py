@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from samljit.cli.replay import replay
 from samljit.common import paths
 from samljit.jit import answers
 from tests.support.unprivileged import as_unprivileged, shared_dir
@@ -36,9 +37,9 @@ def test_replayed_before_until_and_not_after(
     watched = tmp_path / "config"
     watched.write_text("x")
     remember(env, watched, until=2_000_000_000.0, stderr="valid {expiry}\n")
-    assert answers.replay(WORDS, env, False, now=1_999_999_999.0) == 0
+    assert replay(WORDS, env, False, now=1_999_999_999.0) == 0
     assert "valid until" in capsys.readouterr().err
-    assert answers.replay(WORDS, env, False, now=2_000_000_000.0) is None
+    assert replay(WORDS, env, False, now=2_000_000_000.0) is None
     assert capsys.readouterr().err == ""
 
 
@@ -46,20 +47,20 @@ def test_a_touched_or_removed_file_ends_it(env: dict[str, str], tmp_path: Path) 
     watched = tmp_path / "config"
     watched.write_text("x")
     remember(env, watched, until=2_000_000_000.0)
-    assert answers.replay(WORDS, env, True, now=1.0) == 0
+    assert replay(WORDS, env, True, now=1.0) == 0
     watched.write_text("xy")
-    assert answers.replay(WORDS, env, True, now=1.0) is None
+    assert replay(WORDS, env, True, now=1.0) is None
     watched.unlink()
-    assert answers.replay(WORDS, env, True, now=1.0) is None
+    assert replay(WORDS, env, True, now=1.0) is None
 
 
 def test_other_words_or_environment_are_other_keys(env: dict[str, str], tmp_path: Path) -> None:
     watched = tmp_path / "config"
     watched.write_text("x")
     remember(env, watched, until=2_000_000_000.0)
-    assert answers.replay([*WORDS, "--role", "full"], env, True, now=1.0) is None
-    assert answers.replay(WORDS, {**env, "SAMLJIT_CONFIG": "/elsewhere"}, True, now=1.0) is None
-    assert answers.replay(WORDS, env, True, now=1.0) == 0
+    assert replay([*WORDS, "--role", "full"], env, True, now=1.0) is None
+    assert replay(WORDS, {**env, "SAMLJIT_CONFIG": "/elsewhere"}, True, now=1.0) is None
+    assert replay(WORDS, env, True, now=1.0) == 0
 
 
 @pytest.mark.parametrize("word", ["--force", "--debug", "--mfa-token", "--mfa-token=123456"])
@@ -76,10 +77,10 @@ def test_a_foreign_or_corrupt_file_is_not_read(env: dict[str, str], tmp_path: Pa
     remember(env, watched, until=2_000_000_000.0)
     path = Path(paths.cache_dir(env)) / answers.FILE
     os.chmod(path, 0o640)
-    assert answers.replay(WORDS, env, True, now=1.0) is None
+    assert replay(WORDS, env, True, now=1.0) is None
     os.chmod(path, 0o600)
     path.write_bytes(b"\x00garbage")
-    assert answers.replay(WORDS, env, True, now=1.0) is None
+    assert replay(WORDS, env, True, now=1.0) is None
 
 
 def test_nothing_is_written_into_a_cache_directory_another_user_owns(tmp_path: Path) -> None:
@@ -120,4 +121,4 @@ def test_the_answers_file_is_written_through_an_exclusive_temp_file(
     (directory / f"{answers.FILE}.{os.getpid()}.tmp").hardlink_to(elsewhere)
     remember(env, watched, until=2_000_000_000.0, stdout="s3cr3t-keys\n")
     assert elsewhere.read_bytes() == b""
-    assert answers.replay(WORDS, env, True, now=1.0) == 0
+    assert replay(WORDS, env, True, now=1.0) == 0
