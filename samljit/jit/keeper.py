@@ -81,9 +81,9 @@ class Keeper:
             held = self._grant
             if held is not None and is_fresh(held.credentials, self.account.refresh_margin, now):
                 return held.credentials
-            if held is not None and self._retry_at is not None and now < self._retry_at:
-                if held.credentials.expiration > now:
-                    return held.credentials
+            waiting = self._retry_at is not None and now < self._retry_at
+            if held is not None and waiting and held.credentials.expiration > now:
+                return held.credentials
             try:
                 grant = self._login()
             except SamljitError as exc:

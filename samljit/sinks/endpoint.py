@@ -35,7 +35,7 @@ HOST = "127.0.0.1"
 PATH = "/samljit/credentials"
 #: The environment variables the SDKs read.
 URI_VARIABLE = "AWS_CONTAINER_CREDENTIALS_FULL_URI"
-TOKEN_VARIABLE = "AWS_CONTAINER_AUTHORIZATION_TOKEN"
+TOKEN_VARIABLE = "AWS_CONTAINER_AUTHORIZATION_TOKEN"  # noqa: S105 (a name, not a token)
 #: Variables that would win over the endpoint in the SDKs' credential chains.
 SHADOWING = (
     "AWS_ACCESS_KEY_ID",
@@ -132,7 +132,7 @@ def _handler_class(source: Source, token: bytes) -> Any:
         server_version = "samljit"
         sys_version = ""
 
-        def do_GET(self) -> None:  # noqa: N802 (the standard library's name)
+        def do_GET(self) -> None:
             given = self.headers.get("Authorization")
             if given is None:
                 self._answer(401, b'{"code": "Unauthorized", "message": "no token"}')

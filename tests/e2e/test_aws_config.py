@@ -99,7 +99,9 @@ def test_write_keeps_every_other_byte_updates_in_place_and_the_aws_cli_runs_it(
     path = cli.home / ".aws" / "config"
     path.parent.mkdir()
     path.write_bytes(HAND_WRITTEN.encode())
-    ran = cli.run("aws-config", "-a", "production", "--all-roles", "--write", "--mfa-token", code(cli))
+    ran = cli.run(
+        "aws-config", "-a", "production", "--all-roles", "--write", "--mfa-token", code(cli)
+    )
     assert ran.returncode == 0, ran.stderr
     first = path.read_bytes().decode()
     assert first.startswith(HAND_WRITTEN + "\n")  # appended: not one byte of it changed
@@ -111,7 +113,9 @@ def test_write_keeps_every_other_byte_updates_in_place_and_the_aws_cli_runs_it(
     assert sections(first)[-3:] == [f"[profile {name}]" for name in names]
 
     # a new profile_template renames samljit's sections in place, duplicating none
-    cli.write_config(account_config(jumpcloud, extra="profile_template = sj-{role_name}-{account_id}\n"))
+    cli.write_config(
+        account_config(jumpcloud, extra="profile_template = sj-{role_name}-{account_id}\n")
+    )
     ran = cli.run("aws-config", "-a", "production", "--all-roles", "--write")
     assert ran.returncode == 0, ran.stderr  # the cached assertion answered: no MFA code
     second = path.read_bytes().decode()
@@ -131,7 +135,10 @@ def test_write_keeps_every_other_byte_updates_in_place_and_the_aws_cli_runs_it(
         assert listed.returncode == 0, listed.stderr
         assert set(renamed) | {"default", "legacy", "tools"} == set(listed.stdout.split())
     # v1 and v2: every profile reads as written, the hand-written ones as before
-    regions = {name: "us-east-2" for name in renamed} | {"default": "eu-west-1", "tools": "us-west-2"}
+    regions = {name: "us-east-2" for name in renamed} | {
+        "default": "eu-west-1",
+        "tools": "us-west-2",
+    }
     for name, region in regions.items():
         got = aws(cli, "configure", "get", "region", "--profile", name)
         assert got.stdout.strip() == region, (name, got.stderr)

@@ -96,7 +96,7 @@ def serving(cli: Cli, jumpcloud: JumpCloudEmulator) -> Iterator[tuple[dict[str, 
         cli.secrets.add(variables["AWS_CONTAINER_AUTHORIZATION_TOKEN"])
         yield variables, process.pid
     finally:
-        out, err = cli.interrupt_at(process, "Serving credentials")
+        _, err = cli.interrupt_at(process, "Serving credentials")
         assert process.returncode == 130, err
         assert "AWS_CONTAINER_AUTHORIZATION_TOKEN" not in err
 
@@ -116,9 +116,10 @@ def test_serve_answers_only_its_token_and_listens_on_loopback_only(
     cli: Cli, serving: tuple[dict[str, str], int]
 ) -> None:
     variables, _ = serving
-    url, token = variables["AWS_CONTAINER_CREDENTIALS_FULL_URI"], variables[
-        "AWS_CONTAINER_AUTHORIZATION_TOKEN"
-    ]
+    url, token = (
+        variables["AWS_CONTAINER_CREDENTIALS_FULL_URI"],
+        variables["AWS_CONTAINER_AUTHORIZATION_TOKEN"],
+    )
     assert url.startswith("http://127.0.0.1:")
     assert fetch(url, None)[0] == 401
     status, body = fetch(url, token[:-1] + ("A" if token[-1] != "A" else "B"))
@@ -229,7 +230,9 @@ def test_exec_server_exits_with_the_childs_status_and_the_endpoint_ends(
 ) -> None:
     cli.write_config(account_config(jumpcloud, extra="exec_server = true\n"))
     show = "import os; print(os.environ['AWS_CONTAINER_CREDENTIALS_FULL_URI']); raise SystemExit(7)"
-    ran = cli.run("exec", "-a", "production", "--mfa-token", code(cli), "--", sys.executable, "-c", show)
+    ran = cli.run(
+        "exec", "-a", "production", "--mfa-token", code(cli), "--", sys.executable, "-c", show
+    )
     assert ran.returncode == 7, ran.stderr
     url = ran.stdout.strip()
     assert url.startswith("http://127.0.0.1:")
@@ -253,7 +256,15 @@ def test_the_javascript_sdk_uses_the_endpoint_of_exec_server(
 ) -> None:
     cli.write_config(account_config(jumpcloud))
     ran = cli.run(
-        "exec", "-a", "production", "--server", "--mfa-token", code(cli), "--", "node", str(node_sdk)
+        "exec",
+        "-a",
+        "production",
+        "--server",
+        "--mfa-token",
+        code(cli),
+        "--",
+        "node",
+        str(node_sdk),
     )
     assert ran.returncode == 0, ran.stderr
     answer = json.loads(ran.stdout)

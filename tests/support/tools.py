@@ -84,6 +84,7 @@ TOOLS = {
     )
 }
 
+
 def _node_missing() -> str | None:
     """Node needs npm too: the tests install the AWS SDK for JavaScript with ``npm ci``."""
     for name in ("node", "npm"):

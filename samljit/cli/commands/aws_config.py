@@ -20,7 +20,6 @@ from samljit.config.accounts import Account
 from samljit.errors import RoleError
 from samljit.jit.flow import assertion_for, profile_name
 from samljit.sinks.awsconfig import (
-    ProcessProfile,
     config_file,
     process_profile,
     write_process_profiles,

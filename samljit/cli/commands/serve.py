@@ -32,7 +32,11 @@ STATIC_KEYS = (
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     role_option(parser)
     parser.add_argument(
-        "--port", type=port, default=0, metavar="PORT", help="port on 127.0.0.1 (default: a free one)"
+        "--port",
+        type=port,
+        default=0,
+        metavar="PORT",
+        help="port on 127.0.0.1 (default: a free one)",
     )
     mfa_options(parser)
     reason_option(parser)
