@@ -50,7 +50,8 @@ class Keeper:
         self.services = services
         self.role_ref = role_ref
         self.reason = reason
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # the held grant and the retry time
+        self._renewing = threading.Lock()  # one renewal at a time
         self._grant: Grant | None = None
         self._retry_at: datetime | None = None
         self._said: str | None = None  # the access key whose failed renewal was said
@@ -75,21 +76,40 @@ class Keeper:
 
     def credentials(self) -> AwsCredentials:
         """Valid credentials now: the held ones, or renewed ones inside the refresh margin.
-        Raises the renewal's error (message redacted) when nothing valid is left."""
+        Raises the renewal's error (message redacted) when nothing valid is left.
+
+        One renewal at a time: while it runs (it may wait for the IdP or for the user at the
+        terminal), other requests get the held credentials when they are still valid, and
+        wait for the renewal only when nothing valid is held."""
+        now = self.services.now()
         with self._lock:
+            held, retry = self._grant, self._retry_at
+        if held is not None:
+            if is_fresh(held.credentials, self.account.refresh_margin, now):
+                return held.credentials
+            valid = held.credentials.expiration > now
+            if valid and retry is not None and now < retry:
+                return held.credentials
+            if not self._renewing.acquire(blocking=not valid):
+                return held.credentials  # another request is renewing; these still hold
+        else:
+            self._renewing.acquire()
+        try:
+            with self._lock:
+                held = self._grant
             now = self.services.now()
-            held = self._grant
             if held is not None and is_fresh(held.credentials, self.account.refresh_margin, now):
-                return held.credentials
-            waiting = self._retry_at is not None and now < self._retry_at
-            if held is not None and waiting and held.credentials.expiration > now:
-                return held.credentials
+                return held.credentials  # renewed while this request waited
             try:
                 grant = self._login()
             except SamljitError as exc:
-                return self._failed(held, exc, now)
-            self._grant, self._retry_at = grant, None
+                with self._lock:
+                    return self._failed(held, exc, self.services.now())
+            with self._lock:
+                self._grant, self._retry_at = grant, None
             return grant.credentials
+        finally:
+            self._renewing.release()
 
     def _failed(self, held: Grant | None, exc: SamljitError, now: datetime) -> AwsCredentials:
         message = printable(self.services.redactor(exc.message))

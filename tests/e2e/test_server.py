@@ -270,3 +270,34 @@ def test_the_javascript_sdk_uses_the_endpoint_of_exec_server(
     answer = json.loads(ran.stdout)
     assert answer["Account"] == ACCOUNT_ID
     assert answer["AccessKeyId"].startswith("ASIA")
+
+
+def test_exec_server_passes_sigterm_on_and_serves_until_the_child_ends(
+    cli: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    child = (
+        "import signal, sys\n"
+        "signal.signal(signal.SIGTERM, lambda *_: sys.exit(9))\n"
+        "print('ready', flush=True)\n"
+        "signal.pause()\n"
+    )
+    process = start(
+        cli,
+        "exec",
+        "-a",
+        "production",
+        "--server",
+        "--mfa-token",
+        code(cli),
+        "--",
+        sys.executable,
+        "-c",
+        child,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline() == "ready\n"
+    process.terminate()  # SIGTERM to samljit, as a supervisor or `kill` sends it
+    out, err = process.communicate(timeout=60)
+    cli.outputs.extend([out, err])
+    assert process.returncode == 9, err  # the child got it, ended, and samljit with it

@@ -91,12 +91,30 @@ def exec_served(ctx: Context, account: Account, argv: Sequence[str], reason: str
         return _wait(child)
 
 
+#: Signals samljit passes on to the child (Ctrl-C reaches it from the terminal itself).
+FORWARDED = ("SIGTERM", "SIGHUP")
+
+
 def _wait(child: subprocess.Popen[bytes]) -> int:
-    """The child's exit status (128 + N when signal N ended it). Ctrl-C reaches the child
-    from the terminal; samljit keeps serving until the child has ended."""
-    while True:
-        try:
-            status = child.wait()
-        except KeyboardInterrupt:
-            continue
-        return 128 - status if status < 0 else status
+    """The child's exit status (128 + N when signal N ended it). samljit keeps serving until
+    the child has ended: Ctrl-C is the child's to handle, SIGTERM and SIGHUP are passed on."""
+    import signal
+
+    def forward(number: int, _frame: object) -> None:
+        child.send_signal(number)
+
+    previous = {}
+    for name in FORWARDED:
+        number = getattr(signal, name, None)
+        if number is not None:
+            previous[number] = signal.signal(number, forward)
+    try:
+        while True:
+            try:
+                status = child.wait()
+            except KeyboardInterrupt:
+                continue
+            return 128 - status if status < 0 else status
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
