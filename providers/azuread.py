@@ -235,6 +235,7 @@ class _State:
 class AzureAdProvider(Provider):
     name: ClassVar[str] = "AzureAD"
     aliases: ClassVar[tuple[str, ...]] = ("EntraID",)
+    signin_hosts: ClassVar[tuple[str, ...]] = ("login.microsoftonline.com",)
     mfa_options: ClassVar[tuple[str, ...]] = (
         "Auto",
         "PhoneAppNotification",

@@ -7,7 +7,12 @@ never leaves the machine; the flow then goes on as for any provider (role, STS, 
 
 * Headed by default: the user signs in, MFA and all, in the window. ``headless = true`` with
   ``browser_autofill = true`` fills the username and password samljit knows into the IdP's
-  form (the visible password input and the text or e-mail input before it) and submits it.
+  form (the visible password input and the text or e-mail input before it) and submits it,
+  only on an https (or loopback http) page of the ``url``'s host and port, of a sign-in host
+  the section's provider declares, or of ``browser_autofill_hosts`` (:class:`FillPolicy`).
+* Nothing of the sign-in reaches an AWS sign-in host: requests there are caught by parsed
+  URL (:func:`caught`), and redirects there (which Playwright does not route) resolve nowhere
+  in the browser and are caught as failed requests (:func:`signin_host_rules`).
 * Each account has its own browser profile (a 0700 directory under samljit's state
   directory), so the IdP's persistent cookies carry over between logins.
 * ``timeout`` bounds the wait, with a countdown on the terminal; a closed browser, a timeout
@@ -30,12 +35,13 @@ import shutil
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from samljit.aws.arn import PARTITIONS
+from samljit.config.urls import is_loopback_host
 from samljit.errors import AssertionFormatError, AuthenticationError, ConfigError, NetworkError
-from samljit.idp.provider import LoginSecrets, Provider, ProviderKey
+from samljit.idp.provider import LoginSecrets, Provider, ProviderKey, option_of
 from samljit.text import printable
 
 if TYPE_CHECKING:
@@ -78,8 +84,11 @@ _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]*\Z")
 
+# The pages samljit answers caught requests with, shown at the caught URL: with an icon of
+# their own, so the browser asks that host for no /favicon.ico either.
 DONE_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>samljit: signed in</title></head>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">
+<title>samljit: signed in</title></head>
 <body style="font-family: sans-serif; margin: 3em">
 <h1>Signed in</h1>
 <p>samljit has the sign-in response and goes on in the terminal.
@@ -87,7 +96,8 @@ You can close this window.</p>
 </body></html>
 """
 WAITING_PAGE = """<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>samljit</title></head>
+<html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,">
+<title>samljit</title></head>
 <body style="font-family: sans-serif; margin: 3em">
 <h1>Waiting for the sign-in</h1>
 <p>samljit is waiting for your IdP to send the sign-in response; nothing was sent to AWS.</p>
@@ -140,6 +150,19 @@ _FIND_FORM = r"""
 }
 """
 
+# Puts a value into the input it is called on, as typing would (the native setter, then the
+# input and change events frameworks listen for). Called on the element handle found, so it
+# runs in the document that element is in, or not at all.
+_SET_VALUE = r"""
+(el, value) => {
+  const setter = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, "value").set;
+  el.focus();
+  setter.call(el, value);
+  el.dispatchEvent(new Event("input", {bubbles: true}));
+  el.dispatchEvent(new Event("change", {bubbles: true}));
+}
+"""
+
 
 def _flag(value: str | None, key: str, account: str) -> bool:
     text = (value or "").strip().lower()
@@ -150,22 +173,145 @@ def _flag(value: str | None, key: str, account: str) -> bool:
     raise ConfigError(f"{key} of account {account!r} must be true or false, not {value!r}")
 
 
-def acs_patterns(target_url: str | None = None) -> list[re.Pattern[str]]:
-    """The URLs whose requests are caught: every partition's sign-in ``/saml`` endpoint
-    (global and regional hosts) and ``target_url``, any query string."""
-    patterns = []
-    for partition in PARTITIONS.values():
-        if partition.signin_host is None:
+#: Sign-in hosts of IdPs samljit has no provider for (a provider declares its own in
+#: :attr:`Provider.signin_hosts`), by the section's ``provider`` name in lower case.
+OTHER_IDPS: dict[str, tuple[str, ...]] = {"googleapps": ("accounts.google.com",)}
+_PORTS = {"http": 80, "https": 443}
+
+
+class Origin(NamedTuple):
+    """Where a URL points: scheme, host (lower case, without a trailing dot), port."""
+
+    scheme: str
+    host: str
+    port: int
+
+    def __str__(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return host if self.port == _PORTS[self.scheme] else f"{host}:{self.port}"
+
+
+def origin(url: str) -> Origin | None:
+    """The :class:`Origin` of an http(s) URL (the browser's own pages have none)."""
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").rstrip(".")
+    if scheme not in _PORTS or not host:
+        return None
+    return Origin(scheme, host, _PORTS[scheme] if port is None else port)
+
+
+def signin_hosts() -> tuple[str, ...]:
+    """Every partition's AWS sign-in host."""
+    return tuple(p.signin_host for p in PARTITIONS.values() if p.signin_host is not None)
+
+
+def is_signin_host(host: str) -> bool:
+    """Whether ``host`` is an AWS sign-in host or one under it (``us-east-1.signin…``)."""
+    host = host.lower().rstrip(".")
+    return any(host == h or host.endswith("." + h) for h in signin_hosts())
+
+
+def _acs_key(url: str) -> tuple[Origin, str] | None:
+    found = origin(url)
+    if found is None:
+        return None
+    path = unquote(urlsplit(url.strip()).path).rstrip("/").lower()
+    return found, path
+
+
+def caught(url: str, target_url: str | None = None) -> bool:
+    """Whether the browser keeps a request to ``url`` to itself: anything for an AWS sign-in
+    host of any partition (global or regional; any scheme, port or path), and ``target_url``
+    (any query), compared as parsed, normalised URLs (case, a trailing dot, the default port
+    and a trailing ``/`` make no difference)."""
+    found = origin(url)
+    if found is None:
+        return False
+    if is_signin_host(found.host):
+        return True
+    if not target_url:
+        return False
+    return _acs_key(url) == _acs_key(target_url)
+
+
+def signin_host_names() -> list[str]:
+    """Chromium host patterns for every AWS sign-in host name, with a region before it or
+    anything (a trailing dot) after it."""
+    return [n for h in signin_hosts() for n in (f"{h}*", f"*.{h}*")]
+
+
+def signin_host_rules() -> str:
+    """The ``--host-resolver-rules`` switch that makes those names resolve nowhere: a request
+    no route catches (a redirect: Playwright does not route those) fails in the browser instead
+    of leaving the machine, and is caught there (``_Session._on_request_failed``). With a
+    proxy, the names are in its bypass list too (the browser resolves them itself)."""
+    rules = ", ".join(f"MAP {name} ~NOTFOUND" for name in signin_host_names())
+    return f"--host-resolver-rules={rules}"
+
+
+class FillPolicy(NamedTuple):
+    """Where ``browser_autofill`` fills the sign-in form: https pages (http only on loopback)
+    on the ``url``'s host and port, on the sign-in hosts the IdP's provider declares (port
+    443), or on a host of ``browser_autofill_hosts`` (``host`` or ``host:port``)."""
+
+    url: Origin | None
+    declared: frozenset[str]
+    listed: frozenset[tuple[str, int | None]]
+
+    def refusal(self, url: str) -> str | None:
+        """``None`` when a form on the page at ``url`` may be filled; else the page's host,
+        to name in the refusal."""
+        found = origin(url)
+        if found is None:
+            return printable(url.split(":", 1)[0][:40] or "a blank page")
+        if found.scheme == "http" and not is_loopback_host(found.host):
+            return printable(f"http://{found}")
+        if self.url is not None and (found.host, found.port) == (self.url.host, self.url.port):
+            return None
+        if found.scheme == "https" and found.port == 443 and found.host in self.declared:
+            return None
+        default = _PORTS[found.scheme]
+        for host, port in self.listed:
+            if host == found.host and (port or default) == found.port:
+                return None
+        return printable(str(found))
+
+
+def fill_policy(account: Account, listed: str | None) -> FillPolicy:
+    """The :class:`FillPolicy` of ``account`` (``listed``: its ``browser_autofill_hosts``)."""
+    from samljit.idp.provider import load_provider
+
+    declared: tuple[str, ...] = ()
+    section = (account.section_provider or "").strip().lower()
+    if section and section != BrowserProvider.name.lower():
+        try:
+            declared = load_provider(section).signin_hosts
+        except ConfigError:  # not a provider of samljit's (nor an installed plugin)
+            declared = OTHER_IDPS.get(section, ())
+    hosts: set[tuple[str, int | None]] = set()
+    for entry in (listed or "").split(","):
+        entry = entry.strip()
+        if not entry:
             continue
-        host = re.escape(partition.signin_host)
-        patterns.append(
-            re.compile(rf"^https://(?:[a-z0-9-]+\.)?{host}(?::443)?/saml/?(?:[?#].*)?$")
-        )
-    if target_url:
-        parts = urlsplit(target_url)
-        base = re.escape(f"{parts.scheme}://{parts.netloc}{parts.path or '/'}")
-        patterns.append(re.compile(rf"^{base}(?:[?#].*)?$", re.IGNORECASE))
-    return patterns
+        try:
+            parts = urlsplit("//" + entry)
+            port = parts.port
+        except ValueError:
+            parts, port = None, None
+        if parts is None or not parts.hostname or parts.path or parts.query or parts.username:
+            raise ConfigError(
+                f"browser_autofill_hosts of account {account.name!r}: {entry!r} is not a host "
+                "name (host or host:port, comma-separated)"
+            )
+        hosts.add((parts.hostname.rstrip("."), port))
+    return FillPolicy(
+        origin(account.url), frozenset(h.lower().rstrip(".") for h in declared), frozenset(hosts)
+    )
 
 
 def find_browser(browser_type: str, env: Mapping[str, str]) -> str | None:
@@ -342,7 +488,19 @@ class BrowserProvider(Provider):
             "timeout", "seconds to wait for the sign-in response", default=str(DEFAULT_TIMEOUT)
         ),
         ProviderKey("target_url", "one more ACS URL to catch (besides AWS sign-in)"),
+        ProviderKey(
+            "browser_autofill_hosts",
+            "more hosts (host or host:port, comma-separated) whose sign-in form "
+            "browser_autofill may fill, besides the url's",
+        ),
     )
+
+    @classmethod
+    def asks_password(cls, account: Account) -> bool:
+        """Only ``browser_autofill`` types the username and password (the flow's, which keeps a
+        prompted password in the keyring); otherwise the user signs in in the window."""
+        value = option_of(cls, account, "browser_autofill")
+        return _flag(value, "browser_autofill", account.name)
 
     # -- settings ------------------------------------------------------------------------
     def _settings(self) -> tuple[str, bool, bool, float, str | None]:
@@ -405,19 +563,6 @@ class BrowserProvider(Provider):
             f"`browser_autofill = true` in account {self.account.name!r} to sign in without one",
         )
 
-    def _password(self, username: str) -> str:
-        from samljit.config.passwords import resolve_password
-
-        password, _ = resolve_password(
-            self.account,
-            username,
-            env=self.services.env,
-            store=self.services.passwords,
-            terminal=self.terminal,
-        )
-        self.redactor.add(password)
-        return password
-
     # -- the login -------------------------------------------------------------------------
     def login(self, secrets: LoginSecrets) -> str:
         browser_type, headless, autofill, timeout, target = self._settings()
@@ -430,21 +575,8 @@ class BrowserProvider(Provider):
                 "the Browser provider needs Playwright, which is not installed",
                 hint=f"run `{INSTALL_PLAYWRIGHT}` (with pipx: `pipx inject samljit playwright`)",
             ) from None
-        username = secrets.username
-        password: Callable[[], str] | None = None
-        if autofill:
-            if not username:
-                username = self.terminal.ask(
-                    "Username",
-                    what="the IdP username (browser_autofill)",
-                    hint="set username with `samljit configure`, or SAMLJIT_USERNAME",
-                )
-            known = username
-
-            def password() -> str:  # asked for only when the IdP shows its password form:
-                return secrets.password or self._password(known)  # a kept session needs none
-
-        elif headless:
+        policy = fill_policy(self.account, self.option("browser_autofill_hosts"))
+        if not autofill and headless:
             self.terminal.info(
                 "The browser runs headless without browser_autofill: only an IdP session it "
                 "still holds can sign in."
@@ -454,17 +586,26 @@ class BrowserProvider(Provider):
         proxy = proxy_settings(self.services.env)
         if proxy is not None:
             self.redactor.add(proxy.get("password"))
+        if proxy is not None:  # the sign-in hosts resolve nowhere: not through the proxy either
+            bypass = [b for b in proxy.get("bypass", "").split(",") if b]
+            proxy["bypass"] = ",".join([*bypass, *signin_host_names()])
         launch: dict[str, Any] = {
             "executable_path": executable,
             "headless": headless,
-            "args": list(BROWSER_ARGS),
+            "args": [*BROWSER_ARGS, signin_host_rules()],
             "proxy": proxy,
             "ignore_https_errors": self.account.skip_verify,
         }
         environment = self._trusting_environment(profile)
         if environment is not None:
             launch["env"] = environment
-        session = _Session(self, timeout=timeout, username=username, password=password)
+        session = _Session(
+            self,
+            timeout=timeout,
+            secrets=secrets if autofill else None,
+            policy=policy,
+            headless=headless,
+        )
         with _quiet_on_interrupt():
             return self._drive(sync_playwright, session, profile, launch, target)
 
@@ -505,7 +646,7 @@ class BrowserProvider(Provider):
                     hint="set browser_executable_path to a working Chromium, Chrome or Edge",
                 ) from None
             try:
-                return session.run(context, acs_patterns(target))
+                return session.run(context, target)
             finally:
                 session.close(context)
 
@@ -518,14 +659,18 @@ class _Session:
         provider: BrowserProvider,
         *,
         timeout: float,
-        username: str,
-        password: Callable[[], str] | None,
+        secrets: LoginSecrets | None,
+        policy: FillPolicy,
+        headless: bool,
     ) -> None:
         self.provider = provider
         self.services = provider.services
         self.timeout = timeout
-        self.username = username
-        self.password = password
+        #: The flow's secrets, read only when a form asks (``None``: no browser_autofill).
+        self.secrets = secrets
+        self.policy = policy
+        self.headless = headless
+        self.target: str | None = None
         self.response: str | None = None
         self.bad_post: str | None = None
         self.closed = False
@@ -533,25 +678,41 @@ class _Session:
         self.username_sent = False
         self.form_again = False
         self.untrusted: tuple[str, str] | None = None
+        self.not_filled: set[str] = set()
 
     # -- the catch -------------------------------------------------------------------------
+    def _is_caught(self, url: str) -> bool:
+        return caught(url, self.target)
+
     def _caught(self, route: Any, request: Any) -> None:
         if request.method != "POST":
             route.fulfill(status=200, content_type="text/html; charset=utf-8", body=WAITING_PAGE)
             return
-        fields = parse_qs(request.post_data or "", keep_blank_values=True)
+        self._take(request)
+        route.fulfill(status=200, content_type="text/html; charset=utf-8", body=DONE_PAGE)
+
+    def _take(self, request: Any) -> None:
+        """Keep the SAMLResponse a POST to a caught URL holds."""
+        try:
+            body = request.post_data or ""
+        except (UnicodeDecodeError, ValueError):
+            body = ""
+        fields = parse_qs(body, keep_blank_values=True)
         value = "".join((fields.get("SAMLResponse") or [""])[0].split())
         if value:
             self.provider.redactor.add(value)
             self.response = value
         else:
-            self.bad_post = urlsplit(request.url).netloc
-        route.fulfill(status=200, content_type="text/html; charset=utf-8", body=DONE_PAGE)
+            self.bad_post = str(origin(request.url) or "")
 
     def _on_close(self, *_: Any) -> None:
         self.closed = True
 
     def _on_request_failed(self, request: Any) -> None:
+        if self._is_caught(request.url):  # a redirect to AWS sign-in: it resolved nowhere
+            if request.method == "POST" and self.response is None:
+                self._take(request)
+            return
         failure = request.failure or ""
         if failure.startswith("net::ERR_CERT_") and request.is_navigation_request():
             self.untrusted = (urlsplit(request.url).netloc, failure.split()[0])
@@ -564,13 +725,13 @@ class _Session:
         )
 
     # -- the wait --------------------------------------------------------------------------
-    def run(self, context: Any, patterns: list[re.Pattern[str]]) -> str:
+    def run(self, context: Any, target: str | None) -> str:
         from playwright.sync_api import Error as PlaywrightError
 
         services = self.services
         account = self.provider.account
-        for pattern in patterns:
-            context.route(pattern, self._caught)
+        self.target = target
+        context.route(self._is_caught, self._caught)
         context.on("close", self._on_close)
         context.on("requestfailed", self._on_request_failed)
         http = self.provider.http  # the flow loaded the kept IdP session into this jar
@@ -587,7 +748,7 @@ class _Session:
             if "net::ERR_CERT_" in failure and not self.closed:
                 code = failure[failure.index("net::ERR_CERT_") :].split()[0]
                 raise self._untrusted(urlsplit(account.url).netloc, code) from None
-            if self.response is None and not self.closed:
+            if self.response is None and self.bad_post is None and not self.closed:
                 raise NetworkError(
                     f"the browser could not open {account.url}: {failure}",
                     hint="check the account's url, your network and HTTPS_PROXY/NO_PROXY",
@@ -614,7 +775,7 @@ class _Session:
                     f"Waiting for the sign-in in the browser: {int(left + 0.999)} s left "
                     "(Ctrl-C cancels)"
                 )
-                if self.password is not None:
+                if self.secrets is not None:
                     self._autofill(context)
                 try:
                     context.pages[0].wait_for_timeout(TICK_MS)  # lets Playwright deliver events
@@ -635,7 +796,7 @@ class _Session:
                 "the IdP showed its sign-in form again after samljit filled it in: check the "
                 "password (SAMLJIT_PASSWORD or the keyring), or run with headless = false to see"
             )
-        elif self.password is not None:
+        elif self.secrets is not None:
             hint = "run with headless = false to see where the sign-in stops"
         else:
             hint = f"finish the sign-in in the browser within {seconds} s, or raise timeout"
@@ -645,15 +806,42 @@ class _Session:
         )
 
     # -- autofill ----------------------------------------------------------------------------
+    def _may_fill(self, page: Any) -> bool:
+        """Whether the page (the document it shows now) is one browser_autofill fills: asked
+        right before each field and before the submit. Headless, another host ends the login;
+        headed, its form is left to the user."""
+        host = self.policy.refusal(page.url)
+        if host is None:
+            return True
+        if self.headless:
+            raise AuthenticationError(
+                f"browser_autofill does not fill the sign-in form on {host}: not https on the "
+                "account's url host nor a host of browser_autofill_hosts",
+                hint=f"if {host} is where your IdP signs you in, add it to browser_autofill_hosts "
+                f"of account {self.provider.account.name!r}, or run with headless = false",
+            )
+        if host not in self.not_filled:
+            self.not_filled.add(host)
+            self.provider.terminal.warn(
+                f"browser_autofill does not fill the sign-in form on {host} (not the account's "
+                "url host nor a host of browser_autofill_hosts): sign in in the window if it "
+                "is your IdP's"
+            )
+        return False
+
     def _autofill(self, context: Any) -> None:
-        """Fill the username and password into the first page's form, once each."""
+        """Fill the username and password into the first page's form, once each. Each value
+        goes into the element found, in the document it was found in (a page that navigated
+        meanwhile gets nothing), after :meth:`_may_fill` passed for the page."""
         from playwright.sync_api import Error as PlaywrightError
 
         if self.password_sent and self.form_again:
             return
+        secrets = self.secrets
+        assert secrets is not None
         page = context.pages[0]
         try:
-            found = page.evaluate(_FIND_FORM, [not self.username_sent and bool(self.username)])
+            found = page.evaluate(_FIND_FORM, [not self.username_sent])
             kind = found.get("form") if isinstance(found, dict) else ""
             if not kind:
                 return
@@ -661,20 +849,35 @@ class _Session:
                 if kind == "password" and found.get("again"):
                     self.form_again = True
                 return
-            if found.get("username") and self.username:
-                page.fill("[data-samljit-fill=username]", self.username, timeout=2000)
+            if not self._may_fill(page):
+                return
+            username = page.query_selector("[data-samljit-fill=username]")
+            password = page.query_selector("[data-samljit-fill=password]")
+            submit = page.query_selector("[data-samljit-fill=submit]")
+            if username is not None and found.get("username"):
+                name = _off_the_loop(lambda: secrets.username)
+                if name and self._may_fill(page):
+                    username.evaluate(_SET_VALUE, name)
             if kind == "password":
-                assert self.password is not None
-                page.fill("[data-samljit-fill=password]", self.password(), timeout=2000)
+                if password is None:
+                    return
+                value = _off_the_loop(lambda: secrets.password or "")
+                if not self._may_fill(page):
+                    return
+                password.evaluate(_SET_VALUE, value)
                 self.password_sent = True
-                target = "[data-samljit-fill=password]"
+                last = password
             else:
+                if username is None:
+                    return
                 self.username_sent = True
-                target = "[data-samljit-fill=username]"
-            if page.locator("[data-samljit-fill=submit]").count():
-                page.click("[data-samljit-fill=submit]", timeout=2000, no_wait_after=True)
+                last = username
+            if not self._may_fill(page):
+                return
+            if submit is not None:
+                submit.click(timeout=2000, no_wait_after=True)
             else:
-                page.press(target, "Enter", timeout=2000, no_wait_after=True)
+                last.press("Enter", timeout=2000, no_wait_after=True)
         except PlaywrightError:
             return  # the page navigated meanwhile: look again at the next tick
 
@@ -707,6 +910,28 @@ def _quiet_on_interrupt() -> Iterator[None]:
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def _off_the_loop(read: Callable[[], str]) -> str:
+    """``read()`` in a thread of its own: it may prompt, and the prompt runs an asyncio loop,
+    which this thread cannot (Playwright's sync API keeps its loop marked running here)."""
+    import threading
+
+    done: list[str] = []
+    failed: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            done.append(read())
+        except BaseException as exc:  # Ctrl-C at the prompt, --skip-prompt: raised below
+            failed.append(exc)
+
+    worker = threading.Thread(target=work, name="samljit-browser-secret", daemon=True)
+    worker.start()
+    worker.join()
+    if failed:
+        raise failed[0]
+    return done[0]
 
 
 def _first_line(exc: BaseException) -> str:

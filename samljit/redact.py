@@ -83,14 +83,30 @@ SECRET_NAMES = frozenset(
         "additionalauthdata",
         "otc",
         "wresult",
+        "device_code",  # OAuth device flow: it alone redeems the tokens once approved
+        "state",  # OAuth's, and Entra's My Apps sign-in state
+        "ctx",
+        "sctx",
+        "originalrequest",
+        "request",  # Entra ID's ctx, as ProcessAuth's and KMSI's field
     }
 )
+
+#: Names secret only as a form field or query parameter: an OAuth authorization ``code``
+#: (in a redirect's query or a form_post page), where a ``<Code>`` element of an AWS answer
+#: or a JSON ``code`` is an error code worth showing.
+FIELD_SECRET_NAMES = frozenset({"code"})
 
 _MIN_SECRET_LEN = 4
 
 
 def is_secret_name(name: str) -> bool:
     return name.strip().lower() in SECRET_NAMES
+
+
+def is_secret_field(name: str) -> bool:
+    """A form field or query parameter whose value is a secret."""
+    return is_secret_name(name) or name.strip().lower() in FIELD_SECRET_NAMES
 
 
 def redact_mapping(values: Mapping[str, object]) -> dict[str, object]:
@@ -108,7 +124,7 @@ def redact_json(data: object) -> object:
 
 def redact_query(query: str) -> str:
     pairs = parse_qsl(query, keep_blank_values=True)
-    return urlencode([(k, MASK if is_secret_name(k) else v) for k, v in pairs], safe="<>")
+    return urlencode([(k, MASK if is_secret_field(k) else v) for k, v in pairs], safe="<>")
 
 
 def redact_url(url: str) -> str:
@@ -216,7 +232,7 @@ def _mask_tag(match: re.Match[str]) -> str:
         m.group("key").lower(): m.group("quoted") if m.group("quote") else m.group("bare")
         for m in _ATTRIBUTE.finditer(tag)
     }
-    if not any(is_secret_name(names.get(key) or "") for key in ("name", "id")):
+    if not any(is_secret_field(names.get(key) or "") for key in ("name", "id")):
         return tag
 
     def mask(attribute: re.Match[str]) -> str:
@@ -235,7 +251,7 @@ def _mask_json_pair(match: re.Match[str]) -> str:
 
 
 def _mask_pair(match: re.Match[str]) -> str:
-    if is_secret_name(match.group("name")) and match.group("value"):
+    if is_secret_field(match.group("name")) and match.group("value"):
         return f"{match.group('lead')}{MASK}"
     return match.group(0)
 

@@ -1,5 +1,6 @@
 """Fixtures and hooks: the installed ``samljit`` executable in a temp HOME, the JumpCloud
-emulator, moto's STS on loopback, and a leak check after every end-to-end test.
+emulator, moto's STS on loopback (one server, seen per test), and a leak check after every
+end-to-end test (of every secret any emulator handed out during it).
 
 The helpers they use live in ``tests/support/``: ``cli`` (the runner and its clean
 environment), ``accounts`` (the test company's user, roles and config), ``leaks`` (the leak
@@ -15,11 +16,12 @@ from pathlib import Path
 
 import pytest
 
+from samljit.testing.emulator import ISSUED
 from tests.emulators.jumpcloud import JumpCloudEmulator
 from tests.support.accounts import PASSWORD, make_user
 from tests.support.cli import Cli, clean_env
-from tests.support.leaks import assert_no_leaks, emulator_secrets, recent_totp_codes
-from tests.support.moto_sts import MotoSts
+from tests.support.leaks import assert_no_leaks, recent_totp_codes
+from tests.support.moto_sts import MotoSts, StsView
 from tests.support.paths import SAMLJIT
 from tests.support.tools import fail_if_required, report_header, skip_marks
 
@@ -68,9 +70,15 @@ def home(tmp_path: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def sts() -> Iterator[MotoSts]:
+def sts_server() -> Iterator[MotoSts]:
     with MotoSts() as server:
         yield server
+
+
+@pytest.fixture
+def sts(sts_server: MotoSts) -> StsView:
+    """The session's STS, its ``calls`` counted from this test's start."""
+    return StsView(sts_server)
 
 
 @pytest.fixture
@@ -79,19 +87,31 @@ def jumpcloud() -> Iterator[JumpCloudEmulator]:
         yield emulator
 
 
+@pytest.fixture(autouse=True)
+def issued_registry() -> Iterator[None]:
+    """Each test starts with an empty registry of issued secrets (autouse: set up before the
+    test's emulators, so the leak check sees exactly what they handed out in this test)."""
+    ISSUED.clear()
+    yield
+    ISSUED.clear()
+
+
 @pytest.fixture
-def cli(home: Path, sts: MotoSts, request: pytest.FixtureRequest) -> Iterator[Cli]:
+def cli(
+    home: Path, sts: StsView, request: pytest.FixtureRequest, issued_registry: None
+) -> Iterator[Cli]:
     env = clean_env(home)
     env["AWS_ENDPOINT_URL_STS"] = sts.url
     env["SAMLJIT_PASSWORD"] = PASSWORD
     runner = Cli(home=home, env=env)
     runner.secrets.add(PASSWORD)
     yield runner
-    issued = emulator_secrets(request.node.funcargs.values())  # every emulator the test used
+    # what every emulator the test started handed out, fixture or not (samljit.testing.emulator)
+    issued, sent = ISSUED.secrets, ISSUED.codes
     # one-time codes of the emulators' shared secret matter only where an emulator took them;
     # elsewhere (the demo prints its own codes) a number that happens to match is no leak
     codes = recent_totp_codes() if issued or "jumpcloud" in request.node.funcargs else []
-    assert_no_leaks(runner, [*runner.secrets, *issued], codes=codes)
+    assert_no_leaks(runner, [*runner.secrets, *issued], codes=[*codes, *sent])
 
 
 @pytest.fixture(scope="session")

@@ -130,6 +130,8 @@ class Account(NamedTuple):
     #: The section's other keys: those the account's provider declares (read them with
     #: :meth:`samljit.idp.provider.Provider.option`, which applies the declared default).
     options: Mapping[str, str] = _EMPTY
+    #: The provider the section names: ``provider`` unless a flag (``--browser``) replaced it.
+    section_provider: str = ""
 
 
 class Overrides(NamedTuple):
@@ -266,6 +268,7 @@ def resolve_account(
         role_aliases=_subsection(section, "roles"),
         account_names=_subsection(section, "accounts"),
         options={k: v for k in section.scalars if k not in KEY_NAMES and (v := get(k))},
+        section_provider=get("provider") or provider,
     )
 
 

@@ -122,6 +122,10 @@ class Provider(ABC):
     mfa_options: ClassVar[tuple[str, ...]] = ("Auto",)
     #: Whether the provider needs a username and password at all.
     needs_password: ClassVar[bool] = True
+    #: Hosts of this provider's IdP, besides ``url``'s, where it shows its sign-in form (Entra
+    #: ID's ``login.microsoftonline.com``): ``login --browser`` with ``browser_autofill`` fills
+    #: the form there too (https only).
+    signin_hosts: ClassVar[tuple[str, ...]] = ()
     #: The config keys of this provider's own (and core keys it gives a default or requires).
     keys: ClassVar[tuple[ProviderKey, ...]] = (
         ProviderKey("url", "IdP sign-in URL of the AWS app", required=True),
@@ -173,6 +177,13 @@ class Provider(ABC):
         provider does not know it (default: one of :attr:`mfa_options`, any case)."""
         wanted = value.strip().lower()
         return next((m for m in cls.mfa_options if m.lower() == wanted), None)
+
+    @classmethod
+    def asks_password(cls, account: Account) -> bool:
+        """Whether a login of ``account`` may need the username and password; the flow then
+        hands them over lazily (:class:`LoginSecrets`), and keeps a prompted password in the
+        keyring. Default: :attr:`needs_password`."""
+        return cls.needs_password
 
     @classmethod
     def key(cls, name: str) -> ProviderKey | None:

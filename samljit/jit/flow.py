@@ -223,7 +223,7 @@ def authenticate(
         secrets = _login_secrets(
             account,
             services,
-            needs_password=provider_cls.needs_password,
+            needs_password=provider_cls.asks_password(account),
             mfa_token=mfa_token,
             asked=asked,
             on_ask=lambda: store.forget(account),
@@ -242,7 +242,7 @@ def authenticate(
         secrets = _login_secrets(
             account,
             services,
-            needs_password=provider_cls.needs_password,
+            needs_password=provider_cls.asks_password(account),
             mfa_token=mfa_token,
             asked=asked,
             on_ask=lambda: None,

@@ -3,7 +3,8 @@
 * :class:`~samljit.testing.emulator.LoopbackEmulator`: the base of an IdP emulator, a WSGI
   application served on 127.0.0.1 (ephemeral port) with no access log;
   :class:`~samljit.testing.emulator.RecordingEmulator` adds the requests seen, the
-  SAMLResponses and session cookies handed out, and forced failures (``fail_next``);
+  SAMLResponses and cookies handed out, and forced failures (``fail_next``); every secret an
+  emulator hands out also goes to :data:`~samljit.testing.emulator.ISSUED`, for a leak check;
 * :func:`~samljit.testing.saml.signed_response`: a signed, base64 SAMLResponse for AWS roles,
   as an IdP would post it;
 * :func:`~samljit.testing.fakes.fake_services`: the run's services with a non-interactive

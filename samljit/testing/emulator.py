@@ -3,19 +3,83 @@ own loopback server, with no access log (request bodies hold passwords and codes
 never be logged).
 
 :class:`RecordingEmulator` adds what tests look at and steer: the requests seen (bodies
-redacted by the emulator), the SAMLResponses and session cookies handed out (the leak check
-looks for them), and answers forced for the next requests to a path (:meth:`fail_next`)."""
+redacted by the emulator), the SAMLResponses and session cookies handed out, and answers forced
+for the next requests to a path (:meth:`fail_next`).
+
+:data:`ISSUED` is where every emulator of the process writes each secret it hands out (every
+cookie it sets, SAMLResponses, state and flow tokens, authorization codes, API tokens): the
+leak check reads it after each test and clears it before the next, so it sees the secrets of
+every emulator a test used, a fixture or one started in the test's body alike."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from samljit.tools.sandbox.server import LoopbackServer
 
 E = TypeVar("E", bound="LoopbackEmulator")
+#: How often an emulator's serving loop looks for :meth:`LoopbackEmulator.stop` (seconds).
+STOP_POLL = 0.01
+WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class IssuedSecrets:
+    """Every secret handed out in this process since the last :meth:`clear`: ``secrets``
+    (looked for in any form, anywhere) and ``codes`` (one-time codes sent out of band,
+    looked for as numbers on their own). Thread-safe: emulators serve from threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._secrets: list[str] = []
+        self._codes: list[str] = []
+        self._sources: list[Callable[[], Iterable[str]]] = []
+
+    def secret(self, value: str) -> str:
+        """Record ``value`` (returned, to wrap where it is made)."""
+        if value:
+            with self._lock:
+                self._secrets.append(value)
+        return value
+
+    def code(self, value: str) -> str:
+        """Record a one-time code sent to the user (returned)."""
+        with self._lock:
+            self._codes.append(value)
+        return value
+
+    def watch(self, source: Callable[[], Iterable[str]]) -> None:
+        """Also ask ``source`` for its secrets whenever they are read, until :meth:`unwatch`
+        (for a real IdP in a test, whose sessions only it knows; :meth:`clear` keeps it)."""
+        with self._lock:
+            self._sources.append(source)
+
+    def unwatch(self, source: Callable[[], Iterable[str]]) -> None:
+        with self._lock:
+            if source in self._sources:
+                self._sources.remove(source)
+
+    @property
+    def secrets(self) -> list[str]:
+        with self._lock:
+            found, sources = list(self._secrets), list(self._sources)
+        return found + [value for source in sources for value in source() if value]
+
+    @property
+    def codes(self) -> list[str]:
+        with self._lock:
+            return list(self._codes)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._secrets.clear()
+            self._codes.clear()
+
+
+#: The process's registry (the leak check's fixture reads and clears it around each test).
+ISSUED = IssuedSecrets()
 
 
 class LoopbackEmulator:
@@ -25,10 +89,15 @@ class LoopbackEmulator:
     _server: LoopbackServer | None = None
 
     def start(self: E) -> E:
-        server = LoopbackServer(self._port)
-        server.set_app(self)  # type: ignore[arg-type]
+        # a short poll: a test's emulator stops in milliseconds, not the server's usual 0.2 s
+        server = LoopbackServer(self._port, poll_interval=STOP_POLL)
+        server.set_app(self._served())
         self._server = server.start()
         return self
+
+    def _served(self) -> WsgiApp:
+        """The WSGI application the server runs: the emulator itself."""
+        return self  # type: ignore[return-value]
 
     def stop(self) -> None:
         if self._server is not None:
@@ -77,8 +146,10 @@ class Failure:
 class RecordingEmulator(LoopbackEmulator):
     """A :class:`LoopbackEmulator` that records. Subclasses call ``super().__init__(port)``,
     hold :attr:`_lock` while they dispatch a request, and call :meth:`_record` for each
-    request, :meth:`_next_failure` before answering it, :meth:`_note_issued` for each SAMLResponse
-    and :meth:`_note_cookie` for each session cookie value they hand out."""
+    request, :meth:`_next_failure` before answering it, :meth:`_note_issued` for each SAMLResponse,
+    :meth:`_note_cookie` for each session cookie value and :meth:`_note_secret` for each other
+    secret they hand out (tokens, codes). Every cookie an emulator sets is recorded by itself:
+    the served application reads the ``Set-Cookie`` headers (:attr:`cookies_set`)."""
 
     def __init__(self, port: int = 0) -> None:
         self._port = port
@@ -86,6 +157,7 @@ class RecordingEmulator(LoopbackEmulator):
         self._log: list[LoggedRequest] = []
         self._issued: list[str] = []
         self._issued_cookies: list[str] = []
+        self._cookies_set: list[tuple[str, str]] = []
         self._failures: list[Failure] = []
 
     # -- what tests look at ---------------------------------------------------------------------
@@ -116,6 +188,12 @@ class RecordingEmulator(LoopbackEmulator):
         with self._lock:
             return list(self._issued_cookies)
 
+    @property
+    def cookies_set(self) -> list[tuple[str, str]]:
+        """Every cookie set so far, as ``(name, value)`` (deletions left out)."""
+        with self._lock:
+            return list(self._cookies_set)
+
     def fail_next(
         self,
         path_prefix: str,
@@ -144,8 +222,38 @@ class RecordingEmulator(LoopbackEmulator):
 
     def _note_issued(self, encoded: str) -> str:
         self._issued.append(encoded)
-        return encoded
+        return ISSUED.secret(encoded)
 
     def _note_cookie(self, value: str) -> str:
         self._issued_cookies.append(value)
-        return value
+        return ISSUED.secret(value)
+
+    def _note_secret(self, value: str) -> str:
+        """Record a secret handed out other than a SAMLResponse or a cookie (returned)."""
+        return ISSUED.secret(value)
+
+    def _note_code(self, value: str) -> str:
+        """Record a one-time code sent to the user out of band (returned)."""
+        return ISSUED.code(value)
+
+    def _served(self) -> WsgiApp:
+        app = super()._served()
+
+        def recording(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+            def noting(status: str, headers: list[tuple[str, str]], *rest: Any) -> Any:
+                for name, value in headers:
+                    if name.lower() == "set-cookie":
+                        self._cookie_set(value)
+                return start_response(status, headers, *rest)
+
+            return app(environ, noting)
+
+        return recording
+
+    def _cookie_set(self, header: str) -> None:
+        name, _, value = header.split(";", 1)[0].partition("=")
+        value = value.strip().strip('"')
+        if value:
+            with self._lock:
+                self._cookies_set.append((name.strip(), value))
+            ISSUED.secret(value)

@@ -15,7 +15,7 @@ import pytest
 from tests.e2e.test_startup import valid_profile
 from tests.emulators.jumpcloud import JumpCloudEmulator, totp_now
 from tests.support.accounts import TOTP_SECRET, account_config
-from tests.support.cli import Cli
+from tests.support.cli import COVERAGE_ENV, Cli
 
 pytestmark = pytest.mark.e2e
 TIME = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ"
@@ -36,11 +36,14 @@ REPLAY_MODULES = {
 }
 
 
-def modules_of(cli: Cli, *args: str) -> tuple[set[str], subprocess.CompletedProcess[str]]:
+def modules_of(
+    cli: Cli, *args: str, env: dict[str, str] | None = None
+) -> tuple[set[str], subprocess.CompletedProcess[str]]:
     """The modules a run imports beyond a bare interpreter's."""
-    names, ran = cli.importtime(*args)
+    names, ran = cli.importtime(*args, env=env)
     bare = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", "pass"],
+        env={k: v for k, v in os.environ.items() if k not in COVERAGE_ENV},
         capture_output=True,
         text=True,
         check=True,
@@ -123,10 +126,12 @@ def test_credential_process_is_replayed_byte_for_byte(
 
 
 def test_exec_is_replayed_into_the_child(cached: Cli) -> None:
-    show = ["exec", "-a", "production", "--", "sh", "-c", 'echo "$AWS_ACCESS_KEY_ID"; exit 7']
-    first = cached.run(*show, env={"AWS_PROFILE": "other"})
-    assert first.returncode == 7 and first.stdout.strip() == "ASIAEXAMPLEEXAMPLE01"
-    modules, second = modules_of(cached, *show)
+    script = 'echo "$AWS_ACCESS_KEY_ID ${AWS_PROFILE-unset} ${AWS_DEFAULT_PROFILE-unset}"; exit 7'
+    show = ["exec", "-a", "production", "--", "sh", "-c", script]
+    other = {"AWS_PROFILE": "other", "AWS_DEFAULT_PROFILE": "other"}
+    first = cached.run(*show, env=other)
+    assert first.returncode == 7 and first.stdout.strip() == "ASIAEXAMPLEEXAMPLE01 unset unset"
+    modules, second = modules_of(cached, *show, env=other)  # the replay drops them too
     assert (second.returncode, second.stdout) == (first.returncode, first.stdout)
     assert modules <= REPLAY_MODULES, sorted(modules - REPLAY_MODULES)
     missing = cached.run("exec", "-a", "production", "--", "no-such-command-samljit")

@@ -74,8 +74,9 @@ def users() -> list[User]:
     ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def entra() -> Iterator[AzureAdEmulator]:
+    """A fresh tenant for each test: no session, flow or forced failure carries over."""
     with AzureAdEmulator(
         users(),
         apps=[OTHER_APP],
@@ -405,6 +406,26 @@ def test_federated_user_signs_in_at_adfs(cli: Cli, entra: AzureAdEmulator) -> No
 
 
 # -- the kept Entra ID session ----------------------------------------------------------------
+def test_debug_never_shows_the_entra_session_cookies(cli: Cli, entra: AzureAdEmulator) -> None:
+    """``--debug`` on a full login and on one riding the kept ESTSAUTH cookies: neither shows
+    a cookie value (the leak check, cli's teardown, also looks for the flow tokens, ctx,
+    canaries and codes the emulator handed out)."""
+    configure(cli, entra, "push")
+    first = cli.run("--debug", "login", "-a", "entra", "--skip-prompt")
+    assert first.returncode == 0, first.stderr
+    posted = entra.count("POST", "/common/login")
+    again = cli.run(
+        "--debug", "login", "-a", "entra", "--skip-prompt", "--force", env={"SAMLJIT_PASSWORD": ""}
+    )
+    assert again.returncode == 0, again.stderr
+    assert entra.count("POST", "/common/login") == posted, "the kept session was not used"
+    names = {name for name, _ in entra.cookies_set}
+    assert {"ESTSAUTH", "ESTSAUTHPERSISTENT", ".AspNet.Cookies"} <= names  # and My Apps'
+    for output in (first.stderr, again.stderr):
+        assert "samljit: debug:" in output
+        assert not [value for _, value in entra.cookies_set if value in output]
+
+
 def test_kmsi_cookies_are_kept_and_a_second_login_asks_for_nothing(cli: Cli) -> None:
     """After a push login with "stay signed in", `login --force` with no password and no
     terminal sends no password and no MFA; after Entra ends its sessions, the normal login

@@ -227,9 +227,9 @@ IDP_HOST = "idp.samljit.test"  # resolves nowhere: only the proxy knows where it
 class ForwardProxy:
     """An https forward proxy (CONNECT) on loopback with Basic proxy authentication: it
     tunnels ``IDP_HOST`` to ``port`` on 127.0.0.1, refuses every other host, and records the
-    hosts asked for."""
+    hosts asked for. With ``others``, every other host is tunnelled to that port instead."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, others: int | None = None) -> None:
         self.hosts: list[str] = []
         self.refused = 0
         proxy = self
@@ -249,10 +249,11 @@ class ForwardProxy:
                     return
                 host = self.path.rsplit(":", 1)[0]
                 proxy.hosts.append(host)
-                if host != IDP_HOST:
+                if host != IDP_HOST and others is None:
                     self.send_error(502)
                     return
-                upstream = socket.create_connection(("127.0.0.1", port), timeout=30)
+                to = port if host == IDP_HOST else others
+                upstream = socket.create_connection(("127.0.0.1", to), timeout=30)
                 self.send_response(200, "Connection established")
                 self.end_headers()
                 self.close_connection = True
@@ -314,3 +315,107 @@ def test_the_browser_goes_through_the_proxy_with_its_password(cli: Cli, tmp_path
     finally:
         proxy.stop()
         served.server.stop()
+
+
+# -- the catch ------------------------------------------------------------------------------
+class Relay:
+    """The IdP's own ACS stand-in on loopback: it answers the SAMLResponse POST with a
+    redirect (``status``, 307 or 308 keep the POST and its body) to ``to``."""
+
+    def __init__(self, to: str, status: str) -> None:
+        self.to, self.status = to, status
+        self.server = LoopbackServer()
+        self.server.set_app(self)
+        self.server.start()
+        self.url = f"{self.server.url}/saml/relay"
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response(self.status, [("Location", self.to), ("Content-Length", "0")])
+        return [b""]
+
+
+ACS_HOST = "sso.samljit.test"
+
+
+@pytest.mark.parametrize(
+    ("posted_to", "redirect", "target_url"),
+    [
+        ("relay", ("307 Temporary Redirect", "https://signin.aws.amazon.com/saml"), None),
+        (
+            "relay",
+            ("308 Permanent Redirect", "https://us-east-1.signin.aws.amazon.com./saml"),
+            None,
+        ),
+        ("https://signin.aws.amazon.com./saml", None, None),
+        ("https://signin.aws.amazon.com/SAML", None, None),
+        (f"https://{ACS_HOST}/saml/acs", None, f"https://{ACS_HOST}:443/saml/acs"),
+        (f"https://{ACS_HOST}/saml/acs", None, f"https://{ACS_HOST}/saml/acs/"),
+    ],
+    ids=[
+        "307",
+        "308-regional-trailing-dot",
+        "trailing-dot",
+        "path-case",
+        "target-443",
+        "target-slash",
+    ],
+)
+def test_the_saml_post_never_reaches_the_network(
+    cli: Cli,
+    tmp_path: Path,
+    posted_to: str,
+    redirect: tuple[str, str] | None,
+    target_url: str | None,
+) -> None:
+    """The sandbox posts the SAMLResponse (to AWS sign-in as written oddly, to target_url, or to
+    a relay that redirects it to AWS sign-in): the browser keeps it. The network is a proxy
+    (the browser's only way out) that takes every host to one https server recording what it
+    receives (the browser accepts its certificate: skip_verify); it receives nothing for those
+    hosts and no SAMLResponse. The caught response goes on to the flow, whose destination check
+    then wants a plain AWS sign-in URL: exit 3, proof it was caught rather than lost."""
+    relay = Relay(redirect[1], redirect[0]) if redirect else None
+    served = Sandbox(acs_url=relay.url if relay else posted_to)
+    network = Recorder(tls_pair(tmp_path, "net", host="localhost"))
+    proxy = ForwardProxy(served.server.port, others=network.server.port)
+    try:
+        extra = f"target_url = {target_url}\nskip_verify = true\n" if target_url else ""
+        extra = extra or "skip_verify = true\n"
+        cli.write_config(served.config(extra=extra).replace("timeout = 60", "timeout = 20"))
+        env = {
+            "HTTPS_PROXY": proxy.url.replace("//", f"//{PROXY_USER}:{PROXY_PASSWORD}@"),
+            "NO_PROXY": "127.0.0.1",  # the sandbox and the relay; everything else: the proxy
+        }
+        cli.secrets.add(PROXY_PASSWORD)
+        ran = cli.run("list-roles", "-a", "browser", env=env)
+        ours = [r for r in network.requests if "SAMLResponse" in r or "google" not in r]
+        assert ours == []  # only Chromium's own checks with Google, if anything
+        assert [i.username for i in served.idp.issued] == [EMAIL]  # the IdP did post it...
+        assert "Signed in through the browser." in ran.stderr, ran.stderr  # ...samljit has it
+        assert ran.returncode == 3, ran.stderr
+        assert "is not an AWS sign-in" in ran.stderr
+    finally:
+        proxy.stop()
+        network.server.stop()
+        served.server.stop()
+        if relay is not None:
+            relay.server.stop()
+
+
+class Recorder:
+    """An https server on loopback that records every request it receives (Host, method, path
+    and body, one string each) and answers 404."""
+
+    def __init__(self, tls: TlsPair) -> None:
+        self.requests: list[str] = []
+        self.server = LoopbackServer(url_host="localhost", tls=tls.server_context())
+        self.server.set_app(self)
+        self.server.start()
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        size = int(environ.get("CONTENT_LENGTH") or 0)
+        body = environ["wsgi.input"].read(size).decode("utf-8", "replace") if size else ""
+        self.requests.append(
+            f"{environ.get('HTTP_HOST')} {environ['REQUEST_METHOD']} {environ['PATH_INFO']} {body}"
+        )
+        start_response("404 Not Found", [("Content-Type", "text/plain")])
+        return [b"recorded\n"]

@@ -35,7 +35,7 @@ from tests.support.accounts import (
     make_user,
 )
 from tests.support.cli import Cli
-from tests.support.moto_sts import MotoSts
+from tests.support.moto_sts import StsView
 from tests.support.paths import SAMLJIT
 from tests.support.tools import requires_tool
 
@@ -60,7 +60,7 @@ def cache_files(cli: Cli, kind: str) -> list[Path]:
 
 
 def test_credential_process_prints_one_json_line_and_caches(
-    cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts
+    cli: Cli, jumpcloud: JumpCloudEmulator, sts: StsView
 ) -> None:
     cli.write_config(account_config(jumpcloud))
     first = process_json(cli, SAMLJIT_MFA_TOKEN=code(cli))
@@ -83,7 +83,7 @@ def test_credential_process_prints_one_json_line_and_caches(
 
 
 def test_role_switch_within_the_assertion_window_needs_no_idp(
-    cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts
+    cli: Cli, jumpcloud: JumpCloudEmulator, sts: StsView
 ) -> None:
     cli.write_config(account_config(jumpcloud))
     process_json(cli, SAMLJIT_MFA_TOKEN=code(cli))
@@ -111,7 +111,7 @@ def test_role_switch_within_the_assertion_window_needs_no_idp(
 
 
 def test_a_credential_process_refresh_reuses_the_idp_session(
-    cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts
+    cli: Cli, jumpcloud: JumpCloudEmulator, sts: StsView
 ) -> None:
     cli.write_config(account_config(jumpcloud))
     assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
@@ -126,7 +126,7 @@ def test_a_credential_process_refresh_reuses_the_idp_session(
 
 
 def test_twenty_concurrent_calls_log_in_once(
-    cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts
+    cli: Cli, jumpcloud: JumpCloudEmulator, sts: StsView
 ) -> None:
     cli.write_config(account_config(jumpcloud))
     token = code(cli)
@@ -181,7 +181,7 @@ def test_no_terminal_and_mfa_needed_fails_at_once(cli: Cli, jumpcloud: JumpCloud
 
 
 def test_botocore_runs_samljit_as_credential_process_and_refreshes(
-    cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, jumpcloud: JumpCloudEmulator, sts: StsView, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import botocore.session
 
@@ -214,7 +214,7 @@ def test_botocore_runs_samljit_as_credential_process_and_refreshes(
 
 
 def test_botocore_is_answered_from_the_cache(
-    cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts, monkeypatch: pytest.MonkeyPatch
+    cli: Cli, jumpcloud: JumpCloudEmulator, sts: StsView, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import botocore.session
 
@@ -304,7 +304,7 @@ def test_the_documented_profiles_are_not_shadowed_by_what_login_writes(
 
 @pytest.mark.parametrize("damage", ["garbage", "foreign-format", "loose-mode", "expired"])
 def test_a_bad_cache_entry_is_ignored_and_replaced(
-    cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts, damage: str
+    cli: Cli, jumpcloud: JumpCloudEmulator, sts: StsView, damage: str
 ) -> None:
     cli.write_config(account_config(jumpcloud))
     first = process_json(cli, SAMLJIT_MFA_TOKEN=code(cli))

@@ -36,7 +36,7 @@ from tests.support.accounts import (
     make_user,
 )
 from tests.support.cli import Cli
-from tests.support.moto_sts import MotoSts
+from tests.support.moto_sts import StsView
 
 PRINT_ENV = (
     "import json, os; print(json.dumps({k: v for k, v in os.environ.items() "
@@ -135,7 +135,7 @@ def test_valid_profile_is_reused_without_contacting_anyone(
 
 
 def test_role_full_is_a_new_grant_from_the_same_assertion(
-    cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts
+    cli: Cli, jumpcloud: JumpCloudEmulator, sts: StsView
 ) -> None:
     cli.write_config(account_config(jumpcloud))
     assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0

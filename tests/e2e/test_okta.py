@@ -65,15 +65,11 @@ def users() -> list[User]:
     ]
 
 
-@pytest.fixture(scope="module")
-def classic() -> Iterator[OktaEmulator]:
+@pytest.fixture
+def okta() -> Iterator[OktaEmulator]:
+    """A fresh org for each test: no session, transaction or forced failure carries over."""
     with OktaEmulator(users(), show_lockout=True) as emu:
         yield emu
-
-
-@pytest.fixture
-def okta(classic: OktaEmulator) -> OktaEmulator:
-    return classic  # a function-level name: the leak check looks at the test's arguments
 
 
 @pytest.fixture
@@ -290,11 +286,15 @@ def test_bad_password_is_oktas_error_summary(cli: Cli, okta: OktaEmulator) -> No
 
 
 def test_rate_limit_near_waits_and_retries(cli: Cli, okta: OktaEmulator) -> None:
+    """A reset a few seconds off: samljit waits (0 to 3 s, however slow its start) and
+    retries, within its 10 s bound whatever the machine's speed (the wait itself is measured
+    on a fake clock in tests/unit/test_okta.py)."""
     cli.write_config(config(okta, "plain"))
-    reset = int(time.time()) + 1
+    reset = int(time.time()) + 3
     okta.fail_next("/api/v1/authn", 429, headers={"X-Rate-Limit-Reset": str(reset)})
     ran = login(cli)
     assert ran.returncode == 0, ran.stderr
+    assert okta.count("POST", "/api/v1/authn") == 2  # the throttled one, then the retry
     assert logged_in(cli)
 
 
@@ -362,6 +362,43 @@ def test_configure_takes_okta_keys(cli: Cli, okta: OktaEmulator) -> None:
 
 
 # -- the kept Okta session ------------------------------------------------------------------
+def test_debug_never_shows_the_okta_session_or_its_tokens(cli: Cli, okta: OktaEmulator) -> None:
+    """``--debug`` on a full login and on one riding the kept ``sid``: neither shows the
+    cookie (nor the state or session token: the leak check, cli's teardown, looks for every
+    secret the emulator handed out, in every output and file under HOME)."""
+    cli.write_config(config(okta, "plain"))
+    first = cli.run("--debug", "login", "-a", "okta", "--skip-prompt")
+    assert first.returncode == 0, first.stderr
+    again = cli.run(
+        "--debug", "login", "-a", "okta", "--skip-prompt", "--force", env={"SAMLJIT_PASSWORD": ""}
+    )
+    assert again.returncode == 0, again.stderr
+    assert okta.count("POST", "/api/v1/authn") == 1, "the kept sid was not used"
+    sids = [value for name, value in okta.cookies_set if name == "sid"]
+    assert sids
+    for output in (first.stderr, again.stderr):
+        assert "samljit: debug:" in output
+        assert not [sid for sid in sids if sid in output]
+
+
+def test_debug_never_shows_the_identity_engine_session(
+    cli: Cli, make_idx: Callable[..., OktaEmulator]
+) -> None:
+    emu = make_idx()
+    cli.write_config(config(emu, "push", extra=f"client_id = {CLIENT}\n"))
+    first = cli.run("--debug", "login", "-a", "okta", "--skip-prompt")
+    assert first.returncode == 0, first.stderr
+    again = cli.run(
+        "--debug", "login", "-a", "okta", "--skip-prompt", "--force", env={"SAMLJIT_PASSWORD": ""}
+    )
+    assert again.returncode == 0, again.stderr
+    assert emu.count("POST", "/oauth2/v1/device/authorize") == 1, "the kept idx was not used"
+    idx = [value for name, value in emu.cookies_set if name == "idx"]
+    assert idx
+    for output in (first.stderr, again.stderr):
+        assert not [value for value in idx if value in output]
+
+
 def test_a_second_login_rides_the_okta_session_and_falls_back_when_it_ends(
     cli: Cli, make_idx: Callable[..., OktaEmulator]
 ) -> None:

@@ -9,7 +9,7 @@ from samljit.tools.sandbox.response import SignTarget
 from tests.emulators.jumpcloud import JumpCloudEmulator
 from tests.support.accounts import account_config, fresh_code, make_user
 from tests.support.cli import Cli
-from tests.support.moto_sts import MotoSts
+from tests.support.moto_sts import StsView
 from tests.support.paths import FIXTURES
 
 
@@ -28,7 +28,7 @@ def pin(cli: Cli, jumpcloud: JumpCloudEmulator, *certificates: str) -> None:
 
 @pytest.mark.parametrize("target", ["assertion", "response", "both"])
 def test_pinned_to_the_idps_certificate_login_works(
-    cli: Cli, sts: MotoSts, target: SignTarget
+    cli: Cli, sts: StsView, target: SignTarget
 ) -> None:
     with JumpCloudEmulator([make_user()], sign_target=target) as jumpcloud:
         pin(cli, jumpcloud, "idp-test.crt")
@@ -42,7 +42,7 @@ def test_pinned_to_the_idps_certificate_login_works(
 
 
 def test_pinned_to_another_certificate_login_is_refused(
-    cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts
+    cli: Cli, jumpcloud: JumpCloudEmulator, sts: StsView
 ) -> None:
     pin(cli, jumpcloud, "attacker.crt")
     calls = len(sts.calls)

@@ -12,6 +12,7 @@ import ssl
 import subprocess
 import threading
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -28,7 +29,7 @@ from tests.e2e.test_terminal import finish, spawn
 from tests.emulators.jumpcloud import JumpCloudEmulator, totp_now
 from tests.support.accounts import ACCOUNT_ID, FULL_ARN, RO_ARN, TOTP_SECRET, account_config
 from tests.support.cli import Cli
-from tests.support.moto_sts import MotoSts
+from tests.support.moto_sts import StsView
 from tests.support.paths import SAMLJIT
 from tests.support.tls import tls_pair
 from tests.support.tools import requires_tool
@@ -41,7 +42,7 @@ OTHER_KEYS = {"AWS_ACCESS_KEY_ID": "AKIAADMINEXAMPLE0001", "AWS_SECRET_ACCESS_KE
 OTHER_ACCOUNT = "123456789012"
 
 
-def keys_of(sts: MotoSts, account: str, name: str = "SecurityAdmin") -> dict[str, str]:
+def keys_of(sts: StsView, account: str, name: str = "SecurityAdmin") -> dict[str, str]:
     """Temporary keys of a role in ``account`` from moto's STS: moto then answers
     GetCallerIdentity and IAM calls made with them as that account, as AWS does."""
     client = boto3.client(
@@ -59,7 +60,7 @@ def keys_of(sts: MotoSts, account: str, name: str = "SecurityAdmin") -> dict[str
     }
 
 
-def iam(sts: MotoSts, keys: dict[str, str] | None = None) -> Any:
+def iam(sts: StsView, keys: dict[str, str] | None = None) -> Any:
     """moto's IAM of the test company's account (of ``keys``' account when given)."""
     chosen = keys or keys_of(sts, ACCOUNT_ID)
     return boto3.client(
@@ -73,7 +74,7 @@ def iam(sts: MotoSts, keys: dict[str, str] | None = None) -> Any:
 
 
 @pytest.fixture
-def admin(cli: Cli, sts: MotoSts, jumpcloud: JumpCloudEmulator) -> Cli:
+def admin(cli: Cli, sts: StsView, jumpcloud: JumpCloudEmulator) -> Cli:
     """The test company's roles in moto's IAM, without a revocation policy; samljit configured,
     and the environment holding an administrator's keys and moto as IAM endpoint."""
     client = iam(sts)
@@ -90,7 +91,7 @@ def admin(cli: Cli, sts: MotoSts, jumpcloud: JumpCloudEmulator) -> Cli:
     return cli
 
 
-def put_policy(sts: MotoSts, arn: str) -> dict[str, Any] | None:
+def put_policy(sts: StsView, arn: str) -> dict[str, Any] | None:
     client = iam(sts)
     try:
         got = client.get_role_policy(RoleName=arn.rsplit("/", 1)[1], PolicyName=POLICY)
@@ -116,7 +117,7 @@ def expected(before: str) -> dict[str, Any]:
 
 # -- revoke -----------------------------------------------------------------------------
 def test_revoke_puts_the_console_policy_and_a_second_one_overwrites(
-    admin: Cli, sts: MotoSts
+    admin: Cli, sts: StsView
 ) -> None:
     first = admin.run(
         "revoke", "-a", "production", "--role", "readonly", "--before", "2024-05-01T12:00:00Z",
@@ -142,19 +143,24 @@ def test_revoke_puts_the_console_policy_and_a_second_one_overwrites(
     assert put_policy(sts, FULL_ARN) is None  # the other role is untouched
 
 
-def test_revoke_defaults_to_now_and_the_role_the_profile_holds(admin: Cli, sts: MotoSts) -> None:
+def test_revoke_defaults_to_now_and_the_role_the_profile_holds(admin: Cli, sts: StsView) -> None:
     valid_profile(admin, role="AcmeJumpCloudAdmin")
+    started = datetime.now(timezone.utc).replace(microsecond=0)
     ran = admin.run("revoke", "-a", "production", "--yes")
+    ended = datetime.now(timezone.utc)
     assert ran.returncode == 0, ran.stderr
     document = put_policy(sts, FULL_ARN)
     assert document is not None
     before = document["Statement"][0]["Condition"]["DateLessThan"]["aws:TokenIssueTime"]
     assert audit_lines(admin)[-1]["before"] == before  # "now", as the policy says it
-    assert before.endswith("Z") and len(before) == len("2024-05-01T12:00:00Z")
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", before)
+    # the moment of the run, rounded up to the second (nothing issued before it escapes)
+    moment = datetime.strptime(before, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    assert started <= moment <= ended + timedelta(seconds=1), (started, before, ended)
 
 
 def test_revoke_finds_a_role_name_in_the_cached_assertion(
-    admin: Cli, sts: MotoSts, jumpcloud: JumpCloudEmulator
+    admin: Cli, sts: StsView, jumpcloud: JumpCloudEmulator
 ) -> None:
     unknown = admin.run("revoke", "-a", "production", "--role", "AcmeJumpCloudAdmin", "--yes")
     assert unknown.returncode == 4
@@ -167,7 +173,7 @@ def test_revoke_finds_a_role_name_in_the_cached_assertion(
     assert put_policy(sts, FULL_ARN) is not None and put_policy(sts, RO_ARN) is None
 
 
-def test_revoke_without_a_terminal_or_yes_writes_nothing(admin: Cli, sts: MotoSts) -> None:
+def test_revoke_without_a_terminal_or_yes_writes_nothing(admin: Cli, sts: StsView) -> None:
     ran = admin.run("revoke", "-a", "production", "--role", "readonly")
     assert ran.returncode == 2
     assert "confirmation to write the policy is needed, but there is no terminal" in ran.stderr
@@ -182,7 +188,7 @@ def audit_lines_or_none(cli: Cli) -> list[dict[str, str]]:
 
 
 @pytest.mark.parametrize(("answer", "written"), [("yes", True), ("no", False)])
-def test_revoke_asks_on_the_terminal(admin: Cli, sts: MotoSts, answer: str, written: bool) -> None:
+def test_revoke_asks_on_the_terminal(admin: Cli, sts: StsView, answer: str, written: bool) -> None:
     child = spawn(admin, "revoke", "-a", "production", "--role", "readonly", "--before", "now")
     child.expect(f"Inline policy {POLICY} for {RO_ARN}")
     child.expect('"aws:TokenIssueTime":"')
@@ -203,7 +209,7 @@ def test_revoke_of_an_unknown_role_is_exit_5(admin: Cli) -> None:
     assert "has no role named NoSuchRole" in ran.stderr
 
 
-def test_revoke_with_the_credentials_of_an_aws_profile(admin: Cli, sts: MotoSts) -> None:
+def test_revoke_with_the_credentials_of_an_aws_profile(admin: Cli, sts: StsView) -> None:
     env = {"AWS_ACCESS_KEY_ID": None, "AWS_SECRET_ACCESS_KEY": None, "AWS_SESSION_TOKEN": None}
     missing = admin.run("revoke", "-a", "production", "--role", "readonly", "--yes", env=env)  # type: ignore[arg-type]
     assert missing.returncode == 2 and "no AWS credentials to sign with" in missing.stderr
@@ -295,7 +301,7 @@ def test_access_denied_names_the_missing_permission(
     assert policy["Statement"][0]["Effect"] == "Deny"
 
 
-def test_aws_endpoint_url_is_the_fallback_for_iam(admin: Cli, sts: MotoSts) -> None:
+def test_aws_endpoint_url_is_the_fallback_for_iam(admin: Cli, sts: StsView) -> None:
     ran = admin.run(
         "revoke", "-a", "production", "--role", "readonly", "--yes",
         env={"AWS_ENDPOINT_URL_IAM": None, "AWS_ENDPOINT_URL": sts.url},  # type: ignore[dict-item]
@@ -304,7 +310,7 @@ def test_aws_endpoint_url_is_the_fallback_for_iam(admin: Cli, sts: MotoSts) -> N
     assert put_policy(sts, RO_ARN) is not None
 
 
-def test_revoke_refuses_credentials_of_another_account(admin: Cli, sts: MotoSts) -> None:
+def test_revoke_refuses_credentials_of_another_account(admin: Cli, sts: StsView) -> None:
     """IAM names a role by its name in the caller's account: with keys of 123456789012, a
     revoke of 999988887777's Admin would write the deny policy on 123456789012's Admin."""
     theirs = keys_of(sts, "999988887777")
@@ -435,7 +441,7 @@ def eks_token(cli: Cli, *args: str, **env: str) -> subprocess.CompletedProcess[s
 
 
 def test_eks_token_is_an_exec_credential_that_sts_answers(
-    cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts
+    cli: Cli, jumpcloud: JumpCloudEmulator, sts: StsView
 ) -> None:
     cli.write_config(account_config(jumpcloud))
     code = totp_now(TOTP_SECRET)
@@ -564,7 +570,7 @@ def kubeconfig(cli: Cli, server: str, ca: Path, api_version: str) -> Path:
 def test_kubectl_gets_the_exec_credential_version_it_asks_for(
     cli: Cli,
     jumpcloud: JumpCloudEmulator,
-    sts: MotoSts,
+    sts: StsView,
     kube_api: tuple[str, Path, list[str]],
     version: str,
 ) -> None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import configparser
 import json
+import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from samljit.testing.emulator import ISSUED
 from tests.support.cli import Cli
 from tests.support.paths import FIXTURES
 from tests.support.simplesamlphp import (
@@ -169,7 +171,8 @@ def test_a_forced_login_rides_simplesamlphps_own_session(cli: Cli, ssp: SimpleSa
     assert ssp.password_posts() == posts + 1, first_requests
     cookies = kept_cookie_values(cli)
     assert cookies, "no IdP session was kept"
-    cli.secrets.update(cookies)  # the leak check (cli's teardown) looks for them everywhere
+    # the leak check (cli's teardown) looks for them everywhere: SimpleSAMLphp is watched
+    assert set(cookies) <= set(ISSUED.secrets), "the leak check does not know the session"
 
     mark = len(first_requests) + mark
     again = cli.run(
@@ -200,4 +203,27 @@ def test_a_forced_login_rides_simplesamlphps_own_session(cli: Cli, ssp: SimpleSa
     assert fallback == first_requests
     assert ssp.password_posts() == posts + 2
     assert ("POST", LOGIN_PATH) in fallback
-    cli.secrets.update(kept_cookie_values(cli))
+    assert set(kept_cookie_values(cli)) <= set(ISSUED.secrets)
+
+
+def test_settle_says_when_php_never_logged_the_requests(ssp: SimpleSamlPhp) -> None:
+    """A wait that ends without the requests is an error, not an answer the test goes on with
+    (``timeout=0``: the condition is checked once, no clock decides)."""
+    seen = len(ssp.settle(0))
+    with pytest.raises(TimeoutError, match=f"wanted {seen + 1}"):
+        ssp.settle(seen + 1, timeout=0)
+
+
+def test_the_port_is_held_until_php_listens() -> None:
+    """The port is reserved (bound, SO_REUSEADDR, as php -S binds it) until php listens on
+    it: in between it is in use (and the kernel hands it to no port-0 bind, which is how every
+    other test server gets its port)."""
+    from tests.support.simplesamlphp import _reserve_port
+
+    reserved = _reserve_port()
+    try:
+        port = reserved.getsockname()[1]
+        with socket.socket() as other, pytest.raises(OSError, match="in use"):
+            other.bind(("127.0.0.1", port))
+    finally:
+        reserved.close()

@@ -1,5 +1,6 @@
 """The start-up budget: --help, --version and every path answered from still-valid
-credentials import none of the heavy libraries (proved with ``python -X importtime``)."""
+credentials import none of the heavy libraries (proved with Python's import-time report on the
+installed ``samljit`` users run)."""
 
 from __future__ import annotations
 

@@ -123,12 +123,12 @@ USERS = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def emu(clock: FakeClock) -> Iterator[AzureAdEmulator]:
     with AzureAdEmulator(
         USERS,

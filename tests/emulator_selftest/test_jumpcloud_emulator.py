@@ -79,12 +79,12 @@ USERS = [
 ]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def emulator(clock: FakeClock) -> Iterator[JumpCloudEmulator]:
     with JumpCloudEmulator(USERS, clock=clock) as emu:
         yield emu

@@ -80,7 +80,7 @@ class AdfsEmulator(FormIdp):
         return self.page(text)
 
     def _mfa_page(self, request: Request, user: FormUser, cookie: str, error: str = "") -> Response:
-        context = secrets.token_urlsafe(48)
+        context = self._note_secret(secrets.token_urlsafe(48))
         self._pending[cookie] = (context, user)
         _, options = self._actions(request)
         text = render(

@@ -48,7 +48,7 @@ from urllib.parse import quote, urlencode
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
-from samljit.testing.emulator import RecordingEmulator
+from samljit.testing.emulator import ISSUED, RecordingEmulator
 from samljit.tools.sandbox.response import (
     AWS_ACS_URL,
     RoleGrant,
@@ -333,7 +333,8 @@ class _Session:
 
 
 def _new_token() -> str:
-    return "AQABAAEAAA" + secrets.token_urlsafe(60)
+    """A flow token (recorded for the leak check, like every secret handed out here)."""
+    return ISSUED.secret("AQABAAEAAA" + secrets.token_urlsafe(60))
 
 
 def _b64url(data: bytes) -> str:
@@ -630,8 +631,8 @@ class AzureAdEmulator(RecordingEmulator):
         flow = _Flow(
             key=secrets.token_hex(12),
             kind=kind,
-            ctx="rQQIARAA" + secrets.token_urlsafe(48),
-            api_canary="PAQABAQIAAA" + secrets.token_urlsafe(40),
+            ctx=ISSUED.secret("rQQIARAA" + secrets.token_urlsafe(48)),
+            api_canary=ISSUED.secret("PAQABAQIAAA" + secrets.token_urlsafe(40)),
             correlation_id=str(uuid.uuid4()),
         )
         self._flows[flow.key] = flow
@@ -698,7 +699,7 @@ class AzureAdEmulator(RecordingEmulator):
             "arrValErrs": [error] if error else [],
         }
         if flow is not None and flow.stage != "dead":
-            flow.canary = secrets.token_urlsafe(180)
+            flow.canary = self._note_secret(secrets.token_urlsafe(180))
             config.update(
                 sFT=self._issue(flow),
                 sFTName=FLOW_TOKEN_NAME,
@@ -791,7 +792,7 @@ class AzureAdEmulator(RecordingEmulator):
         if interrupt.pgid == "ConvergedProofUpRedirect":
             skip = ""
             if interrupt.skippable:
-                key = secrets.token_urlsafe(24)
+                key = self._note_secret(secrets.token_urlsafe(24))
                 self._skips[key] = flow.key
                 flow.stage = "proofup"
                 query = urlencode({"skip": key, "ctx": flow.ctx, "mkt": "en-US"})
@@ -856,7 +857,7 @@ class AzureAdEmulator(RecordingEmulator):
         return response
 
     def _working_form(self, flow: _Flow, user: User) -> Response:
-        code = secrets.token_urlsafe(64)
+        code = self._note_secret(secrets.token_urlsafe(64))
         self._codes[code] = user.upn.lower()
         header = _b64url(json.dumps({"typ": "JWT", "alg": "RS256"}).encode())
         claims = {
@@ -866,7 +867,7 @@ class AzureAdEmulator(RecordingEmulator):
             "nonce": flow.nonce,
             "tid": self.tenant_id,
         }
-        id_token = (
+        id_token = self._note_secret(
             f"{header}.{_b64url(json.dumps(claims).encode())}.{_b64url(secrets.token_bytes(32))}"
         )
         fields = {
@@ -902,7 +903,7 @@ class AzureAdEmulator(RecordingEmulator):
         app_id = request.args.get("applicationId", "")
         upn = self._my_apps.get(request.cookies.get(MY_APPS_COOKIE, ""))
         if upn is None:
-            key = secrets.token_urlsafe(32)
+            key = self._note_secret(secrets.token_urlsafe(32))
             self._oidc_states[key] = self.start_url(app_id)
             query = urlencode(
                 {
@@ -1159,7 +1160,7 @@ class AzureAdEmulator(RecordingEmulator):
             mfa.entropy = 10 + secrets.randbelow(90)  # number matching: always on
             self._entropies.append(mfa.entropy)
         if method.id == "OneWaySMS":
-            mfa.sms_code = f"{secrets.randbelow(10**6):06d}"
+            mfa.sms_code = self._note_code(f"{secrets.randbelow(10**6):06d}")
             self._sms.append((flow.upn, mfa.sms_code))
             if self.on_sms is not None:
                 self.on_sms(flow.upn, mfa.sms_code)
@@ -1176,7 +1177,7 @@ class AzureAdEmulator(RecordingEmulator):
         result = self._factor_result(flow.upn, mfa, _field(body, "AdditionalAuthData").strip())
         if result == "Success":
             flow.mfa_done = True
-            flow.ctx = "rQQIARAA" + secrets.token_urlsafe(48)
+            flow.ctx = self._note_secret("rQQIARAA" + secrets.token_urlsafe(48))
         mfa.closed = result not in RETRYABLE
         return self._sas_answer(flow, result, method=mfa.method.id, mfa=mfa)
 
@@ -1257,7 +1258,7 @@ class AzureAdEmulator(RecordingEmulator):
             or not right
         ):
             return self._adfs_page(request, username, INCORRECT_ADFS)
-        token_id = "_" + secrets.token_hex(16)
+        token_id = self._note_secret("_" + secrets.token_hex(16))
         self._wsfed[token_id] = user.upn.lower()
         wresult = (
             '<t:RequestSecurityTokenResponse xmlns:t="http://schemas.xmlsoap.org/ws/2005/02/'

@@ -366,7 +366,7 @@ class JumpCloudEmulator(RecordingEmulator):
 
     def _xsrf(self, request: Request) -> Response:
         key = request.cookies.get(XSRF_COOKIE, "")
-        token = secrets.token_urlsafe(32)
+        token = self._note_secret(secrets.token_urlsafe(32))  # the XSRF token
         if key in self._consoles:
             self._consoles[key].token = token  # a new token makes the old one stale
         else:
@@ -501,7 +501,7 @@ class JumpCloudEmulator(RecordingEmulator):
         if user is None or not user.can_use("webauthn"):
             return _json({"message": WEBAUTHN_UNAVAILABLE_MESSAGE}, 401)
         challenge = secrets.token_bytes(32)
-        token = secrets.token_urlsafe(24)
+        token = self._note_secret(secrets.token_urlsafe(24))
         rp_id = user.webauthn_rp_id or (urlsplit(self.api_url).hostname or "")
         self._key_challenges[token] = _KeyChallenge(
             key, user.email.lower(), challenge, rp_id, user.webauthn_user_verification

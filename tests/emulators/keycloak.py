@@ -99,7 +99,7 @@ class KeycloakEmulator(FormIdp):
 
     # -- pages -------------------------------------------------------------------------------
     def _action(self, flow: _Flow) -> str:
-        flow.session_code = secrets.token_urlsafe(32)
+        flow.session_code = self._note_secret(secrets.token_urlsafe(32))
         flow.execution = str(uuid.uuid4())
         return (
             f"{self.base_url}{self._prefix}/login-actions/authenticate?session_code="

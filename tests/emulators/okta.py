@@ -66,7 +66,7 @@ from urllib.parse import quote, urlsplit
 
 from werkzeug.wrappers import Request, Response
 
-from samljit.testing.emulator import Failure, RecordingEmulator
+from samljit.testing.emulator import ISSUED, Failure, RecordingEmulator
 from samljit.tools.sandbox.response import (
     RoleGrant,
     RoleOrder,
@@ -527,13 +527,15 @@ def okta_js_string(value: str) -> str:
 
 
 def _token(prefix: str, size: int = 30) -> str:
-    return prefix + secrets.token_urlsafe(size)
+    """A secret handed out (session token, session id, state handle), recorded for the leak
+    check."""
+    return ISSUED.secret(prefix + secrets.token_urlsafe(size))
 
 
 def _state_token() -> str:
     """Like Okta's: ``00`` and 40 URL-safe characters, at least one of them a ``-``."""
     raw = secrets.token_urlsafe(30)
-    return f"00{raw[:19]}-{raw[20:]}"
+    return ISSUED.secret(f"00{raw[:19]}-{raw[20:]}")
 
 
 def _jwt(claims: Mapping[str, Any]) -> str:
@@ -544,7 +546,7 @@ def _jwt(claims: Mapping[str, Any]) -> str:
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
     signature = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
-    return f"{part({'alg': 'RS256', 'kid': 'emulator'})}.{part(claims)}.{signature}"
+    return ISSUED.secret(f"{part({'alg': 'RS256', 'kid': 'emulator'})}.{part(claims)}.{signature}")
 
 
 def _truthy(value: Any) -> bool:
@@ -1164,6 +1166,7 @@ class OktaEmulator(RecordingEmulator):
             if now < ready:
                 return self._too_many(ready)
         sent_code = factor.codes[0] if factor.codes else f"{secrets.randbelow(10**6):06d}"
+        self._note_code(sent_code)
         tx.challenges[factor.id] = _Challenge(factor.id, sent_at=now, code=sent_code)
         self._sent_codes.append((factor.id, sent_code))
         tx.status = "MFA_CHALLENGE"
@@ -1556,7 +1559,7 @@ class OktaEmulator(RecordingEmulator):
             return _oauth_error("invalid_scope", text)
         user_code = "".join(secrets.choice("BCDFGHJKLMNPQRSTVWXZ") for _ in range(8))
         device = _DeviceCode(
-            device_code=secrets.token_hex(16),
+            device_code=ISSUED.secret(secrets.token_hex(16)),
             user_code=user_code,
             client_id=client.client_id,
             scopes=scopes,
@@ -1695,7 +1698,7 @@ class OktaEmulator(RecordingEmulator):
             or subject.user.app(app_id) is None
         ):
             return _oauth_error("invalid_target", f"The audience is not valid: {audience}")
-        token = secrets.token_urlsafe(40)
+        token = self._note_secret(secrets.token_urlsafe(40))
         self._oauth_tokens[token] = _OAuthToken(
             "web_sso", subject.user, client.client_id, [], now + self.web_sso_lifetime, app_id
         )

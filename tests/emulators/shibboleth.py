@@ -127,7 +127,8 @@ class ShibbolethEmulator(FormIdp):
             )
         session = secrets.token_hex(16).upper()
         self._conversations[session] = _Conversation(
-            csrf="_" + secrets.token_hex(20), view="ls-read" if self.local_storage else "login"
+            csrf=self._note_secret("_" + secrets.token_hex(20)),
+            view="ls-read" if self.local_storage else "login",
         )
         response = self.redirect(f"{SSO_PATH}?execution=e1s1")
         response.set_cookie("JSESSIONID", session, path="/idp", httponly=True)

@@ -1,10 +1,14 @@
 """The leak check run after every end-to-end test: no secret, in any form it takes when it
-leaks, in any output samljit printed or any file it left under HOME."""
+leaks, in any output samljit printed or any file it left under HOME. The secrets: those the
+test registered (``cli.secrets``: the password, codes it typed), the credentials samljit
+wrote, and everything the emulators handed out during the test, whether a fixture started
+them or the test's body did (``samljit.testing.emulator.ISSUED``, read by the ``cli``
+fixture)."""
 
 from __future__ import annotations
 
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from tests.support.accounts import TOTP_SECRET
@@ -22,17 +26,12 @@ def _credential_secrets(path: Path) -> list[str]:
     return found
 
 
-def emulator_secrets(emulators: Iterable[object]) -> list[str]:
-    """What the emulators a test used handed out that must never leak: every SAMLResponse
-    (``issued``), every session cookie value (``issued_cookies``: the IdP sessions
-    samljit keeps are secrets too) and every flow token (``issued_tokens``: Entra ID's)."""
-    found: list[str] = []
-    for emulator in emulators:
-        for attribute in ("issued", "issued_cookies", "issued_tokens"):
-            values = getattr(emulator, attribute, None)
-            if isinstance(values, list):
-                found.extend(item for item in values if isinstance(item, str))
-    return found
+def _private_store(cli: Cli, path: Path) -> bool:
+    """A cache, or a file of a Browser account's profile: chromium's own state, whose history
+    and cookie jar hold the IdP's URLs and the session the profile keeps by design (the
+    profile is 0700, the tests of the Browser provider check it)."""
+    profiles = cli.home / ".local" / "state" / "samljit" / "browser"
+    return "cache" in str(path) or path.is_relative_to(profiles)
 
 
 def recent_totp_codes(secret: str = TOTP_SECRET, minutes: int = 10) -> list[str]:
@@ -88,8 +87,8 @@ def _assertion_pieces(encoded: str) -> list[str]:
 
 def assert_no_leaks(cli: Cli, secrets: Sequence[str], *, codes: Sequence[str] = ()) -> None:
     """No secret in any captured output or any file under HOME except the credentials
-    file and 0600 files (caches), in any of its :func:`leak_forms`; no one-time code of
-    ``codes`` as a number on its own."""
+    file and 0600 files of caches and browser profiles, in any of its :func:`leak_forms`;
+    no one-time code of ``codes`` as a number on its own."""
     import re
 
     raw = [s for s in [*secrets, *_credential_secrets(cli.credentials)] if len(s) >= 6]
@@ -101,7 +100,7 @@ def assert_no_leaks(cli: Cli, secrets: Sequence[str], *, codes: Sequence[str] = 
             continue
         if path.resolve() == cli.credentials.resolve():
             continue
-        if stat.S_IMODE(path.stat().st_mode) & 0o077 == 0 and "cache" in str(path):
+        if stat.S_IMODE(path.stat().st_mode) & 0o077 == 0 and _private_store(cli, path):
             continue
         haystacks.append((str(path), path.read_text(errors="replace")))
     for where, text in haystacks:

@@ -18,6 +18,7 @@ Install the software first with ``tests/support/install-simplesamlphp.sh`` (CI d
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import secrets
@@ -33,6 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
+from samljit.testing.emulator import ISSUED
+
 WWW = Path("/usr/share/simplesamlphp/www")
 INSTALL_SCRIPT = "tests/support/install-simplesamlphp.sh"
 AWS_URN = "urn:amazon:webservices"
@@ -46,6 +49,8 @@ WRONG_PASSWORD_TEXT = "Incorrect username or password"
 START_TIMEOUT = 20.0
 #: A request line of ``php -S``'s log: ``[date] 127.0.0.1:PORT [302]: GET /path?query``.
 _REQUEST_LINE = re.compile(r"\[(\d{3})\]: ([A-Z]+) (\S+)")
+#: The auth token in a PHP session file (PHP's serialize: ``authToken";s:43:"_8c8f…"``).
+_AUTH_TOKEN = re.compile(rb'authToken";s:\d+:"([^"]+)"')
 #: Where SimpleSAMLphp 1.19 takes the username and password.
 LOGIN_PATH = "/simplesaml/module.php/core/loginuserpass.php"
 
@@ -86,10 +91,15 @@ def _php(value: object) -> str:
     raise TypeError(f"no PHP literal for {type(value).__name__}")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+def _reserve_port() -> socket.socket:
+    """A socket bound (not listening) to a free loopback port, with SO_REUSEADDR: php -S,
+    which sets it too, can bind the port while this holds it, and no port-0 bind (every other
+    test server's) is given it (a port picked and released before php binds it could go to
+    another test's server in the meantime, under ``-n 2``). Closed once php listens."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 class SimpleSamlPhp:
@@ -115,6 +125,7 @@ class SimpleSamlPhp:
         self._changed = threading.Condition()
         self._ready = threading.Event()
         self._drain: threading.Thread | None = None
+        self._handed_out: set[str] = set()
 
     # -- paths and URLs ----------------------------------------------------------------------
     @property
@@ -150,23 +161,40 @@ class SimpleSamlPhp:
         with self._changed:
             return list(self._requests)
 
-    def settle(self, requests: int, timeout: float = 10.0) -> list[tuple[str, str]]:
+    def settle(self, requests: int, timeout: float = 60.0) -> list[tuple[str, str]]:
         """The requests once php has logged at least ``requests`` of them and closed every
         connection (its log is read by a thread: this waits for it, on its lines, not on a
-        clock)."""
+        clock); :class:`TimeoutError` if that does not happen within ``timeout`` seconds (a
+        generous bound, not a measurement)."""
         with self._changed:
-            self._changed.wait_for(
+            settled = self._changed.wait_for(
                 lambda: len(self._requests) >= requests and self._open == 0, timeout
             )
+            if not settled:
+                raise TimeoutError(
+                    f"php -S logged {len(self._requests)} requests (wanted {requests}) with "
+                    f"{self._open} connections open after {timeout} s:\n{self.log[-2000:]}"
+                )
             return list(self._requests)
 
     def password_posts(self) -> int:
         """How many times a username and password were POSTed to the login form."""
         return self.requests.count(("POST", LOGIN_PATH))
 
+    def handed_out(self) -> list[str]:
+        """The session secrets SimpleSAMLphp has handed out, for the leak check: its PHP
+        session ids (the ``SimpleSAMLSessionID`` cookie: each session file is named after
+        it) and the ``SimpleSAMLAuthToken`` kept in each; those of ended sessions too."""
+        for path in (self.config_dir / "sessions").glob("sess_*"):
+            self._handed_out.add(path.name.removeprefix("sess_"))
+            with contextlib.suppress(OSError):
+                self._handed_out.update(m.decode() for m in _AUTH_TOKEN.findall(path.read_bytes()))
+        return sorted(self._handed_out)
+
     def end_sessions(self) -> None:
         """End every sign-in session at the IdP: SimpleSAMLphp keeps them as PHP sessions
         (``store.type = phpsession``), so their files go."""
+        self.handed_out()  # remembered for the leak check
         for path in (self.config_dir / "sessions").glob("sess_*"):
             path.unlink()
 
@@ -175,7 +203,8 @@ class SimpleSamlPhp:
         problem = missing_software()
         if problem:
             raise NotInstalled(f"{problem}: run `bash {INSTALL_SCRIPT}` (as root) first")
-        self.port = _free_port()
+        reserved = _reserve_port()
+        self.port = int(reserved.getsockname()[1])
         self._make_certificate()
         self._write_config()
         docroot = self.workdir / "docroot"
@@ -195,9 +224,13 @@ class SimpleSamlPhp:
         )
         self._drain = threading.Thread(target=self._read_output, name="php-s", daemon=True)
         self._drain.start()
-        if not self._ready.wait(START_TIMEOUT) or self._process.poll() is not None:
-            self.stop()
-            raise RuntimeError(f"php -S did not start on port {self.port}:\n{self.log}")
+        try:
+            if not self._ready.wait(START_TIMEOUT) or self._process.poll() is not None:
+                self.stop()
+                raise RuntimeError(f"php -S did not start on port {self.port}:\n{self.log}")
+        finally:
+            reserved.close()  # php listens on the port now (or never will)
+        ISSUED.watch(self.handed_out)  # the sessions it hands out, for the leak check
         return self
 
     def _read_output(self) -> None:
@@ -219,6 +252,7 @@ class SimpleSamlPhp:
         self._ready.set()  # php exited: wake the waiter, which then sees poll() is set
 
     def stop(self) -> None:
+        ISSUED.unwatch(self.handed_out)
         process, self._process = self._process, None
         if process is not None and process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)

@@ -180,6 +180,34 @@ def test_sts_answers() -> None:
     assert "ASIAEXAMPLE" in shown
 
 
+def test_oauth_and_entra_sign_in_state() -> None:
+    """The device flow's device_code, an authorization code (a form_post page and a redirect),
+    OAuth's state, and Entra ID's flow token and ctx (``sFT``/``sCtx`` in its page config,
+    ``flowToken``/``originalRequest`` in GetCredentialType, ``request`` in ProcessAuth)."""
+    device = redact_body(json.dumps({"device_code": XSRF, "user_code": "BCDFGHJK"}), "json")
+    assert XSRF not in device and "BCDFGHJK" in device  # the user code is shown to the user
+    page = f'<input type="hidden" name="code" value="{XSRF}"><input name="state" value="{OTP}9">'
+    assert XSRF not in redact_body(page, "text/html") and OTP not in redact_body(page, "text/html")
+    assert XSRF not in redact_url(f"http://127.0.0.1/cb?code={XSRF}&state=s")
+    config = json.dumps({"sFT": XSRF, "sCtx": PASSWORD, "canary": OTP + "x", "apiCanary": "ab12"})
+    shown = redact_body(f"<script>$Config={config};</script>", "text/html")
+    assert XSRF not in shown and PASSWORD not in shown and OTP not in shown and "ab12" not in shown
+    posted = redact_body(
+        urlencode({"flowToken": XSRF, "request": PASSWORD, "login": "ops@acme.example"}),
+        "application/x-www-form-urlencoded",
+    )
+    assert XSRF not in posted and quote_plus(PASSWORD) not in posted and "acme.example" in posted
+    asked = redact_body(json.dumps({"originalRequest": XSRF, "username": "ops"}), "json")
+    assert XSRF not in asked
+
+
+def test_an_error_code_stays_visible() -> None:
+    """``code`` is secret as a field (an OAuth code), not as an AWS error's element."""
+    body = "<ErrorResponse><Error><Code>AccessDenied</Code></Error></ErrorResponse>"
+    assert redact_body(body, "text/xml") == body
+    assert "E0000004" in redact_body(json.dumps({"code": "E0000004"}), "json")
+
+
 def test_ordinary_text_is_left_alone() -> None:
     text = "<p>Sign in to continue. a=b&c=d</p><input name='username' value='ops@acme.example'>"
     assert redact_body(text, "text/html") == text

@@ -28,7 +28,7 @@ from samljit.errors import (
 )
 from samljit.idp.http import HttpClient
 from samljit.tools.sandbox.response import RoleGrant, build_response, encode
-from tests.support.moto_sts import MotoSts
+from tests.support.moto_sts import MotoSts, StsView
 
 ACCOUNT = "123456789012"
 PROVIDER = f"arn:aws:iam::{ACCOUNT}:saml-provider/acme-idp"
@@ -177,12 +177,17 @@ def sent_form(index: int = -1) -> dict[str, list[str]]:
 
 
 @pytest.fixture(scope="module")
-def moto_sts() -> Iterator[MotoSts]:
+def moto_server() -> Iterator[MotoSts]:
     with MotoSts() as sts:
         yield sts
 
 
-def test_moto_success_returns_credentials_and_expiry(moto_sts: MotoSts) -> None:
+@pytest.fixture
+def moto_sts(moto_server: MotoSts) -> StsView:
+    return StsView(moto_server)  # calls counted from the test's start
+
+
+def test_moto_success_returns_credentials_and_expiry(moto_sts: StsView) -> None:
     before = datetime.now(timezone.utc)
     result = call(HttpClient(), region="us-east-2", env={"AWS_ENDPOINT_URL_STS": moto_sts.url})
 
@@ -215,7 +220,7 @@ def test_moto_success_returns_credentials_and_expiry(moto_sts: MotoSts) -> None:
     assert last.status == 200
 
 
-def test_moto_multi_role_assertion_in_mixed_order(moto_sts: MotoSts) -> None:
+def test_moto_multi_role_assertion_in_mixed_order(moto_sts: StsView) -> None:
     roles = [(ROLE_RO, PROVIDER), (ROLE_ADMIN, PROVIDER), (ROLE_DEV, PROVIDER)]
     assertion = saml_response(roles, role_order="mixed", session_duration=7200)
     env = {"AWS_ENDPOINT_URL_STS": moto_sts.url}
@@ -239,7 +244,7 @@ def test_moto_multi_role_assertion_in_mixed_order(moto_sts: MotoSts) -> None:
     assert "/AcmeDeveloper/" in result.credentials.assumed_role_arn
 
 
-def test_endpoint_url_sts_beats_endpoint_url(moto_sts: MotoSts) -> None:
+def test_endpoint_url_sts_beats_endpoint_url(moto_sts: StsView) -> None:
     dead = f"http://127.0.0.1:{closed_port()}"
     before = len(moto_sts.calls)
 
@@ -256,7 +261,7 @@ def test_endpoint_url_sts_beats_endpoint_url(moto_sts: MotoSts) -> None:
 
 
 def test_debug_log_never_shows_the_assertion(
-    moto_sts: MotoSts, caplog: pytest.LogCaptureFixture
+    moto_sts: StsView, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="samljit")
     call(HttpClient(), env={"AWS_ENDPOINT_URL_STS": moto_sts.url})

@@ -98,7 +98,9 @@ class _Reply:
 
 
 class SandboxIdp:
-    """The IdP. ``base_url`` is where it is served (``http://127.0.0.1:PORT``)."""
+    """The IdP. ``base_url`` is where it is served (``http://127.0.0.1:PORT``); ``on_secret``,
+    if given, is told every secret the IdP hands out (each ``AuthState`` and SAMLResponse:
+    tests look for them where they must not be)."""
 
     def __init__(
         self,
@@ -111,6 +113,7 @@ class SandboxIdp:
         acs_url: str = AWS_ACS_URL,
         log: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.time,
+        on_secret: Callable[[str], None] | None = None,
     ) -> None:
         self.users = list(users)
         self.key_pem = key_pem
@@ -121,6 +124,7 @@ class SandboxIdp:
         self.issued: list[Issued] = []
         self._log = log
         self._clock = clock
+        self._on_secret = on_secret
         self._logins: dict[str, _Login] = {}
         #: registered passkeys by username (in memory), and assertions verified
         self.passkeys: dict[str, list[passkey.Passkey]] = {}
@@ -239,7 +243,7 @@ class SandboxIdp:
                 ),
             )
         relay = query.get("RelayState") or query.get("target") or None
-        token = secrets.token_urlsafe(24)
+        token = self._secret(secrets.token_urlsafe(24))
         with self._lock:
             self._expire()
             self._logins[token] = _Login(sp, relay, self._clock())
@@ -385,7 +389,7 @@ class SandboxIdp:
             audience=login.sp_entity_id,
             destination=self.acs_url,
         )
-        saml_response = encode(sign(root, self.key_pem, self.cert_pem))
+        saml_response = self._secret(encode(sign(root, self.key_pem, self.cert_pem)))
         roles = tuple(grant.role_arn for grant in user.roles)
         with self._lock:
             self.issued.append(Issued(user.username, login.sp_entity_id, roles, self._clock(), how))
@@ -442,6 +446,12 @@ class SandboxIdp:
                 f"{MAX_ATTEMPTS} failed attempts; start again at {self.sso_url()}.",
             ),
         )
+
+    def _secret(self, value: str) -> str:
+        """A secret handed out (an AuthState, a SAMLResponse): told to ``on_secret``."""
+        if self._on_secret is not None:
+            self._on_secret(value)
+        return value
 
     def _note(self, text: str) -> None:
         if self._log is not None:

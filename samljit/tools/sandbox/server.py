@@ -53,7 +53,8 @@ class LoopbackServer:
     ``url_host`` names the host in :attr:`url` (``localhost``: what WebAuthn needs, a domain
     as the RP ID); the socket is bound to ``host`` all the same. With ``tls`` (a server
     context holding its certificate) it serves https; each connection's handshake happens in
-    its own thread, on the first read."""
+    its own thread, on the first read. ``poll_interval``: how often the serving loop looks
+    for :meth:`stop` (what a stop waits at most)."""
 
     def __init__(
         self,
@@ -62,7 +63,9 @@ class LoopbackServer:
         *,
         url_host: str | None = None,
         tls: SSLContext | None = None,
+        poll_interval: float = 0.2,
     ) -> None:
+        self._poll_interval = poll_interval
         try:
             self._server = _ThreadingServer((host, port), _QuietHandler)
         except OSError as exc:
@@ -86,7 +89,7 @@ class LoopbackServer:
     def serve(self) -> None:
         """Serve in this thread until :meth:`stop` (from another thread) or an exception
         (Ctrl-C) ends it."""
-        self._server.serve_forever(poll_interval=0.2)
+        self._server.serve_forever(poll_interval=self._poll_interval)
 
     def start(self) -> LoopbackServer:
         self._thread = threading.Thread(target=self.serve, name=f"http-{self.port}", daemon=True)
