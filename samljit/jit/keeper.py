@@ -33,6 +33,9 @@ from samljit.text import printable
 RETRY_AFTER = timedelta(seconds=60)
 #: The refresh loop looks again at least this often (a clock that jumped, a suspended laptop).
 LOOK_EVERY = 300.0
+#: ... and at most this often: keys that live no longer than the refresh margin are due at
+#: once after each renewal, and are then renewed when asked for, not in a busy loop.
+LOOK_AT_MOST_EVERY = 60.0
 
 
 class Keeper:
@@ -141,7 +144,7 @@ class Keeper:
 
     def run_renewals(self, stop: threading.Event) -> None:
         """The refresh loop: renew when due, until ``stop`` is set."""
-        while not stop.wait(min(self.next_renewal(), LOOK_EVERY)):
+        while not stop.wait(max(LOOK_AT_MOST_EVERY, min(self.next_renewal(), LOOK_EVERY))):
             try:
                 self.credentials()
             except SamljitError:

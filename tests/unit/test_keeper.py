@@ -98,3 +98,17 @@ def test_a_failed_renewal_serves_valid_keys_then_answers_500_json(
     assert status == 500
     assert sorted(body) == ["code", "message"] and body["code"] == "MissingInputError"
     assert "AccessKeyId" not in body and PASSWORD not in json.dumps(body)
+
+
+def test_the_refresh_loop_is_due_at_the_margin_and_after_a_failure_at_the_retry(
+    setup: tuple[Keeper, Endpoint, FakeClock, Any], jumpcloud: JumpCloudEmulator
+) -> None:
+    keeper, endpoint, clock, _ = setup
+    expires = datetime.fromisoformat(ask(endpoint)[1]["Expiration"].replace("Z", "+00:00"))
+    due = (expires - clock.now()).total_seconds() - keeper.account.refresh_margin
+    assert abs(keeper.next_renewal() - due) < 1
+    jumpcloud.end_sessions()
+    clock.advance(due + 1)
+    assert keeper.next_renewal() == 0
+    ask(endpoint)  # the renewal fails; the held keys are served
+    assert keeper.next_renewal() == RETRY_AFTER.total_seconds()
