@@ -18,7 +18,7 @@ from samljit.cli.args import mfa_options
 from samljit.cli.commands import Context
 from samljit.config.accounts import Account
 from samljit.errors import RoleError
-from samljit.jit.flow import assertion_for, profile_name
+from samljit.jit.flow import assertion_for, profile_names
 from samljit.sinks.awsconfig import (
     config_file,
     process_profile,
@@ -52,25 +52,18 @@ def samljit_command() -> list[str]:
 def run(ctx: Context) -> int:
     account = ctx.account()
     command = samljit_command()
+    granted = _roles(ctx, account)
+    names = profile_names(account.profile_template, account, granted)
     profiles = [
         process_profile(
-            profile_name(account.profile_template, account, role),
+            name,
             account=account.name,
             role_arn=role.role_arn,
             region=account.region,
             command=command,
         )
-        for role in _roles(ctx, account)
+        for name, role in zip(names, granted, strict=True)
     ]
-    names = [p.name for p in profiles]
-    if len(set(names)) != len(names):
-        from samljit.errors import ConfigError
-
-        raise ConfigError(
-            f"profile_template {account.profile_template!r} gives several roles the same "
-            "profile name",
-            hint="add {account_id} or {role_name} to the template",
-        )
     if not ctx.args.write:
         ctx.out("\n".join(p.block() for p in profiles).rstrip("\n"))
         return 0
