@@ -3,7 +3,8 @@
 :class:`Arn` is an immutable, parsed ARN (``arn:PARTITION:SERVICE:REGION:ACCOUNT:RESOURCE``).
 :data:`PARTITIONS` holds, for every AWS partition samljit knows, its sign-in, federation and
 console hosts, its STS endpoint pieces, its SAML audience and its region-name prefixes;
-:func:`region_partition` and :func:`is_region` recognise region names.
+:func:`region_partition` and :func:`is_region` recognise region names, :func:`signin_endpoint`
+the sign-in SAML endpoints (global and regional) an IdP posts to.
 
 Stdlib only and no ``dataclasses``: this module is on the cached start-up path.
 """
@@ -129,17 +130,51 @@ def region_partition(region: str) -> str:
 def signin_host_partition(host: str) -> str | None:
     """The partition whose sign-in host ``host`` is: ``signin.aws.amazon.com``, or
     ``REGION.signin…`` for a region of that partition; ``None`` for any other host."""
+    found = _signin_host(host)
+    return found[0] if found is not None else None
+
+
+def _signin_host(host: str) -> tuple[str, str | None] | None:
+    """``(partition, region)`` of an AWS sign-in host (region ``None``: the partition's
+    non-regional host); ``None`` for any other host, look-alikes included."""
     host = host.lower()
     for partition in PARTITIONS.values():
         signin = partition.signin_host
         if signin is None:
             continue
         if host == signin:
-            return partition.name
+            return partition.name, None
         region, dot, rest = host.partition(".")
         if dot and rest == signin and is_region(region):
-            return partition.name if region_partition(region) == partition.name else None
+            return (partition.name, region) if region_partition(region) == partition.name else None
     return None
+
+
+def signin_endpoint(url: str) -> tuple[str, str | None] | None:
+    """``(partition, region)`` of an AWS sign-in SAML endpoint, or ``None`` for any other URL.
+
+    Accepted: ``https://HOST/saml`` (region ``None``) and ``https://REGION.HOST/saml`` for the
+    sign-in hosts of :data:`PARTITIONS`, the region belonging to the host's partition, as AWS
+    documents the regional SAML endpoints. No port, user, query or fragment.
+    """
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if (
+        parts.scheme.lower() != "https"
+        or port is not None
+        or parts.username is not None
+        or parts.password is not None
+        or parts.path != "/saml"
+        or parts.query
+        or parts.fragment
+    ):
+        return None
+    return _signin_host(parts.hostname or "")
 
 
 _ARN = re.compile(

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
-from samljit.aws.arn import PARTITIONS, Arn, is_region, region_partition
+from samljit.aws.arn import PARTITIONS, Arn, is_region, region_partition, signin_endpoint
 from samljit.aws.credentials import AwsCredentials
 from samljit.config.urls import RETRY_STATUSES, check_url
 from samljit.errors import AwsError, ConfigError, NetworkError
@@ -84,10 +84,30 @@ def endpoint_override(env: Mapping[str, str], service: str = "STS") -> str | Non
     return None
 
 
+def signin_region(destination: str | None, partition: str) -> str | None:
+    """The region of ``destination`` when it is a regional AWS sign-in SAML endpoint of
+    ``partition`` (``https://us-east-2.signin.aws.amazon.com/saml`` → ``us-east-2``); else
+    ``None`` (the global endpoint, another partition's, or no sign-in endpoint at all)."""
+    found = signin_endpoint(destination) if destination else None
+    if found is None or found[0] != partition:
+        return None
+    return found[1]
+
+
 def sts_endpoint(
-    partition: str, region: str | None, env: Mapping[str, str]
+    partition: str,
+    region: str | None,
+    env: Mapping[str, str],
+    *,
+    destination: str | None = None,
 ) -> tuple[str, list[str]]:
-    """The STS URL to call for a role in ``partition``, and notes for the user."""
+    """The STS URL to call for a role in ``partition``, and notes for the user.
+
+    First an endpoint override (``AWS_ENDPOINT_URL_STS``, ``AWS_ENDPOINT_URL``); then, when the
+    SAMLResponse was addressed (``destination``) to a regional sign-in endpoint of the
+    partition, STS in that region, as AWS pairs regional SAML endpoints with regional STS;
+    then ``region``; else the partition's default STS endpoint.
+    """
     override = endpoint_override(env)
     if override is not None:
         return override, []
@@ -100,13 +120,16 @@ def sts_endpoint(
         )
     notes: list[str] = []
     chosen = (region or "").strip().lower() or None
-    if chosen is None:
-        return default, notes
-    if not is_region(chosen):
+    if chosen is not None and not is_region(chosen):
         raise ConfigError(
             f"region {region!r} is not an AWS region name",
             hint="use a region such as us-east-1, or leave region unset",
         )
+    regional = signin_region(destination, partition)
+    if regional is not None:
+        return known.sts_url(regional) or default, notes
+    if chosen is None:
+        return default, notes
     belongs_to = region_partition(chosen)
     if belongs_to != partition:
         notes.append(
@@ -130,8 +153,13 @@ def assume_role_with_saml(
     duration: int | None,
     region: str | None,
     env: Mapping[str, str],
+    destination: str | None = None,
 ) -> StsResult:
     """Exchange a base64 SAMLResponse for temporary credentials of ``role_arn``.
+
+    ``destination``: where the IdP addressed the SAMLResponse (its ``Destination``, else the
+    assertion's ``Recipient``); a regional AWS sign-in endpoint there picks STS in that region
+    (see :func:`sts_endpoint`).
 
     When STS refuses ``duration`` because it exceeds the role's MaxSessionDuration, the call
     is repeated once with 3600 seconds and a note says which setting caps the session.
@@ -141,8 +169,8 @@ def assume_role_with_saml(
     if override is not None:
         url = override
     else:
-        url, notes = sts_endpoint(partition_of(role_arn), region, env)
-    context = _Context(role_arn, principal_arn, url, region, saml_response_b64)
+        url, notes = sts_endpoint(partition_of(role_arn), region, env, destination=destination)
+    context = _Context(role_arn, principal_arn, url, region, saml_response_b64, destination)
     # The login's client holds the IdP's cookies: none of them goes to AWS (an IdP cookie for
     # ".corp.example" would reach an STS endpoint in that domain), and none comes back.
     http = http.without_cookies()
@@ -174,6 +202,7 @@ class _Context:
     url: str
     region: str | None
     assertion: str = field(repr=False)
+    destination: str | None = None
 
 
 @dataclass(frozen=True)
@@ -368,9 +397,10 @@ def _hint(fault: _Fault, context: _Context) -> str | None:
             "the IdP's current metadata (signing certificate) to that IAM provider"
         )
     if code == "AccessDenied":
+        audience = _acs_url(role, context.destination)
         return (
             f"the trust policy of {role} must allow sts:AssumeRoleWithSAML for the Federated "
-            f'principal {provider} (condition "SAML:aud": "{_acs_url(role)}"); '
+            f'principal {provider} (condition "SAML:aud": "{audience}"); '
             "also check that the IdP grants this role with this provider"
         )
     if code in ("ExpiredTokenException", "ExpiredToken"):
@@ -379,7 +409,9 @@ def _hint(fault: _Fault, context: _Context) -> str | None:
             "and make sure the clocks of this machine and of the IdP are right"
         )
     if code == "RegionDisabledException":
-        where = context.region or _host(context.url)
+        arn = Arn.try_parse(role)
+        from_signin = signin_region(context.destination, arn.partition) if arn else None
+        where = from_signin or context.region or _host(context.url)
         return (
             f"STS is not activated in {where} for this account: activate it under IAM > "
             "Account settings, or configure another region"
@@ -414,11 +446,13 @@ def _hint(fault: _Fault, context: _Context) -> str | None:
     return None
 
 
-def _acs_url(role_arn: str) -> str:
-    """The sign-in SAML endpoint of the role's partition (``SAML:aud`` in its trust policy)."""
+def _acs_url(role_arn: str, destination: str | None) -> str:
+    """The sign-in SAML endpoint of the role's partition (``SAML:aud`` in its trust policy):
+    the regional one the SAMLResponse was addressed to, else the partition's global one."""
     arn = Arn.try_parse(role_arn)
     known = arn.partition_info if arn is not None else None
-    return (known.acs_url() if known else None) or "https://signin.aws.amazon.com/saml"
+    regional = signin_region(destination, arn.partition) if arn is not None else None
+    return (known.acs_url(regional) if known else None) or "https://signin.aws.amazon.com/saml"
 
 
 def _not_sts(context: _Context, status: int, reason: str) -> NetworkError:

@@ -333,6 +333,7 @@ def _assume(
         duration=account.session_duration or assertion.session_duration,
         region=account.region,
         env=services.env,
+        destination=assertion.addressed_to,
     )
     for note in result.notes:
         services.terminal.warn(note)

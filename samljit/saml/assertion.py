@@ -49,6 +49,12 @@ class SamlAssertion(NamedTuple):
     issuer: str | None
     session_name: str | None
 
+    @property
+    def addressed_to(self) -> str | None:
+        """Where the IdP addressed the response: its ``Destination``, else the assertion's
+        ``Recipient`` (a regional AWS sign-in endpoint there picks the STS region)."""
+        return self.destination or self.recipient
+
 
 def decode(encoded: str) -> bytes:
     """Base64 SAMLResponse → XML bytes, with the size cap."""

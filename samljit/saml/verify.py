@@ -31,9 +31,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
-from samljit.aws.arn import signin_host_partition
+from samljit.aws.arn import signin_endpoint
 from samljit.errors import ConfigError, VerificationError
 from samljit.saml import assertion as saml
 from samljit.saml.xmlsafe import load_nothing as load_nothing
@@ -411,24 +410,11 @@ def signin_partition(url: str) -> str | None:
     """The partition whose AWS sign-in SAML endpoint ``url`` is, or ``None``.
 
     Accepted: ``https://HOST/saml`` and ``https://REGION.HOST/saml`` for the sign-in hosts of
-    :data:`samljit.aws.arn.PARTITIONS`, the region belonging to the host's partition.
+    :data:`samljit.aws.arn.PARTITIONS`, the region belonging to the host's partition
+    (:func:`samljit.aws.arn.signin_endpoint`).
     """
-    try:
-        parts = urlsplit(url.strip())
-        port = parts.port
-    except ValueError:
-        return None
-    if (
-        parts.scheme.lower() != "https"
-        or port is not None
-        or parts.username is not None
-        or parts.password is not None
-        or parts.path != "/saml"
-        or parts.query
-        or parts.fragment
-    ):
-        return None
-    return signin_host_partition(parts.hostname or "")
+    found = signin_endpoint(url)
+    return found[0] if found is not None else None
 
 
 def check_destination(envelope: Any, assertion: Any) -> str:

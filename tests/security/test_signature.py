@@ -392,6 +392,17 @@ def test_missing_recipient_is_refused() -> None:
     assert str(error) == "destination check failed: the assertion names no Recipient"
 
 
+def test_regional_look_alike_destination_is_refused() -> None:
+    error = refused(
+        genuine(destination="https://us-east-1.signin.aws.amazon.com.evil.example/saml")
+    )
+    assert str(error) == (
+        "destination check failed: the Response's Destination "
+        "'https://us-east-1.signin.aws.amazon.com.evil.example/saml' is not an AWS sign-in SAML "
+        "endpoint"
+    )
+
+
 def test_regional_endpoint_is_accepted() -> None:
     parsed, _ = check(genuine(destination="https://eu-central-1.signin.aws.amazon.com/saml"))
     assert parsed.destination == "https://eu-central-1.signin.aws.amazon.com/saml"
@@ -433,6 +444,11 @@ def test_china_roles_at_the_china_endpoint_pass() -> None:
         ("https://cn-north-1.signin.aws.amazon.com/saml", None),
         ("https://us-east-1.signin.amazonaws.cn/saml", None),
         ("https://signin.aws.amazon.com.evil.example/saml", None),
+        ("https://us-east-1.signin.aws.amazon.com.evil.example/saml", None),
+        ("https://us-east-1.signin.aws.amazon.com@evil.example/saml", None),
+        ("https://cn-northwest-1.signin.amazonaws.cn/saml", "aws-cn"),
+        ("https://us-gov-east-1.signin.amazonaws-us-gov.com/saml", "aws-us-gov"),
+        ("https://us-gov-west-1.signin.aws.amazon.com/saml", None),
         ("https://[::1]:x/saml", None),
         ("", None),
     ],

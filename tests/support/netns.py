@@ -5,6 +5,7 @@ can reach it."""
 
 from __future__ import annotations
 
+import shlex
 import shutil
 import subprocess
 import sys
@@ -37,12 +38,25 @@ def missing() -> str | None:
 
 
 def run_python(
-    module: str, args: Sequence[str], *, env: Mapping[str, str], timeout: float = 90
+    module: str,
+    args: Sequence[str],
+    *,
+    env: Mapping[str, str],
+    timeout: float = 90,
+    hosts: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m module args…`` (from the repository root) in a new namespace."""
+    """Run ``python -m module args…`` (from the repository root) in a new namespace.
+
+    ``hosts``: a file bind-mounted over ``/etc/hosts`` in a mount namespace of its own, so
+    that real host names (``sts.eu-west-2.amazonaws.com``) resolve to the namespace's own
+    addresses there and nowhere else (there is no DNS in the namespace)."""
     inside = [sys.executable, "-m", module, *args]
+    setup, flags = _SETUP, ["-n"]
+    if hosts is not None:
+        setup += f" && mount --bind {shlex.quote(str(hosts))} /etc/hosts"
+        flags.append("-m")
     return subprocess.run(
-        ["unshare", "-n", "sh", "-c", f'{_SETUP} && exec "$@"', "sh", *inside],
+        ["unshare", *flags, "sh", "-c", f'{setup} && exec "$@"', "sh", *inside],
         env=dict(env),
         cwd=REPO,
         capture_output=True,

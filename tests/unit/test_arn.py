@@ -12,6 +12,7 @@ from samljit.aws.arn import (
     Arn,
     is_region,
     region_partition,
+    signin_endpoint,
     signin_host_partition,
 )
 from samljit.errors import ArnError, ConfigError
@@ -321,3 +322,53 @@ def test_stays_light() -> None:
     )
     ran = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert ran.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("url", "found"),
+    [
+        ("https://signin.aws.amazon.com/saml", ("aws", None)),
+        ("https://us-east-1.signin.aws.amazon.com/saml", ("aws", "us-east-1")),
+        ("https://eu-west-2.signin.aws.amazon.com/saml", ("aws", "eu-west-2")),
+        ("https://AP-Southeast-4.Signin.AWS.Amazon.com/saml", ("aws", "ap-southeast-4")),
+        ("https://signin.amazonaws.cn/saml", ("aws-cn", None)),
+        ("https://cn-northwest-1.signin.amazonaws.cn/saml", ("aws-cn", "cn-northwest-1")),
+        ("https://signin.amazonaws-us-gov.com/saml", ("aws-us-gov", None)),
+        ("https://us-gov-west-1.signin.amazonaws-us-gov.com/saml", ("aws-us-gov", "us-gov-west-1")),
+        ("https://us-gov-east-1.signin.amazonaws-us-gov.com/saml", ("aws-us-gov", "us-gov-east-1")),
+    ],
+)
+def test_signin_endpoint_of_every_partition(url: str, found: tuple[str, str | None]) -> None:
+    assert signin_endpoint(url) == found
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://us-east-1.signin.aws.amazon.com.evil.example/saml",
+        "https://us-east-1.signin.aws.amazon.com.evil.example/saml?x=https://signin.aws.amazon.com",
+        "https://evil.example/us-east-1.signin.aws.amazon.com/saml",
+        "https://evil.example/saml#https://us-east-1.signin.aws.amazon.com/saml",
+        "https://us-east-1.signin.aws.amazon.com@evil.example/saml",
+        "https://evil.example@us-east-1.signin.aws.amazon.com/saml",
+        "https://us-east-1-signin.aws.amazon.com/saml",
+        "https://us-east-1.evil.signin.aws.amazon.com/saml",
+        "https://evilus-east-1.signin.aws.amazon.com.example/saml",
+        "https://us-east-1.signin.aws.amazon.com./saml",
+        "https://us-east-1.signin.aws.amazon.com:444/saml",
+        "http://us-east-1.signin.aws.amazon.com/saml",
+        "https://us-east-1.signin.aws.amazon.com/saml/",
+        "https://us-east-1.signin.aws.amazon.com/federation",
+        "https://cn-north-1.signin.aws.amazon.com/saml",  # a region of another partition
+        "https://us-gov-west-1.signin.aws.amazon.com/saml",
+        "https://us-east-1.signin.amazonaws.cn/saml",
+        "https://eu-west-1.signin.amazonaws-us-gov.com/saml",
+        "https://us-east-1.signin.amazonaws.com/saml",  # not a sign-in host at all
+        "https://sts.us-east-1.amazonaws.com/saml",
+        "https://us-east-\u0661.signin.aws.amazon.com/saml",
+        "https://[::1]:x/saml",
+        "",
+    ],
+)
+def test_signin_endpoint_refuses_look_alikes(url: str) -> None:
+    assert signin_endpoint(url) is None

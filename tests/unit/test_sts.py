@@ -76,6 +76,7 @@ def call(
     duration: int | None = None,
     region: str | None = None,
     env: Mapping[str, str] = NO_ENV,
+    **more: str,
 ) -> StsResult:
     return assume_role_with_saml(
         http,
@@ -85,6 +86,7 @@ def call(
         duration=duration,
         region=region,
         env=env,
+        **more,  # type: ignore[arg-type]
     )
 
 
@@ -357,6 +359,136 @@ def test_endpoint_override_must_be_https_or_loopback() -> None:
     assert sts_endpoint("aws", None, {"AWS_ENDPOINT_URL_STS": "http://localhost:4566"})[0] == (
         "http://localhost:4566"
     )
+
+
+@pytest.mark.parametrize(
+    ("partition", "destination", "url"),
+    [
+        (
+            "aws",
+            "https://us-east-2.signin.aws.amazon.com/saml",
+            "https://sts.us-east-2.amazonaws.com",
+        ),
+        (
+            "aws",
+            "https://us-east-1.signin.aws.amazon.com/saml",
+            "https://sts.us-east-1.amazonaws.com",
+        ),
+        ("aws", "https://signin.aws.amazon.com/saml", "https://sts.amazonaws.com"),
+        (
+            "aws-us-gov",
+            "https://us-gov-west-1.signin.amazonaws-us-gov.com/saml",
+            "https://sts.us-gov-west-1.amazonaws.com",
+        ),
+        (
+            "aws-us-gov",
+            "https://us-gov-east-1.signin.amazonaws-us-gov.com/saml",
+            "https://sts.us-gov-east-1.amazonaws.com",
+        ),
+        (
+            "aws-us-gov",
+            "https://signin.amazonaws-us-gov.com/saml",
+            "https://sts.us-gov-west-1.amazonaws.com",
+        ),
+        ("aws-cn", "https://signin.amazonaws.cn/saml", "https://sts.cn-north-1.amazonaws.com.cn"),
+        (
+            "aws-cn",
+            "https://cn-northwest-1.signin.amazonaws.cn/saml",
+            "https://sts.cn-northwest-1.amazonaws.com.cn",
+        ),
+    ],
+)
+def test_regional_signin_destination_picks_that_regions_sts(
+    partition: str, destination: str, url: str
+) -> None:
+    assert sts_endpoint(partition, None, NO_ENV, destination=destination) == (url, [])
+
+
+def test_regional_destination_beats_region_and_loses_to_an_override() -> None:
+    destination = "https://eu-west-2.signin.aws.amazon.com/saml"
+    regional = ("https://sts.eu-west-2.amazonaws.com", [])
+    assert sts_endpoint("aws", "us-west-2", NO_ENV, destination=destination) == regional
+    # a region of another partition gets no note: it is not used either way
+    assert sts_endpoint("aws", "cn-north-1", NO_ENV, destination=destination) == regional
+    moto = {"AWS_ENDPOINT_URL_STS": "http://127.0.0.1:4566"}
+    assert sts_endpoint("aws", None, moto, destination=destination) == (
+        moto["AWS_ENDPOINT_URL_STS"],
+        [],
+    )
+    generic = {"AWS_ENDPOINT_URL": "https://aws.proxy.example.internal"}
+    assert (
+        sts_endpoint("aws", None, generic, destination=destination)[0]
+        == generic["AWS_ENDPOINT_URL"]
+    )
+    ignored = {**moto, "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS": "true"}
+    assert sts_endpoint("aws", None, ignored, destination=destination) == regional
+    # the SDKs' AWS_STS_REGIONAL_ENDPOINTS is not samljit's switch: the Destination still decides
+    legacy = {"AWS_STS_REGIONAL_ENDPOINTS": "legacy"}
+    assert sts_endpoint("aws", None, legacy, destination=destination) == regional
+    with pytest.raises(ConfigError):  # a malformed region stays a config error
+        sts_endpoint("aws", "US EAST", NO_ENV, destination=destination)
+
+
+@pytest.mark.parametrize(
+    "destination",
+    [
+        "https://us-east-1.signin.aws.amazon.com.evil.example/saml",
+        "https://eu-west-2.signin.aws.amazon.com:8443/saml",
+        "http://eu-west-2.signin.aws.amazon.com/saml",
+        "https://eu-west-2.signin.aws.amazon.com/saml/../evil",
+        "https://evil.example/saml",
+        "https://cn-north-1.signin.amazonaws.cn/saml",  # another partition than the role's
+        "https://us-gov-west-1.signin.amazonaws-us-gov.com/saml",
+        "",
+    ],
+)
+def test_no_regional_sts_from_a_look_alike_or_another_partitions_destination(
+    destination: str,
+) -> None:
+    assert sts_endpoint("aws", None, NO_ENV, destination=destination) == (GLOBAL.rstrip("/"), [])
+    assert sts_endpoint("aws", "ap-south-1", NO_ENV, destination=destination) == (
+        "https://sts.ap-south-1.amazonaws.com",
+        [],
+    )
+
+
+def test_without_a_destination_the_recipient_says_where_the_response_was_addressed() -> None:
+    from samljit.saml.assertion import parse
+
+    regional = "https://ap-northeast-3.signin.aws.amazon.com/saml"
+    root = build_response(
+        issuer="https://idp.acme.example/saml",
+        name_id="ana@acme.example",
+        roles=[RoleGrant(ROLE_RO, PROVIDER)],
+        session_name="ana@acme.example",
+        destination=regional,
+    )
+    assert parse(encode(root)).addressed_to == regional
+    del root.attrib["Destination"]
+    parsed = parse(encode(root))
+    assert (parsed.destination, parsed.addressed_to) == (None, regional)
+
+
+@responses.activate
+def test_the_call_goes_to_the_destinations_region_and_hints_its_saml_aud() -> None:
+    url = "https://sts.ap-southeast-2.amazonaws.com/"
+    add_xml(url, error_xml("AccessDenied", "Not authorized to perform sts:AssumeRoleWithSAML"), 403)
+    destination = "https://ap-southeast-2.signin.aws.amazon.com/saml"
+    with pytest.raises(AwsError) as caught:
+        call(client(), region="eu-west-1", destination=destination)
+    assert [c.request.url for c in responses.calls] == [url]
+    assert f'"SAML:aud": "{destination}"' in (caught.value.hint or "")
+
+
+@responses.activate
+def test_region_disabled_hint_names_the_destinations_region() -> None:
+    url = "https://sts.ap-east-1.amazonaws.com/"
+    add_xml(url, error_xml("RegionDisabledException", "STS is not activated in this region"), 403)
+    with pytest.raises(AwsError) as caught:
+        call(
+            client(), region="eu-west-1", destination="https://ap-east-1.signin.aws.amazon.com/saml"
+        )
+    assert "STS is not activated in ap-east-1" in (caught.value.hint or "")
 
 
 @pytest.mark.parametrize("region", ["us-east-1.evil.example/", "US EAST", "x", "us_east_1"])

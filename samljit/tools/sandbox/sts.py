@@ -33,10 +33,13 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 from samljit.errors import UsageError
+
+if TYPE_CHECKING:
+    from ssl import SSLContext
 
 SAML_NS = "urn:oasis:names:tc:SAML:2.0:assertion"
 ROLE_ATTRIBUTE = "https://aws.amazon.com/SAML/Attributes/Role"
@@ -74,6 +77,8 @@ class StsCall:
     role_values: int | None = None
     #: True when the middleware cut the Role attribute down for moto (see reduce_roles).
     reduced: bool = False
+    #: The request's ``Host`` header: the STS host name the client called.
+    host: str | None = None
 
 
 def _read_assertion(assertion_b64: str) -> Any | None:
@@ -178,6 +183,7 @@ class StsCallRecorder:
                 status=statuses[0] if statuses else 0,
                 role_values=role_values,
                 reduced=reduced,
+                host=environ.get("HTTP_HOST"),
             )
             with self._lock:
                 self.calls.append(call)
@@ -204,11 +210,15 @@ def _read_body(environ: Environ) -> bytes:
 
 
 class MotoSts:
-    """Context manager serving moto's STS on ``http://127.0.0.1:<port>`` (0: any free one)."""
+    """Context manager serving moto's STS on ``http://127.0.0.1:<port>`` (0: any free one);
+    with ``tls`` (a server context), on https."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, tls: SSLContext | None = None
+    ) -> None:
         self.host = host
         self.port = port
+        self.tls = tls
         self.url = ""
         self._recorder: StsCallRecorder | None = None
         self._server: Any = None
@@ -241,9 +251,15 @@ class MotoSts:
 
         self._recorder = StsCallRecorder(Dispatcher(create_backend_app))
         self._server = make_server(
-            self.host, self.port, self._recorder, threaded=True, request_handler=QuietHandler
+            self.host,
+            self.port,
+            self._recorder,
+            threaded=True,
+            request_handler=QuietHandler,
+            ssl_context=self.tls,
         )
-        self.url = f"http://{self.host}:{self._server.server_port}"
+        scheme = "https" if self.tls is not None else "http"
+        self.url = f"{scheme}://{self.host}:{self._server.server_port}"
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="moto-sts", daemon=True
         )
