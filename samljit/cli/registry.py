@@ -25,6 +25,8 @@ COMMANDS: tuple[Command, ...] = tuple(
         ("exec", "run a command with fresh credentials in its environment"),
         ("list-roles", "log in and list every role the assertion grants"),
         ("credential-process", "print credentials as AWS credential_process JSON (cached)"),
+        ("serve", "serve renewed credentials to AWS SDKs on 127.0.0.1 until Ctrl-C"),
+        ("aws-config", "print or write ~/.aws/config profiles that run credential-process"),
         ("console", "open the AWS console signed in as the role"),
         ("script", "print shell lines that export the credentials"),
         ("status", "every configured account and profile, with time left"),

@@ -75,6 +75,12 @@ KEYS: tuple[ConfigKey, ...] = (
         "`false`: `exec` keeps credentials in the child's environment only",
     ),
     ConfigKey(
+        "exec_server",
+        "`false`",
+        "`true`: `exec` gives the command a credential endpoint that renews the keys "
+        "(as `exec --server`)",
+    ),
+    ConfigKey(
         "refresh_margin",
         f"`{DEFAULT_REFRESH_MARGIN}`",
         "seconds before expiry at which credentials count as stale",
@@ -116,6 +122,7 @@ class Account(NamedTuple):
     refresh_margin: int = DEFAULT_REFRESH_MARGIN
     profile_template: str = "{account_name}-{role_name}"
     write_credentials: bool = True
+    exec_server: bool = False
     disable_sessions: bool = False
     session_max_age: int = DEFAULT_SESSION_MAX_AGE
     role_aliases: Mapping[str, str] = _EMPTY
@@ -247,6 +254,7 @@ def resolve_account(
         profile_template=get("profile_template") or "{account_name}-{role_name}",
         write_credentials=_bool(get("write_credentials") or "true", "write_credentials", name),
         disable_sessions=_bool(get("disable_sessions"), "disable_sessions", name),
+        exec_server=_bool(get("exec_server"), "exec_server", name),
         session_max_age=_default(
             _int(get("session_max_age"), "session_max_age", name, low=60),
             DEFAULT_SESSION_MAX_AGE,

@@ -14,7 +14,7 @@ and reports failure only by raising samljit errors.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import nullcontext
 from datetime import timedelta
 from typing import TYPE_CHECKING, NamedTuple
@@ -515,6 +515,18 @@ def profile_name(template: str, account: Account, role: roles.Role) -> str:
     return check_profile_name(name, "profile_template gives the profile")
 
 
+def profile_names(template: str, account: Account, granted: Sequence[roles.Role]) -> list[str]:
+    """One profile name per role from ``profile_template``; two roles with one name is a
+    :class:`~samljit.common.errors.ConfigError`."""
+    names = [profile_name(template, account, role) for role in granted]
+    if len(set(names)) != len(names):
+        raise errors.ConfigError(
+            f"profile_template {template!r} gives several roles the same profile name",
+            hint="add {account_id} or {role_name} to the template",
+        )
+    return names
+
+
 def login_all_roles(
     account: Account,
     services: Services,
@@ -530,12 +542,7 @@ def login_all_roles(
     grants: list[Grant] = []
     try:
         parsed, _ = assertion_for(account, services, http, mfa_token=mfa_token, fresh=force)
-        names = [profile_name(template, account, role) for role in parsed.roles]
-        if len(set(names)) != len(names):
-            raise errors.ConfigError(
-                f"profile_template {template!r} gives several roles the same profile name",
-                hint="add {account_id} or {role_name} to the template",
-            )
+        names = profile_names(template, account, parsed.roles)
         for role, name in zip(parsed.roles, names, strict=True):
             credentials = _assume(account, services, http, role, parsed).credentials
             _write_profile(account, name, credentials)

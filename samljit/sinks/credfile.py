@@ -59,14 +59,22 @@ import io
 import os
 import re
 import stat
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from samljit.common import fsutil, inifile
 from samljit.common.errors import ConfigError
 from samljit.config.accounts import check_profile_name
 
-__all__ = ["list_profiles", "read_profile", "remove_profile", "write_profile"]
+__all__ = [
+    "edit_file",
+    "list_profiles",
+    "read_profile",
+    "remove_profile",
+    "scan",
+    "verify_edit",
+    "write_profile",
+]
 
 # configparser's own header pattern (RawConfigParser.SECTCRE).
 _SECTION_RE = re.compile(r"\[(?P<header>.+)\]")
@@ -152,6 +160,22 @@ def remove_profile(path: Path, profile: str) -> bool:
         return True
 
 
+def edit_file(path: Path, change: Callable[[str, str], str]) -> None:
+    """The file at ``path`` (text "" when missing) changed by ``change(text, shown)`` under
+    the lock and written atomically as :func:`write_profile` writes (``shown``: the name for
+    messages). Nothing is written when the text stays the same. For other INI files the AWS
+    tools read the same way (``~/.aws/config``: :mod:`samljit.sinks.awsconfig`)."""
+    real = _real_path(path)
+    shown = _shown(path, real)
+    _make_parent_dirs(real, shown)
+    with _locked(real, shown):
+        old, _ = _read(real, shown)
+        new = change(old if old is not None else "", shown)
+        if old is not None and new == old:
+            return
+        _atomic_write(real, new.encode("utf-8"), shown)
+
+
 def list_profiles(path: Path) -> list[str]:
     """Return the section names of the credentials file in file order, without repeats."""
     real = _real_path(path)
@@ -197,6 +221,12 @@ def _check_values(values: Mapping[str, str]) -> list[tuple[str, str]]:
 
 # ------------------------------------------------------------------------------------------
 # Scanning: configparser's line grammar (samljit.common.inifile), with the credentials file's errors
+
+
+def scan(text: str, shown: str) -> inifile.Document:
+    """``text`` scanned as AWS tools read it (:class:`ConfigError` naming ``shown`` when it
+    cannot be read)."""
+    return _scan(text, shown)
 
 
 def _scan(text: str, shown: str) -> inifile.Document:
@@ -293,6 +323,21 @@ def _replace_section(text: str, profile: str, items: list[tuple[str, str]], show
     return edit.text
 
 
+def verify_edit(
+    document: inifile.Document,
+    edit: inifile.Edit,
+    section: inifile.Section | None,
+    profile: str,
+    items: list[tuple[str, str]] | None,
+    shown: str,
+    *,
+    old_name: str | None = None,
+) -> None:
+    """:func:`_verify` for other writers: ``old_name`` is the name ``section`` had before
+    the edit renamed it to ``profile``."""
+    _verify(document, edit, section, profile, items, shown, old_name=old_name)
+
+
 def _verify(
     document: inifile.Document,
     edit: inifile.Edit,
@@ -300,9 +345,12 @@ def _verify(
     profile: str,
     items: list[tuple[str, str]] | None,
     shown: str,
+    *,
+    old_name: str | None = None,
 ) -> None:
     """Refuse an edit after which anything but ``[profile]`` would read differently, or
-    ``[profile]`` would not read as ``items`` (``None``: as absent).
+    ``[profile]`` would not read as ``items`` (``None``: as absent); ``old_name``: the
+    section was ``[old_name]`` before.
 
     Only the span that can read differently is parsed: from the header before the edit
     through the header after it (the rest of the text is compared byte for byte).
@@ -312,6 +360,8 @@ def _verify(
     new_end = old_end + len(edit.text) - len(old)
     expected = _model(old[start:old_end], shown)
     expected.pop(profile, None)
+    if old_name is not None:
+        expected.pop(old_name, None)
     if items is not None:
         expected[profile] = {key.lower(): value for key, value in items}
     try:

@@ -197,7 +197,8 @@ BOTO3_REGION = "import boto3; print(boto3.session.Session().region_name)"
 def test_exec_and_script_keep_the_users_region(cached: Cli) -> None:
     """Environment beats config: a user's AWS_REGION / AWS_DEFAULT_REGION reach the child
     (boto3 there picks it), also when the run is replayed; without one, the account's."""
-    run_boto3 = ["exec", "-a", "production", "--", sys.executable, "-c", BOTO3_REGION]
+    # -E: the child ignores PYTHONPROFILEIMPORTTIME, so only samljit's own imports are counted
+    run_boto3 = ["exec", "-a", "production", "--", sys.executable, "-E", "-c", BOTO3_REGION]
     plain = cached.run(*run_boto3)
     assert (plain.returncode, plain.stdout) == (0, "us-east-2\n"), plain.stderr
     for _ in range(2):  # the second run is answered by the remembered answer

@@ -23,7 +23,6 @@ from tests.emulators.formidp import CERT_PATH, KEY_PATH, FormIdp, FormUser
 from tests.emulators.jumpcloud import totp_now
 from tests.support.accounts import ACCOUNT_ID, FULL_ARN, PASSWORD, PROVIDER_ARN, RO_ARN, fresh_code
 from tests.support.cli import Cli
-from tests.support.leaks import emulator_secrets
 
 TOTP_SECRET = "KRSXG5CTMVRXEZLUKN2XAZLSKNSWG4TF"
 ANA = "ana@acme.example"  # password only
@@ -492,7 +491,6 @@ def test_refused_code_on_a_page_without_a_form_is_reported_as_such(cli: Cli, kin
 def f5(cli: Cli) -> Iterator[f5apm.F5ApmEmulator]:
     with f5apm.F5ApmEmulator(users()) as emulator:
         yield emulator
-        cli.secrets.update(emulator_secrets([emulator]))
 
 
 def test_f5_mfa_page_takes_the_code_option_when_a_code_is_given(
@@ -523,7 +521,6 @@ def test_f5_push_denied_is_exit_3_with_f5s_words(cli: Cli) -> None:
     with f5apm.F5ApmEmulator(users(), push="deny") as emulator:
         configure(cli, "GenericForm", emulator.start_url, BEN)
         ran = cli.run("login", "-a", "forms")
-        cli.secrets.update(emulator_secrets([emulator]))
     assert ran.returncode == 3, ran.stderr
     assert f"IdP refused the push: {f5apm.PUSH_DENIED}" in ran.stderr
     assert emulator.methods == ["push"]  # one push, never re-sent
@@ -544,7 +541,6 @@ def test_f5_wrong_passcode_is_exit_3_and_sent_once(cli: Cli, f5: f5apm.F5ApmEmul
 def pingid(cli: Cli) -> Iterator[pingid_form.PingIdFormIdp]:
     with pingid_form.PingIdFormIdp(users()) as emulator:
         yield emulator
-        cli.secrets.update(emulator_secrets([emulator]))
 
 
 def test_pingid_push_with_number_matching_stops_with_the_browser_hint(
@@ -568,7 +564,6 @@ def test_pingid_push_without_number_matching_stops_too(cli: Cli) -> None:
     with pingid_form.PingIdFormIdp(users(), number=None) as emulator:
         configure(cli, "GenericForm", emulator.start_url, BEN)
         ran = cli.run("login", "-a", "forms")
-        cli.secrets.update(emulator_secrets([emulator]))
     assert ran.returncode == 3, ran.stderr
     assert "PingID asks to approve a push on your phone" in ran.stderr
     assert "number" not in ran.stderr

@@ -24,6 +24,7 @@ from tests.support.accounts import (
     SLUG,
     TOTP_SECRET,
     account_config,
+    fresh_code,
     grants,
     make_user,
 )
@@ -38,9 +39,7 @@ NO_PASSWORD: dict[str, str] = {"SAMLJIT_PASSWORD": None}  # type: ignore[dict-it
 
 
 def code(cli: Cli) -> str:
-    value = totp_now(TOTP_SECRET)
-    cli.secrets.add(value)
-    return value
+    return fresh_code(cli)
 
 
 def principal(cli: Cli, name: str = "production") -> str:
@@ -96,7 +95,8 @@ def test_alices_cached_assertion_and_credentials_do_not_answer_bob(
     alice = process_json(cli, SAMLJIT_MFA_TOKEN=code(cli))
     bob = add_bob(cli, jumpcloud)
     # the same role: alice's cached credentials are not bob's
-    same = process_json(cli, **bob, SAMLJIT_MFA_TOKEN=code(cli))
+    # bob's own code: the emulator remembers used codes per user (bob has alice's TOTP secret)
+    same = process_json(cli, **bob, SAMLJIT_MFA_TOKEN=totp_now(TOTP_SECRET))
     assert same["AccessKeyId"] != alice["AccessKeyId"]
     assert emails_that_signed_in(jumpcloud) == [EMAIL, BOB]
     # another role, back as alice: bob's assertion (cached for him) is not alice's

@@ -74,6 +74,8 @@ TOOLS = {
             "run as root with util-linux's unshare and iproute2's ip",
             missing=netns.missing,
         ),
+        Tool("aws", "pip install awscli (the AWS CLI; v2's installer from AWS works too)"),
+        Tool("node", "apt-get install nodejs npm", missing=lambda: _node_missing()),
         Tool("kubectl", "install kubectl from the Kubernetes project's packages (pkgs.k8s.io)"),
         Tool(
             "pwsh",
@@ -81,6 +83,15 @@ TOOLS = {
         ),
     )
 }
+
+
+def _node_missing() -> str | None:
+    """Node needs npm too: the tests install the AWS SDK for JavaScript with ``npm ci``."""
+    for name in ("node", "npm"):
+        if shutil.which(name) is None:
+            return f"no {name} on PATH"
+    return None
+
 
 #: Tools that may be missing even under STRICT_ENV: no package registry this project can use
 #: (Debian's packages, PyPI, npm) serves them, so CI cannot install them.

@@ -22,6 +22,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="keep the credentials in the command's environment only (no profile written)",
     )
+    parser.add_argument(
+        "--server",
+        action="store_true",
+        help="give the command a credential endpoint on 127.0.0.1 that renews the keys "
+        "(for work that outlives them; exec_server = true makes it the default)",
+    )
     parser.add_argument("argv", nargs=argparse.REMAINDER, metavar="-- CMD ARGS", help="command")
 
 
@@ -40,6 +46,10 @@ def run(ctx: Context) -> int:
             hint="samljit exec -a production -- aws sts get-caller-identity",
         )
     account = ctx.account(Overrides(role=args.role, profile=args.profile))
+    if args.server or account.exec_server:
+        from samljit.cli.commands.serve import exec_served
+
+        return exec_served(ctx, account, argv, ctx.reason())
     services = ctx.services
     write = account.write_credentials and not args.no_write
     reason = ctx.reason()
