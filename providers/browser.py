@@ -50,7 +50,9 @@ from samljit.idp.api import (
     PasswordNeed,
     Provider,
     ProviderKey,
+    Waiting,
     printable,
+    wait_until,
 )
 from samljit.idp.provider import option_of
 
@@ -791,41 +793,53 @@ class _Session:
                     f"the browser could not open {account.url}: {failure}",
                     hint="check the account's url, your network and HTTPS_PROXY/NO_PROXY",
                 ) from None
-        deadline = services.monotonic() + self.timeout
         terminal = self.provider.terminal
-        try:
-            while self.response is None:
-                if self.bad_post is not None:
-                    raise AssertionFormatError(
-                        f"the IdP posted to {self.bad_post} without a SAMLResponse"
-                    )
-                if self.untrusted is not None:
-                    raise self._untrusted(*self.untrusted)
-                if self.closed or not context.pages:
-                    raise AuthenticationError(
-                        "the browser was closed before sign-in finished",
-                        hint="run the command again and finish the sign-in in the browser",
-                    )
-                left = deadline - services.monotonic()
-                if left <= 0:
-                    raise self._timed_out()
-                terminal.status(
-                    f"Waiting for the sign-in in the browser: {int(left + 0.999)} s left "
-                    "(Ctrl-C cancels)"
+
+        def ended() -> None:
+            """Raise when the sign-in cannot finish any more (checked around each wait)."""
+            if self.response is not None:
+                return
+            if self.bad_post is not None:
+                raise AssertionFormatError(
+                    f"the IdP posted to {self.bad_post} without a SAMLResponse"
                 )
+            if self.untrusted is not None:
+                raise self._untrusted(*self.untrusted)
+            if self.closed or not context.pages:
+                raise AuthenticationError(
+                    "the browser was closed before sign-in finished",
+                    hint="run the command again and finish the sign-in in the browser",
+                )
+
+        def poll(_: Waiting) -> str | None:
+            ended()
+            if self.response is None:
                 if self.secrets is not None:
                     self._autofill(context)
                 try:
-                    context.pages[0].wait_for_timeout(TICK_MS)  # lets Playwright deliver events
+                    context.pages[0].wait_for_timeout(TICK_MS)  # Playwright delivers events
                 except PlaywrightError:
                     if not context.pages:
                         self.closed = True
-        finally:
-            terminal.clear_status()
+                ended()
+            return self.response
+
+        ended()
+        response = self.response
+        if response is None:
+            response = wait_until(
+                poll,
+                services=services,
+                seconds=self.timeout,
+                every=0,
+                waiting="Waiting for the sign-in in the browser:",
+                expired=self._timed_out,
+                note="(Ctrl-C cancels)",
+            )
         terminal.info("Signed in through the browser.")
         with contextlib.suppress(PlaywrightError):  # the flow keeps the IdP hosts' ones
             http.load_cookies(kept_cookies(list(context.cookies())))
-        return self.response
+        return response
 
     def _timed_out(self) -> AuthenticationError:
         seconds = f"{self.timeout:g}"

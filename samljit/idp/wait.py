@@ -44,12 +44,14 @@ def wait_until(
     expired: Callable[[], BaseException],
     sleep_first: bool = False,
     margin: float = 0.0,
+    note: str = "",
 ) -> T:
     """Poll until ``poll`` returns a value (returned) or the time is up (``expired()`` is
     raised).
 
     Each round: the seconds left (up, at ``margin`` or less, ends the wait), the status line
-    ``"{waiting} N s left"``, then ``poll`` and a pause of ``every`` seconds (with
+    ``"{waiting} N s left"`` (then ``note``, e.g. ``(Ctrl-C cancels)``), then ``poll`` and a
+    pause of ``every`` seconds (``0`` when ``poll`` waits itself, on an event; with
     ``sleep_first``, the pause comes before the poll: a poll right after the request that
     started the wait would be wasted)."""
     terminal = services.terminal
@@ -60,7 +62,7 @@ def wait_until(
             state.left = deadline - services.monotonic()
             if state.left <= margin:
                 raise expired()
-            terminal.status(f"{waiting} {seconds_left(state.left)}")
+            terminal.status(f"{waiting} {seconds_left(state.left)}" + (f" {note}" if note else ""))
             if sleep_first:
                 services.sleep(min(state.every, state.left))
             state.polls += 1

@@ -216,19 +216,23 @@ def authenticate(
     events = _provider_events(account, services)
     encoded: str | None = None
     asked = _Asked()
-    if held is not None:
-        services.redactor.add(*(c["value"] for c in held.cookies))
-        http.load_cookies(held.cookies)
-        provider = provider_cls(account, http, services, events=events)
-        provider.session_loaded = True
-        secrets = _login_secrets(
+
+    def secrets_for(on_ask: Callable[[], object]) -> LoginSecrets:
+        return _login_secrets(
             account,
             services,
             needs_password=provider_cls.asks_password(account),
             mfa_token=mfa_token,
             asked=asked,
-            on_ask=lambda: store.forget(account),
+            on_ask=on_ask,
         )
+
+    if held is not None:
+        services.redactor.add(*(c["value"] for c in held.cookies))
+        http.load_cookies(held.cookies)
+        provider = provider_cls(account, http, services, events=events)
+        provider.session_loaded = True
+        secrets = secrets_for(lambda: store.forget(account))
         try:
             encoded = _provider_login(provider, secrets, asked)
         except (AuthenticationError, AssertionFormatError):
@@ -240,14 +244,7 @@ def authenticate(
     if encoded is None:
         asked = _Asked()
         provider = provider_cls(account, http, services, events=events)
-        secrets = _login_secrets(
-            account,
-            services,
-            needs_password=provider_cls.asks_password(account),
-            mfa_token=mfa_token,
-            asked=asked,
-            on_ask=lambda: None,
-        )
+        secrets = secrets_for(lambda: None)
         encoded = _provider_login(provider, secrets, asked)
     services.redactor.add(encoded)
     parsed = read_assertion(account, services, encoded)

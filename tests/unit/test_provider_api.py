@@ -111,6 +111,18 @@ def _services(tmp_path: Path) -> tuple[Any, Any, Any]:
     return fake_services({"HOME": str(tmp_path)})
 
 
+def _wait(services: Any, poll: Any, *, seconds: float, every: float, **more: Any) -> Any:
+    return api.wait_until(
+        poll,
+        services=services,
+        seconds=seconds,
+        every=every,
+        waiting=more.pop("waiting", "…"),
+        expired=lambda: AuthenticationError("no answer"),
+        **more,
+    )
+
+
 def test_wait_until_counts_down_on_the_injected_clock_and_clears_the_line(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -143,15 +155,7 @@ def test_wait_until_counts_down_on_the_injected_clock_and_clears_the_line(
 def test_wait_until_ends_at_the_deadline_never_sleeping_past_it(tmp_path: Path) -> None:
     services, clock, _ = _services(tmp_path)
     with pytest.raises(AuthenticationError, match="no answer"):
-        api.wait_until(
-            lambda waiting: None,
-            services=services,
-            seconds=5,
-            every=2,
-            waiting="Waiting…",
-            expired=lambda: AuthenticationError("no answer"),
-            sleep_first=True,
-        )
+        _wait(services, lambda waiting: None, seconds=5, every=2, sleep_first=True)
     assert clock.sleeps == [2, 2, 1]
 
 
@@ -164,15 +168,7 @@ def test_a_poll_may_slow_the_wait_down_and_count_its_polls(tmp_path: Path) -> No
         waiting.every += 5
         return "done" if waiting.polls == 3 else None
 
-    api.wait_until(
-        poll,
-        services=services,
-        seconds=600,
-        every=5,
-        waiting="…",
-        expired=lambda: AuthenticationError("x"),
-        sleep_first=True,
-    )
+    _wait(services, poll, seconds=600, every=5, sleep_first=True)
     assert seen == [1, 2, 3]
     assert clock.sleeps == [5, 10, 15]
 
@@ -188,14 +184,7 @@ def test_an_error_of_the_poll_clears_the_line_too(
         raise AuthenticationError("denied on the phone")
 
     with pytest.raises(AuthenticationError, match="denied"):
-        api.wait_until(
-            poll,
-            services=services,
-            seconds=60,
-            every=1,
-            waiting="…",
-            expired=lambda: AuthenticationError("x"),
-        )
+        _wait(services, poll, seconds=60, every=1)
     assert cleared == [True]
 
 
