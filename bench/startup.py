@@ -71,6 +71,8 @@ def cached_home(root: Path) -> dict[str, str]:
                 "Expiration": expires,
                 "AssumedRoleArn": "arn:aws:sts::012345678987:assumed-role/AcmeRO/ops",
                 "Region": None,
+                "Url": "https://sso.jumpcloud.com/saml2/acme",
+                "Username": "",
             }
         )
     )
