@@ -159,8 +159,10 @@ def test_the_sandbox_reports_what_it_hands_out(runner: Cli) -> None:
     finally:
         served.server.stop()
     assert final.status_code == 200 and "SAMLResponse" in final.text
-    [state, response] = ISSUED.secrets
-    assert quote_plus(state) == auth_state and response in final.text
+    # among what the process's emulators handed out (a worker's other servers may add more)
+    issued = ISSUED.secrets
+    assert any(quote_plus(state) == auth_state for state in issued), issued
+    assert any(len(value) > 200 and value in final.text for value in issued), "no SAMLResponse"
     runner.outputs.append(f"samljit: debug: GET /login?AuthState={auth_state}\n")
     with pytest.raises(AssertionError, match="leaked into output #0"):
         assert_no_leaks(runner, ISSUED.secrets)
