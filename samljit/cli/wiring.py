@@ -45,7 +45,9 @@ def open_prompt_terminal(
     if choice.program is not None:
         return dialog_terminal(choice.program, quiet=quiet, scrub=scrub)
     if choice.problem is not None:
-        return Terminal(interactive=False, quiet=quiet, scrub=scrub, no_prompt_reason=choice.problem)
+        return Terminal(
+            interactive=False, quiet=quiet, scrub=scrub, no_prompt_reason=choice.problem
+        )
     return terminal
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import shutil
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from samljit.common.errors import ConfigError, UsageError
 from samljit.common.terminal import Terminal
@@ -30,25 +30,13 @@ AUTO_PROGRAMS = {"darwin": ("osascript",), "linux": ("zenity", "kdialog")}
 TITLE = "samljit"
 
 
-class Choice:
+class Choice(NamedTuple):
     """What :func:`choose_prompt` decided: the ``program`` to ask with (``None``: the
     terminal, or nothing when it has none), or why the named program cannot run
     (``problem``, a usage error when a question comes)."""
 
-    def __init__(self, program: str | None = None, problem: str | None = None) -> None:
-        self.program = program
-        self.problem = problem
-
-    def __repr__(self) -> str:
-        return f"Choice(program={self.program!r}, problem={self.problem!r})"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Choice) and (self.program, self.problem) == (
-            other.program,
-            other.problem,
-        )
-
-    __hash__ = None  # type: ignore[assignment]
+    program: str | None = None
+    problem: str | None = None
 
 
 def has_display(env: Mapping[str, str], platform: str) -> bool:
@@ -77,8 +65,6 @@ def choose_prompt(
             if which(program) is not None:
                 return Choice(program)
         return Choice()
-    if prompt not in PROGRAMS:
-        raise UsageError(f"prompt must be one of {', '.join(PROMPTS)}, not {prompt!r}")
     if which(prompt) is None:
         return Choice(problem=f"{prompt} (prompt = {prompt}) is not installed")
     if not display:
@@ -131,9 +117,7 @@ class Zenity(DialogProgram):
         return Run(["zenity", "--entry", "--title", TITLE, "--text", _markup(text)])
 
     def secret(self, text: str) -> Run:
-        return Run(
-            ["zenity", "--entry", "--hide-text", "--title", TITLE, "--text", _markup(text)]
-        )
+        return Run(["zenity", "--entry", "--hide-text", "--title", TITLE, "--text", _markup(text)])
 
     def choice(self, title: str, options: Sequence[str]) -> Run:
         rows = "".join(f"{n}\n{_cell(option)}\n" for n, option in enumerate(options, 1))
@@ -189,7 +173,7 @@ class Osascript(DialogProgram):
 
     def _dialog(self, text: str, hidden: bool) -> Run:
         script = (
-            f"set answer to display dialog {_applescript(text)} default answer \"\" "
+            f'set answer to display dialog {_applescript(text)} default answer "" '
             f"with title {_applescript(TITLE)}{' with hidden answer' if hidden else ''}\n"
             "return text returned of answer\n"
         )
@@ -206,7 +190,7 @@ class Osascript(DialogProgram):
         script = (
             f"set picked to choose from list {{{listed}}} with prompt {_applescript(title)} "
             f"with title {_applescript(TITLE)}\n"
-            'if picked is false then error number -128\n'
+            "if picked is false then error number -128\n"
             "return item 1 of picked\n"
         )
         return Run(["osascript"], stdin=script)
@@ -350,11 +334,12 @@ class DialogTerminal(Terminal):
             )
         except OSError:
             return  # the line on stderr stays; a question will say why dialogs fail
-        try:
-            shown.stdin.write(run.stdin)
-            shown.stdin.close()
-        except OSError:
-            pass
+        if shown.stdin is not None:
+            try:
+                shown.stdin.write(run.stdin)
+                shown.stdin.close()
+            except OSError:
+                pass  # a dialog that ended at once shows nothing; the line on stderr stays
         self._notices.append(shown)
         if not self._atexit:
             import atexit
@@ -368,13 +353,15 @@ class DialogTerminal(Terminal):
         super().clear_status()
 
     def close_notices(self) -> None:
+        import subprocess
+
         while self._notices:
             shown = self._notices.pop()
             if shown.poll() is None:
                 shown.terminate()
                 try:
                     shown.wait(timeout=5)
-                except Exception:  # noqa: BLE001 (never keep a login waiting on a dialog)
+                except subprocess.TimeoutExpired:  # never keep a login waiting on a dialog
                     shown.kill()
 
 
@@ -395,4 +382,3 @@ def env_prompt(env: Mapping[str, str]) -> str | None:
     if value not in PROMPTS:
         raise ConfigError(f"SAMLJIT_PROMPT must be one of {', '.join(PROMPTS)}, not {value!r}")
     return value
-
