@@ -4,6 +4,7 @@ display — asks in the real zenity, under Xvfb, typed into with xdotool as a us
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -183,3 +184,41 @@ def test_a_named_dialog_without_a_display_is_exit_2(
     assert ran.returncode == 2, ran.stderr
     assert "there is no display for zenity (prompt = zenity)" in ran.stderr
     assert ran.stdout == ""
+
+
+def test_a_notice_shows_without_blocking_and_closes_when_the_wait_ends(
+    display: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A number to match in the real zenity: the login goes on while it is open (notice
+    returns), its text is not on the command line, and the end of the countdown closes it."""
+    from samljit.common.dialog import DialogTerminal, Zenity
+
+    monkeypatch.setenv("DISPLAY", display)
+    stream = io.StringIO()
+    terminal = DialogTerminal(Zenity(), stream=stream)
+    terminal.notice("Pick 73 in the app")  # returns with the dialog open
+    (dialog,) = [d for d in zenities(os.getpid())]
+    window = xdotool(display, "search", "--sync", "--onlyvisible", "--pid", str(dialog.pid))
+    assert window.split()
+    assert not any("73" in part for part in dialog.argv)
+    terminal.status("Waiting for the app 30 s left")
+    terminal.clear_status()  # what wait_until does when the wait ends
+    assert not Path(f"/proc/{dialog.pid}").exists()
+    assert "Pick 73 in the app" in stream.getvalue()
+
+
+def zenities(parent: int) -> list[Dialog]:
+    """The zenity processes ``parent`` started (children, read from /proc)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            stat = (entry / "stat").read_text(errors="replace")
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == parent and os.path.basename(argv[0]) == b"zenity":
+            found.append(Dialog(int(entry.name), [part.decode() for part in argv if part]))
+    return found

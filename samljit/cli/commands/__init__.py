@@ -25,6 +25,8 @@ from samljit.jit.flow import Grant
 
 #: The provider ``--browser`` logs in through (``providers/browser.py``).
 BROWSER_PROVIDER = "Browser"
+#: Commands that never ask in a dialog (``prompt``), only on a terminal.
+NO_DIALOG_COMMANDS = frozenset({"configure"})
 #: The longest ``--reason`` kept (one audit line, not a report).
 MAX_REASON = 500
 
@@ -69,7 +71,11 @@ class Context:
             self._terminal = open_prompt_terminal(
                 skip_prompt=bool(getattr(self.args, "skip_prompt", False)),
                 quiet=bool(self.args.quiet),
-                prompt=self._prompt or env_prompt(self.env) or "auto",
+                prompt=(
+                    "terminal"  # a wizard of dialogs nobody asked for: flags do without
+                    if getattr(self.args, "command", None) in NO_DIALOG_COMMANDS
+                    else self._prompt or env_prompt(self.env) or "auto"
+                ),
                 env=self.env,
                 scrub=self.redactor,
             )
