@@ -21,6 +21,12 @@ Remembered devices: verify calls send ``rememberDevice=true`` (unless
 ``disable_remember_device``) and the ``DT`` cookie stays in the jar, so a kept jar skips MFA
 while Okta's policy allows. Waiting (push polls, device-grant polls) uses the injected
 sleeper and clocks only.
+
+The package, by job: this module (the provider, its keys, which pipeline), :mod:`.classic`
+(the Authentication API's state machine, kept sessions, the app page and step-up),
+:mod:`.identity_engine` (the device grant and token exchange), :mod:`.factors` (one object
+per factor), :mod:`.errors` (Okta's error answers as samljit's errors) and :mod:`.links`
+(the org, and the org-only rule for Okta's links).
 """
 
 from __future__ import annotations
