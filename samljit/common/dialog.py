@@ -74,7 +74,7 @@ def choose_prompt(
 
 # -- the programs ---------------------------------------------------------------------------
 class Run:
-    """One dialog to run: the command line, what goes to its stdin, how to read its answer."""
+    """One dialog to run: its command line (no answer, no secret) and what goes to its stdin."""
 
     def __init__(self, argv: Sequence[str], stdin: str = "") -> None:
         self.argv = list(argv)
