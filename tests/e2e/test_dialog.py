@@ -56,22 +56,31 @@ class Dialog:
     argv: list[str]
 
 
+def running_zenities() -> Iterator[tuple[Dialog, int, int]]:
+    """Every zenity process, with its session and parent, read from /proc as ``ps`` does."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            stat = (entry / "stat").read_text(errors="replace").rsplit(")", 1)[1].split()
+            session = os.getsid(int(entry.name))
+        except OSError:
+            continue
+        if os.path.basename(argv[0]) == b"zenity":
+            dialog = Dialog(int(entry.name), [part.decode() for part in argv if part])
+            yield dialog, session, int(stat[1])
+
+
 def zenity_of(session: int, seen: set[int]) -> Dialog:
     """The next zenity of the samljit run whose session is ``session`` (not one in ``seen``),
-    once it is running, read from /proc as ``ps`` reads it."""
+    once it is running."""
     deadline = time.monotonic() + DEADLINE
     while time.monotonic() < deadline:
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit() or int(entry.name) in seen:
-                continue
-            try:
-                argv = (entry / "cmdline").read_bytes().split(b"\0")
-                if os.path.basename(argv[0]) != b"zenity" or os.getsid(int(entry.name)) != session:
-                    continue
-            except (OSError, IndexError):
-                continue
-            seen.add(int(entry.name))
-            return Dialog(int(entry.name), [part.decode() for part in argv if part])
+        for dialog, sid, _parent in running_zenities():
+            if sid == session and dialog.pid not in seen:
+                seen.add(dialog.pid)
+                return dialog
         time.sleep(0.05)  # polling /proc for a condition, bounded by the deadline
     raise AssertionError("no zenity dialog appeared")
 
@@ -208,17 +217,5 @@ def test_a_notice_shows_without_blocking_and_closes_when_the_wait_ends(
 
 
 def zenities(parent: int) -> list[Dialog]:
-    """The zenity processes ``parent`` started (children, read from /proc)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            argv = (entry / "cmdline").read_bytes().split(b"\0")
-            stat = (entry / "stat").read_text(errors="replace")
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == parent and os.path.basename(argv[0]) == b"zenity":
-            found.append(Dialog(int(entry.name), [part.decode() for part in argv if part]))
-    return found
+    """The zenity processes ``parent`` started."""
+    return [dialog for dialog, _sid, ppid in running_zenities() if ppid == parent]

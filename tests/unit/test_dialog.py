@@ -303,3 +303,19 @@ def test_prompt_key_env_over_file_and_checked(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match="SAMLJIT_PROMPT must be one of auto, terminal"):
         accounts.resolve_account(cfg, "work", path=path, env={"SAMLJIT_PROMPT": "xmessage"})
+
+
+def test_idp_text_cannot_break_out_of_an_applescript_string() -> None:
+    hostile = 'Push" & (do shell script "id") & "\\'
+    script = Osascript().choice("Choose a factor", [hostile]).stdin
+    assert '"1. Push\\" & (do shell script \\"id\\") & \\"\\\\"' in script
+    outside, inside, escaped = [], False, False  # AppleScript's own reading of the literals
+    for char in script:
+        if inside:
+            inside = escaped or char != '"'
+            escaped = not escaped and char == "\\"
+        elif char == '"':
+            inside = True
+        else:
+            outside.append(char)
+    assert "shell" not in "".join(outside)
