@@ -543,7 +543,7 @@ class AzureAdProvider(Provider):
         to the page that brings the user back to Entra ID."""
         from samljit.idp.forms import FormLogin
 
-        from .adfs import ADFS
+        from ..adfs import ADFS
 
         parts = urlsplit(url) if web_url(url) else None
         host = (parts.hostname or "") if parts is not None else _said(url)
