@@ -30,7 +30,7 @@ from samljit.common.services import Services
 from samljit.common.text import one_line, printable
 from samljit.config.accounts import Account
 from samljit.idp import fido
-from samljit.idp.forms import GENERIC, Flavor, FormProvider
+from samljit.idp.forms import GENERIC, Flavor, FormLogin, FormProvider
 from samljit.idp.mfa import Factor, ask_code, choose, seconds_until
 from samljit.idp.page import (
     Field,
@@ -68,6 +68,7 @@ __all__ = [
     "Field",
     "Flavor",
     "Form",
+    "FormLogin",
     "FormProvider",
     "HttpClient",
     "IdpServiceError",
