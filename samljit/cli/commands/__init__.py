@@ -23,7 +23,7 @@ from samljit.config import accounts as config
 from samljit.jit import answers
 from samljit.jit.flow import Grant
 
-#: The provider ``--browser`` logs in through (``providers/browser.py``).
+#: The provider ``--browser`` logs in through (``providers/browser/``).
 BROWSER_PROVIDER = "Browser"
 #: Commands that never ask in a dialog (``prompt``), only on a terminal.
 NO_DIALOG_COMMANDS = frozenset({"configure"})
