@@ -29,6 +29,7 @@ from samljit.common.http import (
     shown_url,
 )
 from samljit.common.paths import entry_key, state_dir
+from samljit.common.platform import current as current_platform
 from samljit.common.redact import redact_url
 from samljit.common.services import Services
 from samljit.common.text import one_line, printable
@@ -93,6 +94,7 @@ __all__ = [
     "ask_code",
     "atomic_write",
     "choose",
+    "current_platform",
     "entry_key",
     "fido",
     "is_loopback_host",

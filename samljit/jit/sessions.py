@@ -70,7 +70,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -79,6 +78,7 @@ from urllib.parse import urlsplit
 
 from samljit.common import fsutil
 from samljit.common.paths import entry_key
+from samljit.common.platform import current
 
 if TYPE_CHECKING:
     from samljit.common.terminal import Terminal
@@ -235,7 +235,7 @@ class SessionStore:
         except OSError:
             return False, None
         try:
-            if info.st_uid != os.getuid() or info.st_mode & 0o077 or not path.is_file():
+            if not current().is_private(info) or not path.is_file():
                 return True, None
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError, UnicodeDecodeError):

@@ -88,14 +88,14 @@ def exec_served(ctx: Context, account: Account, argv: Sequence[str], reason: str
         except PermissionError:
             ctx.error(f"command is not executable: {argv[0]}")
             return 126
-        return _wait(child)
+        return wait_child(child)
 
 
 #: Signals samljit passes on to the child (Ctrl-C reaches it from the terminal itself).
 FORWARDED = ("SIGTERM", "SIGHUP")
 
 
-def _wait(child: subprocess.Popen[bytes]) -> int:
+def wait_child(child: subprocess.Popen[bytes]) -> int:
     """The child's exit status (128 + N when signal N ended it). samljit keeps serving until
     the child has ended: Ctrl-C is the child's to handle, SIGTERM and SIGHUP are passed on."""
     import signal

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 BROWSER_TYPES = ("chromium", "chrome", "msedge")
 
 
-class LockBusy(Exception):
+class LockBusy(OSError):
     """A lock could not be taken within the platform's bounded retries."""
 
 

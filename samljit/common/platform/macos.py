@@ -68,4 +68,3 @@ class MacOS(Posix):
             f"looked for {', '.join(PATH_BROWSERS[browser_type])} on PATH and its app in "
             "/Applications and ~/Applications"
         )
-

@@ -158,4 +158,3 @@ def _local_app_data(env: Mapping[str, str]) -> str:
         return base
     profile = env.get("USERPROFILE") or os.path.expanduser("~")
     return os.path.join(profile, "AppData", "Local")
-
