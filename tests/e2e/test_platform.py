@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
+from samljit.common.platform import posix
 from samljit.tools.sandbox.users import READONLY_ROLE, SANDBOX_PROVIDER
 from tests.e2e.test_sandbox import Served, serve
 from tests.support.cli import Cli
-from samljit.common.platform import posix
 from tests.support.paths import FIXTURES, REPO
 
 NOPOSIX = REPO / "tests" / "support" / "noposix"
@@ -28,7 +28,11 @@ PASSWORD = "bo-Password-2"
 @pytest.fixture
 def sandbox(cli: Cli, tmp_path: Path) -> Iterator[Served]:
     users = tmp_path / "users.json"
-    user = {"username": "bo", "password": PASSWORD, "roles": [f"{READONLY_ROLE},{SANDBOX_PROVIDER}"]}
+    user = {
+        "username": "bo",
+        "password": PASSWORD,
+        "roles": [f"{READONLY_ROLE},{SANDBOX_PROVIDER}"],
+    }
     users.write_text(json.dumps({"users": [user]}))
     keys = FIXTURES / "keys"
     served = serve(
