@@ -31,9 +31,12 @@ OS_ONLY = {"fcntl", "termios", "pwd", "grp", "resource", "msvcrt", "winreg"}
 def _os_checks(path: Path) -> list[str]:
     found = []
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
-            if (node.value.id, node.attr) in (("os", "name"), ("sys", "platform")):
-                found.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value.id}.{node.attr}")
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and (node.value.id, node.attr) in (("os", "name"), ("sys", "platform"))
+        ):
+            found.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value.id}.{node.attr}")
         names = []
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
