@@ -85,7 +85,8 @@ if TYPE_CHECKING:
     from samljit.config.accounts import Account
 
 FORMAT = 1
-#: Characters per keyring entry (Windows' Credential Manager takes 2560 bytes of UTF-16).
+#: Characters per keyring entry: Windows' Credential Manager takes 2560 bytes, UTF-16 (2 per
+#: character of the ASCII JSON stored; tests/unit/test_sessions.py pins it).
 CHUNK = 1000
 #: Keyring service name prefix; the account name follows.
 SERVICE_PREFIX = "samljit-idp-session:"
@@ -331,7 +332,7 @@ class SessionStore:
             "Started": _stamp(began or now),
             "Expires": _stamp(_latest_expiry(kept)),
         }
-        text = json.dumps(kept, separators=(",", ":"))
+        text = json.dumps(kept, separators=(",", ":"), ensure_ascii=True)  # see CHUNK
         slot = SLOTS[1] if old is not None and old.get("Generation") == SLOTS[0] else SLOTS[0]
         chunks = self._write_chunks(account, text, slot)
         if chunks is not None:
