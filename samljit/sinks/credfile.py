@@ -64,6 +64,7 @@ from pathlib import Path
 
 from samljit.common import fsutil, inifile
 from samljit.common.errors import ConfigError
+from samljit.common.platform import current
 from samljit.config.accounts import check_profile_name
 
 __all__ = [
@@ -111,7 +112,7 @@ def write_profile(path: Path, profile: str, values: Mapping[str, str]) -> None:
         old, mode = _read(real, shown)
         text = old if old is not None else ""
         new = _replace_section(text, profile, items, shown)
-        if old is not None and new == old and mode == 0o600:
+        if old is not None and new == old and (mode == 0o600 or not current().has_modes):
             return
         _atomic_write(real, new.encode("utf-8"), shown)
 

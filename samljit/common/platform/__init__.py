@@ -40,6 +40,8 @@ class Platform:
     #: Whether a browser samljit starts trusts a CA bundle through an NSS database of
     #: samljit's (Linux); elsewhere the system's certificate store decides.
     browser_trust_via_nss = False
+    #: Whether files have POSIX modes (0600, 0700) that say who may read them.
+    has_modes = True
 
     def __init__(self, sleep: Callable[[float], None] | None = None) -> None:
         import time

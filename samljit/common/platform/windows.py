@@ -57,6 +57,7 @@ class Windows(Platform):
     name = "win32"
     nofollow = 0
     exec_replaces_process = False  # os.execv* starts a new process and exits at once
+    has_modes = False  # os.stat shows 0o666 or 0o444 (read-only) whatever the ACL says
     browser_trust_via_nss = False
 
     def _msvcrt(self) -> Any:

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from samljit.common.errors import ConfigError, UsageError
 from samljit.common.fingerprint import sha256_fingerprint
+from samljit.common.platform import current
 from samljit.tools.cert.dn import _BY_SHORT, _check_value, format_subject, parse_subject
 from samljit.tools.cert.opensslconf import OpenSslReqConfig, _check_days, read_openssl_config
 
@@ -201,11 +202,11 @@ _NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, er
 def _write_new(path: Path, data: bytes, mode: int, *, exact_mode: bool) -> None:
     """Create ``path`` (it must not exist), write and sync ``data``."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-    flags |= getattr(os, "O_NOFOLLOW", 0)
+    flags |= current().nofollow
     fd = os.open(path, flags, mode)
     try:
         if exact_mode:
-            os.fchmod(fd, mode)  # the umask may only have narrowed it; make it exact
+            current().set_mode(fd, mode)  # the umask may only have narrowed it; make it exact
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]
