@@ -3,6 +3,7 @@ complete commands and account names read from the config file (driven in the rea
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -87,7 +88,7 @@ def test_bash_script_is_valid_and_completes_accounts(cli: Cli) -> None:
     # commands and options come from the parser
     assert bash_complete(cli, path, "lo") == ["login", "logout"]
     assert "--import-saml2aws" in bash_complete(cli, path, "configure", "--im")
-    assert bash_complete(cli, path, "completion", "") == ["bash", "zsh", "fish"]
+    assert bash_complete(cli, path, "completion", "") == ["bash", "zsh", "fish", "powershell"]
     # no config file: nothing to offer, no error
     cli.config.unlink()
     assert bash_complete(cli, path, "login", "-a", "") == []
@@ -128,3 +129,15 @@ def test_other_shells_are_usage_errors(cli: Cli, shell: str) -> None:
     ran = cli.run("completion", *([shell] if shell else []))
     assert ran.returncode == 2
     assert ran.stderr.startswith("samljit: error:")
+
+
+def test_powershell_script_registers_a_completer(cli: Cli) -> None:
+    """No PowerShell here: the script's text, and its section pattern (a .NET regex of
+    constructs Python's ``re`` reads the same) run over the config file."""
+    text = script(cli, "powershell").read_text()
+    assert "Register-ArgumentCompleter -Native -CommandName samljit, samljit.exe" in text
+    assert "  'completion' = @(" in text and "'powershell')" in text
+    pattern = re.search(r"\$_ -match '([^']+)'", text)
+    assert pattern is not None
+    found = [m.group(1) for line in CONFIG.splitlines() if (m := re.match(pattern.group(1), line))]
+    assert found == ACCOUNTS
