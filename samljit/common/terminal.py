@@ -110,7 +110,8 @@ class Terminal:
     def open_browser(self, url: str) -> bool:
         """Open ``url`` in the user's browser where there is a display (a step the user
         finishes there, such as approving a device code); False when none was opened."""
-        return current().open_url(url, os.environ)
+        platform = current()
+        return platform.has_display(os.environ) and platform.open_url(url)
 
     def success(self, text: str) -> None:
         """The one line that says a command did what it was asked (green on a terminal)."""

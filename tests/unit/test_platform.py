@@ -299,7 +299,7 @@ def test_macos_opens_pages_with_open(monkeypatch: pytest.MonkeyPatch) -> None:
         return SimpleNamespace(returncode=0)
 
     monkeypatch.setattr(subprocess, "run", run)
-    assert MacOS().open_url("file:///tmp/console.html", {}) is True
+    assert MacOS().open_url("file:///tmp/console.html") is True
     assert ran == [["open", "file:///tmp/console.html"]]
 
 

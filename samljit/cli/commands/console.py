@@ -64,7 +64,7 @@ def run(ctx: Context) -> int:
         from samljit.jit.cache import cache_root
 
         page = forwarding_page(url, cache_root(ctx.env) / "console")
-        if page is not None and current().open_url(page.as_uri(), ctx.env):
+        if page is not None and current().open_url(page.as_uri()):
             ctx.terminal.info("Opened the AWS console in your browser.")
         else:
             ctx.terminal.info("No browser could be opened; here is the link:")

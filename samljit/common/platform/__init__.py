@@ -100,11 +100,9 @@ class Platform:
         """Whether windows (a browser, a dialog) can be shown."""
         return True
 
-    def open_url(self, url: str, env: Mapping[str, str]) -> bool:
-        """Open ``url`` (a web page, a ``file:`` URI) in the user's browser; False when none
-        was opened."""
-        if not self.has_display(env):
-            return False
+    def open_url(self, url: str) -> bool:
+        """Open ``url`` (a web page, a ``file:`` URI) in the user's browser (``$BROWSER``,
+        a terminal one included, on POSIX); False when none was opened."""
         import webbrowser
 
         try:

@@ -49,7 +49,7 @@ class MacOS(Posix):
     def has_display(self, env: Mapping[str, str]) -> bool:
         return True
 
-    def open_url(self, url: str, env: Mapping[str, str]) -> bool:
+    def open_url(self, url: str) -> bool:
         import subprocess
 
         try:

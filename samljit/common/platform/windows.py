@@ -127,7 +127,7 @@ class Windows(Platform):
 
         return open_pair("CONIN$", "CONOUT$")
 
-    def open_url(self, url: str, env: Mapping[str, str]) -> bool:
+    def open_url(self, url: str) -> bool:
         try:
             os.startfile(url)  # type: ignore[attr-defined]  # the default browser
         except OSError:
