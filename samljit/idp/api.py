@@ -8,6 +8,7 @@ names only (see docs/providers.md, "Writing a provider").
 
 from __future__ import annotations
 
+from samljit.aws.arn import signin_host_partition
 from samljit.common.errors import (
     AssertionFormatError,
     AuthenticationError,
@@ -30,7 +31,7 @@ from samljit.common.services import Services
 from samljit.common.text import one_line, printable
 from samljit.config.accounts import Account
 from samljit.idp import fido
-from samljit.idp.forms import GENERIC, Flavor, FormProvider
+from samljit.idp.forms import GENERIC, PINGID_PUSH, Flavor, FormLogin, FormProvider
 from samljit.idp.mfa import Factor, ask_code, choose, seconds_until
 from samljit.idp.page import (
     Field,
@@ -59,6 +60,7 @@ __all__ = [
     "ACCEPT_JSON",
     "API_VERSION",
     "GENERIC",
+    "PINGID_PUSH",
     "Account",
     "AssertionFormatError",
     "AuthenticationError",
@@ -68,6 +70,7 @@ __all__ = [
     "Field",
     "Flavor",
     "Form",
+    "FormLogin",
     "FormProvider",
     "HttpClient",
     "IdpServiceError",
@@ -98,6 +101,7 @@ __all__ = [
     "seconds_until",
     "shorten",
     "shown_url",
+    "signin_host_partition",
     "wait_until",
     "web_url",
 ]
