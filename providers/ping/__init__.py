@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from samljit.idp.api import Account, LoginSecrets, Provider, ProviderKey
+
 from .federate import PingWalk, start_url
 
 MFA_OPTIONS = ("Auto", "PUSH", "OTP", "YUBIKEY")

@@ -24,6 +24,7 @@ from samljit.idp.api import (
     Page,
     signin_host_partition,
 )
+
 from .pingid import PingId
 from .pingone import needs_javascript
 
