@@ -147,7 +147,9 @@ def test_bare_host_url_is_expanded_as_saml2aws_does(cli: Cli, ping: PingEmulator
     ("user", "said"),
     [("plain", BAD_CREDENTIALS), ("nobody", BAD_CREDENTIALS), ("locked", ACCOUNT_LOCKED)],
 )
-def test_refusals_in_pingfederate_words(cli: Cli, ping: PingEmulators, user: str, said: str) -> None:
+def test_refusals_in_pingfederate_words(
+    cli: Cli, ping: PingEmulators, user: str, said: str
+) -> None:
     cli.write_config(config(ping.ping_url, user))
     env = {"SAMLJIT_PASSWORD": "wrong-password"} if user == "plain" else None
     cli.secrets.add("wrong-password")
@@ -234,9 +236,7 @@ def test_wrong_passcode_in_pingid_words_posted_once(cli: Cli, ping: PingEmulator
     assert counts(ping) == (1, 0, 0, 1)
 
 
-def test_otp_without_a_code_under_skip_prompt_sends_no_push(
-    cli: Cli, ping: PingEmulators
-) -> None:
+def test_otp_without_a_code_under_skip_prompt_sends_no_push(cli: Cli, ping: PingEmulators) -> None:
     cli.write_config(config(ping.ping_url, "push", mfa="OTP"))
     ran = login(cli)
     assert ran.returncode == 2, ran.stderr
