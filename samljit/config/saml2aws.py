@@ -41,6 +41,8 @@ PROVIDERS = {
     "shibboleth": "Shibboleth",
     "shibbolethecp": "Shibboleth",
     "okta": "Okta",
+    "ping": "Ping",
+    "pingone": "PingOne",
 }
 #: saml2aws providers samljit does not have (yet); a plug-in of the same name is used if
 #: one is installed. (``Browser``, ``Okta`` and ``AzureAD`` are samljit providers of the
@@ -53,9 +55,7 @@ NOT_YET = (
     "GoogleApps",
     "NetIQ",
     "OneLogin",
-    "Ping",
     "PingNTLM",
-    "PingOne",
     "PSU",
 )
 #: Keys carried over as they are (after the checks in :func:`convert_section`).
@@ -104,6 +104,7 @@ _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
 ADFS_PATH = "/adfs/ls/IdpInitiatedSignOn.aspx"
 SHIBBOLETH_PATH = "/idp/profile/SAML2/Unsolicited/SSO"
+PING_PATH = "/idp/startSSO.ping"
 
 
 @dataclass
@@ -250,6 +251,8 @@ def _url(url: str, provider: str, urn: str, result: Converted) -> str | None:
         new = urlunsplit((parts.scheme, parts.netloc, ADFS_PATH, "", ""))
     elif (kind == "shibboleth" and bare) or kind == "shibbolethecp":
         new = urlunsplit((parts.scheme, parts.netloc, SHIBBOLETH_PATH, f"providerId={urn}", ""))
+    elif kind == "ping" and bare:  # saml2aws appends PingFederate's start path itself
+        new = urlunsplit((parts.scheme, parts.netloc, PING_PATH, f"PartnerSpId={urn}", ""))
     try:
         check_url(new, "url")
     except ConfigError as exc:

@@ -5,11 +5,12 @@ page. The emulators run on the real clock; pushes are decided by polls (``push_a
 the first status request answers), so no test waits for a push but the "never answered" one.
 
 Request counts are asserted per case (password posts, pushes, status polls, passcode posts):
-the factor × outcome matrix of the Note."""
+the factor-by-outcome matrix of the Note."""
 
 from __future__ import annotations
 
 import configparser
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -213,7 +214,7 @@ def test_push_never_answered_ends_when_pingid_says_so(
     assert ping.pushes == 1
     polls = ping.poll_times
     assert len(polls) >= 2
-    assert all(b - a >= 1.0 for a, b in zip(polls, polls[1:]))  # a sane interval
+    assert all(b - a >= 1.0 for a, b in itertools.pairwise(polls))  # a sane interval
 
 
 # -- PingID passcodes ----------------------------------------------------------------------------
@@ -323,3 +324,38 @@ def test_pingone_page_needing_javascript_names_browser(
     assert "needs JavaScript" in error_line(ran)
     assert "samljit login --browser" in ran.stderr
     assert ping.password_posts == 0
+
+
+# -- saml2aws import -----------------------------------------------------------------------------
+def test_saml2aws_ping_sections_import_and_log_in(
+    cli: Cli, ping: PingEmulators, tmp_path: Any
+) -> None:
+    saml2aws = tmp_path / "saml2aws.ini"
+    saml2aws.write_text(
+        "[ping]\n"
+        "name = ping\n"
+        "app_id =\n"
+        "url = " + ping.pf.base_url + "\n"
+        f"username = push@{DOMAIN}\n"
+        "provider = Ping\n"
+        "mfa = Auto\n"
+        "aws_urn = urn:amazon:webservices\n"
+        "aws_profile = ping\n"
+        f"role_arn = {RO_ARN}\n"
+        "\n"
+        "[one]\n"
+        "url = " + ping.pingone.initsso_url + "\n"
+        f"username = push@{DOMAIN}\n"
+        "provider = PingOne\n"
+        "mfa = Auto\n"
+    )
+    ran = cli.run("configure", "--import-saml2aws", str(saml2aws))
+    assert ran.returncode == 0, ran.stderr
+    assert "not imported" not in ran.stdout
+    text = cli.config.read_text()
+    assert f"url = {ping.ping_url}\n" in text  # the bare host, as saml2aws expands it
+    assert "provider = PingOne\n" in text
+    ran = login(cli, "--mfa-token", fresh_code(cli))
+    assert ran.returncode == 0, ran.stderr
+    assert logged_in(cli)
+    assert counts(ping) == (1, 0, 0, 1)

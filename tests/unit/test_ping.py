@@ -5,6 +5,7 @@ fake clock (its interval and the client's cap). The CLI paths are in tests/e2e/t
 from __future__ import annotations
 
 import io
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -168,4 +169,4 @@ def test_push_wait_polls_every_two_seconds_and_gives_up_at_its_cap(tmp_path: Pat
         polls = ping.poll_times
         assert ping.pushes == 1
         assert len(polls) == 90
-        assert {round(b - a, 3) for a, b in zip(polls, polls[1:])} == {2.0}
+        assert {round(b - a, 3) for a, b in itertools.pairwise(polls)} == {2.0}
