@@ -359,3 +359,21 @@ def test_saml2aws_ping_sections_import_and_log_in(
     assert ran.returncode == 0, ran.stderr
     assert logged_in(cli)
     assert counts(ping) == (1, 0, 0, 1)
+
+
+def test_configure_takes_the_alias_and_ping_mfa_values(cli: Cli, ping: PingEmulators) -> None:
+    ran = cli.run(
+        "configure", "-a", "ping", "--provider", "PingFederate", "--url", ping.pf.base_url,
+        "--username", f"key@{DOMAIN}", "--mfa", "yubikey", "--role", RO_ARN,
+        "--profile", "ping", "--skip-prompt",
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    text = cli.config.read_text()
+    assert "provider = Ping\n" in text and "mfa = YUBIKEY\n" in text
+    refused = cli.run("configure", "-a", "other", "--provider", "Ping", "--url",
+                      ping.pf.base_url, "--mfa", "SMS", "--skip-prompt")  # fmt: skip
+    assert refused.returncode == 2
+    assert error_line(refused) == "samljit: error: Ping does not know MFA 'SMS'"
+    ran = login(cli, "--mfa-token", code(cli, KEYS[0]))
+    assert ran.returncode == 0, ran.stderr
+    assert counts(ping) == (1, 0, 0, 1)

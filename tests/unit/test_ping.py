@@ -170,3 +170,21 @@ def test_push_wait_polls_every_two_seconds_and_gives_up_at_its_cap(tmp_path: Pat
         assert ping.pushes == 1
         assert len(polls) == 90
         assert {round(b - a, 3) for a, b in itertools.pairwise(polls)} == {2.0}
+
+
+def test_sms_code_asked_on_the_terminal(tmp_path: Path) -> None:
+    sms = Device("+1 555 0100", kind="sms")
+    user = PingUser("sms@acme.example", PW, roles=[OPS], devices=[sms])
+    with PingEmulators([user]) as ping:
+        terminal = Scripted(io.StringIO(), "", lambda: ping.sent_codes[-1])
+        encoded, _ = run(ping, tmp_path, "sms@acme.example", mfa="OTP", terminal=terminal)
+        assert assertion.parse(encoded).roles
+        assert len(ping.sent_codes) == 1 and ping.pushes == 0
+
+
+def test_identifier_first_and_renamed_fields(tmp_path: Path) -> None:
+    options = {"identifier_first": True, "user_field": "USER", "password_field": "PASSWORD"}
+    with PingEmulators(users(), pf_options=options) as ping:
+        encoded, _ = run(ping, tmp_path, "plain@acme.example")
+        assert assertion.parse(encoded).roles
+        assert ping.password_posts == 1
