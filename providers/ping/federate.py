@@ -74,7 +74,7 @@ class PingWalk(FormLogin):
         self.redactor.add(self.secrets.given_password, self.secrets.mfa_token)
         page = self.fetch("GET", url, None, "PingFederate start page")
         while True:
-            if page.saml_response and _for_aws(page):
+            if page.saml_response is not None and _for_aws(page):
                 return self._done(page)
             page = self.advance(page)
 
@@ -82,6 +82,7 @@ class PingWalk(FormLogin):
         if page.saml_response:  # a Response between Ping's servers (to PingOne): pass it on
             self.redactor.add(page.saml_response)
             form = next(f for f in page.forms if f.has("SAMLResponse"))
+            self._check_secure(form.action, "the SAMLResponse")
             return self.submit(page, form, {}, "PingFederate's response to PingOne")
         answered = self.pingid.answer(page)
         if answered is not None:
