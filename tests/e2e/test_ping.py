@@ -294,7 +294,7 @@ def test_device_list_picks_by_mfa_else_the_default(
 @pytest.mark.parametrize("shape", ["initsso_url", "startsso_url"])
 def test_pingone_takes_the_second_response(cli: Cli, ping: PingEmulators, shape: str) -> None:
     cli.write_config(config(getattr(ping.pingone, shape), "push", provider="PingOne"))
-    ran = login(cli)
+    ran = login(cli, "--debug")  # the leak check reads it: RelayState, both Responses
     assert ran.returncode == 0, ran.stderr
     assert logged_in(cli)
     assert len(ping.saml_responses) == 2  # PF's to PingOne, PingOne's to AWS

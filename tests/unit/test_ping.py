@@ -188,3 +188,21 @@ def test_identifier_first_and_renamed_fields(tmp_path: Path) -> None:
         encoded, _ = run(ping, tmp_path, "plain@acme.example")
         assert assertion.parse(encoded).roles
         assert ping.password_posts == 1
+
+
+@pytest.mark.parametrize(
+    ("shown", "masked"),
+    [
+        ('<input type="hidden" name="RelayState" value="{token}"/>', True),
+        ("ACS.saml2?SAMLResponse=x&RelayState={token}", True),
+        ('<input type="hidden" name="RelayState" value="https://console.aws.amazon.com/"/>', False),
+        ('<input type="hidden" name="RelayState" value=""/>', False),
+    ],
+)
+def test_pingone_relay_state_is_masked_in_debug_unless_a_url(shown: str, masked: bool) -> None:
+    from samljit.common.redact import MASK, redact_body
+
+    token = "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhIn0.c2lnbmF0dXJl"
+    text = redact_body(shown.format(token=token), "text/html")
+    assert token not in text
+    assert (MASK in text) is masked
