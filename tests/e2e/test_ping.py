@@ -377,3 +377,17 @@ def test_configure_takes_the_alias_and_ping_mfa_values(cli: Cli, ping: PingEmula
     ran = login(cli, "--mfa-token", code(cli, KEYS[0]))
     assert ran.returncode == 0, ran.stderr
     assert counts(ping) == (1, 0, 0, 1)
+
+
+def test_unknown_connection_is_pingfederate_sign_on_error(cli: Cli, ping: PingEmulators) -> None:
+    # the bare host takes the account's aws_urn as PartnerSpId: PF has no such connection
+    cli.write_config(
+        config(ping.pf.base_url, "plain") + "aws_urn = urn:amazon:webservices:govcloud\n"
+    )
+    ran = login(cli)
+    assert ran.returncode == 3, ran.stderr
+    assert error_line(ran) == (
+        "samljit: error: PingFederate refused the sign-on: "
+        "Please contact your system administrator for assistance."
+    )
+    assert ping.password_posts == 0
