@@ -21,6 +21,7 @@ from samljit.idp.api import (
     AuthenticationError,
     ConfigError,
     Factor,
+    Form,
     Page,
     Waiting,
     ask_code,
@@ -103,8 +104,7 @@ class PingId:
         if kind is None:
             return None
         if kind == "resume":
-            form = page.select_form(("form#form1",))
-            assert form is not None
+            form = _form(page, "form#form1")
             self.walk.redactor.add(*(f.value for f in form.fields if f.name == "ppm_response"))
             return self.walk.submit(page, form, {}, "PingID hand-back to PingFederate")
         if kind == "error":
@@ -161,8 +161,7 @@ class PingId:
         return answer
 
     def choose_device(self, page: Page, device: Device) -> Page:
-        form = page.select_form((DEVICE_LIST,))
-        assert form is not None
+        form = _form(page, DEVICE_LIST)
         self.walk.check_secure(form.action, "PingID's token")
         return self.walk.submit(page, form, {"deviceId": device.id}, "PingID device choice")
 
@@ -178,8 +177,7 @@ class PingId:
     def passcode(self, page: Page, given: str | None, kind: str) -> Page:
         if page_kind(page) != "passcode":
             raise self.refusal(page, "PingID did not ask for a passcode")
-        form = page.select_form((OTP_FORM,))
-        assert form is not None
+        form = _form(page, OTP_FORM)
         field = form.named("otp") or next(iter(form.text_inputs), None)
         if field is None:
             raise AuthenticationError(
@@ -202,9 +200,7 @@ class PingId:
 
     def push(self, page: Page) -> Page:
         walk = self.walk
-        status = page.select_form((PINGID_PUSH[0],))
-        view = page.select_form((PINGID_PUSH[1],))
-        assert status is not None and view is not None
+        status, view = _form(page, PINGID_PUSH[0]), _form(page, PINGID_PUSH[1])
         csrf = status.named("csrfToken")
         token = csrf.value if csrf is not None and csrf.value else self._csrf_cookie(page)
         walk.redactor.add(token)
@@ -268,6 +264,17 @@ class PingId:
             f"{what}: {said}" if said else f"{what} (at {shown_url(page.url)})",
             hint="run again; if PingID keeps refusing, log in with `samljit login --browser`",
         )
+
+
+def _form(page: Page, selector: str) -> Form:
+    """The form ``page_kind`` recognised the page by (found: the selector matched it)."""
+    form = page.select_form((selector,))
+    if form is None:  # page_kind matched an element that is not a parsed form
+        raise AuthenticationError(
+            f"PingID's page at {shown_url(page.url)} has no usable {selector}",
+            hint="log in with `samljit login --browser`",
+        )
+    return form
 
 
 def _device_name(page: Page, prefix: str) -> str:
