@@ -175,28 +175,36 @@ class PingId:
         return answer
 
     def passcode(self, page: Page, given: str | None, kind: str) -> Page:
-        if page_kind(page) != "passcode":
-            raise self.refusal(page, "PingID did not ask for a passcode")
-        form = _form(page, OTP_FORM)
-        field = form.named("otp") or next(iter(form.text_inputs), None)
-        if field is None:
-            raise AuthenticationError(
-                f"PingID's passcode page at {shown_url(page.url)} has no input"
-            )
+        """Answer PingID's passcode page. Each code is posted once: a refused code given up
+        front (``--mfa-token``) ends the login in PingID's words; one typed at the prompt is
+        asked for again while PingID shows its passcode page (it ends the authentication
+        after a few wrong codes)."""
         walk = self.walk
-        walk.check_secure(form.action, "the one-time code")
         what = "YubiKey OTP (touch the key)" if kind == YUBIKEY else "PingID passcode"
-        name = _device_name(page, "Authenticating with ")
-        code = ask_code(walk.terminal, given, what=f"{what} for {name}", digits=kind != YUBIKEY)
-        walk.redactor.add(code)
-        answer = walk.submit(page, form, {field.name: code}, "PingID passcode")
-        if page_kind(answer) == "passcode":
+        while True:
+            if page_kind(page) != "passcode":
+                raise self.refusal(page, "PingID did not ask for a passcode")
+            form = _form(page, OTP_FORM)
+            field = form.named("otp") or next(iter(form.text_inputs), None)
+            if field is None:
+                raise AuthenticationError(
+                    f"PingID's passcode page at {shown_url(page.url)} has no input"
+                )
+            walk.check_secure(form.action, "the one-time code")
+            name = _device_name(page, "Authenticating with ")
+            code = ask_code(walk.terminal, given, what=f"{what} for {name}", digits=kind != YUBIKEY)
+            walk.redactor.add(code)
+            answer = walk.submit(page, form, {field.name: code}, "PingID passcode")
+            if page_kind(answer) != "passcode":
+                return answer
             said = answer.text_of((".error-message",)) or "it asks for the passcode again"
-            raise AuthenticationError(
-                f"PingID refused the passcode: {said}",
-                hint="use a fresh code from your device (each code works once)",
-            )
-        return answer
+            if given or not walk.terminal.interactive:
+                raise AuthenticationError(
+                    f"PingID refused the passcode: {said}",
+                    hint="use a fresh code from your device (each code works once)",
+                )
+            walk.terminal.info(f"PingID: {said}")
+            page = answer
 
     def push(self, page: Page) -> Page:
         walk = self.walk

@@ -206,3 +206,25 @@ def test_pingone_relay_state_is_masked_in_debug_unless_a_url(shown: str, masked:
     text = redact_body(shown.format(token=token), "text/html")
     assert token not in text
     assert (MASK in text) is masked
+
+
+def test_a_wrong_code_typed_at_the_prompt_is_asked_again(tmp_path: Path) -> None:
+    desk = Device("Work laptop", kind="desktop", totp_secret=DESK)
+    user = PingUser("desk@acme.example", PW, roles=[OPS], devices=[desk])
+    typed = iter(["000000", "111111"])
+    with PingEmulators([user]) as ping:
+        terminal = Scripted(io.StringIO(), "", lambda: next(typed, totp_at(DESK, time.time())))
+        encoded, _ = run(ping, tmp_path, "desk@acme.example", terminal=terminal)
+        assert assertion.parse(encoded).roles
+        assert ping.pingid.posts_with("otp") == 3
+        assert "PingID: Invalid passcode. Please try again." in terminal.stream.getvalue()
+
+
+def test_pingid_ends_the_prompted_retries_in_its_words(tmp_path: Path) -> None:
+    desk = Device("Work laptop", kind="desktop", totp_secret=DESK)
+    user = PingUser("desk@acme.example", PW, roles=[OPS], devices=[desk])
+    with PingEmulators([user]) as ping:
+        terminal = Scripted(io.StringIO(), "", lambda: "000000")
+        with pytest.raises(AuthenticationError, match=r"^PingID: Too many failed attempts"):
+            run(ping, tmp_path, "desk@acme.example", terminal=terminal)
+        assert ping.pingid.posts_with("otp") == 3  # PingID's otp_attempts
