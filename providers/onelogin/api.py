@@ -72,7 +72,8 @@ class OneLoginApi:
     def __init__(self, http: HttpClient, services: Services, base: str, client_id: str) -> None:
         self.http = http
         self.services = services
-        self.base = base.rstrip("/")
+        parts = urlsplit(base)
+        self.base = f"{parts.scheme}://{parts.netloc}"  # the API host: its own paths only
         self.client_id = client_id
         self.version = 2
         self._token: str | None = None

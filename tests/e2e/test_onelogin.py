@@ -380,7 +380,7 @@ def test_rate_limit_without_a_reset_is_exit_6(cli: Cli, onelogin: OneLoginEmulat
 def test_saml2aws_onelogin_section_is_imported(cli: Cli) -> None:
     source = cli.home / "saml2aws"
     source.write_text(
-        "[ol]\nname = ol\nprovider = OneLogin\nurl = https://api.us.onelogin.com\n"
+        "[ol]\nname = ol\nprovider = OneLogin\nurl = https://acme.onelogin.com/client/apps\n"
         "username = ana@acme.example\nmfa = OLP\nsubdomain = acme\napp_id = 123456\n"
         "client_id = abc\naws_profile = ol\n"
     )
@@ -390,6 +390,10 @@ def test_saml2aws_onelogin_section_is_imported(cli: Cli) -> None:
     parser.read_string(cli.config.read_text())
     section = parser["ol"]
     assert section["provider"] == "OneLogin" and section["mfa"] == "OLP"
+    assert section["url"] == "https://acme.onelogin.com"
+    assert "url https://acme.onelogin.com/client/apps became https://acme.onelogin.com" in (
+        ran.stdout
+    )
     assert (section["subdomain"], section["app_id"], section["client_id"]) == (
         "acme",
         "123456",
