@@ -124,5 +124,3 @@ class OneLoginProvider(Provider):
                 f"({self.option('app_id')}) with `samljit configure -a {self.account.name}`",
             )
         raise AuthenticationError(f"OneLogin sign-in: OneLogin answered {said}")
-
-

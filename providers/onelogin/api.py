@@ -25,11 +25,11 @@ from samljit.idp.api import (
     one_line,
 )
 
-TOKEN_PATH = "/auth/oauth2/v2/token"
+TOKEN_PATH = "/auth/oauth2/v2/token"  # noqa: S105 (a path)
 ASSERTION_PATH = {2: "/api/2/saml_assertion", 1: "/api/1/saml_assertion"}
-SECRET_VARIABLE = "SAMLJIT_ONELOGIN_CLIENT_SECRET"
+SECRET_VARIABLE = "SAMLJIT_ONELOGIN_CLIENT_SECRET"  # noqa: S105 (its name)
 #: OneLogin's words for a refused API credential (and a bearer token it no longer knows).
-TOKEN_REFUSED = "Authentication Failure"
+TOKEN_REFUSED = "Authentication Failure"  # noqa: S105 (words)
 #: A token is renewed this many seconds before OneLogin's ``expires_in`` runs out.
 TOKEN_MARGIN = 60.0
 CREDENTIAL_HINT = (

@@ -63,9 +63,7 @@ class Device(Factor[str]):
         }
         answer = self.challenge.verify(body, step)
         if answer.status == 400:
-            raise SamljitError(
-                f"{step}: OneLogin refused the request (HTTP 400): {answer.message}"
-            )
+            raise SamljitError(f"{step}: OneLogin refused the request (HTTP 400): {answer.message}")
         return answer
 
     def done(self, answer: Answer, step: str) -> str:
@@ -92,7 +90,10 @@ class CodeDevice(Device):
 
     def verify(self, code: str | None) -> str:
         otp = ask_code(
-            self.provider.terminal, code, what=f"{self.what} ({self.device_type})", digits=self.digits
+            self.provider.terminal,
+            code,
+            what=f"{self.what} ({self.device_type})",
+            digits=self.digits,
         )
         self.provider.redactor.add(otp)
         step = f"OneLogin {self.device_type}"
@@ -159,7 +160,9 @@ class Push(Device):
             return first.saml
         if not first.pending:
             raise self.refused(first)
-        self.provider.terminal.info("OneLogin Protect push sent: approve the sign-in on your phone.")
+        self.provider.terminal.info(
+            "OneLogin Protect push sent: approve the sign-in on your phone."
+        )
 
         def expired() -> AuthenticationError:
             return AuthenticationError(

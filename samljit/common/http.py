@@ -23,8 +23,9 @@
   :class:`~samljit.common.errors.NetworkError` /
   :class:`~samljit.common.errors.IdpServiceError` naming the step and the URL;
 * a 429 is retried once, after the reset time it names (``X-Rate-Limit-Reset`` epoch
-  seconds, OneLogin's ``X-RateLimit-Reset`` seconds from now, or ``Retry-After``), when that is at most :data:`RATE_LIMIT_MAX_WAIT` seconds
-  away; otherwise :meth:`HttpClient.raise_for_service_trouble` says when to retry;
+  seconds, OneLogin's ``X-RateLimit-Reset`` seconds from now, or ``Retry-After``), when
+  that is at most :data:`RATE_LIMIT_MAX_WAIT` seconds away; otherwise
+  :meth:`HttpClient.raise_for_service_trouble` says when to retry;
 * every request and answer is logged at DEBUG level on ``samljit.common.http`` with secrets masked;
 * an answer's ``.json()`` (and :func:`json_object`) reads JSON nested deeper than Python can
   follow as what it is, a malformed answer (``ValueError``), never a ``RecursionError``: every

@@ -1,5 +1,5 @@
 """OneLogin through the installed CLI, against the OneLogin API emulator and moto's STS: the
-API credential (environment, keyring, refused), the password, every device × outcome, the v1
+API credential (environment, keyring, refused), the password, every device and outcome, the v1
 envelope, rate limits. Request counts come from the emulator's ``stats``. A push is polled
 after the provider's real pause (2 s): the pushes here answer on the first poll."""
 

@@ -12,6 +12,7 @@ from typing import Any
 import keyring
 import pytest
 from keyring.backend import KeyringBackend
+from samljit.providers.onelogin import OneLoginProvider
 
 from samljit.common.errors import AuthenticationError
 from samljit.common.http import HttpClient, rate_limit_wait
@@ -19,9 +20,9 @@ from samljit.common.redact import redact_json
 from samljit.config.accounts import Account
 from samljit.config.passwords import service_name
 from samljit.idp.provider import LoginSecrets, secret_entry
-from samljit.providers.onelogin import OneLoginProvider
 from samljit.testing.conformance import ProviderConformance
 from samljit.testing.fakes import FakeClock, fake_services
+from samljit.tools.sandbox.response import RoleGrant
 from tests.emulators.jumpcloud import totp_at
 from tests.emulators.onelogin import (
     ApiClient,
@@ -37,8 +38,6 @@ CLIENT_SECRET = "f5e4d3c2b1a0-onelogin-api-secret"
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 PW = "pw-of-ana"
 START = 1_900_000_000.0  # the emulator's fixed clock in the conformance tests
-from samljit.tools.sandbox.response import RoleGrant  # noqa: E402
-
 ROLES = [
     RoleGrant(
         "arn:aws:iam::111111111111:role/Dev", "arn:aws:iam::111111111111:saml-provider/OneLogin"
@@ -164,7 +163,7 @@ def test_push_is_sent_once_and_polled_every_2_s(
 def test_push_nobody_answers_ends_when_the_state_token_does(
     emu: OneLoginEmulator, clock: FakeClock, tmp_path: Path
 ) -> None:
-    with pytest.raises(AuthenticationError, match="^OneLogin Protect push was not answered"):
+    with pytest.raises(AuthenticationError, match=r"^OneLogin Protect push was not answered"):
         login(emu, clock, tmp_path, "never")
     stats = emu.stats
     assert stats["pushes_sent"] == 1

@@ -28,7 +28,7 @@ from samljit.idp.provider import (
 from samljit.saml.verify import describe_certificates
 
 KEY_DEST = "key_"  # argparse dest of a provider-declared key's flag
-SECRET_DEST = "secret_"  # argparse dest of a provider-declared secret key's flag
+SECRET_DEST = "secret_"  # noqa: S105 (a prefix); argparse dest of a provider-declared secret key's flag
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
