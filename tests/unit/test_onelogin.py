@@ -208,3 +208,19 @@ def test_onelogins_secret_fields_are_redacted_by_name() -> None:
         "data": "<redacted>",
         "message": "Success",
     }
+
+
+def test_verify_factor_link_off_the_api_host_is_refused(tmp_path: Path) -> None:
+    from samljit.providers.onelogin.api import OneLoginApi
+
+    services, _, _ = fake_services({"HOME": str(tmp_path)})
+    http = HttpClient(env=services.env, sleep=services.sleep, monotonic=services.monotonic)
+    api = OneLoginApi(http, services, "https://api.us.onelogin.com/ignored/path", CLIENT_ID)
+    ours = "https://api.us.onelogin.com/api/2/saml_assertion/verify_factor"
+    assert api.callback(ours) == ours
+    assert api.callback(None) == ours  # none given: the v2 path on the API host
+    with pytest.raises(AuthenticationError, match=r"leads to evil\.example, not to api\.us"):
+        api.callback("https://evil.example/api/2/saml_assertion/verify_factor")
+    with pytest.raises(AuthenticationError):
+        api.callback("http://api.us.onelogin.com/api/2/saml_assertion/verify_factor")
+    http.close()
