@@ -39,7 +39,7 @@ class OneLoginProvider(Provider):
         ProviderKey("client_id", "OneLogin API credential's client id", required=True),
         ProviderKey(
             "client_secret",
-            "OneLogin API credential's secret (kept in the OS keyring)",
+            "OneLogin API credential's secret",
             required=True,
             secret=True,
             env=SECRET_VARIABLE,

@@ -399,3 +399,38 @@ def test_saml2aws_onelogin_section_is_imported(cli: Cli) -> None:
         "123456",
         "abc",
     )
+
+
+def test_configure_asks_the_secret_on_a_terminal(cli: Cli, onelogin: OneLoginEmulator) -> None:
+    from tests.e2e.test_terminal import finish, spawn
+
+    child = spawn(cli, "configure", "-a", "ol", **vault_env(cli.home))
+    child.expect("IdP provider:")
+    child.send("OneLogin\r")
+    child.expect("OneLogin API host .*:")
+    child.send("\x15" + onelogin.base_url + "\r")  # Ctrl-U: the default's text away
+    child.expect("OneLogin subdomain .*:")
+    child.send("acme\r")
+    child.expect("OneLogin app id .*:")
+    child.send(APP + "\r")
+    child.expect("client id:")
+    child.send(CLIENT_ID + "\r")
+    child.expect("Username:")
+    child.send("plain\r")
+    child.expect("MFA \\(Auto, OLP, TOTP, SMS, YUBIKEY\\) \\[Auto\\]:")
+    child.send("\r")
+    child.expect("AWS profile to write \\[ol\\]:")
+    child.send("\r")
+    child.expect("Default role .*:")
+    child.send(RO_ARN + "\r")
+    child.expect("OneLogin API credential's secret \\(stored in the OS keyring; Enter to skip\\):")
+    child.sendline(CLIENT_SECRET)
+    child.expect("Password for plain .*:")
+    child.sendline(PASSWORD)
+    transcript = finish(child)
+    assert child.exitstatus == 0, transcript
+    assert "client_secret saved in the OS keyring." in transcript
+    assert CLIENT_SECRET not in transcript and CLIENT_SECRET not in cli.config.read_text()
+    ran = cli.run("login", "-a", "ol", "--skip-prompt", env=vault_env(cli.home))
+    assert ran.returncode == 0, ran.stderr  # the secret and the password from the keyring
+    assert logged_in(cli)

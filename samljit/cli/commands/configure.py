@@ -290,7 +290,9 @@ def _secrets(
             continue
         if asking:
             answer = ctx.terminal.ask_secret(
-                f"{key.help} (stored in the OS keyring)", what=key.name, allow_empty=True
+                f"{key.help} (stored in the OS keyring; Enter to skip)",
+                what=key.name,
+                allow_empty=True,
             )
             if answer:
                 ctx.redactor.add(answer)
