@@ -8,6 +8,7 @@ names only (see docs/providers.md, "Writing a provider").
 
 from __future__ import annotations
 
+from samljit.aws.arn import acs_for_urn
 from samljit.common.errors import (
     AssertionFormatError,
     AuthenticationError,
@@ -28,6 +29,7 @@ from samljit.common.http import (
 from samljit.common.redact import redact_url
 from samljit.common.services import Services
 from samljit.common.text import one_line, printable
+from samljit.common.xmlsafe import UntrustedXmlError, parse_untrusted
 from samljit.config.accounts import Account
 from samljit.idp import fido
 from samljit.idp.forms import GENERIC, Flavor, FormProvider
@@ -80,7 +82,9 @@ __all__ = [
     "ProviderKey",
     "SamljitError",
     "Services",
+    "UntrustedXmlError",
     "Waiting",
+    "acs_for_urn",
     "ask_code",
     "choose",
     "fido",
@@ -90,6 +94,7 @@ __all__ = [
     "number",
     "one_line",
     "parse_page",
+    "parse_untrusted",
     "printable",
     "redact_url",
     "resolve",
