@@ -210,7 +210,7 @@ class ShibbolethEcpProvider(Provider):
                 "the IdP answered with a SOAP fault: "
                 + (": ".join(w for w in words if w) or "(no fault string)"),
                 hint="the IdP must allow the ECP profile for "
-                f"{self.account.aws_urn} (Keycloak: the client's \"Allow ECP flow\")",
+                f'{self.account.aws_urn} (Keycloak: the client\'s "Allow ECP flow")',
             )
         self.http.raise_for_service_trouble(answer, step=STEP)
         responses = root.findall("S:Body/samlp:Response", _NS)
