@@ -47,6 +47,9 @@ class SamlAssertion(NamedTuple):
     audiences: tuple[str, ...]
     issuer: str | None
     session_name: str | None
+    #: The assertion is encrypted for AWS (IAM's SAML encryption): samljit cannot read it;
+    #: ``roles`` then come from the AWS sign-in page or ``role_arn`` (see samljit.jit.flow).
+    encrypted: bool = False
 
     @property
     def addressed_to(self) -> str | None:
@@ -232,9 +235,45 @@ def read(encoded: str, response: Any, assertion: Any) -> SamlAssertion:
     )
 
 
+def holds_encrypted(response: Any) -> bool:
+    """Whether ``response`` (a Success Response of a sane shape) carries its assertion
+    encrypted (``saml:EncryptedAssertion``, no ``saml:Assertion``). Raises as
+    :func:`find_assertion` does for another root, an error status or a bad shape."""
+    if response.tag != f"{{{NS['samlp']}}}Response" or (
+        response.find("saml:Assertion", NS) is not None
+    ):
+        return False
+    status = response.find("samlp:Status/samlp:StatusCode", NS)
+    if status is not None and status.get("Value") != SUCCESS:
+        return False  # find_assertion says what the IdP said
+    check_assertion_shape(response)
+    return len(response.findall("saml:EncryptedAssertion", NS)) == 1
+
+
+def read_encrypted(encoded: str, response: Any) -> SamlAssertion:
+    """What can be read of a Response whose assertion is encrypted for AWS: its
+    ``Destination`` and ``Issuer``; no roles, no validity window."""
+    issuer = response.find("saml:Issuer", NS)
+    return SamlAssertion(
+        encoded="".join(encoded.split()),
+        roles=(),
+        session_duration=None,
+        not_before=None,
+        not_on_or_after=None,
+        destination=response.get("Destination"),
+        recipient=None,
+        audiences=(),
+        issuer=text_of(issuer) if issuer is not None else None,
+        session_name=None,
+        encrypted=True,
+    )
+
+
 def parse(encoded: str) -> SamlAssertion:
     """Decode, parse and read a SAMLResponse (no signature check; see ``samljit.saml.verify``)."""
     response = parse_xml(decode(encoded))
+    if holds_encrypted(response):
+        return read_encrypted(encoded, response)
     return read(encoded, response, find_assertion(response))
 
 
