@@ -170,3 +170,13 @@ def test_the_pages_refusal_is_exit_3_in_its_words(
     assert first.startswith("samljit: error: the AWS sign-in page refused the SAMLResponse: ")
     assert "Your request included an invalid SAML response" in first
     assert front.received == []
+
+
+def test_configure_takes_principal_arn_and_refuses_what_is_no_saml_provider(cli: Cli) -> None:
+    base = ("configure", "-a", "corp", "--skip-prompt", "--provider", "Command")
+    ran = cli.run(*base, "--command", "true", "--principal-arn", "saml-provider/Corp")
+    assert ran.returncode == 0, ran.stderr
+    assert "principal_arn = saml-provider/Corp" in cli.config.read_text()
+    bad = cli.run(*base, "--principal-arn", f"arn:aws:iam::{PROD}:role/Admin")
+    assert bad.returncode == 2
+    assert "is not an IAM SAML provider" in bad.stderr.splitlines()[0]
