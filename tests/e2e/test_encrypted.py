@@ -180,3 +180,42 @@ def test_configure_takes_principal_arn_and_refuses_what_is_no_saml_provider(cli:
     bad = cli.run(*base, "--principal-arn", f"arn:aws:iam::{PROD}:role/Admin")
     assert bad.returncode == 2
     assert "is not an IAM SAML provider" in bad.stderr.splitlines()[0]
+
+
+def test_the_sandbox_encrypts_for_iams_certificate_and_samljit_logs_in(
+    cli: Cli, tmp_path: Path, keys: tuple[IamKey, SigningPair], front: DecryptingSts
+) -> None:
+    """``samljit sandbox serve --encrypt-for CERT``: a whole IdP whose assertions are
+    encrypted, pinned; the roles come from the sign-in page, STS decrypts."""
+    from samljit.tools.sandbox.users import READONLY_ROLE, SANDBOX_PROVIDER
+    from tests.e2e.test_sandbox import serve
+    from tests.support.paths import FIXTURES
+
+    users = tmp_path / "users.json"
+    role = f"{READONLY_ROLE},{SANDBOX_PROVIDER}"
+    users.write_text(
+        json.dumps({"users": [{"username": "bo", "password": "bo-Pass-9", "roles": [role]}]})
+    )
+    cli.secrets.add("bo-Pass-9")
+    keydir = FIXTURES / "keys"
+    served = serve(
+        cli, "--users", str(users), "--key", str(keydir / "idp-test.key"),
+        "--cert", str(keydir / "idp-test.crt"), "--encrypt-for", str(keys[0].cert_path),
+    )  # fmt: skip
+    try:
+        with SigninPage(keys[0].key_pem, shape="json") as page:
+            cli.env.update(SAMLJIT_SIGNIN_URL=page.saml_url, AWS_ENDPOINT_URL_STS=front.url)
+            ran = cli.run(
+                "configure", "-a", "corp", "--skip-prompt", "--provider", "GenericForm",
+                "--url", served.sso_url, "--username", "bo", "--idp-certificate",
+                str(keydir / "idp-test.crt"), "--principal-arn", "saml-provider/samljit-sandbox",
+            )  # fmt: skip
+            assert ran.returncode == 0, ran.stderr
+            ran = cli.run("login", "-a", "corp", env={"SAMLJIT_PASSWORD": "bo-Pass-9"})
+    finally:
+        served.stop()
+    assert ran.returncode == 0, ran.stderr
+    assert "Logged in: SandboxReadOnly" in ran.stderr
+    assert [(r.encrypted, r.role_arn, r.principal_arn) for r in front.received] == [
+        (True, READONLY_ROLE, SANDBOX_PROVIDER)
+    ]
