@@ -12,7 +12,7 @@ import base64
 import binascii
 import re
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
 from samljit.aws.roles import Role, iam_clean, parse_role_value
@@ -250,16 +250,24 @@ def holds_encrypted(response: Any) -> bool:
     return len(response.findall("saml:EncryptedAssertion", NS)) == 1
 
 
+#: How long samljit keeps an encrypted assertion after its Response's ``IssueInstant``: its
+#: real ``NotOnOrAfter`` is inside the ciphertext. Five minutes is the usual assertion lifetime;
+#: when AWS finds a cached one expired sooner, the flow logs in again.
+ENCRYPTED_LIFETIME = timedelta(minutes=5)
+
+
 def read_encrypted(encoded: str, response: Any) -> SamlAssertion:
     """What can be read of a Response whose assertion is encrypted for AWS: its
-    ``Destination`` and ``Issuer``; no roles, no validity window."""
+    ``Destination`` and ``Issuer``; no roles. ``not_on_or_after`` is assumed:
+    ``IssueInstant`` + :data:`ENCRYPTED_LIFETIME` (for the assertion cache)."""
+    issued = _time(response, "IssueInstant")
     issuer = response.find("saml:Issuer", NS)
     return SamlAssertion(
         encoded="".join(encoded.split()),
         roles=(),
         session_duration=None,
         not_before=None,
-        not_on_or_after=None,
+        not_on_or_after=issued + ENCRYPTED_LIFETIME if issued is not None else None,
         destination=response.get("Destination"),
         recipient=None,
         audiences=(),

@@ -219,3 +219,20 @@ def test_the_sandbox_encrypts_for_iams_certificate_and_samljit_logs_in(
     assert [(r.encrypted, r.role_arn, r.principal_arn) for r in front.received] == [
         (True, READONLY_ROLE, SANDBOX_PROVIDER)
     ]
+
+
+def test_the_cached_encrypted_assertion_serves_the_next_role_and_all_roles(
+    cli: Cli, tmp_path: Path, keys: tuple[IamKey, SigningPair], front: DecryptingSts
+) -> None:
+    with SigninPage(keys[0].key_pem) as page:
+        encoded = setup(cli, tmp_path, keys, front, page, "principal_arn = saml-provider/Corp\n")
+        first = cli.run("login", "-a", "corp", "--role", "Admin")
+        assert first.returncode == 0, first.stderr
+        (tmp_path / "response.b64").write_text("not a SAMLResponse")  # the IdP is gone
+        again = cli.run("login", "-a", "corp", "--role", "ReadOnly")
+        assert again.returncode == 0, again.stderr
+        every = cli.run("login", "-a", "corp", "--all-roles")
+        assert every.returncode == 0, every.stderr
+    assert {r.sha256 for r in front.received} == {sha256_of(encoded)}
+    assert [r.role_arn for r in front.received][:2] == [PROD_ADMIN, DEV_RO]
+    assert {r.role_arn for r in front.received[2:]} == {PROD_ADMIN, DEV_RO}
