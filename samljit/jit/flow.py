@@ -348,7 +348,10 @@ def encrypted_roles(
         if destination and encrypted_destination_partition(destination) is None:
             destination = None
         url = signin_page.page_url(services.env, destination, acs_for_urn(account.aws_urn))
-        arns = [r.role_arn for r in signin_page.roles_from_page(http, url, parsed.encoded)]
+        listed = signin_page.roles_from_page(http, url, parsed.encoded)
+        arns = [r.role_arn for r in listed]
+        aliases = tuple(dict((r.account_id, r.alias) for r in listed if r.alias).items())
+        parsed = parsed._replace(page_aliases=aliases)
     granted = tuple(roles.Role(arn, _principal_for(principal, arn)) for arn in arns)
     return parsed._replace(roles=granted)
 
@@ -398,7 +401,7 @@ def _select(
         parsed.roles,
         role_ref,
         aliases=account.role_aliases,
-        account_names=account.account_names,
+        account_names=parsed.account_names(account.account_names),
         terminal=services.terminal,
     )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
@@ -50,6 +50,13 @@ class SamlAssertion(NamedTuple):
     #: The assertion is encrypted for AWS (IAM's SAML encryption): samljit cannot read it;
     #: ``roles`` then come from the AWS sign-in page or ``role_arn`` (see samljit.jit.flow).
     encrypted: bool = False
+    #: Account aliases the AWS sign-in page showed (account id, alias), for an encrypted one.
+    page_aliases: tuple[tuple[str, str], ...] = ()
+
+    def account_names(self, configured: Mapping[str, str]) -> dict[str, str]:
+        """The names to show for accounts: the configured ``[[accounts]]`` first, then the
+        aliases the sign-in page showed."""
+        return {**dict(self.page_aliases), **configured}
 
     @property
     def addressed_to(self) -> str | None:

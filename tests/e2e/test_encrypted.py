@@ -102,7 +102,13 @@ def test_roles_from_the_signin_page_and_the_encrypted_response_to_sts_byte_for_b
         )
         listed = cli.run("list-roles", "-a", "corp", "--json")
         assert listed.returncode == 0, listed.stderr
-        assert {row["role_arn"] for row in json.loads(listed.stdout)} == {PROD_ADMIN, DEV_RO}
+        rows = json.loads(listed.stdout)
+        assert {(r["role_arn"], r["account_name"]) for r in rows} == {
+            (PROD_ADMIN, "prod"),
+            (DEV_RO, None),  # the page names no alias: `-` in the text listing
+        }
+        text = cli.run("list-roles", "-a", "corp")
+        assert any(line.split()[:2] == [DEV, "-"] for line in text.stdout.splitlines())
         ran = cli.run("login", "-a", "corp", "--role", "ReadOnly")
     assert ran.returncode == 0, ran.stderr
     assert f"Logged in: ReadOnly in {DEV}" in ran.stderr
