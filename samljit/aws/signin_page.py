@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from samljit.common.errors import AuthenticationError, ConfigError
+from samljit.common.errors import AuthenticationError, RoleError
 from samljit.common.text import one_line
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def roles_from_page(http: HttpClient, url: str, encoded: str) -> list[PageRole]:
     )
     http.raise_for_service_trouble(answer, step=STEP)
     if 300 <= answer.status_code < 400:
-        raise ConfigError(
+        raise RoleError(
             "the AWS sign-in page sent the browser straight on (a single role?) and listed no "
             "role to choose from",
             hint="set role_arn to the role's full ARN (samljit configure --role …)",
@@ -72,7 +72,7 @@ def roles_from_page(http: HttpClient, url: str, encoded: str) -> list[PageRole]:
 
 def read_page(text: str) -> list[PageRole]:
     """The roles of a sign-in page of either shape; :class:`AuthenticationError` with the
-    page's words when it shows an error, :class:`ConfigError` when it lists no role."""
+    page's words when it shows an error, :class:`RoleError` (exit 4) when it lists no role."""
     import lxml.html
 
     try:
@@ -89,7 +89,7 @@ def read_page(text: str) -> list[PageRole]:
         )
     roles = _classic(root) or _from_json(root)
     if not roles:
-        raise ConfigError(
+        raise RoleError(
             "the AWS sign-in page lists no role for this assertion",
             hint="set role_arn to the role's full ARN (samljit configure --role …)",
         )

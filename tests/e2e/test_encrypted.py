@@ -54,7 +54,7 @@ def setup(
     encoded = encrypted_response(
         issuer="https://idp.corp.example/saml",
         user="ana",
-        roles=ROLES,
+        roles=kw.pop("roles", ROLES),
         idp=idp,
         iam_cert_pem=iam.cert_pem,
         **kw,  # type: ignore[arg-type]
@@ -242,3 +242,24 @@ def test_the_cached_encrypted_assertion_serves_the_next_role_and_all_roles(
     assert {r.sha256 for r in front.received} == {sha256_of(encoded)}
     assert [r.role_arn for r in front.received][:2] == [PROD_ADMIN, DEV_RO]
     assert {r.role_arn for r in front.received[2:]} == {PROD_ADMIN, DEV_RO}
+
+
+def test_a_page_that_goes_straight_to_the_console_asks_for_role_arn(
+    cli: Cli, tmp_path: Path, keys: tuple[IamKey, SigningPair], front: DecryptingSts
+) -> None:
+    """AWS skips the role page when one role is granted: samljit cannot learn which one."""
+    with SigninPage(keys[0].key_pem, single_role_redirect=True) as page:
+        setup(
+            cli,
+            tmp_path,
+            keys,
+            front,
+            page,
+            "principal_arn = saml-provider/Corp\n",
+            roles=[(PROD_ADMIN, PROD_IDP)],
+        )
+        ran = cli.run("login", "-a", "corp")
+    assert ran.returncode == 4, ran.stderr
+    assert "sent the browser straight on" in ran.stderr.splitlines()[0]
+    assert "role_arn" in ran.stderr
+    assert front.received == [] and not cli.credentials.exists()

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from samljit.aws.signin_page import PageRole, page_url, read_page
-from samljit.common.errors import AuthenticationError, ConfigError
+from samljit.common.errors import AuthenticationError, RoleError
 from tests.support import aws_signin
 
 PROD, DEV = "111122223333", "444455556666"
@@ -47,7 +47,7 @@ def test_an_error_page_is_exit_3_in_its_words_on_one_line() -> None:
 
 @pytest.mark.parametrize("page", ["", "<html><body>Welcome</body></html>", "\x00not html"])
 def test_a_page_without_roles_asks_for_role_arn(page: str) -> None:
-    with pytest.raises(ConfigError, match="lists no role"):
+    with pytest.raises(RoleError, match="lists no role"):
         read_page(page)
 
 
