@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,10 +24,12 @@ from samljit.idp.provider import (
     ProviderKey,
     load_provider,
     provider_names,
+    secret_entry,
 )
 from samljit.saml.verify import describe_certificates
 
 KEY_DEST = "key_"  # argparse dest of a provider-declared key's flag
+SECRET_DEST = "secret_"  # noqa: S105 (a prefix); argparse dest of a provider-declared secret key's flag
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--idp-certificate", metavar="PEM", help="pin the IdP's certificate")
     parser.add_argument("--api-url", help="provider API base URL (JumpCloud console host)")
+    parser.add_argument(
+        "--principal-arn",
+        metavar="ARN",
+        help="the IAM SAML provider (principal_arn: ARN or saml-provider/NAME), needed when "
+        "the IdP encrypts assertions for AWS",
+    )
     parser.add_argument(
         "--skip-prompt", action="store_true", help="no questions; take the flags only"
     )
@@ -65,6 +74,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             dest=KEY_DEST + key.name,
             metavar=key.name.upper(),
             help=f"{key.help} ({', '.join(owners)})",
+        )
+    for key, owners in Plugins(warn=_warn).secret_keys():
+        group.add_argument(
+            key.flag,
+            dest=SECRET_DEST + key.name,
+            metavar=key.name.upper(),
+            help=f"{key.help}: stored in the OS keyring, never in the file; or set "
+            f"{key.variable} ({', '.join(owners)})",
         )
 
 
@@ -97,6 +114,7 @@ def run(ctx: Context) -> int:
         "aws_session_duration": current(args.session_duration, "aws_session_duration"),
         "idp_certificate": current(args.idp_certificate, "idp_certificate"),
         "api_url": current(args.api_url, "api_url"),
+        "principal_arn": current(args.principal_arn, "principal_arn"),
     }
     given_keys = {
         dest[len(KEY_DEST) :]: value
@@ -113,9 +131,11 @@ def run(ctx: Context) -> int:
     if asking:
         _ask(ctx, name, values)
     _validate(ctx, name, values, given_keys)
+    secrets = _secrets(ctx, name, values, asking)
     changed = {k: v for k, v in values.items() if v is not None and v != current(None, k)}
     config.save_section(ctx.config_path, name, changed)
     terminal.info(f"Saved IdP account {name!r} in {ctx.config_path}.")
+    _store_secrets(ctx, name, values, secrets)
     if asking and values.get("username"):
         _offer_password(ctx, name)
     terminal.info(f"Next: samljit login -a {name}")
@@ -214,7 +234,7 @@ def _validate(
                 hint=_key_hint(provider),
             )
     for key in provider.keys:
-        if key.required and not values.get(key.name) and not key.default:
+        if key.required and not key.secret and not values.get(key.name) and not key.default:
             raise ConfigError(
                 f"account {name!r} needs a {key.name}",
                 hint=f"pass {key.flag} (or run `samljit configure -a {name}` in a terminal)",
@@ -225,6 +245,12 @@ def _validate(
         check_url(values["url"] or "", "--url")
     if values.get("api_url"):
         check_url(values["api_url"] or "", "--api-url")
+    principal = values.get("principal_arn")
+    if principal and not _SAML_PROVIDER.fullmatch(principal.strip()):
+        raise ConfigError(
+            f"--principal-arn {principal!r} is not an IAM SAML provider",
+            hint="give arn:aws:iam::ACCOUNT:saml-provider/NAME, or saml-provider/NAME",
+        )
     mfa = values.get("mfa")
     if mfa:
         setting = provider.mfa_setting(mfa)
@@ -247,6 +273,79 @@ def _validate(
                     f"the pinned certificate {info.subject} expired {info.days_expired(now)} "
                     "days ago; samljit still checks signatures against it"
                 )
+
+
+_SAML_PROVIDER = re.compile(r"(?:arn:aws[a-z-]*:iam::\d{12}:)?saml-provider/[\w.@-]+")
+
+
+def _secrets(
+    ctx: Context, name: str, values: dict[str, str | None], asking: bool
+) -> dict[str, str]:
+    """The provider's secret keys given now (a flag, or asked on the terminal), to store in
+    the keyring. A required one neither given, nor in its variable, nor in the keyring is an
+    error before anything is saved."""
+    provider = load_provider(values["provider"] or "")
+    given = {
+        dest[len(SECRET_DEST) :]: str(value)
+        for dest, value in vars(ctx.args).items()
+        if dest.startswith(SECRET_DEST) and value
+    }
+    for key_name, value in given.items():
+        ctx.redactor.add(value)
+        declared = provider.key(key_name)
+        if declared is None or not declared.secret:
+            flag = "--" + key_name.replace("_", "-")
+            raise ConfigError(
+                f"{flag} is not a setting of provider {provider.name}", hint=_key_hint(provider)
+            )
+    store = PasswordStore(ctx.terminal)
+    where = _keyring_account(name, provider, values)
+    for key in provider.keys:
+        if not key.secret or key.name in given or ctx.env.get(key.variable):
+            continue
+        if store.get(where, secret_entry(name, key.name)):
+            continue
+        if asking:
+            answer = ctx.terminal.ask_secret(
+                f"{key.help} (stored in the OS keyring; Enter to skip)",
+                what=key.name,
+                allow_empty=True,
+            )
+            if answer:
+                ctx.redactor.add(answer)
+                given[key.name] = answer
+                continue
+        if key.required:
+            raise ConfigError(
+                f"account {name!r} needs a {key.name}: set {key.variable}, or pass {key.flag} "
+                "(kept in the OS keyring, never in the file)",
+                hint=f"samljit configure -a {name} {key.flag} …",
+            )
+    return given
+
+
+def _keyring_account(
+    name: str, provider: type[Provider], values: dict[str, str | None]
+) -> config.Account:
+    """The account as the keyring knows it (its name and IdP host), as a login sees it."""
+    url = values.get("url") or (provider.key("url") or ProviderKey("url", "")).default or ""
+    return config.Account(name, provider.name, url)
+
+
+def _store_secrets(
+    ctx: Context, name: str, values: dict[str, str | None], secrets: dict[str, str]
+) -> None:
+    if not secrets:
+        return
+    account = _keyring_account(name, load_provider(values["provider"] or ""), values)
+    store = PasswordStore(ctx.terminal)
+    for key_name, value in secrets.items():
+        if not store.set(account, secret_entry(name, key_name), value):
+            raise ConfigError(
+                f"{key_name} of account {name!r} was not stored: the OS keyring did not take it",
+                hint="set the secret in the environment instead (see docs/providers.md)",
+            )
+        ctx.terminal.info(f"{key_name} saved in the OS keyring.")
 
 
 def _key_hint(provider: type[Provider]) -> str:
