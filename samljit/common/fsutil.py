@@ -42,7 +42,7 @@ def _create_temp(directory: Path, name: str) -> tuple[int, str]:
         temp = os.path.join(directory, f".{name}.{os.urandom(6).hex()}.tmp")
         try:
             return os.open(
-                temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | current().nofollow, 0o600
+                temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | current().open_flags, 0o600
             ), temp
         except FileExistsError:
             continue
@@ -74,7 +74,7 @@ def locked(lock_path: Path, *, timeout: float | None = None, poll: float = 0.05)
     ``timeout=None`` waits as long as it takes; otherwise :class:`LockTimeout` after that many
     seconds."""
     platform = current()
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | platform.nofollow, 0o600)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | platform.open_flags, 0o600)
     try:
         if timeout is None:
             try:

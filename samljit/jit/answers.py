@@ -82,7 +82,7 @@ def append_audit(directory: str, data: bytes, *, max_bytes: int = MAX_AUDIT_BYTE
                     platform.replace(path, path + ".1")
             except FileNotFoundError:
                 pass
-            fd = os.open(path, _AUDIT_FLAGS | platform.nofollow, 0o600)
+            fd = os.open(path, _AUDIT_FLAGS | platform.open_flags, 0o600)
             try:
                 os.write(fd, data)
             finally:
@@ -119,7 +119,7 @@ def key_of(words: Sequence[str], env: Mapping[str, str]) -> str | None:
 def _load(path: str) -> dict[str, Any]:
     """The remembered answers; none from a file that is not ours alone."""
     try:
-        fd = os.open(path, os.O_RDONLY | current().nofollow)
+        fd = os.open(path, os.O_RDONLY | current().open_flags)
     except OSError:
         return {}
     try:

@@ -449,8 +449,8 @@ def _locked(real: Path, shown: str) -> Iterator[None]:
 def _read(real: Path, shown: str) -> tuple[str | None, int | None]:
     """Return the decoded text and permission bits, or (None, None) when there is no file."""
     try:
-        # O_NONBLOCK: opening a FIFO must not hang; it is refused below.
-        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK)
+        # O_NONBLOCK (POSIX): opening a FIFO must not hang; it is refused below.
+        fd = os.open(real, os.O_RDONLY | current().read_flags)
     except FileNotFoundError:
         return None, None
     except OSError as exc:

@@ -23,6 +23,19 @@ from samljit.common.platform.macos import MacOS
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYER = ROOT / "samljit" / "common" / "platform"
+#: What only POSIX's ``os`` has (an AttributeError on Windows).
+POSIX_OS = {
+    "getuid",
+    "geteuid",
+    "getgid",
+    "fchmod",
+    "fchown",
+    "O_NOFOLLOW",
+    "O_NONBLOCK",
+    "killpg",
+    "setsid",
+    "getpgid",
+}
 #: Modules only one OS has.
 OS_ONLY = {"fcntl", "termios", "pwd", "grp", "resource", "msvcrt", "winreg"}
 
@@ -34,7 +47,10 @@ def _os_checks(path: Path) -> list[str]:
         if (
             isinstance(node, ast.Attribute)
             and isinstance(node.value, ast.Name)
-            and (node.value.id, node.attr) in (("os", "name"), ("sys", "platform"))
+            and (
+                (node.value.id, node.attr) in (("os", "name"), ("sys", "platform"))
+                or (node.value.id == "os" and node.attr in POSIX_OS)
+            )
         ):
             found.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.value.id}.{node.attr}")
         names = []

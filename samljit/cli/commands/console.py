@@ -102,7 +102,7 @@ def forwarding_page(url: str, directory: Path) -> Path | None:
     )
     path = directory / f"console-{secrets.token_hex(8)}.html"
     try:
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | current().nofollow
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | current().open_flags
         fd = os.open(path, flags, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)

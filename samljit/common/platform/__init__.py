@@ -32,8 +32,13 @@ class Platform:
 
     #: ``sys.platform``'s spelling: ``linux``, ``darwin`` or ``win32``.
     name = "posix"
-    #: ``os.O_NOFOLLOW`` where it exists (0 elsewhere: a symlink is then followed).
-    nofollow = getattr(os, "O_NOFOLLOW", 0)
+    #: What every ``os.open`` of a samljit file adds: ``O_NOFOLLOW`` on POSIX (a symlink
+    #: planted in the file's place is refused), ``O_BINARY`` on Windows (no newline
+    #: translation; Windows follows no symlink a user without privilege could plant).
+    open_flags = getattr(os, "O_NOFOLLOW", 0)
+    #: What opening a file the user names for reading adds: ``O_NONBLOCK`` on POSIX (a FIFO
+    #: must not hang the open), ``O_BINARY`` on Windows.
+    read_flags = getattr(os, "O_NONBLOCK", 0)
     #: Whether ``os.execvpe`` replaces this process (else ``exec`` runs the command as a child
     #: and passes its exit status on).
     exec_replaces_process = True

@@ -202,7 +202,7 @@ _NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, er
 def _write_new(path: Path, data: bytes, mode: int, *, exact_mode: bool) -> None:
     """Create ``path`` (it must not exist), write and sync ``data``."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-    flags |= current().nofollow
+    flags |= current().open_flags
     fd = os.open(path, flags, mode)
     try:
         if exact_mode:
