@@ -359,3 +359,22 @@ def test_powershell_completion_text() -> None:
     assert "  'script --shell' = @('bash', 'zsh', 'fish', 'powershell', 'cmd'" in text
     assert "'--idp-account'" in text and "SAMLJIT_CONFIG" in text
     assert "== SUPPRESS ==" not in text
+
+
+# -- doctor where files have no modes ---------------------------------------------------------
+@pytest.mark.parametrize(("name", "level"), [("linux", "fix"), ("win32", "ok")])
+def test_doctor_asks_for_chmod_only_where_modes_exist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, level: str
+) -> None:
+    """Windows' os.stat shows every writable file as 0o666: no "chmod 600" to give there."""
+    from samljit.tools import doctor
+
+    monkeypatch.setattr(doctor, "current", lambda: for_name(name))
+    credentials = tmp_path / "credentials"
+    credentials.write_text("[default]\naws_access_key_id = AKIAEXAMPLE\n")
+    credentials.chmod(0o644)
+    found: list[doctor.Finding] = []
+    doctor.Doctor({"HOME": str(tmp_path)}, tmp_path / "config", found.append)._credentials_file(
+        credentials
+    )
+    assert [f.level for f in found] == [level]
