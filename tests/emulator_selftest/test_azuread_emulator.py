@@ -21,6 +21,7 @@ from lxml import etree
 from signxml.verifier import XMLVerifier
 
 from samljit.tools.sandbox.response import ROLE_ATTRIBUTE, RoleGrant
+from tests.emulator_selftest import CERT, SAML, SECRET, EmulatorClock
 from tests.emulators.azuread import (
     ESTSAUTH,
     ESTSAUTHPERSISTENT,
@@ -35,9 +36,6 @@ from tests.emulators.azuread import (
 )
 from tests.emulators.jumpcloud import totp_at
 
-CERT = (Path(__file__).resolve().parents[2] / "fixtures/keys/idp-test.crt").read_text()
-SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
-SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 TENANT = "4f1e2d3c-5b6a-4798-8a7b-6c5d4e3f2a1b"
 APP = "11111111-2222-4333-8444-555555555555"
 OTHER_APP = "99999999-2222-4333-8444-555555555555"  # in the tenant, assigned to nobody
@@ -45,14 +43,6 @@ PW = "Correct-Horse-42"
 DEV = RoleGrant("arn:aws:iam::111111111111:role/Dev", "arn:aws:iam::111111111111:saml-provider/Az")
 OPS = RoleGrant("arn:aws:iam::222222222222:role/Ops", "arn:aws:iam::222222222222:saml-provider/Az")
 APPS: dict[str, list[RoleGrant] | App] = {APP: [DEV, OPS]}
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 2_000_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def push(**kw: Any) -> Method:
@@ -124,12 +114,12 @@ USERS = [
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
+def clock() -> EmulatorClock:
+    return EmulatorClock()
 
 
 @pytest.fixture
-def emu(clock: FakeClock) -> Iterator[AzureAdEmulator]:
+def emu(clock: EmulatorClock) -> Iterator[AzureAdEmulator]:
     with AzureAdEmulator(
         USERS,
         tenant_id=TENANT,
@@ -542,7 +532,7 @@ def test_expired_session_shows_the_sign_in_page_again(emu: AzureAdEmulator) -> N
     assert b.pgid == "ConvergedSignIn"
 
 
-def test_kmsi_off(clock: FakeClock) -> None:
+def test_kmsi_off(clock: EmulatorClock) -> None:
     with AzureAdEmulator(USERS[:1], tenant_id=TENANT, kmsi=False, clock=clock) as emu:
         b = Browser(emu)
         b.sign_in("plain@northwind.example")
@@ -584,7 +574,7 @@ def test_canary_and_ctx_are_required(emu: AzureAdEmulator) -> None:
     assert b.cfg["sErrorCode"] == "90100"
 
 
-def test_spent_foreign_and_expired_flow_tokens(emu: AzureAdEmulator, clock: FakeClock) -> None:
+def test_spent_foreign_and_expired_flow_tokens(emu: AzureAdEmulator, clock: EmulatorClock) -> None:
     b = Browser(emu)
     b.start()
     spent = b.flow_token
@@ -657,7 +647,7 @@ def test_push_with_number_matching_approved(emu: AzureAdEmulator) -> None:
     assert "SAMLResponse" in b.finish()
 
 
-def test_push_approval_counts_polls(clock: FakeClock) -> None:
+def test_push_approval_counts_polls(clock: EmulatorClock) -> None:
     user = User("p@northwind.example", PW, [push(respond_after=5)], APPS)
     with AzureAdEmulator([user], tenant_id=TENANT, clock=clock) as emu:
         b = Browser(emu)
@@ -690,7 +680,7 @@ def test_push_refused(emu: AzureAdEmulator, user: str, result: str, polls: int) 
     assert (b.pgid, b.cfg["sErrorCode"]) == ("ConvergedError", "500121")
 
 
-def test_push_times_out_on_the_clock(emu: AzureAdEmulator, clock: FakeClock) -> None:
+def test_push_times_out_on_the_clock(emu: AzureAdEmulator, clock: EmulatorClock) -> None:
     b = Browser(emu)
     b.sign_in("push@northwind.example")
     b.begin("PhoneAppNotification")
@@ -701,7 +691,7 @@ def test_push_times_out_on_the_clock(emu: AzureAdEmulator, clock: FakeClock) -> 
         clock.now -= 61
 
 
-def test_push_never_answered_stays_pending(emu: AzureAdEmulator, clock: FakeClock) -> None:
+def test_push_never_answered_stays_pending(emu: AzureAdEmulator, clock: EmulatorClock) -> None:
     b = Browser(emu)
     b.sign_in("never@northwind.example")
     b.begin("PhoneAppNotification")
@@ -721,7 +711,7 @@ def test_voice_call_is_polled_like_a_push(emu: AzureAdEmulator) -> None:
     assert b.end()["Success"] is True
 
 
-def test_totp(emu: AzureAdEmulator, clock: FakeClock) -> None:
+def test_totp(emu: AzureAdEmulator, clock: EmulatorClock) -> None:
     b = Browser(emu)
     b.sign_in("multi@northwind.example")
     begun = b.begin("PhoneAppOTP")
@@ -738,7 +728,7 @@ def test_totp(emu: AzureAdEmulator, clock: FakeClock) -> None:
     assert body["AdditionalAuthData"] == REDACTED
 
 
-def test_a_used_code_is_refused(clock: FakeClock) -> None:
+def test_a_used_code_is_refused(clock: EmulatorClock) -> None:
     """A code proves the factor once: a later sign-in with it is OathCodeIncorrect."""
     user = User("otp@northwind.example", PW, [Method("PhoneAppOTP", totp_secret=SECRET)], APPS)
     with AzureAdEmulator([user], tenant_id=TENANT, clock=clock) as own:
@@ -895,7 +885,7 @@ def test_skipping_the_factor(emu: AzureAdEmulator) -> None:
     assert c.cfg["sErrorCode"] == "500121"
 
 
-def test_mfa_after_the_app_redirect(emu: AzureAdEmulator, clock: FakeClock) -> None:
+def test_mfa_after_the_app_redirect(emu: AzureAdEmulator, clock: EmulatorClock) -> None:
     b = Browser(emu)
     b.sign_in("later@northwind.example")
     b.kmsi(stay=True)
@@ -1070,7 +1060,7 @@ def test_sp_initiated_start(emu: AzureAdEmulator) -> None:
     assert b.cfg["sErrorCode"] == "750054"
 
 
-def test_app_identifier_and_options(clock: FakeClock) -> None:
+def test_app_identifier_and_options(clock: EmulatorClock) -> None:
     app = App(roles=[DEV], relay_state="rs-1", identifier="https://signin.aws.amazon.com/saml#2")
     user = User("a@northwind.example", PW, apps={APP: app}, role_order="principal-first")
     with AzureAdEmulator([user], tenant_id=TENANT, sign_target="both", clock=clock) as emu:
