@@ -154,6 +154,17 @@ def test_a_valid_looking_certificate_in_keyinfo_is_not_trusted(target: Any) -> N
     assert "was not made with the pinned certificate's key" in str(error)
 
 
+def unsigned() -> Any:
+    """A Response granting read-only, not signed yet: for signatures made by hand."""
+    return build_response(
+        issuer="idp",
+        name_id="ops@acme.example",
+        roles=[corpus.READONLY],
+        session_name="ops",
+        now=NOW,
+    )
+
+
 def test_signature_removed_is_refused() -> None:
     document = genuine()
     assertion = corpus.the_assertion(document)
@@ -167,13 +178,7 @@ def test_signature_removed_is_refused() -> None:
 
 def test_signature_over_an_empty_reference_is_refused() -> None:
     # A genuine signature with Reference URI="" (the whole document, not an element by ID).
-    root = build_response(
-        issuer="idp",
-        name_id="ops@acme.example",
-        roles=[corpus.READONLY],
-        session_name="ops",
-        now=NOW,
-    )
+    root = unsigned()
     del root.attrib["ID"]
     document = corpus.sign_reference(root, root, None)
     assert document.find("ds:Signature/ds:SignedInfo/ds:Reference", corpus.NS).get("URI") == ""
@@ -186,13 +191,7 @@ def test_signature_over_an_empty_reference_is_refused() -> None:
 
 def test_signature_over_an_empty_element_is_refused() -> None:
     # A genuine signature in the Assertion, but its Reference names an empty element.
-    root = build_response(
-        issuer="idp",
-        name_id="ops@acme.example",
-        roles=[corpus.READONLY],
-        session_name="ops",
-        now=NOW,
-    )
+    root = unsigned()
     empty = etree.Element(f"{{{corpus.SAMLP_NS}}}Extensions", ID="_empty")
     root.find("samlp:Status", corpus.NS).addprevious(empty)
     document = corpus.sign_reference(root, corpus.the_assertion(root), "#_empty")
@@ -228,13 +227,7 @@ def test_sha1_signatures_are_refused() -> None:
     from signxml.algorithms import DigestAlgorithm, SignatureConstructionMethod, SignatureMethod
     from signxml.signer import XMLSigner
 
-    root = build_response(
-        issuer="idp",
-        name_id="ops@acme.example",
-        roles=[corpus.READONLY],
-        session_name="ops",
-        now=NOW,
-    )
+    root = unsigned()
     assertion = corpus.the_assertion(root)
     placeholder = etree.Element(
         f"{{{corpus.DS_NS}}}Signature", nsmap={"ds": corpus.DS_NS}, Id="placeholder"
@@ -508,13 +501,7 @@ def test_a_pinned_file_that_is_not_a_certificate_is_a_configuration_error() -> N
 
 # -- what is not a verification problem ---------------------------------------------------
 def test_an_idp_error_response_shows_the_idps_message_when_pinned() -> None:
-    root = build_response(
-        issuer="idp",
-        name_id="ops@acme.example",
-        roles=[corpus.READONLY],
-        session_name="ops",
-        now=NOW,
-    )
+    root = unsigned()
     root.remove(corpus.the_assertion(root))
     status = root.find("samlp:Status/samlp:StatusCode", corpus.NS)
     status.set("Value", "urn:oasis:names:tc:SAML:2.0:status:Responder")
