@@ -114,11 +114,6 @@ USERS = [
 
 
 @pytest.fixture
-def clock() -> EmulatorClock:
-    return EmulatorClock()
-
-
-@pytest.fixture
 def emu(clock: EmulatorClock) -> Iterator[AzureAdEmulator]:
     with AzureAdEmulator(
         USERS,

@@ -69,11 +69,6 @@ USERS = [
 
 
 @pytest.fixture
-def clock() -> EmulatorClock:
-    return EmulatorClock()
-
-
-@pytest.fixture
 def emulator(clock: EmulatorClock) -> Iterator[JumpCloudEmulator]:
     with JumpCloudEmulator(USERS, clock=clock) as emu:
         yield emu

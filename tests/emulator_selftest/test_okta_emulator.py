@@ -6,8 +6,7 @@ import base64
 import html
 import json
 import re
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from signxml.verifier import XMLVerifier
 
 from samljit.idp.fido import rp_id_allowed
 from samljit.tools.sandbox.response import ROLE_ATTRIBUTE, RoleGrant
-from tests.emulator_selftest import CERT, SAML, SECRET, EmulatorClock
+from tests.emulator_selftest import CERT, SAML, SECRET, EmulatorClock, starter
 from tests.emulators.jumpcloud import totp_at
 from tests.emulators.okta import (
     APP_LOCKED_TEXT,
@@ -134,30 +133,10 @@ def clock() -> EmulatorClock:
     return EmulatorClock(START)
 
 
-@pytest.fixture(scope="module")
-def running() -> Iterator[list[OktaEmulator]]:
-    """Every emulator the module started; stopped together at the end (each stop waits for
-    its server's poll interval, so stopping them one test at a time adds up)."""
-    started: list[OktaEmulator] = []
-    yield started
-    stoppers = [threading.Thread(target=emu.stop) for emu in started]
-    for thread in stoppers:
-        thread.start()
-    for thread in stoppers:
-        thread.join()
-
-
 @pytest.fixture
 def make(clock: EmulatorClock, running: list[OktaEmulator]) -> Callable[..., OktaEmulator]:
     """A fresh emulator per call: its own users and state, on the test's clock."""
-
-    def factory(**options: Any) -> OktaEmulator:
-        options.setdefault("clock", clock)
-        emu = OktaEmulator(options.pop("users", users()), **options).start()
-        running.append(emu)
-        return emu
-
-    return factory
+    return starter(OktaEmulator, users, running, clock=clock)
 
 
 @pytest.fixture

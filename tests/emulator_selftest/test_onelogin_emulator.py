@@ -4,8 +4,7 @@ way the page says a client must (token, saml_assertion, verify_factor; v2 and v1
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -14,7 +13,7 @@ from lxml import etree
 from signxml.verifier import XMLVerifier
 
 from samljit.tools.sandbox.response import AWS_AUDIENCE, ROLE_ATTRIBUTE, RoleGrant
-from tests.emulator_selftest import CERT, SAML, SECRET, EmulatorClock
+from tests.emulator_selftest import CERT, SAML, SECRET, EmulatorClock, starter
 from tests.emulators.jumpcloud import totp_at
 from tests.emulators.onelogin import (
     APP_NOT_FOUND,
@@ -97,27 +96,11 @@ def clock() -> EmulatorClock:
     return EmulatorClock(START)
 
 
-@pytest.fixture(scope="module")
-def running() -> Iterator[list[OneLoginEmulator]]:
-    """Every emulator the module started, stopped together at the end."""
-    started: list[OneLoginEmulator] = []
-    yield started
-    with ThreadPoolExecutor() as pool:  # each stop waits for its server's poll interval
-        list(pool.map(OneLoginEmulator.stop, started))
-
-
 @pytest.fixture
 def make(clock: EmulatorClock, running: list[OneLoginEmulator]) -> Callable[..., OneLoginEmulator]:
     """A fresh emulator per call: its own users, one API credential, the test's clock."""
-
-    def factory(**options: Any) -> OneLoginEmulator:
-        options.setdefault("clock", clock)
-        options.setdefault("clients", [ApiClient(CLIENT_ID, CLIENT_SECRET)])
-        emu = OneLoginEmulator(options.pop("users", users()), **options).start()
-        running.append(emu)
-        return emu
-
-    return factory
+    clients = [ApiClient(CLIENT_ID, CLIENT_SECRET)]
+    return starter(OneLoginEmulator, users, running, clock=clock, clients=clients)
 
 
 @pytest.fixture
