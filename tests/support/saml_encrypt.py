@@ -33,14 +33,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from samljit.testing.saml import SigningPair
+from samljit.testing.saml import SigningPair, role_response
 from samljit.tools.sandbox.response import (
     AWS_ACS_URL,
     DS_NS,
     SAML_NS,
     XENC_NS,
-    RoleGrant,
-    build_response,
     encode,
     new_id,
     sign,
@@ -231,13 +229,8 @@ def encrypted_response(
     """A base64 SAMLResponse as an IdP sends it to AWS with IAM's encryption on: the
     assertion signed by ``idp`` then encrypted for ``iam_cert_pem``, and (``sign_response``)
     the Response around it signed by ``idp`` (the only signature a client can check)."""
-    root = build_response(
-        issuer=issuer,
-        name_id=user,
-        roles=[RoleGrant(role_arn=r, principal_arn=p) for r, p in roles],
-        session_name=user,
-        session_duration=session_duration,
-        destination=destination,
+    root = role_response(
+        issuer, user, roles, session_duration=session_duration, destination=destination
     )
     signed = sign(root, idp.key_pem, idp.cert_pem, target="assertion")
     encrypted = encrypt_assertion(
