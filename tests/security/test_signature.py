@@ -26,6 +26,7 @@ from samljit.common.errors import (
 from samljit.common.terminal import Terminal
 from samljit.saml import assertion as saml
 from samljit.saml import verify
+from samljit.tools.cert.generation import certificate_builder
 from samljit.tools.sandbox.response import STATUS_SUCCESS, RoleGrant, build_response, encode
 from tests.security import corpus
 from tests.security.corpus import (
@@ -454,16 +455,9 @@ def test_signin_endpoints(url: str, partition: str | None) -> None:
 def expired_pair(tmp_path: Path) -> tuple[bytes, Path]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "old IdP key")])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - timedelta(days=400))
-        .not_valid_after(NOW - timedelta(days=12, hours=1))
-        .sign(key, hashes.SHA256())
-    )
+    cert = certificate_builder(
+        name, name, key.public_key(), NOW - timedelta(days=400), NOW - timedelta(days=12, hours=1)
+    ).sign(key, hashes.SHA256())
     key_pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
