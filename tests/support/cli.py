@@ -7,10 +7,34 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.support.paths import SAMLJIT
+
+
+def run_samljit(
+    *args: str,
+    env: dict[str, str],
+    cwd: Path,
+    input: str | None = None,
+    timeout: float = 60,
+    command: Sequence[str] = (),
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``samljit ARGS`` (or ``command ARGS``) with no controlling terminal,
+    as a script would, its output captured."""
+    return subprocess.run(
+        [*(command or [str(SAMLJIT)]), *args],
+        env=env,
+        input=input,
+        stdin=None if input is not None else subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        start_new_session=True,  # no controlling terminal: /dev/tty cannot be opened
+        cwd=cwd,
+    )
 
 
 @dataclass
@@ -46,16 +70,8 @@ class Cli:
         merged = {**self.env, **(env or {})}
         merged = {k: v for k, v in merged.items() if v is not None}
         command = [sys.executable, "-m", "samljit"] if python_m else [str(SAMLJIT)]
-        result = subprocess.run(
-            [*command, *args],
-            env=merged,
-            input=input,
-            stdin=None if input is not None else subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            start_new_session=True,  # no controlling terminal: /dev/tty cannot be opened
-            cwd=self.home,
+        result = run_samljit(
+            *args, env=merged, cwd=self.home, input=input, timeout=timeout, command=command
         )
         if record:
             self.outputs.append(result.stderr)
