@@ -317,6 +317,20 @@ class Browser:
         return fields
 
 
+def signed_in(
+    emu: AzureAdEmulator,
+    username: str = "plain@northwind.example",
+    *,
+    app_id: str = APP,
+    stay: bool = True,
+) -> Browser:
+    """A browser past the password and the "stay signed in?" question (``stay``)."""
+    browser = Browser(emu)
+    browser.sign_in(username, app_id=app_id)
+    browser.kmsi(stay=stay)
+    return browser
+
+
 def roles_of(encoded: str) -> list[str]:
     root = etree.fromstring(base64.b64decode(encoded))
     XMLVerifier().verify(etree.tostring(root), x509_cert=CERT)
@@ -373,9 +387,7 @@ def test_my_apps_and_the_login_host_are_apart(emu: AzureAdEmulator) -> None:
     assert requests.get(wrong_start, allow_redirects=False, timeout=5).status_code == 404
     authorize = f"{emu.url}/common/oauth2/authorize?client_id={MY_APPS_CLIENT_ID}"
     assert requests.get(authorize, timeout=5).status_code == 404
-    b = Browser(emu)
-    b.sign_in("plain@northwind.example")
-    b.kmsi(stay=True)
+    b = signed_in(emu)
     b.working()
     hosts = {c.name: c.domain for c in b.http.cookies}
     assert hosts[MY_APPS_COOKIE].split(".")[0] == urlsplit(emu.url).hostname
@@ -496,9 +508,7 @@ def test_no_mfa_kmsi_yes_then_session_reuse(emu: AzureAdEmulator) -> None:
 
 
 def test_kmsi_no_keeps_a_session_cookie_only(emu: AzureAdEmulator) -> None:
-    b = Browser(emu)
-    b.sign_in("plain@northwind.example")
-    b.kmsi(stay=False)
+    b = signed_in(emu, stay=False)
     names = {c.name for c in b.http.cookies}
     assert ESTSAUTH in names
     assert ESTSAUTHPERSISTENT not in names
@@ -506,9 +516,7 @@ def test_kmsi_no_keeps_a_session_cookie_only(emu: AzureAdEmulator) -> None:
 
 
 def test_expired_session_shows_the_sign_in_page_again(emu: AzureAdEmulator) -> None:
-    b = Browser(emu)
-    b.sign_in("plain@northwind.example")
-    b.kmsi(stay=True)
+    b = signed_in(emu)
     b.finish()
     b.start()  # signed in to My Apps and ESTS: straight to the app
     assert "RedirectToApplicationPage" in (b.page.text if b.page else "")
@@ -881,9 +889,7 @@ def test_skipping_the_factor(emu: AzureAdEmulator) -> None:
 
 
 def test_mfa_after_the_app_redirect(emu: AzureAdEmulator, clock: EmulatorClock) -> None:
-    b = Browser(emu)
-    b.sign_in("later@northwind.example")
-    b.kmsi(stay=True)
+    b = signed_in(emu, "later@northwind.example")
     b.working()
     b.to_app()
     assert b.pgid == "ConvergedTFA"
@@ -1011,24 +1017,18 @@ def test_methods_a_terminal_cannot_use(emu: AzureAdEmulator, user: str) -> None:
 
 
 def test_unassigned_user_gets_50105(emu: AzureAdEmulator) -> None:
-    b = Browser(emu)
-    b.sign_in("plain@northwind.example", app_id=OTHER_APP)
-    b.kmsi(stay=True)
+    b = signed_in(emu, app_id=OTHER_APP)
     b.working()
     b.to_app()
     assert (b.pgid, b.cfg["sErrorCode"]) == ("ConvergedError", "50105")
-    c = Browser(emu)
-    c.sign_in("unassigned@northwind.example")
-    c.kmsi(stay=False)
+    c = signed_in(emu, "unassigned@northwind.example", stay=False)
     c.working()
     c.to_app()
     assert c.cfg["sErrorCode"] == "50105"
 
 
 def test_unknown_app_gets_700016(emu: AzureAdEmulator) -> None:
-    b = Browser(emu)
-    b.sign_in("plain@northwind.example", app_id="00000000-dead-beef-0000-000000000000")
-    b.kmsi(stay=True)
+    b = signed_in(emu, app_id="00000000-dead-beef-0000-000000000000")
     b.working()
     b.to_app()
     assert (b.pgid, b.cfg["sErrorCode"]) == ("ConvergedError", "700016")
@@ -1074,9 +1074,7 @@ def test_app_identifier_and_options(clock: EmulatorClock) -> None:
 
 # -- hooks -----------------------------------------------------------------------------------
 def test_log_is_redacted(emu: AzureAdEmulator) -> None:
-    b = Browser(emu)
-    b.sign_in("plain@northwind.example")
-    b.kmsi(stay=True)
+    b = signed_in(emu)
     b.finish()
     assert PW not in repr(emu.log)
     login = next(r for r in reversed(emu.log) if r.path == "/common/login")
