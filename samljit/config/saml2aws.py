@@ -42,6 +42,8 @@ PROVIDERS = {
     "shibbolethecp": "Shibboleth",
     "okta": "Okta",
     "onelogin": "OneLogin",
+    "ping": "Ping",
+    "pingone": "PingOne",
 }
 #: saml2aws providers samljit does not have (yet); a plug-in of the same name is used if
 #: one is installed. (``Browser``, ``Okta`` and ``AzureAD`` are samljit providers of the
@@ -53,9 +55,7 @@ NOT_YET = (
     "F5APM",
     "GoogleApps",
     "NetIQ",
-    "Ping",
     "PingNTLM",
-    "PingOne",
     "PSU",
 )
 #: Keys carried over as they are (after the checks in :func:`convert_section`).
@@ -105,6 +105,7 @@ _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
 ADFS_PATH = "/adfs/ls/IdpInitiatedSignOn.aspx"
 SHIBBOLETH_PATH = "/idp/profile/SAML2/Unsolicited/SSO"
+PING_PATH = "/idp/startSSO.ping"
 
 
 @dataclass
@@ -253,6 +254,8 @@ def _url(url: str, provider: str, urn: str, result: Converted) -> str | None:
         new = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
     elif (kind == "shibboleth" and bare) or kind == "shibbolethecp":
         new = urlunsplit((parts.scheme, parts.netloc, SHIBBOLETH_PATH, f"providerId={urn}", ""))
+    elif kind == "ping" and bare:  # saml2aws appends PingFederate's start path itself
+        new = urlunsplit((parts.scheme, parts.netloc, PING_PATH, f"PartnerSpId={urn}", ""))
     try:
         check_url(new, "url")
     except ConfigError as exc:

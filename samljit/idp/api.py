@@ -8,7 +8,7 @@ names only (see docs/providers.md, "Writing a provider").
 
 from __future__ import annotations
 
-from samljit.aws.arn import PARTITIONS
+from samljit.aws.arn import PARTITIONS, signin_host_partition
 from samljit.common.errors import (
     AssertionFormatError,
     AuthenticationError,
@@ -34,7 +34,7 @@ from samljit.common.services import Services
 from samljit.common.text import one_line, printable
 from samljit.config.accounts import Account
 from samljit.idp import fido, nssdb
-from samljit.idp.forms import GENERIC, Flavor, FormLogin, FormProvider
+from samljit.idp.forms import GENERIC, PINGID_PUSH, Flavor, FormLogin, FormProvider
 from samljit.idp.mfa import Factor, ask_code, choose, seconds_until
 from samljit.idp.page import (
     Field,
@@ -67,6 +67,7 @@ __all__ = [
     "CA_BUNDLE_VARIABLES",
     "GENERIC",
     "PARTITIONS",
+    "PINGID_PUSH",
     "Account",
     "AssertionFormatError",
     "AuthenticationError",
@@ -113,6 +114,7 @@ __all__ = [
     "seconds_until",
     "shorten",
     "shown_url",
+    "signin_host_partition",
     "state_dir",
     "wait_until",
     "web_url",
