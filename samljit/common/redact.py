@@ -35,6 +35,9 @@ SECRET_NAMES = frozenset(
         "samlresponse",
         "samlrequest",
         "samlassertion",
+        # an XML signature's value: a SOAP answer (ECP) carries the signed Response in clear,
+        # usable at STS until it expires; without its signature values it is not
+        "signaturevalue",
         "samlart",
         "sessiontoken",
         "statetoken",

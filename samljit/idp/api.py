@@ -8,7 +8,7 @@ names only (see docs/providers.md, "Writing a provider").
 
 from __future__ import annotations
 
-from samljit.aws.arn import PARTITIONS, signin_host_partition
+from samljit.aws.arn import PARTITIONS, acs_for_urn, signin_host_partition
 from samljit.common.errors import (
     AssertionFormatError,
     AuthenticationError,
@@ -32,6 +32,7 @@ from samljit.common.paths import entry_key, state_dir
 from samljit.common.redact import redact_url
 from samljit.common.services import Services
 from samljit.common.text import one_line, printable
+from samljit.common.xmlsafe import UntrustedXmlError, parse_untrusted
 from samljit.config.accounts import Account
 from samljit.idp import fido, nssdb
 from samljit.idp.forms import GENERIC, PINGID_PUSH, Flavor, FormLogin, FormProvider
@@ -90,7 +91,9 @@ __all__ = [
     "ProviderKey",
     "SamljitError",
     "Services",
+    "UntrustedXmlError",
     "Waiting",
+    "acs_for_urn",
     "ask_code",
     "atomic_write",
     "choose",
@@ -105,6 +108,7 @@ __all__ = [
     "one_line",
     "option_of",
     "parse_page",
+    "parse_untrusted",
     "printable",
     "private_dir",
     "redact_url",

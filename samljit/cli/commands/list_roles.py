@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(ctx: Context) -> int:
     account = ctx.account()
     assertion = ctx.assertion(account)  # a cached one that is still valid: no IdP
-    names = account.account_names
+    names = assertion.account_names(account.account_names)
     if ctx.args.json:
         ctx.out(
             json.dumps(
