@@ -31,11 +31,18 @@ url = https://idp.example/idp
 ACCOUNTS = ["production", "dev", "staging"]
 
 
+#: How each shell checks a script's syntax without running it.
+SYNTAX_CHECK = {"bash": "-n", "zsh": "-n", "fish": "--no-execute"}
+
+
 def script(cli: Cli, shell: str) -> Path:
+    """``samljit completion SHELL`` written to a file, which the shell finds well-formed."""
     ran = cli.run("completion", shell)
     assert ran.returncode == 0, ran.stderr
     path = cli.home / f"samljit.{shell}"
     path.write_text(ran.stdout)
+    syntax = run_shell(shell, SYNTAX_CHECK[shell], str(path), env=cli.env)
+    assert syntax.returncode == 0, syntax.stderr
     return path
 
 
@@ -69,8 +76,6 @@ def bash_complete(
 @requires_tool("bash")
 def test_bash_script_is_valid_and_completes_accounts(cli: Cli) -> None:
     path = script(cli, "bash")
-    syntax = run_shell("bash", "-n", str(path), env=cli.env)
-    assert syntax.returncode == 0, syntax.stderr
     assert "complete -o bashdefault -F _shtab_samljit samljit" in path.read_text()
 
     cli.write_config(CONFIG)
@@ -97,8 +102,6 @@ def test_bash_script_is_valid_and_completes_accounts(cli: Cli) -> None:
 @requires_tool("zsh")
 def test_zsh_script_is_valid_and_lists_accounts(cli: Cli) -> None:
     path = script(cli, "zsh")
-    syntax = run_shell("zsh", "-n", str(path), env=cli.env)
-    assert syntax.returncode == 0, syntax.stderr
     cli.write_config(CONFIG)
     driver = (
         'compdef() { :; }; eval "$(cat "$1")"; '
@@ -113,8 +116,6 @@ def test_zsh_script_is_valid_and_lists_accounts(cli: Cli) -> None:
 @requires_tool("fish")
 def test_fish_script_is_valid_and_completes_accounts(cli: Cli) -> None:
     path = script(cli, "fish")
-    syntax = run_shell("fish", "--no-execute", str(path), env=cli.env)
-    assert syntax.returncode == 0, syntax.stderr
     cli.write_config(CONFIG)
     ran = run_shell(
         "fish", "--no-config", "-c", f"source {path}; complete -C 'samljit login -a '",

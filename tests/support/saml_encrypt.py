@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from samljit.testing.saml import SigningPair
+from samljit.testing.saml import SigningPair, role_response
 from samljit.tools.sandbox.encrypt import (
     AES128_CBC,
     AES128_GCM,
@@ -59,8 +59,6 @@ from samljit.tools.sandbox.encrypt import (
 from samljit.tools.sandbox.response import (
     AWS_ACS_URL,
     SAML_NS,
-    RoleGrant,
-    build_response,
     encode,
     sign,
 )
@@ -131,13 +129,8 @@ def encrypted_response(
     """A base64 SAMLResponse as an IdP sends it to AWS with IAM's encryption on: the
     assertion signed by ``idp`` then encrypted for ``iam_cert_pem``, and (``sign_response``)
     the Response around it signed by ``idp`` (the only signature a client can check)."""
-    root = build_response(
-        issuer=issuer,
-        name_id=user,
-        roles=[RoleGrant(role_arn=r, principal_arn=p) for r, p in roles],
-        session_name=user,
-        session_duration=session_duration,
-        destination=destination,
+    root = role_response(
+        issuer, user, roles, session_duration=session_duration, destination=destination
     )
     signed = sign(root, idp.key_pem, idp.cert_pem, target="assertion")
     encrypted = encrypt_assertion(

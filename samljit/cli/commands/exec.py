@@ -12,7 +12,7 @@ from samljit.common.errors import UsageError
 from samljit.common.platform import current
 from samljit.config.accounts import Overrides
 from samljit.jit.flow import login
-from samljit.sinks.env import REMOVED, credential_updates
+from samljit.sinks.env import REMOVED
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,13 +64,7 @@ def run(ctx: Context) -> int:
         write=write,
         reason=reason,
     )
-    updates = credential_updates(
-        grant.credentials,
-        region=account.region or grant.credentials.region,
-        account_name=account.name,
-        role_arn=grant.role_arn,
-        env=ctx.env,
-    )
+    updates = ctx.credential_env(account, grant)
     if reason is not None:
         updates["SAMLJIT_REASON"] = reason  # the child knows why it runs (and may log it)
     env = {k: v for k, v in ctx.env.items() if k not in REMOVED} | updates

@@ -17,7 +17,7 @@ from samljit.cli.commands import Context
 from samljit.config.accounts import Account, Overrides
 from samljit.jit.keeper import Keeper
 from samljit.sinks.endpoint import SHADOWING, TOKEN_VARIABLE, URI_VARIABLE, Endpoint
-from samljit.sinks.env import REMOVED, credential_updates
+from samljit.sinks.env import REMOVED
 
 #: What ``exec`` sets that the endpoint replaces: the keys themselves.
 STATIC_KEYS = (
@@ -65,13 +65,7 @@ def exec_served(ctx: Context, account: Account, argv: Sequence[str], reason: str
     ends with it, and its status is the result."""
     keeper = Keeper(account, ctx.services, role_ref=account.role_arn, reason=reason)
     grant = keeper.start(mfa_token=ctx.mfa_token())
-    updates = credential_updates(
-        grant.credentials,
-        region=account.region or grant.credentials.region,
-        account_name=account.name,
-        role_arn=grant.role_arn,
-        env=ctx.env,
-    )
+    updates = ctx.credential_env(account, grant)
     for name in STATIC_KEYS:
         updates.pop(name, None)
     if reason is not None:

@@ -31,6 +31,8 @@ from samljit.tools.cert.dn import _BY_SHORT, _check_value, format_subject, parse
 from samljit.tools.cert.opensslconf import OpenSslReqConfig, _check_days, read_openssl_config
 
 if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
     from cryptography.x509 import ObjectIdentifier
 
 KEY_TYPES = ("rsa2048", "rsa3072", "rsa4096", "ec-p256")
@@ -139,6 +141,28 @@ def _refuse_existing(paths: tuple[Path, ...]) -> None:
             raise UsageError(f"{path} already exists", hint="use --force to overwrite it")
 
 
+def certificate_builder(
+    subject: x509.Name,
+    issuer: x509.Name,
+    public_key: CertificatePublicKeyTypes,
+    not_before: datetime,
+    not_after: datetime,
+) -> x509.CertificateBuilder:
+    """A certificate's fields every certificate has: its names, its key, a random serial
+    number and when it is valid (the caller adds extensions and signs it)."""
+    from cryptography import x509
+
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+    )
+
+
 def _key_and_certificate(
     key_type: str, fields: list[tuple[str, str]], days: int
 ) -> tuple[bytes, bytes, datetime, datetime, str]:
@@ -163,13 +187,7 @@ def _key_and_certificate(
     not_after = not_before + timedelta(days=days)
     key_id = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
     certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
+        certificate_builder(name, name, key.public_key(), not_before, not_after)
         .add_extension(key_id, critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(key_id),
