@@ -30,6 +30,13 @@ from samljit.common.services import Services
 from samljit.common.text import one_line, printable
 from samljit.config.accounts import Account
 from samljit.idp import fido
+from samljit.idp.duo import (
+    DUO_KEYS,
+    DuoFactor,
+    DuoPrompt,
+    duo_prompt,
+    is_duo_prompt,
+)
 from samljit.idp.forms import GENERIC, Flavor, FormProvider
 from samljit.idp.mfa import Factor, ask_code, choose, seconds_until
 from samljit.idp.page import (
@@ -63,7 +70,10 @@ __all__ = [
     "AssertionFormatError",
     "AuthenticationError",
     "ConfigError",
+    "DUO_KEYS",
     "DoctorFinding",
+    "DuoFactor",
+    "DuoPrompt",
     "Factor",
     "Field",
     "Flavor",
@@ -83,6 +93,8 @@ __all__ = [
     "Waiting",
     "ask_code",
     "choose",
+    "duo_prompt",
+    "is_duo_prompt",
     "fido",
     "is_loopback_host",
     "js_unescape",
