@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     import requests
 
     from samljit.common.services import Services
-    from samljit.idp.provider import LoginSecrets, Provider
+    from samljit.idp.provider import Provider
 
 #: The path of Duo's prompt (with ``sid`` and ``tx`` in the query).
 PROMPT_PATH = "/frame/frameless/v4/auth"
@@ -564,15 +564,16 @@ class DuoPrompt:
         )
 
 
-def duo_prompt(provider: Provider, secrets: LoginSecrets) -> DuoPrompt:
-    """The Duo driver of ``provider``'s login: its cookie jar, services and Duo settings."""
+def duo_prompt(provider: Provider, mfa_token: str | None) -> DuoPrompt:
+    """The Duo driver of ``provider``'s login: its cookie jar, services and Duo settings
+    (``mfa_token``: the one-time code given up front, a Duo passcode)."""
     return DuoPrompt(
         provider.http,
         provider.services,
         idp=provider.name,
         factor=provider.option("duo_factor"),
         device=provider.option("duo_device"),
-        mfa_token=secrets.mfa_token,
+        mfa_token=mfa_token,
         notify=provider.notify,
     )
 

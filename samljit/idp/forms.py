@@ -655,6 +655,6 @@ class FormProvider(Provider):
             secrets,
             notify=self.notify,
             mfa=self.account.mfa,
-            duo=lambda: duo_prompt(self, secrets),
+            duo=lambda: duo_prompt(self, secrets.mfa_token),
         )
         return walk.run(self.flavor.start_url(self.account))

@@ -16,11 +16,21 @@ from tests.emulators import duo as d
 from tests.emulators.duo import DuoEmulator, DuoUser, Phone
 from tests.emulators.duo_idp import DuoShibbolethEmulator
 from tests.emulators.formidp import FormUser
-from tests.support.accounts import FULL_ARN, PASSWORD, PROVIDER_ARN, RO_ARN
+from tests.emulators.jumpcloud import JumpCloudEmulator
+from tests.support.accounts import (
+    EMAIL,
+    FULL_ARN,
+    PASSWORD,
+    PROVIDER_ARN,
+    RO_ARN,
+    account_config,
+    make_user,
+)
 from tests.support.cli import Cli
 from tests.support.paths import SAMLJIT
 
 ROLES = [RoleGrant(RO_ARN, PROVIDER_ARN), RoleGrant(FULL_ARN, PROVIDER_ARN)]
+DENIED_EMAIL = "denied@acme.example"
 NAMES = ("ada", "denied", "slow", "desk", "keyonly", "second", "waved", "caller")
 
 
@@ -258,3 +268,53 @@ def test_debug_shows_no_duo_secret(cli: Cli, stack: Stack) -> None:
     assert ran.returncode == 0, ran.stderr
     assert "/frame/v4/status" in ran.stderr  # the steps are there, their values not
     # the leak check (cli's teardown) looks for every sid, tx, _xsrf, txid, code and state
+
+
+# -- JumpCloud's Duo -----------------------------------------------------------------------
+@pytest.fixture
+def jumpcloud_duo(cli: Cli) -> Iterator[tuple[JumpCloudEmulator, DuoEmulator]]:
+    users = [
+        DuoUser(EMAIL, phones=[Phone("iPhone 15", "1234", passcodes=["123456"])]),
+        DuoUser(DENIED_EMAIL, phones=[Phone(push="deny")]),
+    ]
+    with DuoEmulator(users) as duo:
+        people = [
+            make_user(totp_secret=None, push=None, duo=True),
+            make_user(email=DENIED_EMAIL, totp_secret=None, push=None, duo=True),
+        ]
+        with JumpCloudEmulator(people, duo=duo) as jumpcloud:
+            yield jumpcloud, duo
+            cli.secrets.update(duo.secrets_issued)
+
+
+@pytest.mark.parametrize("mfa", ["Auto", "DUO"])
+def test_jumpcloud_duo_push_logs_in(
+    cli: Cli, jumpcloud_duo: tuple[JumpCloudEmulator, DuoEmulator], mfa: str
+) -> None:
+    jumpcloud, duo = jumpcloud_duo
+    cli.write_config(account_config(jumpcloud, mfa=mfa))
+    ran = cli.run("login", "-a", "production")
+    assert ran.returncode == 0, ran.stderr
+    assert duo.pushes == [(EMAIL, "phone1")]
+    assert len(duo.exchanges) == 1
+
+
+def test_jumpcloud_duo_passcode(
+    cli: Cli, jumpcloud_duo: tuple[JumpCloudEmulator, DuoEmulator]
+) -> None:
+    jumpcloud, duo = jumpcloud_duo
+    cli.write_config(account_config(jumpcloud, mfa="DUO"))
+    ran = cli.run("login", "-a", "production", "--mfa-token", "123456")
+    assert ran.returncode == 0, ran.stderr
+    assert duo.pushes == []
+
+
+def test_jumpcloud_duo_push_denied(
+    cli: Cli, jumpcloud_duo: tuple[JumpCloudEmulator, DuoEmulator]
+) -> None:
+    jumpcloud, duo = jumpcloud_duo
+    cli.write_config(account_config(jumpcloud, mfa="DUO").replace(EMAIL, DENIED_EMAIL, 1))
+    ran = cli.run("login", "-a", "production")
+    assert ran.returncode == 3, ran.stderr
+    assert "Login request denied." in ran.stderr
+    assert duo.pushes == [(DENIED_EMAIL, "phone1")]
