@@ -257,8 +257,6 @@ class DuoPrompt:
         self.device = (device or "").strip() or None
         self.mfa_token = mfa_token
         self.notify = notify
-        #: Requests made, by step (what a test or --debug may count).
-        self.requests = 0
 
     # -- the walk ------------------------------------------------------------------------
     def complete(self, url: str) -> str:
@@ -369,7 +367,11 @@ class DuoPrompt:
             raise _needs_browser(f"Duo offers only {offered} for this user")
         device = self._device(session) if self.device else None
         kind = self.kind
-        if kind == "AUTO" and self.mfa_token and any(_kind_of(l) is DuoPasscode for l, _ in usable):
+        if (
+            kind == "AUTO"
+            and self.mfa_token
+            and any(_kind_of(label) is DuoPasscode for label, _ in usable)
+        ):
             kind = "PASSCODE"
         if kind == "PASSCODE":
             return DuoPasscode(self, session, None)
@@ -382,7 +384,7 @@ class DuoPrompt:
             if device is not None and key != device.key:
                 continue
             return factor(self, session, device or self._by_key(session, key))
-        if kind == "AUTO" and any(_kind_of(l) is DuoPasscode for l, _ in usable):
+        if kind == "AUTO" and any(_kind_of(label) is DuoPasscode for label, _ in usable):
             return DuoPasscode(self, session, None)
         wanted = {"AUTO": "a push or a call", "PUSH": "Duo Push", "PHONE": "a phone call"}[kind]
         on = f" on {device.label}" if device else ""
@@ -505,7 +507,6 @@ class DuoPrompt:
     def _send(
         self, method: str, url: str, step: str, *, data: Any = None, accept: str = ACCEPT_JSON
     ) -> requests.Response:
-        self.requests += 1
         headers = {"Accept": accept}
         if data is not None:
             headers["Content-Type"] = "application/x-www-form-urlencoded"
@@ -558,8 +559,7 @@ class DuoPrompt:
     @staticmethod
     def _answered(step: str, response: requests.Response) -> AuthenticationError:
         return AuthenticationError(
-            f"{step}: Duo answered HTTP {response.status_code} where samljit expected its "
-            "prompt",
+            f"{step}: Duo answered HTTP {response.status_code} where samljit expected its prompt",
             hint=f"--debug shows each step; {BROWSER_HINT}",
         )
 

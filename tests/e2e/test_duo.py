@@ -76,11 +76,22 @@ def stack(cli: Cli) -> Iterator[Stack]:
     yield from stack_of(cli)
 
 
-def configure(cli: Cli, stack: Stack, user: str = "ada", provider: str = "Shibboleth", **keys: str) -> None:
+def configure(
+    cli: Cli, stack: Stack, user: str = "ada", provider: str = "Shibboleth", **keys: str
+) -> None:
     extra = "".join(f"{k} = {v}\n" for k, v in keys.items())
     cli.write_config(
         f"[duo]\nprovider = {provider}\nurl = {stack.idp.start_url}\nusername = {user}\n"
         f"role_arn = AcmeJumpCloudAdminRO\nregion = us-east-2\n{extra}"
+    )
+
+
+def counts(duo: DuoEmulator) -> tuple[int, int, int]:
+    """Factors started, status polls, exits: what the Note's factor × outcome matrix holds."""
+    return (
+        duo.count("POST", "/frame/v4/prompt"),
+        duo.count("POST", "/frame/v4/status"),
+        duo.count("POST", "/frame/v4/oidc/exit"),
     )
 
 
@@ -96,18 +107,18 @@ def test_push_approved_logs_in(cli: Cli, stack: Stack, provider: str) -> None:
     code, err = login(cli)
     assert code == 0, err
     assert stack.duo.pushes == [("ada", "phone1")]  # one push, to Duo's default device
+    assert counts(stack.duo) == (1, 2, 1)  # approved at the 2nd poll, one exit
     assert "approve it in Duo Mobile" in err
     assert len(stack.duo.exchanges) == 1  # the IdP redeemed the code once
 
 
-def test_push_denied_is_exit_3_in_duos_words_and_never_pushed_again(
-    cli: Cli, stack: Stack
-) -> None:
+def test_push_denied_is_exit_3_in_duos_words_and_never_pushed_again(cli: Cli, stack: Stack) -> None:
     configure(cli, stack, user="denied")
     code, err = login(cli)
     assert code == 3, err
     assert "Login request denied." in err
     assert stack.duo.pushes == [("denied", "phone1")]
+    assert counts(stack.duo) == (1, 2, 0)
     assert not cli.credentials.exists()
 
 
@@ -118,6 +129,7 @@ def test_push_nobody_answers_ends_at_duos_timeout(cli: Cli) -> None:
         assert code == 3, err
         assert "Login timed out." in err
         assert stack.duo.pushes == [("slow", "phone1")]
+        assert counts(stack.duo) == (1, 6, 0)  # Duo's clock moves 10 s a request
         times = stack.duo.poll_times
         assert times[-1] - times[0] >= 50  # polled until Duo itself said timeout
 
@@ -142,8 +154,10 @@ def test_verified_push_code_is_shown_on_the_terminal(cli: Cli) -> None:
         cli.outputs.append(shown)
         [step_up] = stack.duo.step_up_codes
         assert f"Verified Duo Push: enter {step_up} in Duo Mobile." in shown
+        assert shown.count(step_up) == 1  # shown once, though every poll carries it
         assert child.exitstatus == 0, shown
         assert len(stack.duo.pushes) == 1
+        assert counts(stack.duo) == (1, 2, 1)
 
 
 # -- device choice -------------------------------------------------------------------------
@@ -176,6 +190,7 @@ def test_phone_call_approved(cli: Cli, stack: Stack) -> None:
     code, err = login(cli)
     assert code == 0, err
     assert stack.duo.calls == [("ada", "phone1")] and stack.duo.pushes == []
+    assert counts(stack.duo) == (1, 3, 1)  # calling, answered, allow
 
 
 def test_phone_call_denied(cli: Cli, stack: Stack) -> None:
@@ -184,6 +199,7 @@ def test_phone_call_denied(cli: Cli, stack: Stack) -> None:
     assert code == 3, err
     assert "Login request denied." in err
     assert stack.duo.calls == [("ada", "phone2")]
+    assert counts(stack.duo) == (1, 3, 0)
 
 
 def test_landline_auto_is_a_call(cli: Cli, stack: Stack) -> None:
@@ -200,6 +216,7 @@ def test_passcode_from_mfa_token(cli: Cli, stack: Stack, passcode: str) -> None:
     code, err = login(cli, "--mfa-token", passcode)
     assert code == 0, err
     assert stack.duo.pushes == [] and stack.duo.calls == []
+    assert counts(stack.duo) == (1, 1, 1)  # answered at the first poll
 
 
 def test_wrong_passcode_is_exit_3_in_duos_words(cli: Cli, stack: Stack) -> None:
@@ -208,6 +225,7 @@ def test_wrong_passcode_is_exit_3_in_duos_words(cli: Cli, stack: Stack) -> None:
     assert code == 3, err
     assert "Incorrect passcode. Please try again." in err
     assert stack.duo.pushes == []
+    assert counts(stack.duo) == (1, 1, 0)
 
 
 def test_passcode_needed_under_skip_prompt_is_exit_2_before_anything_is_sent(

@@ -505,10 +505,9 @@ class JumpCloudEmulator(RecordingEmulator):
             body = {}
         client = next(iter(self.duo.clients.values()))
         claims = jwt_decode(str(body.get("id_token", "")), client.client_secret) or {}
-        if (
-            (claims.get("auth_result") or {}).get("result") != "allow"
-            or str(claims.get("preferred_username", "")).lower() != user.email.lower()
-        ):
+        if (claims.get("auth_result") or {}).get("result") != "allow" or str(
+            claims.get("preferred_username", "")
+        ).lower() != user.email.lower():
             return _json({"message": DUO_FAILED_MESSAGE}, 401)
         return self._logged_in(console, user)
 
