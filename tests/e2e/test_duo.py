@@ -87,7 +87,7 @@ def configure(
 
 
 def counts(duo: DuoEmulator) -> tuple[int, int, int]:
-    """Factors started, status polls, exits: what the Note's factor × outcome matrix holds."""
+    """Factors started, status polls, exits: what the Note's factor-by-outcome matrix holds."""
     return (
         duo.count("POST", "/frame/v4/prompt"),
         duo.count("POST", "/frame/v4/status"),
