@@ -26,7 +26,6 @@ from samljit.idp.api import (
     choose,
     duo_prompt,
     fido,
-    is_duo_prompt,
     parse_page,
     printable,
     saml_response,
@@ -344,8 +343,6 @@ class _Duo(Factor[None]):
 
     kind: ClassVar[str] = "DUO"
     takes_code: ClassVar[bool] = True  # a Duo passcode
-    #: Redirects from JumpCloud to Duo's prompt (JumpCloud's own, then Duo's authorize).
-    max_hops: ClassVar[int] = 5
 
     def __init__(self, provider: JumpCloudProvider, state: _Login) -> None:
         self.provider = provider
@@ -357,26 +354,10 @@ class _Duo(Factor[None]):
 
     def verify(self, code: str | None) -> None:
         provider, http = self.provider, self.provider.http
-        step = "JumpCloud Duo"
-        method, url = "GET", f"{self.state.api}/userconsole/auth/duo"
+        duo = duo_prompt(provider, code)
         headers = {"X-Xsrftoken": self.state.xsrf, "Accept": ACCEPT_JSON}
-        for _ in range(self.max_hops):
-            response = http.request(method, url, step=step, headers=headers, allow_redirects=False)
-            http.raise_for_service_trouble(response, step=step)
-            hop = http.hop(url, response, method, None, step=step)
-            if hop is None:
-                message = printable(str(_json(response, step).get("message") or "").strip())
-                raise AuthenticationError(
-                    f"{step}: JumpCloud answered HTTP {response.status_code} instead of sending "
-                    "to Duo" + (f": {message}" if message else ""),
-                    hint="log in with `samljit login --browser`",
-                )
-            method, url, headers = hop[0], hop[1], {}
-            if is_duo_prompt(url):
-                break
-        else:
-            raise AuthenticationError(f"{step}: JumpCloud never reached Duo's prompt")
-        back = duo_prompt(provider, code).complete(url)
+        url = duo.reach(f"{self.state.api}/userconsole/auth/duo", "JumpCloud Duo", headers=headers)
+        back = duo.complete(url)
         step = "JumpCloud Duo callback"
         response = http.request("GET", back, step=step, headers={"Accept": ACCEPT_JSON})
         http.raise_for_service_trouble(response, step=step)

@@ -26,7 +26,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from samljit.common.errors import AuthenticationError, ConfigError
-from samljit.common.http import ACCEPT_HTML, ACCEPT_JSON, HttpClient, is_loopback_host, json_object
+from samljit.common.http import (
+    ACCEPT_HTML,
+    ACCEPT_JSON,
+    HttpClient,
+    is_loopback_host,
+    json_object,
+    shown_url,
+)
 from samljit.common.text import one_line, printable
 from samljit.idp.mfa import Factor, ask_code
 from samljit.idp.page import parse_page
@@ -259,6 +266,33 @@ class DuoPrompt:
         self.notify = notify
 
     # -- the walk ------------------------------------------------------------------------
+    def reach(
+        self, url: str, step: str, *, headers: Mapping[str, str] | None = None, hops: int = 5
+    ) -> str:
+        """Follow ``GET url`` and its redirects (the IdP's own, then Duo's authorize) to the
+        prompt; its URL. ``headers`` go with the first request only."""
+        method, sent = "GET", dict(headers or {})
+        for _ in range(hops):
+            if is_duo_prompt(url):
+                return url
+            response = self.http.request(
+                method, url, step=step, headers=sent, allow_redirects=False
+            )
+            self.http.raise_for_service_trouble(response, step=step)
+            hop = self.http.hop(url, response, method, None, step=step)
+            if hop is None:
+                raise AuthenticationError(
+                    f"{step}: {shown_url(url)} answered HTTP {response.status_code} instead of "
+                    "sending to Duo's prompt",
+                    hint=BROWSER_HINT,
+                )
+            method, url, sent = hop[0], hop[1], {}
+        if is_duo_prompt(url):
+            return url
+        raise AuthenticationError(
+            f"{step}: the redirects never reached Duo's prompt", hint=BROWSER_HINT
+        )
+
     def complete(self, url: str) -> str:
         """Walk the prompt at ``url`` and return the URL Duo sends the browser back to."""
         query = dict(parse_qsl(urlsplit(url).query))

@@ -17,10 +17,13 @@ from tests.emulators.duo import DuoEmulator, DuoUser, Phone
 from tests.emulators.duo_idp import DuoShibbolethEmulator
 from tests.emulators.formidp import FormUser
 from tests.emulators.jumpcloud import JumpCloudEmulator
+from tests.emulators.okta import OktaEmulator, duo_universal_factor
+from tests.emulators.okta import User as OktaUser
 from tests.support.accounts import (
     EMAIL,
     FULL_ARN,
     PASSWORD,
+    PROD_GRANTS,
     PROVIDER_ARN,
     RO_ARN,
     account_config,
@@ -333,6 +336,65 @@ def test_jumpcloud_duo_push_denied(
     jumpcloud, duo = jumpcloud_duo
     cli.write_config(account_config(jumpcloud, mfa="DUO").replace(EMAIL, DENIED_EMAIL, 1))
     ran = cli.run("login", "-a", "production")
+    assert ran.returncode == 3, ran.stderr
+    assert "Login request denied." in ran.stderr
+    assert duo.pushes == [(DENIED_EMAIL, "phone1")]
+
+
+# -- Okta's Duo (claims provider) ----------------------------------------------------------
+OKTA_APP = "0oa1duoapp"
+OKTA_USER = "ada@acme.example"
+
+
+@pytest.fixture
+def okta_duo(cli: Cli) -> Iterator[tuple[OktaEmulator, DuoEmulator]]:
+    users = [
+        DuoUser(OKTA_USER, phones=[Phone("iPhone 15", "1234", passcodes=["123456"])]),
+        DuoUser(DENIED_EMAIL, phones=[Phone(push="deny")]),
+    ]
+    with DuoEmulator(users) as duo:
+        people = [
+            OktaUser(
+                email, PASSWORD, factors=[duo_universal_factor()], apps={OKTA_APP: PROD_GRANTS}
+            )
+            for email in (OKTA_USER, DENIED_EMAIL)
+        ]
+        with OktaEmulator(people, duo=duo) as okta:
+            yield okta, duo
+            cli.secrets.update(duo.secrets_issued)
+
+
+def okta_config(okta: OktaEmulator, user: str = OKTA_USER, mfa: str = "Auto") -> str:
+    return (
+        f"[okta]\nprovider = Okta\nurl = {okta.app_url(OKTA_APP)}\nusername = {user}\n"
+        f"mfa = {mfa}\naws_profile = okta\nrole_arn = {RO_ARN}\n"
+    )
+
+
+@pytest.mark.parametrize("mfa", ["Auto", "DUO"])
+def test_okta_duo_push_logs_in(
+    cli: Cli, okta_duo: tuple[OktaEmulator, DuoEmulator], mfa: str
+) -> None:
+    okta, duo = okta_duo
+    cli.write_config(okta_config(okta, mfa=mfa))
+    ran = cli.run("login", "-a", "okta")
+    assert ran.returncode == 0, ran.stderr
+    assert duo.pushes == [(OKTA_USER, "phone1")]
+    assert len(duo.exchanges) == 1
+
+
+def test_okta_duo_passcode(cli: Cli, okta_duo: tuple[OktaEmulator, DuoEmulator]) -> None:
+    okta, duo = okta_duo
+    cli.write_config(okta_config(okta))
+    ran = cli.run("login", "-a", "okta", "--mfa-token", "123456")
+    assert ran.returncode == 0, ran.stderr
+    assert duo.pushes == []
+
+
+def test_okta_duo_push_denied(cli: Cli, okta_duo: tuple[OktaEmulator, DuoEmulator]) -> None:
+    okta, duo = okta_duo
+    cli.write_config(okta_config(okta, user=DENIED_EMAIL))
+    ran = cli.run("login", "-a", "okta")
     assert ran.returncode == 3, ran.stderr
     assert "Login request denied." in ran.stderr
     assert duo.pushes == [(DENIED_EMAIL, "phone1")]
