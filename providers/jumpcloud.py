@@ -354,7 +354,7 @@ class _Duo(Factor[None]):
 
     def verify(self, code: str | None) -> None:
         provider, http = self.provider, self.provider.http
-        duo = duo_prompt(provider, code)
+        duo = duo_prompt(provider, code, notify=False)
         headers = {"X-Xsrftoken": self.state.xsrf, "Accept": ACCEPT_JSON}
         url = duo.reach(f"{self.state.api}/userconsole/auth/duo", "JumpCloud Duo", headers=headers)
         back = duo.complete(url)

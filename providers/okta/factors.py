@@ -316,7 +316,7 @@ class _DuoUniversal(OktaFactor):
             raise AuthenticationError(
                 f"{step}: Okta's answer has no link to Duo", hint=BROWSER_HINT
             )
-        duo = duo_prompt(provider, code)
+        duo = duo_prompt(provider, code, notify=False)
         back = duo.complete(duo.reach(self.org.resolve(target, step), step))
         step = "Okta Duo callback"
         response = provider.http.get(back, step=step)

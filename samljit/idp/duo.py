@@ -598,9 +598,11 @@ class DuoPrompt:
         )
 
 
-def duo_prompt(provider: Provider, mfa_token: str | None) -> DuoPrompt:
+def duo_prompt(provider: Provider, mfa_token: str | None, *, notify: bool = True) -> DuoPrompt:
     """The Duo driver of ``provider``'s login: its cookie jar, services and Duo settings
-    (``mfa_token``: the one-time code given up front, a Duo passcode)."""
+    (``mfa_token``: the one-time code given up front, a Duo passcode). ``notify``: report
+    ``mfa.challenged`` (``DUO``) to the audit log; off where the provider chose Duo as its
+    factor and reported it already."""
     return DuoPrompt(
         provider.http,
         provider.services,
@@ -608,7 +610,7 @@ def duo_prompt(provider: Provider, mfa_token: str | None) -> DuoPrompt:
         factor=provider.option("duo_factor"),
         device=provider.option("duo_device"),
         mfa_token=mfa_token,
-        notify=provider.notify,
+        notify=provider.notify if notify else None,
     )
 
 

@@ -6,6 +6,7 @@ outcome, device choice, the Verified Duo Push code on a pty, what a terminal can
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Iterator
 
 import pexpect
@@ -113,6 +114,15 @@ def test_push_approved_logs_in(cli: Cli, stack: Stack, provider: str) -> None:
     assert counts(stack.duo) == (1, 2, 1)  # approved at the 2nd poll, one exit
     assert "approve it in Duo Mobile" in err
     assert len(stack.duo.exchanges) == 1  # the IdP redeemed the code once
+    assert mfa_events(cli) == ["DUO"]
+
+
+def mfa_events(cli: Cli) -> list[str]:
+    """The factors of the audit log's ``mfa.challenged`` lines (the leak check reads the
+    whole file)."""
+    path = cli.home / ".local" / "state" / "samljit" / "audit.log"
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    return [e.get("factor", "") for e in lines if e.get("event") == "mfa.challenged"]
 
 
 def test_push_denied_is_exit_3_in_duos_words_and_never_pushed_again(cli: Cli, stack: Stack) -> None:
@@ -318,6 +328,7 @@ def test_jumpcloud_duo_push_logs_in(
     assert ran.returncode == 0, ran.stderr
     assert duo.pushes == [(EMAIL, "phone1")]
     assert len(duo.exchanges) == 1
+    assert mfa_events(cli) == ["DUO"]
 
 
 def test_jumpcloud_duo_passcode(
@@ -381,6 +392,7 @@ def test_okta_duo_push_logs_in(
     assert ran.returncode == 0, ran.stderr
     assert duo.pushes == [(OKTA_USER, "phone1")]
     assert len(duo.exchanges) == 1
+    assert mfa_events(cli) == ["DUO"]
 
 
 def test_okta_duo_passcode(cli: Cli, okta_duo: tuple[OktaEmulator, DuoEmulator]) -> None:
