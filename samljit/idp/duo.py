@@ -68,11 +68,13 @@ DUO_KEYS = (
         "Duo factor: Auto (Duo's first on the device; a passcode with --mfa-token), Push, "
         "Passcode or Phone",
         default="Auto",
+        ask=False,
     ),
     ProviderKey(
         "duo_device",
         "Duo device: its index (phone1, …), its name, or the last digits of its number "
         "(default: Duo's default device)",
+        ask=False,
     ),
 )
 

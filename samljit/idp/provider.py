@@ -57,6 +57,9 @@ class ProviderKey(NamedTuple):
     secret: bool = False
     #: The saml2aws config key this one comes from, when it has another name there.
     saml2aws: str | None = None
+    #: Whether interactive ``configure`` asks for it (``False``: a setting few accounts need,
+    #: such as Duo's ``duo_device``: a flag and the file only).
+    ask: bool = True
 
     @property
     def flag(self) -> str:

@@ -410,3 +410,17 @@ def test_okta_duo_push_denied(cli: Cli, okta_duo: tuple[OktaEmulator, DuoEmulato
     assert ran.returncode == 3, ran.stderr
     assert "Login request denied." in ran.stderr
     assert duo.pushes == [(DENIED_EMAIL, "phone1")]
+
+
+def test_duo_settings_are_configure_flags_not_questions(cli: Cli, stack: Stack) -> None:
+    url = stack.idp.start_url
+    ran = cli.run(
+        "configure", "-a", "duo", "--skip-prompt", "--provider", "Shibboleth", "--url", url,
+        "--username", "ada", "--duo-factor", "Phone", "--duo-device", "Desk phone",
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    text = cli.config.read_text()
+    assert "duo_factor = Phone" in text and "duo_device = Desk phone" in text
+    code, err = login(cli, "--role", "AcmeJumpCloudAdminRO")
+    assert code == 0, err
+    assert stack.duo.calls == [("ada", "phone3")]
