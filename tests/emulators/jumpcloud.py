@@ -481,33 +481,13 @@ class JumpCloudEmulator(RecordingEmulator):
         return Response(status=302, headers={"Location": location})
 
     def _duo_callback(self, request: Request) -> Response:
-        import requests
-
-        from tests.emulators.duo import CLIENT_ASSERTION_TYPE, jwt_decode
-
         key = request.cookies.get(XSRF_COOKIE, "")
         console = self._consoles.get(key)
         sent_for = self._duo_pending.pop(request.args.get("state", ""), None)
         user = self.users.get(console.pending or "") if console is not None else None
         if console is None or user is None or sent_for != key or self.duo is None:
             return _json({"message": DUO_FAILED_MESSAGE}, 401)
-        form = {
-            "grant_type": "authorization_code",
-            "code": request.args.get("duo_code", ""),
-            "redirect_uri": self.duo_callback_url,
-            "client_assertion_type": CLIENT_ASSERTION_TYPE,
-            "client_assertion": self.duo.client_assertion(),
-        }
-        try:
-            reply = requests.post(self.duo.token_url, data=form, timeout=5)
-            body = reply.json() if reply.status_code == 200 else {}
-        except (requests.RequestException, ValueError):
-            body = {}
-        client = next(iter(self.duo.clients.values()))
-        claims = jwt_decode(str(body.get("id_token", "")), client.client_secret) or {}
-        if (claims.get("auth_result") or {}).get("result") != "allow" or str(
-            claims.get("preferred_username", "")
-        ).lower() != user.email.lower():
+        if not self.duo.redeem(request.args.get("duo_code", ""), self.duo_callback_url, user.email):
             return _json({"message": DUO_FAILED_MESSAGE}, 401)
         return self._logged_in(console, user)
 

@@ -1394,30 +1394,11 @@ class OktaEmulator(RecordingEmulator):
         return Response(status=302, headers={"Location": location})
 
     def _duo_callback(self, request: Request, base: str) -> Response:
-        import requests
-
-        from tests.emulators.duo import CLIENT_ASSERTION_TYPE, jwt_decode
-
         tx = self._duo_pending.pop(request.args.get("state", ""), None)
         if tx is None or self.duo is None:
             return _error("E0000011")
-        form = {
-            "grant_type": "authorization_code",
-            "code": request.args.get("duo_code", ""),
-            "redirect_uri": f"{base}{DUO_CALLBACK_PATH}",
-            "client_assertion_type": CLIENT_ASSERTION_TYPE,
-            "client_assertion": self.duo.client_assertion(),
-        }
-        try:
-            reply = requests.post(self.duo.token_url, data=form, timeout=5)
-            body = reply.json() if reply.status_code == 200 else {}
-        except (requests.RequestException, ValueError):
-            body = {}
-        client = next(iter(self.duo.clients.values()))
-        claims = jwt_decode(str(body.get("id_token", "")), client.client_secret) or {}
-        if (claims.get("auth_result") or {}).get("result") != "allow" or str(
-            claims.get("preferred_username", "")
-        ).lower() != tx.user.login.lower():
+        callback = f"{base}{DUO_CALLBACK_PATH}"
+        if not self.duo.redeem(request.args.get("duo_code", ""), callback, tx.user.login):
             return _error("E0000011")
         tx.mfa_done = True
         success = self._success(base, tx)
