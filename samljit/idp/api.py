@@ -8,7 +8,7 @@ names only (see docs/providers.md, "Writing a provider").
 
 from __future__ import annotations
 
-from samljit.aws.arn import PARTITIONS
+from samljit.aws.arn import PARTITIONS, acs_for_urn, signin_host_partition
 from samljit.common.errors import (
     AssertionFormatError,
     AuthenticationError,
@@ -32,16 +32,18 @@ from samljit.common.paths import entry_key, state_dir
 from samljit.common.redact import redact_url
 from samljit.common.services import Services
 from samljit.common.text import one_line, printable
+from samljit.common.xmlsafe import UntrustedXmlError, parse_untrusted
 from samljit.config.accounts import Account
 from samljit.idp import fido, nssdb
 from samljit.idp.duo import (
     DUO_KEYS,
     DuoFactor,
     DuoPrompt,
+    duo_factor_kind,
     duo_prompt,
     is_duo_prompt,
 )
-from samljit.idp.forms import GENERIC, Flavor, FormLogin, FormProvider
+from samljit.idp.forms import GENERIC, PINGID_PUSH, Flavor, FormLogin, FormProvider
 from samljit.idp.mfa import Factor, ask_code, choose, seconds_until
 from samljit.idp.page import (
     Field,
@@ -75,6 +77,7 @@ __all__ = [
     "DUO_KEYS",
     "GENERIC",
     "PARTITIONS",
+    "PINGID_PUSH",
     "Account",
     "AssertionFormatError",
     "AuthenticationError",
@@ -99,10 +102,13 @@ __all__ = [
     "ProviderKey",
     "SamljitError",
     "Services",
+    "UntrustedXmlError",
     "Waiting",
+    "acs_for_urn",
     "ask_code",
     "atomic_write",
     "choose",
+    "duo_factor_kind",
     "duo_prompt",
     "entry_key",
     "fido",
@@ -116,6 +122,7 @@ __all__ = [
     "one_line",
     "option_of",
     "parse_page",
+    "parse_untrusted",
     "printable",
     "private_dir",
     "redact_url",
@@ -125,6 +132,7 @@ __all__ = [
     "seconds_until",
     "shorten",
     "shown_url",
+    "signin_host_partition",
     "state_dir",
     "wait_until",
     "web_url",

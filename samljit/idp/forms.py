@@ -405,18 +405,14 @@ class FormLogin:
         samljit cannot wait out here): with a code (``--mfa-token``, or ``mfa = TOTP``) the
         page's ``useCodeUrl`` switches to the app's passcode page; else the login stops,
         naming ``--browser``."""
-        status = page.select_form((PINGID_PUSH[0],))
-        csrf = status.named("csrfToken") if status is not None else None
-        switch = next((str(e.get("value") or "") for e in page.select("input#useCodeUrl")), "")
-        if (self.secrets.mfa_token or self.mfa == "TOTP") and switch and csrf is not None:
+        if self.secrets.mfa_token or self.mfa == "TOTP":
             if not self.secrets.mfa_token:  # mfa = TOTP: the code is asked for on the next page
                 self.terminal.require(
                     "a one-time MFA code", "pass --mfa-token or set SAMLJIT_MFA_TOKEN"
                 )
-            target = resolve(page.url, switch)
-            self._check_secure(target, "PingID's token")
-            body = urlencode([("csrfToken", csrf.value)])
-            return self.fetch("POST", target, body, "PingID passcode instead of a push")
+            passcode_page = self.pingid_use_code(page)
+            if passcode_page is not None:
+                return passcode_page
         matching = ", with a number to match" if page.text_of((".numbermatching",)) else ""
         raise AuthenticationError(
             f"{self.flavor.name}: PingID asks to approve a push on your phone{matching}, which "
@@ -425,6 +421,20 @@ class FormLogin:
             hint="log in with `samljit login --browser`, or give PingID's one-time passcode "
             "with --mfa-token",
         )
+
+    def pingid_use_code(self, page: Page) -> Page | None:
+        """PingID's passcode page instead of its push (the push page's ``useCodeUrl``, posted
+        with its ``csrfToken`` before any status request, so no push is sent); ``None`` when
+        the page offers no such switch."""
+        status = page.select_form((PINGID_PUSH[0],))
+        csrf = status.named("csrfToken") if status is not None else None
+        switch = next((str(e.get("value") or "") for e in page.select("input#useCodeUrl")), "")
+        if not switch or csrf is None:
+            return None
+        target = resolve(page.url, switch)
+        self._check_secure(target, "PingID's token")
+        body = urlencode([("csrfToken", csrf.value)])
+        return self.fetch("POST", target, body, "PingID passcode instead of a push")
 
     def _code(self) -> str:
         if self.notify is not None:

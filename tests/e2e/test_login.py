@@ -334,12 +334,15 @@ def test_app_not_assigned_says_what_the_page_said(cli: Cli, jumpcloud: JumpCloud
     assert "holds no SAMLResponse" in ran.stderr and NO_ACCESS_MESSAGE in ran.stderr
 
 
-def test_encrypted_assertion_is_not_supported_yet(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
+def test_an_encrypted_assertion_needs_principal_arn(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
+    """An assertion encrypted for AWS cannot name the role's SAML provider to samljit: without
+    principal_arn the login stops, naming the key (tests/e2e/test_encrypted.py has the rest)."""
     jumpcloud.add_user(make_user(apps={SLUG: App(roles=[], encrypted=True)}))
     cli.write_config(account_config(jumpcloud))
     ran = cli.run("login", "-a", "production", "--mfa-token", code(cli))
-    assert ran.returncode == 3
-    assert "encrypted the assertion" in ran.stderr
+    assert ran.returncode == 2, ran.stderr
+    assert "principal_arn" in ran.stderr.splitlines()[0]
+    assert not cli.credentials.exists()
 
 
 def test_no_role_attribute_says_what_to_map(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:

@@ -200,6 +200,8 @@ class SimpleSamlPhp:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> SimpleSamlPhp:
+        if self._process is not None:  # `with SimpleSamlPhp(…).start()` enters a running one
+            return self
         problem = missing_software()
         if problem:
             raise NotInstalled(f"{problem}: run `bash {INSTALL_SCRIPT}` (as root) first")

@@ -26,7 +26,7 @@ def run(ctx: Context) -> int:
         )
     finally:
         http.close()
-    names = account.account_names
+    names = assertion.account_names(account.account_names)
     if ctx.args.json:
         ctx.out(
             json.dumps(
