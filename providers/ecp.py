@@ -34,6 +34,7 @@ from samljit.idp.api import (
     UntrustedXmlError,
     acs_for_urn,
     ask_code,
+    duo_factor_kind,
     one_line,
     parse_untrusted,
 )
@@ -51,15 +52,6 @@ _NS = {"S": SOAP_NS, "ecp": ECP_NS, "samlp": SAMLP_NS}
 #: A Duo push is approved while the one POST waits for the IdP's answer.
 DUO_READ_SECONDS = 60.0
 MAX_ANSWER_BYTES = 2 * 1024 * 1024
-#: ``duo_factor`` spellings (samljit's, Duo's own, saml2aws's) → Shibboleth's header value.
-DUO_FACTORS = {
-    "auto": "auto",
-    "push": "push",
-    "duo push": "push",
-    "passcode": "passcode",
-    "phone": "phone",
-    "phone call": "phone",
-}
 STEP = "ECP login"
 _CHECK_HINT = (
     "someone on the path (a proxy) may be redirecting the login; do not retry from this "
@@ -122,13 +114,8 @@ class ShibbolethEcpProvider(Provider):
         code = secrets.mfa_token
         if not (factor_setting or device or code):
             return {}
-        factor = DUO_FACTORS.get(factor_setting.lower()) if factor_setting else "auto"
-        if factor is None:
-            raise ConfigError(
-                f"duo_factor {factor_setting!r} is not one samljit knows (Auto, Push, "
-                "Passcode, Phone)",
-                hint=f"run `samljit configure -a {self.account.name} --duo-factor Auto`",
-            )
+        # Shibboleth's header values are samljit's factor kinds in lower case
+        factor = duo_factor_kind(factor_setting).lower() if factor_setting else "auto"
         if code and factor == "auto":
             factor = "passcode"  # a code given: use it rather than a push
         headers = {"X-Shibboleth-Duo-Factor": factor}

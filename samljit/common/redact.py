@@ -96,6 +96,13 @@ SECRET_NAMES = frozenset(
         "sctx",
         "originalrequest",
         "request",  # Entra ID's ctx, as ProcessAuth's and KMSI's field
+        # Duo's Universal Prompt: its session, transaction ids, the code of the way back
+        "sid",
+        "tx",
+        "txid",
+        "push_txid",
+        "duo_code",
+        "authkey",
     }
 )
 

@@ -36,6 +36,14 @@ from samljit.common.text import one_line, printable
 from samljit.common.xmlsafe import UntrustedXmlError, parse_untrusted
 from samljit.config.accounts import Account
 from samljit.idp import fido, nssdb
+from samljit.idp.duo import (
+    DUO_KEYS,
+    DuoFactor,
+    DuoPrompt,
+    duo_factor_kind,
+    duo_prompt,
+    is_duo_prompt,
+)
 from samljit.idp.forms import GENERIC, PINGID_PUSH, Flavor, FormLogin, FormProvider
 from samljit.idp.mfa import Factor, ask_code, choose, seconds_until
 from samljit.idp.page import (
@@ -67,6 +75,7 @@ __all__ = [
     "ACCEPT_JSON",
     "API_VERSION",
     "CA_BUNDLE_VARIABLES",
+    "DUO_KEYS",
     "GENERIC",
     "PARTITIONS",
     "PINGID_PUSH",
@@ -75,6 +84,8 @@ __all__ = [
     "AuthenticationError",
     "ConfigError",
     "DoctorFinding",
+    "DuoFactor",
+    "DuoPrompt",
     "Factor",
     "Field",
     "Flavor",
@@ -99,8 +110,11 @@ __all__ = [
     "atomic_write",
     "choose",
     "current_platform",
+    "duo_factor_kind",
+    "duo_prompt",
     "entry_key",
     "fido",
+    "is_duo_prompt",
     "is_loopback_host",
     "js_unescape",
     "json_object",

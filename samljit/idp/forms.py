@@ -44,8 +44,9 @@ from samljit.common.terminal import Terminal
 from samljit.common.text import printable
 from samljit.config.accounts import Account
 from samljit.idp import mfa
+from samljit.idp.duo import DUO_KEYS, DuoPrompt, duo_prompt, is_duo_prompt
 from samljit.idp.page import Field, Form, Page, parse_page, resolve, shorten, web_url
-from samljit.idp.provider import LoginSecrets, Provider
+from samljit.idp.provider import LoginSecrets, Provider, ProviderKey
 
 if TYPE_CHECKING:
     import requests
@@ -212,8 +213,11 @@ class FormLogin:
         *,
         notify: Callable[..., None] | None = None,
         mfa: str = "Auto",
+        duo: Callable[[], DuoPrompt] | None = None,
     ) -> None:
         self.flavor = flavor
+        #: Makes the driver of Duo's Universal Prompt, for a flow that reaches it.
+        self.duo = duo
         #: The account's ``mfa``: ``TOTP`` picks a method select's code option even when no
         #: code was given up front (it is then asked for).
         self.mfa = (mfa or "Auto").strip().upper()
@@ -510,6 +514,9 @@ class FormLogin:
                 if response.status_code not in (307, 308):
                     method, body = "GET", None
                 step = self.flavor.step("redirect")
+                if is_duo_prompt(url) and self.duo is not None:
+                    url, method, body = self.duo().complete(url), "GET", None
+                    step = self.flavor.step("redirect back from Duo")
                 continue
             return self._page(response, url, step)
 
@@ -647,6 +654,7 @@ class FormProvider(Provider):
 
     flavor: ClassVar[Flavor] = GENERIC
     mfa_options: ClassVar[tuple[str, ...]] = ("Auto", "TOTP")
+    keys: ClassVar[tuple[ProviderKey, ...]] = (*Provider.keys, *DUO_KEYS)
 
     def login(self, secrets: LoginSecrets) -> str:
         walk = FormLogin(
@@ -657,5 +665,6 @@ class FormProvider(Provider):
             secrets,
             notify=self.notify,
             mfa=self.account.mfa,
+            duo=lambda: duo_prompt(self, secrets.mfa_token),
         )
         return walk.run(self.flavor.start_url(self.account))

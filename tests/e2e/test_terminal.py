@@ -197,7 +197,7 @@ def test_configure_interactively(cli: Cli, jumpcloud: JumpCloudEmulator) -> None
     child.send(jumpcloud.sso_url(SLUG) + "\r")
     child.expect("Username:")
     child.send(EMAIL + "\r")
-    child.expect("MFA \\(Auto, TOTP, PUSH, WEBAUTHN\\) \\[Auto\\]:")
+    child.expect("MFA \\(Auto, TOTP, PUSH, WEBAUTHN, DUO\\) \\[Auto\\]:")
     child.send("totp\r")
     child.expect("AWS profile to write \\[production\\]:")
     child.send("\r")

@@ -299,7 +299,7 @@ def test_a_duo_passcode_without_a_code_or_terminal_is_a_clear_error(tmp_path: Pa
 
 
 def test_an_unknown_duo_factor_is_a_config_error(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match="duo_factor 'yubikey'"):
+    with pytest.raises(ConfigError, match="duo_factor is set to 'yubikey'"):
         login(tmp_path, ok, duo_factor="yubikey")
 
 

@@ -201,8 +201,8 @@ def _ask_key(
             return exc.message
         return None
 
-    if key.secret:
-        return  # never in the file: SAMLJIT_<NAME> in the environment
+    if key.secret or not key.ask:
+        return  # never in the file (SAMLJIT_<NAME> in the environment), or flag-only
     default = values.get(key.name) or key.default or ""
     answer = ctx.terminal.ask(
         key.help,
