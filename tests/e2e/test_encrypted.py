@@ -25,6 +25,8 @@ DEV_IDP = f"arn:aws:iam::{DEV}:saml-provider/Corp"
 PROD_ADMIN = f"arn:aws:iam::{PROD}:role/Admin"
 DEV_RO = f"arn:aws:iam::{DEV}:role/ReadOnly"
 ROLES = [(PROD_ADMIN, PROD_IDP), (DEV_RO, DEV_IDP)]
+#: An account pinned to one role: samljit needs no sign-in page to choose.
+PINNED_ADMIN = f"principal_arn = {PROD_IDP}\nrole_arn = {PROD_ADMIN}\n"
 
 
 @pytest.fixture(scope="module")
@@ -122,14 +124,7 @@ def test_roles_from_the_signin_page_and_the_encrypted_response_to_sts_byte_for_b
 def test_a_full_role_arn_needs_no_page(
     cli: Cli, tmp_path: Path, keys: tuple[IamKey, SigningPair], front: DecryptingSts
 ) -> None:
-    setup(
-        cli,
-        tmp_path,
-        keys,
-        front,
-        None,
-        f"principal_arn = {PROD_IDP}\nrole_arn = {PROD_ADMIN}\n",
-    )
+    setup(cli, tmp_path, keys, front, None, PINNED_ADMIN)
     cli.env["SAMLJIT_SIGNIN_URL"] = "http://127.0.0.1:9/saml"  # nothing listens: not asked
     ran = cli.run("login", "-a", "corp")
     assert ran.returncode == 0, ran.stderr
@@ -149,15 +144,7 @@ def test_without_principal_arn_it_is_exit_2_naming_the_key(
 def test_an_unsigned_response_under_pinning_is_refused(
     cli: Cli, tmp_path: Path, keys: tuple[IamKey, SigningPair], front: DecryptingSts
 ) -> None:
-    setup(
-        cli,
-        tmp_path,
-        keys,
-        front,
-        None,
-        f"principal_arn = {PROD_IDP}\nrole_arn = {PROD_ADMIN}\n",
-        sign_response=False,
-    )
+    setup(cli, tmp_path, keys, front, None, PINNED_ADMIN, sign_response=False)
     ran = cli.run("login", "-a", "corp")
     assert ran.returncode == 3, ran.stderr
     assert ran.stderr.startswith("samljit: error: signature check failed: the assertion is encr")
