@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import secrets as random_ids
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, ClassVar
 
 from samljit.idp.api import (
@@ -49,6 +50,30 @@ SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
 #: is what an ECP announces to an SP; SimpleSAMLphp answers it with 405).
 CONTENT_TYPE = "text/xml; charset=utf-8"
 _NS = {"S": SOAP_NS, "ecp": ECP_NS, "samlp": SAMLP_NS}
+
+
+def authn_request_envelope(request_id: str, acs: str, issuer: str, moment: datetime) -> bytes:
+    """The SOAP envelope of an ECP AuthnRequest (PAOS binding, answer to ``acs``), issued by
+    ``issuer`` at ``moment`` (UTC)."""
+    from lxml import etree
+
+    envelope = etree.Element(f"{{{SOAP_NS}}}Envelope", nsmap={"S": SOAP_NS})
+    body = etree.SubElement(envelope, f"{{{SOAP_NS}}}Body")
+    request = etree.SubElement(
+        body,
+        f"{{{SAMLP_NS}}}AuthnRequest",
+        nsmap={"samlp": SAMLP_NS, "saml": SAML_NS},
+        ID=request_id,
+        Version="2.0",
+        IssueInstant=moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        ProtocolBinding=PAOS_BINDING,
+        AssertionConsumerServiceURL=acs,
+    )
+    etree.SubElement(request, f"{{{SAML_NS}}}Issuer").text = issuer
+    data: bytes = etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+    return data
+
+
 #: A Duo push is approved while the one POST waits for the IdP's answer.
 DUO_READ_SECONDS = 60.0
 MAX_ANSWER_BYTES = 2 * 1024 * 1024
@@ -130,24 +155,7 @@ class ShibbolethEcpProvider(Provider):
         return headers
 
     def _envelope(self, request_id: str, acs: str) -> bytes:
-        from lxml import etree
-
-        moment = self.services.now().strftime("%Y-%m-%dT%H:%M:%SZ")
-        envelope = etree.Element(f"{{{SOAP_NS}}}Envelope", nsmap={"S": SOAP_NS})
-        body = etree.SubElement(envelope, f"{{{SOAP_NS}}}Body")
-        request = etree.SubElement(
-            body,
-            f"{{{SAMLP_NS}}}AuthnRequest",
-            nsmap={"samlp": SAMLP_NS, "saml": SAML_NS},
-            ID=request_id,
-            Version="2.0",
-            IssueInstant=moment,
-            ProtocolBinding=PAOS_BINDING,
-            AssertionConsumerServiceURL=acs,
-        )
-        etree.SubElement(request, f"{{{SAML_NS}}}Issuer").text = self.account.aws_urn
-        data: bytes = etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
-        return data
+        return authn_request_envelope(request_id, acs, self.account.aws_urn, self.services.now())
 
     def _exchange(self, acs: str, authorization: str | None, duo: dict[str, str]) -> _Answer:
         """One ECP round trip (``authorization`` None: the kept session's cookies only)."""

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from providers.ecp import authn_request_envelope
 from tests.support.simplesamlphp import AWS_ACS, AWS_URN, SimpleSamlPhp, _php
 
 if TYPE_CHECKING:
@@ -82,25 +83,11 @@ def authn_request(
     acs_url: str = AWS_ACS,
     now: datetime | None = None,
 ) -> tuple[str, bytes]:
-    """``(ID, SOAP envelope)`` of an ECP AuthnRequest, built as the protocol page's §2 shows."""
-    from lxml import etree
-
+    """``(ID, SOAP envelope)`` of an ECP AuthnRequest, built as the protocol page's §2 shows
+    (by the ShibbolethECP provider's own builder: one way to write it)."""
     request_id = request_id or new_request_id()
     moment = (now or datetime.now(timezone.utc)).astimezone(timezone.utc)
-    envelope = etree.Element(f"{{{SOAP_NS}}}Envelope", nsmap={"S": SOAP_NS})
-    body = etree.SubElement(envelope, f"{{{SOAP_NS}}}Body")
-    request = etree.SubElement(
-        body,
-        f"{{{SAMLP_NS}}}AuthnRequest",
-        nsmap={"samlp": SAMLP_NS, "saml": SAML_NS},
-        ID=request_id,
-        Version="2.0",
-        IssueInstant=moment.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        ProtocolBinding=PAOS_BINDING,
-        AssertionConsumerServiceURL=acs_url,
-    )
-    etree.SubElement(request, f"{{{SAML_NS}}}Issuer").text = issuer
-    return request_id, etree.tostring(envelope, xml_declaration=True, encoding="UTF-8")
+    return request_id, authn_request_envelope(request_id, acs_url, issuer, moment)
 
 
 def post_ecp(
