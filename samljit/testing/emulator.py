@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from samljit.tools.sandbox.server import LoopbackServer, Service
 
 E = TypeVar("E", bound="LoopbackEmulator")
+T = TypeVar("T")
 #: How often an emulator's serving loop looks for :meth:`LoopbackEmulator.stop` (seconds).
 STOP_POLL = 0.01
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -155,17 +156,21 @@ class RecordingEmulator(LoopbackEmulator):
         self._failures: list[Failure] = []
 
     # -- what tests look at ---------------------------------------------------------------------
+    def _snapshot(self, items: Iterable[T]) -> list[T]:
+        """``items`` as a list, read under the emulator's lock (the serving thread may be
+        adding to them)."""
+        with self._lock:
+            return list(items)
+
     @property
     def log(self) -> list[LoggedRequest]:
         """Every request so far (a snapshot), bodies redacted."""
-        with self._lock:
-            return list(self._log)
+        return self._snapshot(self._log)
 
     @property
     def requests(self) -> list[tuple[str, str]]:
         """Every request so far as ``(method, path)`` (a snapshot)."""
-        with self._lock:
-            return [(r.method, r.path) for r in self._log]
+        return self._snapshot((r.method, r.path) for r in self._log)
 
     def count(self, method: str, path: str) -> int:
         return self.requests.count((method, path))
@@ -173,20 +178,17 @@ class RecordingEmulator(LoopbackEmulator):
     @property
     def issued(self) -> list[str]:
         """Every SAMLResponse served (tests check none of them leaked)."""
-        with self._lock:
-            return list(self._issued)
+        return self._snapshot(self._issued)
 
     @property
     def issued_cookies(self) -> list[str]:
         """Every session cookie value set (the leak check looks for them)."""
-        with self._lock:
-            return list(self._issued_cookies)
+        return self._snapshot(self._issued_cookies)
 
     @property
     def cookies_set(self) -> list[tuple[str, str]]:
         """Every cookie set so far, as ``(name, value)`` (deletions left out)."""
-        with self._lock:
-            return list(self._cookies_set)
+        return self._snapshot(self._cookies_set)
 
     def fail_next(
         self,

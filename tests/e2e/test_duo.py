@@ -14,7 +14,7 @@ import pytest
 
 from samljit.tools.sandbox.response import RoleGrant
 from tests.emulators import duo as d
-from tests.emulators.duo import DuoEmulator, DuoUser, Phone
+from tests.emulators.duo import DuoEmulator, DuoUser, Phone, three_phone_user
 from tests.emulators.duo_idp import DuoShibbolethEmulator
 from tests.emulators.formidp import FormUser
 from tests.emulators.jumpcloud import JumpCloudEmulator
@@ -40,15 +40,7 @@ NAMES = ("ada", "denied", "slow", "desk", "keyonly", "second", "waved", "caller"
 
 def duo_users() -> list[DuoUser]:
     return [
-        DuoUser(
-            "ada",
-            phones=[
-                Phone("iPhone 15", "1234", passcodes=["123456"]),
-                Phone("Work Pixel 8", "5678", push="deny", call="deny"),
-                Phone("Desk phone", "9012", landline=True),
-            ],
-            passcodes=["999000111"],
-        ),
+        three_phone_user("ada"),
         DuoUser("denied", phones=[Phone(push="deny")]),
         DuoUser("slow", phones=[Phone(push="timeout", call="timeout")]),
         DuoUser("desk", phones=[Phone("Desk phone", "9012", landline=True)]),

@@ -20,7 +20,15 @@ import requests
 from samljit.idp.fido import unb64url
 from samljit.tools.sandbox.response import RoleGrant
 from tests.emulators import duo as d
-from tests.emulators.duo import Client, DuoEmulator, DuoUser, Phone, jwt_decode, jwt_encode
+from tests.emulators.duo import (
+    Client,
+    DuoEmulator,
+    DuoUser,
+    Phone,
+    jwt_decode,
+    jwt_encode,
+    three_phone_user,
+)
 from tests.emulators.duo_idp import (
     CALLBACK_PATH,
     DUO_FAILED,
@@ -47,15 +55,7 @@ class Clock:
 
 def users() -> list[DuoUser]:
     return [
-        DuoUser(
-            "ada",
-            phones=[
-                Phone("iPhone 15", "1234", passcodes=["123456"]),
-                Phone("Work Pixel 8", "5678", push="deny", call="deny"),
-                Phone("Desk phone", "9012", landline=True),
-            ],
-            passcodes=["999000111"],
-        ),
+        three_phone_user("ada"),
         DuoUser("slow", phones=[Phone(push="timeout", call="timeout")]),
         DuoUser("twice", phones=[Phone(push=["deny", "approve"], answer_after=1)]),
         DuoUser("keyonly", webauthn=True),

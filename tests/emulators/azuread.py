@@ -529,14 +529,12 @@ class AzureAdEmulator(RecordingEmulator):
 
     def sms_codes(self, upn: str) -> list[str]:
         """The codes "texted" to ``upn``, oldest first."""
-        with self._lock:
-            return [code for who, code in self._sms if who == upn.lower()]
+        return self._snapshot(code for who, code in self._sms if who == upn.lower())
 
     @property
     def entropies(self) -> list[int]:
         """The number-matching numbers shown for each push, oldest first."""
-        with self._lock:
-            return list(self._entropies)
+        return self._snapshot(self._entropies)
 
     @property
     def issued_tokens(self) -> list[str]:

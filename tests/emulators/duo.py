@@ -57,6 +57,7 @@ from werkzeug.wrappers import Request, Response
 from samljit.idp.fido import b64url, unb64url
 from samljit.testing.emulator import Failure, RecordingEmulator
 from samljit.tools.sandbox.server import LoopbackServer
+from tests.emulators import scripted
 
 DUO_HOST = "127.0.0.2"
 REDACTED = "***"
@@ -199,11 +200,7 @@ class Phone:
     key: str = field(default_factory=_device_key)
 
     def answer(self, kind: Literal["push", "call"], attempt: int) -> Answer:
-        chosen = self.push if kind == "push" else self.call
-        if isinstance(chosen, str):
-            return chosen
-        seq = list(chosen)
-        return seq[min(attempt, len(seq) - 1)] if seq else "approve"
+        return scripted(self.push if kind == "push" else self.call, attempt, "approve")
 
     @property
     def factors(self) -> list[str]:
@@ -248,6 +245,20 @@ class DuoUser:
         if self.webauthn:
             order.append({"factor": WEBAUTHN})
         return order
+
+
+def three_phone_user(username: str) -> DuoUser:
+    """A user with every phone shape: a smartphone that approves (its passcode ``123456``),
+    one that denies push and call, and a landline; bypass code ``999000111``."""
+    return DuoUser(
+        username,
+        phones=[
+            Phone("iPhone 15", "1234", passcodes=["123456"]),
+            Phone("Work Pixel 8", "5678", push="deny", call="deny"),
+            Phone("Desk phone", "9012", landline=True),
+        ],
+        passcodes=["999000111"],
+    )
 
 
 @dataclass
@@ -375,38 +386,32 @@ class DuoEmulator(RecordingEmulator):
     def secrets_issued(self) -> list[str]:
         """Every secret handed out so far: sid, tx, _xsrf, txid, codes, state, cookies,
         tokens, pwl authkeys and push txids."""
-        with self._lock:
-            return list(self._secrets_issued)
+        return self._snapshot(self._secrets_issued)
 
     @property
     def pushes(self) -> list[tuple[str, str]]:
         """Every push sent, as ``(username, device index)``."""
-        with self._lock:
-            return list(self._pushes)
+        return self._snapshot(self._pushes)
 
     @property
     def calls(self) -> list[tuple[str, str]]:
         """Every phone call placed, as ``(username, device index)``."""
-        with self._lock:
-            return list(self._calls)
+        return self._snapshot(self._calls)
 
     @property
     def sms_sent(self) -> list[tuple[str, str]]:
         """Every SMS passcode sent, as ``(device index, code)``."""
-        with self._lock:
-            return list(self._sms_sent)
+        return self._snapshot(self._sms_sent)
 
     @property
     def step_up_codes(self) -> list[str]:
         """Every Verified Duo Push code shown (samljit must print it)."""
-        with self._lock:
-            return list(self._step_up_codes)
+        return self._snapshot(self._step_up_codes)
 
     @property
     def exchanges(self) -> list[dict[str, Any]]:
         """Every successful code exchange: ``username``, ``factor``, ``client_id``."""
-        with self._lock:
-            return [dict(e) for e in self._exchanges]
+        return self._snapshot(dict(e) for e in self._exchanges)
 
     @property
     def poll_times(self) -> list[float]:

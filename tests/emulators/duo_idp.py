@@ -79,14 +79,12 @@ class DuoShibbolethEmulator(ShibbolethEmulator):
     @property
     def secrets_issued(self) -> list[str]:
         """Every secret this IdP handed out for Duo: ``state`` and the ``request`` JWT."""
-        with self._lock:
-            return list(self._secrets_issued)
+        return self._snapshot(self._secrets_issued)
 
     @property
     def duo_results(self) -> list[dict[str, Any]]:
         """The ``id_token`` claims of every code exchanged with Duo."""
-        with self._lock:
-            return [dict(r) for r in self._duo_results]
+        return self._snapshot(dict(r) for r in self._duo_results)
 
     # -- flow --------------------------------------------------------------------------------
     def dispatch(self, request: Request) -> Response:

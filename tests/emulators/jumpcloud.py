@@ -333,8 +333,7 @@ class JumpCloudEmulator(RecordingEmulator):
     @property
     def submitted(self) -> list[tuple[str, dict[str, Any]]]:
         """JSON bodies POSTed, as ``(path, body)``; password and otp values are redacted."""
-        with self._lock:
-            return [(p, dict(b)) for p, b in self._submitted]
+        return self._snapshot((p, dict(b)) for p, b in self._submitted)
 
     def end_sessions(self) -> None:
         """End every SSO session (the session cookies no longer open the SSO page)."""

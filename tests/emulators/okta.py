@@ -67,6 +67,7 @@ from urllib.parse import quote, urlsplit
 from werkzeug.wrappers import Request, Response
 
 from samljit.testing.emulator import ISSUED, Failure, RecordingEmulator
+from tests.emulators import scripted
 
 if TYPE_CHECKING:
     from tests.emulators.duo import DuoEmulator
@@ -235,10 +236,7 @@ class Factor:
         return f"{self.provider} {self.factor_type}".upper()
 
     def behaviour(self, attempt: int) -> PushBehaviour:
-        if isinstance(self.push, str):
-            return self.push
-        seq = list(self.push)
-        return seq[min(attempt, len(seq) - 1)] if seq else "accept"
+        return scripted(self.push, attempt, "accept")
 
 
 def push_factor(
@@ -697,8 +695,7 @@ class OktaEmulator(RecordingEmulator):
     @property
     def sent_codes(self) -> list[tuple[str, str]]:
         """``(factor id, code)`` for each SMS, call or email code "sent"."""
-        with self._lock:
-            return list(self._sent_codes)
+        return self._snapshot(self._sent_codes)
 
     def last_code(self, factor_id: str) -> str:
         return next(c for f, c in reversed(self.sent_codes) if f == factor_id)
@@ -706,8 +703,7 @@ class OktaEmulator(RecordingEmulator):
     @property
     def sessions(self) -> list[str]:
         """The ids of the live sessions (``sid``/``idx`` cookie values)."""
-        with self._lock:
-            return list(self._sessions)
+        return self._snapshot(self._sessions)
 
     # -- WSGI --------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:

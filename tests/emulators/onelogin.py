@@ -66,6 +66,7 @@ from werkzeug.wrappers import Request, Response
 from samljit.testing.emulator import Failure, RecordingEmulator
 from samljit.tools.sandbox.response import RoleGrant, RoleOrder, SignTarget, build_response, sign
 from samljit.tools.sandbox.response import encode as encode_response
+from tests.emulators import scripted
 from tests.emulators.jumpcloud import (
     DEFAULT_CERT_PATH,
     DEFAULT_KEY_PATH,
@@ -142,10 +143,7 @@ class Device:
     key_id: str = ""
 
     def outcome(self, attempt: int) -> PushOutcome:
-        if isinstance(self.push, str):
-            return self.push
-        seq = list(self.push)
-        return seq[min(attempt, len(seq) - 1)] if seq else "accept"
+        return scripted(self.push, attempt, "accept")
 
 
 def protect(
@@ -424,8 +422,7 @@ class OneLoginEmulator(RecordingEmulator):
     @property
     def sent_codes(self) -> list[tuple[int, str]]:
         """``(device_id, code)`` for each SMS "sent"."""
-        with self._lock:
-            return list(self._sent_codes)
+        return self._snapshot(self._sent_codes)
 
     def last_code(self, device_id: int) -> str:
         return next(c for d, c in reversed(self.sent_codes) if d == device_id)
@@ -434,14 +431,12 @@ class OneLoginEmulator(RecordingEmulator):
     def issued_tokens(self) -> list[str]:
         """Access/refresh tokens, ``state_token`` values, the API secrets and every OTP
         received: secrets the leak check looks for."""
-        with self._lock:
-            return list(self._issued_tokens)
+        return self._snapshot(self._issued_tokens)
 
     @property
     def issued_codes(self) -> list[str]:
         """The SMS codes sent (one-time codes, looked for as numbers on their own)."""
-        with self._lock:
-            return list(self._issued_codes)
+        return self._snapshot(self._issued_codes)
 
     # -- recording (works with and without samljit.testing.emulator's ISSUED registry) -------
     def _secret(self, value: str) -> str:
