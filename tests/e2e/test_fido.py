@@ -5,7 +5,6 @@ tests/support/softkey.py that the test provisions. Every failure ends in one cle
 
 from __future__ import annotations
 
-import configparser
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,25 +20,11 @@ from tests.emulators.jumpcloud import (
 )
 from tests.emulators.okta import OktaEmulator, User, push_factor, webauthn_factor
 from tests.support.accounts import PASSWORD, PROD_GRANTS, RO_ARN, account_config, make_user
-from tests.support.cli import Cli
+from tests.support.cli import Cli, error_line
 from tests.support.paths import FORMER_SWITCHES, REPO, SAMLJIT, plant_tests_package
 from tests.support.softkey import PRODUCT, Credential, SoftKeyStore, enroll, softkey_env
 
 APP = "0oa1acme2aws3app4"
-
-
-def error_line(ran: Any) -> str:
-    lines = [line for line in ran.stderr.splitlines() if line.startswith("samljit: error:")]
-    assert len(lines) == 1, ran.stderr
-    return lines[0]
-
-
-def logged_in(cli: Cli, profile: str) -> bool:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(cli.credentials)
-    return parser.has_section(profile) and "/AcmeJumpCloudAdminRO/" in parser[profile].get(
-        "x_principal_arn", ""
-    )
 
 
 @pytest.fixture
@@ -79,7 +64,7 @@ def test_jumpcloud_security_key_end_to_end(
     ran = jc_login(cli, jumpcloud, store)
     assert ran.returncode == 0, ran.stderr
     assert f"Touch your security key ({PRODUCT})" in ran.stderr
-    assert logged_in(cli, "production")
+    assert cli.logged_in("production")
     assert store.counter > before
     assert jumpcloud.count("GET", "/userconsole/auth/webauthn") == 1
     assert jumpcloud.count("POST", "/userconsole/auth/webauthn") == 1
@@ -221,7 +206,7 @@ def test_jumpcloud_pin_through_a_terminal(
     child.close()
     cli.outputs.append(child.before or "")
     assert child.exitstatus == 0, child.before
-    assert logged_in(cli, "production")
+    assert cli.logged_in("production")
 
 
 def test_jumpcloud_ctrl_c_while_waiting_for_the_touch_is_clean(
@@ -289,7 +274,7 @@ def test_the_former_test_switches_mean_nothing_to_samljit(
         ran = cli.run(*login, env=switches, python_m=python_m)
         assert (ran.returncode, ran.stdout, ran.stderr) == (plain.returncode, "", plain.stderr)
     assert not mark.exists(), mark.read_text()
-    assert store.counter == before and not logged_in(cli, "production")
+    assert store.counter == before and not cli.logged_in("production")
 
 
 # -- Okta -------------------------------------------------------------------------------------
@@ -338,7 +323,7 @@ def test_okta_security_key_end_to_end(cli: Cli, okta: OktaEmulator, store: SoftK
     ran = okta_login(cli, okta, store, login)
     assert ran.returncode == 0, ran.stderr
     assert f"Touch your security key ({PRODUCT})" in ran.stderr
-    assert logged_in(cli, "okta")
+    assert cli.logged_in("okta")
 
 
 def test_okta_auto_keeps_push_and_webauthn_picks_the_key(

@@ -6,7 +6,6 @@ tests/unit/test_okta.py)."""
 
 from __future__ import annotations
 
-import configparser
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -30,7 +29,7 @@ from tests.emulators.okta import (
     yubikey_factor,
 )
 from tests.support.accounts import PASSWORD, PROD_GRANTS, RO_ARN, TOTP_SECRET, fresh_code
-from tests.support.cli import Cli
+from tests.support.cli import Cli, error_line
 
 APP = "0oa1acme2aws3app4"
 CLIENT = "0oa1acme2native3cli4"
@@ -112,23 +111,11 @@ def login(cli: Cli, *extra: str, env: dict[str, str] | None = None) -> Any:
     return cli.run("login", "-a", "okta", "--skip-prompt", *extra, env=env)
 
 
-def logged_in(cli: Cli) -> bool:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(cli.credentials)
-    return parser.has_section("okta") and parser["okta"]["x_principal_arn"].startswith(
-        "arn:aws:sts::012345678987:assumed-role/AcmeJumpCloudAdminRO/"
-    )
-
-
 def code(cli: Cli, value: str | None = None) -> str:
     if value is None:
         return fresh_code(cli)
     cli.secrets.add(value)
     return value
-
-
-def error_line(ran: Any) -> str:
-    return next(line for line in ran.stderr.splitlines() if line.startswith("samljit: error:"))
 
 
 # -- push -------------------------------------------------------------------------------------
@@ -138,7 +125,7 @@ def test_push_accepted(cli: Cli, okta: OktaEmulator) -> None:
     assert ran.returncode == 0, ran.stderr
     assert "Okta Verify push sent to Ada's phone: approve it there." in ran.stderr
     assert "Pick" not in ran.stderr
-    assert logged_in(cli)
+    assert cli.logged_in("okta")
 
 
 def test_push_number_challenge_is_shown(cli: Cli, okta: OktaEmulator) -> None:
@@ -146,7 +133,7 @@ def test_push_number_challenge_is_shown(cli: Cli, okta: OktaEmulator) -> None:
     ran = login(cli, "--quiet")  # the number is shown even with --quiet
     assert ran.returncode == 0, ran.stderr
     assert ran.stderr.count("Pick 47 in Okta Verify (") == 1
-    assert logged_in(cli)
+    assert cli.logged_in("okta")
 
 
 @pytest.mark.parametrize(
@@ -173,7 +160,7 @@ def test_totp_good(cli: Cli, okta: OktaEmulator, user: str, mfa: str) -> None:
     cli.write_config(config(okta, user, mfa=mfa))
     ran = login(cli, "--mfa-token", code(cli))
     assert ran.returncode == 0, ran.stderr
-    assert logged_in(cli)
+    assert cli.logged_in("okta")
 
 
 def test_totp_bad_shows_oktas_words(cli: Cli, okta: OktaEmulator) -> None:
@@ -209,7 +196,7 @@ def test_code_sent_by_okta(
     ran = login(cli, "--mfa-token", code(cli, value))
     assert ran.returncode == 0, ran.stderr
     assert said in ran.stderr
-    assert logged_in(cli)
+    assert cli.logged_in("okta")
 
 
 def test_sms_wrong_code(cli: Cli, okta: OktaEmulator) -> None:
@@ -275,7 +262,7 @@ def test_password_warning_is_one_line(cli: Cli, okta: OktaEmulator) -> None:
     ran = login(cli)
     assert ran.returncode == 0, ran.stderr
     assert ran.stderr.count("samljit: warning: your Okta password expires soon (in 5 days)") == 1
-    assert logged_in(cli)
+    assert cli.logged_in("okta")
 
 
 def test_bad_password_is_oktas_error_summary(cli: Cli, okta: OktaEmulator) -> None:
@@ -296,7 +283,7 @@ def test_rate_limit_near_waits_and_retries(cli: Cli, okta: OktaEmulator) -> None
     ran = login(cli)
     assert ran.returncode == 0, ran.stderr
     assert okta.count("POST", "/api/v1/authn") == 2  # the throttled one, then the retry
-    assert logged_in(cli)
+    assert cli.logged_in("okta")
 
 
 def test_rate_limit_far_says_when_to_retry(cli: Cli, okta: OktaEmulator) -> None:
@@ -320,7 +307,7 @@ def test_identity_engine_device_flow(cli: Cli, make_idx: Callable[..., OktaEmula
     assert f"open {emu.base_url}/activate?user_code=" in ran.stderr
     assert "(within 10 min 0 s)" in ran.stderr
     assert emu.count("POST", "/api/v1/authn") == 0
-    assert logged_in(cli)
+    assert cli.logged_in("okta")
 
 
 @pytest.mark.parametrize(
@@ -520,7 +507,7 @@ def test_push_whose_expiry_is_past_by_the_local_clock_is_still_polled(
     cli.write_config(config(emu, "push"))
     ran = login(cli)
     assert ran.returncode == 0, ran.stderr
-    assert logged_in(cli)
+    assert cli.logged_in("okta")
 
 
 def test_success_without_a_session_token(

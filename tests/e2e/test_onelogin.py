@@ -25,7 +25,7 @@ from tests.emulators.onelogin import (
     yubikey_otp,
 )
 from tests.support.accounts import PASSWORD, PROD_GRANTS, RO_ARN, TOTP_SECRET, fresh_code
-from tests.support.cli import Cli
+from tests.support.cli import Cli, error_line
 from tests.support.keyring_backend import vault_env
 
 APP = "123456"
@@ -82,24 +82,12 @@ def login(cli: Cli, *extra: str, env: dict[str, str] | None = None) -> Any:
     return cli.run("login", "-a", "ol", "--skip-prompt", *extra, env={**SECRET_ENV, **(env or {})})
 
 
-def logged_in(cli: Cli) -> bool:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(cli.credentials)
-    return parser.has_section("ol") and parser["ol"]["x_principal_arn"].startswith(
-        "arn:aws:sts::012345678987:assumed-role/AcmeJumpCloudAdminRO/"
-    )
-
-
-def error_line(ran: Any) -> str:
-    return next(line for line in ran.stderr.splitlines() if line.startswith("samljit: error:"))
-
-
 # -- the API credential and the password ------------------------------------------------------
 def test_no_mfa_one_token_one_assertion(cli: Cli, onelogin: OneLoginEmulator) -> None:
     cli.write_config(config(onelogin, "plain"))
     ran = login(cli, "--debug")
     assert ran.returncode == 0, ran.stderr
-    assert logged_in(cli)
+    assert cli.logged_in("ol")
     stats = onelogin.stats
     assert (stats["token_calls"], stats["saml_assertion_calls"]) == (1, 1)
     assert stats["verify_factor_calls"] == 0
@@ -156,7 +144,7 @@ def test_configure_keeps_the_secret_in_the_keyring_only(
     assert "subdomain = acme" in text and f"app_id = {APP}" in text
     ran = cli.run("login", "-a", "ol", "--skip-prompt", env={**vault, "SAMLJIT_PASSWORD": PASSWORD})
     assert ran.returncode == 0, ran.stderr
-    assert logged_in(cli)
+    assert cli.logged_in("ol")
 
 
 def test_configure_without_a_secret_anywhere_is_exit_2(
@@ -207,7 +195,7 @@ def test_push_approved_one_push_one_poll(cli: Cli, onelogin: OneLoginEmulator) -
     ran = login(cli)
     assert ran.returncode == 0, ran.stderr
     assert "OneLogin Protect push sent: approve the sign-in on your phone." in ran.stderr
-    assert logged_in(cli)
+    assert cli.logged_in("ol")
     stats = onelogin.stats
     assert stats["pushes_sent"] == 1
     assert stats["polls"] == 1
@@ -431,4 +419,4 @@ def test_configure_asks_the_secret_on_a_terminal(cli: Cli, onelogin: OneLoginEmu
     assert CLIENT_SECRET not in transcript and CLIENT_SECRET not in cli.config.read_text()
     ran = cli.run("login", "-a", "ol", "--skip-prompt", env=vault_env(cli.home))
     assert ran.returncode == 0, ran.stderr  # the secret and the password from the keyring
-    assert logged_in(cli)
+    assert cli.logged_in("ol")

@@ -9,7 +9,6 @@ the factor-by-outcome matrix of the Note."""
 
 from __future__ import annotations
 
-import configparser
 import itertools
 import time
 from collections.abc import Callable, Iterator
@@ -30,7 +29,7 @@ from tests.emulators.ping import (
     yubikey_otp,
 )
 from tests.support.accounts import PASSWORD, PROD_GRANTS, RO_ARN, TOTP_SECRET, fresh_code
-from tests.support.cli import Cli
+from tests.support.cli import Cli, error_line
 
 DOMAIN = "acme.example"
 DESK_SECRET = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"
@@ -100,20 +99,6 @@ def login(cli: Cli, *extra: str, env: dict[str, str] | None = None) -> Any:
     return cli.run("login", "-a", "ping", "--skip-prompt", *extra, env=env)
 
 
-def logged_in(cli: Cli) -> bool:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(cli.credentials)
-    return parser.has_section("ping") and parser["ping"]["x_principal_arn"].startswith(
-        "arn:aws:sts::012345678987:assumed-role/AcmeJumpCloudAdminRO/"
-    )
-
-
-def error_line(ran: Any) -> str:
-    lines = [line for line in ran.stderr.splitlines() if line.startswith("samljit: error:")]
-    assert len(lines) == 1, ran.stderr
-    return lines[0]
-
-
 def otp_posts(ping: PingEmulators) -> int:
     return ping.pingid.posts_with("otp")
 
@@ -133,7 +118,7 @@ def test_no_mfa_user_logs_in_with_one_password_post(cli: Cli, ping: PingEmulator
     cli.write_config(config(ping.ping_url, "plain"))
     ran = login(cli)
     assert ran.returncode == 0, ran.stderr
-    assert logged_in(cli)
+    assert cli.logged_in("ping")
     assert counts(ping) == (1, 0, 0, 0)
 
 
@@ -141,7 +126,7 @@ def test_bare_host_url_is_expanded_as_saml2aws_does(cli: Cli, ping: PingEmulator
     cli.write_config(config(ping.pf.base_url, "plain"))
     ran = login(cli)
     assert ran.returncode == 0, ran.stderr
-    assert logged_in(cli)
+    assert cli.logged_in("ping")
 
 
 @pytest.mark.parametrize(
@@ -180,7 +165,7 @@ def test_push_approved_with_the_number_to_match(cli: Cli, ping: PingEmulators) -
     assert ran.returncode == 0, ran.stderr
     assert "PingID push sent to iPhone: approve it in the PingID app." in ran.stderr
     assert "Select 42 in your PingID app." in ran.stderr
-    assert logged_in(cli)
+    assert cli.logged_in("ping")
     assert counts(ping) == (1, 1, 1, 0)
 
 
@@ -225,7 +210,7 @@ def test_a_code_goes_through_use_code_and_sends_no_push(
     cli.write_config(config(ping.ping_url, "push", mfa=mfa))
     ran = login(cli, "--mfa-token", fresh_code(cli))
     assert ran.returncode == 0, ran.stderr
-    assert logged_in(cli)
+    assert cli.logged_in("ping")
     assert counts(ping) == (1, 0, 0, 1)
 
 
@@ -296,7 +281,7 @@ def test_pingone_takes_the_second_response(cli: Cli, ping: PingEmulators, shape:
     cli.write_config(config(getattr(ping.pingone, shape), "push", provider="PingOne"))
     ran = login(cli, "--debug")  # the leak check reads it: RelayState, both Responses
     assert ran.returncode == 0, ran.stderr
-    assert logged_in(cli)
+    assert cli.logged_in("ping")
     assert len(ping.saml_responses) == 2  # PF's to PingOne, PingOne's to AWS
     assert counts(ping) == (1, 1, 1, 0)
     ran = login(cli, "--force", env={"SAMLJIT_PASSWORD": ""})
@@ -357,7 +342,7 @@ def test_saml2aws_ping_sections_import_and_log_in(
     assert "provider = PingOne\n" in text
     ran = login(cli, "--mfa-token", fresh_code(cli))
     assert ran.returncode == 0, ran.stderr
-    assert logged_in(cli)
+    assert cli.logged_in("ping")
     assert counts(ping) == (1, 0, 0, 1)
 
 

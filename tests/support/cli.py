@@ -52,6 +52,13 @@ def run_samljit(
     )
 
 
+def error_line(ran: subprocess.CompletedProcess[str]) -> str:
+    """The one ``samljit: error:`` line of a run's stderr (asserted to be just one)."""
+    lines = [line for line in ran.stderr.splitlines() if line.startswith("samljit: error:")]
+    assert len(lines) == 1, ran.stderr
+    return lines[0]
+
+
 @dataclass
 class Cli:
     """Runs the installed samljit with HOME in a temp dir; remembers every output."""
@@ -68,6 +75,17 @@ class Cli:
     @property
     def credentials(self) -> Path:
         return self.home / ".aws" / "credentials"
+
+    def logged_in(self, profile: str) -> bool:
+        """Whether the credentials file holds ``profile`` as the test accounts' read-only role
+        (``RO_ARN`` in tests.support.accounts) assumed."""
+        import configparser
+
+        parser = configparser.ConfigParser(interpolation=None)
+        parser.read(self.credentials)
+        return parser.has_section(profile) and parser[profile].get(
+            "x_principal_arn", ""
+        ).startswith("arn:aws:sts::012345678987:assumed-role/AcmeJumpCloudAdminRO/")
 
     def run(
         self,
