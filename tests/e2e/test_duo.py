@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import pexpect
 import pytest
@@ -293,81 +294,60 @@ def test_debug_shows_no_duo_secret(cli: Cli, stack: Stack) -> None:
     # the leak check (cli's teardown) looks for every sid, tx, _xsrf, txid, code and state
 
 
-# -- JumpCloud's Duo -----------------------------------------------------------------------
-@pytest.fixture
-def jumpcloud_duo(cli: Cli) -> Iterator[tuple[JumpCloudEmulator, DuoEmulator]]:
-    users = [
-        DuoUser(EMAIL, phones=[Phone("iPhone 15", "1234", passcodes=["123456"])]),
-        DuoUser(DENIED_EMAIL, phones=[Phone(push="deny")]),
-    ]
-    with DuoEmulator(users) as duo:
-        people = [
-            make_user(totp_secret=None, push=None, duo=True),
-            make_user(email=DENIED_EMAIL, totp_secret=None, push=None, duo=True),
-        ]
-        with JumpCloudEmulator(people, duo=duo) as jumpcloud:
-            yield jumpcloud, duo
-            cli.secrets.update(duo.secrets_issued)
-
-
-@pytest.mark.parametrize("mfa", ["Auto", "DUO"])
-def test_jumpcloud_duo_push_logs_in(
-    cli: Cli, jumpcloud_duo: tuple[JumpCloudEmulator, DuoEmulator], mfa: str
-) -> None:
-    jumpcloud, duo = jumpcloud_duo
-    cli.write_config(account_config(jumpcloud, mfa=mfa))
-    ran = cli.run("login", "-a", "production")
-    assert ran.returncode == 0, ran.stderr
-    assert duo.pushes == [(EMAIL, "phone1")]
-    assert len(duo.exchanges) == 1
-    assert mfa_events(cli) == ["DUO"]
-
-
-def test_jumpcloud_duo_passcode(
-    cli: Cli, jumpcloud_duo: tuple[JumpCloudEmulator, DuoEmulator]
-) -> None:
-    jumpcloud, duo = jumpcloud_duo
-    cli.write_config(account_config(jumpcloud, mfa="DUO"))
-    ran = cli.run("login", "-a", "production", "--mfa-token", "123456")
-    assert ran.returncode == 0, ran.stderr
-    assert duo.pushes == []
-
-
-def test_jumpcloud_duo_push_denied(
-    cli: Cli, jumpcloud_duo: tuple[JumpCloudEmulator, DuoEmulator]
-) -> None:
-    jumpcloud, duo = jumpcloud_duo
-    cli.write_config(account_config(jumpcloud, mfa="DUO").replace(EMAIL, DENIED_EMAIL, 1))
-    ran = cli.run("login", "-a", "production")
-    assert ran.returncode == 3, ran.stderr
-    assert "Login request denied." in ran.stderr
-    assert duo.pushes == [(DENIED_EMAIL, "phone1")]
-
-
-# -- Okta's Duo (claims provider) ----------------------------------------------------------
+# -- Duo behind JumpCloud and behind Okta -----------------------------------------------------
 OKTA_APP = "0oa1duoapp"
 OKTA_USER = "ada@acme.example"
 
 
-@pytest.fixture
-def okta_duo(cli: Cli) -> Iterator[tuple[OktaEmulator, DuoEmulator]]:
+@dataclass
+class DuoFront:
+    """An IdP that hands the second factor to Duo: ``config(user, mfa)`` is the account for it,
+    named ``profile``; ``user`` approves every push; ``mfa`` is what its account says by
+    default."""
+
+    duo: DuoEmulator
+    profile: str
+    user: str
+    mfa: str
+    config: Callable[[str, str], str]
+
+
+@pytest.fixture(params=["jumpcloud", "okta"])
+def duo_front(request: pytest.FixtureRequest, cli: Cli) -> Iterator[DuoFront]:
+    user = EMAIL if request.param == "jumpcloud" else OKTA_USER
     users = [
-        DuoUser(OKTA_USER, phones=[Phone("iPhone 15", "1234", passcodes=["123456"])]),
+        DuoUser(user, phones=[Phone("iPhone 15", "1234", passcodes=["123456"])]),
         DuoUser(DENIED_EMAIL, phones=[Phone(push="deny")]),
     ]
     with DuoEmulator(users) as duo:
-        people = [
-            OktaUser(
-                email, PASSWORD, factors=[duo_universal_factor()], apps={OKTA_APP: PROD_GRANTS}
-            )
-            for email in (OKTA_USER, DENIED_EMAIL)
-        ]
-        with OktaEmulator(people, duo=duo) as okta:
-            yield okta, duo
-            cli.secrets.update(duo.secrets_issued)
+        if request.param == "jumpcloud":
+            people = [
+                make_user(totp_secret=None, push=None, duo=True),
+                make_user(email=DENIED_EMAIL, totp_secret=None, push=None, duo=True),
+            ]
+            with JumpCloudEmulator(people, duo=duo) as jumpcloud:
+                yield DuoFront(
+                    duo,
+                    "production",
+                    user,
+                    "DUO",
+                    lambda who, mfa: account_config(jumpcloud, mfa=mfa).replace(EMAIL, who, 1),
+                )
+        else:
+            okta_users = [
+                OktaUser(
+                    email, PASSWORD, factors=[duo_universal_factor()], apps={OKTA_APP: PROD_GRANTS}
+                )
+                for email in (OKTA_USER, DENIED_EMAIL)
+            ]
+            with OktaEmulator(okta_users, duo=duo) as okta:
+                yield DuoFront(
+                    duo, "okta", user, "Auto", lambda who, mfa: okta_config(okta, who, mfa)
+                )
+        cli.secrets.update(duo.secrets_issued)
 
 
-def okta_config(okta: OktaEmulator, user: str = OKTA_USER, mfa: str = "Auto") -> str:
+def okta_config(okta: OktaEmulator, user: str, mfa: str) -> str:
     return (
         f"[okta]\nprovider = Okta\nurl = {okta.app_url(OKTA_APP)}\nusername = {user}\n"
         f"mfa = {mfa}\naws_profile = okta\nrole_arn = {RO_ARN}\n"
@@ -375,33 +355,28 @@ def okta_config(okta: OktaEmulator, user: str = OKTA_USER, mfa: str = "Auto") ->
 
 
 @pytest.mark.parametrize("mfa", ["Auto", "DUO"])
-def test_okta_duo_push_logs_in(
-    cli: Cli, okta_duo: tuple[OktaEmulator, DuoEmulator], mfa: str
-) -> None:
-    okta, duo = okta_duo
-    cli.write_config(okta_config(okta, mfa=mfa))
-    ran = cli.run("login", "-a", "okta")
+def test_duo_push_logs_in(cli: Cli, duo_front: DuoFront, mfa: str) -> None:
+    cli.write_config(duo_front.config(duo_front.user, mfa))
+    ran = cli.run("login", "-a", duo_front.profile)
     assert ran.returncode == 0, ran.stderr
-    assert duo.pushes == [(OKTA_USER, "phone1")]
-    assert len(duo.exchanges) == 1
+    assert duo_front.duo.pushes == [(duo_front.user, "phone1")]
+    assert len(duo_front.duo.exchanges) == 1
     assert mfa_events(cli) == ["DUO"]
 
 
-def test_okta_duo_passcode(cli: Cli, okta_duo: tuple[OktaEmulator, DuoEmulator]) -> None:
-    okta, duo = okta_duo
-    cli.write_config(okta_config(okta))
-    ran = cli.run("login", "-a", "okta", "--mfa-token", "123456")
+def test_duo_passcode(cli: Cli, duo_front: DuoFront) -> None:
+    cli.write_config(duo_front.config(duo_front.user, duo_front.mfa))
+    ran = cli.run("login", "-a", duo_front.profile, "--mfa-token", "123456")
     assert ran.returncode == 0, ran.stderr
-    assert duo.pushes == []
+    assert duo_front.duo.pushes == []
 
 
-def test_okta_duo_push_denied(cli: Cli, okta_duo: tuple[OktaEmulator, DuoEmulator]) -> None:
-    okta, duo = okta_duo
-    cli.write_config(okta_config(okta, user=DENIED_EMAIL))
-    ran = cli.run("login", "-a", "okta")
+def test_duo_push_denied(cli: Cli, duo_front: DuoFront) -> None:
+    cli.write_config(duo_front.config(DENIED_EMAIL, duo_front.mfa))
+    ran = cli.run("login", "-a", duo_front.profile)
     assert ran.returncode == 3, ran.stderr
     assert "Login request denied." in ran.stderr
-    assert duo.pushes == [(DENIED_EMAIL, "phone1")]
+    assert duo_front.duo.pushes == [(DENIED_EMAIL, "phone1")]
 
 
 def test_duo_settings_are_configure_flags_not_questions(cli: Cli, stack: Stack) -> None:
