@@ -4,10 +4,12 @@ works in an editable install and is missing from a regular one (`pip install .`,
 
 from __future__ import annotations
 
-try:
+import sys
+
+if sys.version_info >= (3, 11):
     import tomllib
-except ModuleNotFoundError:  # Python 3.10: the same parser, as mypy's dependency
-    import tomli as tomllib  # type: ignore[no-redef]
+else:  # Python 3.10: the same parser, installed as mypy's dependency
+    import tomli as tomllib
 
 from tests.support.paths import REPO
 
