@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from samljit.testing.emulator import ISSUED
+from samljit.testing.emulator import ISSUED, LoopbackEmulator
 from tests.emulators.jumpcloud import JumpCloudEmulator
 from tests.support.accounts import PASSWORD, make_user
 from tests.support.cli import Cli, clean_env
@@ -79,6 +79,16 @@ def sts_server() -> Iterator[MotoSts]:
 def sts(sts_server: MotoSts) -> StsView:
     """The session's STS, its ``calls`` counted from this test's start."""
     return StsView(sts_server)
+
+
+@pytest.fixture
+def stopped_after_test() -> Iterator[list[LoopbackEmulator]]:
+    """The emulators a test's factory started (tests.support.starting.starter), stopped when
+    the test ends."""
+    started: list[LoopbackEmulator] = []
+    yield started
+    for emu in started:
+        emu.stop()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from samljit.testing.emulator import LoopbackEmulator
 from tests.emulators import deep_json
 from tests.emulators.okta import (
     Elsewhere,
@@ -30,6 +31,7 @@ from tests.emulators.okta import (
 )
 from tests.support.accounts import PASSWORD, PROD_GRANTS, RO_ARN, TOTP_SECRET, fresh_code
 from tests.support.cli import Cli, error_line
+from tests.support.starting import starter
 
 APP = "0oa1acme2aws3app4"
 CLIENT = "0oa1acme2native3cli4"
@@ -73,25 +75,17 @@ def okta() -> Iterator[OktaEmulator]:
 
 
 @pytest.fixture
-def make_idx() -> Iterator[Callable[..., OktaEmulator]]:
-    started: list[OktaEmulator] = []
-
-    def factory(**options: Any) -> OktaEmulator:
-        options.setdefault("device_user", f"push@{DOMAIN}")
-        emu = OktaEmulator(
-            users(),
-            pipeline="idx",
-            clients=[OidcClient(CLIENT)],
-            device_interval=1,
-            device_after=2,
-            **options,
-        ).start()
-        started.append(emu)
-        return emu
-
-    yield factory
-    for emu in started:
-        emu.stop()
+def make_idx(stopped_after_test: list[LoopbackEmulator]) -> Callable[..., OktaEmulator]:
+    return starter(
+        OktaEmulator,
+        users,
+        stopped_after_test,
+        device_user=f"push@{DOMAIN}",
+        pipeline="idx",
+        clients=[OidcClient(CLIENT)],
+        device_interval=1,
+        device_after=2,
+    )
 
 
 def config(emu: OktaEmulator, user: str, *, mfa: str = "Auto", extra: str = "") -> str:
@@ -421,18 +415,9 @@ def test_a_second_login_rides_the_okta_session_and_falls_back_when_it_ends(
 
 # -- hostile and odd answers ------------------------------------------------------------------
 @pytest.fixture
-def make_classic() -> Iterator[Callable[..., OktaEmulator]]:
+def make_classic(stopped_after_test: list[LoopbackEmulator]) -> Callable[..., OktaEmulator]:
     """A Classic org of its own, with the emulator's knobs given."""
-    started: list[OktaEmulator] = []
-
-    def factory(**options: Any) -> OktaEmulator:
-        emu = OktaEmulator(users(), show_lockout=True, **options).start()
-        started.append(emu)
-        return emu
-
-    yield factory
-    for emu in started:
-        emu.stop()
+    return starter(OktaEmulator, users, stopped_after_test, show_lockout=True)
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from samljit.testing.emulator import LoopbackEmulator
 from tests.emulators.jumpcloud import totp_at
 from tests.emulators.ping import (
     ACCOUNT_LOCKED,
@@ -30,6 +31,7 @@ from tests.emulators.ping import (
 )
 from tests.support.accounts import PASSWORD, PROD_GRANTS, RO_ARN, TOTP_SECRET, fresh_code
 from tests.support.cli import Cli, error_line
+from tests.support.starting import starter
 
 DOMAIN = "acme.example"
 DESK_SECRET = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"
@@ -70,17 +72,8 @@ def ping() -> Iterator[PingEmulators]:
 
 
 @pytest.fixture
-def make_ping() -> Iterator[Callable[..., PingEmulators]]:
-    started: list[PingEmulators] = []
-
-    def factory(**options: Any) -> PingEmulators:
-        emu = PingEmulators(users(), clock=time.time, **options).start()
-        started.append(emu)
-        return emu
-
-    yield factory
-    for emu in started:
-        emu.stop()
+def make_ping(stopped_after_test: list[LoopbackEmulator]) -> Callable[..., PingEmulators]:
+    return starter(PingEmulators, users, stopped_after_test, clock=time.time)
 
 
 def config(url: str, user: str, *, mfa: str = "Auto", provider: str = "Ping") -> str:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
 
-from samljit.testing.emulator import LoopbackEmulator
+from tests.support.starting import starter
 
-E = TypeVar("E", bound=LoopbackEmulator)
+__all__ = ["CERT", "SAML", "SECRET", "EmulatorClock", "starter"]
 
 #: The certificate every emulator signs its SAML with (fixtures/keys/idp-test.key).
 CERT = (Path(__file__).resolve().parents[2] / "fixtures/keys/idp-test.crt").read_text()
@@ -26,20 +24,3 @@ class EmulatorClock:
 
     def __call__(self) -> float:
         return self.now
-
-
-def starter(
-    emulator: Callable[..., E],
-    users: Callable[[], Sequence[Any]],
-    running: list[LoopbackEmulator],
-    **defaults: Any,
-) -> Callable[..., E]:
-    """``make(**options)``: a fresh, started emulator per call, with its own ``users()`` (or
-    ``users=``) and ``defaults`` under ``options``; ``running`` stops it at the end."""
-
-    def make(**options: Any) -> E:
-        emu = emulator(options.pop("users", users()), **(defaults | options)).start()
-        running.append(emu)
-        return emu
-
-    return make
