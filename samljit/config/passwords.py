@@ -152,10 +152,32 @@ def resolve_password(
     stored = store.get(account, username)
     if stored:
         return stored, "keyring"
-    password = terminal.ask_secret(
+    return ask_password(terminal, username), "prompt"
+
+
+# -- the prompts: every question for a username or a password is asked here -----------------
+def ask_username(terminal: Terminal, *, default: str | None = None) -> str:
+    """The IdP username, asked on the terminal (``default``: the configured one)."""
+    return terminal.ask(
+        "Username",
+        what="the IdP username",
+        default=default or None,
+        hint="set username with `samljit configure`, or SAMLJIT_USERNAME",
+    )
+
+
+def ask_password(terminal: Terminal, username: str, *, to_store: bool = False) -> str:
+    """The IdP password of ``username``, asked on the terminal. ``to_store``: asked only to
+    keep it in the keyring (``configure``), so an empty answer skips it."""
+    if to_store:
+        return terminal.ask_secret(
+            f"Password for {username} (stored in the OS keyring; Enter to skip)",
+            what="the IdP password",
+            allow_empty=True,
+        )
+    return terminal.ask_secret(
         f"Password for {username}",
         what="the IdP password",
         hint="set SAMLJIT_PASSWORD, or run `samljit login` once in a terminal to store it "
         "in the keyring",
     )
-    return password, "prompt"

@@ -20,13 +20,14 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
 from samljit.aws import roles
+from samljit.aws.arn import Arn
 from samljit.aws.credentials import AwsCredentials
 from samljit.common import errors
 from samljit.common.errors import AssertionFormatError, AuthenticationError, AwsError, SamljitError
 from samljit.common.paths import entry_key
 from samljit.common.services import Services
 from samljit.config.accounts import Account, check_profile_name
-from samljit.config.passwords import resolve_password
+from samljit.config.passwords import ask_username, resolve_password
 from samljit.idp.provider import LoginSecrets, Provider, load_provider
 from samljit.jit.cache import CachedError, CachedGrant
 from samljit.jit.sessions import idp_user
@@ -47,28 +48,34 @@ class Grant(NamedTuple):
 
     credentials: AwsCredentials
     profile: str
-    role_arn: str | None
+    #: The role the login chose (``None``: credentials reused from the profile).
+    arn: Arn | None
     reused: bool
 
     @property
-    def role(self) -> str:
-        """The role's ARN: the one the login chose, else the one the session is of ("" when
-        neither is known)."""
-        from samljit.sinks.env import role_arn_of
+    def role_arn(self) -> str | None:
+        return str(self.arn) if self.arn is not None else None
 
-        return self.role_arn or role_arn_of(self.credentials)
+    @property
+    def role(self) -> Arn | None:
+        """The role: the one the login chose, else the one the session is of (``None`` when
+        neither is known)."""
+        if self.arn is not None:
+            return self.arn
+        session = Arn.try_parse(self.credentials.assumed_role_arn)
+        return session.assumed_role_to_role() if session is not None else None
 
     @property
     def partition(self) -> str:
         """The AWS partition of the role (``aws`` when it is not known)."""
-        from samljit.aws.arn import Arn
-
-        arn = Arn.try_parse(self.role)
-        return arn.partition if arn is not None else "aws"
+        return self.role.partition if self.role is not None else "aws"
 
 
 def grant_key(account: Account, role_ref: str | None) -> str:
-    return entry_key(account.name, role_ref or "")
+    """The credentials cache's key: the account and the role reference, its alias followed
+    (``--role ALIAS`` and ``--role ARN`` of the same role share their credentials)."""
+    key = roles.reference(role_ref, account.role_aliases).key if role_ref else ""
+    return entry_key(account.name, key)
 
 
 def assertion_key(account: Account) -> str:
@@ -91,7 +98,9 @@ def reusable(
         and is_fresh(cached.credentials, account.refresh_margin, now)
         and _made_for(cached, account, role_ref)
     ):
-        return Grant(cached.credentials, account.aws_profile, cached.role_arn, reused=True)
+        return Grant(
+            cached.credentials, account.aws_profile, Arn.try_parse(cached.role_arn), reused=True
+        )
     if not profile_too:
         return None
     credentials = held_credentials(account)
@@ -175,11 +184,7 @@ def _login_secrets(
             if not asked.credentials:
                 asked.credentials = True
                 on_ask()
-            known["username"] = account.username or terminal.ask(
-                "Username",
-                what="the IdP username",
-                hint="set username with `samljit configure`, or SAMLJIT_USERNAME",
-            )
+            known["username"] = account.username or ask_username(terminal)
         return known["username"]
 
     def password() -> str | None:
@@ -465,7 +470,7 @@ def login(
             f"{int(services.flight_timeout)} s; gave up waiting",
             hint="finish or cancel the other login, then try again",
         ) from None
-    grant = Grant(credentials, account.aws_profile, role.role_arn, reused=False)
+    grant = Grant(credentials, account.aws_profile, role.arn, reused=False)
     if write:
         _write_profile(account, account.aws_profile, credentials)
     services.event(
@@ -562,7 +567,7 @@ def login_all_roles(
                 expires=_expires(credentials),
                 reason=reason,
             )
-            grants.append(Grant(credentials, name, role.role_arn, reused=False))
+            grants.append(Grant(credentials, name, role.arn, reused=False))
     finally:
         http.close()
     return grants
