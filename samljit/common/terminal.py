@@ -170,19 +170,47 @@ class Terminal:
         hint: str | None = None,
         completions: Sequence[str] = (),
         validate: Callable[[str], str | None] | None = None,
+        help: str | None = None,
     ) -> str:
-        """Ask for a line of text; ``validate`` returns an error text or ``None``."""
+        """Ask for a line of text; ``validate`` returns an error text or ``None``. With
+        ``help``, the answer ``?`` shows it and asks again."""
         self.require(what, hint)
         suffix = f" [{default}]" if default else ""
         completer = _SubstringCompleter(completions) if completions else None
         while True:
             answer = self._prompt(f"{question}{suffix}: ", completer=completer).strip()
+            if answer == "?" and help:
+                self._write(f"  {help}")
+                continue
             if not answer and default is not None:
                 answer = default
             problem = validate(answer) if validate else None
             if problem is None:
                 return answer
             self._write(f"  {problem}")
+
+    def confirm(
+        self,
+        question: str,
+        *,
+        what: str,
+        default: bool,
+        hint: str | None = None,
+        help: str | None = None,
+    ) -> bool:
+        """A yes/no question, ``Question [y/N]:`` (Enter: ``default``; ``?``: ``help``)."""
+        self.require(what, hint)
+        choices = "Y/n" if default else "y/N"
+        while True:
+            answer = self._prompt(f"{question} [{choices}]: ").strip().lower()
+            if answer == "?" and help:
+                self._write(f"  {help}")
+            elif not answer:
+                return default
+            elif answer in _YES_NO:
+                return _YES_NO[answer]
+            else:
+                self._write("  answer y or n")
 
     def ask_secret(
         self, question: str, *, what: str, hint: str | None = None, allow_empty: bool = False
@@ -242,6 +270,9 @@ class Terminal:
             return session.prompt(printable(message), **kwargs)
         except EOFError:
             raise KeyboardInterrupt from None
+
+
+_YES_NO = {"y": True, "yes": True, "n": False, "no": False}
 
 
 class _SubstringCompleter:

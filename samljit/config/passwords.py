@@ -73,6 +73,8 @@ class PasswordStore:
         self._checked = False
         #: Why the keyring takes no password (turned off, plain file), once it was looked at.
         self._refused: str | None = None
+        #: Why there is no keyring to use (none installed, broken), once it was looked at.
+        self._missing: str | None = None
 
     def _keyring(self) -> Any:
         if self._checked:
@@ -102,7 +104,14 @@ class PasswordStore:
         self._backend = backend
         return backend
 
+    def not_kept(self) -> str | None:
+        """Why a password given now would not be kept (``None``: the keyring keeps it)."""
+        if self._keyring() is not None:
+            return None
+        return self._refused or self._missing or "the keyring is not available"
+
     def _unavailable(self, why: str) -> None:
+        self._missing = self._missing or why
         self.terminal.warn_once(
             "keyring",
             f"{why}; the password is not remembered "

@@ -47,6 +47,7 @@ from samljit.idp.page import (
 from samljit.idp.provider import (
     API_VERSION,
     DoctorFinding,
+    KeyKind,
     LoginSecrets,
     PasswordNeed,
     Provider,
@@ -71,6 +72,7 @@ __all__ = [
     "FormProvider",
     "HttpClient",
     "IdpServiceError",
+    "KeyKind",
     "LoginSecrets",
     "MissingInputError",
     "NetworkError",
