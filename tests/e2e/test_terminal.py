@@ -25,6 +25,7 @@ from tests.support.keyring_backend import vault_env
 from tests.support.paths import SAMLJIT
 
 PLAINTEXT_KEYRING = "keyrings.alt.file.PlaintextKeyring"
+OKTA_URL = "https://acme.okta.com/home/amazon_aws/0oa1b2c3d4/272"
 
 
 def spawn(cli: Cli, *args: str, **env: str) -> pexpect.spawn:
@@ -167,8 +168,8 @@ def test_plaintext_keyring_is_never_used(cli: Cli, jumpcloud: JumpCloudEmulator)
 def test_configure_with_a_keyring_that_stores_nothing_says_so(
     cli: Cli, jumpcloud: JumpCloudEmulator
 ) -> None:
-    """The null backend stores nothing: configure says the password was not stored, and why,
-    instead of carrying on as if it were saved."""
+    """The null backend stores nothing: configure says so, and why, instead of asking for the
+    password and then warning that it was not stored."""
     cli.write_config(account_config(jumpcloud))
     child = spawn(
         cli, "configure", "-a", "production", PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring"
@@ -184,17 +185,57 @@ def test_configure_with_a_keyring_that_stores_nothing_says_so(
     for question in questions:  # each keeps its current answer
         child.expect(question + ".*: ?")
         child.send("\r")
-    child.expect("Password for .* \\(stored in the OS keyring; Enter to skip\\):")
-    child.sendline(PASSWORD)
     transcript = finish(child)
     assert child.exitstatus == 0, transcript
     assert (
-        "samljit: warning: the password is not stored: the keyring is turned off "
-        "(keyring.backends.null.Keyring)" in transcript
+        "samljit: warning: the password is not asked for: the keyring is turned off "
+        "(keyring.backends.null.Keyring), so it could not be kept" in transcript
     )
+    assert "Password for" not in transcript
     assert "Password saved" not in transcript
-    assert transcript.index("the password is not stored") < transcript.index("Next: samljit login")
-    cli.secrets.add(PASSWORD)
+
+
+def test_a_new_okta_user_configures_an_account(cli: Cli) -> None:
+    """The issue's walk-through: short questions, the common ones first, ``?`` for help, a
+    yes/no answered ``y``; the provider's own questions come after the role."""
+    child = spawn(cli, "configure", "-a", "acme", **vault_env(cli.home))
+    child.expect("Type \\? at a question for help")
+    child.expect("IdP provider:")
+    child.send("okta\r")
+    child.expect("Okta embed link of the AWS app:")
+    child.send("?\r")  # the whole help, then the question again
+    child.expect("https://ORG.okta.com/home/amazon_aws/APP_ID/272")
+    child.expect("Okta embed link of the AWS app:")
+    child.send(OKTA_URL + "\r")
+    child.expect("Username:")
+    child.send(EMAIL + "\r")
+    child.expect("MFA \\(Auto, .*\\) \\[Auto\\]:")
+    child.send("push\r")
+    child.expect("AWS profile to write \\[acme\\]:")
+    child.send("\r")
+    child.expect("Default role .*:")
+    child.send("\r")
+    child.expect("OIDC client id \\(Identity Engine orgs only; Enter to skip\\):")
+    child.send("\r")
+    child.expect("Keep Okta from remembering this device after MFA\\? \\[y/N\\]:")
+    child.send("y\r")
+    child.expect("Password for .* \\(stored in the OS keyring; Enter to skip\\):")
+    child.send("\r")
+    transcript = finish(child)
+    assert child.exitstatus == 0, transcript
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(cli.config)
+    assert dict(parser["acme"]) == {
+        "provider": "Okta",
+        "url": OKTA_URL,
+        "username": EMAIL,
+        "mfa": "PUSH",
+        "aws_profile": "acme",
+        "disable_remember_device": "true",
+    }
+    asked = transcript.index
+    assert asked("Username:") < asked("Default role") < asked("OIDC client id")
+    assert "true: do not ask" not in transcript  # booleans are asked as yes/no, not as text
 
 
 def test_password_needed_without_terminal_is_a_clear_error(
