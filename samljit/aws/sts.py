@@ -24,6 +24,7 @@ from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
 from samljit.aws.arn import PARTITIONS, Arn, is_region, region_partition, signin_endpoint
 from samljit.aws.credentials import AwsCredentials
+from samljit.aws.roles import Role
 from samljit.common.errors import AwsError, ConfigError, NetworkError
 from samljit.common.urls import RETRY_STATUSES, check_url
 
@@ -60,9 +61,9 @@ class StsResult:
 # --------------------------------------------------------------------------- endpoint
 
 
-def partition_of(arn: str) -> str:
+def partition_of(arn: Arn | str) -> str:
     """The partition (``aws``, ``aws-cn``, ``aws-us-gov``) of an ARN whose STS samljit knows."""
-    partition = Arn.parse(arn).partition
+    partition = (arn if isinstance(arn, Arn) else Arn.parse(arn)).partition
     known = PARTITIONS.get(partition)
     if known is None or known.dns_suffix is None:
         raise ConfigError(
@@ -147,15 +148,15 @@ def sts_endpoint(
 def assume_role_with_saml(
     http: HttpClient,
     *,
-    role_arn: str,
-    principal_arn: str,
+    role: Role,
     saml_response_b64: str,
     duration: int | None,
     region: str | None,
     env: Mapping[str, str],
     destination: str | None = None,
 ) -> StsResult:
-    """Exchange a base64 SAMLResponse for temporary credentials of ``role_arn``.
+    """Exchange a base64 SAMLResponse for temporary credentials of ``role`` (its ARN and its
+    SAML provider's).
 
     ``destination``: where the IdP addressed the SAMLResponse (its ``Destination``, else the
     assertion's ``Recipient``); a regional AWS sign-in endpoint there picks STS in that region
@@ -169,8 +170,10 @@ def assume_role_with_saml(
     if override is not None:
         url = override
     else:
-        url, notes = sts_endpoint(partition_of(role_arn), region, env, destination=destination)
-    context = _Context(role_arn, principal_arn, url, region, saml_response_b64, destination)
+        url, notes = sts_endpoint(partition_of(role.arn), region, env, destination=destination)
+    context = _Context(
+        role.role_arn, role.principal_arn, url, region, saml_response_b64, destination
+    )
     # The login's client holds the IdP's cookies: none of them goes to AWS (an IdP cookie for
     # ".corp.example" would reach an STS endpoint in that domain), and none comes back.
     http = http.without_cookies()
@@ -183,7 +186,7 @@ def assume_role_with_saml(
         and duration > FALLBACK_DURATION
         and _is_duration_cap(answer)
     ):
-        notes.append(_cap_note(role_arn, duration))
+        notes.append(_cap_note(role.role_arn, duration))
         duration_used = FALLBACK_DURATION
         answer = _exchange(http, context, FALLBACK_DURATION)
     if isinstance(answer, _Fault):

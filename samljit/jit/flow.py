@@ -71,11 +71,15 @@ class Grant(NamedTuple):
         return self.role.partition if self.role is not None else "aws"
 
 
+def role_key(account: Account, role_ref: str | None) -> str:
+    """The role part of the credentials cache's key (kept in the entry as ``RoleRef``): the
+    reference, its alias followed (``--role ALIAS`` and ``--role ARN`` of the same role share
+    their credentials); "" without one."""
+    return roles.reference(role_ref, account.role_aliases).key if role_ref else ""
+
+
 def grant_key(account: Account, role_ref: str | None) -> str:
-    """The credentials cache's key: the account and the role reference, its alias followed
-    (``--role ALIAS`` and ``--role ARN`` of the same role share their credentials)."""
-    key = roles.reference(role_ref, account.role_aliases).key if role_ref else ""
-    return entry_key(account.name, key)
+    return entry_key(account.name, role_key(account, role_ref))
 
 
 def assertion_key(account: Account) -> str:
@@ -330,8 +334,7 @@ def _assume(
 
     result = assume_role_with_saml(
         http,
-        role_arn=role.role_arn,
-        principal_arn=role.principal_arn,
+        role=role,
         saml_response_b64=assertion.encoded,
         duration=account.session_duration or assertion.session_duration,
         region=account.region,
@@ -459,7 +462,7 @@ def login(
                         credentials,
                         role.role_arn,
                         account.name,
-                        role_ref or "",
+                        role_key(account, role_ref),
                         account.url,
                         idp_user(account),
                     ),

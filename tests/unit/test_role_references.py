@@ -105,7 +105,7 @@ def test_revoke_refuses_an_arn_of_no_role(monkeypatch: pytest.MonkeyPatch) -> No
 
 def test_revoke_names_what_the_cached_assertion_grants(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(held, "assertion_roles", lambda account, services: GRANTED)
-    with pytest.raises(RoleError, match="cached assertion grants: .*role/Read"):
+    with pytest.raises(RoleError, match=r"cached assertion grants: .*role/Read"):
         held.resolve_role(ACCOUNT, cast(Any, None), "Nobody")
 
 

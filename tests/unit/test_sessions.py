@@ -323,6 +323,7 @@ def test_kept_cookies_keep_their_domain_rules_across_save_and_restore(
 
 
 def test_the_sts_call_carries_none_of_the_idps_cookies(named_hosts: NamedHosts) -> None:
+    from samljit.aws.roles import Role
     from samljit.aws.sts import assume_role_with_saml
     from samljit.common.errors import NetworkError
 
@@ -339,8 +340,10 @@ def test_the_sts_call_carries_none_of_the_idps_cookies(named_hosts: NamedHosts) 
     with pytest.raises(NetworkError, match="not an STS response"):  # it answers "ok"
         assume_role_with_saml(
             http,
-            role_arn="arn:aws:iam::123456789012:role/ReadOnly",
-            principal_arn="arn:aws:iam::123456789012:saml-provider/corp",
+            role=Role.parse(
+                "arn:aws:iam::123456789012:role/ReadOnly",
+                "arn:aws:iam::123456789012:saml-provider/corp",
+            ),
             saml_response_b64="PHNhbWxwOlJlc3BvbnNlLz4=",
             duration=None,
             region=None,
