@@ -189,3 +189,20 @@ def test_every_built_in_key_has_a_short_question(name: str) -> None:
         assert key.question, (name, key.name)
         assert len(key.question) < len(key.help) or key.question == key.help
         assert len(key.question) <= 60, (name, key.name)
+
+
+def test_every_username_and_password_question_is_asked_in_one_module() -> None:
+    """The login flow, the Browser provider's autofill, Okta and ``configure`` all reach the
+    prompts of ``samljit.config.passwords``; nothing else asks for a username or password."""
+    import re
+
+    from tests.support.paths import REPO
+
+    asking = re.compile(r"\.ask(?:_secret)?\(\s*f?[\"'](?:Username|Password)")
+    found = sorted(
+        str(path.relative_to(REPO))
+        for tree in ("samljit", "providers")
+        for path in (REPO / tree).rglob("*.py")
+        if asking.search(path.read_text(encoding="utf-8"))
+    )
+    assert found == ["samljit/config/passwords.py"]
