@@ -19,10 +19,36 @@ from samljit.common.services import (
     SessionKeeper,
     utcnow,
 )
-from samljit.common.terminal import Terminal
+from samljit.common.terminal import Terminal, open_terminal
 
 if TYPE_CHECKING:
     from samljit.common.http import HttpClient
+
+
+def open_prompt_terminal(
+    *,
+    skip_prompt: bool,
+    quiet: bool,
+    prompt: str,
+    env: Mapping[str, str],
+    scrub: Callable[[str], str] | None = None,
+) -> Terminal:
+    """The run's terminal: the real one when there is one (or questions are forbidden), else
+    per ``prompt`` a dialog program (:mod:`samljit.common.dialog`), else one that cannot ask
+    and says why."""
+    terminal = open_terminal(skip_prompt=skip_prompt, quiet=quiet, scrub=scrub)
+    if skip_prompt or terminal.interactive:
+        return terminal
+    from samljit.common.dialog import choose_prompt, dialog_terminal
+
+    choice = choose_prompt(prompt, has_terminal=False, env=env)
+    if choice.program is not None:
+        return dialog_terminal(choice.program, quiet=quiet, scrub=scrub)
+    if choice.problem is not None:
+        return Terminal(
+            interactive=False, quiet=quiet, scrub=scrub, no_prompt_reason=choice.problem
+        )
+    return terminal
 
 
 def build_services(

@@ -199,18 +199,15 @@ class Terminal:
         help: str | None = None,
     ) -> bool:
         """A yes/no question, ``Question [y/N]:`` (Enter: ``default``; ``?``: ``help``)."""
-        self.require(what, hint)
         choices = "Y/n" if default else "y/N"
-        while True:
-            answer = self._prompt(f"{question} [{choices}]: ").strip().lower()
-            if answer == "?" and help:
-                self._write(f"  {help}")
-            elif not answer:
-                return default
-            elif answer in _YES_NO:
-                return _YES_NO[answer]
-            else:
-                self._write("  answer y or n")
+        answer = self.ask(
+            f"{question} [{choices}]",
+            what=what,
+            hint=hint,
+            help=help,
+            validate=lambda text: None if not text or text.lower() in _YES_NO else "answer y or n",
+        )
+        return _YES_NO[answer.lower()] if answer else default
 
     def ask_secret(
         self, question: str, *, what: str, hint: str | None = None, allow_empty: bool = False

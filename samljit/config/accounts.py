@@ -81,6 +81,12 @@ KEYS: tuple[ConfigKey, ...] = (
         "(as `exec --server`)",
     ),
     ConfigKey(
+        "prompt",
+        "`auto`",
+        "how to ask without a terminal: `auto`, `terminal`, `zenity`, `kdialog`, `osascript` "
+        "(env `SAMLJIT_PROMPT`)",
+    ),
+    ConfigKey(
         "refresh_margin",
         f"`{DEFAULT_REFRESH_MARGIN}`",
         "seconds before expiry at which credentials count as stale",
@@ -125,6 +131,8 @@ class Account(NamedTuple):
     exec_server: bool = False
     disable_sessions: bool = False
     session_max_age: int = DEFAULT_SESSION_MAX_AGE
+    #: How to ask when there is no terminal (``auto``, ``terminal`` or a dialog program).
+    prompt: str = "auto"
     role_aliases: Mapping[str, str] = _EMPTY
     account_names: Mapping[str, str] = _EMPTY
     #: The section's other keys: those the account's provider declares (read them with
@@ -265,6 +273,7 @@ def resolve_account(
         refresh_margin=_default(
             _int(get("refresh_margin"), "refresh_margin", name, low=0), DEFAULT_REFRESH_MARGIN
         ),
+        prompt=_prompt(get("prompt"), name, env),
         role_aliases=_subsection(section, "roles"),
         account_names=_subsection(section, "accounts"),
         options={k: v for k in section.scalars if k not in KEY_NAMES and (v := get(k))},
@@ -332,6 +341,22 @@ def _int(value: str | None, key: str, account: str, *, low: int) -> int | None:
     if number < low:
         raise ConfigError(f"{key} of account {account!r} must be at least {low}, not {number}")
     return number
+
+
+def _prompt(value: str | None, account: str, env: Mapping[str, str]) -> str:
+    """``prompt``: ``SAMLJIT_PROMPT`` (checked) over the file's value over ``auto``."""
+    from samljit.common.dialog import PROMPTS, env_prompt
+
+    chosen = env_prompt(env)
+    if chosen is not None:
+        return chosen
+    if value is None:
+        return "auto"
+    if value.lower() not in PROMPTS:
+        raise ConfigError(
+            f"prompt of account {account!r} must be one of {', '.join(PROMPTS)}, not {value!r}"
+        )
+    return value.lower()
 
 
 def _bool(value: str | None, key: str, account: str) -> bool:

@@ -8,6 +8,7 @@ names only (see docs/providers.md, "Writing a provider").
 
 from __future__ import annotations
 
+from samljit.aws.arn import PARTITIONS
 from samljit.common.errors import (
     AssertionFormatError,
     AuthenticationError,
@@ -17,20 +18,23 @@ from samljit.common.errors import (
     NetworkError,
     SamljitError,
 )
+from samljit.common.fsutil import atomic_write, private_dir
 from samljit.common.http import (
     ACCEPT_HTML,
     ACCEPT_JSON,
+    CA_BUNDLE_VARIABLES,
     HttpClient,
     is_loopback_host,
     json_object,
     shown_url,
 )
+from samljit.common.paths import entry_key, state_dir
 from samljit.common.redact import redact_url
 from samljit.common.services import Services
 from samljit.common.text import one_line, printable
 from samljit.config.accounts import Account
-from samljit.idp import fido
-from samljit.idp.forms import GENERIC, Flavor, FormProvider
+from samljit.idp import fido, nssdb
+from samljit.idp.forms import GENERIC, Flavor, FormLogin, FormProvider
 from samljit.idp.mfa import Factor, ask_code, choose, seconds_until
 from samljit.idp.page import (
     Field,
@@ -52,6 +56,8 @@ from samljit.idp.provider import (
     PasswordNeed,
     Provider,
     ProviderKey,
+    load_provider,
+    option_of,
 )
 from samljit.idp.wait import Waiting, seconds_left, wait_until
 
@@ -59,7 +65,9 @@ __all__ = [
     "ACCEPT_HTML",
     "ACCEPT_JSON",
     "API_VERSION",
+    "CA_BUNDLE_VARIABLES",
     "GENERIC",
+    "PARTITIONS",
     "Account",
     "AssertionFormatError",
     "AuthenticationError",
@@ -69,6 +77,7 @@ __all__ = [
     "Field",
     "Flavor",
     "Form",
+    "FormLogin",
     "FormProvider",
     "HttpClient",
     "IdpServiceError",
@@ -84,15 +93,21 @@ __all__ = [
     "Services",
     "Waiting",
     "ask_code",
+    "atomic_write",
     "choose",
+    "entry_key",
     "fido",
     "is_loopback_host",
     "js_unescape",
     "json_object",
+    "load_provider",
+    "nssdb",
     "number",
     "one_line",
+    "option_of",
     "parse_page",
     "printable",
+    "private_dir",
     "redact_url",
     "resolve",
     "saml_response",
@@ -100,6 +115,7 @@ __all__ = [
     "seconds_until",
     "shorten",
     "shown_url",
+    "state_dir",
     "wait_until",
     "web_url",
 ]

@@ -12,13 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from samljit.providers.azuread import (
-    DEFAULT_URL,
-    AzureAdProvider,
-    _said,
-    config_of,
-    script_location,
-)
+from samljit.providers.azuread import DEFAULT_URL, AzureAdProvider
+from samljit.providers.azuread.errors import _said
+from samljit.providers.azuread.pages import config_of, script_location
 
 from samljit.common.errors import AuthenticationError, ConfigError, MissingInputError
 from samljit.common.http import HttpClient
@@ -606,19 +602,14 @@ def test_interrupts_name_the_browser_login(
         ),
     ],
 )
-def test_codes_on_a_page(
-    tmp_path: Path, pgid: str, code: str, error: type[Exception], line: str
-) -> None:
-    from samljit.providers.azuread import EstsPage, _State
+def test_codes_on_a_page(pgid: str, code: str, error: type[Exception], line: str) -> None:
+    from samljit.providers.azuread.errors import page_error
+    from samljit.providers.azuread.pages import EstsPage
 
-    services, _, _ = fake_services({"HOME": str(tmp_path)})
-    account = Account(name="e", provider="AzureAD", url=DEFAULT_URL, options={"app_id": APP})
-    provider = AzureAdProvider(account, HttpClient(env=services.env), services)
     cfg = {"pgid": pgid, "sErrorCode": code, "sErrTxt": "Strong\nauth.\x1b"}
     page = EstsPage(parse_page("<p></p>", url="https://h/"), cfg)
-    state = _State(LoginSecrets("u", "p"), password_sent=True)
     with pytest.raises(error) as caught:
-        raise provider._page_error(state, page, again=pgid == "ConvergedSignIn")
+        raise page_error(page, APP, again=pgid == "ConvergedSignIn")
     assert str(caught.value) == line
 
 

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from samljit.providers.browser import caught, fill_policy, proxy_settings, signin_host_rules
+from samljit.providers.browser.catch import caught, fill_policy, signin_host_rules
+from samljit.providers.browser.launch import proxy_settings
 
 from samljit.aws.arn import PARTITIONS
 from samljit.common.errors import ConfigError
@@ -175,7 +176,7 @@ def test_proxy_from_the_environment() -> None:
 
 
 def test_quiet_preferences_join_what_the_profile_holds(tmp_path: Path) -> None:
-    from samljit.providers.browser import QUIET_PREFERENCES, quiet_preferences
+    from samljit.providers.browser.launch import QUIET_PREFERENCES, quiet_preferences
 
     prefs = tmp_path / "Default" / "Preferences"
     quiet_preferences(tmp_path)  # a new profile: the file is made, 0600
@@ -213,7 +214,7 @@ def test_headed_the_form_elsewhere_is_left_to_the_user() -> None:
     host); headless, the login ends naming the host."""
     from types import SimpleNamespace
 
-    from samljit.providers.browser import _Session
+    from samljit.providers.browser.session import _Session
 
     from samljit.common.errors import AuthenticationError
     from samljit.idp.provider import LoginSecrets

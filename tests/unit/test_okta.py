@@ -13,7 +13,8 @@ from typing import Any
 from urllib.parse import urljoin
 
 import pytest
-from samljit.providers.okta import OktaProvider, _Org, _with_params
+from samljit.providers.okta import OktaProvider
+from samljit.providers.okta.links import Org, with_params
 
 from samljit.common.errors import (
     AuthenticationError,
@@ -463,7 +464,7 @@ ORG = "https://acme.okta.com"
     ],
 )
 def test_links_on_the_org_are_followed(href: str) -> None:
-    org = _Org.parse(ORG + "/home/amazon_aws/0oa1/272")
+    org = Org.parse(ORG + "/home/amazon_aws/0oa1/272")
     assert org.resolve(href, "Okta TOTP") == urljoin(ORG + "/", href)
 
 
@@ -480,7 +481,7 @@ def test_links_on_the_org_are_followed(href: str) -> None:
     ],
 )
 def test_links_off_the_org_are_refused_naming_where_they_point(href: str, named: str) -> None:
-    org = _Org.parse(ORG + "/home/amazon_aws/0oa1/272")
+    org = Org.parse(ORG + "/home/amazon_aws/0oa1/272")
     with pytest.raises(AuthenticationError) as caught:
         org.resolve(href, "Okta TOTP")
     assert caught.value.message.startswith(f"Okta TOTP: Okta's answer points to {named}, ")
@@ -489,7 +490,7 @@ def test_links_off_the_org_are_refused_naming_where_they_point(href: str, named:
 
 def test_verify_query_parameters_are_merged() -> None:
     link = ORG + "/api/v1/authn/factors/opf1/verify?rememberDevice=false&lang=en"
-    merged = _with_params(_with_params(link, {"rememberDevice": "true"}), {"autoPush": "false"})
+    merged = with_params(with_params(link, {"rememberDevice": "true"}), {"autoPush": "false"})
     assert merged == (
         ORG + "/api/v1/authn/factors/opf1/verify?lang=en&rememberDevice=true&autoPush=false"
     )

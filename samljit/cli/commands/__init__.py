@@ -16,14 +16,16 @@ from typing import IO, Any
 from samljit.common.errors import UsageError
 from samljit.common.redact import Redactor
 from samljit.common.services import Services
-from samljit.common.terminal import Terminal, open_terminal
+from samljit.common.terminal import Terminal
 from samljit.common.text import printable
 from samljit.config import accounts as config
 from samljit.jit import answers
 from samljit.jit.flow import Grant
 
-#: The provider ``--browser`` logs in through (``providers/browser.py``).
+#: The provider ``--browser`` logs in through (``providers/browser/``).
 BROWSER_PROVIDER = "Browser"
+#: Commands that never ask in a dialog (``prompt``), only on a terminal.
+NO_DIALOG_COMMANDS = frozenset({"configure"})
 #: The longest ``--reason`` kept (one audit line, not a report).
 MAX_REASON = 500
 
@@ -49,17 +51,31 @@ class Context:
         self.redactor = redactor if redactor is not None else Redactor()
         self.stdout: IO[str] = stdout if stdout is not None else sys.stdout
         self._terminal = terminal
+        self._given_terminal = terminal
         self._services = services
         #: This run warned that the profile it writes shadows a credential_process profile:
         #: its answer is not remembered, so that every run warns.
         self._shadowing = False
+        #: The resolved account's ``prompt``, once an account is resolved.
+        self._prompt: str | None = None
 
     @property
     def terminal(self) -> Terminal:
+        """The terminal every message and question goes through: without one, a dialog per
+        the account's ``prompt`` (or ``SAMLJIT_PROMPT`` before an account is known)."""
         if self._terminal is None:
-            self._terminal = open_terminal(
+            from samljit.cli.wiring import open_prompt_terminal
+            from samljit.common.dialog import env_prompt
+
+            self._terminal = open_prompt_terminal(
                 skip_prompt=bool(getattr(self.args, "skip_prompt", False)),
                 quiet=bool(self.args.quiet),
+                prompt=(
+                    "terminal"  # a wizard of dialogs nobody asked for: flags do without
+                    if getattr(self.args, "command", None) in NO_DIALOG_COMMANDS
+                    else self._prompt or env_prompt(self.env) or "auto"
+                ),
+                env=self.env,
                 scrub=self.redactor,
             )
         return self._terminal
@@ -78,13 +94,19 @@ class Context:
     def account(self, overrides: config.Overrides | None = None) -> config.Account:
         if getattr(self.args, "browser", False):  # --browser: this login goes through a browser
             overrides = (overrides or config.Overrides())._replace(provider=BROWSER_PROVIDER)
-        return config.resolve_account(
+        account = config.resolve_account(
             self.load_config(),
             self.account_name,
             path=self.config_path,
             env=self.env,
             overrides=overrides,
         )
+        if account.prompt != self._prompt:
+            self._prompt = account.prompt
+            built = self._terminal is not None and self._terminal is not self._given_terminal
+            if built and self._services is None and not self.terminal.interactive:
+                self._terminal = None  # chosen before the account said how to ask
+        return account
 
     @property
     def services(self) -> Services:

@@ -110,7 +110,7 @@ def _install() -> None:
     if os.environ.get(DEVICE):
         patches["samljit.idp.fido"] = _devices
     if os.environ.get(BROWSER_HOOK):
-        patches["samljit.providers.browser"] = _browser
+        patches["samljit.providers.browser.session"] = _browser
     if patches:
         sys.meta_path.insert(0, _AfterImport(patches))
 
