@@ -21,6 +21,7 @@ from samljit.cli.commands import configure as configure_command
 from samljit.common.terminal import Terminal
 from samljit.config import accounts as config
 from samljit.idp.provider import KeyKind, ProviderKey, load_provider
+from tests.support.keyring_backend import installed
 from tests.unit.test_sessions import MemoryKeyring
 
 OKTA_URL = "https://acme.okta.com/home/amazon_aws/0oa1b2c3d4/272"
@@ -48,23 +49,16 @@ def pipe() -> Iterator[PipeInput]:
         yield pipe_input
 
 
-def use_keyring(backend: Any) -> Iterator[Any]:
-    original = keyring.get_keyring()
-    keyring.set_keyring(backend)
-    try:
-        yield backend
-    finally:
-        keyring.set_keyring(original)
-
-
 @pytest.fixture
 def null_keyring() -> Iterator[Any]:
-    yield from use_keyring(keyring.backends.null.Keyring())
+    with installed(keyring.backends.null.Keyring()) as backend:
+        yield backend
 
 
 @pytest.fixture
 def memory_keyring() -> Iterator[Any]:
-    yield from use_keyring(MemoryKeyring())
+    with installed(MemoryKeyring()) as backend:
+        yield backend
 
 
 def configure(tmp_path: Path, term: Terminal, *argv: str) -> int:

@@ -27,6 +27,7 @@ from samljit.jit import sessions
 from samljit.jit.sessions import CHUNK, SessionStore
 from samljit.testing.fakes import FakeClock
 from samljit.tools.sandbox.server import LoopbackServer
+from tests.support.keyring_backend import installed
 
 ACCOUNT = Account(name="prod", provider="Keycloak", url="https://idp.example/realms/acme/sso")
 TERMINAL = Terminal(interactive=False, colour=False)
@@ -77,13 +78,8 @@ def cookie(name: str, value: str, *, expires: int | None = None, **extra: Any) -
 @pytest.fixture
 def registered() -> Iterator[MemoryKeyring]:
     """A :class:`MemoryKeyring` registered as keyring's backend for the test."""
-    original = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    try:
+    with installed(MemoryKeyring()) as backend:
         yield backend
-    finally:
-        keyring.set_keyring(original)
 
 
 @pytest.fixture
