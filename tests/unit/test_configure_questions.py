@@ -200,3 +200,17 @@ def test_every_username_and_password_question_is_asked_in_one_module() -> None:
         if asking.search(path.read_text(encoding="utf-8"))
     )
     assert found == ["samljit/config/passwords.py"]
+
+
+def test_flags_of_yes_no_and_choice_keys_are_checked(tmp_path: Path) -> None:
+    from samljit.common.errors import ConfigError
+
+    term = Terminal(interactive=False, stream=io.StringIO())
+    base = ("--skip-prompt", "--provider", "Browser", "--url", "https://idp.example/aws")
+    assert configure(tmp_path, term, *base, "--headless", "Yes") == 0
+    assert section(tmp_path)["headless"] == "true"
+    with pytest.raises(ConfigError, match=r"^--headless takes true or false \(yes or no\)"):
+        configure(tmp_path, term, *base, "--headless", "sometimes")
+    with pytest.raises(ConfigError, match=r"^--browser-type takes one of chromium, chrome, msedge"):
+        configure(tmp_path, term, *base, "--browser-type", "firefox")
+    assert section(tmp_path)["headless"] == "true"  # nothing written by the refused runs

@@ -127,6 +127,7 @@ def run(ctx: Context) -> int:
 #: The questions every account answers, asked first (a provider's own keys come after).
 COMMON_KEYS = ("provider", "url", "username", "mfa", "aws_profile", "role_arn")
 TRUE_WORDS = frozenset({"true", "yes", "y", "1", "on"})
+FALSE_WORDS = frozenset({"false", "no", "n", "0", "off"})
 
 
 def _one_of(choices: Sequence[str]) -> Callable[[str], str | None]:
@@ -250,6 +251,12 @@ def _validate(
                 hint=_key_hint(provider),
             )
     for key in provider.keys:
+        value = values.get(key.name)
+        if key.asked_as is KeyKind.YES_NO and value:
+            values[key.name] = _yes_no(key, value)
+        wrong = key.asked_as is KeyKind.CHOICE and value and _one_of(key.choices)(value)
+        if key.choices and wrong:
+            raise ConfigError(f"{key.flag} takes one of {', '.join(key.choices)}, not {value!r}")
         if key.required and not values.get(key.name) and not key.default:
             raise ConfigError(
                 f"account {name!r} needs a {key.name}",
@@ -283,6 +290,16 @@ def _validate(
                     f"the pinned certificate {info.subject} expired {info.days_expired(now)} "
                     "days ago; samljit still checks signatures against it"
                 )
+
+
+def _yes_no(key: ProviderKey, value: str) -> str:
+    """A yes/no key's value as the file keeps it: ``true`` or ``false``."""
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return "true"
+    if word in FALSE_WORDS:
+        return "false"
+    raise ConfigError(f"{key.flag} takes true or false (yes or no), not {value!r}")
 
 
 def _key_hint(provider: type[Provider]) -> str:
