@@ -23,8 +23,9 @@
   :class:`~samljit.common.errors.NetworkError` /
   :class:`~samljit.common.errors.IdpServiceError` naming the step and the URL;
 * a 429 is retried once, after the reset time it names (``X-Rate-Limit-Reset`` epoch
-  seconds, or ``Retry-After``), when that is at most :data:`RATE_LIMIT_MAX_WAIT` seconds
-  away; otherwise :meth:`HttpClient.raise_for_service_trouble` says when to retry;
+  seconds, OneLogin's ``X-RateLimit-Reset`` seconds from now, or ``Retry-After``), when
+  that is at most :data:`RATE_LIMIT_MAX_WAIT` seconds away; otherwise
+  :meth:`HttpClient.raise_for_service_trouble` says when to retry;
 * every request and answer is logged at DEBUG level on ``samljit.common.http`` with secrets masked;
 * an answer's ``.json()`` (and :func:`json_object`) reads JSON nested deeper than Python can
   follow as what it is, a malformed answer (``ValueError``), never a ``RecursionError``: every
@@ -732,10 +733,14 @@ def shown_url(url: str) -> str:
 
 def rate_limit_wait(headers: Mapping[str, str], now: float) -> float | None:
     """Seconds until a throttled request may be retried: ``X-Rate-Limit-Reset`` (epoch
-    seconds, Okta) or ``Retry-After`` (seconds or an HTTP date); ``None`` when neither says."""
+    seconds, Okta), ``X-RateLimit-Reset`` (seconds from now, OneLogin) or ``Retry-After``
+    (seconds or an HTTP date); ``None`` when none says."""
     reset = (headers.get("X-Rate-Limit-Reset") or "").strip()
     if reset.isdigit():
         return max(0.0, int(reset) - now)
+    reset_in = (headers.get("X-RateLimit-Reset") or "").strip()
+    if reset_in.isdigit():
+        return float(reset_in)
     after = (headers.get("Retry-After") or "").strip()
     if after.isdigit():
         return float(after)

@@ -40,6 +40,10 @@ SECRET_NAMES = frozenset(
         "statetoken",
         "onetimetoken",
         "session_token",
+        # OneLogin's API: the login waiting for MFA, the code sent, the SAMLResponse
+        "state_token",
+        "otp_token",
+        "data",
         "mfa_token",
         "token",
         "access_token",

@@ -41,6 +41,7 @@ PROVIDERS = {
     "shibboleth": "Shibboleth",
     "shibbolethecp": "Shibboleth",
     "okta": "Okta",
+    "onelogin": "OneLogin",
 }
 #: saml2aws providers samljit does not have (yet); a plug-in of the same name is used if
 #: one is installed. (``Browser``, ``Okta`` and ``AzureAD`` are samljit providers of the
@@ -52,7 +53,6 @@ NOT_YET = (
     "F5APM",
     "GoogleApps",
     "NetIQ",
-    "OneLogin",
     "Ping",
     "PingNTLM",
     "PingOne",
@@ -77,8 +77,9 @@ CARRIED = (
 NOT_CARRIED = {
     "name": "saml2aws's copy of the section name; samljit uses the section name",
     "app_id": "an AzureAD/OneLogin setting; this section's provider has no such key",
-    "mfa_ip_address": "a OneLogin setting; samljit has no such provider",
-    "subdomain": "a OneLogin setting; samljit has no such provider",
+    "mfa_ip_address": "samljit sends OneLogin no IP address (an MFA policy's allow-list does "
+    "not apply)",
+    "subdomain": "a OneLogin setting; this section's provider has no such key",
     "resource_id": "an F5APM setting; samljit has no such provider",
     "timeout": "samljit has fixed timeouts (10 s to connect, 30 s to read)",
     "http_attempts_count": "samljit retries failed requests 3 times with backoff by itself",
@@ -248,6 +249,8 @@ def _url(url: str, provider: str, urn: str, result: Converted) -> str | None:
     new = url
     if kind in ("adfs", "adfs2") and bare:
         new = urlunsplit((parts.scheme, parts.netloc, ADFS_PATH, "", ""))
+    elif kind == "onelogin" and not bare:  # samljit calls the API host's own paths
+        new = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
     elif (kind == "shibboleth" and bare) or kind == "shibbolethecp":
         new = urlunsplit((parts.scheme, parts.netloc, SHIBBOLETH_PATH, f"providerId={urn}", ""))
     try:
@@ -255,7 +258,9 @@ def _url(url: str, provider: str, urn: str, result: Converted) -> str | None:
     except ConfigError as exc:
         result.skipped = exc.message
         return None
-    if new != url:
+    if new != url and kind == "onelogin":
+        result.notes.append(f"url {url} became {new} (samljit takes OneLogin's API host)")
+    elif new != url:
         result.notes.append(f"url {url} became {new} (samljit takes the full sign-in URL)")
     return new
 

@@ -69,10 +69,14 @@ class ProviderKey(NamedTuple):
     default: str | None = None
     required: bool = False
     #: A secret (a client secret, say) is never written to the config file: it is read from
-    #: the environment variable ``SAMLJIT_<NAME>`` only, and redacted everywhere.
+    #: the environment variable :attr:`variable`, else from the OS keyring (where
+    #: ``configure --<name>`` puts it), and redacted everywhere.
     secret: bool = False
     #: The saml2aws config key this one comes from, when it has another name there.
     saml2aws: str | None = None
+    #: The environment variable of a secret key, when not ``SAMLJIT_<NAME>``
+    #: (``SAMLJIT_ONELOGIN_CLIENT_SECRET``).
+    env: str | None = None
     #: The short question ``configure`` asks (default: ``help``).
     question: str | None = None
     #: How it is asked (default: :attr:`KeyKind.SECRET` for a secret, else text).
@@ -95,6 +99,16 @@ class ProviderKey(NamedTuple):
     @property
     def prompt(self) -> str:
         return self.question or self.help
+
+    @property
+    def variable(self) -> str:
+        """The environment variable a secret key is read from."""
+        return self.env or f"SAMLJIT_{self.name.upper()}"
+
+
+def secret_entry(account_name: str, key: str) -> str:
+    """The keyring entry (the "username" under the account's service) of a secret key."""
+    return f"[{account_name}] {key}"
 
 
 class PasswordNeed(enum.Enum):
@@ -227,10 +241,14 @@ class Provider(ABC):
 
     def option(self, key: str) -> str | None:
         """The account's value of a key this provider declares, else the declared default
-        (a secret key: from ``SAMLJIT_<NAME>`` in the environment only)."""
+        (a secret key: from its environment variable, else the OS keyring; never the file)."""
         declared = self.key(key)
         if declared is not None and declared.is_secret:
-            value = self.services.env.get(f"SAMLJIT_{key.upper()}") or None
+            value = self.services.env.get(declared.variable) or None
+            if value is None:
+                value = self.services.passwords.get(
+                    self.account, secret_entry(self.account.name, key)
+                )
             self.redactor.add(value)
             return value
         return option_of(type(self), self.account, key)
@@ -349,6 +367,16 @@ class Plugins:
                 continue
             found.setdefault(cls.name, cls)
         return sorted(found.values(), key=lambda c: c.name.lower())
+
+    def secret_keys(self) -> Iterator[tuple[ProviderKey, list[str]]]:
+        """Every provider-declared secret key, with the providers declaring it (``configure``
+        takes each as a flag whose value goes to the OS keyring only)."""
+        owners: dict[str, tuple[ProviderKey, list[str]]] = {}
+        for cls in self.all():
+            for key in cls.keys:
+                if key.is_secret:
+                    owners.setdefault(key.name, (key, []))[1].append(cls.name)
+        yield from owners.values()
 
     def declared_keys(self) -> Iterator[tuple[ProviderKey, list[str]]]:
         """Every provider-declared key that is not a core key, with the providers declaring

@@ -155,12 +155,12 @@ def test_existing_sections_are_kept_unless_forced(cli: Cli, tmp_path: Path) -> N
 
 
 def test_nothing_to_import_is_an_error(cli: Cli, tmp_path: Path) -> None:
-    onelogin = tmp_path / "onelogin"
-    onelogin.write_text("[ol]\nprovider = OneLogin\nurl = https://acme.onelogin.com/x\n")
-    ran = cli.run("configure", "--import-saml2aws", str(onelogin))
+    akamai = tmp_path / "akamai"
+    akamai.write_text("[ak]\nprovider = Akamai\nurl = https://acme.login.go.akamai-access.com/x\n")
+    ran = cli.run("configure", "--import-saml2aws", str(akamai))
     assert ran.returncode == 2
-    assert "[ol] not imported: samljit has no OneLogin provider yet" in ran.stdout
-    assert ran.stderr.startswith(f"samljit: error: nothing imported from {onelogin}\n")
+    assert "[ak] not imported: samljit has no Akamai provider yet" in ran.stdout
+    assert ran.stderr.startswith(f"samljit: error: nothing imported from {akamai}\n")
     assert not cli.config.exists()
 
     ran = cli.run("configure", "--import-saml2aws", str(SAML2AWS), "-a", "missing")

@@ -25,10 +25,12 @@ from samljit.idp.provider import (
     ProviderKey,
     load_provider,
     provider_names,
+    secret_entry,
 )
 from samljit.saml.verify import describe_certificates
 
 KEY_DEST = "key_"  # argparse dest of a provider-declared key's flag
+SECRET_DEST = "secret_"  # noqa: S105 (a prefix); argparse dest of a provider-declared secret key's flag
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -67,6 +69,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             dest=KEY_DEST + key.name,
             metavar=key.name.upper(),
             help=f"{key.help} ({', '.join(owners)})",
+        )
+    for key, owners in Plugins(warn=_warn).secret_keys():
+        group.add_argument(
+            key.flag,
+            dest=SECRET_DEST + key.name,
+            metavar=key.name.upper(),
+            help=f"{key.help}: stored in the OS keyring, never in the file; or set "
+            f"{key.variable} ({', '.join(owners)})",
         )
 
 
@@ -115,9 +125,11 @@ def run(ctx: Context) -> int:
     if asking:
         _ask(ctx, name, values)
     _validate(ctx, name, values, given_keys)
+    secrets = _secrets(ctx, name, values, asking)
     changed = {k: v for k, v in values.items() if v is not None and v != current(None, k)}
     config.save_section(ctx.config_path, name, changed)
     terminal.info(f"Saved IdP account {name!r} in {ctx.config_path}.")
+    _store_secrets(ctx, name, values, secrets)
     if asking and values.get("username"):
         _offer_password(ctx, name)
     terminal.info(f"Next: samljit login -a {name}")
@@ -257,7 +269,7 @@ def _validate(
         wrong = key.asked_as is KeyKind.CHOICE and value and _one_of(key.choices)(value)
         if key.choices and wrong:
             raise ConfigError(f"{key.flag} takes one of {', '.join(key.choices)}, not {value!r}")
-        if key.required and not values.get(key.name) and not key.default:
+        if key.required and not key.is_secret and not values.get(key.name) and not key.default:
             raise ConfigError(
                 f"account {name!r} needs a {key.name}",
                 hint=f"pass {key.flag} (or run `samljit configure -a {name}` in a terminal)",
@@ -300,6 +312,76 @@ def _yes_no(key: ProviderKey, value: str) -> str:
     if word in FALSE_WORDS:
         return "false"
     raise ConfigError(f"{key.flag} takes true or false (yes or no), not {value!r}")
+
+
+def _secrets(
+    ctx: Context, name: str, values: dict[str, str | None], asking: bool
+) -> dict[str, str]:
+    """The provider's secret keys given now (a flag, or asked on the terminal), to store in
+    the keyring. A required one neither given, nor in its variable, nor in the keyring is an
+    error before anything is saved."""
+    provider = load_provider(values["provider"] or "")
+    given = {
+        dest[len(SECRET_DEST) :]: str(value)
+        for dest, value in vars(ctx.args).items()
+        if dest.startswith(SECRET_DEST) and value
+    }
+    for key_name, value in given.items():
+        ctx.redactor.add(value)
+        declared = provider.key(key_name)
+        if declared is None or not declared.is_secret:
+            flag = "--" + key_name.replace("_", "-")
+            raise ConfigError(
+                f"{flag} is not a setting of provider {provider.name}", hint=_key_hint(provider)
+            )
+    store = PasswordStore(ctx.terminal)
+    where = _keyring_account(name, provider, values)
+    for key in provider.keys:
+        if not key.is_secret or key.name in given or ctx.env.get(key.variable):
+            continue
+        if store.get(where, secret_entry(name, key.name)):
+            continue
+        if asking:
+            answer = ctx.terminal.ask_secret(
+                f"{key.prompt} (stored in the OS keyring; Enter to skip)",
+                what=key.name,
+                allow_empty=True,
+            )
+            if answer:
+                ctx.redactor.add(answer)
+                given[key.name] = answer
+                continue
+        if key.required:
+            raise ConfigError(
+                f"account {name!r} needs a {key.name}: set {key.variable}, or pass {key.flag} "
+                "(kept in the OS keyring, never in the file)",
+                hint=f"samljit configure -a {name} {key.flag} …",
+            )
+    return given
+
+
+def _keyring_account(
+    name: str, provider: type[Provider], values: dict[str, str | None]
+) -> config.Account:
+    """The account as the keyring knows it (its name and IdP host), as a login sees it."""
+    url = values.get("url") or (provider.key("url") or ProviderKey("url", "")).default or ""
+    return config.Account(name, provider.name, url)
+
+
+def _store_secrets(
+    ctx: Context, name: str, values: dict[str, str | None], secrets: dict[str, str]
+) -> None:
+    if not secrets:
+        return
+    account = _keyring_account(name, load_provider(values["provider"] or ""), values)
+    store = PasswordStore(ctx.terminal)
+    for key_name, value in secrets.items():
+        if not store.set(account, secret_entry(name, key_name), value):
+            raise ConfigError(
+                f"{key_name} of account {name!r} was not stored: the OS keyring did not take it",
+                hint="set the secret in the environment instead (see docs/providers.md)",
+            )
+        ctx.terminal.info(f"{key_name} saved in the OS keyring.")
 
 
 def _key_hint(provider: type[Provider]) -> str:
