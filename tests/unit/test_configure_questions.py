@@ -214,3 +214,17 @@ def test_flags_of_yes_no_and_choice_keys_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"^--browser-type takes one of chromium, chrome, msedge"):
         configure(tmp_path, term, *base, "--browser-type", "firefox")
     assert section(tmp_path)["headless"] == "true"  # nothing written by the refused runs
+
+
+def test_a_secret_key_is_not_asked_when_the_keyring_keeps_nothing(
+    pipe: PipeInput, tmp_path: Path, null_keyring: Any
+) -> None:
+    from samljit.common.errors import ConfigError
+
+    term = Recording(pipe)
+    answers = ["onelogin", "", "alice", "", "", "", "acme", "123", "client", "", ""]
+    pipe.send_text("".join(a + "\r" for a in answers))
+    with pytest.raises(ConfigError, match="needs a client_secret: set SAMLJIT_ONELOGIN_"):
+        configure(tmp_path, term)
+    assert not any("secret" in prompt for prompt in term.prompts), term.prompts
+    assert not (tmp_path / "cfg").exists()

@@ -341,7 +341,7 @@ def _secrets(
             continue
         if store.get(where, secret_entry(name, key.name)):
             continue
-        if asking:
+        if asking and store.not_kept() is None:  # no keyring to keep it: not asked
             answer = ctx.terminal.ask_secret(
                 f"{key.prompt} (stored in the OS keyring; Enter to skip)",
                 what=key.name,
