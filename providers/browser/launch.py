@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,6 +18,7 @@ from samljit.idp.api import (
     PasswordNeed,
     Provider,
     atomic_write,
+    current_platform,
     entry_key,
     nssdb,
     private_dir,
@@ -27,28 +27,8 @@ from samljit.idp.api import (
 
 INSTALL_PLAYWRIGHT = "pip install 'samljit[browser]'"
 INSTALL_BROWSER = "apt-get install chromium"
-#: The programs each ``browser_type`` looks for on ``PATH``, first found first.
-PROGRAMS: dict[str, tuple[str, ...]] = {
-    "chromium": (
-        "chromium",
-        "chromium-browser",
-        "google-chrome",
-        "google-chrome-stable",
-        "microsoft-edge",
-    ),
-    "chrome": ("google-chrome", "google-chrome-stable"),
-    "msedge": ("microsoft-edge", "microsoft-edge-stable"),
-}
-#: Where macOS keeps them (no ``PATH`` entry there).
-MAC_APPS: dict[str, tuple[str, ...]] = {
-    "chromium": (
-        "/Applications/Chromium.app/Contents/MacOS/Chromium",
-        "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
-        "/Applications/Microsoft Edge.app/Contents/MacOS/Microsoft Edge",
-    ),
-    "chrome": ("/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",),
-    "msedge": ("/Applications/Microsoft Edge.app/Contents/MacOS/Microsoft Edge",),
-}
+#: The values of ``browser_type`` (where each is looked for: :mod:`samljit.common.platform`).
+BROWSER_TYPES = ("chromium", "chrome", "msedge")
 #: Chromium switches: no first-run pages, and no traffic of its own beside the sign-in.
 BROWSER_ARGS = (
     "--no-first-run",
@@ -72,15 +52,9 @@ def _flag(value: str | None, key: str, account: str) -> bool:
 
 
 def find_browser(browser_type: str, env: Mapping[str, str]) -> str | None:
-    """The first program of ``browser_type`` on the ``PATH`` of ``env`` (then, on macOS, in
-    /Applications), or ``None``."""
-    for name in PROGRAMS[browser_type]:
-        found = shutil.which(name, path=env.get("PATH", os.defpath))
-        if found:
-            return found
-    if sys.platform == "darwin":
-        return next((app for app in MAC_APPS[browser_type] if os.access(app, os.X_OK)), None)
-    return None
+    """The program of ``browser_type``: on ``PATH`` (Linux), in its app bundle (macOS), in
+    its install folder (Windows); see :mod:`samljit.common.platform`. ``None``: none found."""
+    return current_platform().find_browser(browser_type, env)
 
 
 def proxy_settings(env: Mapping[str, str]) -> dict[str, str] | None:
@@ -178,7 +152,7 @@ class BrowserLaunch(Provider):
     tls_hint: str = (
         "if a proxy re-signs TLS, set AWS_CA_BUNDLE to your CA bundle (samljit hands it to the "
         "browser)"
-        if sys.platform.startswith("linux")
+        if current_platform().browser_trust_via_nss
         else "add your CA to the system's certificate store"
     )
 
@@ -186,7 +160,7 @@ class BrowserLaunch(Provider):
     def _settings(self) -> tuple[str, bool, bool, float, str | None]:
         name = self.account.name
         browser_type = (self.option("browser_type") or "chromium").strip().lower()
-        if browser_type not in PROGRAMS:
+        if browser_type not in BROWSER_TYPES:
             raise ConfigError(
                 f"browser_type of account {name!r} must be chromium, chrome or msedge, "
                 f"not {browser_type!r}"
@@ -222,9 +196,9 @@ class BrowserLaunch(Provider):
             return found
         found = find_browser(browser_type, env)
         if found is None:
-            names = ", ".join(PROGRAMS[browser_type])
+            looked = current_platform().browser_looked_for(browser_type)
             raise ConfigError(
-                f"no browser found for the Browser provider (looked for {names} on PATH)",
+                f"no browser found for the Browser provider ({looked})",
                 hint=f"install one (`{INSTALL_BROWSER}`) or set browser_executable_path "
                 f"(`samljit configure -a {self.account.name} --browser-executable-path PATH`)",
             )
@@ -232,9 +206,7 @@ class BrowserLaunch(Provider):
 
     def _check_display(self, headless: bool) -> None:
         env = self.services.env
-        if headless or not sys.platform.startswith("linux"):
-            return
-        if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+        if headless or current_platform().has_display(env):
             return
         raise ConfigError(
             "the Browser provider needs a display to show its window (DISPLAY and "
@@ -248,7 +220,8 @@ class BrowserLaunch(Provider):
         (Linux: an NSS database of samljit's, see :mod:`samljit.idp.nssdb`), else None."""
         env = self.services.env
         found = nssdb.configured_bundle(env)
-        if found is None or self.account.skip_verify or not sys.platform.startswith("linux"):
+        trusts = current_platform().browser_trust_via_nss
+        if found is None or self.account.skip_verify or not trusts:
             return None
         variable, bundle = found
         try:

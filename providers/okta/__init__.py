@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from samljit.idp.api import KeyKind, LoginSecrets, ProviderKey, json_object
+from samljit.idp.api import DUO_KEYS, KeyKind, LoginSecrets, ProviderKey, json_object
 
 from .classic import Classic
 from .factors import SAML2AWS_LABELS
@@ -52,6 +52,7 @@ class OktaProvider(Classic, IdentityEngine):
         "CALL",
         "YUBICO",
         "WEBAUTHN",
+        "DUO",
     )
     keys: ClassVar[tuple[ProviderKey, ...]] = (
         ProviderKey(
@@ -73,6 +74,7 @@ class OktaProvider(Classic, IdentityEngine):
             question="Keep Okta from remembering this device after MFA?",
             kind=KeyKind.YES_NO,
         ),
+        *DUO_KEYS,
     )
 
     @classmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
@@ -46,6 +47,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--idp-certificate", metavar="PEM", help="pin the IdP's certificate")
     parser.add_argument("--api-url", help="provider API base URL (JumpCloud console host)")
+    parser.add_argument(
+        "--principal-arn",
+        metavar="ARN",
+        help="the IAM SAML provider (principal_arn: ARN or saml-provider/NAME), needed when "
+        "the IdP encrypts assertions for AWS",
+    )
     parser.add_argument(
         "--skip-prompt", action="store_true", help="no questions; take the flags only"
     )
@@ -109,6 +116,7 @@ def run(ctx: Context) -> int:
         "aws_session_duration": current(args.session_duration, "aws_session_duration"),
         "idp_certificate": current(args.idp_certificate, "idp_certificate"),
         "api_url": current(args.api_url, "api_url"),
+        "principal_arn": current(args.principal_arn, "principal_arn"),
     }
     given_keys = {
         dest[len(KEY_DEST) :]: value
@@ -218,8 +226,8 @@ def _ask_key(
         return None
 
     kind = key.asked_as
-    if kind is KeyKind.SECRET:
-        return  # never in the file: SAMLJIT_<NAME> in the environment
+    if kind is KeyKind.SECRET or not key.ask:
+        return  # never in the file (SAMLJIT_<NAME> in the environment), or flag-only
     terminal = ctx.terminal
     default = values.get(key.name) or key.default or ""
     if kind is KeyKind.YES_NO:
@@ -280,6 +288,12 @@ def _validate(
         check_url(values["url"] or "", "--url")
     if values.get("api_url"):
         check_url(values["api_url"] or "", "--api-url")
+    principal = values.get("principal_arn")
+    if principal and not _SAML_PROVIDER.fullmatch(principal.strip()):
+        raise ConfigError(
+            f"--principal-arn {principal!r} is not an IAM SAML provider",
+            hint="give arn:aws:iam::ACCOUNT:saml-provider/NAME, or saml-provider/NAME",
+        )
     mfa = values.get("mfa")
     if mfa:
         setting = provider.mfa_setting(mfa)
@@ -312,6 +326,9 @@ def _yes_no(key: ProviderKey, value: str) -> str:
     if word in FALSE_WORDS:
         return "false"
     raise ConfigError(f"{key.flag} takes true or false (yes or no), not {value!r}")
+
+
+_SAML_PROVIDER = re.compile(r"(?:arn:aws[a-z-]*:iam::\d{12}:)?saml-provider/[\w.@-]+")
 
 
 def _secrets(
