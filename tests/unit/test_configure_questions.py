@@ -95,7 +95,7 @@ def test_a_new_okta_user_is_asked_the_common_questions_first(
         "IdP provider: ",
         "Okta embed link of the AWS app: ",
         "Username: ",
-        "MFA (Auto, PUSH, TOTP, SMS, EMAIL, CALL, YUBICO, WEBAUTHN) [Auto]: ",
+        f"MFA ({', '.join(load_provider('Okta').mfa_options)}) [Auto]: ",
         "AWS profile to write [acme]: ",
         "Default role (ARN, alias or role name; empty to choose at login): ",
         "OIDC client id (Identity Engine orgs only; Enter to skip): ",
