@@ -23,9 +23,6 @@ from samljit.idp.api import (
     printable,
 )
 
-#: Sign-in hosts of IdPs samljit has no provider for (a provider declares its own in
-#: :attr:`Provider.signin_hosts`), by the section's ``provider`` name in lower case.
-OTHER_IDPS: dict[str, tuple[str, ...]] = {"googleapps": ("accounts.google.com",)}
 _PORTS = {"http": 80, "https": 443}
 
 
@@ -142,7 +139,7 @@ def fill_policy(account: Account, listed: str | None) -> FillPolicy:
         try:
             declared = load_provider(section).signin_hosts
         except ConfigError:  # not a provider of samljit's (nor an installed plugin)
-            declared = OTHER_IDPS.get(section, ())
+            declared = ()
     hosts: set[tuple[str, int | None]] = set()
     for entry in (listed or "").split(","):
         entry = entry.strip()

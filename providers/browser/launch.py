@@ -38,6 +38,15 @@ PROGRAMS: dict[str, tuple[str, ...]] = {
     ),
     "chrome": ("google-chrome", "google-chrome-stable"),
     "msedge": ("microsoft-edge", "microsoft-edge-stable"),
+    # Google's order (the GoogleApps provider): Google refuses some automation-controlled
+    # Chromium builds, so its own Chrome first when both are installed.
+    "chrome-first": (
+        "google-chrome",
+        "google-chrome-stable",
+        "chromium",
+        "chromium-browser",
+        "microsoft-edge",
+    ),
 }
 #: Where macOS keeps them (no ``PATH`` entry there).
 MAC_APPS: dict[str, tuple[str, ...]] = {
@@ -48,6 +57,11 @@ MAC_APPS: dict[str, tuple[str, ...]] = {
     ),
     "chrome": ("/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",),
     "msedge": ("/Applications/Microsoft Edge.app/Contents/MacOS/Microsoft Edge",),
+    "chrome-first": (
+        "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
+        "/Applications/Chromium.app/Contents/MacOS/Chromium",
+        "/Applications/Microsoft Edge.app/Contents/MacOS/Microsoft Edge",
+    ),
 }
 #: Chromium switches: no first-run pages, and no traffic of its own beside the sign-in.
 BROWSER_ARGS = (
@@ -182,11 +196,16 @@ class BrowserLaunch(Provider):
         else "add your CA to the system's certificate store"
     )
 
+    #: The programs looked for when ``browser_type`` is not set (a key of :data:`PROGRAMS`).
+    default_programs: ClassVar[str] = "chromium"
+
     # -- settings ------------------------------------------------------------------------
     def _settings(self) -> tuple[str, bool, bool, float, str | None]:
         name = self.account.name
-        browser_type = (self.option("browser_type") or "chromium").strip().lower()
-        if browser_type not in PROGRAMS:
+        browser_type = (self.option("browser_type") or self.default_programs).strip().lower()
+        if browser_type not in PROGRAMS or (
+            browser_type == "chrome-first" and self.default_programs != browser_type
+        ):
             raise ConfigError(
                 f"browser_type of account {name!r} must be chromium, chrome or msedge, "
                 f"not {browser_type!r}"

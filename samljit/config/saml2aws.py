@@ -42,6 +42,7 @@ PROVIDERS = {
     "shibbolethecp": "Shibboleth",
     "okta": "Okta",
     "onelogin": "OneLogin",
+    "googleapps": "GoogleApps",
 }
 #: saml2aws providers samljit does not have (yet); a plug-in of the same name is used if
 #: one is installed. (``Browser``, ``Okta`` and ``AzureAD`` are samljit providers of the
@@ -51,7 +52,6 @@ NOT_YET = (
     "Auth0",
     "AWS",
     "F5APM",
-    "GoogleApps",
     "NetIQ",
     "Ping",
     "PingNTLM",

@@ -34,7 +34,14 @@ from samljit.common.services import Services
 from samljit.common.text import one_line, printable
 from samljit.config.accounts import Account
 from samljit.idp import fido, nssdb
-from samljit.idp.forms import GENERIC, Flavor, FormLogin, FormProvider
+from samljit.idp.forms import (
+    GENERIC,
+    LIVE_SELECTORS,
+    Flavor,
+    FormLogin,
+    FormProvider,
+    refusal_text,
+)
 from samljit.idp.mfa import Factor, ask_code, choose, seconds_until
 from samljit.idp.page import (
     Field,
@@ -66,6 +73,7 @@ __all__ = [
     "API_VERSION",
     "CA_BUNDLE_VARIABLES",
     "GENERIC",
+    "LIVE_SELECTORS",
     "PARTITIONS",
     "Account",
     "AssertionFormatError",
@@ -107,6 +115,7 @@ __all__ = [
     "printable",
     "private_dir",
     "redact_url",
+    "refusal_text",
     "resolve",
     "saml_response",
     "seconds_left",

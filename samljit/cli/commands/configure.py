@@ -196,6 +196,19 @@ def _ask_key(
     if key.secret:
         return  # never in the file: SAMLJIT_<NAME> in the environment
     default = values.get(key.name) or key.default or ""
+    if key.name == "url":
+
+        def ask(question: str, current: str) -> str:
+            return ctx.terminal.ask(question, what=key.name, default=current)
+
+        built = provider.ask_url(ask, default or None)
+        if built is not NotImplemented:
+            if built:
+                check_url(built, "the URL")
+                values["url"] = built
+            elif key.required:
+                raise ConfigError(f"{provider.name} needs {key.name}")
+            return
     answer = ctx.terminal.ask(
         key.help,
         what=key.name,
