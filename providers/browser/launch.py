@@ -150,6 +150,8 @@ QUIET_PREFERENCES: dict[str, Any] = {
     "profile": {"password_manager_enabled": False, "password_manager_leak_detection": False},
     "autofill": {"enabled": False, "profile_enabled": False, "credit_card_enabled": False},
     "net": {"network_prediction_options": 2},
+    # no browser sign-in: Chrome's account check (accounts.google.com/ListAccounts) stays off
+    "signin": {"allowed": False},
 }
 
 

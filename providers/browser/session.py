@@ -37,8 +37,7 @@ CHANGED = "samljit:page-changed"
 # Run in every document before its own scripts: tells samljit (a console message, which
 # wakes its wait) when the document is parsed, loaded, and whenever its DOM changes
 # (batched per task), so autofill and the checks after the submit run on events, not a timer.
-_WATCH = (
-    f"""(() => {{
+_WATCH = f"""(() => {{
   const say = () => console.debug("{CHANGED}");
   let queued = false;
   const soon = () => {{
@@ -53,7 +52,6 @@ _WATCH = (
     attributes: true, attributeFilter: ["class", "style", "hidden", "disabled", "aria-hidden"],
   }});
 }})();"""
-)
 
 # The pages samljit answers caught requests with, shown at the caught URL: with an icon of
 # their own, so the browser asks that host for no /favicon.ico either.
