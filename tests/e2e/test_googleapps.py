@@ -5,16 +5,19 @@ headed (under a private Xvfb)."""
 
 from __future__ import annotations
 
+import configparser
 import os
 import subprocess
 from collections.abc import Iterator
 
 import pytest
 
+from tests.e2e.test_terminal import finish, spawn
 from tests.emulators.formidp import FormUser
-from tests.emulators.google import NO_ACCOUNT, WRONG_PASSWORD, GoogleIdp
+from tests.emulators.google import IDPID, NO_ACCOUNT, SPID, WRONG_PASSWORD, GoogleIdp
 from tests.support.accounts import EMAIL, PASSWORD, PROVIDER_ARN, RO_ARN, grants
 from tests.support.cli import Cli
+from tests.support.keyring_backend import vault_env
 from tests.support.tools import requires_tool
 
 pytestmark = requires_tool("chromium")
@@ -122,3 +125,45 @@ def test_browser_not_secure_headless_says_to_log_in_headed_once(
         "'google' then serves headless logins)"
     ) in ran.stderr.splitlines()
     assert google.posts_with("Passwd") == 0
+
+
+def test_configure_asks_for_the_idp_id_and_the_sp_id_and_builds_the_url(cli: Cli) -> None:
+    """In a terminal: the two ids of the app's initsso URL, then the Browser keys with
+    Google's defaults; the section gets the URL built from them."""
+    child = spawn(cli, "configure", "-a", "google", **vault_env(cli.home))
+    child.expect("IdP provider.*: ?")
+    child.send("GoogleApps\r")
+    child.expect("Google IdP id .*: ?")
+    child.send(IDPID + "\r")
+    child.expect("Google SP id .*: ?")
+    child.send(SPID + "\r")
+    browser_keys = (
+        "chrome, chromium or msedge",
+        "the browser program",
+        "run the browser without a window",
+        "fill in the username and password",
+        "seconds to wait",
+        "one more ACS URL",  # empty: no target_url (was refused as "not an http(s) URL")
+        "more hosts",
+        "Username",
+    )
+    for question in browser_keys:  # each keeps Google's default
+        child.expect(question + ".*: ?")
+        if question != "Username":
+            child.send("\r")
+    child.send(EMAIL + "\r")
+    for question in ("MFA", "AWS profile to write", "Default role"):
+        child.expect(question + ".*: ?")
+        child.send("\r")
+    child.expect("Password for .*Enter to skip.*:")
+    child.send("\r")
+    transcript = finish(child)
+    assert child.exitstatus == 0, transcript
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read_string(cli.config.read_text())
+    section = parser["google"]
+    assert section["provider"] == "GoogleApps"
+    assert section["url"] == (
+        f"https://accounts.google.com/o/saml2/initsso?idpid={IDPID}&spid={SPID}&forceauthn=false"
+    )
+    assert "browser_type" not in section  # Google's default: Chrome first

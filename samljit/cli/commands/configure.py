@@ -187,6 +187,8 @@ def _ask_key(
     """Ask for one key the provider declares (the URL is checked as it is typed)."""
 
     def url_ok(value: str) -> str | None:
+        if not value and not key.required:
+            return None  # left unset (a Browser account's target_url)
         try:
             check_url(value, "the URL")
         except ConfigError as exc:
