@@ -131,6 +131,7 @@ class Autofill:
         secrets = self.secrets
         assert secrets is not None
         page = context.pages[0]
+        self.form_showing = False  # until this page shows it
         try:
             found = page.evaluate(_FIND_FORM, [not self.username_sent])
             kind = found.get("form") if isinstance(found, dict) else ""

@@ -327,7 +327,7 @@ class _Session(Autofill):
     def _check_refused(self, page: Any) -> None:
         """After the password went in: the IdP's error next to its form, or its form again
         (a new document, once loaded), is the end of the login."""
-        if self.policy.refusal(page.url) is not None:
+        if self.response is not None or self.policy.refusal(page.url) is not None:
             return
         said = self._said(page)
         name = self.provider.account.name
