@@ -25,6 +25,7 @@ from urllib.parse import urlencode, urlsplit
 from samljit.idp.api import ConfigError, ProviderKey
 
 from .browser import BrowserProvider
+from .browser.launch import CHROME_FIRST
 
 #: Google's SAML sign-in entry for an app (IdP-initiated).
 INITSSO = "https://accounts.google.com/o/saml2/initsso"
@@ -58,7 +59,7 @@ def _google(key: ProviderKey) -> ProviderKey:
 class GoogleAppsProvider(BrowserProvider):
     name: ClassVar[str] = "GoogleApps"
     signin_hosts: ClassVar[tuple[str, ...]] = ("accounts.google.com",)
-    default_programs: ClassVar[str] = "chrome-first"
+    default_programs: ClassVar[str] = CHROME_FIRST
     keys: ClassVar[tuple[ProviderKey, ...]] = (
         ProviderKey(
             "url",

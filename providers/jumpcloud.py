@@ -15,13 +15,16 @@ from urllib.parse import quote, urlsplit
 
 from samljit.idp.api import (
     ACCEPT_JSON,
+    DUO_KEYS,
     AuthenticationError,
     Factor,
     LoginSecrets,
     Provider,
+    ProviderKey,
     Waiting,
     ask_code,
     choose,
+    duo_prompt,
     fido,
     parse_page,
     printable,
@@ -49,7 +52,8 @@ class _Login:
 
 class JumpCloudProvider(Provider):
     name: ClassVar[str] = "JumpCloud"
-    mfa_options: ClassVar[tuple[str, ...]] = ("Auto", "TOTP", "PUSH", "WEBAUTHN")
+    mfa_options: ClassVar[tuple[str, ...]] = ("Auto", "TOTP", "PUSH", "WEBAUTHN", "DUO")
+    keys: ClassVar[tuple[ProviderKey, ...]] = (*Provider.keys, *DUO_KEYS)
 
     def session_hosts(self) -> list[str]:
         hosts = super().session_hosts()
@@ -174,7 +178,6 @@ class JumpCloudProvider(Provider):
 
     def _factors(self, state: _Login) -> list[Factor[None]]:
         factors: list[Factor[None]] = []
-        duo = False
         for entry in state.offered:
             if not isinstance(entry, dict) or entry.get("status") != "available":
                 continue
@@ -186,16 +189,13 @@ class JumpCloudProvider(Provider):
             elif kind == "webauthn":
                 factors.append(_WebAuthn(self, state))
             elif kind == "duo":
-                duo = True
-                state.unsupported.append(kind)
+                factors.append(_Duo(self, state))
             elif kind:
                 state.unsupported.append(kind)
         wanted = (self.account.mfa or "Auto").strip().upper()
         if wanted == "AUTO" and any(f.kind != "WEBAUTHN" for f in factors):
             # a security key only when asked for (mfa = WEBAUTHN) or when it is all there is
             factors = [f for f in factors if f.kind != "WEBAUTHN"]
-        if duo and not factors:
-            factors.append(_Duo())
         return factors
 
 
@@ -337,15 +337,36 @@ class _WebAuthn(Factor[None]):
 
 
 class _Duo(Factor[None]):
-    """Duo: JumpCloud hands over to Duo's Universal Prompt, which needs a browser."""
+    """Duo: JumpCloud sends the browser to Duo's Universal Prompt (``GET
+    {api}/userconsole/auth/duo`` redirects there), which samljit's Duo driver completes; Duo
+    sends it back to JumpCloud's callback, which logs the console in."""
 
     kind: ClassVar[str] = "DUO"
+    takes_code: ClassVar[bool] = True  # a Duo passcode
+
+    def __init__(self, provider: JumpCloudProvider, state: _Login) -> None:
+        self.provider = provider
+        self.state = state
+
+    @property
+    def label(self) -> str:
+        return "DUO (Duo Universal Prompt)"
 
     def verify(self, code: str | None) -> None:
-        raise AuthenticationError(
-            "JumpCloud asks for Duo, whose Universal Prompt needs a browser: log in with "
-            "`samljit login --browser`"
-        )
+        provider, http = self.provider, self.provider.http
+        duo = duo_prompt(provider, code, notify=False)
+        headers = {"X-Xsrftoken": self.state.xsrf, "Accept": ACCEPT_JSON}
+        url = duo.reach(f"{self.state.api}/userconsole/auth/duo", "JumpCloud Duo", headers=headers)
+        back = duo.complete(url)
+        step = "JumpCloud Duo callback"
+        response = http.request("GET", back, step=step, headers={"Accept": ACCEPT_JSON})
+        http.raise_for_service_trouble(response, step=step)
+        if response.status_code != 200:
+            message = printable(str(_json(response, step).get("message") or "").strip())
+            raise AuthenticationError(
+                f"JumpCloud refused the Duo login: {message or f'HTTP {response.status_code}'}",
+                hint="run again; --debug shows each step",
+            )
 
 
 def _key_request(data: dict[str, Any], origin: str, step: str) -> tuple[fido.KeyRequest, str]:

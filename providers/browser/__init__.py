@@ -29,7 +29,6 @@ Playwright is an optional extra (``pip install 'samljit[browser]'``), imported o
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
@@ -42,6 +41,7 @@ from samljit.idp.api import (
     LoginSecrets,
     PasswordNeed,
     ProviderKey,
+    current_platform,
     nssdb,
     option_of,
 )
@@ -101,7 +101,7 @@ class BrowserProvider(BrowserLaunch):
     ) -> list[DoctorFinding]:
         """On Linux a CA bundle (``AWS_CA_BUNDLE``, …) reaches the browser through NSS's
         ``certutil``: say whether it is there."""
-        if not sys.platform.startswith("linux") or not any(
+        if not current_platform().browser_trust_via_nss or not any(
             env.get(name) for name in CA_BUNDLE_VARIABLES
         ):
             return []

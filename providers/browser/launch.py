@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
@@ -19,6 +18,7 @@ from samljit.idp.api import (
     PasswordNeed,
     Provider,
     atomic_write,
+    current_platform,
     entry_key,
     nssdb,
     private_dir,
@@ -27,42 +27,8 @@ from samljit.idp.api import (
 
 INSTALL_PLAYWRIGHT = "pip install 'samljit[browser]'"
 INSTALL_BROWSER = "apt-get install chromium"
-#: The programs each ``browser_type`` looks for on ``PATH``, first found first.
-PROGRAMS: dict[str, tuple[str, ...]] = {
-    "chromium": (
-        "chromium",
-        "chromium-browser",
-        "google-chrome",
-        "google-chrome-stable",
-        "microsoft-edge",
-    ),
-    "chrome": ("google-chrome", "google-chrome-stable"),
-    "msedge": ("microsoft-edge", "microsoft-edge-stable"),
-    # Google's order (the GoogleApps provider): Google refuses some automation-controlled
-    # Chromium builds, so its own Chrome first when both are installed.
-    "chrome-first": (
-        "google-chrome",
-        "google-chrome-stable",
-        "chromium",
-        "chromium-browser",
-        "microsoft-edge",
-    ),
-}
-#: Where macOS keeps them (no ``PATH`` entry there).
-MAC_APPS: dict[str, tuple[str, ...]] = {
-    "chromium": (
-        "/Applications/Chromium.app/Contents/MacOS/Chromium",
-        "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
-        "/Applications/Microsoft Edge.app/Contents/MacOS/Microsoft Edge",
-    ),
-    "chrome": ("/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",),
-    "msedge": ("/Applications/Microsoft Edge.app/Contents/MacOS/Microsoft Edge",),
-    "chrome-first": (
-        "/Applications/Google Chrome.app/Contents/MacOS/Google Chrome",
-        "/Applications/Chromium.app/Contents/MacOS/Chromium",
-        "/Applications/Microsoft Edge.app/Contents/MacOS/Microsoft Edge",
-    ),
-}
+#: The values of ``browser_type`` (where each is looked for: :mod:`samljit.common.platform`).
+BROWSER_TYPES = ("chromium", "chrome", "msedge")
 #: Chromium switches: no first-run pages, and no traffic of its own beside the sign-in.
 BROWSER_ARGS = (
     "--no-first-run",
@@ -86,15 +52,9 @@ def _flag(value: str | None, key: str, account: str) -> bool:
 
 
 def find_browser(browser_type: str, env: Mapping[str, str]) -> str | None:
-    """The first program of ``browser_type`` on the ``PATH`` of ``env`` (then, on macOS, in
-    /Applications), or ``None``."""
-    for name in PROGRAMS[browser_type]:
-        found = shutil.which(name, path=env.get("PATH", os.defpath))
-        if found:
-            return found
-    if sys.platform == "darwin":
-        return next((app for app in MAC_APPS[browser_type] if os.access(app, os.X_OK)), None)
-    return None
+    """The program of ``browser_type``: on ``PATH`` (Linux), in its app bundle (macOS), in
+    its install folder (Windows); see :mod:`samljit.common.platform`. ``None``: none found."""
+    return current_platform().find_browser(browser_type, env)
 
 
 def proxy_settings(env: Mapping[str, str]) -> dict[str, str] | None:
@@ -125,6 +85,18 @@ def profile_path(account: Account, env: Mapping[str, str]) -> Path:
     """Where the account's browser profile lives (``<state dir>/browser/<account>``)."""
     name = account.name if _SAFE_NAME.match(account.name) else entry_key(account.name)
     return Path(state_dir(env)) / "browser" / name
+
+
+#: GoogleApps's default: Google Chrome when it is installed (Google refuses some
+#: automation-controlled Chromium builds), else what ``chromium`` finds.
+CHROME_FIRST = "chrome-first"
+
+
+def find_preferred(browser_type: str, env: Mapping[str, str]) -> str | None:
+    """:func:`find_browser`, with :data:`CHROME_FIRST` for Chrome, then Chromium (or Edge)."""
+    if browser_type == CHROME_FIRST:
+        return find_browser("chrome", env) or find_browser("chromium", env)
+    return find_browser(browser_type, env)
 
 
 def profile_dir(account: Account, env: Mapping[str, str]) -> Path:
@@ -194,20 +166,18 @@ class BrowserLaunch(Provider):
     tls_hint: str = (
         "if a proxy re-signs TLS, set AWS_CA_BUNDLE to your CA bundle (samljit hands it to the "
         "browser)"
-        if sys.platform.startswith("linux")
+        if current_platform().browser_trust_via_nss
         else "add your CA to the system's certificate store"
     )
 
-    #: The programs looked for when ``browser_type`` is not set (a key of :data:`PROGRAMS`).
+    # -- settings ------------------------------------------------------------------------
+    #: The ``browser_type`` when the account sets none (GoogleApps: :data:`CHROME_FIRST`).
     default_programs: ClassVar[str] = "chromium"
 
-    # -- settings ------------------------------------------------------------------------
     def _settings(self) -> tuple[str, bool, bool, float, str | None]:
         name = self.account.name
         browser_type = (self.option("browser_type") or self.default_programs).strip().lower()
-        if browser_type not in PROGRAMS or (
-            browser_type == "chrome-first" and self.default_programs != browser_type
-        ):
+        if browser_type not in BROWSER_TYPES and browser_type != self.default_programs:
             raise ConfigError(
                 f"browser_type of account {name!r} must be chromium, chrome or msedge, "
                 f"not {browser_type!r}"
@@ -241,11 +211,13 @@ class BrowserLaunch(Provider):
                     hint="give the full path of Chromium, Chrome or Edge",
                 )
             return found
-        found = find_browser(browser_type, env)
+        found = find_preferred(browser_type, env)
         if found is None:
-            names = ", ".join(PROGRAMS[browser_type])
+            looked = current_platform().browser_looked_for(
+                "chromium" if browser_type == CHROME_FIRST else browser_type
+            )
             raise ConfigError(
-                f"no browser found for the Browser provider (looked for {names} on PATH)",
+                f"no browser found for the Browser provider ({looked})",
                 hint=f"install one (`{INSTALL_BROWSER}`) or set browser_executable_path "
                 f"(`samljit configure -a {self.account.name} --browser-executable-path PATH`)",
             )
@@ -253,9 +225,7 @@ class BrowserLaunch(Provider):
 
     def _check_display(self, headless: bool) -> None:
         env = self.services.env
-        if headless or not sys.platform.startswith("linux"):
-            return
-        if env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"):
+        if headless or current_platform().has_display(env):
             return
         raise ConfigError(
             "the Browser provider needs a display to show its window (DISPLAY and "
@@ -269,7 +239,8 @@ class BrowserLaunch(Provider):
         (Linux: an NSS database of samljit's, see :mod:`samljit.idp.nssdb`), else None."""
         env = self.services.env
         found = nssdb.configured_bundle(env)
-        if found is None or self.account.skip_verify or not sys.platform.startswith("linux"):
+        trusts = current_platform().browser_trust_via_nss
+        if found is None or self.account.skip_verify or not trusts:
             return None
         variable, bundle = found
         try:

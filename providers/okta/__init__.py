@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from samljit.idp.api import LoginSecrets, ProviderKey, json_object
+from samljit.idp.api import DUO_KEYS, LoginSecrets, ProviderKey, json_object
 
 from .classic import Classic
 from .factors import SAML2AWS_LABELS
@@ -52,6 +52,7 @@ class OktaProvider(Classic, IdentityEngine):
         "CALL",
         "YUBICO",
         "WEBAUTHN",
+        "DUO",
     )
     keys: ClassVar[tuple[ProviderKey, ...]] = (
         ProviderKey(
@@ -69,6 +70,7 @@ class OktaProvider(Classic, IdentityEngine):
             "true: do not ask Okta to remember this device after MFA",
             default="false",
         ),
+        *DUO_KEYS,
     )
 
     @classmethod

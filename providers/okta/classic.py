@@ -77,10 +77,16 @@ class Classic(Provider):
         }
         answer = self.api(org, org.base + "/api/v1/authn", body, "Okta sign-in")
         done = self.until_success(org, answer, secrets)
-        token = session_token(done, "Okta sign-in")
-        self.redactor.add(token)
-        query = urlencode({"token": token, "redirectUrl": self.account.url})
-        page = self._get(org, f"{org.base}/login/sessionCookieRedirect?{query}", "Okta app page")
+        if "sessionToken" not in done and self._cookie(org, "sid"):
+            # a factor that ends in the browser's way (Duo's prompt) leaves a session cookie
+            page = self._get(org, self.account.url, "Okta app page")
+        else:
+            token = session_token(done, "Okta sign-in")
+            self.redactor.add(token)
+            query = urlencode({"token": token, "redirectUrl": self.account.url})
+            page = self._get(
+                org, f"{org.base}/login/sessionCookieRedirect?{query}", "Okta app page"
+            )
         encoded = self._saml_or_step_up(org, page, secrets, quiet=False)
         assert encoded is not None  # not quiet: raises instead
         return encoded

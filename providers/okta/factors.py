@@ -14,6 +14,7 @@ from samljit.idp.api import (
     Factor,
     Waiting,
     ask_code,
+    duo_prompt,
     fido,
     seconds_left,
     seconds_until,
@@ -296,6 +297,38 @@ class _Browser(OktaFactor):
         )
 
 
+class _DuoUniversal(OktaFactor):
+    """Duo's Universal Prompt as Okta's claims provider: verify links to Okta's redirect to
+    Duo, samljit's Duo driver completes the prompt, and Duo's way back to Okta starts the Okta
+    session (its ``sid`` cookie) the app page then opens with."""
+
+    takes_code: ClassVar[bool] = True  # a Duo passcode
+
+    @property
+    def label(self) -> str:
+        return "DUO (Duo Universal Prompt)"
+
+    def verify(self, code: str | None) -> dict[str, Any]:
+        provider, step = self.provider, "Okta Duo"
+        answer = self.post(self.verify_url, {}, step)
+        target = link(answer, "next")
+        if not target:
+            raise AuthenticationError(
+                f"{step}: Okta's answer has no link to Duo", hint=BROWSER_HINT
+            )
+        duo = duo_prompt(provider, code, notify=False)
+        back = duo.complete(duo.reach(self.org.resolve(target, step), step))
+        step = "Okta Duo callback"
+        response = provider.http.get(back, step=step)
+        provider.http.raise_for_service_trouble(response, step=step)
+        if response.status_code != 200:
+            raise AuthenticationError(
+                f"{step}: Okta answered HTTP {response.status_code} to Duo's way back",
+                hint=BROWSER_HINT,
+            )
+        return {"status": "SUCCESS"}  # the session is the sid cookie Okta just set
+
+
 #: (factorType, provider or "") → (mfa kind, class).
 _FACTORS: dict[tuple[str, str], tuple[str, type[OktaFactor]]] = {
     ("push", ""): ("PUSH", _Push),
@@ -309,6 +342,7 @@ _FACTORS: dict[tuple[str, str], tuple[str, type[OktaFactor]]] = {
     ("webauthn", ""): ("WEBAUTHN", _SecurityKey),
     ("u2f", ""): ("WEBAUTHN", _SecurityKey),
     ("web", "DUO"): ("DUO", _Browser),
+    ("claims_provider", "CUSTOM"): ("DUO", _DuoUniversal),
     ("signed_nonce", ""): ("FASTPASS", _Browser),
 }
 
@@ -321,6 +355,8 @@ def make_factor(
     found = _FACTORS.get((factor_type, vendor)) or _FACTORS.get((factor_type, ""))
     if found is None:
         return None
+    if factor_type == "claims_provider" and "duo" not in str(entry.get("vendorName")).lower():
+        return None  # another IdP as a claims provider
     kind, cls = found
     return cls(provider, org, answer, entry, kind)
 

@@ -127,6 +127,27 @@ def region_partition(region: str) -> str:
     return "aws"
 
 
+def urn_partition(urn: str) -> Partition:
+    """The partition whose AWS SP entity id (``aws_urn``) ``urn`` is:
+    ``urn:amazon:webservices:govcloud`` → ``aws-us-gov``, ``urn:amazon:webservices:cn…`` →
+    ``aws-cn``, anything else (``urn:amazon:webservices``) → ``aws``."""
+    name = urn.strip().lower()
+    for partition in PARTITIONS.values():
+        if partition.saml_urn is not None and partition.saml_urn.lower() == name:
+            return partition
+    if name.startswith("urn:amazon:webservices:govcloud"):
+        return PARTITIONS["aws-us-gov"]
+    if name.startswith("urn:amazon:webservices:cn"):
+        return PARTITIONS["aws-cn"]
+    return PARTITIONS["aws"]
+
+
+def acs_for_urn(urn: str) -> str:
+    """The sign-in SAML endpoint (the ACS an IdP posts to) of ``urn``'s partition
+    (:func:`urn_partition`): ``https://signin.aws.amazon.com/saml`` for the default URN."""
+    return urn_partition(urn).acs_url() or "https://signin.aws.amazon.com/saml"
+
+
 def signin_host_partition(host: str) -> str | None:
     """The partition whose sign-in host ``host`` is: ``signin.aws.amazon.com``, or
     ``REGION.signin…`` for a region of that partition; ``None`` for any other host."""

@@ -15,11 +15,11 @@ Cancelling a dialog raises :class:`KeyboardInterrupt` (exit 130).
 from __future__ import annotations
 
 import shutil
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any, NamedTuple
 
 from samljit.common.errors import ConfigError, UsageError
+from samljit.common.platform import current, for_name
 from samljit.common.terminal import Terminal
 from samljit.common.text import one_line, printable
 
@@ -40,8 +40,9 @@ class Choice(NamedTuple):
 
 
 def has_display(env: Mapping[str, str], platform: str) -> bool:
-    """Whether dialogs can be shown: macOS always, elsewhere an X11 or Wayland display."""
-    return platform == "darwin" or bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+    """Whether dialogs can be shown: macOS and Windows always, elsewhere an X11 or Wayland
+    display."""
+    return for_name(platform).has_display(env)
 
 
 def choose_prompt(
@@ -49,7 +50,7 @@ def choose_prompt(
     *,
     has_terminal: bool,
     env: Mapping[str, str],
-    platform: str = sys.platform,
+    platform: str | None = None,
     which: Callable[[str], str | None] = shutil.which,
 ) -> Choice:
     """How to ask, per ``prompt``: the terminal when there is one (or ``prompt = terminal``);
@@ -57,6 +58,7 @@ def choose_prompt(
     nothing (the run fails at the first question, as without a dialog)."""
     if prompt == "terminal" or has_terminal:
         return Choice()
+    platform = platform or current().name
     display = has_display(env, platform)
     if prompt == "auto":
         if not display:

@@ -1,15 +1,17 @@
 """File primitives shared by every writer: atomic replace, inter-process locks, private
-directories. Errors are plain ``OSError``; callers turn them into samljit errors."""
+directories. Errors are plain ``OSError``; callers turn them into samljit errors. What differs
+per OS is :mod:`samljit.common.platform`'s."""
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import stat
 import time
 from collections.abc import Iterator
 from pathlib import Path
+
+from samljit.common.platform import LockBusy, current
 
 
 def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
@@ -18,14 +20,15 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o600) -> None:
     The temp file lives in the same directory, gets ``mode`` before any byte is written, is
     fsynced, renamed over ``path`` and the directory fsynced (best effort)."""
     directory = path.parent
+    platform = current()
     fd, temp = _create_temp(directory, path.name)
     try:
         with os.fdopen(fd, "wb") as handle:
-            os.fchmod(handle.fileno(), mode)
+            platform.set_mode(handle.fileno(), mode)
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temp, path)
+        platform.replace(temp, str(path))
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temp)
@@ -38,7 +41,9 @@ def _create_temp(directory: Path, name: str) -> tuple[int, str]:
     for _ in range(100):
         temp = os.path.join(directory, f".{name}.{os.urandom(6).hex()}.tmp")
         try:
-            return os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600), temp
+            return os.open(
+                temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | current().open_flags, 0o600
+            ), temp
         except FileExistsError:
             continue
     raise FileExistsError(f"no free temp file name in {directory}")
@@ -64,29 +69,28 @@ class LockTimeout(Exception):
 
 @contextlib.contextmanager
 def locked(lock_path: Path, *, timeout: float | None = None, poll: float = 0.05) -> Iterator[None]:
-    """Hold an exclusive ``flock`` on ``lock_path`` (created 0600, never removed).
+    """Hold an exclusive lock on ``lock_path`` (created 0600, never removed).
 
     ``timeout=None`` waits as long as it takes; otherwise :class:`LockTimeout` after that many
     seconds."""
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
+    platform = current()
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | platform.open_flags, 0o600)
     try:
         if timeout is None:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            try:
+                platform.lock(fd)
+            except LockBusy:
+                raise LockTimeout(str(lock_path)) from None
         else:
             deadline = time.monotonic() + timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise LockTimeout(str(lock_path)) from None
-                    time.sleep(poll)
+            while not platform.try_lock(fd):
+                if time.monotonic() >= deadline:
+                    raise LockTimeout(str(lock_path)) from None
+                time.sleep(poll)
         try:
             yield
         finally:
-            # Unlock explicitly: a forked child may share this open file description.
-            fcntl.flock(fd, fcntl.LOCK_UN)
+            platform.unlock(fd)
     finally:
         os.close(fd)
 
@@ -99,8 +103,5 @@ def private_dir(path: Path) -> Path:
     info = os.lstat(path)
     if stat.S_ISLNK(info.st_mode) or not stat.S_ISDIR(info.st_mode):
         raise NotADirectoryError(str(path))
-    if info.st_uid != os.getuid():
-        raise PermissionError(f"{path} belongs to another user")
-    if stat.S_IMODE(info.st_mode) & 0o077:
-        os.chmod(path, 0o700)
+    current().make_private_dir(str(path))
     return path

@@ -6,8 +6,7 @@ On the start-up path: builtins only (``base64`` is imported by :func:`entry_key`
 
 from __future__ import annotations
 
-import os
-import sys
+from samljit.common.platform import current
 
 TYPE_CHECKING = False  # typing costs more to import than this whole module
 if TYPE_CHECKING:
@@ -15,21 +14,15 @@ if TYPE_CHECKING:
 
 
 def cache_dir(env: Mapping[str, str]) -> str:
-    base = env.get("XDG_CACHE_HOME")
-    if base:
-        return os.path.join(base, "samljit")
-    home = env.get("HOME") or os.path.expanduser("~")
-    if sys.platform == "darwin":
-        return os.path.join(home, "Library", "Caches", "samljit")
-    return os.path.join(home, ".cache", "samljit")
+    """``$XDG_CACHE_HOME/samljit``, else the platform's (``~/.cache``, ``~/Library/Caches``,
+    ``%LOCALAPPDATA%``)."""
+    return current().cache_dir(env)
 
 
 def state_dir(env: Mapping[str, str]) -> str:
-    base = env.get("XDG_STATE_HOME")
-    if base:
-        return os.path.join(base, "samljit")
-    home = env.get("HOME") or os.path.expanduser("~")
-    return os.path.join(home, ".local", "state", "samljit")
+    """``$XDG_STATE_HOME/samljit``, else the platform's (``~/.local/state``,
+    ``~/Library/Application Support``, ``%LOCALAPPDATA%``)."""
+    return current().state_dir(env)
 
 
 def entry_key(*parts: str) -> str:

@@ -35,6 +35,9 @@ SECRET_NAMES = frozenset(
         "samlresponse",
         "samlrequest",
         "samlassertion",
+        # an XML signature's value: a SOAP answer (ECP) carries the signed Response in clear,
+        # usable at STS until it expires; without its signature values it is not
+        "signaturevalue",
         "samlart",
         "sessiontoken",
         "statetoken",
@@ -93,6 +96,13 @@ SECRET_NAMES = frozenset(
         "sctx",
         "originalrequest",
         "request",  # Entra ID's ctx, as ProcessAuth's and KMSI's field
+        # Duo's Universal Prompt: its session, transaction ids, the code of the way back
+        "sid",
+        "tx",
+        "txid",
+        "push_txid",
+        "duo_code",
+        "authkey",
     }
 )
 
@@ -106,6 +116,24 @@ _MIN_SECRET_LEN = 4
 
 def is_secret_name(name: str) -> bool:
     return name.strip().lower() in SECRET_NAMES
+
+
+#: Names whose value is a secret only when it is an opaque token: a SAML ``RelayState`` that
+#: is a URL (the AWS console page to open) is shown, one that is a token (PingOne's signed
+#: state, an SP's transaction id) is masked.
+OPAQUE_STATE_NAMES = frozenset({"relaystate"})
+_OPAQUE_MIN_LEN = 20
+
+
+def is_opaque_state(name: str, value: str) -> bool:
+    """Whether ``value`` of field ``name`` is an opaque state token to mask."""
+    return (
+        name.strip().lower() in OPAQUE_STATE_NAMES
+        and len(value) >= _OPAQUE_MIN_LEN
+        and "://" not in value
+        and not value.startswith(("/", "%2F", "%2f"))
+        and " " not in value
+    )
 
 
 def is_secret_field(name: str) -> bool:
@@ -128,7 +156,10 @@ def redact_json(data: object) -> object:
 
 def redact_query(query: str) -> str:
     pairs = parse_qsl(query, keep_blank_values=True)
-    return urlencode([(k, MASK if is_secret_field(k) else v) for k, v in pairs], safe="<>")
+    return urlencode(
+        [(k, MASK if is_secret_field(k) or is_opaque_state(k, v) else v) for k, v in pairs],
+        safe="<>",
+    )
 
 
 def redact_url(url: str) -> str:
@@ -237,7 +268,9 @@ def _mask_tag(match: re.Match[str]) -> str:
         for m in _ATTRIBUTE.finditer(tag)
     }
     if not any(is_secret_field(names.get(key) or "") for key in ("name", "id")):
-        return tag
+        value = names.get("value") or ""
+        if not any(is_opaque_state(names.get(key) or "", value) for key in ("name", "id")):
+            return tag
 
     def mask(attribute: re.Match[str]) -> str:
         if attribute.group("key").lower() not in ("value", "content"):
@@ -255,7 +288,8 @@ def _mask_json_pair(match: re.Match[str]) -> str:
 
 
 def _mask_pair(match: re.Match[str]) -> str:
-    if is_secret_field(match.group("name")) and match.group("value"):
+    name, value = match.group("name"), match.group("value")
+    if value and (is_secret_field(name) or is_opaque_state(name, value)):
         return f"{match.group('lead')}{MASK}"
     return match.group(0)
 

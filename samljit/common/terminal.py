@@ -4,7 +4,8 @@ Library code receives a :class:`Terminal` and never touches ``sys.stdin``/``prin
 use prompt-toolkit (imported only when a question is really asked). Where the prompts go:
 
 * stdin and stderr are terminals → ask there;
-* otherwise the controlling terminal ``/dev/tty`` when the process has one (this is what lets
+* otherwise the console, when the process has one: the controlling terminal ``/dev/tty``
+  (``CONIN$``/``CONOUT$`` on Windows; see :mod:`samljit.common.platform`) (this is what lets
   ``credential_process`` and ``$(samljit …)`` still ask for an MFA code);
 * otherwise nothing can be asked: :meth:`Terminal.ask` raises
   :class:`~samljit.common.errors.MissingInputError` at once instead of blocking on a pipe.
@@ -20,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import IO, Any, TextIO, cast
 
 from samljit.common.errors import MissingInputError
+from samljit.common.platform import current
 from samljit.common.text import printable
 
 #: SGR codes of the few styles samljit uses (only ever on a terminal, never with NO_COLOR).
@@ -108,18 +110,8 @@ class Terminal:
     def open_browser(self, url: str) -> bool:
         """Open ``url`` in the user's browser where there is a display (a step the user
         finishes there, such as approving a device code); False when none was opened."""
-        if not (
-            sys.platform == "darwin"
-            or os.environ.get("DISPLAY")
-            or os.environ.get("WAYLAND_DISPLAY")
-        ):
-            return False
-        import webbrowser
-
-        try:
-            return webbrowser.open(url)
-        except webbrowser.Error:
-            return False
+        platform = current()
+        return platform.has_display(os.environ) and platform.open_url(url)
 
     def success(self, text: str) -> None:
         """The one line that says a command did what it was asked (green on a terminal)."""
@@ -273,7 +265,7 @@ def open_terminal(
     quiet: bool,
     scrub: Callable[[str], str] | None = None,
 ) -> Terminal:
-    """The terminal for a CLI run: std streams, else ``/dev/tty``, else non-interactive."""
+    """The terminal for a CLI run: std streams, else the console, else non-interactive."""
     if skip_prompt:
         return Terminal(
             interactive=False,
@@ -288,7 +280,7 @@ def open_terminal(
             scrub=scrub,
             prompt_io=lambda: _prompt_io(None, sys.stderr),
         )
-    tty = _open_tty()
+    tty = current().console()
     if tty is not None:
         tty_in, tty_out = tty
         return Terminal(
@@ -308,20 +300,3 @@ def _prompt_io(stdin: IO[str] | None, stdout: IO[str]) -> tuple[Any, Any]:
     return create_input(stdin=cast(TextIO | None, stdin)), create_output(
         stdout=cast(TextIO, stdout)
     )
-
-
-def _open_tty() -> tuple[IO[str], IO[str]] | None:
-    """The controlling terminal, for reading and for writing (a tty cannot be opened "r+"
-    in text mode: it is not seekable)."""
-    if os.name != "posix":
-        return None
-    try:
-        reader = open("/dev/tty", encoding="utf-8")  # noqa: SIM115 (lives for the run)
-    except OSError:
-        return None
-    try:
-        writer = open("/dev/tty", "w", encoding="utf-8")  # noqa: SIM115
-    except OSError:
-        reader.close()
-        return None
-    return reader, writer

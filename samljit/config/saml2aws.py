@@ -39,9 +39,11 @@ PROVIDERS = {
     "adfs": "ADFS",
     "adfs2": "ADFS",
     "shibboleth": "Shibboleth",
-    "shibbolethecp": "Shibboleth",
+    "shibbolethecp": "ShibbolethECP",
     "okta": "Okta",
     "onelogin": "OneLogin",
+    "ping": "Ping",
+    "pingone": "PingOne",
     "googleapps": "GoogleApps",
 }
 #: saml2aws providers samljit does not have (yet); a plug-in of the same name is used if
@@ -53,9 +55,7 @@ NOT_YET = (
     "AWS",
     "F5APM",
     "NetIQ",
-    "Ping",
     "PingNTLM",
-    "PingOne",
     "PSU",
 )
 #: Keys carried over as they are (after the checks in :func:`convert_section`).
@@ -105,6 +105,7 @@ _TRUE = {"true", "1", "yes", "on"}
 _FALSE = {"false", "0", "no", "off", ""}
 ADFS_PATH = "/adfs/ls/IdpInitiatedSignOn.aspx"
 SHIBBOLETH_PATH = "/idp/profile/SAML2/Unsolicited/SSO"
+PING_PATH = "/idp/startSSO.ping"
 
 
 @dataclass
@@ -170,6 +171,8 @@ def convert_section(
         return result
     result.values["url"] = url
     setting = provider[3] if len(provider) > 3 else None  # type: ignore[misc]
+    if given.lower() == "shibbolethecp":
+        _duo_factor(raw.pop("mfa", ""), result)
     _mfa(raw.get("mfa", ""), provider_name, mfa_options, result, setting)
     _plain(raw, result)
     for key in raw:
@@ -230,10 +233,6 @@ def _provider(
             "ADFS2 signed in with Windows authentication (NTLM); samljit uses AD FS's forms "
             "sign-in page, which needs forms authentication enabled for the AWS trust"
         )
-    if given.lower() == "shibbolethecp":
-        result.notes.append(
-            "ShibbolethECP used the ECP (SOAP) profile; samljit uses Shibboleth's login form"
-        )
     return found
 
 
@@ -251,8 +250,10 @@ def _url(url: str, provider: str, urn: str, result: Converted) -> str | None:
         new = urlunsplit((parts.scheme, parts.netloc, ADFS_PATH, "", ""))
     elif kind == "onelogin" and not bare:  # samljit calls the API host's own paths
         new = urlunsplit((parts.scheme, parts.netloc, "", "", ""))
-    elif (kind == "shibboleth" and bare) or kind == "shibbolethecp":
+    elif kind == "shibboleth" and bare:
         new = urlunsplit((parts.scheme, parts.netloc, SHIBBOLETH_PATH, f"providerId={urn}", ""))
+    elif kind == "ping" and bare:  # saml2aws appends PingFederate's start path itself
+        new = urlunsplit((parts.scheme, parts.netloc, PING_PATH, f"PartnerSpId={urn}", ""))
     try:
         check_url(new, "url")
     except ConfigError as exc:
@@ -286,6 +287,22 @@ def _mfa(
         f"mfa {mfa} is not one samljit's {provider} provider knows ({', '.join(options)}): "
         "set to Auto"
     )
+
+
+def _duo_factor(mfa: str, result: Converted) -> None:
+    """saml2aws's ShibbolethECP sent its ``mfa`` value as Shibboleth's Duo factor header
+    (``auto``, ``push``, ``phone``, ``passcode``), even when Duo was not in use; samljit's
+    ``duo_factor`` sends it only when set."""
+    if not mfa:
+        return
+    if mfa.lower() == "auto":
+        result.notes.append(
+            "mfa = Auto: samljit sends no Duo header; set duo_factor = Auto if your IdP asks "
+            "for Duo"
+        )
+        return
+    result.values["duo_factor"] = mfa.lower()
+    result.notes.append(f"mfa {mfa} became duo_factor = {mfa.lower()} (Duo through the IdP)")
 
 
 def _disable_sessions(value: str, result: Converted) -> None:

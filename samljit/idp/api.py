@@ -8,7 +8,7 @@ names only (see docs/providers.md, "Writing a provider").
 
 from __future__ import annotations
 
-from samljit.aws.arn import PARTITIONS
+from samljit.aws.arn import PARTITIONS, acs_for_urn, signin_host_partition
 from samljit.common.errors import (
     AssertionFormatError,
     AuthenticationError,
@@ -29,14 +29,25 @@ from samljit.common.http import (
     shown_url,
 )
 from samljit.common.paths import entry_key, state_dir
+from samljit.common.platform import current as current_platform
 from samljit.common.redact import redact_url
 from samljit.common.services import Services
 from samljit.common.text import one_line, printable
+from samljit.common.xmlsafe import UntrustedXmlError, parse_untrusted
 from samljit.config.accounts import Account
 from samljit.idp import fido, nssdb
+from samljit.idp.duo import (
+    DUO_KEYS,
+    DuoFactor,
+    DuoPrompt,
+    duo_factor_kind,
+    duo_prompt,
+    is_duo_prompt,
+)
 from samljit.idp.forms import (
     GENERIC,
     LIVE_SELECTORS,
+    PINGID_PUSH,
     Flavor,
     FormLogin,
     FormProvider,
@@ -72,14 +83,18 @@ __all__ = [
     "ACCEPT_JSON",
     "API_VERSION",
     "CA_BUNDLE_VARIABLES",
+    "DUO_KEYS",
     "GENERIC",
     "LIVE_SELECTORS",
     "PARTITIONS",
+    "PINGID_PUSH",
     "Account",
     "AssertionFormatError",
     "AuthenticationError",
     "ConfigError",
     "DoctorFinding",
+    "DuoFactor",
+    "DuoPrompt",
     "Factor",
     "Field",
     "Flavor",
@@ -97,12 +112,18 @@ __all__ = [
     "ProviderKey",
     "SamljitError",
     "Services",
+    "UntrustedXmlError",
     "Waiting",
+    "acs_for_urn",
     "ask_code",
     "atomic_write",
     "choose",
+    "current_platform",
+    "duo_factor_kind",
+    "duo_prompt",
     "entry_key",
     "fido",
+    "is_duo_prompt",
     "is_loopback_host",
     "js_unescape",
     "json_object",
@@ -112,6 +133,7 @@ __all__ = [
     "one_line",
     "option_of",
     "parse_page",
+    "parse_untrusted",
     "printable",
     "private_dir",
     "redact_url",
@@ -122,6 +144,7 @@ __all__ = [
     "seconds_until",
     "shorten",
     "shown_url",
+    "signin_host_partition",
     "state_dir",
     "wait_until",
     "web_url",

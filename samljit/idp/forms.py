@@ -44,8 +44,9 @@ from samljit.common.terminal import Terminal
 from samljit.common.text import printable
 from samljit.config.accounts import Account
 from samljit.idp import mfa
+from samljit.idp.duo import DUO_KEYS, DuoPrompt, duo_prompt, is_duo_prompt
 from samljit.idp.page import Field, Form, Page, parse_page, resolve, shorten, web_url
-from samljit.idp.provider import LoginSecrets, Provider
+from samljit.idp.provider import LoginSecrets, Provider, ProviderKey
 
 if TYPE_CHECKING:
     import requests
@@ -224,8 +225,11 @@ class FormLogin:
         *,
         notify: Callable[..., None] | None = None,
         mfa: str = "Auto",
+        duo: Callable[[], DuoPrompt] | None = None,
     ) -> None:
         self.flavor = flavor
+        #: Makes the driver of Duo's Universal Prompt, for a flow that reaches it.
+        self.duo = duo
         #: The account's ``mfa``: ``TOTP`` picks a method select's code option even when no
         #: code was given up front (it is then asked for).
         self.mfa = (mfa or "Auto").strip().upper()
@@ -413,18 +417,14 @@ class FormLogin:
         samljit cannot wait out here): with a code (``--mfa-token``, or ``mfa = TOTP``) the
         page's ``useCodeUrl`` switches to the app's passcode page; else the login stops,
         naming ``--browser``."""
-        status = page.select_form((PINGID_PUSH[0],))
-        csrf = status.named("csrfToken") if status is not None else None
-        switch = next((str(e.get("value") or "") for e in page.select("input#useCodeUrl")), "")
-        if (self.secrets.mfa_token or self.mfa == "TOTP") and switch and csrf is not None:
+        if self.secrets.mfa_token or self.mfa == "TOTP":
             if not self.secrets.mfa_token:  # mfa = TOTP: the code is asked for on the next page
                 self.terminal.require(
                     "a one-time MFA code", "pass --mfa-token or set SAMLJIT_MFA_TOKEN"
                 )
-            target = resolve(page.url, switch)
-            self._check_secure(target, "PingID's token")
-            body = urlencode([("csrfToken", csrf.value)])
-            return self.fetch("POST", target, body, "PingID passcode instead of a push")
+            passcode_page = self.pingid_use_code(page)
+            if passcode_page is not None:
+                return passcode_page
         matching = ", with a number to match" if page.text_of((".numbermatching",)) else ""
         raise AuthenticationError(
             f"{self.flavor.name}: PingID asks to approve a push on your phone{matching}, which "
@@ -433,6 +433,20 @@ class FormLogin:
             hint="log in with `samljit login --browser`, or give PingID's one-time passcode "
             "with --mfa-token",
         )
+
+    def pingid_use_code(self, page: Page) -> Page | None:
+        """PingID's passcode page instead of its push (the push page's ``useCodeUrl``, posted
+        with its ``csrfToken`` before any status request, so no push is sent); ``None`` when
+        the page offers no such switch."""
+        status = page.select_form((PINGID_PUSH[0],))
+        csrf = status.named("csrfToken") if status is not None else None
+        switch = next((str(e.get("value") or "") for e in page.select("input#useCodeUrl")), "")
+        if not switch or csrf is None:
+            return None
+        target = resolve(page.url, switch)
+        self._check_secure(target, "PingID's token")
+        body = urlencode([("csrfToken", csrf.value)])
+        return self.fetch("POST", target, body, "PingID passcode instead of a push")
 
     def _code(self) -> str:
         if self.notify is not None:
@@ -512,6 +526,9 @@ class FormLogin:
                 if response.status_code not in (307, 308):
                     method, body = "GET", None
                 step = self.flavor.step("redirect")
+                if is_duo_prompt(url) and self.duo is not None:
+                    url, method, body = self.duo().complete(url), "GET", None
+                    step = self.flavor.step("redirect back from Duo")
                 continue
             return self._page(response, url, step)
 
@@ -648,6 +665,7 @@ class FormProvider(Provider):
 
     flavor: ClassVar[Flavor] = GENERIC
     mfa_options: ClassVar[tuple[str, ...]] = ("Auto", "TOTP")
+    keys: ClassVar[tuple[ProviderKey, ...]] = (*Provider.keys, *DUO_KEYS)
 
     def login(self, secrets: LoginSecrets) -> str:
         walk = FormLogin(
@@ -658,5 +676,6 @@ class FormProvider(Provider):
             secrets,
             notify=self.notify,
             mfa=self.account.mfa,
+            duo=lambda: duo_prompt(self, secrets.mfa_token),
         )
         return walk.run(self.flavor.start_url(self.account))

@@ -61,6 +61,9 @@ class ProviderKey(NamedTuple):
     #: The environment variable of a secret key, when not ``SAMLJIT_<NAME>``
     #: (``SAMLJIT_ONELOGIN_CLIENT_SECRET``).
     env: str | None = None
+    #: Whether interactive ``configure`` asks for it (``False``: a setting few accounts need,
+    #: such as Duo's ``duo_device``: a flag and the file only).
+    ask: bool = True
 
     @property
     def flag(self) -> str:

@@ -21,6 +21,7 @@ import os
 import time
 
 from samljit.common.paths import cache_dir, state_dir
+from samljit.common.platform import current
 
 TYPE_CHECKING = False  # typing costs more to import than this whole module
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ TIME_MARK = "\0time\0"
 #: escaped before, so no other NUL escape can be in the line.
 _TIME_JSON = '"\\u0000time\\u0000"'
 MAX_AUDIT_BYTES = 1024 * 1024
-_AUDIT_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW
+_AUDIT_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT
 
 
 def file_id(path: str) -> tuple[str, int, int, int]:
@@ -70,25 +71,24 @@ def file_id(path: str) -> tuple[str, int, int, int]:
 def append_audit(directory: str, data: bytes, *, max_bytes: int = MAX_AUDIT_BYTES) -> None:
     """Append one line to ``directory/audit.log`` under the audit lock, rotating it by size
     (one generation kept). Raises ``OSError``; the directory must exist and be private."""
-    import fcntl
-
+    platform = current()
     path = os.path.join(directory, "audit.log")
     lock = os.open(os.path.join(directory, "audit.lock"), os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        platform.lock(lock)
         try:
             try:
                 if os.stat(path).st_size >= max_bytes:
-                    os.replace(path, path + ".1")
+                    platform.replace(path, path + ".1")
             except FileNotFoundError:
                 pass
-            fd = os.open(path, _AUDIT_FLAGS, 0o600)
+            fd = os.open(path, _AUDIT_FLAGS | platform.open_flags, 0o600)
             try:
                 os.write(fd, data)
             finally:
                 os.close(fd)
         finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+            platform.unlock(lock)
     finally:
         os.close(lock)
 
@@ -119,12 +119,12 @@ def key_of(words: Sequence[str], env: Mapping[str, str]) -> str | None:
 def _load(path: str) -> dict[str, Any]:
     """The remembered answers; none from a file that is not ours alone."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        fd = os.open(path, os.O_RDONLY | current().open_flags)
     except OSError:
         return {}
     try:
         info = os.fstat(fd)
-        if info.st_uid != os.getuid() or info.st_mode & 0o077 or info.st_size > 1 << 20:
+        if not current().is_private(info) or info.st_size > 1 << 20:
             return {}
         with os.fdopen(os.dup(fd), "rb") as handle:
             # marshal, not json (json loads re): the file is ours, 0600, in our 0700 directory
@@ -210,7 +210,7 @@ def _private(directory: str) -> bool:
         info = os.stat(directory)
     except OSError:
         return False
-    return info.st_uid == os.getuid() and not info.st_mode & 0o077
+    return current().is_private(info)
 
 
 def answer(

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
@@ -25,6 +24,7 @@ from samljit.aws.credentials import AwsCredentials
 from samljit.common import fsutil
 from samljit.common.errors import SamljitError
 from samljit.common.paths import cache_dir, entry_key, state_dir
+from samljit.common.platform import current
 from samljit.common.terminal import Terminal
 from samljit.common.text import parse_rfc3339, rfc3339
 
@@ -95,7 +95,7 @@ class Cache:
         path = directory / f"{key}.json"
         try:
             info = path.lstat()
-            if info.st_uid != os.getuid() or info.st_mode & 0o077 or not path.is_file():
+            if not current().is_private(info) or not path.is_file():
                 return None  # foreign or loosened: not trusted
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):

@@ -303,14 +303,68 @@ def assertion_for(
         ):
             services.redactor.add(cached.encoded)
             try:
-                return read_assertion(account, services, cached.encoded), True
+                found = read_assertion(account, services, cached.encoded)
             except SamljitError:
                 cache.remove_assertion(key)
+            else:
+                return encrypted_roles(account, services, http, found), True
     services.event("login.started", account=account.name)
     parsed = authenticate(account, services, mfa_token=mfa_token, http=http)
     if use_cache and parsed.not_on_or_after is not None:
         cache.put_assertion(key, parsed.encoded, parsed.not_on_or_after, username=idp_user(account))
-    return parsed, False
+    return encrypted_roles(account, services, http, parsed), False
+
+
+def encrypted_roles(
+    account: Account, services: Services, http: HttpClient, parsed: saml.SamlAssertion
+) -> saml.SamlAssertion:
+    """An assertion encrypted for AWS with its roles filled in: the full ARN ``role_arn``
+    names, else those the AWS sign-in page lists for it; each with ``principal_arn`` (the
+    IAM SAML provider, ``saml-provider/NAME`` completed with the role's account). A plain
+    assertion is returned as it is."""
+    if not parsed.encrypted:
+        return parsed
+    from samljit.aws import signin_page
+    from samljit.aws.arn import Arn, acs_for_urn
+    from samljit.saml.verify import encrypted_destination_partition
+
+    principal = (account.options.get("principal_arn") or "").strip()
+    if not principal:
+        raise errors.ConfigError(
+            f"IdP account {account.name!r}: the IdP encrypts the assertion for AWS, so no "
+            "role's SAML provider can be read from it; principal_arn is needed",
+            hint=f"add `principal_arn = arn:aws:iam::ACCOUNT:saml-provider/NAME` (or "
+            f"`saml-provider/NAME`) to [{account.name}] in the config file",
+        )
+    wanted = (account.role_arn or "").strip()
+    try:
+        given = Arn.parse(wanted) if wanted.startswith("arn:") else None
+    except errors.ArnError:
+        given = None
+    if given is not None and given.is_role:
+        arns = [wanted]
+    else:
+        destination = parsed.destination
+        if destination and encrypted_destination_partition(destination) is None:
+            destination = None
+        url = signin_page.page_url(services.env, destination, acs_for_urn(account.aws_urn))
+        listed = signin_page.roles_from_page(http, url, parsed.encoded)
+        arns = [r.role_arn for r in listed]
+        aliases = tuple(dict((r.account_id, r.alias) for r in listed if r.alias).items())
+        parsed = parsed._replace(page_aliases=aliases)
+    granted = tuple(roles.Role(arn, _principal_for(principal, arn)) for arn in arns)
+    return parsed._replace(roles=granted)
+
+
+def _principal_for(principal: str, role_arn: str) -> str:
+    """``principal_arn`` as configured, ``saml-provider/NAME`` completed with the partition
+    and account of ``role_arn``."""
+    if principal.startswith("arn:"):
+        return principal
+    from samljit.aws.arn import Arn
+
+    role = Arn.parse(role_arn)
+    return f"arn:{role.partition}:iam::{role.account_id}:{principal.lstrip('/')}"
 
 
 # -- STS --------------------------------------------------------------------------------
@@ -347,7 +401,7 @@ def _select(
         parsed.roles,
         role_ref,
         aliases=account.role_aliases,
-        account_names=account.account_names,
+        account_names=parsed.account_names(account.account_names),
         terminal=services.terminal,
     )
 

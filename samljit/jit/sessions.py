@@ -70,7 +70,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -79,13 +78,15 @@ from urllib.parse import urlsplit
 
 from samljit.common import fsutil
 from samljit.common.paths import entry_key
+from samljit.common.platform import current
 
 if TYPE_CHECKING:
     from samljit.common.terminal import Terminal
     from samljit.config.accounts import Account
 
 FORMAT = 1
-#: Characters per keyring entry (Windows' Credential Manager takes 2560 bytes of UTF-16).
+#: Characters per keyring entry: Windows' Credential Manager takes 2560 bytes, UTF-16 (2 per
+#: character of the ASCII JSON stored; tests/unit/test_sessions.py pins it).
 CHUNK = 1000
 #: Keyring service name prefix; the account name follows.
 SERVICE_PREFIX = "samljit-idp-session:"
@@ -235,7 +236,7 @@ class SessionStore:
         except OSError:
             return False, None
         try:
-            if info.st_uid != os.getuid() or info.st_mode & 0o077 or not path.is_file():
+            if not current().is_private(info) or not path.is_file():
                 return True, None
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError, UnicodeDecodeError):
@@ -331,7 +332,7 @@ class SessionStore:
             "Started": _stamp(began or now),
             "Expires": _stamp(_latest_expiry(kept)),
         }
-        text = json.dumps(kept, separators=(",", ":"))
+        text = json.dumps(kept, separators=(",", ":"), ensure_ascii=True)  # see CHUNK
         slot = SLOTS[1] if old is not None and old.get("Generation") == SLOTS[0] else SLOTS[0]
         chunks = self._write_chunks(account, text, slot)
         if chunks is not None:

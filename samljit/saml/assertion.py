@@ -11,8 +11,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from collections.abc import Sequence
-from datetime import datetime, timezone
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
 from samljit.aws.roles import Role, iam_clean, parse_role_value
@@ -47,6 +47,16 @@ class SamlAssertion(NamedTuple):
     audiences: tuple[str, ...]
     issuer: str | None
     session_name: str | None
+    #: The assertion is encrypted for AWS (IAM's SAML encryption): samljit cannot read it;
+    #: ``roles`` then come from the AWS sign-in page or ``role_arn`` (see samljit.jit.flow).
+    encrypted: bool = False
+    #: Account aliases the AWS sign-in page showed (account id, alias), for an encrypted one.
+    page_aliases: tuple[tuple[str, str], ...] = ()
+
+    def account_names(self, configured: Mapping[str, str]) -> dict[str, str]:
+        """The names to show for accounts: the configured ``[[accounts]]`` first, then the
+        aliases the sign-in page showed."""
+        return {**dict(self.page_aliases), **configured}
 
     @property
     def addressed_to(self) -> str | None:
@@ -232,9 +242,53 @@ def read(encoded: str, response: Any, assertion: Any) -> SamlAssertion:
     )
 
 
+def holds_encrypted(response: Any) -> bool:
+    """Whether ``response`` (a Success Response of a sane shape) carries its assertion
+    encrypted (``saml:EncryptedAssertion``, no ``saml:Assertion``). Raises as
+    :func:`find_assertion` does for another root, an error status or a bad shape."""
+    if response.tag != f"{{{NS['samlp']}}}Response" or (
+        response.find("saml:Assertion", NS) is not None
+    ):
+        return False
+    status = response.find("samlp:Status/samlp:StatusCode", NS)
+    if status is not None and status.get("Value") != SUCCESS:
+        return False  # find_assertion says what the IdP said
+    check_assertion_shape(response)
+    return len(response.findall("saml:EncryptedAssertion", NS)) == 1
+
+
+#: How long samljit keeps an encrypted assertion after its Response's ``IssueInstant``: its
+#: real ``NotOnOrAfter`` is inside the ciphertext. Five minutes is the usual assertion lifetime;
+#: when AWS finds a cached one expired sooner, the flow logs in again.
+ENCRYPTED_LIFETIME = timedelta(minutes=5)
+
+
+def read_encrypted(encoded: str, response: Any) -> SamlAssertion:
+    """What can be read of a Response whose assertion is encrypted for AWS: its
+    ``Destination`` and ``Issuer``; no roles. ``not_on_or_after`` is assumed:
+    ``IssueInstant`` + :data:`ENCRYPTED_LIFETIME` (for the assertion cache)."""
+    issued = _time(response, "IssueInstant")
+    issuer = response.find("saml:Issuer", NS)
+    return SamlAssertion(
+        encoded="".join(encoded.split()),
+        roles=(),
+        session_duration=None,
+        not_before=None,
+        not_on_or_after=issued + ENCRYPTED_LIFETIME if issued is not None else None,
+        destination=response.get("Destination"),
+        recipient=None,
+        audiences=(),
+        issuer=text_of(issuer) if issuer is not None else None,
+        session_name=None,
+        encrypted=True,
+    )
+
+
 def parse(encoded: str) -> SamlAssertion:
     """Decode, parse and read a SAMLResponse (no signature check; see ``samljit.saml.verify``)."""
     response = parse_xml(decode(encoded))
+    if holds_encrypted(response):
+        return read_encrypted(encoded, response)
     return read(encoded, response, find_assertion(response))
 
 

@@ -134,8 +134,12 @@ def check(
     xml = saml.decode(encoded)
     response = saml.parse_xml(xml)
     if not certs:
+        if saml.holds_encrypted(response):
+            return saml.read_encrypted(encoded, response)
         return saml.read(encoded, response, saml.find_assertion(response))
     check_shape(response)
+    if saml.holds_encrypted(response):
+        return _check_encrypted(xml, response, certs, encoded, now=now)
     saml.find_assertion(response)  # IdP error status, encrypted or missing assertion
     signed = _verify_with_any(xml, response, certs, now=now)
     envelope = signed.response if signed.response is not None else response
@@ -145,6 +149,48 @@ def check(
     parsed = saml.read(encoded, envelope, signed.assertion)
     check_role_partitions(parsed, partition)
     return parsed
+
+
+def _check_encrypted(
+    xml: bytes, response: Any, certs: list[x509.Certificate], encoded: str, *, now: datetime
+) -> saml.SamlAssertion:
+    """A Response whose assertion is encrypted for AWS: only the Response's own signature can
+    be checked here, so it must carry one by a pinned certificate, and its Destination must be
+    an AWS sign-in endpoint (``…/saml`` or the per-provider ``…/saml/acs/ID``)."""
+    if response.find("ds:Signature", _NS) is None:
+        raise _signature_failed(
+            "the assertion is encrypted and the Response around it is not signed: samljit "
+            "cannot check who sent it"
+        )
+    refusals: list[VerificationError] = []
+    signed = None
+    for cert in certs:
+        try:
+            when = _verification_time(cert, now)
+            signed = _verify_one(xml, "./", response, "Response", cert, when)
+            break
+        except VerificationError as exc:
+            refusals.append(exc)
+    if signed is None:
+        raise refusals[0]
+    destination = signed.get("Destination")
+    if destination is None or encrypted_destination_partition(destination) is None:
+        raise _failed(
+            "destination",
+            f"the Response's Destination {destination!r} is not an AWS sign-in SAML endpoint",
+            "the IdP's AWS app must post to https://signin.aws.amazon.com/saml (or the sign-in "
+            "endpoint of your AWS partition or region)",
+        )
+    return saml.read_encrypted(encoded, signed)
+
+
+def encrypted_destination_partition(url: str) -> str | None:
+    """The partition of an AWS sign-in endpoint an encrypted Response may be addressed to:
+    ``https://[REGION.]signin…/saml`` or ``…/saml/acs/ID`` (IAM's per-provider ACS)."""
+    import re
+
+    match = re.fullmatch(r"(https://[^/?#]+/saml)(?:/acs/[A-Za-z0-9_-]+)?", url.strip())
+    return signin_partition(match.group(1)) if match else None
 
 
 def _pinned_certificates(path: Path, now: datetime, terminal: Terminal) -> list[x509.Certificate]:

@@ -64,6 +64,7 @@ from pathlib import Path
 
 from samljit.common import fsutil, inifile
 from samljit.common.errors import ConfigError
+from samljit.common.platform import current
 from samljit.config.accounts import check_profile_name
 
 __all__ = [
@@ -111,7 +112,7 @@ def write_profile(path: Path, profile: str, values: Mapping[str, str]) -> None:
         old, mode = _read(real, shown)
         text = old if old is not None else ""
         new = _replace_section(text, profile, items, shown)
-        if old is not None and new == old and mode == 0o600:
+        if old is not None and new == old and (mode == 0o600 or not current().has_modes):
             return
         _atomic_write(real, new.encode("utf-8"), shown)
 
@@ -155,7 +156,7 @@ def remove_profile(path: Path, profile: str) -> bool:
         if section is None:
             return False
         edit = document.remove(section)
-        _verify(document, edit, section, profile, None, shown)
+        verify_edit(document, edit, section, profile, None, shown)
         _atomic_write(real, edit.text.encode("utf-8"), shown)
         return True
 
@@ -319,7 +320,7 @@ def _replace_section(text: str, profile: str, items: list[tuple[str, str]], show
             key_indent=following.indent if following is not None else "",
         )
         edit = document.replace(section, block)
-    _verify(document, edit, section, profile, items, shown)
+    verify_edit(document, edit, section, profile, items, shown)
     return edit.text
 
 
@@ -333,24 +334,11 @@ def verify_edit(
     *,
     old_name: str | None = None,
 ) -> None:
-    """:func:`_verify` for other writers: ``old_name`` is the name ``section`` had before
-    the edit renamed it to ``profile``."""
-    _verify(document, edit, section, profile, items, shown, old_name=old_name)
-
-
-def _verify(
-    document: inifile.Document,
-    edit: inifile.Edit,
-    section: inifile.Section | None,
-    profile: str,
-    items: list[tuple[str, str]] | None,
-    shown: str,
-    *,
-    old_name: str | None = None,
-) -> None:
     """Refuse an edit after which anything but ``[profile]`` would read differently, or
     ``[profile]`` would not read as ``items`` (``None``: as absent); ``old_name``: the
-    section was ``[old_name]`` before.
+    section was ``[old_name]`` before (an edit that renamed it to ``[profile]``). Every
+    writer of an INI file of the AWS SDKs' (this module, :mod:`samljit.sinks.awsconfig`)
+    checks its edit with it.
 
     Only the span that can read differently is parsed: from the header before the edit
     through the header after it (the rest of the text is compared byte for byte).
@@ -448,8 +436,8 @@ def _locked(real: Path, shown: str) -> Iterator[None]:
 def _read(real: Path, shown: str) -> tuple[str | None, int | None]:
     """Return the decoded text and permission bits, or (None, None) when there is no file."""
     try:
-        # O_NONBLOCK: opening a FIFO must not hang; it is refused below.
-        fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK)
+        # O_NONBLOCK (POSIX): opening a FIFO must not hang; it is refused below.
+        fd = os.open(real, os.O_RDONLY | current().read_flags)
     except FileNotFoundError:
         return None, None
     except OSError as exc:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from samljit.tools.sandbox.server import LoopbackServer
+from samljit.tools.sandbox.server import LoopbackServer, Service
 
 E = TypeVar("E", bound="LoopbackEmulator")
 #: How often an emulator's serving loop looks for :meth:`LoopbackEmulator.stop` (seconds).
@@ -82,7 +82,7 @@ class IssuedSecrets:
 ISSUED = IssuedSecrets()
 
 
-class LoopbackEmulator:
+class LoopbackEmulator(Service):
     """Subclasses are WSGI applications (``__call__``) and set ``self._port`` (0: any)."""
 
     _port: int = 0
@@ -103,12 +103,6 @@ class LoopbackEmulator:
         if self._server is not None:
             self._server.stop()
         self._server = None
-
-    def __enter__(self: E) -> E:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
 
     @property
     def port(self) -> int:

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from samljit.tools.sandbox.response import RoleGrant, build_response, encode, sign
+
+if TYPE_CHECKING:
+    from lxml import etree
 
 
 class SigningPair(NamedTuple):
@@ -33,11 +36,19 @@ def signed_response(
 ) -> str:
     """A base64 SAMLResponse granting ``roles`` (``(role_arn, principal_arn)`` pairs) to
     ``user``, its assertion signed with ``pair``."""
-    root = build_response(
+    root = role_response(issuer, user, roles, session_duration=session_duration)
+    return encode(sign(root, pair.key_pem, pair.cert_pem))
+
+
+def role_response(
+    issuer: str, user: str, roles: Sequence[tuple[str, str]], **options: Any
+) -> etree._Element:
+    """An unsigned Response from ``issuer`` granting ``roles`` (``(role_arn, principal_arn)``
+    pairs) to ``user`` (also the session name); ``options``: more of ``build_response``'s."""
+    return build_response(
         issuer=issuer,
         name_id=user,
         roles=[RoleGrant(role_arn=r, principal_arn=p) for r, p in roles],
         session_name=user,
-        session_duration=session_duration,
+        **options,
     )
-    return encode(sign(root, pair.key_pem, pair.cert_pem))

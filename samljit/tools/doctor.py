@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from samljit.common.errors import ConfigError, SamljitError
+from samljit.common.platform import current
 from samljit.config import accounts as config
 from samljit.sinks import credfile
 
@@ -101,7 +102,7 @@ class Doctor:
 
     def _config_mode(self, path: Path) -> None:
         mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o022:
+        if mode & 0o022 and current().has_modes:
             self.add(
                 "fix",
                 f"config file {path}",
@@ -212,7 +213,9 @@ class Doctor:
         except ConfigError as exc:
             self.add("fix", subject, exc.message, exc.hint or "fix that line")
             return
-        if mode & 0o077:
+        if not current().has_modes:
+            self.add("ok", subject, f"{len(profiles)} profile{_s(profiles)} (your profile's ACL)")
+        elif mode & 0o077:
             self.add(
                 "fix",
                 subject,

@@ -31,6 +31,8 @@ REPLAY_MODULES = {
     "samljit.common",
     "samljit.common.errors",
     "samljit.common.paths",
+    "samljit.common.platform",
+    "samljit.common.platform.posix",
     "samljit.jit",
     "samljit.jit.answers",
     "marshal",

@@ -8,14 +8,14 @@ from __future__ import annotations
 import json
 import subprocess
 
-from tests.emulators.jumpcloud import JumpCloudEmulator, totp_now
+from tests.emulators.jumpcloud import JumpCloudEmulator
 from tests.support.accounts import (
     ACCOUNT_ID,
     DEV_ARN,
     FULL_ARN,
     RO_ARN,
-    TOTP_SECRET,
     account_config,
+    fresh_code,
 )
 from tests.support.cli import Cli
 from tests.support.moto_sts import MotoSts
@@ -43,9 +43,7 @@ HAND_WRITTEN = (
 
 
 def code(cli: Cli) -> str:
-    value = totp_now(TOTP_SECRET)
-    cli.secrets.add(value)
-    return value
+    return fresh_code(cli)
 
 
 def aws(cli: Cli, *args: str) -> subprocess.CompletedProcess[str]:

@@ -6,20 +6,17 @@ interrupt (which names `samljit login --browser`), federation to AD FS, an unkno
 from __future__ import annotations
 
 import configparser
-import io
 import re
 from collections.abc import Iterator
 from typing import Any
 
-import pexpect
 import pytest
 
 from samljit.tools.sandbox.response import RoleGrant
 from tests.emulators import deep_json
 from tests.emulators.azuread import AzureAdEmulator, Method, User
 from tests.support.accounts import ACCOUNT_ID, FULL_ARN, PASSWORD, PROVIDER_ARN, RO_ARN, fresh_code
-from tests.support.cli import Cli
-from tests.support.paths import SAMLJIT
+from tests.support.cli import Cli, finish
 
 APP = "8d2c7a1e-3f4b-4c5d-9e6f-0a1b2c3d4e5f"
 OTHER_APP = "5b7e9c1d-2a3f-4e6b-8c0d-1e2f3a4b5c6d"  # in the tenant, assigned to nobody
@@ -104,24 +101,6 @@ def logged_in(cli: Cli) -> str:
 
 def code(cli: Cli) -> str:
     return fresh_code(cli, SECRET)
-
-
-def spawn(cli: Cli, *args: str) -> tuple[pexpect.spawn, io.StringIO]:
-    """samljit on a pseudo-terminal (it can ask), its output kept for the leak check."""
-    child = pexpect.spawn(
-        str(SAMLJIT), list(args), env=cli.env, cwd=str(cli.home), encoding="utf-8", timeout=30
-    )
-    transcript = io.StringIO()
-    child.logfile_read = transcript
-    return child, transcript
-
-
-def finish(child: pexpect.spawn, transcript: io.StringIO) -> str:
-    """The whole transcript. It holds what was typed (the terminal echoes it), so it is not
-    given to the leak check: each test checks the secrets it typed itself."""
-    child.expect(pexpect.EOF)
-    child.close()
-    return transcript.getvalue()
 
 
 # -- configure, login, the push --------------------------------------------------------------
@@ -217,11 +196,11 @@ def test_wrong_authenticator_code(cli: Cli, entra: AzureAdEmulator) -> None:
 
 def test_authenticator_code_max_attempts_on_a_terminal(cli: Cli, entra: AzureAdEmulator) -> None:
     configure(cli, entra, "otp")
-    child, transcript = spawn(cli, "login", "-a", "entra")
+    child = cli.spawn("login", "-a", "entra")
     for _ in range(3):
         child.expect("Authenticator code:")
         child.sendline(WRONG_CODE)
-    text = finish(child, transcript)
+    text = finish(child)  # holds what was typed: each test checks its own secrets
     assert child.exitstatus == 3, text
     assert PASSWORD not in text
     assert text.count("wrong Authenticator code; try again") == 2
@@ -230,11 +209,11 @@ def test_authenticator_code_max_attempts_on_a_terminal(cli: Cli, entra: AzureAdE
 
 def test_text_message_code_on_a_terminal(cli: Cli, entra: AzureAdEmulator) -> None:
     configure(cli, entra, "sms", mfa="OneWaySMS")
-    child, transcript = spawn(cli, "login", "-a", "entra")
+    child = cli.spawn("login", "-a", "entra")
     child.expect("Code from the text message:")
     sent = entra.sms_codes(f"sms@{DOMAIN}")[-1]
     child.sendline(sent)
-    text = finish(child, transcript)
+    text = finish(child)  # holds what was typed: each test checks its own secrets
     after = text.rsplit("Code from the text message:", 1)[1].split("\n", 1)[1]
     assert sent not in after  # only the echo of the typing shows it
     assert child.exitstatus == 0, text

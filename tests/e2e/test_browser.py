@@ -294,7 +294,7 @@ def ssp(tmp_path: Path) -> Iterator[Any]:
     from tests.support.simplesamlphp import SimpleSamlPhp, SspUser
 
     user = SspUser("carol", PASSWORD, [(SSP_ROLE, "arn:aws:iam::012345678987:saml-provider/Ssp")])
-    with SimpleSamlPhp(tmp_path / "ssp", [user]).start() as served:
+    with SimpleSamlPhp(tmp_path / "ssp", [user]) as served:
         yield served
 
 

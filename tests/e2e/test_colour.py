@@ -3,34 +3,19 @@ stderr is not a terminal."""
 
 from __future__ import annotations
 
-import io
-
-import pexpect
-
 from tests.emulators.jumpcloud import JumpCloudEmulator, totp_now
 from tests.support.accounts import TOTP_SECRET, account_config
-from tests.support.cli import Cli
-from tests.support.paths import SAMLJIT
+from tests.support.cli import Cli, finish
 
 GREEN = "\x1b[1;32m"
 
 
 def login_in_a_pty(cli: Cli, *, no_color: bool) -> str:
-    env = dict(cli.env)
-    if not no_color:
-        env.pop("NO_COLOR", None)
-    child = pexpect.spawn(
-        str(SAMLJIT),
-        ["login", "-a", "production", "--force", "--mfa-token", totp_now(TOTP_SECRET)],
-        env=env,
-        cwd=str(cli.home),
-        encoding="utf-8",
-        timeout=30,
-    )
-    child.logfile_read = io.StringIO()
-    child.expect(pexpect.EOF)
-    child.close()
-    transcript = child.logfile_read.getvalue()
+    child = cli.spawn(
+        "login", "-a", "production", "--force", "--mfa-token", totp_now(TOTP_SECRET),
+        env={} if no_color else {"NO_COLOR": None},
+    )  # fmt: skip
+    transcript = finish(child)
     cli.outputs.append(transcript)
     assert child.exitstatus == 0, transcript
     return transcript

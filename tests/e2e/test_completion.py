@@ -3,6 +3,7 @@ complete commands and account names read from the config file (driven in the rea
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -30,11 +31,18 @@ url = https://idp.example/idp
 ACCOUNTS = ["production", "dev", "staging"]
 
 
+#: How each shell checks a script's syntax without running it.
+SYNTAX_CHECK = {"bash": "-n", "zsh": "-n", "fish": "--no-execute"}
+
+
 def script(cli: Cli, shell: str) -> Path:
+    """``samljit completion SHELL`` written to a file, which the shell finds well-formed."""
     ran = cli.run("completion", shell)
     assert ran.returncode == 0, ran.stderr
     path = cli.home / f"samljit.{shell}"
     path.write_text(ran.stdout)
+    syntax = run_shell(shell, SYNTAX_CHECK[shell], str(path), env=cli.env)
+    assert syntax.returncode == 0, syntax.stderr
     return path
 
 
@@ -68,8 +76,6 @@ def bash_complete(
 @requires_tool("bash")
 def test_bash_script_is_valid_and_completes_accounts(cli: Cli) -> None:
     path = script(cli, "bash")
-    syntax = run_shell("bash", "-n", str(path), env=cli.env)
-    assert syntax.returncode == 0, syntax.stderr
     assert "complete -o bashdefault -F _shtab_samljit samljit" in path.read_text()
 
     cli.write_config(CONFIG)
@@ -87,7 +93,7 @@ def test_bash_script_is_valid_and_completes_accounts(cli: Cli) -> None:
     # commands and options come from the parser
     assert bash_complete(cli, path, "lo") == ["login", "logout"]
     assert "--import-saml2aws" in bash_complete(cli, path, "configure", "--im")
-    assert bash_complete(cli, path, "completion", "") == ["bash", "zsh", "fish"]
+    assert bash_complete(cli, path, "completion", "") == ["bash", "zsh", "fish", "powershell"]
     # no config file: nothing to offer, no error
     cli.config.unlink()
     assert bash_complete(cli, path, "login", "-a", "") == []
@@ -96,8 +102,6 @@ def test_bash_script_is_valid_and_completes_accounts(cli: Cli) -> None:
 @requires_tool("zsh")
 def test_zsh_script_is_valid_and_lists_accounts(cli: Cli) -> None:
     path = script(cli, "zsh")
-    syntax = run_shell("zsh", "-n", str(path), env=cli.env)
-    assert syntax.returncode == 0, syntax.stderr
     cli.write_config(CONFIG)
     driver = (
         'compdef() { :; }; eval "$(cat "$1")"; '
@@ -112,8 +116,6 @@ def test_zsh_script_is_valid_and_lists_accounts(cli: Cli) -> None:
 @requires_tool("fish")
 def test_fish_script_is_valid_and_completes_accounts(cli: Cli) -> None:
     path = script(cli, "fish")
-    syntax = run_shell("fish", "--no-execute", str(path), env=cli.env)
-    assert syntax.returncode == 0, syntax.stderr
     cli.write_config(CONFIG)
     ran = run_shell(
         "fish", "--no-config", "-c", f"source {path}; complete -C 'samljit login -a '",
@@ -128,3 +130,15 @@ def test_other_shells_are_usage_errors(cli: Cli, shell: str) -> None:
     ran = cli.run("completion", *([shell] if shell else []))
     assert ran.returncode == 2
     assert ran.stderr.startswith("samljit: error:")
+
+
+def test_powershell_script_registers_a_completer(cli: Cli) -> None:
+    """No PowerShell here: the script's text, and its section pattern (a .NET regex of
+    constructs Python's ``re`` reads the same) run over the config file."""
+    text = script(cli, "powershell").read_text()
+    assert "Register-ArgumentCompleter -Native -CommandName samljit, samljit.exe" in text
+    assert "  'completion' = @(" in text and "'powershell')" in text
+    pattern = re.search(r"\$_ -match '([^']+)'", text)
+    assert pattern is not None
+    found = [m.group(1) for line in CONFIG.splitlines() if (m := re.match(pattern.group(1), line))]
+    assert found == ACCOUNTS

@@ -4,15 +4,11 @@ Every run must leave nothing behind: not in the temp dir, not in HOME."""
 
 from __future__ import annotations
 
-import io
 import re
 import stat
 from pathlib import Path
 
-import pexpect
-
-from tests.support.cli import Cli
-from tests.support.paths import SAMLJIT
+from tests.support.cli import Cli, finish
 
 REAL_IDP_COMMANDS = (
     "samljit configure -a work",
@@ -83,12 +79,7 @@ def test_demo_keep_leaves_a_usable_home(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_demo_on_a_terminal_offers_the_role_picker(cli: Cli, tmp_path: Path) -> None:
-    env = {**cli.env, **scratch(tmp_path)}
-    child = pexpect.spawn(
-        str(SAMLJIT), ["demo"], env=env, cwd=str(cli.home), encoding="utf-8", timeout=60,
-        dimensions=(40, 160),
-    )  # fmt: skip
-    child.logfile_read = io.StringIO()
+    child = cli.spawn("demo", env=scratch(tmp_path), timeout=60, dimensions=(40, 160))
     child.expect("Now pick a role")
     child.expect("The assertion grants these roles:")
     child.expect("sandbox \\(123456789012\\)  SandboxAdmin")
@@ -97,9 +88,7 @@ def test_demo_on_a_terminal_offers_the_role_picker(cli: Cli, tmp_path: Path) -> 
     child.expect("Logged in: SandboxAdmin in sandbox \\(123456789012\\)")
     child.expect("assumed-role/SandboxAdmin/demo")
     child.expect("Demo succeeded")
-    child.expect(pexpect.EOF)
-    child.close()
-    transcript = child.logfile_read.getvalue()
+    transcript = finish(child)
     cli.outputs.append(transcript)
     assert child.exitstatus == 0, transcript
     assert "No terminal to pick a role on" not in transcript

@@ -237,18 +237,6 @@ def test_jumpcloud_ctrl_c_while_waiting_for_the_touch_is_clean(
     assert not cli.credentials.exists()
 
 
-def test_jumpcloud_duo_sends_the_user_to_the_browser(
-    cli: Cli, jumpcloud: JumpCloudEmulator, store: SoftKeyStore
-) -> None:
-    jumpcloud.add_user(make_user(totp_secret=None, push=None, duo=True))
-    ran = jc_login(cli, jumpcloud, store)
-    assert ran.returncode == 3
-    assert error_line(ran).endswith(
-        "JumpCloud asks for Duo, whose Universal Prompt needs a browser: log in with "
-        "`samljit login --browser`"
-    )
-
-
 def hide_fido2(tmp_path: Path) -> dict[str, str]:
     """A PYTHONPATH entry that makes ``import fido2`` fail as on a machine without the
     extra (the installed samljit is run, nothing in it is patched)."""

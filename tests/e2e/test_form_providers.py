@@ -107,11 +107,16 @@ def flavor(request: pytest.FixtureRequest) -> Flavor:
     return value
 
 
-@pytest.fixture
-def idp(flavor: Flavor, cli: Cli) -> Iterator[FormIdp]:
+def serving(flavor: Flavor, cli: Cli) -> Iterator[FormIdp]:
+    """The flavor's emulator with the test's users, for one test."""
     with flavor.make(users()) as emulator:
         yield emulator
         cli.secrets.update(emulator.issued)  # the leak check (cli's teardown) covers them
+
+
+@pytest.fixture
+def idp(flavor: Flavor, cli: Cli) -> Iterator[FormIdp]:
+    yield from serving(flavor, cli)
 
 
 def configure(cli: Cli, provider: str, url: str, username: str = ANA) -> None:
@@ -165,9 +170,7 @@ def otp_flavor(request: pytest.FixtureRequest) -> Flavor:
 
 @pytest.fixture
 def otp_idp(otp_flavor: Flavor, cli: Cli) -> Iterator[FormIdp]:
-    with otp_flavor.make(users()) as emulator:
-        yield emulator
-        cli.secrets.update(emulator.issued)
+    yield from serving(otp_flavor, cli)
 
 
 def test_one_time_code(cli: Cli, otp_flavor: Flavor, otp_idp: FormIdp) -> None:
@@ -493,6 +496,12 @@ def f5(cli: Cli) -> Iterator[f5apm.F5ApmEmulator]:
         yield emulator
 
 
+def mfa_post(f5: f5apm.F5ApmEmulator) -> list[tuple[str, str]]:
+    """The fields of the one post of F5's MFA page (the one with ``mfatoken``)."""
+    [(_, pairs)] = [post for post in f5.posts if any(k == "mfatoken" for k, _ in post[1])]
+    return pairs
+
+
 def test_f5_mfa_page_takes_the_code_option_when_a_code_is_given(
     cli: Cli, f5: f5apm.F5ApmEmulator
 ) -> None:
@@ -501,8 +510,7 @@ def test_f5_mfa_page_takes_the_code_option_when_a_code_is_given(
     assert ran.returncode == 0, ran.stderr
     assert "/AcmeJumpCloudAdminRO/" in principal(cli)
     assert f5.methods == ["otp"]  # the passcode option, not the page's default push
-    [(_, pairs)] = [post for post in f5.posts if any(k == "mfatoken" for k, _ in post[1])]
-    assert ("mfamethod", "otp") in pairs and ("mfatoken", "***") in pairs
+    assert ("mfamethod", "otp") in mfa_post(f5) and ("mfatoken", "***") in mfa_post(f5)
 
 
 def test_f5_mfa_page_without_a_code_approves_the_push_the_page_defaults_to(
@@ -513,8 +521,7 @@ def test_f5_mfa_page_without_a_code_approves_the_push_the_page_defaults_to(
     assert ran.returncode == 0, ran.stderr
     assert "approve the sign-in on your phone" in ran.stderr
     assert f5.methods == ["push"]
-    [(_, pairs)] = [post for post in f5.posts if any(k == "mfatoken" for k, _ in post[1])]
-    assert ("mfatoken", "") in pairs  # no code typed into the push
+    assert ("mfatoken", "") in mfa_post(f5)  # no code typed into the push
 
 
 def test_f5_push_denied_is_exit_3_with_f5s_words(cli: Cli) -> None:

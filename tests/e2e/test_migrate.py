@@ -4,15 +4,12 @@ the reason, every key carried over or reported, existing sections kept unless ``
 
 from __future__ import annotations
 
-import io
 import shutil
 from pathlib import Path
 
-import pexpect
-
 from samljit.config import accounts as config
-from tests.support.cli import Cli
-from tests.support.paths import FIXTURES, SAMLJIT
+from tests.support.cli import Cli, finish
+from tests.support.paths import FIXTURES
 
 SAML2AWS = FIXTURES / "saml2aws" / "saml2aws.ini"
 
@@ -186,20 +183,10 @@ def test_nothing_to_import_is_an_error(cli: Cli, tmp_path: Path) -> None:
 
 def test_asks_before_updating_on_a_terminal(cli: Cli) -> None:
     cli.write_config("[shib]\nprovider = KeyCloak\nurl = https://kc.example/x\n")
-    child = pexpect.spawn(
-        str(SAMLJIT),
-        ["configure", "--import-saml2aws", str(SAML2AWS), "-a", "shib"],
-        env=cli.env,
-        cwd=str(cli.home),
-        encoding="utf-8",
-        timeout=30,
-    )
-    child.logfile_read = io.StringIO()
+    child = cli.spawn("configure", "--import-saml2aws", str(SAML2AWS), "-a", "shib")
     child.expect("Account \\[shib\\] exists in .*; update it from saml2aws\\? \\(y/N\\)")
     child.sendline("y")
-    child.expect(pexpect.EOF)
-    child.close()
-    transcript = child.logfile_read.getvalue()
+    transcript = finish(child)
     cli.outputs.append(transcript)
     assert child.exitstatus == 0, transcript
     assert "[shib] updated:" in transcript

@@ -7,6 +7,7 @@ tests/unit/test_okta.py)."""
 from __future__ import annotations
 
 import configparser
+import subprocess
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -362,17 +363,24 @@ def test_configure_takes_okta_keys(cli: Cli, okta: OktaEmulator) -> None:
 
 
 # -- the kept Okta session ------------------------------------------------------------------
-def test_debug_never_shows_the_okta_session_or_its_tokens(cli: Cli, okta: OktaEmulator) -> None:
-    """``--debug`` on a full login and on one riding the kept ``sid``: neither shows the
-    cookie (nor the state or session token: the leak check, cli's teardown, looks for every
-    secret the emulator handed out, in every output and file under HOME)."""
-    cli.write_config(config(okta, "plain"))
+def debug_login_twice(cli: Cli) -> tuple[subprocess.CompletedProcess[str], ...]:
+    """Two ``--debug`` logins: a full one, then a forced one with no password (the kept
+    session's)."""
     first = cli.run("--debug", "login", "-a", "okta", "--skip-prompt")
     assert first.returncode == 0, first.stderr
     again = cli.run(
         "--debug", "login", "-a", "okta", "--skip-prompt", "--force", env={"SAMLJIT_PASSWORD": ""}
     )
     assert again.returncode == 0, again.stderr
+    return first, again
+
+
+def test_debug_never_shows_the_okta_session_or_its_tokens(cli: Cli, okta: OktaEmulator) -> None:
+    """``--debug`` on a full login and on one riding the kept ``sid``: neither shows the
+    cookie (nor the state or session token: the leak check, cli's teardown, looks for every
+    secret the emulator handed out, in every output and file under HOME)."""
+    cli.write_config(config(okta, "plain"))
+    first, again = debug_login_twice(cli)
     assert okta.count("POST", "/api/v1/authn") == 1, "the kept sid was not used"
     sids = [value for name, value in okta.cookies_set if name == "sid"]
     assert sids
@@ -386,12 +394,7 @@ def test_debug_never_shows_the_identity_engine_session(
 ) -> None:
     emu = make_idx()
     cli.write_config(config(emu, "push", extra=f"client_id = {CLIENT}\n"))
-    first = cli.run("--debug", "login", "-a", "okta", "--skip-prompt")
-    assert first.returncode == 0, first.stderr
-    again = cli.run(
-        "--debug", "login", "-a", "okta", "--skip-prompt", "--force", env={"SAMLJIT_PASSWORD": ""}
-    )
-    assert again.returncode == 0, again.stderr
+    first, again = debug_login_twice(cli)
     assert emu.count("POST", "/oauth2/v1/device/authorize") == 1, "the kept idx was not used"
     idx = [value for name, value in emu.cookies_set if name == "idx"]
     assert idx

@@ -236,11 +236,26 @@ def test_push_not_answered_in_time(cli: Cli) -> None:
 
 
 # -- code devices ----------------------------------------------------------------------------
-def test_totp(cli: Cli, onelogin: OneLoginEmulator) -> None:
-    cli.write_config(config(onelogin, "totp", mfa="TOTP"))
+@pytest.mark.parametrize(
+    ("user", "mfa", "stats"),
+    [
+        pytest.param("totp", "TOTP", {"codes_verified": 1}, id="totp"),
+        pytest.param(
+            "many",
+            "Auto",
+            {"pushes_sent": 0, "codes_verified": 1},
+            id="auto with a code uses a code device, never a push",
+        ),
+        pytest.param("olpcode", "TOTP", {"pushes_sent": 0}, id="protect code with mfa TOTP"),
+    ],
+)
+def test_a_code_logs_in(
+    cli: Cli, onelogin: OneLoginEmulator, user: str, mfa: str, stats: dict[str, int]
+) -> None:
+    cli.write_config(config(onelogin, user, mfa=mfa))
     ran = login(cli, "--mfa-token", fresh_code(cli))
     assert ran.returncode == 0, ran.stderr
-    assert onelogin.stats["codes_verified"] == 1
+    assert {name: onelogin.stats[name] for name in stats} == stats
 
 
 def test_totp_wrong_code(cli: Cli, onelogin: OneLoginEmulator) -> None:
@@ -259,23 +274,6 @@ def test_totp_without_a_code_or_terminal_is_exit_2(cli: Cli, onelogin: OneLoginE
     ran = login(cli)
     assert ran.returncode == 2
     assert onelogin.stats["codes_verified"] == 0
-
-
-def test_auto_with_a_code_uses_a_code_device_never_a_push(
-    cli: Cli, onelogin: OneLoginEmulator
-) -> None:
-    cli.write_config(config(onelogin, "many"))
-    ran = login(cli, "--mfa-token", fresh_code(cli))
-    assert ran.returncode == 0, ran.stderr
-    assert onelogin.stats["pushes_sent"] == 0
-    assert onelogin.stats["codes_verified"] == 1
-
-
-def test_protect_code_with_mfa_totp(cli: Cli, onelogin: OneLoginEmulator) -> None:
-    cli.write_config(config(onelogin, "olpcode", mfa="TOTP"))
-    ran = login(cli, "--mfa-token", fresh_code(cli))
-    assert ran.returncode == 0, ran.stderr
-    assert onelogin.stats["pushes_sent"] == 0
 
 
 def test_sms_sends_then_takes_the_code(cli: Cli, onelogin: OneLoginEmulator) -> None:

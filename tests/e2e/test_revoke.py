@@ -26,8 +26,14 @@ from werkzeug.wrappers import Request, Response
 from tests.e2e.test_answers import audit_lines, modules_of
 from tests.e2e.test_startup import valid_profile
 from tests.e2e.test_terminal import finish, spawn
-from tests.emulators.jumpcloud import JumpCloudEmulator, totp_now
-from tests.support.accounts import ACCOUNT_ID, FULL_ARN, RO_ARN, TOTP_SECRET, account_config
+from tests.emulators.jumpcloud import JumpCloudEmulator
+from tests.support.accounts import (
+    ACCOUNT_ID,
+    FULL_ARN,
+    RO_ARN,
+    account_config,
+    fresh_code,
+)
 from tests.support.cli import Cli
 from tests.support.moto_sts import StsView
 from tests.support.paths import SAMLJIT
@@ -165,8 +171,7 @@ def test_revoke_finds_a_role_name_in_the_cached_assertion(
     unknown = admin.run("revoke", "-a", "production", "--role", "AcmeJumpCloudAdmin", "--yes")
     assert unknown.returncode == 4
     assert "no assertion of the account is cached" in unknown.stderr
-    code = totp_now(TOTP_SECRET)
-    admin.secrets.add(code)
+    code = fresh_code(admin)
     assert admin.run("login", "-a", "production", "--mfa-token", code).returncode == 0
     ran = admin.run("revoke", "-a", "production", "--role", "AcmeJumpCloudAdmin", "--yes")
     assert ran.returncode == 0, ran.stderr
@@ -363,8 +368,7 @@ def test_login_records_the_reason_and_audit_shows_it(
     cli: Cli, jumpcloud: JumpCloudEmulator
 ) -> None:
     cli.write_config(account_config(jumpcloud))
-    code = totp_now(TOTP_SECRET)
-    cli.secrets.add(code)
+    code = fresh_code(cli)
     reason = "INC-4711: disk full on db-1"
     ran = cli.run("login", "-a", "production", "--mfa-token", code, "--reason", reason)
     assert ran.returncode == 0, ran.stderr
@@ -418,8 +422,7 @@ def test_credential_process_records_the_reason_cached_or_not(
     cli: Cli, jumpcloud: JumpCloudEmulator
 ) -> None:
     cli.write_config(account_config(jumpcloud))
-    code = totp_now(TOTP_SECRET)
-    cli.secrets.add(code)
+    code = fresh_code(cli)
     args = ("credential-process", "-a", "production", "--reason", "billing report")
     first = cli.run(*args, env={"SAMLJIT_MFA_TOKEN": code}, stdout_has_secrets=True)
     assert first.returncode == 0, first.stderr
@@ -444,8 +447,7 @@ def test_eks_token_is_an_exec_credential_that_sts_answers(
     cli: Cli, jumpcloud: JumpCloudEmulator, sts: StsView
 ) -> None:
     cli.write_config(account_config(jumpcloud))
-    code = totp_now(TOTP_SECRET)
-    cli.secrets.add(code)
+    code = fresh_code(cli)
     ran = eks_token(cli, "--cluster", "prod-eks", SAMLJIT_MFA_TOKEN=code)
     assert ran.returncode == 0, ran.stderr
     [line] = ran.stdout.splitlines()
@@ -494,8 +496,7 @@ def test_eks_token_is_an_exec_credential_that_sts_answers(
 
 def test_eks_token_region_and_regional_sts(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
     cli.write_config(account_config(jumpcloud))
-    code = totp_now(TOTP_SECRET)
-    cli.secrets.add(code)
+    code = fresh_code(cli)
     assert eks_token(cli, "--cluster", "a", SAMLJIT_MFA_TOKEN=code).returncode == 0
     # cached credentials; without an endpoint override the URL is STS of the cluster's region
     ran = eks_token(
@@ -575,8 +576,7 @@ def test_kubectl_gets_the_exec_credential_version_it_asks_for(
     version: str,
 ) -> None:
     cli.write_config(account_config(jumpcloud))
-    code = totp_now(TOTP_SECRET)
-    cli.secrets.add(code)
+    code = fresh_code(cli)
     first = eks_token(cli, "--cluster", "prod-eks", SAMLJIT_MFA_TOKEN=code)  # logs in, caches
     assert first.returncode == 0, first.stderr
     cli.secrets.add(json.loads(first.stdout)["status"]["token"])

@@ -55,16 +55,7 @@ class Served:
 
 
 def serve(cli: Cli, *args: str) -> Served:
-    process = subprocess.Popen(
-        [str(SAMLJIT), "sandbox", "serve", "--port", "0", "--sts-port", "0", *args],
-        env=cli.env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        cwd=cli.home,
-    )
+    process = cli.popen("sandbox", "serve", "--port", "0", "--sts-port", "0", *args)
     served = Served(process)
     assert process.stdout is not None
     for line in process.stdout:  # the banner ends with this line; then it serves
@@ -240,23 +231,8 @@ def test_usage_errors(cli: Cli, tmp_path: Path) -> None:
 def test_the_printed_commands_run_as_printed(cli: Cli) -> None:
     """`sandbox serve` serves its own local STS (moto is installed with the test extra) and
     prints the lines to run: they work pasted into a shell, multi-role user and all."""
-    env = {k: v for k, v in cli.env.items() if k != "AWS_ENDPOINT_URL_STS"}
-    process = subprocess.Popen(
-        [str(SAMLJIT), "sandbox", "serve", "--port", "0", "--sts-port", "0"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-        cwd=cli.home,
-    )
-    served = Served(process)
-    assert process.stdout is not None
-    for line in process.stdout:
-        served.banner.append(line.rstrip("\n"))
-        if line.startswith("Ctrl-C stops it."):
-            break
+    cli.env.pop("AWS_ENDPOINT_URL_STS", None)  # the banner's own STS, not the suite's
+    served = serve(cli)
     try:
         start = served.banner.index("Try it from another shell:")
         printed = served.banner[start + 1 : -1]
@@ -268,8 +244,8 @@ def test_the_printed_commands_run_as_printed(cli: Cli) -> None:
         ran = subprocess.run(
             ["bash", "-c", script],
             env={
-                **env,
-                "PATH": f"{SAMLJIT.parent}:{env.get('PATH', '')}",
+                **cli.env,
+                "PATH": f"{SAMLJIT.parent}:{cli.env.get('PATH', '')}",
                 "SAMLJIT_PASSWORD": password,  # the terminal's password prompt, scripted
             },
             stdin=subprocess.DEVNULL,

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulators.jumpcloud import App, JumpCloudEmulator, totp_now
+from tests.emulators.jumpcloud import App, JumpCloudEmulator
 from tests.support.accounts import (
     ACCOUNT_ID,
     PROD_GRANTS,
     RO_ARN,
     SLUG,
-    TOTP_SECRET,
     account_config,
+    fresh_code,
     make_user,
 )
 from tests.support.cli import Cli
@@ -52,13 +52,17 @@ for _ in range(2):
 
 
 def code(cli: Cli) -> str:
-    value = totp_now(TOTP_SECRET)
-    cli.secrets.add(value)
-    return value
+    return fresh_code(cli)
 
 
 def cache_files(cli: Cli, kind: str) -> list[Path]:
     return sorted((cli.home / ".cache" / "samljit" / kind).glob("*"))
+
+
+def exec_server(cli: Cli, *command: str) -> list[str]:
+    """The words of ``samljit exec --server`` for the production account (with a fresh code)
+    running ``command``."""
+    return ["exec", "-a", "production", "--server", "--mfa-token", code(cli), "--", *command]
 
 
 def start(cli: Cli, *args: str, stdin: int | None = subprocess.DEVNULL) -> subprocess.Popen[str]:
@@ -192,18 +196,7 @@ def test_exec_server_renews_through_the_idp_session_while_the_child_runs(
     cli.env["AWS_PROFILE"] = "someone-else"  # dropped from the child's environment
     cli.env["AWS_ACCESS_KEY_ID"] = "AKIAINHERITED"
     process = start(
-        cli,
-        "exec",
-        "-a",
-        "production",
-        "--server",
-        "--mfa-token",
-        code(cli),
-        "--",
-        sys.executable,
-        "-c",
-        BOTOCORE_CHILD,
-        stdin=subprocess.PIPE,
+        cli, *exec_server(cli, sys.executable, "-c", BOTOCORE_CHILD), stdin=subprocess.PIPE
     )
     assert process.stdout is not None and process.stdin is not None
     method, first, account = process.stdout.readline().split()
@@ -255,17 +248,7 @@ def test_the_javascript_sdk_uses_the_endpoint_of_exec_server(
     cli: Cli, jumpcloud: JumpCloudEmulator, node_sdk: Path
 ) -> None:
     cli.write_config(account_config(jumpcloud))
-    ran = cli.run(
-        "exec",
-        "-a",
-        "production",
-        "--server",
-        "--mfa-token",
-        code(cli),
-        "--",
-        "node",
-        str(node_sdk),
-    )
+    ran = cli.run(*exec_server(cli, "node", str(node_sdk)))
     assert ran.returncode == 0, ran.stderr
     answer = json.loads(ran.stdout)
     assert answer["Account"] == ACCOUNT_ID
@@ -282,19 +265,7 @@ def test_exec_server_passes_sigterm_on_and_serves_until_the_child_ends(
         "print('ready', flush=True)\n"
         "signal.pause()\n"
     )
-    process = start(
-        cli,
-        "exec",
-        "-a",
-        "production",
-        "--server",
-        "--mfa-token",
-        code(cli),
-        "--",
-        sys.executable,
-        "-c",
-        child,
-    )
+    process = start(cli, *exec_server(cli, sys.executable, "-c", child))
     assert process.stdout is not None
     assert process.stdout.readline() == "ready\n"
     process.terminate()  # SIGTERM to samljit, as a supervisor or `kill` sends it

@@ -7,6 +7,7 @@ from __future__ import annotations
 import configparser
 import io
 import json
+import subprocess
 
 import pexpect
 import pytest
@@ -20,7 +21,7 @@ from tests.support.accounts import (
     fresh_code,
     make_user,
 )
-from tests.support.cli import Cli
+from tests.support.cli import Cli, finish
 from tests.support.keyring_backend import vault_env
 from tests.support.paths import SAMLJIT
 
@@ -28,26 +29,27 @@ PLAINTEXT_KEYRING = "keyrings.alt.file.PlaintextKeyring"
 
 
 def spawn(cli: Cli, *args: str, **env: str) -> pexpect.spawn:
-    merged = {**cli.env, **env}
-    merged.pop("SAMLJIT_PASSWORD", None)
-    child = pexpect.spawn(
-        str(SAMLJIT),
-        list(args),
-        env=merged,
-        cwd=str(cli.home),
-        encoding="utf-8",
-        timeout=30,
-        dimensions=(40, 160),
+    """``samljit ARGS`` on a wide terminal, with no password in the environment."""
+    return cli.spawn(*args, env={**env, "SAMLJIT_PASSWORD": None}, dimensions=(40, 160))
+
+
+def answer_password_and_code(cli: Cli, child: pexpect.spawn) -> None:
+    """Type the password and a fresh TOTP code at the login's two prompts."""
+    child.expect(f"Password for {EMAIL}:")
+    child.sendline(PASSWORD)
+    child.expect("JumpCloud TOTP code:")
+    child.sendline(fresh_code(cli))
+
+
+def login_with_the_keyring(cli: Cli, *args: str) -> subprocess.CompletedProcess[str]:
+    """``samljit login -a production ARGS`` with the password only in the test's keyring."""
+    return cli.run(
+        "login",
+        "-a",
+        "production",
+        *args,
+        env={"SAMLJIT_PASSWORD": None, **vault_env(cli.home)},  # type: ignore[dict-item]
     )
-    child.logfile_read = io.StringIO()
-    return child
-
-
-def finish(child: pexpect.spawn) -> str:
-    """Wait for the end; the whole transcript of what the terminal showed."""
-    child.expect(pexpect.EOF)
-    child.close()
-    return child.logfile_read.getvalue()  # type: ignore[union-attr]
 
 
 def role_of(cli: Cli) -> str:
@@ -59,10 +61,7 @@ def role_of(cli: Cli) -> str:
 def test_prompts_picker_and_keyring(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
     cli.write_config(account_config(jumpcloud, role=None))
     child = spawn(cli, "login", "-a", "production", **vault_env(cli.home))
-    child.expect(f"Password for {EMAIL}:")
-    child.sendline(PASSWORD)
-    child.expect("JumpCloud TOTP code:")
-    child.sendline(fresh_code(cli))
+    answer_password_and_code(cli, child)
     child.expect("The assertion grants these roles:")
     child.expect("acme-production \\(012345678987\\)  AcmeJumpCloudAdmin\r?\n")
     child.expect("Choose \\(number, or type to filter\\):")
@@ -98,16 +97,8 @@ def test_prompts_picker_and_keyring(cli: Cli, jumpcloud: JumpCloudEmulator) -> N
 
     # no terminal now, no SAMLJIT_PASSWORD, no IdP session: the keyring's password answers
     jumpcloud.end_sessions()
-    again = cli.run(
-        "login",
-        "-a",
-        "production",
-        "--force",
-        "--role",
-        "readonly",
-        "--mfa-token",
-        fresh_code(cli),
-        env={"SAMLJIT_PASSWORD": None, **vault_env(cli.home)},  # type: ignore[dict-item]
+    again = login_with_the_keyring(
+        cli, "--force", "--role", "readonly", "--mfa-token", fresh_code(cli)
     )
     assert again.returncode == 0, again.stderr
     assert role_of(cli) == "AcmeJumpCloudAdminRO"
@@ -115,15 +106,8 @@ def test_prompts_picker_and_keyring(cli: Cli, jumpcloud: JumpCloudEmulator) -> N
     # the password changed at the IdP: the error says where the stale one came from
     jumpcloud.end_sessions()
     jumpcloud.add_user(make_user(password="a-new-password-2026"))
-    stale = cli.run(
-        "login",
-        "-a",
-        "production",
-        "--force",
-        "--mfa-token",
-        "000000",  # never looked at: the password is refused first
-        env={"SAMLJIT_PASSWORD": None, **vault_env(cli.home)},  # type: ignore[dict-item]
-    )
+    # the code is never looked at: the password is refused first
+    stale = login_with_the_keyring(cli, "--force", "--mfa-token", "000000")
     assert stale.returncode == 3
     assert "the password came from the OS keyring" in stale.stderr
 
@@ -133,10 +117,7 @@ def test_no_keyring_warns_once_and_still_logs_in(cli: Cli, jumpcloud: JumpCloudE
     child = spawn(
         cli, "login", "-a", "production", PYTHON_KEYRING_BACKEND="keyring.backends.fail.Keyring"
     )
-    child.expect(f"Password for {EMAIL}:")
-    child.sendline(PASSWORD)
-    child.expect("JumpCloud TOTP code:")
-    child.sendline(fresh_code(cli))
+    answer_password_and_code(cli, child)
     transcript = finish(child)
     assert child.exitstatus == 0, transcript
     assert transcript.count("no OS keyring is available") == 1
@@ -149,10 +130,7 @@ def test_plaintext_keyring_is_never_used(cli: Cli, jumpcloud: JumpCloudEmulator)
     password there (a plain file), says so once and why, and still logs in."""
     cli.write_config(account_config(jumpcloud))
     child = spawn(cli, "login", "-a", "production", PYTHON_KEYRING_BACKEND=PLAINTEXT_KEYRING)
-    child.expect(f"Password for {EMAIL}:")
-    child.sendline(PASSWORD)
-    child.expect("JumpCloud TOTP code:")
-    child.sendline(fresh_code(cli))
+    answer_password_and_code(cli, child)
     transcript = finish(child)
     assert child.exitstatus == 0, transcript
     assert "Logged in: AcmeJumpCloudAdminRO" in transcript
@@ -219,7 +197,7 @@ def test_configure_interactively(cli: Cli, jumpcloud: JumpCloudEmulator) -> None
     child.send(jumpcloud.sso_url(SLUG) + "\r")
     child.expect("Username:")
     child.send(EMAIL + "\r")
-    child.expect("MFA \\(Auto, TOTP, PUSH, WEBAUTHN\\) \\[Auto\\]:")
+    child.expect("MFA \\(Auto, TOTP, PUSH, WEBAUTHN, DUO\\) \\[Auto\\]:")
     child.send("totp\r")
     child.expect("AWS profile to write \\[production\\]:")
     child.send("\r")
@@ -236,14 +214,7 @@ def test_configure_interactively(cli: Cli, jumpcloud: JumpCloudEmulator) -> None
     cli.secrets.add(PASSWORD)
     # api_url is not asked for (the public JumpCloud host is the default): point it here
     cli.run("configure", "-a", "production", "--skip-prompt", "--api-url", jumpcloud.api_url)
-    ran = cli.run(
-        "login",
-        "-a",
-        "production",
-        "--mfa-token",
-        fresh_code(cli),
-        env={"SAMLJIT_PASSWORD": None, **vault_env(cli.home)},  # type: ignore[dict-item]
-    )
+    ran = login_with_the_keyring(cli, "--mfa-token", fresh_code(cli))
     assert ran.returncode == 0, ran.stderr
 
 

@@ -21,6 +21,7 @@ from lxml import etree
 from signxml.verifier import XMLVerifier
 
 from samljit.tools.sandbox.response import ROLE_ATTRIBUTE, RoleGrant
+from tests.emulator_selftest import CERT, SAML, SECRET, EmulatorClock
 from tests.emulators.azuread import (
     ESTSAUTH,
     ESTSAUTHPERSISTENT,
@@ -35,9 +36,6 @@ from tests.emulators.azuread import (
 )
 from tests.emulators.jumpcloud import totp_at
 
-CERT = (Path(__file__).resolve().parents[2] / "fixtures/keys/idp-test.crt").read_text()
-SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
-SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 TENANT = "4f1e2d3c-5b6a-4798-8a7b-6c5d4e3f2a1b"
 APP = "11111111-2222-4333-8444-555555555555"
 OTHER_APP = "99999999-2222-4333-8444-555555555555"  # in the tenant, assigned to nobody
@@ -45,14 +43,6 @@ PW = "Correct-Horse-42"
 DEV = RoleGrant("arn:aws:iam::111111111111:role/Dev", "arn:aws:iam::111111111111:saml-provider/Az")
 OPS = RoleGrant("arn:aws:iam::222222222222:role/Ops", "arn:aws:iam::222222222222:saml-provider/Az")
 APPS: dict[str, list[RoleGrant] | App] = {APP: [DEV, OPS]}
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 2_000_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def push(**kw: Any) -> Method:
@@ -124,12 +114,7 @@ USERS = [
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def emu(clock: FakeClock) -> Iterator[AzureAdEmulator]:
+def emu(clock: EmulatorClock) -> Iterator[AzureAdEmulator]:
     with AzureAdEmulator(
         USERS,
         tenant_id=TENANT,
@@ -332,6 +317,20 @@ class Browser:
         return fields
 
 
+def signed_in(
+    emu: AzureAdEmulator,
+    username: str = "plain@northwind.example",
+    *,
+    app_id: str = APP,
+    stay: bool = True,
+) -> Browser:
+    """A browser past the password and the "stay signed in?" question (``stay``)."""
+    browser = Browser(emu)
+    browser.sign_in(username, app_id=app_id)
+    browser.kmsi(stay=stay)
+    return browser
+
+
 def roles_of(encoded: str) -> list[str]:
     root = etree.fromstring(base64.b64decode(encoded))
     XMLVerifier().verify(etree.tostring(root), x509_cert=CERT)
@@ -388,9 +387,7 @@ def test_my_apps_and_the_login_host_are_apart(emu: AzureAdEmulator) -> None:
     assert requests.get(wrong_start, allow_redirects=False, timeout=5).status_code == 404
     authorize = f"{emu.url}/common/oauth2/authorize?client_id={MY_APPS_CLIENT_ID}"
     assert requests.get(authorize, timeout=5).status_code == 404
-    b = Browser(emu)
-    b.sign_in("plain@northwind.example")
-    b.kmsi(stay=True)
+    b = signed_in(emu)
     b.working()
     hosts = {c.name: c.domain for c in b.http.cookies}
     assert hosts[MY_APPS_COOKIE].split(".")[0] == urlsplit(emu.url).hostname
@@ -511,9 +508,7 @@ def test_no_mfa_kmsi_yes_then_session_reuse(emu: AzureAdEmulator) -> None:
 
 
 def test_kmsi_no_keeps_a_session_cookie_only(emu: AzureAdEmulator) -> None:
-    b = Browser(emu)
-    b.sign_in("plain@northwind.example")
-    b.kmsi(stay=False)
+    b = signed_in(emu, stay=False)
     names = {c.name for c in b.http.cookies}
     assert ESTSAUTH in names
     assert ESTSAUTHPERSISTENT not in names
@@ -521,9 +516,7 @@ def test_kmsi_no_keeps_a_session_cookie_only(emu: AzureAdEmulator) -> None:
 
 
 def test_expired_session_shows_the_sign_in_page_again(emu: AzureAdEmulator) -> None:
-    b = Browser(emu)
-    b.sign_in("plain@northwind.example")
-    b.kmsi(stay=True)
+    b = signed_in(emu)
     b.finish()
     b.start()  # signed in to My Apps and ESTS: straight to the app
     assert "RedirectToApplicationPage" in (b.page.text if b.page else "")
@@ -542,7 +535,7 @@ def test_expired_session_shows_the_sign_in_page_again(emu: AzureAdEmulator) -> N
     assert b.pgid == "ConvergedSignIn"
 
 
-def test_kmsi_off(clock: FakeClock) -> None:
+def test_kmsi_off(clock: EmulatorClock) -> None:
     with AzureAdEmulator(USERS[:1], tenant_id=TENANT, kmsi=False, clock=clock) as emu:
         b = Browser(emu)
         b.sign_in("plain@northwind.example")
@@ -584,7 +577,7 @@ def test_canary_and_ctx_are_required(emu: AzureAdEmulator) -> None:
     assert b.cfg["sErrorCode"] == "90100"
 
 
-def test_spent_foreign_and_expired_flow_tokens(emu: AzureAdEmulator, clock: FakeClock) -> None:
+def test_spent_foreign_and_expired_flow_tokens(emu: AzureAdEmulator, clock: EmulatorClock) -> None:
     b = Browser(emu)
     b.start()
     spent = b.flow_token
@@ -657,7 +650,7 @@ def test_push_with_number_matching_approved(emu: AzureAdEmulator) -> None:
     assert "SAMLResponse" in b.finish()
 
 
-def test_push_approval_counts_polls(clock: FakeClock) -> None:
+def test_push_approval_counts_polls(clock: EmulatorClock) -> None:
     user = User("p@northwind.example", PW, [push(respond_after=5)], APPS)
     with AzureAdEmulator([user], tenant_id=TENANT, clock=clock) as emu:
         b = Browser(emu)
@@ -690,7 +683,7 @@ def test_push_refused(emu: AzureAdEmulator, user: str, result: str, polls: int) 
     assert (b.pgid, b.cfg["sErrorCode"]) == ("ConvergedError", "500121")
 
 
-def test_push_times_out_on_the_clock(emu: AzureAdEmulator, clock: FakeClock) -> None:
+def test_push_times_out_on_the_clock(emu: AzureAdEmulator, clock: EmulatorClock) -> None:
     b = Browser(emu)
     b.sign_in("push@northwind.example")
     b.begin("PhoneAppNotification")
@@ -701,7 +694,7 @@ def test_push_times_out_on_the_clock(emu: AzureAdEmulator, clock: FakeClock) -> 
         clock.now -= 61
 
 
-def test_push_never_answered_stays_pending(emu: AzureAdEmulator, clock: FakeClock) -> None:
+def test_push_never_answered_stays_pending(emu: AzureAdEmulator, clock: EmulatorClock) -> None:
     b = Browser(emu)
     b.sign_in("never@northwind.example")
     b.begin("PhoneAppNotification")
@@ -721,7 +714,7 @@ def test_voice_call_is_polled_like_a_push(emu: AzureAdEmulator) -> None:
     assert b.end()["Success"] is True
 
 
-def test_totp(emu: AzureAdEmulator, clock: FakeClock) -> None:
+def test_totp(emu: AzureAdEmulator, clock: EmulatorClock) -> None:
     b = Browser(emu)
     b.sign_in("multi@northwind.example")
     begun = b.begin("PhoneAppOTP")
@@ -738,7 +731,7 @@ def test_totp(emu: AzureAdEmulator, clock: FakeClock) -> None:
     assert body["AdditionalAuthData"] == REDACTED
 
 
-def test_a_used_code_is_refused(clock: FakeClock) -> None:
+def test_a_used_code_is_refused(clock: EmulatorClock) -> None:
     """A code proves the factor once: a later sign-in with it is OathCodeIncorrect."""
     user = User("otp@northwind.example", PW, [Method("PhoneAppOTP", totp_secret=SECRET)], APPS)
     with AzureAdEmulator([user], tenant_id=TENANT, clock=clock) as own:
@@ -895,10 +888,8 @@ def test_skipping_the_factor(emu: AzureAdEmulator) -> None:
     assert c.cfg["sErrorCode"] == "500121"
 
 
-def test_mfa_after_the_app_redirect(emu: AzureAdEmulator, clock: FakeClock) -> None:
-    b = Browser(emu)
-    b.sign_in("later@northwind.example")
-    b.kmsi(stay=True)
+def test_mfa_after_the_app_redirect(emu: AzureAdEmulator, clock: EmulatorClock) -> None:
+    b = signed_in(emu, "later@northwind.example")
     b.working()
     b.to_app()
     assert b.pgid == "ConvergedTFA"
@@ -1026,24 +1017,18 @@ def test_methods_a_terminal_cannot_use(emu: AzureAdEmulator, user: str) -> None:
 
 
 def test_unassigned_user_gets_50105(emu: AzureAdEmulator) -> None:
-    b = Browser(emu)
-    b.sign_in("plain@northwind.example", app_id=OTHER_APP)
-    b.kmsi(stay=True)
+    b = signed_in(emu, app_id=OTHER_APP)
     b.working()
     b.to_app()
     assert (b.pgid, b.cfg["sErrorCode"]) == ("ConvergedError", "50105")
-    c = Browser(emu)
-    c.sign_in("unassigned@northwind.example")
-    c.kmsi(stay=False)
+    c = signed_in(emu, "unassigned@northwind.example", stay=False)
     c.working()
     c.to_app()
     assert c.cfg["sErrorCode"] == "50105"
 
 
 def test_unknown_app_gets_700016(emu: AzureAdEmulator) -> None:
-    b = Browser(emu)
-    b.sign_in("plain@northwind.example", app_id="00000000-dead-beef-0000-000000000000")
-    b.kmsi(stay=True)
+    b = signed_in(emu, app_id="00000000-dead-beef-0000-000000000000")
     b.working()
     b.to_app()
     assert (b.pgid, b.cfg["sErrorCode"]) == ("ConvergedError", "700016")
@@ -1070,7 +1055,7 @@ def test_sp_initiated_start(emu: AzureAdEmulator) -> None:
     assert b.cfg["sErrorCode"] == "750054"
 
 
-def test_app_identifier_and_options(clock: FakeClock) -> None:
+def test_app_identifier_and_options(clock: EmulatorClock) -> None:
     app = App(roles=[DEV], relay_state="rs-1", identifier="https://signin.aws.amazon.com/saml#2")
     user = User("a@northwind.example", PW, apps={APP: app}, role_order="principal-first")
     with AzureAdEmulator([user], tenant_id=TENANT, sign_target="both", clock=clock) as emu:
@@ -1089,9 +1074,7 @@ def test_app_identifier_and_options(clock: FakeClock) -> None:
 
 # -- hooks -----------------------------------------------------------------------------------
 def test_log_is_redacted(emu: AzureAdEmulator) -> None:
-    b = Browser(emu)
-    b.sign_in("plain@northwind.example")
-    b.kmsi(stay=True)
+    b = signed_in(emu)
     b.finish()
     assert PW not in repr(emu.log)
     login = next(r for r in reversed(emu.log) if r.path == "/common/login")

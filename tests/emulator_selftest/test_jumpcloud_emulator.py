@@ -6,7 +6,6 @@ import base64
 import time
 from collections.abc import Iterator
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from lxml import etree
 from signxml.verifier import XMLVerifier
 
 from samljit.tools.sandbox.response import ROLE_ATTRIBUTE, SESSION_DURATION_ATTRIBUTE, RoleGrant
+from tests.emulator_selftest import CERT, SAML, SECRET, EmulatorClock
 from tests.emulators.jumpcloud import (
     BAD_CREDENTIALS_MESSAGE,
     CONTENT_TYPE_MESSAGE,
@@ -34,19 +34,8 @@ from tests.emulators.jumpcloud import (
     totp_now,
 )
 
-CERT = (Path(__file__).resolve().parents[2] / "fixtures/keys/idp-test.crt").read_text()
-SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 DEV = RoleGrant("arn:aws:iam::111111111111:role/Dev", "arn:aws:iam::111111111111:saml-provider/Jc")
 OPS = RoleGrant("arn:aws:iam::222222222222:role/Ops", "arn:aws:iam::222222222222:saml-provider/Jc")
-SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 2_000_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 USERS = [
@@ -80,12 +69,7 @@ USERS = [
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def emulator(clock: FakeClock) -> Iterator[JumpCloudEmulator]:
+def emulator(clock: EmulatorClock) -> Iterator[JumpCloudEmulator]:
     with JumpCloudEmulator(USERS, clock=clock) as emu:
         yield emu
 
@@ -336,7 +320,7 @@ def test_push_deny(emulator: JumpCloudEmulator) -> None:
     assert console.post(f"{path}/login").status_code == 401
 
 
-def test_push_expire(emulator: JumpCloudEmulator, clock: FakeClock) -> None:
+def test_push_expire(emulator: JumpCloudEmulator, clock: EmulatorClock) -> None:
     console, push = start_push(emulator, "expire@example.com")
     assert push["expiresAt"] == "2033-05-18T03:33:22.000Z"
     assert push["initiatedAt"] == "2033-05-18T03:33:20.000Z"
@@ -351,7 +335,7 @@ def test_push_expire(emulator: JumpCloudEmulator, clock: FakeClock) -> None:
     assert console.post(f"{path}/login").status_code == 401
 
 
-def test_push_never_stays_pending(emulator: JumpCloudEmulator, clock: FakeClock) -> None:
+def test_push_never_stays_pending(emulator: JumpCloudEmulator, clock: EmulatorClock) -> None:
     console, push = start_push(emulator, "never@example.com")
     path = f"/userconsole/auth/push/{push['id']}"
     clock.now += 60

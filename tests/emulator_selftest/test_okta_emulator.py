@@ -6,8 +6,7 @@ import base64
 import html
 import json
 import re
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from signxml.verifier import XMLVerifier
 
 from samljit.idp.fido import rp_id_allowed
 from samljit.tools.sandbox.response import ROLE_ATTRIBUTE, RoleGrant
+from tests.emulator_selftest import CERT, SAML, SECRET, EmulatorClock, starter
 from tests.emulators.jumpcloud import totp_at
 from tests.emulators.okta import (
     APP_LOCKED_TEXT,
@@ -61,8 +61,6 @@ from tests.emulators.okta import (
 )
 from tests.support.softkey import SoftKey, SoftKeyStore, b64, enroll, unb64
 
-CERT = (Path(__file__).resolve().parents[2] / "fixtures/keys/idp-test.crt").read_text()
-SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 APP = "0oa1aws2app3id4"
 OTHER_APP = "0oa9other8app7"
 CLIENT = "0oa1native2cli3"
@@ -72,18 +70,9 @@ DEV = RoleGrant(
 OPS = RoleGrant(
     "arn:aws:iam::222222222222:role/Ops", "arn:aws:iam::222222222222:saml-provider/Okta"
 )
-SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 ERROR_KEYS = {"errorCode", "errorSummary", "errorLink", "errorId", "errorCauses"}
 START = 1_748_772_000.0
 PW = "pw"  # every user's password but plain@'s
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def users() -> list[User]:
@@ -140,34 +129,14 @@ def users() -> list[User]:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture(scope="module")
-def running() -> Iterator[list[OktaEmulator]]:
-    """Every emulator the module started; stopped together at the end (each stop waits for
-    its server's poll interval, so stopping them one test at a time adds up)."""
-    started: list[OktaEmulator] = []
-    yield started
-    stoppers = [threading.Thread(target=emu.stop) for emu in started]
-    for thread in stoppers:
-        thread.start()
-    for thread in stoppers:
-        thread.join()
+def clock() -> EmulatorClock:
+    return EmulatorClock(START)
 
 
 @pytest.fixture
-def make(clock: FakeClock, running: list[OktaEmulator]) -> Callable[..., OktaEmulator]:
+def make(clock: EmulatorClock, running: list[OktaEmulator]) -> Callable[..., OktaEmulator]:
     """A fresh emulator per call: its own users and state, on the test's clock."""
-
-    def factory(**options: Any) -> OktaEmulator:
-        options.setdefault("clock", clock)
-        emu = OktaEmulator(options.pop("users", users()), **options).start()
-        running.append(emu)
-        return emu
-
-    return factory
+    return starter(OktaEmulator, users, running, clock=clock)
 
 
 @pytest.fixture
@@ -382,7 +351,7 @@ def test_password_expired_without_factors(emu: OktaEmulator) -> None:
     assert "sessionToken" not in answer
 
 
-def test_password_expired_comes_after_mfa(emu: OktaEmulator, clock: FakeClock) -> None:
+def test_password_expired_comes_after_mfa(emu: OktaEmulator, clock: EmulatorClock) -> None:
     client = Client(emu)
     state, factors = client.mfa("expired-mfa@acme.example")
     reply = client.verify(factors[0], state, passCode=totp_at(SECRET, clock()))
@@ -430,7 +399,7 @@ def test_wrong_state_operations(emu: OktaEmulator) -> None:
 
 
 # -- state tokens -----------------------------------------------------------------------------
-def test_state_token_expires(emu: OktaEmulator, clock: FakeClock) -> None:
+def test_state_token_expires(emu: OktaEmulator, clock: EmulatorClock) -> None:
     client = Client(emu)
     state, factors = client.mfa("totp@acme.example")
     clock.now += 299
@@ -467,7 +436,7 @@ def test_resume_cancel_previous(emu: OktaEmulator) -> None:
 
 # -- section 3: passcode factors --------------------------------------------------------------
 @pytest.mark.parametrize("login", ["totp@acme.example", "google@acme.example"])
-def test_totp(emu: OktaEmulator, clock: FakeClock, login: str) -> None:
+def test_totp(emu: OktaEmulator, clock: EmulatorClock, login: str) -> None:
     client = Client(emu)
     state, factors = client.mfa(login)
     code = totp_at(SECRET, clock())
@@ -485,7 +454,7 @@ def test_totp(emu: OktaEmulator, clock: FakeClock, login: str) -> None:
     assert_error(client.verify(factors[0], state, passCode=code), 403, "E0000079")
 
 
-def test_totp_window_follows_the_clock(emu: OktaEmulator, clock: FakeClock) -> None:
+def test_totp_window_follows_the_clock(emu: OktaEmulator, clock: EmulatorClock) -> None:
     client = Client(emu)
     state, factors = client.mfa("totp@acme.example")
     stale = totp_at(SECRET, clock() - 90)
@@ -495,7 +464,7 @@ def test_totp_window_follows_the_clock(emu: OktaEmulator, clock: FakeClock) -> N
 
 
 @pytest.mark.parametrize("login", ["totp@acme.example", "rsa@acme.example"])
-def test_a_used_passcode_is_refused(emu: OktaEmulator, clock: FakeClock, login: str) -> None:
+def test_a_used_passcode_is_refused(emu: OktaEmulator, clock: EmulatorClock, login: str) -> None:
     """A passcode signs in once (Okta's PASSCODE_REPLAYED): a later sign-in with it gets
     E0000068 with Okta's words, and the transaction stays usable for a fresh code."""
     codes = {"totp@acme.example": totp_at(SECRET, clock()), "rsa@acme.example": "13572468"}
@@ -548,7 +517,7 @@ def test_security_question(emu: OktaEmulator) -> None:
     ],
 )
 def test_code_factors(
-    emu: OktaEmulator, clock: FakeClock, login: str, factor_type: str, profile_key: str
+    emu: OktaEmulator, clock: EmulatorClock, login: str, factor_type: str, profile_key: str
 ) -> None:
     client = Client(emu)
     state, factors = client.mfa(login)
@@ -693,7 +662,7 @@ def test_push_behaviour_per_push(emu: OktaEmulator) -> None:
     assert poll(client, resent, state)["status"] == "SUCCESS"
 
 
-def test_push_never_waits(emu: OktaEmulator, clock: FakeClock) -> None:
+def test_push_never_waits(emu: OktaEmulator, clock: EmulatorClock) -> None:
     client = Client(emu)
     state, _factor, start = start_push(client, "never@acme.example")
     for _ in range(10):
@@ -701,7 +670,7 @@ def test_push_never_waits(emu: OktaEmulator, clock: FakeClock) -> None:
         assert poll(client, start, state)["factorResult"] == "WAITING"
 
 
-def test_push_polls_too_fast(make: Callable[..., OktaEmulator], clock: FakeClock) -> None:
+def test_push_polls_too_fast(make: Callable[..., OktaEmulator], clock: EmulatorClock) -> None:
     emu = make(push_min_interval=1.0)
     client = Client(emu)
     state, _factor, start = start_push(client, "push@acme.example")
@@ -875,7 +844,7 @@ def test_token_on_the_embed_link(emu: OktaEmulator, param: str, path: str) -> No
     assert LOGIN_PAGE_TEXT in again.text
 
 
-def test_sessions_api_and_reuse(emu: OktaEmulator, clock: FakeClock) -> None:
+def test_sessions_api_and_reuse(emu: OktaEmulator, clock: EmulatorClock) -> None:
     client = Client(emu)
     state, factors = client.mfa("totp@acme.example")
     token = client.verify(factors[0], state, passCode=totp_at(SECRET, clock())).json()[
@@ -906,7 +875,7 @@ def test_sessions_api_and_reuse(emu: OktaEmulator, clock: FakeClock) -> None:
     assert LOGIN_PAGE_TEXT in gone.get(emu.app_url(APP)).text
 
 
-def test_session_expiry_and_revocation(emu: OktaEmulator, clock: FakeClock) -> None:
+def test_session_expiry_and_revocation(emu: OktaEmulator, clock: EmulatorClock) -> None:
     client = Client(emu)
     token = session_token(client, "plain@acme.example", "plain-pw")
     client.get(emu.app_url(APP), params={"onetimetoken": token})
@@ -918,7 +887,7 @@ def test_session_expiry_and_revocation(emu: OktaEmulator, clock: FakeClock) -> N
     assert_error(client.get("/api/v1/sessions/me"), 404, "E0000007")
 
 
-def test_session_token_lifetime(emu: OktaEmulator, clock: FakeClock) -> None:
+def test_session_token_lifetime(emu: OktaEmulator, clock: EmulatorClock) -> None:
     client = Client(emu)
     token = session_token(client, "plain@acme.example", "plain-pw")
     clock.now += 300
@@ -963,7 +932,7 @@ def test_app_pages(emu: OktaEmulator) -> None:
     assert short["RelayState"] == "rs-1"
 
 
-def test_step_up_script_page(emu: OktaEmulator, clock: FakeClock) -> None:
+def test_step_up_script_page(emu: OktaEmulator, clock: EmulatorClock) -> None:
     client = Client(emu)
     token = session_token(client, "plain@acme.example", "plain-pw")
     client.get(emu.app_url(APP), params={"onetimetoken": token})
@@ -988,7 +957,7 @@ def test_step_up_script_page(emu: OktaEmulator, clock: FakeClock) -> None:
     saml_of(apps_client.get(emu.app_url("0oaStepUp")).text)  # once per session
 
 
-def test_step_up_link_page_and_reload(emu: OktaEmulator, clock: FakeClock) -> None:
+def test_step_up_link_page_and_reload(emu: OktaEmulator, clock: EmulatorClock) -> None:
     client = Client(emu)
     state, factors = client.mfa("apps@acme.example")
     token = client.verify(factors[0], state, passCode=totp_at(SECRET, clock())).json()[
@@ -1007,7 +976,7 @@ def test_step_up_link_page_and_reload(emu: OktaEmulator, clock: FakeClock) -> No
     saml_of(reload.text)
 
 
-def test_remember_device(emu: OktaEmulator, clock: FakeClock) -> None:
+def test_remember_device(emu: OktaEmulator, clock: EmulatorClock) -> None:
     client = Client(emu)
     client.http.cookies.set(DT_COOKIE, "okta_totp@acme.example_saml2aws")
     state, factors = client.mfa("totp@acme.example")
@@ -1024,7 +993,7 @@ def test_remember_device(emu: OktaEmulator, clock: FakeClock) -> None:
     assert later.authn("totp@acme.example").json()["status"] == "MFA_REQUIRED"
 
 
-def test_remember_device_false_and_okta_set_dt(emu: OktaEmulator, clock: FakeClock) -> None:
+def test_remember_device_false_and_okta_set_dt(emu: OktaEmulator, clock: EmulatorClock) -> None:
     client = Client(emu)
     state, factors = client.mfa("totp@acme.example")
     dt = client.http.cookies.get(DT_COOKIE)
@@ -1041,7 +1010,7 @@ def test_remember_device_false_and_okta_set_dt(emu: OktaEmulator, clock: FakeClo
 
 
 # -- sections 5 and 6c: rate limits, injected failures, the request log ----------------------
-def test_rate_limit_window(make: Callable[..., OktaEmulator], clock: FakeClock) -> None:
+def test_rate_limit_window(make: Callable[..., OktaEmulator], clock: EmulatorClock) -> None:
     emu = make(rate_limits={"/api/v1/authn": RateLimit(2, 60)})
     client = Client(emu)
     first = client.authn("plain@acme.example", "plain-pw")
@@ -1096,7 +1065,7 @@ def test_fail_next(emu: OktaEmulator) -> None:
     assert client.authn("plain@acme.example", "plain-pw").status_code == 200
 
 
-def test_request_log_is_redacted(emu: OktaEmulator, clock: FakeClock) -> None:
+def test_request_log_is_redacted(emu: OktaEmulator, clock: EmulatorClock) -> None:
     client = Client(emu)
     state, factors = client.mfa("totp@acme.example")
     client.verify(factors[0], state, passCode=totp_at(SECRET, clock()))
@@ -1153,7 +1122,7 @@ def exchange_form(tokens: dict[str, Any], app_id: str = APP) -> dict[str, str]:
     }
 
 
-def device_tokens(client: Client, clock: FakeClock) -> dict[str, Any]:
+def device_tokens(client: Client, clock: EmulatorClock) -> dict[str, Any]:
     code = authorize(client).json()["device_code"]
     for _ in range(5):
         clock.now += 5
@@ -1172,7 +1141,7 @@ def test_pipeline_detection(make: Callable[..., OktaEmulator], pipeline: str) ->
     assert answer["id"].startswith("00o")
 
 
-def test_device_flow(make: Callable[..., OktaEmulator], clock: FakeClock) -> None:
+def test_device_flow(make: Callable[..., OktaEmulator], clock: EmulatorClock) -> None:
     emu = idx(make)
     client = Client(emu)
     reply = authorize(client, "openid okta.apps.sso okta.apps.read okta.users.read.self")
@@ -1229,7 +1198,7 @@ def test_device_flow(make: Callable[..., OktaEmulator], clock: FakeClock) -> Non
     assert INVALID_SSO_TOKEN_TEXT in spent.text
 
 
-def test_web_sso_token_lifetime(make: Callable[..., OktaEmulator], clock: FakeClock) -> None:
+def test_web_sso_token_lifetime(make: Callable[..., OktaEmulator], clock: EmulatorClock) -> None:
     emu = idx(make)
     client = Client(emu)
     tokens = device_tokens(client, clock)
@@ -1260,7 +1229,7 @@ def test_device_authorize_errors(make: Callable[..., OktaEmulator]) -> None:
     assert assert_json.json()["error"] == "invalid_request"
 
 
-def test_device_poll_errors(make: Callable[..., OktaEmulator], clock: FakeClock) -> None:
+def test_device_poll_errors(make: Callable[..., OktaEmulator], clock: EmulatorClock) -> None:
     emu = idx(make, device_user=None)
     client = Client(emu)
     grant = authorize(client).json()
@@ -1292,7 +1261,7 @@ def test_device_poll_errors(make: Callable[..., OktaEmulator], clock: FakeClock)
     [("deny", "access_denied"), ("expire", "expired_token"), ("never", "authorization_pending")],
 )
 def test_device_outcomes(
-    make: Callable[..., OktaEmulator], clock: FakeClock, outcome: str, error: str
+    make: Callable[..., OktaEmulator], clock: EmulatorClock, outcome: str, error: str
 ) -> None:
     emu = idx(make, device_outcome=outcome, device_after=2, enforce_interval=False)
     client = Client(emu)
@@ -1301,7 +1270,7 @@ def test_device_outcomes(
     assert device_poll(client, code).json()["error"] == error
 
 
-def test_exchange_errors(make: Callable[..., OktaEmulator], clock: FakeClock) -> None:
+def test_exchange_errors(make: Callable[..., OktaEmulator], clock: EmulatorClock) -> None:
     restricted = OidcClient("0oaOther", web_sso_apps=frozenset({"0oaElsewhere"}))
     emu = idx(make, clients=[OidcClient(CLIENT), restricted])
     client = Client(emu)
@@ -1328,7 +1297,9 @@ def test_exchange_errors(make: Callable[..., OktaEmulator], clock: FakeClock) ->
     assert client.form("/oauth2/v1/token", good).json()["error"] == "invalid_grant"
 
 
-def test_exchange_needs_apps_sso_scope(make: Callable[..., OktaEmulator], clock: FakeClock) -> None:
+def test_exchange_needs_apps_sso_scope(
+    make: Callable[..., OktaEmulator], clock: EmulatorClock
+) -> None:
     emu = idx(make)
     client = Client(emu)
     code = authorize(client, "openid").json()["device_code"]

@@ -4,9 +4,7 @@ way the page says a client must (token, saml_assertion, verify_factor; v2 and v1
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,6 +13,7 @@ from lxml import etree
 from signxml.verifier import XMLVerifier
 
 from samljit.tools.sandbox.response import AWS_AUDIENCE, ROLE_ATTRIBUTE, RoleGrant
+from tests.emulator_selftest import CERT, SAML, SECRET, EmulatorClock, starter
 from tests.emulators.jumpcloud import totp_at
 from tests.emulators.onelogin import (
     APP_NOT_FOUND,
@@ -47,13 +46,10 @@ from tests.emulators.onelogin import (
     yubikey_otp,
 )
 
-CERT = (Path(__file__).resolve().parents[2] / "fixtures/keys/idp-test.crt").read_text()
-SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 APP = "123456"
 CLIENT_ID = "0a1b2c3d4e5f"
 CLIENT_SECRET = "f5e4d3c2b1a0-client-secret"
 KEY_ID = "cccccclbjhte"
-SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 DEV = RoleGrant(
     "arn:aws:iam::111111111111:role/Dev", "arn:aws:iam::111111111111:saml-provider/OneLogin"
 )
@@ -64,14 +60,6 @@ START = 1_748_772_000.0
 PW = "pw"  # every user's password but plain's
 V2_ERROR_KEYS = {"statusCode", "name", "message"}
 ENVELOPE_KEYS = {"type", "message", "code", "error"}
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def users() -> list[User]:
@@ -104,31 +92,15 @@ def users() -> list[User]:
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture(scope="module")
-def running() -> Iterator[list[OneLoginEmulator]]:
-    """Every emulator the module started, stopped together at the end."""
-    started: list[OneLoginEmulator] = []
-    yield started
-    with ThreadPoolExecutor() as pool:  # each stop waits for its server's poll interval
-        list(pool.map(OneLoginEmulator.stop, started))
+def clock() -> EmulatorClock:
+    return EmulatorClock(START)
 
 
 @pytest.fixture
-def make(clock: FakeClock, running: list[OneLoginEmulator]) -> Callable[..., OneLoginEmulator]:
+def make(clock: EmulatorClock, running: list[OneLoginEmulator]) -> Callable[..., OneLoginEmulator]:
     """A fresh emulator per call: its own users, one API credential, the test's clock."""
-
-    def factory(**options: Any) -> OneLoginEmulator:
-        options.setdefault("clock", clock)
-        options.setdefault("clients", [ApiClient(CLIENT_ID, CLIENT_SECRET)])
-        emu = OneLoginEmulator(options.pop("users", users()), **options).start()
-        running.append(emu)
-        return emu
-
-    return factory
+    clients = [ApiClient(CLIENT_ID, CLIENT_SECRET)]
+    return starter(OneLoginEmulator, users, running, clock=clock, clients=clients)
 
 
 @pytest.fixture
@@ -224,7 +196,7 @@ def assert_success(emu: OneLoginEmulator, answer: requests.Response) -> Any:
 
 # -- 1. the access token ----------------------------------------------------------------------
 def test_token_answer_is_flat_and_reused_until_it_expires(
-    emu: OneLoginEmulator, clock: FakeClock
+    emu: OneLoginEmulator, clock: EmulatorClock
 ) -> None:
     client = Client(emu)
     first = client.get_token()
@@ -251,7 +223,7 @@ def test_token_answer_is_flat_and_reused_until_it_expires(
 
 
 def test_expired_token_is_refused_and_a_new_one_issued(
-    emu: OneLoginEmulator, clock: FakeClock
+    emu: OneLoginEmulator, clock: EmulatorClock
 ) -> None:
     client = Client(emu)
     old = client.token
@@ -447,7 +419,7 @@ def test_push_denied_ends_the_login(emu: OneLoginEmulator) -> None:
 
 
 def test_push_nobody_answers_ends_with_the_state_token(
-    emu: OneLoginEmulator, clock: FakeClock
+    emu: OneLoginEmulator, clock: EmulatorClock
 ) -> None:
     client = Client(emu)
     state, devices = client.mfa("never")
@@ -486,7 +458,7 @@ def test_each_push_gets_its_own_outcome(emu: OneLoginEmulator) -> None:
     assert client.verify(state, device, do_not_notify=True).status_code == 401
 
 
-def test_polling_before_any_push_stays_pending(emu: OneLoginEmulator, clock: FakeClock) -> None:
+def test_polling_before_any_push_stays_pending(emu: OneLoginEmulator, clock: EmulatorClock) -> None:
     client = Client(emu)
     state, devices = client.mfa("push")
     device = devices[0]["device_id"]
@@ -497,7 +469,7 @@ def test_polling_before_any_push_stays_pending(emu: OneLoginEmulator, clock: Fak
     assert_v2_error(client.verify(state, device, do_not_notify=True), 401, STATE_INVALID)
 
 
-def test_protect_code_is_accepted_as_otp_token(emu: OneLoginEmulator, clock: FakeClock) -> None:
+def test_protect_code_is_accepted_as_otp_token(emu: OneLoginEmulator, clock: EmulatorClock) -> None:
     client = Client(emu)
     state, devices = client.mfa("olpcode")
     answer = client.verify(state, devices[0]["device_id"], otp_token=totp_at(SECRET, clock()))
@@ -506,7 +478,7 @@ def test_protect_code_is_accepted_as_otp_token(emu: OneLoginEmulator, clock: Fak
 
 
 # -- TOTP, SMS, YubiKey, the rest -------------------------------------------------------------
-def test_totp(emu: OneLoginEmulator, clock: FakeClock) -> None:
+def test_totp(emu: OneLoginEmulator, clock: EmulatorClock) -> None:
     client = Client(emu)
     state, devices = client.mfa("totp")
     device = devices[0]["device_id"]
@@ -516,7 +488,7 @@ def test_totp(emu: OneLoginEmulator, clock: FakeClock) -> None:
     assert code in emu.issued_codes
 
 
-def test_totp_code_is_not_accepted_twice(emu: OneLoginEmulator, clock: FakeClock) -> None:
+def test_totp_code_is_not_accepted_twice(emu: OneLoginEmulator, clock: EmulatorClock) -> None:
     client = Client(emu)
     code = totp_at(SECRET, clock())
     state, devices = client.mfa("totp")
@@ -527,7 +499,7 @@ def test_totp_code_is_not_accepted_twice(emu: OneLoginEmulator, clock: FakeClock
     )
 
 
-def test_totp_window_follows_the_clock(emu: OneLoginEmulator, clock: FakeClock) -> None:
+def test_totp_window_follows_the_clock(emu: OneLoginEmulator, clock: EmulatorClock) -> None:
     client = Client(emu)
     state, devices = client.mfa("totp")
     device = devices[0]["device_id"]
@@ -599,7 +571,7 @@ def test_devices_a_terminal_cannot_drive_never_complete(
 
 
 # -- the state_token --------------------------------------------------------------------------
-def test_state_token_lives_120_seconds(emu: OneLoginEmulator, clock: FakeClock) -> None:
+def test_state_token_lives_120_seconds(emu: OneLoginEmulator, clock: EmulatorClock) -> None:
     client = Client(emu)
     state, devices = client.mfa("totp")
     clock.now += 120
@@ -608,7 +580,7 @@ def test_state_token_lives_120_seconds(emu: OneLoginEmulator, clock: FakeClock) 
     assert_v2_error(client.verify("0" * 40, devices[0]["device_id"]), 401, STATE_INVALID)
 
 
-def test_state_token_is_spent_by_success(emu: OneLoginEmulator, clock: FakeClock) -> None:
+def test_state_token_is_spent_by_success(emu: OneLoginEmulator, clock: EmulatorClock) -> None:
     client = Client(emu)
     state, devices = client.mfa("many")
     device = devices[1]["device_id"]
@@ -679,7 +651,7 @@ def test_v2_paths_may_be_absent(make: Callable[..., OneLoginEmulator]) -> None:
 
 # -- rate limits ------------------------------------------------------------------------------
 def test_throttled_calls_get_429_with_seconds_to_wait(
-    emu: OneLoginEmulator, clock: FakeClock
+    emu: OneLoginEmulator, clock: EmulatorClock
 ) -> None:
     client = Client(emu)
     _ = client.token
@@ -701,7 +673,7 @@ def test_throttled_calls_get_429_with_seconds_to_wait(
 
 
 def test_rate_limit_counts_calls_per_window(
-    make: Callable[..., OneLoginEmulator], clock: FakeClock
+    make: Callable[..., OneLoginEmulator], clock: EmulatorClock
 ) -> None:
     emu = make(rate_limit=3, rate_window=60)
     client = Client(emu)
@@ -745,7 +717,7 @@ def test_fail_next_answers_in_the_paths_shape(emu: OneLoginEmulator) -> None:
 
 
 # -- what the emulator records ----------------------------------------------------------------
-def test_log_redacts_the_secrets(emu: OneLoginEmulator, clock: FakeClock) -> None:
+def test_log_redacts_the_secrets(emu: OneLoginEmulator, clock: EmulatorClock) -> None:
     client = Client(emu)
     state, devices = client.mfa("totp")
     client.verify(state, devices[0]["device_id"], otp_token=totp_at(SECRET, clock()))

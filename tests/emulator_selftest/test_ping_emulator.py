@@ -7,7 +7,6 @@ import base64
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,6 +16,7 @@ from signxml.verifier import XMLVerifier
 
 from samljit.testing.fakes import FakeClock
 from samljit.tools.sandbox.response import ROLE_ATTRIBUTE, RoleGrant
+from tests.emulator_selftest import CERT, SAML, SECRET
 from tests.emulators.jumpcloud import totp_at
 from tests.emulators.ping import (
     ACCOUNT_LOCKED,
@@ -44,13 +44,10 @@ from tests.emulators.ping import (
     yubikey_otp,
 )
 
-CERT = (Path(__file__).resolve().parents[2] / "fixtures/keys/idp-test.crt").read_text()
-SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 DESK_SECRET = "KRSXG5CTMVRXEZLUKRSXG5CTMVRXEZLU"
 OPS = RoleGrant(
     "arn:aws:iam::222222222222:role/Ops", "arn:aws:iam::222222222222:saml-provider/Ping"
 )
-SAML = "urn:oasis:names:tc:SAML:2.0:assertion"
 KEYS = [yubikey_otp(), yubikey_otp()]
 
 

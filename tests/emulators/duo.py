@@ -475,6 +475,30 @@ class DuoEmulator(RecordingEmulator):
         }
         return jwt_encode(claims, client.client_secret)
 
+    def redeem(self, code: str, redirect_uri: str, username: str) -> bool:
+        """What an IdP does with Duo's way back, server to server: exchange ``code`` at the
+        token endpoint (a client assertion of the first client) and check the id_token says
+        ``allow`` for ``username``."""
+        import requests
+
+        client = next(iter(self.clients.values()))
+        form = {
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": redirect_uri,
+            "client_assertion_type": CLIENT_ASSERTION_TYPE,
+            "client_assertion": self.client_assertion(client),
+        }
+        try:
+            reply = requests.post(self.token_url, data=form, timeout=5)
+            body = reply.json() if reply.status_code == 200 else {}
+        except (requests.RequestException, ValueError):
+            return False
+        claims = jwt_decode(str(body.get("id_token", "")), client.client_secret) or {}
+        return (claims.get("auth_result") or {}).get("result") == "allow" and str(
+            claims.get("preferred_username", "")
+        ).lower() == username.lower()
+
     # -- WSGI --------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)

@@ -33,13 +33,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
 
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
 from samljit.testing.emulator import Failure, RecordingEmulator
+
+if TYPE_CHECKING:
+    from tests.emulators.duo import DuoEmulator
 from samljit.tools.sandbox.response import (
     AWS_ACS_URL,
     RoleGrant,
@@ -278,6 +281,11 @@ def _field(body: Mapping[str, Any], name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
+DUO_CALLBACK_PATH = "/userconsole/auth/duo/callback"
+DUO_NOT_ENABLED_MESSAGE = "Duo is not enabled for this user."  # (unverified)
+DUO_FAILED_MESSAGE = "Duo authentication failed."  # (unverified)
+
+
 class JumpCloudEmulator(RecordingEmulator):
     def __init__(
         self,
@@ -289,8 +297,14 @@ class JumpCloudEmulator(RecordingEmulator):
         issuer: str = "JumpCloud",
         sign_target: SignTarget = "assertion",
         clock: Callable[[], float] = time.time,
+        duo: DuoEmulator | None = None,
     ) -> None:
         self.users = {u.email.lower(): u for u in users}
+        #: The Duo tenant a ``duo`` user is sent to (Duo's Universal Prompt; the hand-off's
+        #: shape at JumpCloud is unverified: a 302 from ``GET /userconsole/auth/duo`` to
+        #: Duo's authorize URL, back to ``/userconsole/auth/duo/callback?state&duo_code``).
+        self.duo = duo
+        self._duo_pending: dict[str, str] = {}  # state -> console key
         self.key_pem = key_pem if key_pem is not None else DEFAULT_KEY_PATH.read_bytes()
         self.cert_pem = cert_pem if cert_pem is not None else DEFAULT_CERT_PATH.read_bytes()
         self.issuer = issuer
@@ -344,6 +358,8 @@ class JumpCloudEmulator(RecordingEmulator):
             return self._xsrf(request)
         if path == "/userconsole/auth/webauthn" and method == "GET":
             return self._webauthn_start(request)  # session cookies only, no XSRF header
+        if path == DUO_CALLBACK_PATH and method == "GET":
+            return self._duo_callback(request)
         if path.startswith("/userconsole/"):
             return self._console_call(request)
         if path.startswith("/saml2/") and method == "GET":
@@ -398,6 +414,8 @@ class JumpCloudEmulator(RecordingEmulator):
             return self._webauthn_finish(key, console, body)
         if method == "POST" and parts == ["auth", "push"]:
             return self._push_start(key, console)
+        if method == "GET" and parts == ["auth", "duo"]:
+            return self._duo_start(key, console)
         if method == "GET" and len(parts) == 3 and parts[:2] == ["auth", "push"]:
             return self._push_status(key, parts[2])
         if (
@@ -446,6 +464,32 @@ class JumpCloudEmulator(RecordingEmulator):
         response = _json({"redirectTo": f"{self.api_url}/{target}"})
         response.set_cookie(SESSION_COOKIE, session, httponly=True, path="/")
         return response
+
+    # -- Duo (Universal Prompt) -------------------------------------------------------------
+    @property
+    def duo_callback_url(self) -> str:
+        return f"{self.api_url}{DUO_CALLBACK_PATH}"
+
+    def _duo_start(self, key: str, console: _Console) -> Response:
+        user = self.users.get(console.pending or "")
+        if user is None or self.duo is None or not user.can_use("duo"):
+            return _json({"message": DUO_NOT_ENABLED_MESSAGE}, 400)
+        state = self._note_secret(secrets.token_urlsafe(27))
+        self._duo_pending[state] = key
+        location = self.duo.authorize_url(user.email, self.duo_callback_url, state)
+        self._note_secret(location.rpartition("request=")[2].partition("&")[0])
+        return Response(status=302, headers={"Location": location})
+
+    def _duo_callback(self, request: Request) -> Response:
+        key = request.cookies.get(XSRF_COOKIE, "")
+        console = self._consoles.get(key)
+        sent_for = self._duo_pending.pop(request.args.get("state", ""), None)
+        user = self.users.get(console.pending or "") if console is not None else None
+        if console is None or user is None or sent_for != key or self.duo is None:
+            return _json({"message": DUO_FAILED_MESSAGE}, 401)
+        if not self.duo.redeem(request.args.get("duo_code", ""), self.duo_callback_url, user.email):
+            return _json({"message": DUO_FAILED_MESSAGE}, 401)
+        return self._logged_in(console, user)
 
     def _push_json(self, push: _Push) -> Response:
         return _json(

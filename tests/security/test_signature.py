@@ -26,6 +26,7 @@ from samljit.common.errors import (
 from samljit.common.terminal import Terminal
 from samljit.saml import assertion as saml
 from samljit.saml import verify
+from samljit.tools.cert.generation import certificate_builder
 from samljit.tools.sandbox.response import STATUS_SUCCESS, RoleGrant, build_response, encode
 from tests.security import corpus
 from tests.security.corpus import (
@@ -154,6 +155,17 @@ def test_a_valid_looking_certificate_in_keyinfo_is_not_trusted(target: Any) -> N
     assert "was not made with the pinned certificate's key" in str(error)
 
 
+def unsigned() -> Any:
+    """A Response granting read-only, not signed yet: for signatures made by hand."""
+    return build_response(
+        issuer="idp",
+        name_id="ops@acme.example",
+        roles=[corpus.READONLY],
+        session_name="ops",
+        now=NOW,
+    )
+
+
 def test_signature_removed_is_refused() -> None:
     document = genuine()
     assertion = corpus.the_assertion(document)
@@ -167,13 +179,7 @@ def test_signature_removed_is_refused() -> None:
 
 def test_signature_over_an_empty_reference_is_refused() -> None:
     # A genuine signature with Reference URI="" (the whole document, not an element by ID).
-    root = build_response(
-        issuer="idp",
-        name_id="ops@acme.example",
-        roles=[corpus.READONLY],
-        session_name="ops",
-        now=NOW,
-    )
+    root = unsigned()
     del root.attrib["ID"]
     document = corpus.sign_reference(root, root, None)
     assert document.find("ds:Signature/ds:SignedInfo/ds:Reference", corpus.NS).get("URI") == ""
@@ -186,13 +192,7 @@ def test_signature_over_an_empty_reference_is_refused() -> None:
 
 def test_signature_over_an_empty_element_is_refused() -> None:
     # A genuine signature in the Assertion, but its Reference names an empty element.
-    root = build_response(
-        issuer="idp",
-        name_id="ops@acme.example",
-        roles=[corpus.READONLY],
-        session_name="ops",
-        now=NOW,
-    )
+    root = unsigned()
     empty = etree.Element(f"{{{corpus.SAMLP_NS}}}Extensions", ID="_empty")
     root.find("samlp:Status", corpus.NS).addprevious(empty)
     document = corpus.sign_reference(root, corpus.the_assertion(root), "#_empty")
@@ -228,13 +228,7 @@ def test_sha1_signatures_are_refused() -> None:
     from signxml.algorithms import DigestAlgorithm, SignatureConstructionMethod, SignatureMethod
     from signxml.signer import XMLSigner
 
-    root = build_response(
-        issuer="idp",
-        name_id="ops@acme.example",
-        roles=[corpus.READONLY],
-        session_name="ops",
-        now=NOW,
-    )
+    root = unsigned()
     assertion = corpus.the_assertion(root)
     placeholder = etree.Element(
         f"{{{corpus.DS_NS}}}Signature", nsmap={"ds": corpus.DS_NS}, Id="placeholder"
@@ -461,16 +455,9 @@ def test_signin_endpoints(url: str, partition: str | None) -> None:
 def expired_pair(tmp_path: Path) -> tuple[bytes, Path]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "old IdP key")])
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(NOW - timedelta(days=400))
-        .not_valid_after(NOW - timedelta(days=12, hours=1))
-        .sign(key, hashes.SHA256())
-    )
+    cert = certificate_builder(
+        name, name, key.public_key(), NOW - timedelta(days=400), NOW - timedelta(days=12, hours=1)
+    ).sign(key, hashes.SHA256())
     key_pem = key.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -508,13 +495,7 @@ def test_a_pinned_file_that_is_not_a_certificate_is_a_configuration_error() -> N
 
 # -- what is not a verification problem ---------------------------------------------------
 def test_an_idp_error_response_shows_the_idps_message_when_pinned() -> None:
-    root = build_response(
-        issuer="idp",
-        name_id="ops@acme.example",
-        roles=[corpus.READONLY],
-        session_name="ops",
-        now=NOW,
-    )
+    root = unsigned()
     root.remove(corpus.the_assertion(root))
     status = root.find("samlp:Status/samlp:StatusCode", corpus.NS)
     status.set("Value", "urn:oasis:names:tc:SAML:2.0:status:Responder")

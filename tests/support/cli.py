@@ -4,13 +4,52 @@ environment holding nothing from the developer's AWS setup."""
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tests.support.paths import SAMLJIT
+
+if TYPE_CHECKING:
+    import pexpect
+
+
+def finish(child: pexpect.spawn) -> str:
+    """Wait for the end of a :meth:`Cli.spawn` child: the whole transcript of what its
+    terminal showed (with what was typed, which the terminal echoes)."""
+    import pexpect
+
+    child.expect(pexpect.EOF)
+    child.close()
+    return child.logfile_read.getvalue()  # type: ignore[union-attr]
+
+
+def run_samljit(
+    *args: str,
+    env: dict[str, str],
+    cwd: Path,
+    input: str | None = None,
+    timeout: float = 60,
+    command: Sequence[str] = (),
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``samljit ARGS`` (or ``command ARGS``) with no controlling terminal,
+    as a script would, its output captured."""
+    return subprocess.run(
+        [*(command or [str(SAMLJIT)]), *args],
+        env=env,
+        input=input,
+        stdin=None if input is not None else subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        start_new_session=True,  # no controlling terminal: /dev/tty cannot be opened
+        cwd=cwd,
+    )
 
 
 @dataclass
@@ -46,16 +85,8 @@ class Cli:
         merged = {**self.env, **(env or {})}
         merged = {k: v for k, v in merged.items() if v is not None}
         command = [sys.executable, "-m", "samljit"] if python_m else [str(SAMLJIT)]
-        result = subprocess.run(
-            [*command, *args],
-            env=merged,
-            input=input,
-            stdin=None if input is not None else subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            start_new_session=True,  # no controlling terminal: /dev/tty cannot be opened
-            cwd=self.home,
+        result = run_samljit(
+            *args, env=merged, cwd=self.home, input=input, timeout=timeout, command=command
         )
         if record:
             self.outputs.append(result.stderr)
@@ -89,6 +120,30 @@ class Cli:
         names = [x.rsplit("|", 1)[1].strip() for x in timed if "|" in x]
         rest = "".join(x + "\n" for x in lines if not x.startswith("import time:"))
         return names, subprocess.CompletedProcess(ran.args, ran.returncode, ran.stdout, rest)
+
+    def spawn(
+        self,
+        *args: str,
+        env: Mapping[str, str | None] | None = None,
+        timeout: float = 30,
+        dimensions: tuple[int, int] = (24, 80),
+    ) -> pexpect.spawn:
+        """``samljit ARGS`` on a pseudo-terminal (so it can ask); ``env`` on top of the test's
+        (``None``: unset). :func:`finish` waits for it and gives the transcript."""
+        import pexpect
+
+        merged = {k: v for k, v in {**self.env, **(env or {})}.items() if v is not None}
+        child = pexpect.spawn(
+            str(SAMLJIT),
+            list(args),
+            env=merged,
+            cwd=str(self.home),
+            encoding="utf-8",
+            timeout=timeout,
+            dimensions=dimensions,
+        )
+        child.logfile_read = io.StringIO()
+        return child
 
     def popen(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
         return subprocess.Popen(

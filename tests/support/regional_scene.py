@@ -26,8 +26,9 @@ from samljit.tools.sandbox.response import RoleGrant
 from samljit.tools.sandbox.server import LoopbackServer
 from samljit.tools.sandbox.users import READONLY_ROLE, SANDBOX_PROVIDER, SandboxUser
 from tests.support.accounts import EMAIL, PASSWORD
+from tests.support.cli import run_samljit
 from tests.support.moto_sts import MotoSts
-from tests.support.paths import FIXTURES, SAMLJIT
+from tests.support.paths import FIXTURES
 from tests.support.tls import tls_pair
 
 REGION = "eu-west-2"
@@ -39,16 +40,7 @@ KEYS = FIXTURES / "keys"
 
 
 def login(home: Path, env: dict[str, str], *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(SAMLJIT), "login", "-a", "regional", *extra],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        start_new_session=True,
-        cwd=home,
-    )
+    return run_samljit("login", "-a", "regional", *extra, env=env, cwd=home)
 
 
 def calls(sts: MotoSts) -> list[dict[str, Any]]:

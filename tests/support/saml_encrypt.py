@@ -26,50 +26,68 @@ Written with ``cryptography`` and lxml (no xmlsec binding):
 from __future__ import annotations
 
 import base64
-import os
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-from samljit.testing.saml import SigningPair
+from samljit.testing.saml import SigningPair, role_response
+from samljit.tools.sandbox.encrypt import (
+    AES128_CBC,
+    AES128_GCM,
+    AES256_CBC,
+    AES256_GCM,
+    CBC_BLOCK,
+    DATA_METHODS,
+    ELEMENT_TYPE,
+    ENCRYPTED_KEY_TYPE,
+    GCM_IV,
+    GCM_TAG,
+    MGF1_SHA1,
+    MGF1_SHA256,
+    NS,
+    RSA_OAEP,
+    RSA_OAEP_MGF1P,
+    SHA1,
+    SHA256,
+    XENC11_NS,
+    KeyPlacement,
+    UnknownAlgorithm,
+    encrypt_assertion,
+    rsa_padding,
+)
 from samljit.tools.sandbox.response import (
     AWS_ACS_URL,
-    DS_NS,
     SAML_NS,
-    XENC_NS,
-    RoleGrant,
-    build_response,
     encode,
-    new_id,
     sign,
 )
 
 if TYPE_CHECKING:
     from lxml import etree
 
-XENC11_NS = "http://www.w3.org/2009/xmlenc11#"
-ELEMENT_TYPE = f"{XENC_NS}Element"
-AES128_GCM = f"{XENC11_NS}aes128-gcm"
-AES256_GCM = f"{XENC11_NS}aes256-gcm"
-AES128_CBC = f"{XENC_NS}aes128-cbc"
-AES256_CBC = f"{XENC_NS}aes256-cbc"
-RSA_OAEP_MGF1P = f"{XENC_NS}rsa-oaep-mgf1p"
-RSA_OAEP = f"{XENC11_NS}rsa-oaep"
-SHA1 = "http://www.w3.org/2000/09/xmldsig#sha1"
-SHA256 = f"{XENC_NS}sha256"
-MGF1_SHA1 = f"{XENC11_NS}mgf1sha1"
-MGF1_SHA256 = f"{XENC11_NS}mgf1sha256"
-ENCRYPTED_KEY_TYPE = f"{XENC_NS}EncryptedKey"
-
-#: Key sizes (bytes) of the data-encryption algorithms this module writes and reads.
-DATA_METHODS = {AES128_GCM: 16, AES256_GCM: 32, AES128_CBC: 16, AES256_CBC: 32}
-GCM_IV = 12
-GCM_TAG = 16
-CBC_BLOCK = 16
-KeyPlacement = Literal["inline", "sibling"]
-NS = {"saml": SAML_NS, "xenc": XENC_NS, "xenc11": XENC11_NS, "ds": DS_NS}
+#: Re-exported from the sandbox, where the encryption lives (samljit/tools/sandbox/encrypt.py).
+__all__ = [
+    "AES128_CBC",
+    "AES128_GCM",
+    "AES256_CBC",
+    "AES256_GCM",
+    "CBC_BLOCK",
+    "DATA_METHODS",
+    "ELEMENT_TYPE",
+    "ENCRYPTED_KEY_TYPE",
+    "GCM_IV",
+    "GCM_TAG",
+    "MGF1_SHA1",
+    "MGF1_SHA256",
+    "NS",
+    "RSA_OAEP",
+    "RSA_OAEP_MGF1P",
+    "SHA1",
+    "SHA256",
+    "XENC11_NS",
+    "encrypt_assertion",
+]
 
 
 class DecryptionError(ValueError):
@@ -94,126 +112,6 @@ def iam_key(directory: Path) -> IamKey:
     return IamKey(made.key_pem, made.cert_pem, made.cert_path)
 
 
-# -- encryption -----------------------------------------------------------------------------
-def _rsa_padding(key_method: str, digest: str, mgf: str) -> object:
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
-
-    # SHA-1 inside OAEP is what xmlenc#rsa-oaep-mgf1p names (and still what most IdPs send);
-    # it is padding here, not a signature digest.
-    sha1 = hashes.SHA1()  # noqa: S303
-    algorithms = {SHA1: sha1, SHA256: hashes.SHA256()}
-    mgfs = {MGF1_SHA1: sha1, MGF1_SHA256: hashes.SHA256()}
-    if digest not in algorithms:
-        raise DecryptionError(f"unknown OAEP digest {digest}")
-    if key_method == RSA_OAEP_MGF1P:
-        mgf_hash: object = sha1
-    elif key_method == RSA_OAEP:
-        if mgf not in mgfs:
-            raise DecryptionError(f"unknown OAEP mask generation function {mgf}")
-        mgf_hash = mgfs[mgf]
-    else:
-        raise DecryptionError(f"unknown key transport {key_method}")
-    return padding.OAEP(
-        mgf=padding.MGF1(algorithm=mgf_hash),  # type: ignore[arg-type]
-        algorithm=algorithms[digest],
-        label=None,
-    )
-
-
-def _encrypt_data(method: str, key: bytes, plaintext: bytes) -> bytes:
-    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-
-    if method in (AES128_GCM, AES256_GCM):
-        iv = os.urandom(GCM_IV)
-        return iv + AESGCM(key).encrypt(iv, plaintext, None)
-    iv = os.urandom(CBC_BLOCK)
-    pad = CBC_BLOCK - len(plaintext) % CBC_BLOCK
-    padded = plaintext + os.urandom(pad - 1) + bytes([pad])
-    encryptor = Cipher(algorithms.AES(key), modes.CBC(iv)).encryptor()
-    return iv + encryptor.update(padded) + encryptor.finalize()
-
-
-def _b64(data: bytes) -> str:
-    return base64.b64encode(data).decode("ascii")
-
-
-def encrypt_assertion(
-    response: etree._Element,
-    cert_pem: bytes,
-    *,
-    data_method: str = AES256_GCM,
-    key_method: str = RSA_OAEP_MGF1P,
-    oaep_digest: str = SHA1,
-    mgf: str = MGF1_SHA1,
-    placement: KeyPlacement = "inline",
-) -> etree._Element:
-    """A copy of the Response ``response`` whose ``saml:Assertion`` is replaced by a
-    ``saml:EncryptedAssertion`` for the RSA public key in ``cert_pem`` (signatures inside
-    the assertion are kept, encrypted with it)."""
-    from cryptography import x509
-    from lxml import etree
-
-    if data_method not in DATA_METHODS:
-        raise ValueError(f"unknown data encryption {data_method}")
-    root: etree._Element = etree.fromstring(etree.tostring(response))
-    assertion = root.find("saml:Assertion", NS)
-    if assertion is None:
-        raise ValueError("the Response holds no saml:Assertion to encrypt")
-    session_key = secrets.token_bytes(DATA_METHODS[data_method])
-    cipher = _encrypt_data(data_method, session_key, etree.tostring(assertion))
-    public_key = x509.load_pem_x509_certificate(cert_pem).public_key()
-    wrapped = public_key.encrypt(  # type: ignore[union-attr, call-arg]
-        session_key,
-        _rsa_padding(key_method, oaep_digest, mgf),  # type: ignore[arg-type]
-    )
-
-    holder = etree.Element(f"{{{SAML_NS}}}EncryptedAssertion", nsmap={"saml": SAML_NS})
-    data_id = new_id()
-    data = etree.SubElement(
-        holder,
-        f"{{{XENC_NS}}}EncryptedData",
-        nsmap={"xenc": XENC_NS, "ds": DS_NS},
-        Id=data_id,
-        Type=ELEMENT_TYPE,
-    )
-    etree.SubElement(data, f"{{{XENC_NS}}}EncryptionMethod", Algorithm=data_method)
-    key_info = etree.SubElement(data, f"{{{DS_NS}}}KeyInfo")
-    if placement == "inline":
-        key_parent = key_info
-    else:
-        key_id = new_id()
-        etree.SubElement(
-            key_info, f"{{{DS_NS}}}RetrievalMethod", URI=f"#{key_id}", Type=ENCRYPTED_KEY_TYPE
-        )
-        key_parent = holder
-    encrypted_key = etree.SubElement(
-        key_parent, f"{{{XENC_NS}}}EncryptedKey", nsmap={"xenc": XENC_NS, "ds": DS_NS}
-    )
-    if placement == "sibling":
-        encrypted_key.set("Id", key_id)
-        etree.SubElement(encrypted_key, f"{{{XENC_NS}}}ReferenceList").append(
-            etree.Element(f"{{{XENC_NS}}}DataReference", URI=f"#{data_id}")
-        )
-        encrypted_key.insert(0, etree.Element(f"{{{XENC_NS}}}EncryptionMethod"))
-        method = encrypted_key[0]
-    else:
-        method = etree.SubElement(encrypted_key, f"{{{XENC_NS}}}EncryptionMethod")
-    method.set("Algorithm", key_method)
-    etree.SubElement(method, f"{{{DS_NS}}}DigestMethod", Algorithm=oaep_digest)
-    if key_method == RSA_OAEP:
-        etree.SubElement(method, f"{{{XENC11_NS}}}MGF", nsmap={"xenc11": XENC11_NS}, Algorithm=mgf)
-    key_data = etree.Element(f"{{{XENC_NS}}}CipherData")
-    etree.SubElement(key_data, f"{{{XENC_NS}}}CipherValue").text = _b64(wrapped)
-    method.addnext(key_data)
-    cipher_data = etree.SubElement(data, f"{{{XENC_NS}}}CipherData")
-    etree.SubElement(cipher_data, f"{{{XENC_NS}}}CipherValue").text = _b64(cipher)
-    assertion.addprevious(holder)
-    root.remove(assertion)
-    return root
-
-
 def encrypted_response(
     *,
     issuer: str,
@@ -231,13 +129,8 @@ def encrypted_response(
     """A base64 SAMLResponse as an IdP sends it to AWS with IAM's encryption on: the
     assertion signed by ``idp`` then encrypted for ``iam_cert_pem``, and (``sign_response``)
     the Response around it signed by ``idp`` (the only signature a client can check)."""
-    root = build_response(
-        issuer=issuer,
-        name_id=user,
-        roles=[RoleGrant(role_arn=r, principal_arn=p) for r, p in roles],
-        session_name=user,
-        session_duration=session_duration,
-        destination=destination,
+    root = role_response(
+        issuer, user, roles, session_duration=session_duration, destination=destination
     )
     signed = sign(root, idp.key_pem, idp.cert_pem, target="assertion")
     encrypted = encrypt_assertion(
@@ -290,6 +183,13 @@ def _cipher_value(element: etree._Element) -> bytes:
     return base64.b64decode("".join(text.split()))
 
 
+def _padding_for(key_method: str, digest: str, mgf: str) -> object:
+    try:
+        return rsa_padding(key_method, digest, mgf)
+    except UnknownAlgorithm as exc:
+        raise DecryptionError(str(exc)) from None
+
+
 def decrypt_assertion(response: etree._Element, key_pem: bytes) -> etree._Element:
     """A copy of ``response`` with its ``saml:EncryptedAssertion`` decrypted in place (the
     plain ``saml:Assertion`` where the encrypted one was); raises :class:`DecryptionError`."""
@@ -310,7 +210,7 @@ def decrypt_assertion(response: etree._Element, key_pem: bytes) -> etree._Elemen
         raise DecryptionError("an xenc:EncryptionMethod is missing")
     digest = key_method.find("ds:DigestMethod", NS)
     mgf = key_method.find("xenc11:MGF", NS)
-    padding = _rsa_padding(
+    padding = _padding_for(
         key_method.get("Algorithm", ""),
         SHA1 if digest is None else digest.get("Algorithm", ""),
         MGF1_SHA1 if mgf is None else mgf.get("Algorithm", ""),

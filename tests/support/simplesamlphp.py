@@ -32,9 +32,9 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import TracebackType
 
 from samljit.testing.emulator import ISSUED
+from samljit.tools.sandbox.server import Service
 
 WWW = Path("/usr/share/simplesamlphp/www")
 INSTALL_SCRIPT = "tests/support/install-simplesamlphp.sh"
@@ -102,7 +102,7 @@ def _reserve_port() -> socket.socket:
     return sock
 
 
-class SimpleSamlPhp:
+class SimpleSamlPhp(Service):
     """One SimpleSAMLphp IdP served by ``php -S 127.0.0.1:PORT``."""
 
     def __init__(
@@ -200,6 +200,8 @@ class SimpleSamlPhp:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> SimpleSamlPhp:
+        if self._process is not None:  # `with SimpleSamlPhp(…).start()` enters a running one
+            return self
         problem = missing_software()
         if problem:
             raise NotInstalled(f"{problem}: run `bash {INSTALL_SCRIPT}` (as root) first")
@@ -264,17 +266,6 @@ class SimpleSamlPhp:
         if self._drain is not None:
             self._drain.join(timeout=10)
             self._drain = None
-
-    def __enter__(self) -> SimpleSamlPhp:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- config ------------------------------------------------------------------------------
     def _make_certificate(self) -> None:

@@ -29,6 +29,8 @@ def tls_pair(where: Path, name: str, host: str = "127.0.0.1") -> TlsPair:
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+    from samljit.tools.cert.generation import certificate_builder
+
     try:
         alt_name: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(host))
     except ValueError:
@@ -36,14 +38,10 @@ def tls_pair(where: Path, name: str, host: str = "127.0.0.1") -> TlsPair:
     now = datetime.now(timezone.utc)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{name} test CA")])
+    leaf_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    valid = (now - timedelta(days=1), now + timedelta(days=1))
     ca = (
-        x509.CertificateBuilder()
-        .subject_name(ca_name)
-        .issuer_name(ca_name)
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=1))
+        certificate_builder(ca_name, ca_name, ca_key.public_key(), *valid)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(False, False, False, False, False, True, True, False, False),
@@ -55,13 +53,7 @@ def tls_pair(where: Path, name: str, host: str = "127.0.0.1") -> TlsPair:
         .sign(ca_key, hashes.SHA256())
     )
     leaf = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
-        .issuer_name(ca_name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - timedelta(days=1))
-        .not_valid_after(now + timedelta(days=1))
+        certificate_builder(leaf_name, ca_name, key.public_key(), *valid)
         .add_extension(x509.SubjectAlternativeName([alt_name]), critical=False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)

@@ -13,15 +13,14 @@ from __future__ import annotations
 import json
 import os
 import socket
-import subprocess
 import sys
 import threading
 from pathlib import Path
 from typing import Any
 
 from samljit.tools.sandbox.server import LoopbackServer
+from tests.support.cli import run_samljit
 from tests.support.netns import ADDRESS
-from tests.support.paths import SAMLJIT
 
 LOGIN_FORM = (
     '<html><body><form method="post" action="/login">'
@@ -94,16 +93,7 @@ def main(mode: str, home: str) -> None:
         f"[wire]\n{section}username = ops@acme.example\nregion = us-east-2\n"
     )
     try:
-        ran = subprocess.run(
-            [str(SAMLJIT), "login", "-a", "wire"],
-            env=dict(os.environ),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            start_new_session=True,
-            cwd=home,
-        )
+        ran = run_samljit("login", "-a", "wire", env=dict(os.environ), cwd=home)
     finally:
         server.stop()
         listener.close()

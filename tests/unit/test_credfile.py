@@ -128,29 +128,41 @@ def test_crlf_file_keeps_crlf_and_the_missing_final_newline(tmp_path: Path) -> N
     assert path.read_bytes() == after.encode()
 
 
-def test_mixed_line_endings_elsewhere_are_kept(tmp_path: Path) -> None:
-    path = _file(tmp_path, "[a]\r\nk = 1\r\n\n[b]\nk = 2\n\n[c]\rk = 3\r")
-    write_profile(path, "b", {"k": "22"})
-    assert path.read_bytes() == b"[a]\r\nk = 1\r\n\n[b]\nk = 22\n\n[c]\rk = 3\r"
-
-
-def test_old_mac_line_endings_are_followed_when_appending(tmp_path: Path) -> None:
-    path = _file(tmp_path, "[a]\rk = 1\r")
-    write_profile(path, "b", {"k": "2"})
-    assert path.read_bytes() == b"[a]\rk = 1\r\r[b]\rk = 2\r"
-
-
-def test_last_section_without_final_newline_is_replaced_with_whole_lines(tmp_path: Path) -> None:
-    path = _file(tmp_path, "# top\n[a]\nk = 1")
-    write_profile(path, "a", {"k": "2"})
-    assert path.read_bytes() == b"# top\n[a]\nk = 2\n"
-
-
-def test_header_with_surrounding_whitespace_and_comment_is_matched(tmp_path: Path) -> None:
-    # Indented, but right after a header (not under a key), so still a header.
-    path = _file(tmp_path, "[x]\n  [prod]  ; mine\nk = 1\n[y]\nk = 2\n")
-    write_profile(path, "prod", {"k": "9"})
-    assert path.read_text() == "[x]\n  [prod]\nk = 9\n[y]\nk = 2\n"
+@pytest.mark.parametrize(
+    ("before", "profile", "after"),
+    [
+        pytest.param(
+            "[a]\r\nk = 1\r\n\n[b]\nk = 2\n\n[c]\rk = 3\r",
+            "b",
+            "[a]\r\nk = 1\r\n\n[b]\nk = 22\n\n[c]\rk = 3\r",
+            id="mixed line endings elsewhere are kept",
+        ),
+        pytest.param(
+            "[a]\rk = 1\r",
+            "b",
+            "[a]\rk = 1\r\r[b]\rk = 22\r",
+            id="old Mac line endings are followed when appending",
+        ),
+        pytest.param(
+            "# top\n[a]\nk = 1",
+            "a",
+            "# top\n[a]\nk = 22\n",
+            id="last section without final newline is replaced with whole lines",
+        ),
+        pytest.param(  # indented, but right after a header (not under a key): still a header
+            "[x]\n  [prod]  ; mine\nk = 1\n[y]\nk = 2\n",
+            "prod",
+            "[x]\n  [prod]\nk = 22\n[y]\nk = 2\n",
+            id="header with surrounding whitespace and comment is matched",
+        ),
+    ],
+)
+def test_a_profile_written_keeps_the_files_layout(
+    tmp_path: Path, before: str, profile: str, after: str
+) -> None:
+    path = _file(tmp_path, before)
+    write_profile(path, profile, {"k": "22"})
+    assert path.read_bytes() == after.encode()
 
 
 def test_name_inside_brackets_is_matched_verbatim_like_botocore(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from samljit.providers.browser.catch import fill_policy
-from samljit.providers.browser.launch import find_browser
+from samljit.providers.browser.launch import find_preferred
 from samljit.providers.googleapps import GoogleAppsProvider, initsso_url
 
 from samljit.cli.commands.configure import _provider_lookup
@@ -34,12 +34,12 @@ def programs(tmp_path: Path, *names: str) -> dict[str, str]:
 
 def test_chrome_is_preferred_over_chromium_when_both_are_installed(tmp_path: Path) -> None:
     both = programs(tmp_path, "chromium", "google-chrome-stable")
-    assert find_browser("chrome-first", both) == str(tmp_path / "google-chrome-stable")
-    assert find_browser("chromium", both) == str(tmp_path / "chromium")  # the Browser's order
+    assert find_preferred("chrome-first", both) == str(tmp_path / "google-chrome-stable")
+    assert find_preferred("chromium", both) == str(tmp_path / "chromium")  # the Browser's order
 
 
 def test_chromium_when_chrome_is_not_installed(tmp_path: Path) -> None:
-    assert find_browser("chrome-first", programs(tmp_path, "chromium")) == str(
+    assert find_preferred("chrome-first", programs(tmp_path, "chromium")) == str(
         tmp_path / "chromium"
     )
 

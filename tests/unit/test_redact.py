@@ -52,6 +52,12 @@ XSRF = "2|e7f0a1b2|9c8d7e6f5a4b3c2d1e0f|1700000000"
         "ppm_request",  # PingID's hand-over tokens, met behind a form IdP
         "ppm_response",
         "mfatoken",  # F5 BIG-IP APM's code input
+        "sid",  # Duo's Universal Prompt
+        "tx",
+        "txid",
+        "push_txid",
+        "duo_code",
+        "authkey",
     ],
 )
 def test_secret_names(name: str) -> None:
@@ -61,6 +67,15 @@ def test_secret_names(name: str) -> None:
 @pytest.mark.parametrize("name", ["username", "email", "RelayState", "Code", "Expiration"])
 def test_ordinary_names_are_kept(name: str) -> None:
     assert not is_secret_name(name)
+
+
+def test_duos_prompt_url_is_shown_without_its_session() -> None:
+    from samljit.common.http import shown_url
+
+    url = "https://api-1.duosecurity.com/frame/v4/preauth/healthcheck?sid=frameless-abc123"
+    assert "frameless-abc123" not in shown_url(url)
+    back = "https://idp.example/cb?state=st4te-value&duo_code=c0de-value"
+    assert "st4te-value" not in shown_url(back) and "c0de-value" not in shown_url(back)
 
 
 # -- structure: JSON, forms, URLs, headers ---------------------------------------------------

@@ -185,6 +185,26 @@ def test_an_unusable_cache_directory_keeps_nothing(tmp_path: Path, clock: FakeCl
 
 
 # -- the keyring store ---------------------------------------------------------------------
+#: Windows Credential Manager's limit on a credential's blob (CRED_MAX_CREDENTIAL_BLOB_SIZE,
+#: 5 * 512 bytes); keyring stores the password there as UTF-16-LE.
+CREDENTIAL_MANAGER_BLOB = 2560
+
+
+def test_keyring_chunks_fit_windows_credential_manager(
+    tmp_path: Path, clock: FakeClock, registered: MemoryKeyring
+) -> None:
+    """Non-ASCII cookie values (and characters outside the BMP, two UTF-16 units each) still
+    give chunks Credential Manager takes: the stored text is ASCII JSON."""
+    store = SessionStore(tmp_path / "cache", TERMINAL, now=clock.now)
+    kept = [cookie(f"c{i}", f"wert-{i}-" + "\u00e9\U0001f510" * 300) for i in range(4)]
+    store.save(ACCOUNT, kept)
+    assert len(registered.entries) > 1
+    sizes = [len(v.encode("utf-16-le")) for v in registered.entries.values()]
+    assert max(sizes) <= CREDENTIAL_MANAGER_BLOB
+    held = store.load(ACCOUNT)
+    assert held is not None and held.cookies == kept
+
+
 def test_a_big_session_is_chunked_into_the_keyring(
     tmp_path: Path, clock: FakeClock, registered: MemoryKeyring
 ) -> None:

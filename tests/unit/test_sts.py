@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import socket
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qs
 
@@ -28,7 +28,7 @@ from samljit.common.errors import (
 )
 from samljit.common.http import HttpClient
 from samljit.tools.sandbox.response import RoleGrant, build_response, encode
-from tests.support.moto_sts import MotoSts, StsView
+from tests.support.moto_sts import StsView
 
 ACCOUNT = "123456789012"
 PROVIDER = f"arn:aws:iam::{ACCOUNT}:saml-provider/acme-idp"
@@ -178,15 +178,10 @@ def sent_form(index: int = -1) -> dict[str, list[str]]:
 # --------------------------------------------------------------------------- against moto
 
 
-@pytest.fixture(scope="module")
-def moto_server() -> Iterator[MotoSts]:
-    with MotoSts() as sts:
-        yield sts
-
-
 @pytest.fixture
-def moto_sts(moto_server: MotoSts) -> StsView:
-    return StsView(moto_server)  # calls counted from the test's start
+def moto_sts(sts: StsView) -> StsView:
+    """The test session's moto STS (tests/conftest.py), calls counted from the test's start."""
+    return sts
 
 
 def test_moto_success_returns_credentials_and_expiry(moto_sts: StsView) -> None:

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from samljit.aws.arn import Arn
 from samljit.common.errors import UsageError
@@ -21,7 +21,11 @@ from samljit.common.terminal import Terminal
 from samljit.common.text import printable
 from samljit.config import accounts as config
 from samljit.jit import answers
-from samljit.jit.flow import Grant
+from samljit.jit.flow import Grant, assertion_for
+from samljit.sinks.env import credential_updates
+
+if TYPE_CHECKING:
+    from samljit.saml.assertion import SamlAssertion
 
 #: The provider ``--browser`` logs in through (``providers/browser/``).
 BROWSER_PROVIDER = "Browser"
@@ -194,6 +198,28 @@ class Context:
                 hint="say it in a sentence, and point at the ticket for the rest",
             )
         return text or None
+
+    def assertion(self, account: config.Account) -> SamlAssertion:
+        """The account's SAML assertion: a cached one that is still valid, else the IdP's."""
+        services = self.services
+        http = services.http_for(account)
+        try:
+            assertion, _ = assertion_for(
+                account, services, http, mfa_token=self.mfa_token(), fresh=False
+            )
+        finally:
+            http.close()
+        return assertion
+
+    def credential_env(self, account: config.Account, grant: Grant) -> dict[str, str]:
+        """The variables that hand ``grant`` to a command (``exec``) or a shell (``script``)."""
+        return credential_updates(
+            grant.credentials,
+            region=account.region or grant.credentials.region,
+            account_name=account.name,
+            role_arn=grant.role_arn,
+            env=self.env,
+        )
 
     def mfa_token(self) -> str | None:
         return getattr(self.args, "mfa_token", None) or self.env.get("SAMLJIT_MFA_TOKEN") or None

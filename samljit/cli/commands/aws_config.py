@@ -18,7 +18,7 @@ from samljit.cli.args import mfa_options
 from samljit.cli.commands import Context
 from samljit.common.errors import RoleError
 from samljit.config.accounts import Account
-from samljit.jit.flow import assertion_for, profile_names
+from samljit.jit.flow import profile_names
 from samljit.sinks.awsconfig import (
     config_file,
     process_profile,
@@ -81,14 +81,7 @@ def _roles(ctx: Context, account: Account) -> list[roles.Role]:
         arn = Arn.try_parse(account.role_aliases.get(reference, reference))
         if arn is not None and arn.is_role:
             return [roles.Role(str(arn), "")]
-    services = ctx.services
-    http = services.http_for(account)
-    try:
-        assertion, _ = assertion_for(
-            account, services, http, mfa_token=ctx.mfa_token(), fresh=False
-        )
-    finally:
-        http.close()
+    assertion = ctx.assertion(account)
     granted = assertion.roles
     if ctx.args.all_roles:
         if not granted:
@@ -106,6 +99,6 @@ def _roles(ctx: Context, account: Account) -> list[roles.Role]:
             reference,
             aliases=account.role_aliases,
             account_names=account.account_names,
-            terminal=services.terminal,
+            terminal=ctx.services.terminal,
         )
     ]

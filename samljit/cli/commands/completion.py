@@ -1,10 +1,12 @@
-"""``samljit completion bash|zsh|fish``: a completion script generated from the argument
-parser by shtab, with account names (``-a``/``--idp-account``) read from the config file
-(``--config`` on the line, else ``$SAMLJIT_CONFIG``, else ``~/.samljit``) when completing.
+"""``samljit completion bash|zsh|fish|powershell``: a completion script generated from the
+argument parser (by shtab; PowerShell's here, shtab has none), with account names
+(``-a``/``--idp-account``) read from the config file (``--config`` on the line, else
+``$SAMLJIT_CONFIG``, else ``~/.samljit``) when completing.
 
 Install (bash): ``samljit completion bash > ~/.local/share/bash-completion/completions/samljit``;
 zsh: ``samljit completion zsh > "${fpath[1]}/_samljit"``; fish:
-``samljit completion fish > ~/.config/fish/completions/samljit.fish``.
+``samljit completion fish > ~/.config/fish/completions/samljit.fish``; PowerShell:
+``samljit completion powershell | Out-String | Invoke-Expression`` in ``$PROFILE``.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from samljit.cli.args import ALL, build_parser
 from samljit.cli.commands import Context
 from samljit.common.errors import UsageError
 
-COMPLETION_SHELLS = ("bash", "zsh", "fish")
+COMPLETION_SHELLS = ("bash", "zsh", "fish", "powershell")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -106,6 +108,8 @@ def _parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
 
 
 def script(shell: str) -> str:
+    if shell == "powershell":
+        return powershell_script(build_parser(ALL))
     try:
         import shtab
     except ImportError:
@@ -131,3 +135,89 @@ def run(ctx: Context) -> int:
     ctx.stdout.write(script(ctx.args.shell))
     ctx.stdout.flush()
     return 0
+
+
+# -- PowerShell ------------------------------------------------------------------------------
+_POWERSHELL = r"""# samljit completion for PowerShell (samljit completion powershell)
+$samljitWords = @{
+@WORDS@
+}
+$samljitValues = @{
+@VALUES@
+}
+Register-ArgumentCompleter -Native -CommandName samljit, samljit.exe -ScriptBlock {
+  param($wordToComplete, $commandAst, $cursorPosition)
+  # the words before the one being completed
+  $tokens = @($commandAst.CommandElements | Select-Object -Skip 1 |
+    Where-Object { $_.Extent.EndOffset -lt $cursorPosition } | ForEach-Object { $_.ToString() })
+  $command = ''
+  $previous = ''
+  $config = if ($env:SAMLJIT_CONFIG) { $env:SAMLJIT_CONFIG } else { Join-Path $HOME '.samljit' }
+  for ($i = 0; $i -lt $tokens.Count; $i++) {
+    $token = $tokens[$i]
+    if ($token -eq '--config' -and $i + 1 -lt $tokens.Count) { $config = $tokens[$i + 1] }
+    elseif ($token.StartsWith('--config=')) { $config = $token.Substring(9) }
+    elseif (-not $token.StartsWith('-') -and
+            -not $samljitValues.ContainsKey("$command $previous".Trim())) {
+      $longer = "$command $token".Trim()
+      if ($samljitWords.ContainsKey($longer)) { $command = $longer }
+    }
+    $previous = $token
+  }
+  $candidates = @()
+  if ($previous -eq '-a' -or $previous -eq '--idp-account') {
+    if (Test-Path -LiteralPath $config) {
+      $candidates = @(Get-Content -LiteralPath $config | ForEach-Object {
+        if ($_ -match '^\s*\[\s*([^\]\[]*[^\]\[\s])\s*\]\s*(#.*)?$') { $Matches[1] }
+      })
+    }
+  } elseif ($samljitValues.ContainsKey("$command $previous".Trim())) {
+    $candidates = $samljitValues["$command $previous".Trim()]
+  } else {
+    $candidates = $samljitWords[$command]
+  }
+  $candidates | Where-Object { $_ -like "$wordToComplete*" } | ForEach-Object {
+    [System.Management.Automation.CompletionResult]::new($_, $_, 'ParameterValue', $_)
+  }
+}
+"""
+
+
+def _quoted(word: str) -> str:
+    return "'" + word.replace("'", "''") + "'"
+
+
+def _powershell_array(words: list[str]) -> str:
+    return "@(" + ", ".join(_quoted(w) for w in words) + ")"
+
+
+def powershell_script(parser: argparse.ArgumentParser) -> str:
+    """A PowerShell argument completer: commands and sub-commands, each one's options, the
+    values of options with fixed choices, and account names read from the config file."""
+    words: dict[str, list[str]] = {}
+    values: dict[str, list[str]] = {}
+
+    def walk(each: argparse.ArgumentParser, command: str) -> None:
+        found: list[str] = []
+        for action in each._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    found.append(name)
+                    walk(sub, f"{command} {name}".strip())
+            elif action.option_strings:
+                if action.help == argparse.SUPPRESS:
+                    continue
+                found.extend(action.option_strings)
+                if action.choices is not None:
+                    for option in action.option_strings:
+                        values[f"{command} {option}".strip()] = [str(c) for c in action.choices]
+            elif action.choices is not None:
+                found.extend(str(c) for c in action.choices)
+        words[command] = found
+
+    walk(parser, "")
+    table = "\n".join(f"  {_quoted(k)} = {_powershell_array(v)}" for k, v in sorted(words.items()))
+    choices = "\n".join(
+        f"  {_quoted(k)} = {_powershell_array(v)}" for k, v in sorted(values.items())
+    )
+    return _POWERSHELL.replace("@WORDS@", table).replace("@VALUES@", choices)

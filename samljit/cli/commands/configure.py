@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -44,6 +45,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--idp-certificate", metavar="PEM", help="pin the IdP's certificate")
     parser.add_argument("--api-url", help="provider API base URL (JumpCloud console host)")
+    parser.add_argument(
+        "--principal-arn",
+        metavar="ARN",
+        help="the IAM SAML provider (principal_arn: ARN or saml-provider/NAME), needed when "
+        "the IdP encrypts assertions for AWS",
+    )
     parser.add_argument(
         "--skip-prompt", action="store_true", help="no questions; take the flags only"
     )
@@ -107,6 +114,7 @@ def run(ctx: Context) -> int:
         "aws_session_duration": current(args.session_duration, "aws_session_duration"),
         "idp_certificate": current(args.idp_certificate, "idp_certificate"),
         "api_url": current(args.api_url, "api_url"),
+        "principal_arn": current(args.principal_arn, "principal_arn"),
     }
     given_keys = {
         dest[len(KEY_DEST) :]: value
@@ -195,8 +203,8 @@ def _ask_key(
             return exc.message
         return None
 
-    if key.secret:
-        return  # never in the file: SAMLJIT_<NAME> in the environment
+    if key.secret or not key.ask:
+        return  # never in the file (SAMLJIT_<NAME> in the environment), or flag-only
     default = values.get(key.name) or key.default or ""
     if key.name == "url":
 
@@ -252,6 +260,12 @@ def _validate(
         check_url(values["url"] or "", "--url")
     if values.get("api_url"):
         check_url(values["api_url"] or "", "--api-url")
+    principal = values.get("principal_arn")
+    if principal and not _SAML_PROVIDER.fullmatch(principal.strip()):
+        raise ConfigError(
+            f"--principal-arn {principal!r} is not an IAM SAML provider",
+            hint="give arn:aws:iam::ACCOUNT:saml-provider/NAME, or saml-provider/NAME",
+        )
     mfa = values.get("mfa")
     if mfa:
         setting = provider.mfa_setting(mfa)
@@ -274,6 +288,9 @@ def _validate(
                     f"the pinned certificate {info.subject} expired {info.days_expired(now)} "
                     "days ago; samljit still checks signatures against it"
                 )
+
+
+_SAML_PROVIDER = re.compile(r"(?:arn:aws[a-z-]*:iam::\d{12}:)?saml-provider/[\w.@-]+")
 
 
 def _secrets(

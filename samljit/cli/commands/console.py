@@ -16,6 +16,7 @@ from pathlib import Path
 
 from samljit.cli.args import login_options, seconds
 from samljit.cli.commands import Context
+from samljit.common.platform import current
 from samljit.common.text import rfc3339
 from samljit.config.accounts import Overrides
 from samljit.jit.flow import login
@@ -60,12 +61,10 @@ def run(ctx: Context) -> int:
     elif args.print:
         ctx.out(url)
     else:
-        import webbrowser
-
         from samljit.jit.cache import cache_root
 
         page = forwarding_page(url, cache_root(ctx.env) / "console")
-        if page is not None and webbrowser.open(page.as_uri()):
+        if page is not None and current().open_url(page.as_uri()):
             ctx.terminal.info("Opened the AWS console in your browser.")
         else:
             ctx.terminal.info("No browser could be opened; here is the link:")
@@ -103,7 +102,8 @@ def forwarding_page(url: str, directory: Path) -> Path | None:
     )
     path = directory / f"console-{secrets.token_hex(8)}.html"
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | current().open_flags
+        fd = os.open(path, flags, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
     except OSError:

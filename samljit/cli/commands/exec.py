@@ -9,9 +9,10 @@ import sys
 from samljit.cli.args import login_options, reason_option
 from samljit.cli.commands import Context
 from samljit.common.errors import UsageError
+from samljit.common.platform import current
 from samljit.config.accounts import Overrides
 from samljit.jit.flow import login
-from samljit.sinks.env import REMOVED, credential_updates
+from samljit.sinks.env import REMOVED
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -63,13 +64,7 @@ def run(ctx: Context) -> int:
         write=write,
         reason=reason,
     )
-    updates = credential_updates(
-        grant.credentials,
-        region=account.region or grant.credentials.region,
-        account_name=account.name,
-        role_arn=grant.role_arn,
-        env=ctx.env,
-    )
+    updates = ctx.credential_env(account, grant)
     if reason is not None:
         updates["SAMLJIT_REASON"] = reason  # the child knows why it runs (and may log it)
     env = {k: v for k, v in ctx.env.items() if k not in REMOVED} | updates
@@ -77,6 +72,8 @@ def run(ctx: Context) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     try:
+        if not current().exec_replaces_process:
+            return run_child(argv, env)
         os.execvpe(argv[0], argv, env)
     except FileNotFoundError:
         ctx.error(f"command not found: {argv[0]}")
@@ -85,3 +82,14 @@ def run(ctx: Context) -> int:
         ctx.error(f"command is not executable: {argv[0]}")
         return NOT_EXECUTABLE
     return 0  # not reached: execvpe replaces this process
+
+
+def run_child(argv: list[str], env: dict[str, str]) -> int:
+    """Where ``os.execvpe`` cannot replace samljit (Windows starts a new process and ends
+    this one at once, losing the status): run ``argv`` as a child and return its exit status
+    (Windows' 32-bit status as it is; 128 + N when signal N ended it on POSIX)."""
+    import subprocess
+
+    from samljit.cli.commands.serve import wait_child
+
+    return wait_child(subprocess.Popen(argv, env=env))

@@ -8,7 +8,6 @@ import json
 from samljit.aws import roles
 from samljit.cli.args import mfa_options
 from samljit.cli.commands import Context
-from samljit.jit.flow import assertion_for
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,15 +17,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(ctx: Context) -> int:
     account = ctx.account()
-    services = ctx.services
-    http = services.http_for(account)
-    try:  # a cached assertion that is still valid answers without the IdP
-        assertion, _ = assertion_for(
-            account, services, http, mfa_token=ctx.mfa_token(), fresh=False
-        )
-    finally:
-        http.close()
-    names = account.account_names
+    assertion = ctx.assertion(account)  # a cached one that is still valid: no IdP
+    names = assertion.account_names(account.account_names)
     if ctx.args.json:
         ctx.out(
             json.dumps(

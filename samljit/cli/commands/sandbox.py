@@ -44,6 +44,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--port", type=port, default=SANDBOX_PORT, help=f"port (default {SANDBOX_PORT}; 0: any)"
     )
     serve.add_argument(
+        "--encrypt-for",
+        metavar="CERT",
+        help="encrypt every assertion for this certificate (PEM), as an IdP does for IAM's "
+        "SAML encryption (RSA-OAEP, AES-256-GCM); the Response is signed too",
+    )
+    serve.add_argument(
         "--passkey",
         action="store_true",
         help="every user signs in with a passkey after the password (registered in the browser "
@@ -112,6 +118,7 @@ def serve(ctx: Context) -> int:
             key.cert_pem,
             server.url,
             log=lambda text: ctx.terminal.info(f"sandbox: {text}"),
+            encrypt_for=_encryption_certificate(args.encrypt_for),
         )
         server.set_app(idp)
         with contextlib.ExitStack() as stack:
@@ -132,6 +139,26 @@ def serve(ctx: Context) -> int:
                 server.stop()
     ctx.terminal.info("sandbox: stopped")
     return 0
+
+
+def _encryption_certificate(path: str | None) -> bytes | None:
+    """The PEM certificate of ``--encrypt-for`` (an RSA key's), or None."""
+    if not path:
+        return None
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    where = Path(path).expanduser()
+    try:
+        data = where.read_bytes()
+        key = x509.load_pem_x509_certificate(data).public_key()
+    except OSError as exc:
+        raise UsageError(f"--encrypt-for: cannot read {where}: {exc.strerror}") from None
+    except ValueError:
+        raise UsageError(f"--encrypt-for: {where} is not a PEM certificate") from None
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise UsageError(f"--encrypt-for: {where} does not hold an RSA key (RSA-OAEP needs one)")
+    return data
 
 
 def _local_sts(ctx: Context, wanted: bool | None, sts_port: int) -> MotoSts | None:

@@ -9,7 +9,7 @@ from samljit.cli.commands import Context
 from samljit.common.errors import UsageError
 from samljit.config.accounts import Overrides
 from samljit.jit.flow import login
-from samljit.sinks.env import REMOVED, credential_updates
+from samljit.sinks.env import REMOVED
 from samljit.sinks.shells import SHELLS, default_shell, render
 
 
@@ -29,13 +29,7 @@ def run(ctx: Context) -> int:
         write=False,
         read_profile=True,
     )
-    full = credential_updates(
-        grant.credentials,
-        region=account.region or grant.credentials.region,
-        account_name=account.name,
-        role_arn=grant.role_arn,
-        env=ctx.env,
-    )
+    full = ctx.credential_env(account, grant)
     shell = args.shell or default_shell(ctx.env)
     removed = tuple(name for name in REMOVED if name.startswith("AWS_"))
     try:

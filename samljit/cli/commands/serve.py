@@ -17,7 +17,7 @@ from samljit.cli.commands import Context
 from samljit.config.accounts import Account, Overrides
 from samljit.jit.keeper import Keeper
 from samljit.sinks.endpoint import SHADOWING, TOKEN_VARIABLE, URI_VARIABLE, Endpoint
-from samljit.sinks.env import REMOVED, credential_updates
+from samljit.sinks.env import REMOVED
 
 #: What ``exec`` sets that the endpoint replaces: the keys themselves.
 STATIC_KEYS = (
@@ -65,13 +65,7 @@ def exec_served(ctx: Context, account: Account, argv: Sequence[str], reason: str
     ends with it, and its status is the result."""
     keeper = Keeper(account, ctx.services, role_ref=account.role_arn, reason=reason)
     grant = keeper.start(mfa_token=ctx.mfa_token())
-    updates = credential_updates(
-        grant.credentials,
-        region=account.region or grant.credentials.region,
-        account_name=account.name,
-        role_arn=grant.role_arn,
-        env=ctx.env,
-    )
+    updates = ctx.credential_env(account, grant)
     for name in STATIC_KEYS:
         updates.pop(name, None)
     if reason is not None:
@@ -88,14 +82,14 @@ def exec_served(ctx: Context, account: Account, argv: Sequence[str], reason: str
         except PermissionError:
             ctx.error(f"command is not executable: {argv[0]}")
             return 126
-        return _wait(child)
+        return wait_child(child)
 
 
 #: Signals samljit passes on to the child (Ctrl-C reaches it from the terminal itself).
 FORWARDED = ("SIGTERM", "SIGHUP")
 
 
-def _wait(child: subprocess.Popen[bytes]) -> int:
+def wait_child(child: subprocess.Popen[bytes]) -> int:
     """The child's exit status (128 + N when signal N ended it). samljit keeps serving until
     the child has ended: Ctrl-C is the child's to handle, SIGTERM and SIGHUP are passed on."""
     import signal

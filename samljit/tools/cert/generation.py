@@ -26,10 +26,13 @@ from typing import TYPE_CHECKING
 
 from samljit.common.errors import ConfigError, UsageError
 from samljit.common.fingerprint import sha256_fingerprint
+from samljit.common.platform import current
 from samljit.tools.cert.dn import _BY_SHORT, _check_value, format_subject, parse_subject
 from samljit.tools.cert.opensslconf import OpenSslReqConfig, _check_days, read_openssl_config
 
 if TYPE_CHECKING:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric.types import CertificatePublicKeyTypes
     from cryptography.x509 import ObjectIdentifier
 
 KEY_TYPES = ("rsa2048", "rsa3072", "rsa4096", "ec-p256")
@@ -138,6 +141,28 @@ def _refuse_existing(paths: tuple[Path, ...]) -> None:
             raise UsageError(f"{path} already exists", hint="use --force to overwrite it")
 
 
+def certificate_builder(
+    subject: x509.Name,
+    issuer: x509.Name,
+    public_key: CertificatePublicKeyTypes,
+    not_before: datetime,
+    not_after: datetime,
+) -> x509.CertificateBuilder:
+    """A certificate's fields every certificate has: its names, its key, a random serial
+    number and when it is valid (the caller adds extensions and signs it)."""
+    from cryptography import x509
+
+    return (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+    )
+
+
 def _key_and_certificate(
     key_type: str, fields: list[tuple[str, str]], days: int
 ) -> tuple[bytes, bytes, datetime, datetime, str]:
@@ -162,13 +187,7 @@ def _key_and_certificate(
     not_after = not_before + timedelta(days=days)
     key_id = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
     certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(not_before)
-        .not_valid_after(not_after)
+        certificate_builder(name, name, key.public_key(), not_before, not_after)
         .add_extension(key_id, critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(key_id),
@@ -201,11 +220,11 @@ _NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.ENOSYS, er
 def _write_new(path: Path, data: bytes, mode: int, *, exact_mode: bool) -> None:
     """Create ``path`` (it must not exist), write and sync ``data``."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-    flags |= getattr(os, "O_NOFOLLOW", 0)
+    flags |= current().open_flags
     fd = os.open(path, flags, mode)
     try:
         if exact_mode:
-            os.fchmod(fd, mode)  # the umask may only have narrowed it; make it exact
+            current().set_mode(fd, mode)  # the umask may only have narrowed it; make it exact
         view = memoryview(data)
         while view:
             view = view[os.write(fd, view) :]

@@ -114,8 +114,12 @@ class SandboxIdp:
         log: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.time,
         on_secret: Callable[[str], None] | None = None,
+        encrypt_for: bytes | None = None,
     ) -> None:
         self.users = list(users)
+        #: A certificate (PEM) to encrypt every assertion for, as an IdP does when IAM's SAML
+        #: encryption is on; the Response is then signed as well as the assertion.
+        self.encrypt_for = encrypt_for
         self.key_pem = key_pem
         self.cert_pem = cert_pem
         self.base_url = base_url.rstrip("/")
@@ -389,7 +393,13 @@ class SandboxIdp:
             audience=login.sp_entity_id,
             destination=self.acs_url,
         )
-        saml_response = self._secret(encode(sign(root, self.key_pem, self.cert_pem)))
+        signed = sign(root, self.key_pem, self.cert_pem)
+        if self.encrypt_for is not None:
+            from samljit.tools.sandbox.encrypt import encrypt_assertion
+
+            hidden = encrypt_assertion(signed, self.encrypt_for)
+            signed = sign(hidden, self.key_pem, self.cert_pem, target="response")
+        saml_response = self._secret(encode(signed))
         roles = tuple(grant.role_arn for grant in user.roles)
         with self._lock:
             self.issued.append(Issued(user.username, login.sp_entity_id, roles, self._clock(), how))

@@ -12,8 +12,7 @@ import errno
 import threading
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
-from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer
 
 from samljit.common.errors import UsageError
@@ -47,7 +46,27 @@ class _QuietHandler(WSGIRequestHandler):
         return None
 
 
-class LoopbackServer:
+S = TypeVar("S", bound="Service")
+
+
+class Service:
+    """Something with :meth:`start` (returning itself) and :meth:`stop`; as a context manager
+    it is started on entry and stopped on exit."""
+
+    def start(self: S) -> S:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self: S) -> S:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class LoopbackServer(Service):
     """``LoopbackServer(port)`` binds ``127.0.0.1:port`` (0: any free port); :meth:`serve`
     (foreground) or :meth:`start` (background thread) runs ``app`` set with :meth:`set_app`.
     ``url_host`` names the host in :attr:`url` (``localhost``: what WebAuthn needs, a domain
@@ -104,12 +123,5 @@ class LoopbackServer:
         self._server.server_close()
 
     def __enter__(self) -> LoopbackServer:
+        """Entering does not start it: ``serve()`` may run it in the foreground instead."""
         return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -32,11 +32,11 @@ import io
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode
 
 from samljit.common.errors import UsageError
+from samljit.tools.sandbox.server import Service
 
 if TYPE_CHECKING:
     from ssl import SSLContext
@@ -209,7 +209,7 @@ def _read_body(environ: Environ) -> bytes:
     return data
 
 
-class MotoSts:
+class MotoSts(Service):
     """Context manager serving moto's STS on ``http://127.0.0.1:<port>`` (0: any free one);
     with ``tls`` (a server context), on https."""
 
@@ -274,14 +274,3 @@ class MotoSts:
         if self._thread is not None:
             self._thread.join(timeout=10)
             self._thread = None
-
-    def __enter__(self) -> MotoSts:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
