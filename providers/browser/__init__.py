@@ -121,6 +121,10 @@ class BrowserProvider(BrowserLaunch):
         ),
     )
 
+    #: Pages of the IdP that want a person at the window (``(path regex, what it does)``):
+    #: headless, they end the login at once (GoogleApps declares Google's).
+    dead_ends: ClassVar[tuple[tuple[str, str], ...]] = ()
+
     @classmethod
     def doctor_checks(
         cls, accounts: Sequence[Account], env: Mapping[str, str]

@@ -272,6 +272,14 @@ class Provider(ABC):
         return cls.password_need is not PasswordNeed.NEVER
 
     @classmethod
+    def ask_url(cls, ask: Callable[[str, str], str], current: str | None) -> str | None:
+        """``configure``'s question for ``url`` when the provider builds it from parts (Google:
+        the IdP id and the SP id): ``ask(question, default)`` asks one; returns the URL (checked
+        by ``configure`` as any ``url``), or ``None`` for no answer. The default, ``NotImplemented``
+        here, means "ask for the URL itself"."""
+        return NotImplemented  # type: ignore[no-any-return]
+
+    @classmethod
     def key(cls, name: str) -> ProviderKey | None:
         return next((k for k in cls.keys if k.name == name), None)
 

@@ -218,7 +218,7 @@ def _ask_key(
 
     def url_ok(value: str) -> str | None:
         if not value and not key.required:
-            return None
+            return None  # left unset (a Browser account's target_url)
         try:
             check_url(value, "the URL")
         except ConfigError as exc:
@@ -230,6 +230,19 @@ def _ask_key(
         return  # never in the file (SAMLJIT_<NAME> in the environment), or flag-only
     terminal = ctx.terminal
     default = values.get(key.name) or key.default or ""
+    if key.name == "url":
+
+        def ask(question: str, current: str) -> str:
+            return ctx.terminal.ask(question, what=key.name, default=current)
+
+        built = provider.ask_url(ask, default or None)
+        if built is not NotImplemented:
+            if built:
+                check_url(built, "the URL")
+                values["url"] = built
+            elif key.required:
+                raise ConfigError(f"{provider.name} needs {key.name}")
+            return
     if kind is KeyKind.YES_NO:
         yes = terminal.confirm(
             key.prompt, what=key.name, default=default.lower() in TRUE_WORDS, help=key.help
