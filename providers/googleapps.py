@@ -66,6 +66,7 @@ class GoogleAppsProvider(BrowserProvider):
             "Google's initsso URL of the AWS app "
             "(https://accounts.google.com/o/saml2/initsso?idpid=…&spid=…)",
             required=True,
+            question="Google initsso URL of the AWS app",
         ),
         *(_google(k) for k in BrowserProvider.keys if k.name != "url"),
     )

@@ -177,7 +177,9 @@ def test_a_key_without_a_question_asks_its_help() -> None:
     assert ProviderKey("token", "a token", kind=KeyKind.SECRET).is_secret
 
 
-@pytest.mark.parametrize("name", ["Okta", "AzureAD", "Browser", "Command", "JumpCloud", "OneLogin"])
+@pytest.mark.parametrize(
+    "name", ["Okta", "AzureAD", "Browser", "Command", "JumpCloud", "OneLogin", "GoogleApps"]
+)
 def test_every_built_in_key_has_a_short_question(name: str) -> None:
     for key in load_provider(name).keys:
         assert key.question, (name, key.name)
