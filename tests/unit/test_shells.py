@@ -19,5 +19,5 @@ def test_powershell_lines_quote_with_doubled_single_quotes() -> None:
 
 @pytest.mark.parametrize("value", ['a"b', "a%PATH%b", "a\rb", "a\nb"])
 def test_cmd_refuses_what_cmd_exe_cannot_take(value: str) -> None:
-    with pytest.raises(ValueError, match="AWS_SESSION_TOKEN holds a character cmd.exe cannot"):
+    with pytest.raises(ValueError, match=r"AWS_SESSION_TOKEN holds a character cmd\.exe cannot"):
         render("cmd", {"AWS_SESSION_TOKEN": value})
