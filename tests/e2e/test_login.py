@@ -483,6 +483,17 @@ def test_exec_passes_the_childs_exit_status(cli: Cli, jumpcloud: JumpCloudEmulat
     assert empty.returncode == 2 and "exec needs a command" in empty.stderr
 
 
+def test_exec_of_a_file_that_is_not_executable(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
+    cli.write_config(account_config(jumpcloud))
+    script = cli.home / "tool.sh"
+    script.write_text("#!/bin/sh\necho ran\n")
+    script.chmod(0o644)  # no execute bit: not even root may run it
+    ran = cli.run("exec", "-a", "production", "--mfa-token", code(cli), "--", str(script))
+    assert ran.returncode == 126, ran.stderr
+    assert f"samljit: error: command is not executable: {script}" in ran.stderr.splitlines()
+    assert "ran" not in ran.stdout
+
+
 def test_exec_removes_other_profiles_from_the_child(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
     cli.write_config(account_config(jumpcloud))
     ran = exec_python(
