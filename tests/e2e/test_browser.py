@@ -8,6 +8,7 @@ passkey sign-in at the sandbox (served on localhost) with Chromium's virtual aut
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import signal
 import stat
@@ -145,6 +146,37 @@ def test_login_browser_on_a_generic_form_account(cli: Cli, sandbox: Sandbox) -> 
     assert "Signed in through the browser." in ran.stderr
     assert profile_of(cli, "corp").is_dir()
     assert "assumed-role/SandboxReadOnly" in cli.credentials.read_text()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("exec", "-a", "corp", "--browser", "--", "sh", "-c", 'printf "%s" "$AWS_ACCESS_KEY_ID"'),
+        ("list-roles", "-a", "corp", "--browser"),
+        ("credential-process", "-a", "corp", "--browser"),
+    ],
+    ids=["exec", "list-roles", "credential-process"],
+)
+def test_browser_on_every_command_that_may_log_in(
+    cli: Cli, sandbox: Sandbox, command: tuple[str, ...]
+) -> None:
+    """``--browser`` on ``exec``, ``list-roles`` and ``credential-process`` signs in through
+    the browser (its profile is made) on an account whose provider would post the form
+    itself."""
+    cli.write_config(sandbox.config("corp", provider="GenericForm"))
+    sdk = command[0] == "credential-process"
+    ran = cli.run(*command, record=not sdk)  # the credentials on stdout are the point
+    assert ran.returncode == 0, ran.stderr
+    assert profile_of(cli, "corp").is_dir()
+    assert [i.username for i in sandbox.idp.issued] == [EMAIL]
+    if command[0] == "exec":
+        assert ran.stdout.startswith("ASIA")
+    elif command[0] == "list-roles":
+        assert READONLY_ROLE in ran.stdout
+    else:
+        data = json.loads(ran.stdout)
+        assert data["Version"] == 1
+        cli.secrets.update([data["SecretAccessKey"], data["SessionToken"]])
 
 
 #: The timeout of the tests that end by it: the real clock runs in the samljit under test, so

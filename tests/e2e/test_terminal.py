@@ -5,7 +5,6 @@ the keyring (a real backend, a plain-file one samljit refuses, and none at all),
 from __future__ import annotations
 
 import configparser
-import io
 import json
 import subprocess
 
@@ -21,9 +20,8 @@ from tests.support.accounts import (
     fresh_code,
     make_user,
 )
-from tests.support.cli import Cli, finish
+from tests.support.cli import Cli, finish, finish_sdk
 from tests.support.keyring_backend import vault_env
-from tests.support.paths import SAMLJIT
 
 PLAINTEXT_KEYRING = "keyrings.alt.file.PlaintextKeyring"
 OKTA_URL = "https://acme.okta.com/home/amazon_aws/0oa1b2c3d4/272"
@@ -276,24 +274,9 @@ def test_credential_process_asks_on_the_controlling_terminal(
 ) -> None:
     """As an SDK runs it: stdout and stderr captured, the user at the terminal."""
     cli.write_config(account_config(jumpcloud, mfa="Auto"))
-    out, err = cli.home / "out.json", cli.home / "err.txt"
-    child = pexpect.spawn(
-        "/bin/sh",
-        ["-c", f"'{SAMLJIT}' credential-process -a production >'{out}' 2>'{err}'"],
-        env={**cli.env},
-        cwd=str(cli.home),
-        encoding="utf-8",
-        timeout=30,
-    )
-    child.logfile_read = io.StringIO()
+    child, out, err = cli.spawn_sdk("credential-process", "-a", "production")
     child.expect("Choose a second factor:")
     child.expect("Choose \\(number, or type to filter\\):")
     child.send("push\r")
     child.expect("push sent")
-    transcript = finish(child)
-    assert child.exitstatus == 0, transcript + err.read_text()
-    assert err.read_text() == ""
-    data = json.loads(out.read_text())
-    assert data["Version"] == 1
-    cli.secrets.update([data["SecretAccessKey"], data["SessionToken"]])
-    out.unlink()
+    finish_sdk(cli, child, out, err)
