@@ -39,8 +39,13 @@ class CommandProvider(Provider):
             "command",
             "the command that prints a base64 SAMLResponse",
             required=True,
+            question="Command that prints the SAMLResponse",
         ),
-        ProviderKey("url", "passed to the command as SAMLJIT_URL (optional)"),
+        ProviderKey(
+            "url",
+            "passed to the command as SAMLJIT_URL (optional)",
+            question="URL for the command (Enter to skip)",
+        ),
     )
 
     def login(self, secrets: LoginSecrets) -> str:

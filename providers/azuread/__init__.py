@@ -45,11 +45,17 @@ class AzureAdProvider(EntraFactors):
         "OneWaySMS",
     )
     keys: ClassVar[tuple[ProviderKey, ...]] = (
-        ProviderKey("url", "Entra ID My Apps URL (the default suits most tenants)", DEFAULT_URL),
+        ProviderKey(
+            "url",
+            "Entra ID My Apps URL (the default suits most tenants)",
+            DEFAULT_URL,
+            question="Entra ID My Apps URL",
+        ),
         ProviderKey(
             "app_id",
             "Application ID of the AWS enterprise application in Entra ID (a GUID)",
             required=True,
+            question="Application ID of the AWS app",
         ),
     )
 

@@ -38,6 +38,7 @@ from samljit.idp.api import (
     Account,
     ConfigError,
     DoctorFinding,
+    KeyKind,
     LoginSecrets,
     PasswordNeed,
     ProviderKey,
@@ -67,29 +68,62 @@ class BrowserProvider(BrowserLaunch):
     name: ClassVar[str] = "Browser"
     password_need: ClassVar[PasswordNeed] = PasswordNeed.WHEN_ASKED  # for browser_autofill
     keys: ClassVar[tuple[ProviderKey, ...]] = (
-        ProviderKey("url", "IdP sign-in URL of the AWS app (opened in the browser)", required=True),
-        ProviderKey("browser_type", "chromium, chrome or msedge", default="chromium"),
+        ProviderKey(
+            "url",
+            "IdP sign-in URL of the AWS app (opened in the browser)",
+            required=True,
+            question="IdP sign-in URL of the AWS app",
+        ),
+        ProviderKey(
+            "browser_type",
+            "chromium, chrome or msedge",
+            default="chromium",
+            question="Browser",
+            kind=KeyKind.CHOICE,
+            choices=("chromium", "chrome", "msedge"),
+        ),
         ProviderKey(
             "browser_executable_path",
             "the browser program (default: the first of chromium, chromium-browser, "
             "google-chrome, google-chrome-stable, microsoft-edge on PATH)",
+            question="Browser program (Enter: the first one on PATH)",
         ),
-        ProviderKey("headless", "true: run the browser without a window", default="false"),
+        ProviderKey(
+            "headless",
+            "true: run the browser without a window",
+            default="false",
+            question="Run the browser without a window?",
+            kind=KeyKind.YES_NO,
+        ),
         ProviderKey(
             "browser_autofill",
             "true: fill in the username and password samljit knows",
             default="false",
+            question="Fill in the username and password samljit knows?",
+            kind=KeyKind.YES_NO,
         ),
         ProviderKey(
-            "timeout", "seconds to wait for the sign-in response", default=str(DEFAULT_TIMEOUT)
+            "timeout",
+            "seconds to wait for the sign-in response",
+            default=str(DEFAULT_TIMEOUT),
+            question="Seconds to wait for the sign-in",
         ),
-        ProviderKey("target_url", "one more ACS URL to catch (besides AWS sign-in)"),
+        ProviderKey(
+            "target_url",
+            "one more ACS URL to catch (besides AWS sign-in)",
+            question="One more ACS URL to catch (Enter to skip)",
+        ),
         ProviderKey(
             "browser_autofill_hosts",
             "more hosts (host or host:port, comma-separated) whose sign-in form "
             "browser_autofill may fill, besides the url's",
+            question="More hosts whose sign-in form may be filled (Enter to skip)",
         ),
     )
+
+    #: Pages of the IdP that want a person at the window (``(path regex, what it does)``):
+    #: headless, they end the login at once (GoogleApps declares Google's).
+    dead_ends: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     @classmethod
     def doctor_checks(

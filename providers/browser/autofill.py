@@ -49,9 +49,10 @@ _FIND_FORM = r"""
     mark(user, "username");
     mark(submitOf(password), "submit");
     window.__samljitFilled = true;
-    return {form: "password", username: !!user, again: again};
+    return {form: "password", username: !!user, again: again,
+            ready: document.readyState === "complete"};
   }
-  if (!doUsername) return {form: ""};
+  if (!doUsername) return {form: "", inputs: inputs.filter(isText).length};
   const named = /user|mail|login|logon|account|identifier/i;
   const users = inputs.filter((el) => isText(el) && (el.type === "email"
     || /username|email/.test(el.autocomplete || "") || named.test(el.name + " " + el.id)));
@@ -89,6 +90,14 @@ class Autofill:
     username_sent: bool
     form_again: bool
     not_filled: set[str]
+    #: After the password went in: a password form shows (again), and its document loaded.
+    form_showing: bool = False
+    form_loaded: bool = False
+    #: The refusal text the page showed before samljit submitted the password.
+    said_before: str
+
+    def _said(self, page: Any) -> str:
+        raise NotImplementedError
 
     def _may_fill(self, page: Any) -> bool:
         """Whether the page (the document it shows now) is one browser_autofill fills: asked
@@ -119,19 +128,24 @@ class Autofill:
         meanwhile gets nothing), after :meth:`_may_fill` passed for the page."""
         from playwright.sync_api import Error as PlaywrightError
 
-        if self.password_sent and self.form_again:
-            return
         secrets = self.secrets
         assert secrets is not None
         page = context.pages[0]
+        self.form_showing = False  # until this page shows it
         try:
             found = page.evaluate(_FIND_FORM, [not self.username_sent])
             kind = found.get("form") if isinstance(found, dict) else ""
-            if not kind:
+            if self.username_sent and not self.password_sent and not kind:
+                # the identifier step came back (its input, no password): refused if it says so
+                self.form_showing = bool(found.get("inputs"))
                 return
             if self.password_sent:
-                if kind == "password" and found.get("again"):
+                self.form_showing = kind == "password"
+                if self.form_showing and found.get("again"):
                     self.form_again = True
+                self.form_loaded = bool(found.get("ready")) if self.form_showing else False
+                return
+            if not kind:
                 return
             if not self._may_fill(page):
                 return
@@ -158,6 +172,7 @@ class Autofill:
                 last = username
             if not self._may_fill(page):
                 return
+            self.said_before = self._said(page)
             if submit is not None:
                 submit.click(timeout=2000, no_wait_after=True)
             else:

@@ -23,9 +23,6 @@ from samljit.idp.api import (
     printable,
 )
 
-#: Sign-in hosts of IdPs samljit has no provider for (a provider declares its own in
-#: :attr:`Provider.signin_hosts`), by the section's ``provider`` name in lower case.
-OTHER_IDPS: dict[str, tuple[str, ...]] = {"googleapps": ("accounts.google.com",)}
 _PORTS = {"http": 80, "https": 443}
 
 
@@ -89,10 +86,19 @@ def caught(url: str, target_url: str | None = None) -> bool:
     return _acs_key(url) == _acs_key(target_url)
 
 
+#: Hosts the browser contacts on its own during a sign-in whatever its switches say (seen in
+#: a private network with a recording DNS server, Debian's Chromium 156, ``--disable-
+#: component-update`` and ``--disable-background-networking`` given): the component updater's
+#: ``update.googleapis.com`` and the extension updater's ``clients2.google.com``. They resolve
+#: nowhere in the browser, as the AWS sign-in hosts do: no lookup, no connection.
+QUIET_HOSTS = ("update.googleapis.com", "clients2.google.com")
+
+
 def signin_host_names() -> list[str]:
     """Chromium host patterns for every AWS sign-in host name, with a region before it or
-    anything (a trailing dot) after it."""
-    return [n for h in signin_hosts() for n in (f"{h}*", f"*.{h}*")]
+    anything (a trailing dot) after it; and :data:`QUIET_HOSTS`."""
+    names = [n for h in signin_hosts() for n in (f"{h}*", f"*.{h}*")]
+    return [*names, *(f"{h}*" for h in QUIET_HOSTS)]
 
 
 def signin_host_rules() -> str:
@@ -142,7 +148,7 @@ def fill_policy(account: Account, listed: str | None) -> FillPolicy:
         try:
             declared = load_provider(section).signin_hosts
         except ConfigError:  # not a provider of samljit's (nor an installed plugin)
-            declared = OTHER_IDPS.get(section, ())
+            declared = ()
     hosts: set[tuple[str, int | None]] = set()
     for entry in (listed or "").split(","):
         entry = entry.strip()

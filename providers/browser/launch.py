@@ -87,6 +87,18 @@ def profile_path(account: Account, env: Mapping[str, str]) -> Path:
     return Path(state_dir(env)) / "browser" / name
 
 
+#: GoogleApps's default: Google Chrome when it is installed (Google refuses some
+#: automation-controlled Chromium builds), else what ``chromium`` finds.
+CHROME_FIRST = "chrome-first"
+
+
+def find_preferred(browser_type: str, env: Mapping[str, str]) -> str | None:
+    """:func:`find_browser`, with :data:`CHROME_FIRST` for Chrome, then Chromium (or Edge)."""
+    if browser_type == CHROME_FIRST:
+        return find_browser("chrome", env) or find_browser("chromium", env)
+    return find_browser(browser_type, env)
+
+
 def profile_dir(account: Account, env: Mapping[str, str]) -> Path:
     """The account's browser profile, made 0700 (and its parents) when missing."""
     path = profile_path(account, env)
@@ -110,6 +122,8 @@ QUIET_PREFERENCES: dict[str, Any] = {
     "profile": {"password_manager_enabled": False, "password_manager_leak_detection": False},
     "autofill": {"enabled": False, "profile_enabled": False, "credit_card_enabled": False},
     "net": {"network_prediction_options": 2},
+    # no browser sign-in: Chrome's account check (accounts.google.com/ListAccounts) stays off
+    "signin": {"allowed": False},
 }
 
 
@@ -157,10 +171,13 @@ class BrowserLaunch(Provider):
     )
 
     # -- settings ------------------------------------------------------------------------
+    #: The ``browser_type`` when the account sets none (GoogleApps: :data:`CHROME_FIRST`).
+    default_programs: ClassVar[str] = "chromium"
+
     def _settings(self) -> tuple[str, bool, bool, float, str | None]:
         name = self.account.name
-        browser_type = (self.option("browser_type") or "chromium").strip().lower()
-        if browser_type not in BROWSER_TYPES:
+        browser_type = (self.option("browser_type") or self.default_programs).strip().lower()
+        if browser_type not in BROWSER_TYPES and browser_type != self.default_programs:
             raise ConfigError(
                 f"browser_type of account {name!r} must be chromium, chrome or msedge, "
                 f"not {browser_type!r}"
@@ -194,9 +211,11 @@ class BrowserLaunch(Provider):
                     hint="give the full path of Chromium, Chrome or Edge",
                 )
             return found
-        found = find_browser(browser_type, env)
+        found = find_preferred(browser_type, env)
         if found is None:
-            looked = current_platform().browser_looked_for(browser_type)
+            looked = current_platform().browser_looked_for(
+                "chromium" if browser_type == CHROME_FIRST else browser_type
+            )
             raise ConfigError(
                 f"no browser found for the Browser provider ({looked})",
                 hint=f"install one (`{INSTALL_BROWSER}`) or set browser_executable_path "

@@ -5,17 +5,21 @@ the errors a browser ends in (closed, timed out, an untrusted certificate)."""
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
 from samljit.idp.api import (
+    LIVE_SELECTORS,
     AssertionFormatError,
     AuthenticationError,
     LoginSecrets,
     NetworkError,
     Waiting,
+    parse_page,
     printable,
+    refusal_text,
     wait_until,
 )
 
@@ -25,7 +29,29 @@ from .catch import FillPolicy, caught, origin
 if TYPE_CHECKING:
     from . import BrowserProvider
 
-TICK_MS = 250
+#: The longest the wait sleeps without a page event (the countdown's step; a page that
+#: changes wakes it at once).
+WAKE_MS = 1000
+#: What every document says on the console when it loads or changes (see :data:`_WATCH`).
+CHANGED = "samljit:page-changed"
+# Run in every document before its own scripts: tells samljit (a console message, which
+# wakes its wait) when the document is parsed, loaded, and whenever its DOM changes
+# (batched per task), so autofill and the checks after the submit run on events, not a timer.
+_WATCH = f"""(() => {{
+  const say = () => console.debug("{CHANGED}");
+  let queued = false;
+  const soon = () => {{
+    if (queued) return;
+    queued = true;
+    setTimeout(() => {{ queued = false; say(); }}, 0);
+  }};
+  document.addEventListener("DOMContentLoaded", say);
+  window.addEventListener("load", say);
+  new MutationObserver(soon).observe(document, {{
+    subtree: true, childList: true, characterData: true,
+    attributes: true, attributeFilter: ["class", "style", "hidden", "disabled", "aria-hidden"],
+  }});
+}})();"""
 
 # The pages samljit answers caught requests with, shown at the caught URL: with an icon of
 # their own, so the browser asks that host for no /favicon.ico either.
@@ -116,6 +142,8 @@ class _Session(Autofill):
         self.form_again = False
         self.untrusted: tuple[str, str] | None = None
         self.not_filled: set[str] = set()
+        self.changed = False
+        self.said_before = ""
 
     # -- the catch -------------------------------------------------------------------------
     def _is_caught(self, url: str) -> bool:
@@ -171,6 +199,8 @@ class _Session(Autofill):
         context.route(self._is_caught, self._caught)
         context.on("close", self._on_close)
         context.on("requestfailed", self._on_request_failed)
+        context.on("console", self._on_console)
+        context.add_init_script(_WATCH)
         http = self.provider.http  # the flow loaded the kept IdP session into this jar
         held = http.cookies_for(self.provider.session_hosts())
         if held:
@@ -211,14 +241,11 @@ class _Session(Autofill):
         def poll(_: Waiting) -> str | None:
             ended()
             if self.response is None:
-                if self.secrets is not None:
-                    self._autofill(context)
-                try:
-                    context.pages[0].wait_for_timeout(TICK_MS)  # Playwright delivers events
-                except PlaywrightError:
-                    if not context.pages:
-                        self.closed = True
+                self._look(context)
                 ended()
+                if self.response is None:
+                    self._wait_for_change(context)
+                    ended()
             return self.response
 
         ended()
@@ -237,6 +264,86 @@ class _Session(Autofill):
         with contextlib.suppress(PlaywrightError):  # the flow keeps the IdP hosts' ones
             http.load_cookies(kept_cookies(list(context.cookies())))
         return response
+
+    # -- events ----------------------------------------------------------------------------
+    def _on_console(self, message: Any) -> None:
+        if message.text == CHANGED:
+            self.changed = True
+
+    def _wait_for_change(self, context: Any) -> None:
+        """Until a document loads or changes (or :data:`WAKE_MS` passes: the countdown)."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        if self.changed:
+            self.changed = False
+            return
+        try:
+            context.wait_for_event(
+                "console", predicate=lambda m: m.text == CHANGED, timeout=WAKE_MS
+            )
+        except PlaywrightError:  # the wake-up without an event; or the browser is gone
+            if not context.pages:
+                self.closed = True
+        self.changed = False
+
+    def _look(self, context: Any) -> None:
+        """What the page shows now: a form to fill, a page that wants a person (headless),
+        a refusal of the password samljit typed."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        try:
+            page = context.pages[0]
+            url = page.url
+        except (IndexError, PlaywrightError):
+            return
+        if self.headless and self.policy.refusal(url) is None:
+            self._dead_end(url)
+        if self.secrets is None:
+            return
+        self._autofill(context)
+        if (self.password_sent or self.username_sent) and self.form_showing:
+            self._check_refused(page)
+
+    def _dead_end(self, url: str) -> None:
+        path = urlsplit(url).path
+        for pattern, what in self.provider.dead_ends:
+            if re.search(pattern, path):
+                raise AuthenticationError(
+                    f"{self.provider.name} {what} in a headless browser: log in once with "
+                    f"headless = false (the kept browser profile of account "
+                    f"{self.provider.account.name!r} then serves headless logins)"
+                )
+
+    def _said(self, page: Any) -> str:
+        """The refusal the page shows (the form engine's error reading, live regions first)."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        try:
+            html = page.content()
+        except PlaywrightError:
+            return ""
+        return refusal_text(parse_page(html, url=page.url), LIVE_SELECTORS)
+
+    def _check_refused(self, page: Any) -> None:
+        """After the password went in: the IdP's error next to its form, or its form again
+        (a new document, once loaded), is the end of the login."""
+        if self.response is not None or self.policy.refusal(page.url) is not None:
+            return
+        said = self._said(page)
+        name = self.provider.account.name
+        hint = (
+            f"check the password of account {name!r} (SAMLJIT_PASSWORD or the keyring)"
+            if self.password_sent
+            else f"check the username of account {name!r} (samljit configure -a {name})"
+        )
+        if said and said != self.said_before:
+            raise AuthenticationError(f"the IdP refused the sign-in: {printable(said)}", hint=hint)
+        if self.password_sent and self.form_again and self.form_loaded:
+            raise AuthenticationError(
+                "the IdP showed its sign-in form again after samljit filled it in, with no "
+                "error text",
+                hint=f"{hint}, or run with headless = false to see",
+            )
 
     def _timed_out(self) -> AuthenticationError:
         seconds = f"{self.timeout:g}"

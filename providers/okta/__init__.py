@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from samljit.idp.api import DUO_KEYS, LoginSecrets, ProviderKey, json_object
+from samljit.idp.api import DUO_KEYS, KeyKind, LoginSecrets, ProviderKey, json_object
 
 from .classic import Classic
 from .factors import SAML2AWS_LABELS
@@ -59,16 +59,20 @@ class OktaProvider(Classic, IdentityEngine):
             "url",
             "the AWS app's embed link, https://ORG.okta.com/home/amazon_aws/APP_ID/272",
             required=True,
+            question="Okta embed link of the AWS app",
         ),
         ProviderKey(
             "client_id",
             "client id of an Okta OIDC native app (Device Authorization and Token Exchange "
             "grants); needed only for Okta Identity Engine orgs",
+            question="OIDC client id (Identity Engine orgs only; Enter to skip)",
         ),
         ProviderKey(
             "disable_remember_device",
             "true: do not ask Okta to remember this device after MFA",
             default="false",
+            question="Keep Okta from remembering this device after MFA?",
+            kind=KeyKind.YES_NO,
         ),
         *DUO_KEYS,
     )

@@ -13,6 +13,7 @@ from typing import ClassVar
 from samljit.idp.api import (
     AuthenticationError,
     ConfigError,
+    KeyKind,
     LoginSecrets,
     Provider,
     ProviderKey,
@@ -33,16 +34,34 @@ class OneLoginProvider(Provider):
             "url",
             "OneLogin API host (https://api.us.onelogin.com or https://api.eu.onelogin.com)",
             DEFAULT_URL,
+            question="OneLogin API host",
         ),
-        ProviderKey("subdomain", "OneLogin subdomain (acme for acme.onelogin.com)", required=True),
-        ProviderKey("app_id", "OneLogin app id of the AWS app (digits)", required=True),
-        ProviderKey("client_id", "OneLogin API credential's client id", required=True),
+        ProviderKey(
+            "subdomain",
+            "OneLogin subdomain (acme for acme.onelogin.com)",
+            required=True,
+            question="OneLogin subdomain",
+        ),
+        ProviderKey(
+            "app_id",
+            "OneLogin app id of the AWS app (digits)",
+            required=True,
+            question="App id of the AWS app",
+        ),
+        ProviderKey(
+            "client_id",
+            "OneLogin API credential's client id",
+            required=True,
+            question="API client id",
+        ),
         ProviderKey(
             "client_secret",
             "OneLogin API credential's secret",
             required=True,
             secret=True,
             env=SECRET_VARIABLE,
+            question="API client secret",
+            kind=KeyKind.SECRET,
         ),
     )
 

@@ -80,7 +80,7 @@ def policy_text(document: Mapping[str, Any]) -> str:
 
 
 def put_role_policy(
-    role_arn: str,
+    arn: Arn,
     document: str,
     *,
     profile: str | None,
@@ -88,17 +88,16 @@ def put_role_policy(
     env: Mapping[str, str],
     confirm: Callable[[str], bool] = lambda caller: True,
 ) -> bool:
-    """Put ``document`` as the inline policy :data:`POLICY_NAME` of the role ``role_arn``,
+    """Put ``document`` as the inline policy :data:`POLICY_NAME` of the role ``arn``,
     with the credentials of AWS profile ``profile`` or else from the environment.
 
     IAM's ``PutRolePolicy`` names the role by its name only: it acts on the role of that name
-    in the account the credentials belong to, whatever account ``role_arn`` names. So STS
+    in the account the credentials belong to, whatever account ``arn`` names. So STS
     ``GetCallerIdentity`` is asked first, with the same credentials, and nothing is written
     unless their account and partition are the role's (:class:`UsageError` naming both
     otherwise). Then ``confirm(caller_arn)`` decides; ``False``: nothing is written.
     Returns whether the policy was written."""
     require_botocore("revoke")
-    arn = Arn.parse(role_arn)
     who = f"AWS profile {profile!r}" if profile else "the environment's AWS credentials"
     region = global_region(arn.partition)
     sts_endpoint = endpoint_override(env, "STS")

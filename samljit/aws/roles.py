@@ -18,12 +18,25 @@ from samljit.common.terminal import Terminal
 
 
 class Role(NamedTuple):
-    role_arn: str
-    principal_arn: str
+    """A role an assertion grants, its two ARNs parsed once (where it was read)."""
+
+    arn: Arn
+    #: The SAML provider's ARN; ``None`` for a role named without an assertion (the
+    #: configured ``role_arn`` of ``aws-config``).
+    principal: Arn | None = None
+
+    @classmethod
+    def parse(cls, role_arn: str, principal_arn: str | None = None) -> Role:
+        """A role from its ARN texts (:class:`ArnError` when one is no ARN)."""
+        return cls(Arn.parse(role_arn), Arn.parse(principal_arn) if principal_arn else None)
 
     @property
-    def arn(self) -> Arn:
-        return Arn.parse(self.role_arn)
+    def role_arn(self) -> str:
+        return str(self.arn)
+
+    @property
+    def principal_arn(self) -> str:
+        return str(self.principal) if self.principal is not None else ""
 
     @property
     def partition(self) -> str:
@@ -49,7 +62,8 @@ def iam_clean(role: Role) -> bool:
     an escape sequence or a line break in it came from a broken or hostile IdP)."""
     return (
         _IAM_ROLE.fullmatch(role.arn.resource) is not None
-        and _IAM_SAML_PROVIDER.fullmatch(Arn.parse(role.principal_arn).resource) is not None
+        and role.principal is not None
+        and _IAM_SAML_PROVIDER.fullmatch(role.principal.resource) is not None
     )
 
 
@@ -58,12 +72,12 @@ def parse_role_value(value: str) -> Role | None:
     parts = [part.strip() for part in value.split(",")]
     if len(parts) != 2:
         return None
-    arns = [(part, Arn.try_parse(part)) for part in parts]
-    roles = [part for part, arn in arns if arn is not None and arn.is_role]
-    principals = [part for part, arn in arns if arn is not None and arn.is_saml_provider]
+    arns = [Arn.try_parse(part) for part in parts]
+    roles = [arn for arn in arns if arn is not None and arn.is_role]
+    principals = [arn for arn in arns if arn is not None and arn.is_saml_provider]
     if len(roles) != 1 or len(principals) != 1:
         return None
-    return Role(role_arn=roles[0], principal_arn=principals[0])
+    return Role(roles[0], principals[0])
 
 
 def account_label(role: Role, account_names: Mapping[str, str]) -> str:
@@ -76,32 +90,68 @@ def describe(role: Role, account_names: Mapping[str, str]) -> str:
     return f"{role.account_id}  {account}  {role.role_name}  {role.role_arn}"
 
 
+class RoleRef(NamedTuple):
+    """A role reference as the user wrote it (``--role``, ``role_arn``), its ``[[roles]]``
+    alias followed: a role ARN, a role name, or ``ACCOUNT/ROLE_NAME`` (account id or name)."""
+
+    #: What the user wrote.
+    text: str
+    #: The reference once a ``[[roles]]`` alias is followed (``text`` when it is none).
+    target: str
+    #: ``target`` parsed, when it is an ARN.
+    arn: Arn | None
+
+    @property
+    def key(self) -> str:
+        """The same text for references that name a role the same way (an alias and the
+        ARN it stands for): the credentials cache's key."""
+        return str(self.arn) if self.arn is not None else self.target
+
+    def designates(self, role: Arn, account_names: Mapping[str, str]) -> bool:
+        """Does this reference name ``role`` (a role ARN, or the role an assumed-role session
+        ARN is of: its path unknown, so an ARN reference is compared without its path)?"""
+        session = role.is_assumed_role
+        if session:
+            of = role.assumed_role_to_role()
+            if of is None:
+                return False
+            if self.arn is not None:
+                return role.is_session_of(self.arn)
+            role = of
+        if self.arn is not None:
+            return self.arn == role
+        if self.target == role.name:
+            return True
+        if "/" not in self.target:
+            return False
+        account, name = self.target.split("/", 1)
+        return role.name == name and account in (
+            role.account_id,
+            account_names.get(role.account_id),
+        )
+
+
+def reference(text: str, aliases: Mapping[str, str]) -> RoleRef:
+    """The one reader of role references (login, the profile check, revoke, the cache key):
+    ``text`` with its ``[[roles]]`` alias followed (an exact role ARN is never an alias)."""
+    ref = text.strip()
+    arn = Arn.try_parse(ref)
+    if arn is None and ref in aliases:
+        ref = aliases[ref].strip()
+        arn = Arn.try_parse(ref)
+    return RoleRef(text, ref, arn)
+
+
 def match(
-    reference: str,
+    reference_text: str,
     roles: Sequence[Role],
     *,
     aliases: Mapping[str, str],
     account_names: Mapping[str, str],
 ) -> list[Role]:
-    """Every role ``reference`` designates, trying each rule in the contract's order."""
-    ref = reference.strip()
-    exact = [r for r in roles if r.role_arn == ref]
-    if exact:
-        return exact
-    if ref in aliases:
-        return match(aliases[ref], roles, aliases={}, account_names=account_names)
-    by_name = [r for r in roles if r.role_name == ref]
-    if by_name:
-        return by_name
-    if "/" in ref and not ref.startswith("arn:"):
-        account, name = ref.split("/", 1)
-        return [
-            r
-            for r in roles
-            if r.role_name == name
-            and (r.account_id == account or account_names.get(r.account_id) == account)
-        ]
-    return []
+    """Every role ``reference_text`` designates (see :func:`reference`)."""
+    ref = reference(reference_text, aliases)
+    return [r for r in roles if ref.designates(r.arn, account_names)]
 
 
 def select(
@@ -145,9 +195,3 @@ def _picker_label(role: Role, account_names: Mapping[str, str]) -> str:
     name = account_names.get(role.account_id)
     account = f"{name} ({role.account_id})" if name else role.account_id
     return f"{account}  {role.role_name}"
-
-
-def assumed_role_matches(principal_arn: str, role_arn: str) -> bool:
-    """Does the assumed-role ARN ``arn:…:sts::ACCT:assumed-role/NAME/SESSION`` come from role?"""
-    principal, role = Arn.try_parse(principal_arn), Arn.try_parse(role_arn)
-    return principal is not None and role is not None and principal.is_session_of(role)

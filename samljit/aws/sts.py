@@ -24,6 +24,7 @@ from urllib.parse import quote, unquote, unquote_plus, urlsplit
 
 from samljit.aws.arn import PARTITIONS, Arn, is_region, region_partition, signin_endpoint
 from samljit.aws.credentials import AwsCredentials
+from samljit.aws.roles import Role
 from samljit.common.errors import AwsError, ConfigError, NetworkError
 from samljit.common.urls import RETRY_STATUSES, check_url
 
@@ -60,9 +61,9 @@ class StsResult:
 # --------------------------------------------------------------------------- endpoint
 
 
-def partition_of(arn: str) -> str:
+def partition_of(arn: Arn | str) -> str:
     """The partition (``aws``, ``aws-cn``, ``aws-us-gov``) of an ARN whose STS samljit knows."""
-    partition = Arn.parse(arn).partition
+    partition = (arn if isinstance(arn, Arn) else Arn.parse(arn)).partition
     known = PARTITIONS.get(partition)
     if known is None or known.dns_suffix is None:
         raise ConfigError(
@@ -147,15 +148,15 @@ def sts_endpoint(
 def assume_role_with_saml(
     http: HttpClient,
     *,
-    role_arn: str,
-    principal_arn: str,
+    role: Role,
     saml_response_b64: str,
     duration: int | None,
     region: str | None,
     env: Mapping[str, str],
     destination: str | None = None,
 ) -> StsResult:
-    """Exchange a base64 SAMLResponse for temporary credentials of ``role_arn``.
+    """Exchange a base64 SAMLResponse for temporary credentials of ``role`` (its ARN and its
+    SAML provider's).
 
     ``destination``: where the IdP addressed the SAMLResponse (its ``Destination``, else the
     assertion's ``Recipient``); a regional AWS sign-in endpoint there picks STS in that region
@@ -169,8 +170,8 @@ def assume_role_with_saml(
     if override is not None:
         url = override
     else:
-        url, notes = sts_endpoint(partition_of(role_arn), region, env, destination=destination)
-    context = _Context(role_arn, principal_arn, url, region, saml_response_b64, destination)
+        url, notes = sts_endpoint(partition_of(role.arn), region, env, destination=destination)
+    context = _Context(role, url, region, saml_response_b64, destination)
     # The login's client holds the IdP's cookies: none of them goes to AWS (an IdP cookie for
     # ".corp.example" would reach an STS endpoint in that domain), and none comes back.
     http = http.without_cookies()
@@ -183,7 +184,7 @@ def assume_role_with_saml(
         and duration > FALLBACK_DURATION
         and _is_duration_cap(answer)
     ):
-        notes.append(_cap_note(role_arn, duration))
+        notes.append(_cap_note(role.role_arn, duration))
         duration_used = FALLBACK_DURATION
         answer = _exchange(http, context, FALLBACK_DURATION)
     if isinstance(answer, _Fault):
@@ -197,8 +198,7 @@ def assume_role_with_saml(
 
 @dataclass(frozen=True)
 class _Context:
-    role_arn: str
-    principal_arn: str
+    role: Role
     url: str
     region: str | None
     assertion: str = field(repr=False)
@@ -221,8 +221,8 @@ def _exchange(http: HttpClient, context: _Context, duration: int | None) -> Any 
     form = [
         ("Action", "AssumeRoleWithSAML"),
         ("Version", STS_API_VERSION),
-        ("RoleArn", context.role_arn),
-        ("PrincipalArn", context.principal_arn),
+        ("RoleArn", context.role.role_arn),
+        ("PrincipalArn", context.role.principal_arn),
         ("SAMLAssertion", context.assertion),
     ]
     if duration is not None:
@@ -374,7 +374,7 @@ def _aws_error(fault: _Fault, context: _Context) -> AwsError:
 
 def _hint(fault: _Fault, context: _Context) -> str | None:
     code, message = fault.code, fault.message.lower()
-    role, provider = context.role_arn, context.principal_arn
+    role, provider = context.role.role_arn, context.role.principal_arn
     if code == "InvalidIdentityToken":
         if "provider" in message and ("exist" in message or "not found" in message):
             return (
@@ -387,7 +387,7 @@ def _hint(fault: _Fault, context: _Context) -> str | None:
             "the IdP's current metadata (signing certificate) to that IAM provider"
         )
     if code == "AccessDenied":
-        audience = _acs_url(role, context.destination)
+        audience = _acs_url(context.role.arn, context.destination)
         return (
             f"the trust policy of {role} must allow sts:AssumeRoleWithSAML for the Federated "
             f'principal {provider} (condition "SAML:aud": "{audience}"); '
@@ -399,8 +399,7 @@ def _hint(fault: _Fault, context: _Context) -> str | None:
             "and make sure the clocks of this machine and of the IdP are right"
         )
     if code == "RegionDisabledException":
-        arn = Arn.try_parse(role)
-        from_signin = signin_region(context.destination, arn.partition) if arn else None
+        from_signin = signin_region(context.destination, context.role.partition)
         where = from_signin or context.region or _host(context.url)
         return (
             f"STS is not activated in {where} for this account: activate it under IAM > "
@@ -436,12 +435,11 @@ def _hint(fault: _Fault, context: _Context) -> str | None:
     return None
 
 
-def _acs_url(role_arn: str, destination: str | None) -> str:
+def _acs_url(arn: Arn, destination: str | None) -> str:
     """The sign-in SAML endpoint of the role's partition (``SAML:aud`` in its trust policy):
     the regional one the SAMLResponse was addressed to, else the partition's global one."""
-    arn = Arn.try_parse(role_arn)
-    known = arn.partition_info if arn is not None else None
-    regional = signin_region(destination, arn.partition) if arn is not None else None
+    known = arn.partition_info
+    regional = signin_region(destination, arn.partition)
     return (known.acs_url(regional) if known else None) or "https://signin.aws.amazon.com/saml"
 
 

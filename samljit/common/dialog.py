@@ -259,6 +259,7 @@ class DialogTerminal(Terminal):
         hint: str | None = None,
         completions: Sequence[str] = (),
         validate: Callable[[str], str | None] | None = None,
+        help: str | None = None,
     ) -> str:
         self.require(what, hint)
         suffix = f" [{default}]" if default else ""
@@ -266,6 +267,9 @@ class DialogTerminal(Terminal):
         while True:
             text = f"{problem}\n{question}{suffix}" if problem else f"{question}{suffix}"
             answer = self._answer(self.program.entry(self._shown(text))).strip()
+            if answer == "?" and help:
+                problem = help
+                continue
             if not answer and default is not None:
                 answer = default
             problem = validate(answer) if validate else None

@@ -162,19 +162,44 @@ class Terminal:
         hint: str | None = None,
         completions: Sequence[str] = (),
         validate: Callable[[str], str | None] | None = None,
+        help: str | None = None,
     ) -> str:
-        """Ask for a line of text; ``validate`` returns an error text or ``None``."""
+        """Ask for a line of text; ``validate`` returns an error text or ``None``. With
+        ``help``, the answer ``?`` shows it and asks again."""
         self.require(what, hint)
         suffix = f" [{default}]" if default else ""
         completer = _SubstringCompleter(completions) if completions else None
         while True:
             answer = self._prompt(f"{question}{suffix}: ", completer=completer).strip()
+            if answer == "?" and help:
+                self._write(f"  {help}")
+                continue
             if not answer and default is not None:
                 answer = default
             problem = validate(answer) if validate else None
             if problem is None:
                 return answer
             self._write(f"  {problem}")
+
+    def confirm(
+        self,
+        question: str,
+        *,
+        what: str,
+        default: bool,
+        hint: str | None = None,
+        help: str | None = None,
+    ) -> bool:
+        """A yes/no question, ``Question [y/N]:`` (Enter: ``default``; ``?``: ``help``)."""
+        choices = "Y/n" if default else "y/N"
+        answer = self.ask(
+            f"{question} [{choices}]",
+            what=what,
+            hint=hint,
+            help=help,
+            validate=lambda text: None if not text or text.lower() in _YES_NO else "answer y or n",
+        )
+        return _YES_NO[answer.lower()] if answer else default
 
     def ask_secret(
         self, question: str, *, what: str, hint: str | None = None, allow_empty: bool = False
@@ -234,6 +259,9 @@ class Terminal:
             return session.prompt(printable(message), **kwargs)
         except EOFError:
             raise KeyboardInterrupt from None
+
+
+_YES_NO = {"y": True, "yes": True, "n": False, "no": False}
 
 
 class _SubstringCompleter:

@@ -73,6 +73,8 @@ class PasswordStore:
         self._checked = False
         #: Why the keyring takes no password (turned off, plain file), once it was looked at.
         self._refused: str | None = None
+        #: Why there is no keyring to use (none installed, broken), once it was looked at.
+        self._missing: str | None = None
 
     def _keyring(self) -> Any:
         if self._checked:
@@ -102,7 +104,14 @@ class PasswordStore:
         self._backend = backend
         return backend
 
+    def not_kept(self) -> str | None:
+        """Why a password given now would not be kept (``None``: the keyring keeps it)."""
+        if self._keyring() is not None:
+            return None
+        return self._refused or self._missing or "the keyring is not available"
+
     def _unavailable(self, why: str) -> None:
+        self._missing = self._missing or why
         self.terminal.warn_once(
             "keyring",
             f"{why}; the password is not remembered "
@@ -152,10 +161,32 @@ def resolve_password(
     stored = store.get(account, username)
     if stored:
         return stored, "keyring"
-    password = terminal.ask_secret(
+    return ask_password(terminal, username), "prompt"
+
+
+# -- the prompts: every question for a username or a password is asked here -----------------
+def ask_username(terminal: Terminal, *, default: str | None = None) -> str:
+    """The IdP username, asked on the terminal (``default``: the configured one)."""
+    return terminal.ask(
+        "Username",
+        what="the IdP username",
+        default=default or None,
+        hint="set username with `samljit configure`, or SAMLJIT_USERNAME",
+    )
+
+
+def ask_password(terminal: Terminal, username: str, *, to_store: bool = False) -> str:
+    """The IdP password of ``username``, asked on the terminal. ``to_store``: asked only to
+    keep it in the keyring (``configure``), so an empty answer skips it."""
+    if to_store:
+        return terminal.ask_secret(
+            f"Password for {username} (stored in the OS keyring; Enter to skip)",
+            what="the IdP password",
+            allow_empty=True,
+        )
+    return terminal.ask_secret(
         f"Password for {username}",
         what="the IdP password",
         hint="set SAMLJIT_PASSWORD, or run `samljit login` once in a terminal to store it "
         "in the keyring",
     )
-    return password, "prompt"

@@ -44,6 +44,7 @@ PROVIDERS = {
     "onelogin": "OneLogin",
     "ping": "Ping",
     "pingone": "PingOne",
+    "googleapps": "GoogleApps",
 }
 #: saml2aws providers samljit does not have (yet); a plug-in of the same name is used if
 #: one is installed. (``Browser``, ``Okta`` and ``AzureAD`` are samljit providers of the
@@ -53,7 +54,6 @@ NOT_YET = (
     "Auth0",
     "AWS",
     "F5APM",
-    "GoogleApps",
     "NetIQ",
     "PingNTLM",
     "PSU",

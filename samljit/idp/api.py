@@ -44,7 +44,15 @@ from samljit.idp.duo import (
     duo_prompt,
     is_duo_prompt,
 )
-from samljit.idp.forms import GENERIC, PINGID_PUSH, Flavor, FormLogin, FormProvider
+from samljit.idp.forms import (
+    GENERIC,
+    LIVE_SELECTORS,
+    PINGID_PUSH,
+    Flavor,
+    FormLogin,
+    FormProvider,
+    refusal_text,
+)
 from samljit.idp.mfa import Factor, ask_code, choose, seconds_until
 from samljit.idp.page import (
     Field,
@@ -61,6 +69,7 @@ from samljit.idp.page import (
 from samljit.idp.provider import (
     API_VERSION,
     DoctorFinding,
+    KeyKind,
     LoginSecrets,
     PasswordNeed,
     Provider,
@@ -77,6 +86,7 @@ __all__ = [
     "CA_BUNDLE_VARIABLES",
     "DUO_KEYS",
     "GENERIC",
+    "LIVE_SELECTORS",
     "PARTITIONS",
     "PINGID_PUSH",
     "Account",
@@ -94,6 +104,7 @@ __all__ = [
     "FormProvider",
     "HttpClient",
     "IdpServiceError",
+    "KeyKind",
     "LoginSecrets",
     "MissingInputError",
     "NetworkError",
@@ -128,6 +139,7 @@ __all__ = [
     "printable",
     "private_dir",
     "redact_url",
+    "refusal_text",
     "resolve",
     "saml_response",
     "seconds_left",

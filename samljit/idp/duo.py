@@ -69,12 +69,14 @@ DUO_KEYS = (
         "Passcode or Phone",
         default="Auto",
         ask=False,
+        question="Duo factor (Auto, Push, Passcode or Phone)",
     ),
     ProviderKey(
         "duo_device",
         "Duo device: its index (phone1, …), its name, or the last digits of its number "
         "(default: Duo's default device)",
         ask=False,
+        question="Duo device (Enter: Duo's default)",
     ),
 )
 

@@ -335,12 +335,25 @@ class SecurityKey:
                 user_handle=bytes(inner.user_handle) if inner.user_handle else None,
             )
         error = outcome.get("error")
-        if timed_out or error is None:
+        if error is None or (timed_out and _stopped_by_us(error)):
             raise AuthenticationError(
                 f"the security key ({name}) was not touched within {_seconds(timeout)}",
                 hint="run samljit again and touch the key when it blinks",
             )
         raise _explain(error, request, name) from None
+
+
+def _stopped_by_us(error: BaseException) -> bool:
+    """Whether the key's answer is only the end of the wait samljit cancelled (a key that
+    refused the PIN or declined as the time ran out said so: that answer is the news)."""
+    from fido2.client import ClientError
+    from fido2.ctap import CtapError
+
+    if isinstance(error, ClientError):
+        if error.code == ClientError.ERR.TIMEOUT:
+            return True
+        error = error.cause if isinstance(error.cause, BaseException) else error
+    return not isinstance(error, CtapError) or error.code == CtapError.ERR.KEEPALIVE_CANCEL
 
 
 def _product_name(device: Any) -> str:

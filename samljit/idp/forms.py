@@ -108,6 +108,18 @@ ERROR_SELECTORS = (
     "[id*=error]",
     "[class*=alert]",
 )
+#: Live regions where a script announces what went wrong (read after :data:`ERROR_SELECTORS`
+#: where a browser shows the page: the live document holds what the script wrote there).
+LIVE_SELECTORS = ("[aria-live=assertive]", "[aria-live=polite]")
+
+
+def refusal_text(page: Page, selectors: Sequence[str] = ()) -> str:
+    """The refusal ``page`` shows (``selectors`` first, then :data:`ERROR_SELECTORS`); else
+    what its markup carries for a script to show (message codes, ``title``, ``aria-label``)."""
+    tried = (*selectors, *ERROR_SELECTORS)
+    return page.text_of(tried) or page.unrendered_text(tried)
+
+
 #: PingID's push page (PingID's spelling of ``reponseView``): a status form polled by script,
 #: which sends the push to the phone, and the form that fetches the result.
 PINGID_PUSH = ("form#form1", "form#reponseView")
@@ -584,8 +596,7 @@ class FormLogin:
     def error_text(self, page: Page) -> str:
         """The refusal the page shows; else what its markup carries for a script to show
         (message codes, ``title``, ``aria-label``, JSON)."""
-        selectors = (*self.flavor.error_selectors, *ERROR_SELECTORS)
-        return page.text_of(selectors) or page.unrendered_text(selectors)
+        return refusal_text(page, self.flavor.error_selectors)
 
     def _refused(self, page: Page, what: str) -> AuthenticationError:
         said = self.error_text(page)

@@ -42,11 +42,27 @@ API_VERSION = 2
 _KEY_NAME = re.compile(r"[a-z][a-z0-9_]*\Z")
 
 
+class KeyKind(enum.Enum):
+    """How ``configure`` asks for a provider's key."""
+
+    #: A line of text (a URL, an id, a number).
+    TEXT = "text"
+    #: Yes or no, asked ``Question? [y/N]:`` and kept as ``true``/``false``.
+    YES_NO = "yes/no"
+    #: One of the key's ``choices`` (completed as typed).
+    CHOICE = "choice"
+    #: A secret: never asked nor written to the file (``SAMLJIT_<NAME>`` in the environment).
+    SECRET = "secret"  # noqa: S105 (the name of a kind, not a password)
+
+
 class ProviderKey(NamedTuple):
     """A config key a provider declares: ``configure`` asks for it and takes it as a flag
     (``app_id`` → ``--app-id``), the config file keeps it, the saml2aws import maps it, and
     :meth:`Provider.option` reads it. A declared key named like a core key (``url``) gives
-    that key the provider's default and required-ness."""
+    that key the provider's default and required-ness.
+
+    ``help`` is the whole explanation (``--help``, and ``configure`` shows it when the user
+    answers ``?``); ``question`` is the short question ``configure`` asks, ``kind`` how."""
 
     name: str
     help: str
@@ -64,10 +80,28 @@ class ProviderKey(NamedTuple):
     #: Whether interactive ``configure`` asks for it (``False``: a setting few accounts need,
     #: such as Duo's ``duo_device``: a flag and the file only).
     ask: bool = True
+    #: The short question ``configure`` asks (default: ``help``).
+    question: str | None = None
+    #: How it is asked (default: :attr:`KeyKind.SECRET` for a secret, else text).
+    kind: KeyKind | None = None
+    #: The answers a :attr:`KeyKind.CHOICE` key takes.
+    choices: tuple[str, ...] = ()
 
     @property
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
+
+    @property
+    def is_secret(self) -> bool:
+        return self.secret or self.kind is KeyKind.SECRET
+
+    @property
+    def asked_as(self) -> KeyKind:
+        return KeyKind.SECRET if self.is_secret else self.kind or KeyKind.TEXT
+
+    @property
+    def prompt(self) -> str:
+        return self.question or self.help
 
     @property
     def variable(self) -> str:
@@ -170,7 +204,12 @@ class Provider(ABC):
     signin_hosts: ClassVar[tuple[str, ...]] = ()
     #: The config keys of this provider's own (and core keys it gives a default or requires).
     keys: ClassVar[tuple[ProviderKey, ...]] = (
-        ProviderKey("url", "IdP sign-in URL of the AWS app", required=True),
+        ProviderKey(
+            "url",
+            "the IdP's sign-in URL of the AWS app (where a browser would start the sign-in)",
+            required=True,
+            question="IdP sign-in URL of the AWS app",
+        ),
     )
 
     def __init__(
@@ -207,7 +246,7 @@ class Provider(ABC):
         """The account's value of a key this provider declares, else the declared default
         (a secret key: from its environment variable, else the OS keyring; never the file)."""
         declared = self.key(key)
-        if declared is not None and declared.secret:
+        if declared is not None and declared.is_secret:
             value = self.services.env.get(declared.variable) or None
             if value is None:
                 value = self.services.passwords.get(
@@ -233,6 +272,14 @@ class Provider(ABC):
         return cls.password_need is not PasswordNeed.NEVER
 
     @classmethod
+    def ask_url(cls, ask: Callable[[str, str], str], current: str | None) -> str | None:
+        """``configure``'s question for ``url`` when the provider builds it from parts (Google:
+        the IdP id and the SP id): ``ask(question, default)`` asks one; returns the URL (checked
+        by ``configure`` as any ``url``), or ``None`` for no answer. The default, ``NotImplemented``
+        here, means "ask for the URL itself"."""
+        return NotImplemented  # type: ignore[no-any-return]
+
+    @classmethod
     def key(cls, name: str) -> ProviderKey | None:
         return next((k for k in cls.keys if k.name == name), None)
 
@@ -245,7 +292,7 @@ class Provider(ABC):
             account = account._replace(url=url)
         for key in cls.keys:
             if key.required and not option_of(cls, account, key.name):
-                if key.secret:
+                if key.is_secret:
                     continue  # from the environment, checked when the provider reads it
                 raise ConfigError(
                     f"IdP account {account.name!r} ({cls.name}) has no {key.name}",
@@ -338,7 +385,7 @@ class Plugins:
         owners: dict[str, tuple[ProviderKey, list[str]]] = {}
         for cls in self.all():
             for key in cls.keys:
-                if key.secret:
+                if key.is_secret:
                     owners.setdefault(key.name, (key, []))[1].append(cls.name)
         yield from owners.values()
 
@@ -348,7 +395,7 @@ class Plugins:
         owners: dict[str, tuple[ProviderKey, list[str]]] = {}
         for cls in self.all():
             for key in cls.keys:
-                if key.name not in KEY_NAMES and not key.secret:
+                if key.name not in KEY_NAMES and not key.is_secret:
                     owners.setdefault(key.name, (key, []))[1].append(cls.name)
         yield from owners.values()
 

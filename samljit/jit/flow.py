@@ -20,13 +20,14 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, NamedTuple
 
 from samljit.aws import roles
+from samljit.aws.arn import Arn
 from samljit.aws.credentials import AwsCredentials
 from samljit.common import errors
 from samljit.common.errors import AssertionFormatError, AuthenticationError, AwsError, SamljitError
 from samljit.common.paths import entry_key
 from samljit.common.services import Services
 from samljit.config.accounts import Account, check_profile_name
-from samljit.config.passwords import resolve_password
+from samljit.config.passwords import ask_username, resolve_password
 from samljit.idp.provider import LoginSecrets, Provider, load_provider
 from samljit.jit.cache import CachedError, CachedGrant
 from samljit.jit.sessions import idp_user
@@ -47,28 +48,38 @@ class Grant(NamedTuple):
 
     credentials: AwsCredentials
     profile: str
-    role_arn: str | None
+    #: The role the login chose (``None``: credentials reused from the profile).
+    arn: Arn | None
     reused: bool
 
     @property
-    def role(self) -> str:
-        """The role's ARN: the one the login chose, else the one the session is of ("" when
-        neither is known)."""
-        from samljit.sinks.env import role_arn_of
+    def role_arn(self) -> str | None:
+        return str(self.arn) if self.arn is not None else None
 
-        return self.role_arn or role_arn_of(self.credentials)
+    @property
+    def role(self) -> Arn | None:
+        """The role: the one the login chose, else the one the session is of (``None`` when
+        neither is known)."""
+        if self.arn is not None:
+            return self.arn
+        session = Arn.try_parse(self.credentials.assumed_role_arn)
+        return session.assumed_role_to_role() if session is not None else None
 
     @property
     def partition(self) -> str:
         """The AWS partition of the role (``aws`` when it is not known)."""
-        from samljit.aws.arn import Arn
+        return self.role.partition if self.role is not None else "aws"
 
-        arn = Arn.try_parse(self.role)
-        return arn.partition if arn is not None else "aws"
+
+def role_key(account: Account, role_ref: str | None) -> str:
+    """The role part of the credentials cache's key (kept in the entry as ``RoleRef``): the
+    reference, its alias followed (``--role ALIAS`` and ``--role ARN`` of the same role share
+    their credentials); "" without one."""
+    return roles.reference(role_ref, account.role_aliases).key if role_ref else ""
 
 
 def grant_key(account: Account, role_ref: str | None) -> str:
-    return entry_key(account.name, role_ref or "")
+    return entry_key(account.name, role_key(account, role_ref))
 
 
 def assertion_key(account: Account) -> str:
@@ -91,7 +102,9 @@ def reusable(
         and is_fresh(cached.credentials, account.refresh_margin, now)
         and _made_for(cached, account, role_ref)
     ):
-        return Grant(cached.credentials, account.aws_profile, cached.role_arn, reused=True)
+        return Grant(
+            cached.credentials, account.aws_profile, Arn.try_parse(cached.role_arn), reused=True
+        )
     if not profile_too:
         return None
     credentials = held_credentials(account)
@@ -175,11 +188,7 @@ def _login_secrets(
             if not asked.credentials:
                 asked.credentials = True
                 on_ask()
-            known["username"] = account.username or terminal.ask(
-                "Username",
-                what="the IdP username",
-                hint="set username with `samljit configure`, or SAMLJIT_USERNAME",
-            )
+            known["username"] = account.username or ask_username(terminal)
         return known["username"]
 
     def password() -> str | None:
@@ -325,7 +334,7 @@ def encrypted_roles(
     if not parsed.encrypted:
         return parsed
     from samljit.aws import signin_page
-    from samljit.aws.arn import Arn, acs_for_urn
+    from samljit.aws.arn import acs_for_urn
     from samljit.saml.verify import encrypted_destination_partition
 
     principal = (account.options.get("principal_arn") or "").strip()
@@ -337,34 +346,29 @@ def encrypted_roles(
             f"`saml-provider/NAME`) to [{account.name}] in the config file",
         )
     wanted = (account.role_arn or "").strip()
-    try:
-        given = Arn.parse(wanted) if wanted.startswith("arn:") else None
-    except errors.ArnError:
-        given = None
+    given = roles.reference(wanted, account.role_aliases).arn if wanted else None
+    arns: list[Arn]
     if given is not None and given.is_role:
-        arns = [wanted]
+        arns = [given]
     else:
         destination = parsed.destination
         if destination and encrypted_destination_partition(destination) is None:
             destination = None
         url = signin_page.page_url(services.env, destination, acs_for_urn(account.aws_urn))
         listed = signin_page.roles_from_page(http, url, parsed.encoded)
-        arns = [r.role_arn for r in listed]
+        arns = [arn for arn in (Arn.try_parse(r.role_arn) for r in listed) if arn is not None]
         aliases = tuple(dict((r.account_id, r.alias) for r in listed if r.alias).items())
         parsed = parsed._replace(page_aliases=aliases)
     granted = tuple(roles.Role(arn, _principal_for(principal, arn)) for arn in arns)
     return parsed._replace(roles=granted)
 
 
-def _principal_for(principal: str, role_arn: str) -> str:
+def _principal_for(principal: str, role: Arn) -> Arn:
     """``principal_arn`` as configured, ``saml-provider/NAME`` completed with the partition
-    and account of ``role_arn``."""
+    and account of ``role``."""
     if principal.startswith("arn:"):
-        return principal
-    from samljit.aws.arn import Arn
-
-    role = Arn.parse(role_arn)
-    return f"arn:{role.partition}:iam::{role.account_id}:{principal.lstrip('/')}"
+        return Arn.parse(principal)
+    return Arn(role.partition, "iam", "", role.account_id, principal.lstrip("/"))
 
 
 # -- STS --------------------------------------------------------------------------------
@@ -379,8 +383,7 @@ def _assume(
 
     result = assume_role_with_saml(
         http,
-        role_arn=role.role_arn,
-        principal_arn=role.principal_arn,
+        role=role,
         saml_response_b64=assertion.encoded,
         duration=account.session_duration or assertion.session_duration,
         region=account.region,
@@ -508,7 +511,7 @@ def login(
                         credentials,
                         role.role_arn,
                         account.name,
-                        role_ref or "",
+                        role_key(account, role_ref),
                         account.url,
                         idp_user(account),
                     ),
@@ -519,7 +522,7 @@ def login(
             f"{int(services.flight_timeout)} s; gave up waiting",
             hint="finish or cancel the other login, then try again",
         ) from None
-    grant = Grant(credentials, account.aws_profile, role.role_arn, reused=False)
+    grant = Grant(credentials, account.aws_profile, role.arn, reused=False)
     if write:
         _write_profile(account, account.aws_profile, credentials)
     services.event(
@@ -616,7 +619,7 @@ def login_all_roles(
                 expires=_expires(credentials),
                 reason=reason,
             )
-            grants.append(Grant(credentials, name, role.role_arn, reused=False))
+            grants.append(Grant(credentials, name, role.arn, reused=False))
     finally:
         http.close()
     return grants

@@ -12,25 +12,22 @@ from samljit.sinks.env import role_arn_of
 from samljit.sinks.profile import held_credentials
 
 
-def resolve_role(account: Account, services: Services, reference: str | None) -> str:
-    """The role ARN ``reference`` names (an ARN, a ``[[roles]]`` alias, or a role name in the
+def resolve_role(account: Account, services: Services, reference: str | None) -> Arn:
+    """The role ``reference`` names (an ARN, a ``[[roles]]`` alias, or a role name in the
     account's cached assertion), else the role the account's profile holds."""
     if reference:
-        target = account.role_aliases.get(reference.strip(), reference).strip()
-        arn = Arn.try_parse(target)
-        if arn is not None:
-            if not arn.is_role:
+        ref = roles.reference(reference, account.role_aliases)
+        if ref.arn is not None:
+            if not ref.arn.is_role:
                 raise UsageError(
-                    f"--role {reference!r} is not a role ARN ({target})",
+                    f"--role {reference!r} is not a role ARN ({ref.target})",
                     hint="a role ARN looks like arn:aws:iam::123456789012:role/NAME",
                 )
-            return str(arn)
+            return ref.arn
         known = assertion_roles(account, services)
-        found = roles.match(
-            target, known, aliases=account.role_aliases, account_names=account.account_names
-        )
+        found = [r for r in known if ref.designates(r.arn, account.account_names)]
         if len(found) == 1:
-            return found[0].role_arn
+            return found[0].arn
         if found:
             raise RoleError(
                 f"role {reference!r} is ambiguous; it matches: "
@@ -48,8 +45,8 @@ def resolve_role(account: Account, services: Services, reference: str | None) ->
             hint="pass the role ARN, or `samljit login` first so that role names are known",
         )
     credentials = held_credentials(account)
-    held = role_arn_of(credentials) if credentials is not None else ""
-    if not held:
+    held = Arn.try_parse(role_arn_of(credentials)) if credentials is not None else None
+    if held is None:
         raise RoleError(
             f"no --role given, and profile [{account.aws_profile}] holds no role session "
             "to take the role from",

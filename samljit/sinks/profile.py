@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from samljit.aws.arn import Arn
 from samljit.aws.credentials import AwsCredentials
-from samljit.aws.roles import Role, assumed_role_matches, match
+from samljit.aws.roles import reference as role_reference
 from samljit.common.text import parse_rfc3339, rfc3339
 from samljit.config.accounts import Account
 
@@ -65,15 +65,9 @@ def grants_role(credentials: AwsCredentials, reference: str | None, account: Acc
     """Are these (assumed-role) credentials for the role ``reference`` designates?"""
     if reference is None:
         return True
-    principal = credentials.assumed_role_arn
-    if not principal:
+    session = Arn.try_parse(credentials.assumed_role_arn)
+    if session is None or not session.is_assumed_role:
         return False
-    target = account.role_aliases.get(reference, reference).strip()
-    if target.startswith("arn:"):
-        return assumed_role_matches(principal, target)
-    role = Arn.try_parse(principal)
-    role = role.assumed_role_to_role() if role is not None else None
-    if role is None:
-        return False
-    stand_in = Role(str(role), "")
-    return bool(match(target, [stand_in], aliases={}, account_names=account.account_names))
+    return role_reference(reference, account.role_aliases).designates(
+        session, account.account_names
+    )

@@ -16,7 +16,7 @@ from samljit.tools.sandbox.response import RoleGrant
 from tests.emulators import deep_json
 from tests.emulators.azuread import AzureAdEmulator, Method, User
 from tests.support.accounts import ACCOUNT_ID, FULL_ARN, PASSWORD, PROVIDER_ARN, RO_ARN, fresh_code
-from tests.support.cli import Cli, finish
+from tests.support.cli import Cli, finish, finish_sdk
 
 APP = "8d2c7a1e-3f4b-4c5d-9e6f-0a1b2c3d4e5f"
 OTHER_APP = "5b7e9c1d-2a3f-4e6b-8c0d-1e2f3a4b5c6d"  # in the tenant, assigned to nobody
@@ -438,3 +438,14 @@ def test_json_nested_too_deep_is_a_bad_answer(cli: Cli, entra: AzureAdEmulator) 
         "is not a JSON object"
     ) in ran.stderr
     assert "Traceback" not in ran.stderr and "bug in samljit" not in ran.stderr
+
+
+# -- credential-process: the number to match goes to the controlling terminal ---------------
+def test_credential_process_shows_the_number_to_match_on_the_terminal(
+    cli: Cli, entra: AzureAdEmulator
+) -> None:
+    configure(cli, entra, "push")
+    child, out, err = cli.spawn_sdk("credential-process", "-a", "entra")
+    child.expect("Open Authenticator and enter (\\d+) to approve the sign-in\\.")
+    assert child.match.group(1) == str(entra.entropies[-1])
+    finish_sdk(cli, child, out, err)

@@ -18,6 +18,7 @@ from tests.emulators.jumpcloud import (
     BAD_CREDENTIALS_MESSAGE,
     INVALID_OTP_MESSAGE,
     NO_ACCESS_MESSAGE,
+    XSRF_MESSAGE,
     App,
     JumpCloudEmulator,
     totp_now,
@@ -320,6 +321,28 @@ def test_idp_transient_error_is_retried(cli: Cli, jumpcloud: JumpCloudEmulator) 
     assert ran.returncode == 0, ran.stderr
 
 
+def test_a_stale_xsrf_token_is_fetched_again_once(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
+    """JumpCloud answers 403 to a token it no longer takes: a new one, the call once more."""
+    cli.write_config(account_config(jumpcloud))
+    jumpcloud.fail_next("/userconsole/auth", 403, body={"message": XSRF_MESSAGE})
+    ran = cli.run("login", "-a", "production", "--mfa-token", code(cli))
+    assert ran.returncode == 0, ran.stderr
+    assert jumpcloud.count("GET", "/userconsole/xsrf") == 2
+    assert auth_calls(jumpcloud) == 3  # refused, again (MFA asked), with the code
+
+
+def test_an_xsrf_token_refused_twice_is_not_tried_a_third_time(
+    cli: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    cli.write_config(account_config(jumpcloud))
+    jumpcloud.fail_next("/userconsole/auth", 403, count=3, body={"message": XSRF_MESSAGE})
+    ran = cli.run("login", "-a", "production", "--mfa-token", code(cli))
+    assert ran.returncode == 3, ran.stderr
+    assert f"JumpCloud answered HTTP 403: {XSRF_MESSAGE}" in ran.stderr
+    assert auth_calls(jumpcloud) == 2
+    assert not cli.credentials.exists()
+
+
 def test_unreachable_idp_is_exit_6(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
     text = account_config(jumpcloud).replace(jumpcloud.api_url, "http://127.0.0.1:9")
     cli.write_config(text)
@@ -481,6 +504,17 @@ def test_exec_passes_the_childs_exit_status(cli: Cli, jumpcloud: JumpCloudEmulat
     assert "command not found: no-such-command-samljit" in missing.stderr
     empty = cli.run("exec", "-a", "production")
     assert empty.returncode == 2 and "exec needs a command" in empty.stderr
+
+
+def test_exec_of_a_file_that_is_not_executable(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
+    cli.write_config(account_config(jumpcloud))
+    script = cli.home / "tool.sh"
+    script.write_text("#!/bin/sh\necho ran\n")
+    script.chmod(0o644)  # no execute bit: not even root may run it
+    ran = cli.run("exec", "-a", "production", "--mfa-token", code(cli), "--", str(script))
+    assert ran.returncode == 126, ran.stderr
+    assert f"samljit: error: command is not executable: {script}" in ran.stderr.splitlines()
+    assert "ran" not in ran.stdout
 
 
 def test_exec_removes_other_profiles_from_the_child(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:

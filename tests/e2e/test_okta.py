@@ -30,7 +30,7 @@ from tests.emulators.okta import (
     yubikey_factor,
 )
 from tests.support.accounts import PASSWORD, PROD_GRANTS, RO_ARN, TOTP_SECRET, fresh_code
-from tests.support.cli import Cli, error_line
+from tests.support.cli import Cli, error_line, finish_sdk
 from tests.support.starting import starter
 
 APP = "0oa1acme2aws3app4"
@@ -518,3 +518,23 @@ def test_json_nested_too_deep_is_a_bad_answer(cli: Cli, okta: OktaEmulator) -> N
         "JSON object"
     )
     assert "Traceback" not in ran.stderr and "bug in samljit" not in ran.stderr
+
+
+# -- credential-process: what the user must see goes to the controlling terminal -------------
+def test_credential_process_shows_the_number_to_match_on_the_terminal(
+    cli: Cli, okta: OktaEmulator
+) -> None:
+    cli.write_config(config(okta, "number", mfa="PUSH"))
+    child, out, err = cli.spawn_sdk("credential-process", "-a", "okta")
+    child.expect("Pick 47 in Okta Verify \\(")
+    finish_sdk(cli, child, out, err)
+
+
+def test_credential_process_shows_the_device_code_on_the_terminal(
+    cli: Cli, make_idx: Callable[..., OktaEmulator]
+) -> None:
+    emu = make_idx()
+    cli.write_config(config(emu, "push", extra=f"client_id = {CLIENT}\n"))
+    child, out, err = cli.spawn_sdk("credential-process", "-a", "okta")
+    child.expect(f"open {emu.base_url}/activate\\?user_code=")
+    finish_sdk(cli, child, out, err)

@@ -5,7 +5,6 @@ the keyring (a real backend, a plain-file one samljit refuses, and none at all),
 from __future__ import annotations
 
 import configparser
-import io
 import json
 import subprocess
 
@@ -21,11 +20,11 @@ from tests.support.accounts import (
     fresh_code,
     make_user,
 )
-from tests.support.cli import Cli, finish
+from tests.support.cli import Cli, finish, finish_sdk
 from tests.support.keyring_backend import vault_env
-from tests.support.paths import SAMLJIT
 
 PLAINTEXT_KEYRING = "keyrings.alt.file.PlaintextKeyring"
+OKTA_URL = "https://acme.okta.com/home/amazon_aws/0oa1b2c3d4/272"
 
 
 def spawn(cli: Cli, *args: str, **env: str) -> pexpect.spawn:
@@ -145,8 +144,8 @@ def test_plaintext_keyring_is_never_used(cli: Cli, jumpcloud: JumpCloudEmulator)
 def test_configure_with_a_keyring_that_stores_nothing_says_so(
     cli: Cli, jumpcloud: JumpCloudEmulator
 ) -> None:
-    """The null backend stores nothing: configure says the password was not stored, and why,
-    instead of carrying on as if it were saved."""
+    """The null backend stores nothing: configure says so, and why, instead of asking for the
+    password and then warning that it was not stored."""
     cli.write_config(account_config(jumpcloud))
     child = spawn(
         cli, "configure", "-a", "production", PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring"
@@ -162,17 +161,57 @@ def test_configure_with_a_keyring_that_stores_nothing_says_so(
     for question in questions:  # each keeps its current answer
         child.expect(question + ".*: ?")
         child.send("\r")
-    child.expect("Password for .* \\(stored in the OS keyring; Enter to skip\\):")
-    child.sendline(PASSWORD)
     transcript = finish(child)
     assert child.exitstatus == 0, transcript
     assert (
-        "samljit: warning: the password is not stored: the keyring is turned off "
-        "(keyring.backends.null.Keyring)" in transcript
+        "samljit: warning: the password is not asked for: the keyring is turned off "
+        "(keyring.backends.null.Keyring), so it could not be kept" in transcript
     )
+    assert "Password for" not in transcript
     assert "Password saved" not in transcript
-    assert transcript.index("the password is not stored") < transcript.index("Next: samljit login")
-    cli.secrets.add(PASSWORD)
+
+
+def test_a_new_okta_user_configures_an_account(cli: Cli) -> None:
+    """The issue's walk-through: short questions, the common ones first, ``?`` for help, a
+    yes/no answered ``y``; the provider's own questions come after the role."""
+    child = spawn(cli, "configure", "-a", "acme", **vault_env(cli.home))
+    child.expect("Type \\? at a question for help")
+    child.expect("IdP provider:")
+    child.send("okta\r")
+    child.expect("Okta embed link of the AWS app:")
+    child.send("?\r")  # the whole help, then the question again
+    child.expect("https://ORG.okta.com/home/amazon_aws/APP_ID/272")
+    child.expect("Okta embed link of the AWS app:")
+    child.send(OKTA_URL + "\r")
+    child.expect("Username:")
+    child.send(EMAIL + "\r")
+    child.expect("MFA \\(Auto, .*\\) \\[Auto\\]:")
+    child.send("push\r")
+    child.expect("AWS profile to write \\[acme\\]:")
+    child.send("\r")
+    child.expect("Default role .*:")
+    child.send("\r")
+    child.expect("OIDC client id \\(Identity Engine orgs only; Enter to skip\\):")
+    child.send("\r")
+    child.expect("Keep Okta from remembering this device after MFA\\? \\[y/N\\]:")
+    child.send("y\r")
+    child.expect("Password for .* \\(stored in the OS keyring; Enter to skip\\):")
+    child.send("\r")
+    transcript = finish(child)
+    assert child.exitstatus == 0, transcript
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(cli.config)
+    assert dict(parser["acme"]) == {
+        "provider": "Okta",
+        "url": OKTA_URL,
+        "username": EMAIL,
+        "mfa": "PUSH",
+        "aws_profile": "acme",
+        "disable_remember_device": "true",
+    }
+    asked = transcript.index
+    assert asked("Username:") < asked("Default role") < asked("OIDC client id")
+    assert "true: do not ask" not in transcript  # booleans are asked as yes/no, not as text
 
 
 def test_password_needed_without_terminal_is_a_clear_error(
@@ -235,24 +274,9 @@ def test_credential_process_asks_on_the_controlling_terminal(
 ) -> None:
     """As an SDK runs it: stdout and stderr captured, the user at the terminal."""
     cli.write_config(account_config(jumpcloud, mfa="Auto"))
-    out, err = cli.home / "out.json", cli.home / "err.txt"
-    child = pexpect.spawn(
-        "/bin/sh",
-        ["-c", f"'{SAMLJIT}' credential-process -a production >'{out}' 2>'{err}'"],
-        env={**cli.env},
-        cwd=str(cli.home),
-        encoding="utf-8",
-        timeout=30,
-    )
-    child.logfile_read = io.StringIO()
+    child, out, err = cli.spawn_sdk("credential-process", "-a", "production")
     child.expect("Choose a second factor:")
     child.expect("Choose \\(number, or type to filter\\):")
     child.send("push\r")
     child.expect("push sent")
-    transcript = finish(child)
-    assert child.exitstatus == 0, transcript + err.read_text()
-    assert err.read_text() == ""
-    data = json.loads(out.read_text())
-    assert data["Version"] == 1
-    cli.secrets.update([data["SecretAccessKey"], data["SessionToken"]])
-    out.unlink()
+    finish_sdk(cli, child, out, err)

@@ -30,6 +30,7 @@ MASK = "***"
 SECRET_FIELDS = frozenset(
     {
         "password",
+        "passwd",
         "j_password",
         "otp",
         "totp",

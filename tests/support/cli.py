@@ -29,6 +29,22 @@ def finish(child: pexpect.spawn) -> str:
     return child.logfile_read.getvalue()  # type: ignore[union-attr]
 
 
+def finish_sdk(cli: Cli, child: pexpect.spawn, out: Path, err: Path) -> str:
+    """Wait for a :meth:`Cli.spawn_sdk` child and check that it ended well: exit 0, nothing
+    on stderr, credentials JSON (version 1) on stdout, whose secrets the leak check then
+    knows. The terminal's transcript."""
+    import json
+
+    transcript = finish(child)
+    assert child.exitstatus == 0, transcript + err.read_text()
+    assert err.read_text() == ""
+    data = json.loads(out.read_text())
+    assert data["Version"] == 1
+    cli.secrets.update([data["SecretAccessKey"], data["SessionToken"]])
+    out.unlink()
+    return transcript
+
+
 def run_samljit(
     *args: str,
     env: dict[str, str],
@@ -162,6 +178,24 @@ class Cli:
         )
         child.logfile_read = io.StringIO()
         return child
+
+    def spawn_sdk(self, *args: str, timeout: float = 30) -> tuple[pexpect.spawn, Path, Path]:
+        """``samljit ARGS`` as an AWS SDK runs ``credential_process``: stdout and stderr go to
+        files (returned with the child), the user is at the controlling terminal
+        (``/dev/tty``), which is the child's pseudo-terminal."""
+        import pexpect
+
+        out, err = self.home / "out.json", self.home / "err.txt"
+        child = pexpect.spawn(
+            "/bin/sh",
+            ["-c", f"'{SAMLJIT}' {' '.join(args)} >'{out}' 2>'{err}'"],
+            env={**self.env},
+            cwd=str(self.home),
+            encoding="utf-8",
+            timeout=timeout,
+        )
+        child.logfile_read = io.StringIO()
+        return child, out, err
 
     def popen(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
         return subprocess.Popen(

@@ -13,8 +13,12 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+import keyring
 from keyring.backend import KeyringBackend
 
 from tests.support.paths import REPO
@@ -28,6 +32,17 @@ def vault_env(home: Path) -> dict[str, str]:
         "PYTHONPATH": str(REPO),
         "SAMLJIT_TEST_VAULT": str(home.parent / "os-keyring.json"),
     }
+
+
+@contextmanager
+def installed(backend: Any) -> Iterator[Any]:
+    """``backend`` as keyring's backend in this process for the ``with`` block."""
+    original = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    try:
+        yield backend
+    finally:
+        keyring.set_keyring(original)
 
 
 class VaultKeyring(KeyringBackend):

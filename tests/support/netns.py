@@ -44,17 +44,21 @@ def run_python(
     env: Mapping[str, str],
     timeout: float = 90,
     hosts: Path | None = None,
+    resolv: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``python -m module args…`` (from the repository root) in a new namespace.
 
     ``hosts``: a file bind-mounted over ``/etc/hosts`` in a mount namespace of its own, so
     that real host names (``sts.eu-west-2.amazonaws.com``) resolve to the namespace's own
-    addresses there and nowhere else (there is no DNS in the namespace)."""
+    addresses there and nowhere else (there is no DNS in the namespace). ``resolv``: the same
+    for ``/etc/resolv.conf`` (a DNS server of the test's own inside the namespace)."""
     inside = [sys.executable, "-m", module, *args]
     setup, flags = _SETUP, ["-n"]
-    if hosts is not None:
-        setup += f" && mount --bind {shlex.quote(str(hosts))} /etc/hosts"
-        flags.append("-m")
+    for path, target in ((hosts, "/etc/hosts"), (resolv, "/etc/resolv.conf")):
+        if path is not None:
+            setup += f" && mount --bind {shlex.quote(str(path))} {target}"
+            if "-m" not in flags:
+                flags.append("-m")
     return subprocess.run(
         ["unshare", *flags, "sh", "-c", f'{setup} && exec "$@"', "sh", *inside],
         env=dict(env),

@@ -14,8 +14,9 @@ subprocess signs with the keys the test provisioned and the test sees the counte
     env = softkey_env(store)  # SAMLJIT_TEST_CTAP_DEVICE, the store's path, PYTHONPATH
 
 Modes (``store.configure(...)``): ``pin`` (a PIN is set: UV is by PIN), ``uv`` (built-in user
-verification, like a fingerprint: no PIN asked), ``touch`` ("now", or "never": the key waits
-until the client cancels), ``present`` (False: no key plugged in), ``bad_signature`` (the
+verification, like a fingerprint: no PIN asked), ``pin_retries`` (the PIN tries left; 0: the
+PIN is blocked), ``touch`` ("now"; "never": the key waits until the client cancels; "deny":
+the user declines on the key), ``present`` (False: no key plugged in), ``bad_signature`` (the
 signature is over other bytes).
 """
 
@@ -225,6 +226,8 @@ class SoftKey(CtapDevice):
         if self.store.modes.get("touch", "now") == "never":
             (event or threading.Event()).wait()
             raise CtapError(ERR.KEEPALIVE_CANCEL)
+        if self.store.modes.get("touch") == "deny":
+            raise CtapError(ERR.OPERATION_DENIED)
 
     def _verified(self, options: Any, param: Any, client_data_hash: bytes) -> bool:
         """Whether the request proves user verification (a PIN token's MAC, or uv)."""
@@ -315,8 +318,9 @@ class SoftKey(CtapDevice):
         if request.get(1) != 1:
             raise CtapError(ERR.INVALID_PARAMETER)
         sub = request[2]
+        retries = int(self.store.modes.get("pin_retries", 8))
         if sub == 0x01:  # getPINRetries
-            return {3: 8}
+            return {3: retries}
         if sub == 0x02:  # getKeyAgreement
             numbers = self._pin_key.public_key().public_numbers()
             cose = {
@@ -328,6 +332,8 @@ class SoftKey(CtapDevice):
             }
             return {1: cose}
         if sub in (0x05, 0x09):  # getPinToken / getPinUvAuthTokenUsingPinWithPermissions
+            if retries == 0:
+                raise CtapError(ERR.PIN_BLOCKED)
             peer = request[3]
             public = ec.EllipticCurvePublicNumbers(
                 int.from_bytes(peer[-2], "big"), int.from_bytes(peer[-3], "big"), ec.SECP256R1()

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from samljit.providers.azuread import DEFAULT_URL, AzureAdProvider
 from samljit.providers.azuread.errors import _said
-from samljit.providers.azuread.pages import config_of, script_location
+from samljit.providers.azuread.pages import MAX_PAGES, config_of, script_location
 
 from samljit.common.errors import AuthenticationError, ConfigError, MissingInputError
 from samljit.common.http import HttpClient
@@ -678,3 +678,32 @@ def test_service_trouble_is_a_network_error(emu: AzureAdEmulator, tmp_path: Path
     message = fails(Run(emu, tmp_path), f"plain@{NORTHWIND}", IdpServiceError)
     assert message.startswith("Entra ID user lookup: 127.0.0.1")
     assert "HTTP 503" in message
+
+
+# -- where the pages may send the client -----------------------------------------------------
+def test_a_plain_http_address_that_is_not_loopback_is_refused(
+    emu: AzureAdEmulator, tmp_path: Path
+) -> None:
+    """A sign-in page whose form posts to plain http elsewhere: the password is not sent
+    (redirects are the HTTP client's to refuse; this is the page's own target)."""
+    run = Run(emu, tmp_path)
+    cfg = {"pgid": "ConvergedSignIn", "urlPost": "http://login.attacker.example/common/login"}
+    page = f"<html><body><script>$Config={config_json(cfg)};</script></body></html>"
+    emu.fail_next("/", 200, body=page)
+    said = fails(run, f"plain@{NORTHWIND}")
+    assert said == (
+        "Entra ID password: refusing to go to http://login.attacker.example/common/login "
+        "(not https, not loopback)"
+    )
+    assert run.sent("/common/login") == []
+
+
+def test_pages_that_never_end_are_given_up_after_the_bound(
+    emu: AzureAdEmulator, tmp_path: Path
+) -> None:
+    run = Run(emu, tmp_path)
+    # exactly the bound: every request is a redirect, none is left for the next test
+    emu.fail_next("/", 302, count=MAX_PAGES, headers={"Location": f"{emu.url}/again"})
+    said = fails(run, f"plain@{NORTHWIND}")
+    assert f"gave up after {MAX_PAGES} pages without reaching the SAMLResponse" in said
+    assert len(emu.log) - run.first_log == MAX_PAGES

@@ -101,6 +101,29 @@ def test_pin_is_asked_on_the_terminal_and_a_wrong_one_is_one_line(
         key.sign(request(cred.id, user_verification="required"))
 
 
+def test_a_blocked_pin_says_how_to_unblock_the_key(tmp_path: Path, store: SoftKeyStore) -> None:
+    cred = enroll(store, rp_id="127.0.0.1", origin=ORIGIN)
+    store.configure(pin="4711", pin_retries=0)
+    terminal = PinTerminal(io.StringIO(), ["4711"])
+    key, _, _ = make(tmp_path, store, terminal)
+    with pytest.raises(AuthenticationError) as caught:
+        key.sign(request(cred.id, user_verification="required"))
+    assert str(caught.value) == (
+        f"the security key ({PRODUCT}) blocks its PIN after too many wrong ones"
+    )
+    assert "unplug and plug the key in again" in (caught.value.hint or "")
+    assert "4711" not in terminal.stream.getvalue()
+
+
+def test_a_key_declining_to_sign_is_one_line(tmp_path: Path, store: SoftKeyStore) -> None:
+    cred = enroll(store, rp_id="127.0.0.1", origin=ORIGIN)
+    store.configure(touch="deny")
+    key, _, _ = make(tmp_path, store)
+    with pytest.raises(AuthenticationError) as caught:
+        key.sign(request(cred.id))
+    assert str(caught.value) == f"the security key ({PRODUCT}) declined to sign"
+
+
 def test_pin_without_a_terminal_is_a_missing_input(tmp_path: Path, store: SoftKeyStore) -> None:
     cred = enroll(store, rp_id="127.0.0.1", origin=ORIGIN)
     store.configure(pin="4711")

@@ -19,13 +19,13 @@ from samljit.common.errors import MissingInputError, RoleError
 from samljit.common.terminal import Terminal
 from samljit.config import accounts as config
 
-RO = roles.Role(
+RO = roles.Role.parse(
     "arn:aws:iam::012345678987:role/AcmeRO", "arn:aws:iam::012345678987:saml-provider/JC"
 )
-FULL = roles.Role(
+FULL = roles.Role.parse(
     "arn:aws:iam::012345678987:role/AcmeFull", "arn:aws:iam::012345678987:saml-provider/JC"
 )
-DEV = roles.Role(
+DEV = roles.Role.parse(
     "arn:aws:iam::111122223333:role/AcmeRO", "arn:aws:iam::111122223333:saml-provider/JC"
 )
 NAMES = {"012345678987": "acme-production", "111122223333": "acme-dev"}

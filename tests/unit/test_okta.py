@@ -14,6 +14,7 @@ from urllib.parse import urljoin
 
 import pytest
 from samljit.providers.okta import OktaProvider
+from samljit.providers.okta.factors import MAX_CODE_ATTEMPTS
 from samljit.providers.okta.links import Org, with_params
 
 from samljit.common.errors import (
@@ -40,7 +41,9 @@ from tests.emulators.okta import (
     User,
     duo_factor,
     push_factor,
+    question_factor,
     sms_factor,
+    token_factor,
     totp_factor,
     webauthn_factor,
 )
@@ -587,3 +590,71 @@ def test_the_password_has_one_source_and_is_never_asked_twice(
     assert terminal.asked == []
     assert calls == ([] if source == "none" else ["asked"])
     assert run.emu.count("POST", "/api/v1/authn") == 0
+
+
+# -- the security question, RSA/Symantec tokens, a code typed again --------------------------
+class Typing(Terminal):
+    """An interactive terminal answering each question with the next of ``typed``."""
+
+    def __init__(self, *typed: str) -> None:
+        super().__init__(interactive=True, stream=io.StringIO(), colour=False)
+        self.typed = list(typed)
+        self.asked: list[str] = []
+
+    def _prompt(self, message: str, **kwargs: Any) -> str:
+        self.asked.append(message)
+        return self.typed.pop(0)
+
+
+def test_the_security_question_is_asked_with_its_text(make: Callable[..., Run]) -> None:
+    run = make([user(question_factor("Blue", "What is your favourite colour?"))])
+    terminal = Typing("Blue")
+    assert roles(run.login(terminal=terminal)) == [DEV.role_arn]
+    (asked,) = terminal.asked
+    assert "Okta security question: What is your favourite colour?" in asked
+    assert "Blue" not in run.text
+
+
+def test_a_wrong_answer_to_the_security_question_fails(make: Callable[..., Run]) -> None:
+    run = make([user(question_factor("Blue"))])
+    with pytest.raises(AuthenticationError, match="Okta security question"):
+        run.login(mfa="OKTA QUESTION", terminal=Typing("Red"))
+
+
+@pytest.mark.parametrize("vendor", ["RSA", "SYMANTEC"])
+def test_a_token_code_given_up_front(make: Callable[..., Run], vendor: str) -> None:
+    run = make([user(token_factor(["13572468"], provider=vendor))])  # type: ignore[arg-type]
+    assert roles(run.login(mfa=f"{vendor} TOKEN", code="13572468")) == [DEV.role_arn]
+
+
+@pytest.mark.parametrize("vendor", ["RSA", "SYMANTEC"])
+def test_a_used_token_code_is_refused(make: Callable[..., Run], vendor: str) -> None:
+    run = make([user(token_factor(["13572468"], provider=vendor))])  # type: ignore[arg-type]
+    run.login(mfa=f"{vendor} TOKEN", code="13572468")
+    run.http = None  # a new run: no kept session
+    with pytest.raises(AuthenticationError):
+        run.login(mfa=f"{vendor} TOKEN", code="13572468")
+
+
+def test_a_wrong_typed_code_is_typed_again(make: Callable[..., Run]) -> None:
+    run = make([user(token_factor(["13572468"]))])
+    terminal = Typing("11111111", "22222222", "13572468")
+    assert roles(run.login(mfa="RSA TOKEN", terminal=terminal)) == [DEV.role_arn]
+    assert len(terminal.asked) == 3
+    assert terminal.stream.getvalue().count("Invalid Passcode/Answer") == 2  # type: ignore[attr-defined]
+
+
+def test_a_wrong_code_is_typed_at_most_max_code_attempts_times(make: Callable[..., Run]) -> None:
+    run = make([user(token_factor(["13572468"]))])
+    terminal = Typing("11111111", "22222222", "33333333", "13572468")
+    with pytest.raises(AuthenticationError, match="Invalid Passcode/Answer"):
+        run.login(mfa="RSA TOKEN", terminal=terminal)
+    assert len(terminal.asked) == MAX_CODE_ATTEMPTS
+
+
+def test_a_wrong_code_given_up_front_is_not_asked_again(make: Callable[..., Run]) -> None:
+    run = make([user(token_factor(["13572468"]))])
+    terminal = Typing("13572468")
+    with pytest.raises(AuthenticationError, match="Invalid Passcode/Answer"):
+        run.login(mfa="RSA TOKEN", code="11111111", terminal=terminal)
+    assert terminal.asked == []

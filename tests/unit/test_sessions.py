@@ -27,6 +27,7 @@ from samljit.jit import sessions
 from samljit.jit.sessions import CHUNK, SessionStore
 from samljit.testing.fakes import FakeClock
 from samljit.tools.sandbox.server import LoopbackServer
+from tests.support.keyring_backend import installed
 
 ACCOUNT = Account(name="prod", provider="Keycloak", url="https://idp.example/realms/acme/sso")
 TERMINAL = Terminal(interactive=False, colour=False)
@@ -77,13 +78,8 @@ def cookie(name: str, value: str, *, expires: int | None = None, **extra: Any) -
 @pytest.fixture
 def registered() -> Iterator[MemoryKeyring]:
     """A :class:`MemoryKeyring` registered as keyring's backend for the test."""
-    original = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    try:
+    with installed(MemoryKeyring()) as backend:
         yield backend
-    finally:
-        keyring.set_keyring(original)
 
 
 @pytest.fixture
@@ -343,6 +339,7 @@ def test_kept_cookies_keep_their_domain_rules_across_save_and_restore(
 
 
 def test_the_sts_call_carries_none_of_the_idps_cookies(named_hosts: NamedHosts) -> None:
+    from samljit.aws.roles import Role
     from samljit.aws.sts import assume_role_with_saml
     from samljit.common.errors import NetworkError
 
@@ -359,8 +356,10 @@ def test_the_sts_call_carries_none_of_the_idps_cookies(named_hosts: NamedHosts) 
     with pytest.raises(NetworkError, match="not an STS response"):  # it answers "ok"
         assume_role_with_saml(
             http,
-            role_arn="arn:aws:iam::123456789012:role/ReadOnly",
-            principal_arn="arn:aws:iam::123456789012:saml-provider/corp",
+            role=Role.parse(
+                "arn:aws:iam::123456789012:role/ReadOnly",
+                "arn:aws:iam::123456789012:saml-provider/corp",
+            ),
             saml_response_b64="PHNhbWxwOlJlc3BvbnNlLz4=",
             duration=None,
             region=None,

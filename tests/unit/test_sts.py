@@ -11,6 +11,7 @@ from urllib.parse import parse_qs
 import pytest
 import responses
 
+from samljit.aws.roles import Role
 from samljit.aws.sts import (
     AwsCredentials,
     StsResult,
@@ -80,8 +81,7 @@ def call(
 ) -> StsResult:
     return assume_role_with_saml(
         http,
-        role_arn=role_arn,
-        principal_arn=principal_arn,
+        role=Role.parse(role_arn, principal_arn),
         saml_response_b64=assertion,
         duration=duration,
         region=region,

@@ -13,7 +13,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from samljit.aws.arn import Arn
 from samljit.common.errors import UsageError
 from samljit.common.redact import Redactor
 from samljit.common.services import Services
@@ -244,12 +243,11 @@ def describe_grant(
     grant: Grant, account: config.Account, now: datetime, *, expiry: str | None = None
 ) -> str:
     """The one success line after ``login`` (``expiry``: instead of the expiry text)."""
-    role_arn = grant.role
-    arn = Arn.try_parse(role_arn)
+    arn = grant.role
     account_id = arn.account_id if arn is not None else "?"
     account_name = account.account_names.get(account_id)
     where = f"{account_name} ({account_id})" if account_name else account_id
-    role_name = arn.name if arn is not None else role_arn
+    role_name = arn.name if arn is not None else ""
     expiry = expiry or expiry_text(grant.credentials.expiration, now)
     if grant.reused:
         return (

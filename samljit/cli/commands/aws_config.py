@@ -13,7 +13,6 @@ import os
 import sys
 
 from samljit.aws import roles
-from samljit.aws.arn import Arn
 from samljit.cli.args import mfa_options
 from samljit.cli.commands import Context
 from samljit.common.errors import RoleError
@@ -78,9 +77,9 @@ def _roles(ctx: Context, account: Account) -> list[roles.Role]:
     read from the assertion (cached while valid)."""
     reference = account.role_arn
     if not ctx.args.all_roles and reference:
-        arn = Arn.try_parse(account.role_aliases.get(reference, reference))
+        arn = roles.reference(reference, account.role_aliases).arn
         if arn is not None and arn.is_role:
-            return [roles.Role(str(arn), "")]
+            return [roles.Role(arn)]
     assertion = ctx.assertion(account)
     granted = assertion.roles
     if ctx.args.all_roles:

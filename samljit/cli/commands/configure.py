@@ -6,6 +6,7 @@ import argparse
 import os
 import re
 import sys
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -15,9 +16,10 @@ from samljit.cli.commands import Context
 from samljit.common.errors import ConfigError
 from samljit.common.urls import check_url
 from samljit.config import accounts as config
-from samljit.config.passwords import PasswordStore
+from samljit.config.passwords import PasswordStore, ask_password, ask_username
 from samljit.config.saml2aws import ProviderInfo
 from samljit.idp.provider import (
+    KeyKind,
     PasswordNeed,
     Plugins,
     Provider,
@@ -142,48 +144,67 @@ def run(ctx: Context) -> int:
     return 0
 
 
+#: The questions every account answers, asked first (a provider's own keys come after).
+COMMON_KEYS = ("provider", "url", "username", "mfa", "aws_profile", "role_arn")
+TRUE_WORDS = frozenset({"true", "yes", "y", "1", "on"})
+FALSE_WORDS = frozenset({"false", "no", "n", "0", "off"})
+
+
+def _one_of(choices: Sequence[str]) -> Callable[[str], str | None]:
+    lowered = {c.lower() for c in choices}
+    return lambda v: None if v.lower() in lowered else f"choose one of: {', '.join(choices)}"
+
+
 def _ask(ctx: Context, name: str, values: dict[str, str | None]) -> None:
+    """The questions, as a person would ask them: the common ones first (provider, URL,
+    username, MFA, profile, role), then the provider's own; ``?`` shows a question's help."""
     terminal = ctx.terminal
     known = provider_names()
-
-    def one_of(choices: list[str]) -> Any:
-        lowered = {c.lower() for c in choices}
-        return lambda v: None if v.lower() in lowered else f"choose one of: {', '.join(choices)}"
-
+    terminal.info("Type ? at a question for help; Enter keeps the answer in [brackets].")
     chosen = terminal.ask(
         "IdP provider",
         what="the provider",
         default=values["provider"],
         completions=known,
-        validate=one_of(known),
+        validate=_one_of(known),
+        help="the kind of identity provider you sign in at: " + ", ".join(known),
     )
     provider = load_provider(chosen)
     values["provider"] = provider.name
-    for key in provider.keys:
+    common = [key for key in provider.keys if key.name in config.KEY_NAMES]
+    for key in common:
         _ask_key(ctx, provider, key, values)
     if provider.password_need is not PasswordNeed.NEVER:
-        values["username"] = (
-            terminal.ask("Username", what="the username", default=values["username"] or "") or None
-        )
+        values["username"] = ask_username(terminal, default=values["username"]) or None
     mfa_choices = list(provider.mfa_options)
     values["mfa"] = terminal.ask(
         f"MFA ({', '.join(mfa_choices)})",
         what="the MFA method",
         default=values["mfa"] or "Auto",
         completions=mfa_choices,
-        validate=one_of(mfa_choices),
+        validate=_one_of(mfa_choices),
+        help="the second factor to use; Auto takes what the IdP offers (and asks when it "
+        "offers several)",
     )
     values["aws_profile"] = terminal.ask(
-        "AWS profile to write", what="the profile", default=values["aws_profile"] or name
+        "AWS profile to write",
+        what="the profile",
+        default=values["aws_profile"] or name,
+        help="the section of ~/.aws/credentials samljit writes the credentials to",
     )
     values["role_arn"] = (
         terminal.ask(
             "Default role (ARN, alias or role name; empty to choose at login)",
             what="the default role",
             default=values["role_arn"] or "",
+            help="the role login takes without --role: a role ARN, a [[roles]] alias, a role "
+            "name, or ACCOUNT/ROLE_NAME",
         )
         or None
     )
+    for key in provider.keys:
+        if key.name not in config.KEY_NAMES:
+            _ask_key(ctx, provider, key, values)
 
 
 def _ask_key(
@@ -192,27 +213,56 @@ def _ask_key(
     key: ProviderKey,
     values: dict[str, str | None],
 ) -> None:
-    """Ask for one key the provider declares (the URL is checked as it is typed)."""
+    """Ask for one key the provider declares, the way its kind says (a URL is checked as it
+    is typed; a yes/no is kept as ``true``/``false``)."""
 
     def url_ok(value: str) -> str | None:
+        if not value and not key.required:
+            return None  # left unset (a Browser account's target_url)
         try:
             check_url(value, "the URL")
         except ConfigError as exc:
             return exc.message
         return None
 
-    if key.secret or not key.ask:
+    kind = key.asked_as
+    if kind is KeyKind.SECRET or not key.ask:
         return  # never in the file (SAMLJIT_<NAME> in the environment), or flag-only
+    terminal = ctx.terminal
     default = values.get(key.name) or key.default or ""
-    answer = ctx.terminal.ask(
-        key.help,
-        what=key.name,
-        default=default,
-        validate=url_ok if key.name.endswith("url") else None,
-    )
-    if answer and answer != key.default:
-        values[key.name] = answer
-    elif not answer and key.required:
+    if key.name == "url":
+
+        def ask(question: str, current: str) -> str:
+            return ctx.terminal.ask(question, what=key.name, default=current)
+
+        built = provider.ask_url(ask, default or None)
+        if built is not NotImplemented:
+            if built:
+                check_url(built, "the URL")
+                values["url"] = built
+            elif key.required:
+                raise ConfigError(f"{provider.name} needs {key.name}")
+            return
+    if kind is KeyKind.YES_NO:
+        yes = terminal.confirm(
+            key.prompt, what=key.name, default=default.lower() in TRUE_WORDS, help=key.help
+        )
+        answer = "true" if yes else "false"
+    else:
+        choices = key.choices if kind is KeyKind.CHOICE else ()
+        validate = _one_of(choices) if choices else url_ok if key.name.endswith("url") else None
+        answer = terminal.ask(
+            f"{key.prompt} ({', '.join(choices)})" if choices else key.prompt,
+            what=key.name,
+            default=default,
+            completions=choices,
+            validate=validate,
+            help=key.help,
+        )
+    if answer:
+        if answer != (key.default or "") or values.get(key.name):
+            values[key.name] = answer
+    elif key.required:
         raise ConfigError(f"{provider.name} needs {key.name}")
 
 
@@ -234,7 +284,13 @@ def _validate(
                 hint=_key_hint(provider),
             )
     for key in provider.keys:
-        if key.required and not key.secret and not values.get(key.name) and not key.default:
+        value = values.get(key.name)
+        if key.asked_as is KeyKind.YES_NO and value:
+            values[key.name] = _yes_no(key, value)
+        wrong = key.asked_as is KeyKind.CHOICE and value and _one_of(key.choices)(value)
+        if key.choices and wrong:
+            raise ConfigError(f"{key.flag} takes one of {', '.join(key.choices)}, not {value!r}")
+        if key.required and not key.is_secret and not values.get(key.name) and not key.default:
             raise ConfigError(
                 f"account {name!r} needs a {key.name}",
                 hint=f"pass {key.flag} (or run `samljit configure -a {name}` in a terminal)",
@@ -275,6 +331,16 @@ def _validate(
                 )
 
 
+def _yes_no(key: ProviderKey, value: str) -> str:
+    """A yes/no key's value as the file keeps it: ``true`` or ``false``."""
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return "true"
+    if word in FALSE_WORDS:
+        return "false"
+    raise ConfigError(f"{key.flag} takes true or false (yes or no), not {value!r}")
+
+
 _SAML_PROVIDER = re.compile(r"(?:arn:aws[a-z-]*:iam::\d{12}:)?saml-provider/[\w.@-]+")
 
 
@@ -293,7 +359,7 @@ def _secrets(
     for key_name, value in given.items():
         ctx.redactor.add(value)
         declared = provider.key(key_name)
-        if declared is None or not declared.secret:
+        if declared is None or not declared.is_secret:
             flag = "--" + key_name.replace("_", "-")
             raise ConfigError(
                 f"{flag} is not a setting of provider {provider.name}", hint=_key_hint(provider)
@@ -301,13 +367,13 @@ def _secrets(
     store = PasswordStore(ctx.terminal)
     where = _keyring_account(name, provider, values)
     for key in provider.keys:
-        if not key.secret or key.name in given or ctx.env.get(key.variable):
+        if not key.is_secret or key.name in given or ctx.env.get(key.variable):
             continue
         if store.get(where, secret_entry(name, key.name)):
             continue
-        if asking:
+        if asking and store.not_kept() is None:  # no keyring to keep it: not asked
             answer = ctx.terminal.ask_secret(
-                f"{key.help} (stored in the OS keyring; Enter to skip)",
+                f"{key.prompt} (stored in the OS keyring; Enter to skip)",
                 what=key.name,
                 allow_empty=True,
             )
@@ -354,16 +420,23 @@ def _key_hint(provider: type[Provider]) -> str:
 
 
 def _offer_password(ctx: Context, name: str) -> None:
+    """Ask for the password to keep in the keyring, unless the keyring would keep nothing
+    (turned off, missing, a plain file): then say so instead of asking."""
     account = config.resolve_account(ctx.load_config(), name, path=ctx.config_path, env={})
     username = account.username or ""
-    password = ctx.terminal.ask_secret(
-        f"Password for {username} (stored in the OS keyring; Enter to skip)",
-        what="the password",
-        allow_empty=True,
-    )
+    store = PasswordStore(ctx.terminal)
+    why = store.not_kept()
+    if why is not None:
+        ctx.terminal.warn_once(
+            "keyring",
+            f"the password is not asked for: {why}, so it could not be kept "
+            "(login asks for it; or set SAMLJIT_PASSWORD)",
+        )
+        return
+    password = ask_password(ctx.terminal, username, to_store=True)
     if password:
         ctx.redactor.add(password)
-        if PasswordStore(ctx.terminal).set(account, username, password):
+        if store.set(account, username, password):
             ctx.terminal.info("Password saved in the OS keyring.")
 
 
@@ -375,7 +448,7 @@ def _provider_lookup(name: str) -> ProviderInfo | None:
     keys = {
         (key.saml2aws or key.name): key.name
         for key in provider.keys
-        if key.name not in config.KEY_NAMES and not key.secret
+        if key.name not in config.KEY_NAMES and not key.is_secret
     }
     return ProviderInfo(provider.name, tuple(provider.mfa_options), keys, provider.mfa_setting)
 

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from samljit.cli.commands import Context
 from samljit.common.errors import ConfigError
+from samljit.common.paths import entry_key
 from samljit.config import accounts as config
-from samljit.jit.flow import assertion_key, grant_key
+from samljit.jit.flow import assertion_key
 from samljit.sinks import credfile
 
 
@@ -36,7 +37,7 @@ def run(ctx: Context) -> int:
         dropped = 0
         for grant in grants:
             if grant.account == account.name:
-                dropped += cache.remove_grant(grant_key(account, grant.role_ref or None))
+                dropped += cache.remove_grant(entry_key(account.name, grant.role_ref))
         cache.remove_assertion(assertion_key(account))
         forgot = services.sessions.forget(account, sweep=True)
         services.event("logout", account=account.name, profile=account.aws_profile)

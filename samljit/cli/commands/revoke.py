@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 
-from samljit.aws.arn import Arn
 from samljit.cli.commands import Context
 from samljit.jit.held import resolve_role
 
@@ -53,8 +52,8 @@ def run(ctx: Context) -> int:
     services = ctx.services
     now = services.now()
     before = revoke_time(parse_before(args.before, now))
-    role_arn = resolve_role(account, services, args.role)
-    arn = Arn.parse(role_arn)
+    arn = resolve_role(account, services, args.role)
+    role_arn = str(arn)
     document = revoke_policy(before)
     terminal = ctx.terminal
     if not args.yes:
@@ -83,7 +82,7 @@ def run(ctx: Context) -> int:
         return answer.lower() not in NO
 
     written = put_role_policy(
-        role_arn,
+        arn,
         policy_text(document),
         profile=args.aws_profile,
         credentials_file=str(account.credentials_file),

@@ -17,6 +17,7 @@ from typing import Any, ClassVar
 from samljit.idp.api import (
     API_VERSION,
     AuthenticationError,
+    KeyKind,
     LoginSecrets,
     PasswordNeed,
     Provider,
@@ -33,8 +34,19 @@ class ExampleCorpProvider(Provider):
     mfa_options: ClassVar[tuple[str, ...]] = ("Auto", "TOTP")
     password_need: ClassVar[PasswordNeed] = PasswordNeed.ALWAYS
     keys: ClassVar[tuple[ProviderKey, ...]] = (
-        ProviderKey("url", "ExampleCorp sign-in base URL", required=True),
-        ProviderKey("tenant", "ExampleCorp tenant name", required=True),
+        ProviderKey(
+            "url",
+            "the ExampleCorp sign-in base URL, https://HOST (without /api)",
+            required=True,
+            question="ExampleCorp sign-in URL",
+        ),
+        ProviderKey(
+            "tenant",
+            "the tenant name, as in the ExampleCorp admin console's top-left corner",
+            required=True,
+            question="ExampleCorp tenant",
+            kind=KeyKind.TEXT,
+        ),
     )
 
     def login(self, secrets: LoginSecrets) -> str:
