@@ -137,26 +137,31 @@ def test_configure_asks_for_the_idp_id_and_the_sp_id_and_builds_the_url(cli: Cli
     child.send(IDPID + "\r")
     child.expect("Google SP id .*: ?")
     child.send(SPID + "\r")
-    browser_keys = (
-        "chrome, chromium or msedge",
-        "the browser program",
-        "run the browser without a window",
-        "fill in the username and password",
-        "seconds to wait",
-        "one more ACS URL",  # empty: no target_url (was refused as "not an http(s) URL")
-        "more hosts",
-        "Username",
-    )
-    for question in browser_keys:  # each keeps Google's default
-        child.expect(question + ".*: ?")
-        if question != "Username":
-            child.send("\r")
+    child.expect("Username.*: ?")
     child.send(EMAIL + "\r")
-    for question in ("MFA", "AWS profile to write", "Default role"):
-        child.expect(question + ".*: ?")
-        child.send("\r")
-    child.expect("Password for .*Enter to skip.*:")
-    child.send("\r")
+    # then the common questions and the Browser keys, each keeping Google's default; an empty
+    # `target_url` is taken (it was refused as "not an http(s) URL" and asked forever)
+    questions = [
+        "MFA",
+        "AWS profile to write",
+        "Default role",
+        "Browser program",
+        "Browser",
+        "Run the browser without a window",
+        "Fill in the username and password",
+        "Seconds to wait",
+        "One more ACS URL",
+        "More hosts",
+        "Password for .*Enter to skip",
+    ]
+    asked = []
+    while (not asked or asked[-1] != questions[-1]) and len(asked) < len(questions):
+        question = questions[child.expect([q + ".*: ?" for q in questions])]
+        if asked and question == asked[-1]:
+            continue  # the prompt drawn again with its answer
+        asked.append(question)
+        child.send("chrome\r" if question == "Browser" else "\r")
+    assert {"Browser", "One more ACS URL", "More hosts"} <= set(asked), asked
     transcript = finish(child)
     assert child.exitstatus == 0, transcript
     parser = configparser.ConfigParser(interpolation=None)
@@ -166,4 +171,4 @@ def test_configure_asks_for_the_idp_id_and_the_sp_id_and_builds_the_url(cli: Cli
     assert section["url"] == (
         f"https://accounts.google.com/o/saml2/initsso?idpid={IDPID}&spid={SPID}&forceauthn=false"
     )
-    assert "browser_type" not in section  # Google's default: Chrome first
+    assert section.get("browser_type", "chrome") == "chrome"  # Google's default: Chrome first
