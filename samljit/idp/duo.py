@@ -183,8 +183,13 @@ class DuoFactor(Factor[str]):
     def fields(self, code: str | None) -> dict[str, str]:
         return {"device": self.device.index if self.device else "null"}
 
+    #: What is said once the factor is started (a push, a call); ``{device}`` is the phone.
+    announcement: ClassVar[str] = ""
+
     def announce(self) -> None:
-        """Say what was started (a push, a call)."""
+        if self.announcement:
+            device = self.device.label if self.device else "your phone"
+            self.prompt.terminal.info(self.announcement.format(device=device))
 
     def verify(self, code: str | None) -> str:
         fields = self.fields(code)
@@ -200,12 +205,9 @@ class DuoPush(DuoFactor):
     offered: ClassVar[str] = "Duo Push"
     wire: ClassVar[str] = "Duo Push"
     waiting: ClassVar[str] = "Waiting for the Duo Push to be approved…"
-
-    def announce(self) -> None:
-        self.prompt.terminal.info(
-            f"Duo: pushed a login request to {self.device.label if self.device else 'your phone'}"
-            ": approve it in Duo Mobile."
-        )
+    announcement: ClassVar[str] = (
+        "Duo: pushed a login request to {device}: approve it in Duo Mobile."
+    )
 
 
 class DuoCall(DuoFactor):
@@ -213,12 +215,7 @@ class DuoCall(DuoFactor):
     offered: ClassVar[str] = "Phone Call"
     wire: ClassVar[str] = "Phone Call"
     waiting: ClassVar[str] = "Waiting for the Duo call to be answered…"
-
-    def announce(self) -> None:
-        self.prompt.terminal.info(
-            f"Duo: calling {self.device.label if self.device else 'your phone'}: answer it and "
-            "press a key."
-        )
+    announcement: ClassVar[str] = "Duo: calling {device}: answer it and press a key."
 
 
 class DuoPasscode(DuoFactor):
