@@ -250,32 +250,13 @@ class DialogTerminal(Terminal):
         self._atexit = False
 
     # -- questions ------------------------------------------------------------------------
-    def ask(
-        self,
-        question: str,
-        *,
-        what: str,
-        default: str | None = None,
-        hint: str | None = None,
-        completions: Sequence[str] = (),
-        validate: Callable[[str], str | None] | None = None,
-        help: str | None = None,
-    ) -> str:
-        self.require(what, hint)
-        suffix = f" [{default}]" if default else ""
-        problem: str | None = None
-        while True:
-            text = f"{problem}\n{question}{suffix}" if problem else f"{question}{suffix}"
-            answer = self._answer(self.program.entry(self._shown(text))).strip()
-            if answer == "?" and help:
-                problem = help
-                continue
-            if not answer and default is not None:
-                answer = default
-            problem = validate(answer) if validate else None
-            if problem is None:
-                return answer
-            self._write(f"  {problem}")
+    def _read_answer(self, question: str, completions: Sequence[str], note: str | None) -> str:
+        """One asking, in the dialog: a help or problem ``note`` stands above the question."""
+        text = f"{note}\n{question}" if note else question
+        return self._answer(self.program.entry(self._shown(text)))
+
+    def _show_help(self, help: str) -> str | None:
+        return help  # shown in the next dialog, above the question
 
     def ask_secret(
         self, question: str, *, what: str, hint: str | None = None, allow_empty: bool = False

@@ -167,19 +167,30 @@ class Terminal:
         """Ask for a line of text; ``validate`` returns an error text or ``None``. With
         ``help``, the answer ``?`` shows it and asks again."""
         self.require(what, hint)
-        suffix = f" [{default}]" if default else ""
-        completer = _SubstringCompleter(completions) if completions else None
+        asked = f"{question} [{default}]" if default else question
+        note: str | None = None  # the help or the last answer's problem, for the next asking
         while True:
-            answer = self._prompt(f"{question}{suffix}: ", completer=completer).strip()
+            answer = self._read_answer(asked, completions, note).strip()
+            note = None
             if answer == "?" and help:
-                self._write(f"  {help}")
+                note = self._show_help(help)
                 continue
             if not answer and default is not None:
                 answer = default
-            problem = validate(answer) if validate else None
-            if problem is None:
+            note = validate(answer) if validate else None
+            if note is None:
                 return answer
-            self._write(f"  {problem}")
+            self._write(f"  {note}")
+
+    def _read_answer(self, question: str, completions: Sequence[str], note: str | None) -> str:
+        """One asking of :meth:`ask`'s question (``note`` is already on the terminal)."""
+        completer = _SubstringCompleter(completions) if completions else None
+        return self._prompt(f"{question}: ", completer=completer)
+
+    def _show_help(self, help: str) -> str | None:
+        """Show a question's help; what is returned goes with the next asking."""
+        self._write(f"  {help}")
+        return None
 
     def confirm(
         self,
