@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import ClassVar, Generic, TypeVar
 
 from samljit.common.errors import AuthenticationError, ConfigError
 from samljit.common.terminal import Terminal
+from samljit.common.text import parse_rfc3339
 
 T = TypeVar("T")
 
@@ -109,12 +110,7 @@ def ask_code(
 def seconds_until(expires_at: object, now: datetime, fallback: float) -> float:
     """Seconds from ``now`` until an IdP's ``expiresAt`` (ISO 8601, ``Z`` allowed; a naive
     time is UTC), never negative; ``fallback`` when the IdP gave none or an unreadable one."""
-    if not isinstance(expires_at, str) or not expires_at:
+    moment = parse_rfc3339(expires_at) if isinstance(expires_at, str) else None
+    if moment is None:
         return fallback
-    try:
-        moment = datetime.fromisoformat(expires_at.replace("Z", "+00:00"))
-    except ValueError:
-        return fallback
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
     return max(0.0, (moment - now).total_seconds())

@@ -79,6 +79,7 @@ from urllib.parse import urlsplit
 from samljit.common import fsutil
 from samljit.common.paths import entry_key
 from samljit.common.platform import current
+from samljit.common.text import parse_rfc3339, rfc3339
 
 if TYPE_CHECKING:
     from samljit.common.terminal import Terminal
@@ -162,17 +163,11 @@ def _latest_expiry(cookies: Sequence[Mapping[str, Any]]) -> datetime | None:
 
 
 def _parse_time(value: object) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
+    return parse_rfc3339(value) if isinstance(value, str) else None
 
 
 def _stamp(moment: datetime | None) -> str | None:
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
+    return rfc3339(moment) if moment else None
 
 
 def default_keyring() -> Any:

@@ -125,13 +125,10 @@ def read_profile(path: Path, profile: str) -> dict[str, str] | None:
     """
     real = _real_path(path)
     shown = _shown(path, real)
-    text, _ = _read(real, shown)
-    if text is None:
+    found = _read_section(real, shown, profile, editing=False)
+    if found is None:
         return None
-    document = _scan(text, shown)
-    section = _find_section(document, profile, shown, editing=False)
-    if section is None:
-        return None
+    text, document, section = found
     # A section reads the same on its own: a header resets configparser's state.
     start, end = document.line(section.header).start, document.line(section.last).end
     parser = _parse(text[start:end], shown)
@@ -148,13 +145,10 @@ def remove_profile(path: Path, profile: str) -> bool:
     if not real.parent.is_dir():
         return False
     with _locked(real, shown):
-        old, _ = _read(real, shown)
-        if old is None:
+        found = _read_section(real, shown, profile, editing=True)
+        if found is None:
             return False
-        document = _scan(old, shown)
-        section = _find_section(document, profile, shown, editing=True)
-        if section is None:
-            return False
+        _, document, section = found
         edit = document.remove(section)
         verify_edit(document, edit, section, profile, None, shown)
         _atomic_write(real, edit.text.encode("utf-8"), shown)
@@ -244,6 +238,19 @@ def _scan(text: str, shown: str) -> inifile.Document:
         raise _bad_line(
             shown, exc.number, exc.content, before_sections=exc.before_sections
         ) from None
+
+
+def _read_section(
+    real: Path, shown: str, profile: str, *, editing: bool
+) -> tuple[str, inifile.Document, inifile.Section] | None:
+    """The file's text, its scan and its ``[profile]`` section; ``None`` when the file or the
+    section is missing."""
+    text, _ = _read(real, shown)
+    if text is None:
+        return None
+    document = _scan(text, shown)
+    section = _find_section(document, profile, shown, editing=editing)
+    return None if section is None else (text, document, section)
 
 
 def _find_section(
