@@ -127,22 +127,21 @@ def login_options(parser: argparse.ArgumentParser, *, full: bool) -> None:
 
 
 def seconds(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number of seconds: {text!r}") from None
-    if not 900 <= value <= 43200:
-        raise argparse.ArgumentTypeError("must be between 900 and 43200 seconds")
-    return value
+    return _whole_number(text, 900, 43200, what="a whole number of seconds", unit=" seconds")
 
 
 def port(text: str) -> int:
+    return _whole_number(text, 0, 65535, what="a port number")
+
+
+def _whole_number(text: str, low: int, high: int, *, what: str, unit: str = "") -> int:
+    """An option's value as a whole number from ``low`` to ``high`` (argparse's ``type``)."""
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError("must be between 0 and 65535")
+        raise argparse.ArgumentTypeError(f"not {what}: {text!r}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"must be between {low} and {high}{unit}")
     return value
 
 

@@ -19,7 +19,7 @@ from samljit.common.services import Services
 from samljit.common.terminal import Terminal
 from samljit.common.text import printable
 from samljit.config import accounts as config
-from samljit.jit import answers
+from samljit.jit import answers, flow
 from samljit.jit.flow import Grant, assertion_for
 from samljit.sinks.env import credential_updates
 
@@ -222,6 +222,30 @@ class Context:
 
     def mfa_token(self) -> str | None:
         return getattr(self.args, "mfa_token", None) or self.env.get("SAMLJIT_MFA_TOKEN") or None
+
+    def login(
+        self,
+        account: config.Account,
+        *,
+        force: bool = False,
+        write: bool = True,
+        use_cache: bool = True,
+        read_profile: bool | None = None,
+        reason: str | None = None,
+    ) -> Grant:
+        """Credentials for the account's role (:func:`samljit.jit.flow.login`), logging in
+        with this run's one-time MFA code when one was given."""
+        return flow.login(  # not ``login``: the name of the login command's module here
+            account,
+            self.services,
+            role_ref=account.role_arn,
+            mfa_token=self.mfa_token(),
+            force=force,
+            write=write,
+            use_cache=use_cache,
+            read_profile=read_profile,
+            reason=reason,
+        )
 
     def out(self, line: str) -> None:
         """A result line on stdout (control characters escaped; tab and line feed kept)."""

@@ -19,7 +19,6 @@ from samljit.cli.commands import Context
 from samljit.common.platform import current
 from samljit.common.text import rfc3339
 from samljit.config.accounts import Overrides
-from samljit.jit.flow import login
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,9 +37,7 @@ def run(ctx: Context) -> int:
     args = ctx.args
     account = ctx.account(Overrides(role=args.role, profile=args.profile))
     services = ctx.services
-    grant = login(
-        account, services, role_ref=account.role_arn, mfa_token=ctx.mfa_token(), write=False
-    )
+    grant = ctx.login(account, write=False)
     http = services.http_for(account)
     try:
         url = console_url(

@@ -14,7 +14,6 @@ from samljit.cli.args import mfa_options, reason_option, role_option
 from samljit.cli.commands import Context
 from samljit.common.text import rfc3339
 from samljit.config.accounts import Overrides
-from samljit.jit.flow import login
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -28,15 +27,7 @@ def run(ctx: Context) -> int:
     args = ctx.args
     account = ctx.account(Overrides(role=args.role))
     reason = ctx.reason()
-    grant = login(
-        account,
-        ctx.services,
-        role_ref=account.role_arn,
-        mfa_token=ctx.mfa_token(),
-        write=False,
-        use_cache=not args.no_cache,
-        reason=reason,
-    )
+    grant = ctx.login(account, write=False, use_cache=not args.no_cache, reason=reason)
     c = grant.credentials
     line = json.dumps(
         {

@@ -19,7 +19,6 @@ import json
 from samljit.cli.args import mfa_options, reason_option, role_option
 from samljit.cli.commands import Context
 from samljit.config.accounts import Overrides
-from samljit.jit.flow import login
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,14 +47,8 @@ def run(ctx: Context) -> int:
     version = api_version(ctx.env)  # before any login: a version we cannot answer ends here
     account = ctx.account(Overrides(role=args.role))
     services = ctx.services
-    grant = login(  # the credential-process path: cache first, one login at a time
-        account,
-        services,
-        role_ref=account.role_arn,
-        mfa_token=ctx.mfa_token(),
-        write=False,
-        reason=ctx.reason(),
-    )
+    # the credential-process path: cache first, one login at a time
+    grant = ctx.login(account, write=False, reason=ctx.reason())
     url, notes = presigned_url(
         grant.credentials,
         cluster=cluster,

@@ -11,7 +11,6 @@ from samljit.cli.commands import Context
 from samljit.common.errors import UsageError
 from samljit.common.platform import current
 from samljit.config.accounts import Overrides
-from samljit.jit.flow import login
 from samljit.sinks.env import REMOVED
 
 
@@ -51,19 +50,11 @@ def run(ctx: Context) -> int:
         from samljit.cli.commands.serve import exec_served
 
         return exec_served(ctx, account, argv, ctx.reason())
-    services = ctx.services
     write = account.write_credentials and not args.no_write
     reason = ctx.reason()
     if write:
         ctx.warn_shadowing(account, [account.aws_profile])
-    grant = login(
-        account,
-        services,
-        role_ref=account.role_arn,
-        mfa_token=ctx.mfa_token(),
-        write=write,
-        reason=reason,
-    )
+    grant = ctx.login(account, write=write, reason=reason)
     updates = ctx.credential_env(account, grant)
     if reason is not None:
         updates["SAMLJIT_REASON"] = reason  # the child knows why it runs (and may log it)

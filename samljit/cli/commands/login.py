@@ -7,7 +7,7 @@ import argparse
 from samljit.cli.args import login_options, reason_option
 from samljit.cli.commands import Context, describe_grant, expiry_text
 from samljit.config.accounts import Overrides
-from samljit.jit.flow import login, login_all_roles
+from samljit.jit.flow import login_all_roles
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,14 +44,7 @@ def run(ctx: Context) -> int:
         ctx.terminal.info(f"Wrote {len(grants)} profiles.")
         return 0
     ctx.warn_shadowing(account, [account.aws_profile])
-    grant = login(
-        account,
-        services,
-        role_ref=account.role_arn,
-        mfa_token=ctx.mfa_token(),
-        force=args.force,
-        reason=reason,
-    )
+    grant = ctx.login(account, force=args.force, reason=reason)
     now = services.now()
     ctx.terminal.success(describe_grant(grant, account, now))
     if not args.force:

@@ -8,7 +8,6 @@ from samljit.cli.args import login_options
 from samljit.cli.commands import Context
 from samljit.common.errors import UsageError
 from samljit.config.accounts import Overrides
-from samljit.jit.flow import login
 from samljit.sinks.env import REMOVED
 from samljit.sinks.shells import SHELLS, default_shell, render
 
@@ -21,14 +20,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(ctx: Context) -> int:
     args = ctx.args
     account = ctx.account(Overrides(role=args.role, profile=args.profile))
-    grant = login(  # like exec: valid credentials in the profile answer (and their role)
-        account,
-        ctx.services,
-        role_ref=account.role_arn,
-        mfa_token=ctx.mfa_token(),
-        write=False,
-        read_profile=True,
-    )
+    # like exec: valid credentials in the profile answer (and their role)
+    grant = ctx.login(account, write=False, read_profile=True)
     full = ctx.credential_env(account, grant)
     shell = args.shell or default_shell(ctx.env)
     removed = tuple(name for name in REMOVED if name.startswith("AWS_"))
