@@ -199,13 +199,24 @@ class JumpCloudProvider(Provider):
         return factors
 
 
-class _Totp(Factor[None]):
-    kind: ClassVar[str] = "TOTP"
-    takes_code: ClassVar[bool] = True
+class _Factor(Factor[None]):
+    """A JumpCloud factor: the provider and the login it completes."""
+
+    #: What the factor is, shown after its kind when samljit lists the factors.
+    what: ClassVar[str] = ""
 
     def __init__(self, provider: JumpCloudProvider, state: _Login) -> None:
         self.provider = provider
         self.state = state
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind} ({self.what})" if self.what else self.kind
+
+
+class _Totp(_Factor):
+    kind: ClassVar[str] = "TOTP"
+    takes_code: ClassVar[bool] = True
 
     def verify(self, code: str | None) -> None:
         otp = ask_code(self.provider.terminal, code, what="JumpCloud TOTP code")
@@ -216,16 +227,9 @@ class _Totp(Factor[None]):
             raise AuthenticationError("JumpCloud asked for MFA again after the TOTP code")
 
 
-class _Push(Factor[None]):
+class _Push(_Factor):
     kind: ClassVar[str] = "PUSH"
-
-    def __init__(self, provider: JumpCloudProvider, state: _Login) -> None:
-        self.provider = provider
-        self.state = state
-
-    @property
-    def label(self) -> str:
-        return "PUSH (JumpCloud Protect)"
+    what: ClassVar[str] = "JumpCloud Protect"
 
     def verify(self, code: str | None) -> None:
         call = self.provider.call
@@ -279,18 +283,11 @@ class _Push(Factor[None]):
             raise AuthenticationError("JumpCloud asked for MFA again after the push")
 
 
-class _WebAuthn(Factor[None]):
+class _WebAuthn(_Factor):
     """A security key (protocol section 3): JumpCloud's challenge, the key's assertion."""
 
     kind: ClassVar[str] = "WEBAUTHN"
-
-    def __init__(self, provider: JumpCloudProvider, state: _Login) -> None:
-        self.provider = provider
-        self.state = state
-
-    @property
-    def label(self) -> str:
-        return "WEBAUTHN (security key)"
+    what: ClassVar[str] = "security key"
 
     def verify(self, code: str | None) -> None:
         provider, state = self.provider, self.state
@@ -336,21 +333,14 @@ class _WebAuthn(Factor[None]):
             raise AuthenticationError("JumpCloud asked for MFA again after the security key")
 
 
-class _Duo(Factor[None]):
+class _Duo(_Factor):
     """Duo: JumpCloud sends the browser to Duo's Universal Prompt (``GET
     {api}/userconsole/auth/duo`` redirects there), which samljit's Duo driver completes; Duo
     sends it back to JumpCloud's callback, which logs the console in."""
 
     kind: ClassVar[str] = "DUO"
+    what: ClassVar[str] = "Duo Universal Prompt"
     takes_code: ClassVar[bool] = True  # a Duo passcode
-
-    def __init__(self, provider: JumpCloudProvider, state: _Login) -> None:
-        self.provider = provider
-        self.state = state
-
-    @property
-    def label(self) -> str:
-        return "DUO (Duo Universal Prompt)"
 
     def verify(self, code: str | None) -> None:
         provider, http = self.provider, self.provider.http

@@ -223,28 +223,11 @@ class Context:
     def mfa_token(self) -> str | None:
         return getattr(self.args, "mfa_token", None) or self.env.get("SAMLJIT_MFA_TOKEN") or None
 
-    def login(
-        self,
-        account: config.Account,
-        *,
-        force: bool = False,
-        write: bool = True,
-        use_cache: bool = True,
-        read_profile: bool | None = None,
-        reason: str | None = None,
-    ) -> Grant:
-        """Credentials for the account's role (:func:`samljit.jit.flow.login`), logging in
-        with this run's one-time MFA code when one was given."""
+    def login(self, account: config.Account, **options: Any) -> Grant:
+        """Credentials for the account's role: :func:`samljit.jit.flow.login` with this run's
+        one-time MFA code, and its other ``options`` (``force``, ``write``, ``reason``…)."""
         return flow.login(  # not ``login``: the name of the login command's module here
-            account,
-            self.services,
-            role_ref=account.role_arn,
-            mfa_token=self.mfa_token(),
-            force=force,
-            write=write,
-            use_cache=use_cache,
-            read_profile=read_profile,
-            reason=reason,
+            account, self.services, role_ref=account.role_arn, mfa_token=self.mfa_token(), **options
         )
 
     def out(self, line: str) -> None:

@@ -90,9 +90,17 @@ class Platform:
 
     # -- where things live ---------------------------------------------------------------
     def cache_dir(self, env: Mapping[str, str]) -> str:
-        raise NotImplementedError
+        """samljit's cache: under ``XDG_CACHE_HOME`` when set, else the platform's place."""
+        return _xdg_dir(env, "XDG_CACHE_HOME") or self.own_cache_dir(env)
 
     def state_dir(self, env: Mapping[str, str]) -> str:
+        """samljit's state: under ``XDG_STATE_HOME`` when set, else the platform's place."""
+        return _xdg_dir(env, "XDG_STATE_HOME") or self.own_state_dir(env)
+
+    def own_cache_dir(self, env: Mapping[str, str]) -> str:
+        raise NotImplementedError
+
+    def own_state_dir(self, env: Mapping[str, str]) -> str:
         raise NotImplementedError
 
     # -- the user ------------------------------------------------------------------------
@@ -167,3 +175,9 @@ def current() -> Platform:
     if not _CURRENT:
         _CURRENT.append(for_name(sys.platform))
     return _CURRENT[0]
+
+
+def _xdg_dir(env: Mapping[str, str], variable: str) -> str | None:
+    """samljit's folder under the XDG base directory ``variable`` names, when it is set."""
+    base = env.get(variable)
+    return os.path.join(base, "samljit") if base else None

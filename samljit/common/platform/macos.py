@@ -29,16 +29,10 @@ class MacOS(Posix):
     #: The system's Applications folder (the user's ``~/Applications`` is looked at after it).
     applications = "/Applications"
 
-    def cache_dir(self, env: Mapping[str, str]) -> str:
-        base = env.get("XDG_CACHE_HOME")
-        if base:
-            return os.path.join(base, "samljit")
+    def own_cache_dir(self, env: Mapping[str, str]) -> str:
         return os.path.join(home(env), "Library", "Caches", "samljit")
 
-    def state_dir(self, env: Mapping[str, str]) -> str:
-        base = env.get("XDG_STATE_HOME")
-        if base:
-            return os.path.join(base, "samljit")
+    def own_state_dir(self, env: Mapping[str, str]) -> str:
         wanted = os.path.join(home(env), "Library", "Application Support", "samljit")
         # Earlier samljit kept its state where Linux does: keep using it when it is there.
         legacy = os.path.join(home(env), ".local", "state", "samljit")

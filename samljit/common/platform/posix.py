@@ -68,16 +68,10 @@ class Posix(Platform):
         if stat.S_IMODE(info.st_mode) & 0o077:
             os.chmod(path, 0o700)
 
-    def cache_dir(self, env: Mapping[str, str]) -> str:
-        base = env.get("XDG_CACHE_HOME")
-        if base:
-            return os.path.join(base, "samljit")
+    def own_cache_dir(self, env: Mapping[str, str]) -> str:
         return os.path.join(home(env), ".cache", "samljit")
 
-    def state_dir(self, env: Mapping[str, str]) -> str:
-        base = env.get("XDG_STATE_HOME")
-        if base:
-            return os.path.join(base, "samljit")
+    def own_state_dir(self, env: Mapping[str, str]) -> str:
         return os.path.join(home(env), ".local", "state", "samljit")
 
     def console(self) -> tuple[IO[str], IO[str]] | None:

@@ -111,16 +111,10 @@ class Windows(Platform):
     def make_private_dir(self, path: str) -> None:
         """Nothing to tighten: the directory inherits the ACL of the user's profile."""
 
-    def cache_dir(self, env: Mapping[str, str]) -> str:
-        base = env.get("XDG_CACHE_HOME")
-        if base:
-            return os.path.join(base, "samljit")
+    def own_cache_dir(self, env: Mapping[str, str]) -> str:
         return os.path.join(_local_app_data(env), "samljit", "Cache")
 
-    def state_dir(self, env: Mapping[str, str]) -> str:
-        base = env.get("XDG_STATE_HOME")
-        if base:
-            return os.path.join(base, "samljit")
+    def own_state_dir(self, env: Mapping[str, str]) -> str:
         return os.path.join(_local_app_data(env), "samljit", "State")
 
     def console(self) -> tuple[IO[str], IO[str]] | None:
