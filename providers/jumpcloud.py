@@ -213,6 +213,14 @@ class _Factor(Factor[None]):
     def label(self) -> str:
         return f"{self.kind} ({self.what})" if self.what else self.kind
 
+    def finish(
+        self, path: str, body: dict[str, Any], step: str, *, after: str, **options: Any
+    ) -> None:
+        """The call that completes the factor (``options``: :meth:`JumpCloudProvider.call`'s);
+        JumpCloud asking for MFA again then is an error, ``after`` says after what."""
+        if self.provider.call(self.state, "POST", path, body, step, **options) is None:
+            raise AuthenticationError(f"JumpCloud asked for MFA again after {after}")
+
 
 class _Totp(_Factor):
     kind: ClassVar[str] = "TOTP"
@@ -222,9 +230,7 @@ class _Totp(_Factor):
         otp = ask_code(self.provider.terminal, code, what="JumpCloud TOTP code")
         self.provider.redactor.add(otp)
         body = {**self.state.body, "otp": otp}
-        answer = self.provider.call(self.state, "POST", "/userconsole/auth", body, "JumpCloud TOTP")
-        if answer is None:
-            raise AuthenticationError("JumpCloud asked for MFA again after the TOTP code")
+        self.finish("/userconsole/auth", body, "JumpCloud TOTP", after="the TOTP code")
 
 
 class _Push(_Factor):
@@ -278,9 +284,7 @@ class _Push(_Factor):
             waiting="Waiting for approval…",
             expired=expired,
         )
-        answer = call(self.state, "POST", f"{path}/login", {}, "JumpCloud push login")
-        if answer is None:
-            raise AuthenticationError("JumpCloud asked for MFA again after the push")
+        self.finish(f"{path}/login", {}, "JumpCloud push login", after="the push")
 
 
 class _WebAuthn(_Factor):
@@ -320,17 +324,14 @@ class _WebAuthn(_Factor):
             },
             "token": token,
         }
-        answer = provider.call(
-            state,
-            "POST",
+        self.finish(
             "/userconsole/auth/webauthn",
             body,
             "JumpCloud WebAuthn",
+            after="the security key",
             refused_hint="use the security key enrolled for this user, or log in with "
             "`samljit login --browser`",
         )
-        if answer is None:
-            raise AuthenticationError("JumpCloud asked for MFA again after the security key")
 
 
 class _Duo(_Factor):

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
 from samljit.idp.api import (
-    ACCEPT_HTML,
     ACCEPT_JSON,
     AssertionFormatError,
     AuthenticationError,
@@ -137,12 +136,7 @@ class EntraPages(Provider):
                     f"SAMLResponse (last URL {shown_url(url)})",
                     hint="Entra ID seems to loop; run with --debug to see each step",
                 )
-            headers = {"Accept": ACCEPT_HTML}
-            if body is not None:
-                headers["Content-Type"] = "application/x-www-form-urlencoded"
-            response = self.http.request(
-                method, url, step=step, data=body, headers=headers, allow_redirects=False
-            )
+            response = self.http.walk_request(method, url, body, step=step)
             self.http.raise_for_service_trouble(response, step=step)
             hop = self.http.hop(url, response, method, body, step=step)  # the client's rules
             if hop is not None:

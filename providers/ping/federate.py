@@ -11,7 +11,7 @@ sign-on page that is all script (PingOne's own).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
@@ -101,21 +101,12 @@ class PingWalk(FormLogin):
         return super().advance(page)
 
     # -- the form engine's steps, with Ping's additions ------------------------------------
-    def submit(
-        self,
-        page: Page,
-        form: Form,
-        values: dict[str, str],
-        step: str,
-        *,
-        extra: Sequence[tuple[str, str]] = (),
-        timeout: tuple[float, float] | None = None,
-    ) -> Page:
-        if form.has("pf.ok") and form.has("pf.adapterId"):
-            values = {**values, "pf.ok": "clicked"}  # what the page's postOk() does
+    def before_submit(self, form: Form, values: dict[str, str]) -> dict[str, str]:
         for name in ("ppm_request", "SAMLRequest", "RelayState"):
             self.redactor.add(*(f.value for f in form.fields if f.name == name))
-        return super().submit(page, form, values, step, extra=extra, timeout=timeout)
+        if form.has("pf.ok") and form.has("pf.adapterId"):
+            return {**values, "pf.ok": "clicked"}  # what the page's postOk() does
+        return values
 
     def fetch(self, method: str, url: str, body: str | None, step: str, **kw: Any) -> Page:
         parts = urlsplit(url)

@@ -249,6 +249,29 @@ class HttpClient:
             return "GET", target, None
         return method, target, body
 
+    def walk_request(
+        self,
+        method: str,
+        url: str,
+        body: Any,
+        *,
+        step: str,
+        accept: str = ACCEPT_HTML,
+        referer: str | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """One request of a sign-in that follows each redirect itself (:meth:`hop`), as a
+        browser sends it: ``Accept``, the ``Referer`` when given, and ``body`` (when not
+        ``None``) form-encoded."""
+        headers = {"Accept": accept}
+        if referer:
+            headers["Referer"] = referer
+        if body is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        return self.request(
+            method, url, step=step, data=body, headers=headers, allow_redirects=False, **kwargs
+        )
+
     def request(self, method: str, url: str, *, step: str, **kwargs: Any) -> requests.Response:
         """Send one request and follow its redirects (unless ``allow_redirects=False``) under
         :func:`check_redirect`. ``step`` names it in errors and logs ("JumpCloud password").

@@ -542,12 +542,7 @@ class DuoPrompt:
     def _send(
         self, method: str, url: str, step: str, *, data: Any = None, accept: str = ACCEPT_JSON
     ) -> requests.Response:
-        headers = {"Accept": accept}
-        if data is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        response = self.http.request(
-            method, url, step=step, data=data, headers=headers, allow_redirects=False
-        )
+        response = self.http.walk_request(method, url, data, step=step, accept=accept)
         self.http.raise_for_service_trouble(response, step=step)
         self._note_cookies(response)
         return response

@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode, urlsplit
 
 from samljit.common.errors import (
@@ -32,7 +32,6 @@ from samljit.common.errors import (
     IdpServiceError,
 )
 from samljit.common.http import (
-    ACCEPT_HTML,
     DEFAULT_TIMEOUT,
     RETRY_STATUSES,
     HttpClient,
@@ -478,6 +477,11 @@ class FormLogin:
                     return button
         return buttons[0] if buttons else None
 
+    def before_submit(self, form: Form, values: dict[str, str]) -> dict[str, str]:
+        """The values :meth:`submit` sends for ``form`` besides its own: ``values`` here; an
+        IdP's walk adds what the page's script would set, or redacts what the form carries."""
+        return values
+
     def submit(
         self,
         page: Page,
@@ -488,6 +492,7 @@ class FormLogin:
         extra: Sequence[tuple[str, str]] = (),
         timeout: tuple[float, float] | None = None,
     ) -> Page:
+        values = self.before_submit(form, values)
         pairs = form.submission(values, submitter=self.submitter(form), extra=extra)
         self.progress.last_submitted = step
         action = self.flavor.form_action(form, page)
@@ -549,15 +554,8 @@ class FormLogin:
                 f"SAMLResponse (last URL {shown_url(url)})",
                 hint="the IdP seems to loop; check url, or run with --debug to see each step",
             )
-        headers = {"Accept": ACCEPT_HTML}
-        if referer:
-            headers["Referer"] = referer
-        if body is not None:
-            headers["Content-Type"] = "application/x-www-form-urlencoded"
-        options = {} if timeout is None else {"timeout": timeout}
-        return self.http.request(
-            method, url, step=step, data=body, headers=headers, allow_redirects=False, **options
-        )
+        options: dict[str, Any] = {} if timeout is None else {"timeout": timeout}
+        return self.http.walk_request(method, url, body, step=step, referer=referer, **options)
 
     def _page(self, response: requests.Response, url: str, step: str) -> Page:
         content_type = response.headers.get("Content-Type", "")
