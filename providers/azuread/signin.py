@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from dataclasses import replace
+from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from samljit.idp.api import (
@@ -112,17 +113,7 @@ class EntraSignIn(EntraPages):
 
     def _credential_type(self, state: _State, page: EstsPage, url: str, username: str) -> str:
         """Home realm discovery: the federated IdP's URL for this user, or ``""``."""
-        cfg = page.config or {}
-        body = {
-            "username": username,
-            "isOtherIdpSupported": True,
-            "checkPhones": False,
-            "isRemoteNGCSupported": False,
-            "isCookieBannerShown": False,
-            "isFidoSupported": False,
-            "originalRequest": _str(cfg, "sCtx"),
-            "flowToken": state.flow_token,
-        }
+        body = credential_type_body(username, _str(page.config or {}, "sCtx"), state.flow_token)
         answer = self.call(page, url, body, step="Entra ID user lookup")
         token = answer.get("FlowToken")
         if isinstance(token, str) and token:
@@ -177,3 +168,18 @@ class EntraSignIn(EntraPages):
             "canary": _str(cfg, "canary"),
         }
         return self.post_form(state, _str(cfg, "urlPost"), fields, step="Entra ID stay signed in")
+
+
+def credential_type_body(username: str, context: str, flow_token: str) -> dict[str, Any]:
+    """The GetCredentialType request (home realm discovery) a browser sends for ``username``
+    from the sign-in page whose ``sCtx`` is ``context``."""
+    return {
+        "username": username,
+        "isOtherIdpSupported": True,
+        "checkPhones": False,
+        "isRemoteNGCSupported": False,
+        "isCookieBannerShown": False,
+        "isFidoSupported": False,
+        "originalRequest": context,
+        "flowToken": flow_token,
+    }

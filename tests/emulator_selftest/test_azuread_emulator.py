@@ -20,6 +20,7 @@ import requests
 from lxml import etree
 from signxml.verifier import XMLVerifier
 
+from providers.azuread.signin import credential_type_body
 from samljit.tools.sandbox.response import ROLE_ATTRIBUTE, RoleGrant
 from tests.emulator_selftest import CERT, SAML, SECRET, EmulatorClock
 from tests.emulators.azuread import (
@@ -194,16 +195,7 @@ class Browser:
         return self.get(self.emu.start_url(app_id))
 
     def credential_type(self, username: str) -> dict[str, Any]:
-        body = {
-            "username": username,
-            "isOtherIdpSupported": True,
-            "checkPhones": False,
-            "isRemoteNGCSupported": False,
-            "isCookieBannerShown": False,
-            "isFidoSupported": False,
-            "originalRequest": self.cfg["sCtx"],
-            "flowToken": self.flow_token,
-        }
+        body = credential_type_body(username, self.cfg["sCtx"], self.flow_token)
         reply = self.http.post(
             self.cfg["urlGetCredentialType"], json=body, headers=self.headers(), timeout=5
         )

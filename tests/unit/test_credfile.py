@@ -62,7 +62,8 @@ def _leftovers(directory: Path) -> set[str]:
 # ------------------------------------------------------------------------------------------
 # Byte-for-byte preservation outside the section
 
-GOLDEN_BEFORE = (
+#: The bytes around ``[production]``, which replacing that section must keep as they are.
+GOLDEN_HEAD = (
     "# ~/.aws/credentials — édité à la main ✓\n"
     "; semicolon comment\n"
     "\n"
@@ -70,36 +71,25 @@ GOLDEN_BEFORE = (
     "aws_access_key_id=AKIADEFAULT\n"
     "aws_secret_access_key   :   s3cr3t/+=   \n"
     "\n"
-    "[production]   \n"
+)
+GOLDEN_TAIL = (
+    "\n"
+    "# comment block about staging\n"
+    "; still about staging\n"
+    "[staging]\n"
+    "\taws_access_key_id\t=\ttabbed\n"
+    "région = ünïcødé 🚀\n"
+    "last = no final newline"
+)
+GOLDEN_BEFORE = (
+    GOLDEN_HEAD + "[production]   \n"
     "# stale note inside production\n"
     "aws_access_key_id = OLDKEY\n"
     "\n"
     "aws_session_token = OLDTOKEN\n"
-    "    still part of the old token\n"
-    "\n"
-    "# comment block about staging\n"
-    "; still about staging\n"
-    "[staging]\n"
-    "\taws_access_key_id\t=\ttabbed\n"
-    "région = ünïcødé 🚀\n"
-    "last = no final newline"
+    "    still part of the old token\n" + GOLDEN_TAIL
 )
-GOLDEN_AFTER = (
-    "# ~/.aws/credentials — édité à la main ✓\n"
-    "; semicolon comment\n"
-    "\n"
-    "[default]\n"
-    "aws_access_key_id=AKIADEFAULT\n"
-    "aws_secret_access_key   :   s3cr3t/+=   \n"
-    "\n"
-    "[production]\n" + CREDS_BLOCK + "\n"
-    "# comment block about staging\n"
-    "; still about staging\n"
-    "[staging]\n"
-    "\taws_access_key_id\t=\ttabbed\n"
-    "région = ünïcødé 🚀\n"
-    "last = no final newline"
-)
+GOLDEN_AFTER = GOLDEN_HEAD + "[production]\n" + CREDS_BLOCK + GOLDEN_TAIL
 
 
 def test_replacing_a_middle_section_keeps_every_other_byte(tmp_path: Path) -> None:
@@ -115,14 +105,10 @@ def test_replacing_a_middle_section_keeps_every_other_byte(tmp_path: Path) -> No
 
 
 def test_crlf_file_keeps_crlf_and_the_missing_final_newline(tmp_path: Path) -> None:
-    before = (
-        "# Windows file\r\n[default]\r\nk = v\r\n\r\n# about prod\r\n[prod]\r\n"
-        "aws_access_key_id = OLD\r\n\r\n[other]\r\nk = v"
-    )
-    after = (
-        "# Windows file\r\n[default]\r\nk = v\r\n\r\n# about prod\r\n[prod]\r\n"
-        "aws_access_key_id = NEW\r\n\r\n[other]\r\nk = v"
-    )
+    head = "# Windows file\r\n[default]\r\nk = v\r\n\r\n# about prod\r\n[prod]\r\n"
+    tail = "\r\n\r\n[other]\r\nk = v"
+    before = head + "aws_access_key_id = OLD" + tail
+    after = head + "aws_access_key_id = NEW" + tail
     path = _file(tmp_path, before)
     write_profile(path, "prod", {"aws_access_key_id": "NEW"})
     assert path.read_bytes() == after.encode()
