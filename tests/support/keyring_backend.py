@@ -20,6 +20,7 @@ from typing import Any
 
 import keyring
 from keyring.backend import KeyringBackend
+from keyring.errors import PasswordDeleteError, PasswordSetError
 
 from tests.support.paths import REPO
 
@@ -73,3 +74,28 @@ class VaultKeyring(KeyringBackend):
         data = self._load()
         data.pop(f"{service}\n{username}", None)
         self._path.write_text(json.dumps(data))
+
+
+class MemoryKeyring(KeyringBackend):
+    """An OS keyring stand-in in this process's memory (:func:`installed` registers it).
+    Like an OS keyring it refuses to delete an entry it does not hold; ``limit``, when set,
+    is the longest entry it takes (Windows' Credential Manager has one)."""
+
+    priority = 1  # type: ignore[assignment]
+    limit: int | None = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entries: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.entries.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        if self.limit is not None and len(password) > self.limit:
+            raise PasswordSetError("the entry is too large")
+        self.entries[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.entries.pop((service, username), None) is None:
+            raise PasswordDeleteError("no such entry")

@@ -27,11 +27,10 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from samljit.testing.saml import SigningPair, role_response
+from samljit.testing.saml import SigningPair, role_response, signing_pair
 from samljit.tools.sandbox.encrypt import (
     AES128_CBC,
     AES128_GCM,
@@ -94,22 +93,15 @@ class DecryptionError(ValueError):
     """The EncryptedAssertion cannot be decrypted with this key (wrong key, bad shape)."""
 
 
-@dataclass(frozen=True)
-class IamKey:
-    """The test stand-in for the key pair of an IAM SAML provider's encryption."""
-
-    key_pem: bytes
-    cert_pem: bytes
-    cert_path: Path
+#: The test stand-in for the key pair of an IAM SAML provider's encryption: an RSA key and
+#: a self-signed certificate, as an IdP's signing pair.
+IamKey = SigningPair
 
 
 def iam_key(directory: Path) -> IamKey:
     """A new RSA key and self-signed certificate (as IAM gives one to download), in
     ``directory``."""
-    from samljit.tools.sandbox.keys import generate_signing_key
-
-    made = generate_signing_key(directory, "iam-saml-encryption")
-    return IamKey(made.key_pem, made.cert_pem, made.cert_path)
+    return signing_pair(directory, "iam-saml-encryption")
 
 
 def encrypted_response(

@@ -9,9 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import keyring
 import pytest
-from keyring.backend import KeyringBackend
 from samljit.providers.onelogin import OneLoginProvider
 
 from samljit.common.errors import AuthenticationError
@@ -31,6 +29,7 @@ from tests.emulators.onelogin import (
     authenticator,
     protect,
 )
+from tests.support.keyring_backend import MemoryKeyring, installed
 
 APP = "123456"
 CLIENT_ID = "0a1b2c3d4e5f"
@@ -55,25 +54,6 @@ def users() -> list[User]:
     ]
 
 
-class MemoryKeyring(KeyringBackend):
-    """An OS keyring stand-in, in this process's memory."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        self.entries.pop((service, username), None)
-
-
 def account_of(emu: OneLoginEmulator, mfa: str = "Auto") -> Account:
     return Account(
         name="ol",
@@ -86,11 +66,8 @@ def account_of(emu: OneLoginEmulator, mfa: str = "Auto") -> Account:
 
 @pytest.fixture
 def vault() -> Iterator[MemoryKeyring]:
-    before = keyring.get_keyring()
-    memory = MemoryKeyring()
-    keyring.set_keyring(memory)
-    yield memory
-    keyring.set_keyring(before)
+    with installed(MemoryKeyring()) as memory:
+        yield memory
 
 
 class TestConformance(ProviderConformance):

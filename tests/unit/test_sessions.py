@@ -16,8 +16,6 @@ from typing import Any
 import keyring
 import pytest
 import requests
-from keyring.backend import KeyringBackend
-from keyring.errors import PasswordDeleteError
 
 from samljit.common.http import HttpClient
 from samljit.common.terminal import Terminal
@@ -27,37 +25,20 @@ from samljit.jit import sessions
 from samljit.jit.sessions import CHUNK, SessionStore
 from samljit.testing.fakes import FakeClock
 from samljit.tools.sandbox.server import LoopbackServer
-from tests.support.keyring_backend import installed
+from tests.support.keyring_backend import MemoryKeyring, installed
 
 ACCOUNT = Account(name="prod", provider="Keycloak", url="https://idp.example/realms/acme/sso")
 TERMINAL = Terminal(interactive=False, colour=False)
 
 
-class MemoryKeyring(KeyringBackend):
+class SizedKeyring(MemoryKeyring):
     """A keyring backend in memory that, like Windows' Credential Manager, refuses an entry
     over a size limit."""
 
-    priority = 1  # type: ignore[assignment]
     limit = 1280
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.entries: dict[tuple[str, str], str] = {}
 
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.entries.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        if len(password) > self.limit:
-            raise keyring.errors.PasswordSetError("the entry is too large")
-        self.entries[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.entries.pop((service, username), None) is None:
-            raise PasswordDeleteError("no such entry")
-
-
-class LockedKeyring(MemoryKeyring):
+class LockedKeyring(SizedKeyring):
     def set_password(self, service: str, username: str, password: str) -> None:
         raise keyring.errors.PasswordSetError("the keyring is locked")
 
@@ -76,9 +57,9 @@ def cookie(name: str, value: str, *, expires: int | None = None, **extra: Any) -
 
 
 @pytest.fixture
-def registered() -> Iterator[MemoryKeyring]:
-    """A :class:`MemoryKeyring` registered as keyring's backend for the test."""
-    with installed(MemoryKeyring()) as backend:
+def registered() -> Iterator[SizedKeyring]:
+    """A :class:`SizedKeyring` registered as keyring's backend for the test."""
+    with installed(SizedKeyring()) as backend:
         yield backend
 
 
@@ -187,7 +168,7 @@ CREDENTIAL_MANAGER_BLOB = 2560
 
 
 def test_keyring_chunks_fit_windows_credential_manager(
-    tmp_path: Path, clock: FakeClock, registered: MemoryKeyring
+    tmp_path: Path, clock: FakeClock, registered: SizedKeyring
 ) -> None:
     """Non-ASCII cookie values (and characters outside the BMP, two UTF-16 units each) still
     give chunks Credential Manager takes: the stored text is ASCII JSON."""
@@ -202,7 +183,7 @@ def test_keyring_chunks_fit_windows_credential_manager(
 
 
 def test_a_big_session_is_chunked_into_the_keyring(
-    tmp_path: Path, clock: FakeClock, registered: MemoryKeyring
+    tmp_path: Path, clock: FakeClock, registered: SizedKeyring
 ) -> None:
     backend = registered  # found the way the OS keyring is found
     store = SessionStore(tmp_path / "cache", TERMINAL, now=clock.now)
@@ -220,7 +201,7 @@ def test_a_big_session_is_chunked_into_the_keyring(
 
 
 def test_a_tampered_keyring_entry_is_dropped(tmp_path: Path, clock: FakeClock) -> None:
-    backend = MemoryKeyring()
+    backend = SizedKeyring()
     store = SessionStore(tmp_path / "cache", TERMINAL, now=clock.now, keyring=lambda: backend)
     store.save(ACCOUNT, [cookie("sid", "s3cr3t-session")])
     [key] = backend.entries
@@ -238,7 +219,7 @@ def test_a_refusing_keyring_means_the_file(tmp_path: Path, clock: FakeClock) -> 
     assert held is not None and held.store == "file"
 
 
-def test_the_null_keyring_is_no_keyring(registered: MemoryKeyring) -> None:
+def test_the_null_keyring_is_no_keyring(registered: SizedKeyring) -> None:
     assert sessions.default_keyring() is registered
     keyring.set_keyring(keyring.backends.null.Keyring())
     assert sessions.default_keyring() is None
@@ -410,7 +391,7 @@ def test_a_session_is_used_only_for_the_username_it_was_made_for(
     assert held is not None and [c["value"] for c in held.cookies] == ["alices-session"]
 
 
-def keyring_store(tmp_path: Path, clock: FakeClock, backend: MemoryKeyring) -> SessionStore:
+def keyring_store(tmp_path: Path, clock: FakeClock, backend: SizedKeyring) -> SessionStore:
     return SessionStore(tmp_path / "cache", TERMINAL, now=clock.now, keyring=lambda: backend)
 
 
@@ -437,7 +418,7 @@ def gone(tmp_path: Path) -> Account:
 def test_logout_removes_every_chunk_whatever_became_of_the_index(
     tmp_path: Path, clock: FakeClock, change: Callable[[Path], Account]
 ) -> None:
-    backend = MemoryKeyring()
+    backend = SizedKeyring()
     store = keyring_store(tmp_path, clock, backend)
     store.save(ACCOUNT, [cookie(f"c{i}", "v" * 400) for i in range(6)])
     assert len(backend.entries) > 1
@@ -449,7 +430,7 @@ def test_logout_removes_every_chunk_whatever_became_of_the_index(
 def test_forget_removes_the_chunks_a_stale_index_does_not_name(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    backend = MemoryKeyring()
+    backend = SizedKeyring()
     store = keyring_store(tmp_path, clock, backend)
     store.save(ACCOUNT, [cookie("sid", "first-session")])
     stale = index_file(tmp_path).read_text()
@@ -461,10 +442,10 @@ def test_forget_removes_the_chunks_a_stale_index_does_not_name(
 
 
 def test_without_an_index_only_logout_opens_the_keyring(tmp_path: Path, clock: FakeClock) -> None:
-    opened: list[MemoryKeyring] = []
+    opened: list[SizedKeyring] = []
 
-    def factory() -> MemoryKeyring:
-        opened.append(MemoryKeyring())
+    def factory() -> SizedKeyring:
+        opened.append(SizedKeyring())
         return opened[-1]
 
     store = SessionStore(tmp_path / "cache", TERMINAL, now=clock.now, keyring=factory)
@@ -507,7 +488,7 @@ def test_session_max_age_bounds_a_session_without_cookie_expiry(
 def test_status_of_another_users_session_leaves_it_and_the_keyring_alone(
     tmp_path: Path, clock: FakeClock
 ) -> None:
-    backend = MemoryKeyring()
+    backend = SizedKeyring()
     keyring_store(tmp_path, clock, backend).save(ALICE, [cookie("sid", "alices-session")])
     opened: list[str] = []
     status = SessionStore(
