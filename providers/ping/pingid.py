@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, TypeVar, cast
 from urllib.parse import urlencode, urlsplit
 
 from samljit.idp.api import (
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from .federate import PingWalk
 
 PUSH, OTP, YUBIKEY = "PUSH", "OTP", "YUBIKEY"
+_F = TypeVar("_F", bound="Factor[Page]")
 #: Push status polls: PingID's page script polls every few seconds (never faster than 1 s).
 POLL_SECONDS = 2.0
 #: The longest samljit waits for a push PingID has not ended itself.
@@ -125,8 +126,8 @@ class PingId:
         if kind == "push":
             name = _device_name(page, "Authenticating on ")
             here: list[Factor[Page]] = [
-                _PushRoute(self, page, None, f"PUSH (PingID app on {name})"),
-                _OtpRoute(self, page, None, f"OTP (PingID app on {name})"),
+                ROUTES[PUSH](self, page, None, f"PUSH (PingID app on {name})"),
+                ROUTES[OTP](self, page, None, f"OTP (PingID app on {name})"),
             ]
         else:
             code_kind = YUBIKEY if page.select("div.window.yubikey") else OTP
@@ -294,13 +295,13 @@ def _for_device(steps: PingId, page: Page, device: Device) -> list[_Route]:
     name = device.name + (" (default)" if device.default else "")
     if device.kind == "mobile-phone":
         return [
-            _PushRoute(steps, page, device, f"PUSH (PingID app on {name})"),
-            _OtpRoute(steps, page, device, f"OTP (PingID app on {name})"),
+            ROUTES[PUSH](steps, page, device, f"PUSH (PingID app on {name})"),
+            ROUTES[OTP](steps, page, device, f"OTP (PingID app on {name})"),
         ]
     if device.kind == "yubikey":
-        return [_YubikeyRoute(steps, page, device, f"YUBIKEY ({name})")]
+        return [ROUTES[YUBIKEY](steps, page, device, f"YUBIKEY ({name})")]
     what = {"sms": "by SMS to ", "email": "by email to ", "voice": "by call to "}
-    return [_OtpRoute(steps, page, device, f"OTP ({what.get(device.kind, '')}{name})")]
+    return [ROUTES[OTP](steps, page, device, f"OTP ({what.get(device.kind, '')}{name})")]
 
 
 class _Route(Factor[Page]):
@@ -335,23 +336,6 @@ class _Route(Factor[Page]):
         return steps.passcode(page, code, self.kind)
 
 
-class _PushRoute(_Route):
-    kind: ClassVar[str] = PUSH
-
-
-class _OtpRoute(_Route):
-    kind: ClassVar[str] = OTP
-    takes_code: ClassVar[bool] = True
-
-
-class _YubikeyRoute(_Route):
-    kind: ClassVar[str] = YUBIKEY
-    takes_code: ClassVar[bool] = True
-
-
-ROUTES: dict[str, type[_Route]] = {PUSH: _PushRoute, OTP: _OtpRoute, YUBIKEY: _YubikeyRoute}
-
-
 class _Elsewhere(Factor[Page]):
     """The ``mfa`` kind on another device than the one PingID shows: its device list."""
 
@@ -382,22 +366,20 @@ class _Elsewhere(Factor[Page]):
         return routes[0].verify(code)
 
 
-class _PushElsewhere(_Elsewhere):
-    kind: ClassVar[str] = PUSH
+def _one_per_kind(base: type[_F]) -> dict[str, type[_F]]:
+    """A subclass of ``base`` for each kind of PingID factor (all but a push take a code)."""
+    return {
+        kind: cast(
+            "type[_F]",
+            type(
+                f"{base.__name__}{kind.title()}",
+                (base,),
+                {"kind": kind, "takes_code": kind != PUSH},
+            ),
+        )
+        for kind in (PUSH, OTP, YUBIKEY)
+    }
 
 
-class _OtpElsewhere(_Elsewhere):
-    kind: ClassVar[str] = OTP
-    takes_code: ClassVar[bool] = True
-
-
-class _YubikeyElsewhere(_Elsewhere):
-    kind: ClassVar[str] = YUBIKEY
-    takes_code: ClassVar[bool] = True
-
-
-ELSEWHERE: dict[str, type[_Elsewhere]] = {
-    PUSH: _PushElsewhere,
-    OTP: _OtpElsewhere,
-    YUBIKEY: _YubikeyElsewhere,
-}
+ROUTES = _one_per_kind(_Route)
+ELSEWHERE = _one_per_kind(_Elsewhere)

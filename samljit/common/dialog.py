@@ -258,14 +258,8 @@ class DialogTerminal(Terminal):
     def _show_help(self, help: str) -> str | None:
         return help  # shown in the next dialog, above the question
 
-    def ask_secret(
-        self, question: str, *, what: str, hint: str | None = None, allow_empty: bool = False
-    ) -> str:
-        self.require(what, hint)
-        while True:
-            answer = self._answer(self.program.secret(self._shown(question)))
-            if answer or allow_empty:
-                return answer
+    def _read_secret(self, question: str) -> str:
+        return self._answer(self.program.secret(self._shown(question)))
 
     def choose(
         self, title: str, options: Sequence[str], *, what: str, hint: str | None = None

@@ -217,9 +217,13 @@ class Terminal:
     ) -> str:
         self.require(what, hint)
         while True:
-            answer = self._prompt(f"{question}: ", is_password=True)
+            answer = self._read_secret(question)
             if answer or allow_empty:
                 return answer
+
+    def _read_secret(self, question: str) -> str:
+        """One asking of a secret (not echoed)."""
+        return self._prompt(f"{question}: ", is_password=True)
 
     def choose(
         self, title: str, options: Sequence[str], *, what: str, hint: str | None = None

@@ -343,22 +343,26 @@ def umask_022() -> Iterator[None]:
         os.umask(old)
 
 
-@pytest.mark.usefixtures("umask_022")
-def test_loose_mode_is_tightened(tmp_path: Path) -> None:
-    path = _file(tmp_path, "[a]\nk = 1\n")
-    path.chmod(0o644)
+def _written_over_mode(tmp_path: Path, text: str, mode: int) -> Path:
+    """The credentials file holding ``text`` with ``mode``, after writing ``[p] k = 1``:
+    its mode is then 0600."""
+    path = _file(tmp_path, text)
+    path.chmod(mode)
     write_profile(path, "p", {"k": "1"})
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    return path
+
+
+@pytest.mark.usefixtures("umask_022")
+def test_loose_mode_is_tightened(tmp_path: Path) -> None:
+    _written_over_mode(tmp_path, "[a]\nk = 1\n", 0o644)
     lock = tmp_path / "credentials.lock"
     assert stat.S_IMODE(lock.stat().st_mode) == 0o600
 
 
 @pytest.mark.usefixtures("umask_022")
 def test_loose_mode_is_tightened_even_when_content_is_unchanged(tmp_path: Path) -> None:
-    path = _file(tmp_path, "[p]\nk = 1\n")
-    path.chmod(0o664)
-    write_profile(path, "p", {"k": "1"})
-    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    path = _written_over_mode(tmp_path, "[p]\nk = 1\n", 0o664)
     assert path.read_text() == "[p]\nk = 1\n"
 
 
