@@ -104,6 +104,15 @@ class Cache:
             return None
         return data
 
+    def _read_dated(
+        self, kind: str, key: str, field: str
+    ) -> tuple[dict[str, Any], datetime] | None:
+        """The entry and its time ``field`` (RFC 3339); ``None`` when either is missing or
+        unreadable."""
+        data = self._read(kind, key)
+        moment = parse_rfc3339(str(data.get(field, ""))) if data is not None else None
+        return None if data is None or moment is None else (data, moment)
+
     def _write(self, kind: str, key: str, data: Mapping[str, Any]) -> None:
         directory = self._dir(kind)
         if directory is None:
@@ -150,13 +159,11 @@ class Cache:
         return self.root / "credentials" / f"{key}.json"
 
     def get_grant(self, key: str) -> CachedGrant | None:
-        data = self._read("credentials", key)
-        if data is None:
+        found = self._read_dated("credentials", key, "Expiration")
+        if found is None:
             return None
+        data, expiration = found
         try:
-            expiration = parse_rfc3339(str(data["Expiration"]))
-            if expiration is None:
-                return None
             credentials = AwsCredentials(
                 access_key_id=str(data["AccessKeyId"]),
                 secret_access_key=str(data["SecretAccessKey"]),
@@ -209,12 +216,12 @@ class Cache:
 
     # -- assertions ---------------------------------------------------------------------
     def get_assertion(self, key: str) -> CachedAssertion | None:
-        data = self._read("assertions", key)
-        if data is None:
+        found = self._read_dated("assertions", key, "NotOnOrAfter")
+        if found is None:
             return None
-        moment = parse_rfc3339(str(data.get("NotOnOrAfter", "")))
+        data, moment = found
         encoded = data.get("SAMLResponse")
-        if moment is None or not isinstance(encoded, str) or not encoded:
+        if not isinstance(encoded, str) or not encoded:
             return None
         return CachedAssertion(encoded, moment, _text(data.get("Username")))
 
@@ -236,12 +243,10 @@ class Cache:
 
     # -- errors of the last login ---------------------------------------------------------
     def get_error(self, key: str) -> CachedError | None:
-        data = self._read("errors", key)
-        if data is None:
+        found = self._read_dated("errors", key, "Time")
+        if found is None:
             return None
-        moment = parse_rfc3339(str(data.get("Time", "")))
-        if moment is None:
-            return None
+        data, moment = found
         hint = data.get("Hint")
         return CachedError(
             moment, str(data.get("Kind", "")), str(data.get("Message", "")), hint and str(hint)
