@@ -20,7 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
-from samljit.common.errors import ConfigError, UsageError
+from samljit.common.errors import ConfigError, SamljitError, UsageError
 from samljit.tools import cert
 from samljit.tools.cert import (
     KEY_TYPES,
@@ -61,6 +61,12 @@ def write(tmp_path: Path, text: str, name: str = "req.cnf") -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def hint_of(error: SamljitError) -> str:
+    """The error's hint (it has one)."""
+    assert error.hint is not None
+    return error.hint
 
 
 def make(tmp_path: Path, **kwargs: object) -> cert.CertResult:
@@ -268,8 +274,7 @@ def test_existing_files_need_force(tmp_path: Path) -> None:
     with pytest.raises(UsageError) as caught:
         make(tmp_path, key_type="ec-p256")
     assert str(first.key_path) in caught.value.message
-    assert caught.value.hint is not None
-    assert "--force" in caught.value.hint
+    assert "--force" in hint_of(caught.value)
     assert first.key_path.read_bytes() == key_before
     assert first.cert_path.read_bytes() == cert_before
     assert sorted(p.name for p in first.key_path.parent.iterdir()) == [
@@ -375,8 +380,7 @@ def test_unknown_key_type(tmp_path: Path) -> None:
     with pytest.raises(UsageError) as caught:
         make(tmp_path, key_type="rsa1024")
     assert "rsa1024" in caught.value.message
-    assert caught.value.hint is not None
-    assert "ec-p256" in caught.value.hint
+    assert "ec-p256" in hint_of(caught.value)
 
 
 def test_key_type_is_case_insensitive(tmp_path: Path) -> None:
@@ -519,8 +523,7 @@ def test_parse_subject_errors(text: str, message: str) -> None:
 def test_parse_subject_error_has_hint() -> None:
     with pytest.raises(UsageError) as caught:
         parse_subject("C=US, CN=x")
-    assert caught.value.hint is not None
-    assert "/C=US" in caught.value.hint
+    assert "/C=US" in hint_of(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -616,8 +619,7 @@ def test_config_undefined_variable(tmp_path: Path) -> None:
     path = write(tmp_path, "[req]\nprompt=no\ndistinguished_name=dn\n[dn]\nO=Acme $ Co\n")
     with pytest.raises(ConfigError, match="has no value") as caught:
         read_openssl_config(path)
-    assert caught.value.hint is not None
-    assert "\\$" in caught.value.hint
+    assert "\\$" in hint_of(caught.value)
 
 
 def test_config_long_short_and_numbered_field_names(tmp_path: Path) -> None:
@@ -698,8 +700,7 @@ def test_key_type_flag_beats_default_bits(tmp_path: Path) -> None:
     assert make(tmp_path, openssl_config=path, key_type="ec-p256").key_type == "ec-p256"
     with pytest.raises(ConfigError, match="default_bits = 1024") as caught:
         make(tmp_path, name="other", openssl_config=path)
-    assert caught.value.hint is not None
-    assert "--key-type" in caught.value.hint
+    assert "--key-type" in hint_of(caught.value)
 
 
 def test_config_default_days_in_req_section(tmp_path: Path) -> None:

@@ -189,9 +189,18 @@ def later(clock: FakeClock, minutes: int = 60) -> datetime:
     return clock.now() + timedelta(minutes=minutes)
 
 
+def first_login(world: World, *then: tuple[str, str]) -> flow.Grant:
+    """The first login, to role ``read`` (STS answers ``AKIAONE``), with STS's answers for
+    the logins ``then`` (role ARN, access key id) queued after it."""
+    world.http.answers += [
+        sts_ok(READ, "AKIAONE", later(world.clock)),
+        *(sts_ok(role, key, later(world.clock)) for role, key in then),
+    ]
+    return flow.login(world.account, world.services, role_ref="read")
+
+
 def test_a_login_writes_the_profile_and_a_second_one_reuses_it(world: World) -> None:
-    world.http.answers.append(sts_ok(READ, "AKIAONE", later(world.clock)))
-    grant = flow.login(world.account, world.services, role_ref="read")
+    grant = first_login(world)
     assert (grant.reused, grant.credentials.access_key_id) == (False, "AKIAONE")
     assert "aws_access_key_id = AKIAONE" in world.account.credentials_file.read_text()
 
@@ -261,8 +270,7 @@ def test_a_refused_login_is_cached_for_the_processes_waiting_on_it(world: World)
 
 
 def test_the_audit_log_is_stamped_with_the_injected_clock(world: World) -> None:
-    world.http.answers.append(sts_ok(READ, "AKIAONE", later(world.clock)))
-    flow.login(world.account, world.services, role_ref="read")
+    first_login(world)
     entries = list(world.services.audit.read(None))
     assert entries and {e["time"] for e in entries} == {
         world.clock.now().strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -279,11 +287,7 @@ def no_password(world: World) -> None:
 
 
 def test_a_forced_login_reuses_the_idp_session_without_the_password(world: World) -> None:
-    world.http.answers += [
-        sts_ok(READ, "AKIAONE", later(world.clock)),
-        sts_ok(FULL, "AKIATWO", later(world.clock)),
-    ]
-    flow.login(world.account, world.services, role_ref="read")
+    first_login(world, (FULL, "AKIATWO"))
     held = world.services.sessions.load(world.account)
     assert held is not None
     assert [c["name"] for c in held.cookies] == ["idp_sid"], "another host's cookie was kept"
@@ -294,11 +298,7 @@ def test_a_forced_login_reuses_the_idp_session_without_the_password(world: World
 
 
 def test_a_session_the_idp_ended_falls_back_to_the_password_silently(world: World) -> None:
-    world.http.answers += [
-        sts_ok(READ, "AKIAONE", later(world.clock)),
-        sts_ok(READ, "AKIATWO", later(world.clock)),
-    ]
-    flow.login(world.account, world.services, role_ref="read")
+    first_login(world, (READ, "AKIATWO"))
     first = world.services.sessions.load(world.account)
     world.idp.sessions.clear()  # the IdP ended every session
     flow.login(world.account, world.services, role_ref="read", force=True)
@@ -311,11 +311,7 @@ def test_a_session_the_idp_ended_falls_back_to_the_password_silently(world: Worl
 def test_a_stale_session_that_leads_to_an_error_page_is_dropped_and_the_login_runs(
     world: World,
 ) -> None:
-    world.http.answers += [
-        sts_ok(READ, "AKIAONE", later(world.clock)),
-        sts_ok(READ, "AKIATWO", later(world.clock)),
-    ]
-    flow.login(world.account, world.services, role_ref="read")
+    first_login(world, (READ, "AKIATWO"))
     world.idp.sessions.clear()
     world.idp.broken_session = True
     flow.login(world.account, world.services, role_ref="read", force=True)
@@ -323,8 +319,7 @@ def test_a_stale_session_that_leads_to_an_error_page_is_dropped_and_the_login_ru
 
 
 def test_without_a_password_a_dead_session_ends_in_the_usual_error(world: World) -> None:
-    world.http.answers.append(sts_ok(READ, "AKIAONE", later(world.clock)))
-    flow.login(world.account, world.services, role_ref="read")
+    first_login(world)
     world.idp.sessions.clear()
     no_password(world)
     with pytest.raises(SamljitError, match="password"):
@@ -333,11 +328,7 @@ def test_without_a_password_a_dead_session_ends_in_the_usual_error(world: World)
 
 
 def test_disable_sessions_keeps_none_and_forgets_what_was_kept(world: World) -> None:
-    world.http.answers += [
-        sts_ok(READ, "AKIAONE", later(world.clock)),
-        sts_ok(READ, "AKIATWO", later(world.clock)),
-    ]
-    flow.login(world.account, world.services, role_ref="read")
+    first_login(world, (READ, "AKIATWO"))
     assert world.services.sessions.load(world.account) is not None
     off = world.account._replace(disable_sessions=True)
     flow.login(off, world.services, role_ref="read", force=True)
@@ -346,8 +337,7 @@ def test_disable_sessions_keeps_none_and_forgets_what_was_kept(world: World) -> 
 
 
 def test_cookie_values_are_registered_with_the_redactor(world: World) -> None:
-    world.http.answers.append(sts_ok(READ, "AKIAONE", later(world.clock)))
-    flow.login(world.account, world.services, role_ref="read")
+    first_login(world)
     held = world.services.sessions.load(world.account)
     assert held is not None
     value = held.cookies[0]["value"]

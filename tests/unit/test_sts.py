@@ -598,27 +598,28 @@ def test_duration_cap_retry_failing_again_raises_the_second_error() -> None:
     assert len(responses.calls) == 2
 
 
+def refused_once(message: str, duration: int) -> AwsError:
+    """STS's ValidationError ``message`` for ``duration``: asked once, not retried."""
+    add_xml(GLOBAL, error_xml("ValidationError", message), status=400)
+    with pytest.raises(AwsError) as caught:
+        call(client(), duration=duration)
+    assert len(responses.calls) == 1
+    err = caught.value
+    assert err.code == "ValidationError"
+    assert err.aws_message == message
+    return err
+
+
 @responses.activate
 def test_duration_cap_at_3600_is_not_retried() -> None:
-    add_xml(GLOBAL, error_xml("ValidationError", CAP_MESSAGE), status=400)
-    with pytest.raises(AwsError) as caught:
-        call(client(), duration=3600)
-    assert len(responses.calls) == 1
-    assert caught.value.code == "ValidationError"
-    assert caught.value.aws_message == CAP_MESSAGE
-    assert caught.value.hint is not None
-    assert "maximum session duration" in caught.value.hint
+    err = refused_once(CAP_MESSAGE, 3600)
+    assert err.hint is not None
+    assert "maximum session duration" in err.hint
 
 
 @responses.activate
 def test_duration_out_of_range_is_an_aws_error_without_retry() -> None:
-    add_xml(GLOBAL, error_xml("ValidationError", RANGE_MESSAGE), status=400)
-    with pytest.raises(AwsError) as caught:
-        call(client(), duration=43201)
-    assert len(responses.calls) == 1
-    err = caught.value
-    assert err.code == "ValidationError"
-    assert err.aws_message == RANGE_MESSAGE
+    err = refused_once(RANGE_MESSAGE, 43201)
     assert "43201" in str(err)
     assert err.hint is not None
     assert "900" in err.hint
