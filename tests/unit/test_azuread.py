@@ -176,14 +176,20 @@ def fails(run: Run, upn: str, error: type[Exception] = AuthenticationError, **kw
 
 
 # -- the provider's declaration ------------------------------------------------------------
+#: The conformance emulator's clock stands still, so the Authenticator code is known ahead.
+KIT_NOW = 1_790_000_000.0
+
+
 class TestConformance(ProviderConformance):
     provider = AzureAdProvider
     good = LoginSecrets(f"plain@{NORTHWIND}", PW)
     bad = LoginSecrets(f"plain@{NORTHWIND}", "wrong-password")
+    mfa = LoginSecrets(f"otp@{NORTHWIND}", PW, mfa_token=totp_at(SECRET, KIT_NOW))
 
     @pytest.fixture
-    def idp(self, emu: AzureAdEmulator) -> AzureAdEmulator:
-        return emu
+    def idp(self) -> Iterator[AzureAdEmulator]:
+        with AzureAdEmulator(USERS, clock=lambda: KIT_NOW) as emulator:
+            yield emulator
 
     def account(self, idp: AzureAdEmulator, tmp_path: Path) -> Account:
         return Account(name="entra", provider="AzureAD", url=idp.url, options={"app_id": APP})
