@@ -1,6 +1,7 @@
 """``provider = GoogleApps`` through the installed CLI, on Debian's chromium and a Google-shaped
 IdP (:mod:`tests.emulators.google`), with moto's STS: the login, the fast end of a refused
-password, and the headless stop on Google's "browser may not be secure" page; headless and
+password, and the headless stop on Google's pages that want a person ("browser may not be
+secure", a 2-Step Verification code); headless and
 headed (under a private Xvfb)."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 from tests.e2e.test_terminal import finish, spawn
 from tests.emulators.formidp import FormUser
 from tests.emulators.google import IDPID, NO_ACCOUNT, SPID, WRONG_PASSWORD, GoogleIdp
-from tests.support.accounts import EMAIL, PASSWORD, PROVIDER_ARN, RO_ARN, grants
+from tests.support.accounts import EMAIL, PASSWORD, PROVIDER_ARN, RO_ARN, TOTP_SECRET, grants
 from tests.support.cli import Cli
 from tests.support.keyring_backend import vault_env
 from tests.support.tools import requires_tool
@@ -125,6 +126,23 @@ def test_browser_not_secure_headless_says_to_log_in_headed_once(
         "'google' then serves headless logins)"
     ) in ran.stderr.splitlines()
     assert google.posts_with("Passwd") == 0
+
+
+def test_a_2_step_code_headless_says_to_log_in_headed_once(cli: Cli) -> None:
+    """Google's authenticator-code step wants a person: headless, the login ends at once
+    (not after the whole timeout) and says how to get past it, once."""
+    user = FormUser(EMAIL, PASSWORD, roles=grants((RO_ARN, PROVIDER_ARN)), totp_secret=TOTP_SECRET)
+    with GoogleIdp([user]) as google:
+        cli.write_config(config(google, True))
+        ran = cli.run("login", "-a", "google")
+        assert google.count("GET", "/v3/signin/challenge/totp") == 1
+    assert ran.returncode == 3, ran.stderr
+    assert (
+        "samljit: error: GoogleApps asks for a 2-Step Verification code in a headless "
+        "browser: log in once with headless = false (the kept browser profile of account "
+        "'google' then serves headless logins)"
+    ) in ran.stderr.splitlines()
+    assert not cli.credentials.exists()
 
 
 def test_configure_asks_for_the_idp_id_and_the_sp_id_and_builds_the_url(cli: Cli) -> None:
