@@ -45,6 +45,11 @@ class AuthenticationError(SamljitError):
     """The IdP refused: bad password, MFA refused or timed out (exit 3)."""
 
 
+class WrongCodeError(AuthenticationError):
+    """The IdP called a one-time code wrong, and the login may go on with another (exit 3 when
+    it ends the login: the code was given up front, or typed too many times)."""
+
+
 class VerificationError(AuthenticationError):
     """The IdP's response failed a check: signature, validity window, audience (exit 3)."""
 
