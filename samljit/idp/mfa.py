@@ -117,20 +117,25 @@ def code_until_accepted(
     *,
     what: str = "MFA code",
     digits: bool = True,
+    ask: Callable[[], str] | None = None,
 ) -> R:
     """Ask for the one-time code (or take the one given) and ``submit`` it. When ``submit``
     raises :class:`~samljit.common.errors.WrongCodeError` for a code typed at the prompt, the
     IdP's words are shown and the code asked for again, up to :data:`CODE_ATTEMPTS` codes in
     all; a code given up front (``--mfa-token``) is not asked for again: its refusal ends the
-    login."""
+    login. ``ask`` asks another way (an answer to a security question, typed unseen)."""
     for attempt in range(1, CODE_ATTEMPTS + 1):
-        code = ask_code(terminal, given, what=what, digits=digits)
+        code = (
+            ask()
+            if ask is not None and not given
+            else ask_code(terminal, given, what=what, digits=digits)
+        )
         try:
             return submit(code)
         except WrongCodeError as exc:
             if given or attempt == CODE_ATTEMPTS:
                 raise
-            terminal.warn(f"{exc.message} (try again)")
+            terminal.warn(f"{exc.message}; try again")
     raise AssertionError("unreachable")
 
 

@@ -203,7 +203,8 @@ def test_authenticator_code_max_attempts_on_a_terminal(cli: Cli, entra: AzureAdE
     text = finish(child)  # holds what was typed: each test checks its own secrets
     assert child.exitstatus == 3, text
     assert PASSWORD not in text
-    assert text.count("wrong Authenticator code; try again") == 2
+    assert text.count("wrong Authenticator code (OathCodeIncorrect") == 2
+    assert text.count("; try again") == 2
     assert "Entra ID: too many wrong codes (OathCodeFailedMaxAllowedRetryReached:" in text
 
 

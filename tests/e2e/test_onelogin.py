@@ -440,7 +440,7 @@ def test_a_typed_code_onelogin_refuses_is_asked_again(
     child = cli.spawn("login", "-a", "ol", env=SECRET_ENV, dimensions=(40, 160))
     child.expect(prompt)
     child.sendline("000000")
-    child.expect("Failed authentication with this factor \\(try again\\)")
+    child.expect("Failed authentication with this factor; try again")
     child.expect(prompt)
     child.sendline(fresh_code(cli) if user == "totp" else "654321")
     transcript = finish(child)

@@ -395,7 +395,7 @@ def test_wrong_otp_on_a_terminal_is_asked_again(emu: AzureAdEmulator, tmp_path: 
     run = Run(emu, tmp_path, answers=["000000", lambda: totp_at(SECRET, emu.clock() + 30)])
     assert roles(run.login(f"otp@{NORTHWIND}")) == [DEV.role_arn]
     assert run.terminal is not None and run.terminal.asked == ["Authenticator code: "] * 2
-    assert "samljit: warning: wrong Authenticator code; try again" in run.shown
+    assert "samljit: warning: Entra ID: wrong Authenticator code (OathCodeIncorrect" in run.shown
 
 
 def test_otp_max_attempts(emu: AzureAdEmulator, tmp_path: Path) -> None:

@@ -91,7 +91,7 @@ def wrong_until(right: str, tried: list[str]) -> Callable[[str], str]:
     def submit(code: str) -> str:
         tried.append(code)
         if code != right:
-            raise WrongCodeError("The code is wrong.")
+            raise WrongCodeError("The code is wrong")
         return f"signed in with {code}"
 
     return submit
@@ -105,7 +105,7 @@ def test_a_typed_code_the_idp_calls_wrong_is_asked_again(pipe: PipeInput) -> Non
     tried: list[str] = []
     assert code_until_accepted(term, None, wrong_until("222222", tried)) == "signed in with 222222"
     assert tried == ["111111", "222222"]
-    assert "The code is wrong. (try again)" in shown.getvalue()
+    assert "The code is wrong; try again" in shown.getvalue()
 
 
 def test_typed_codes_end_after_the_last_attempt(pipe: PipeInput) -> None:
@@ -114,7 +114,7 @@ def test_typed_codes_end_after_the_last_attempt(pipe: PipeInput) -> None:
     term, _ = terminal(pipe)
     pipe.send_text("".join(f"{n}{n}{n}{n}{n}{n}\r" for n in range(1, CODE_ATTEMPTS + 2)))
     tried: list[str] = []
-    with pytest.raises(WrongCodeError, match=r"The code is wrong\."):
+    with pytest.raises(WrongCodeError, match="The code is wrong"):
         code_until_accepted(term, None, wrong_until("999999", tried))
     assert len(tried) == CODE_ATTEMPTS == 3
 
