@@ -113,6 +113,15 @@ def test_an_unknown_account_ends_the_login_with_the_idps_words(cli: Cli, google:
     assert f"samljit: error: the IdP refused the sign-in: {NO_ACCOUNT}" in ran.stderr
 
 
+def dead_end(what: str) -> str:
+    """The line a headless login ends with on a Google page that wants a person."""
+    return (
+        f"samljit: error: GoogleApps {what} in a headless browser: log in once with "
+        "headless = false (the kept browser profile of account 'google' then serves headless "
+        "logins)"
+    )
+
+
 def test_browser_not_secure_headless_says_to_log_in_headed_once(
     cli: Cli, google: GoogleIdp
 ) -> None:
@@ -120,11 +129,7 @@ def test_browser_not_secure_headless_says_to_log_in_headed_once(
     cli.write_config(config(google, True))
     ran = cli.run("login", "-a", "google")
     assert ran.returncode == 3, ran.stderr
-    assert (
-        "samljit: error: GoogleApps says this browser may not be secure in a headless "
-        "browser: log in once with headless = false (the kept browser profile of account "
-        "'google' then serves headless logins)"
-    ) in ran.stderr.splitlines()
+    assert dead_end("says this browser may not be secure") in ran.stderr.splitlines()
     assert google.posts_with("Passwd") == 0
 
 
@@ -137,11 +142,7 @@ def test_a_2_step_code_headless_says_to_log_in_headed_once(cli: Cli) -> None:
         ran = cli.run("login", "-a", "google")
         assert google.count("GET", "/v3/signin/challenge/totp") == 1
     assert ran.returncode == 3, ran.stderr
-    assert (
-        "samljit: error: GoogleApps asks for a 2-Step Verification code in a headless "
-        "browser: log in once with headless = false (the kept browser profile of account "
-        "'google' then serves headless logins)"
-    ) in ran.stderr.splitlines()
+    assert dead_end("asks for a 2-Step Verification code") in ran.stderr.splitlines()
     assert not cli.credentials.exists()
 
 

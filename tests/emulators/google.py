@@ -116,24 +116,30 @@ class GoogleIdp(FormIdp):
             '<input type="email" name="identifier" id="identifierId" autocomplete="username" '
             'aria-label="Email or phone">'
         )
-        return self.page(
-            _PAGE.format(
-                heading="Sign in",
-                action="/v3/signin/identifier",
-                fields=fields,
-                error=_ERROR.format(html.escape(error)) if error else "",
-            )
-        )
+        return self._form("Sign in", "/v3/signin/identifier", fields, error)
 
     def _password(self, token: str, error: str = "") -> Response:
         fields = (
             '<input type="password" name="Passwd" autocomplete="current-password" '
             'aria-label="Enter your password">'
         )
+        return self._form("Welcome", f"/v3/signin/challenge/pwd?TL={token}", fields, error)
+
+    def _code(self, token: str, error: str = "") -> Response:
+        fields = (
+            '<input type="tel" name="totpPin" id="totpPin" autocomplete="one-time-code" '
+            'aria-label="Enter code">'
+        )
+        action = f"/v3/signin/challenge/totp?TL={token}"
+        return self._form("2-Step Verification", action, fields, error)
+
+    def _form(self, heading: str, action: str, fields: str, error: str) -> Response:
+        """One of Google's sign-in steps: a heading, the step's inputs, *Next*, and Google's
+        words in the ``aria-live`` region when the last answer was refused."""
         return self.page(
             _PAGE.format(
-                heading="Welcome",
-                action=f"/v3/signin/challenge/pwd?TL={html.escape(token)}",
+                heading=heading,
+                action=html.escape(action),
                 fields=fields,
                 error=_ERROR.format(html.escape(error)) if error else "",
             )
@@ -145,20 +151,6 @@ class GoogleIdp(FormIdp):
         response = self._saml(user)
         self.cookie(response, "SID", sid, path="/")
         return response
-
-    def _code(self, token: str, error: str = "") -> Response:
-        fields = (
-            '<input type="tel" name="totpPin" id="totpPin" autocomplete="one-time-code" '
-            'aria-label="Enter code">'
-        )
-        return self.page(
-            _PAGE.format(
-                heading="2-Step Verification",
-                action=f"/v3/signin/challenge/totp?TL={html.escape(token)}",
-                fields=fields,
-                error=_ERROR.format(html.escape(error)) if error else "",
-            )
-        )
 
     def _saml(self, user: FormUser) -> Response:
         value = self.assertion(user)
