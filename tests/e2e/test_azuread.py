@@ -6,7 +6,6 @@ interrupt (which names `samljit login --browser`), federation to AD FS, an unkno
 from __future__ import annotations
 
 import configparser
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -25,7 +24,7 @@ from tests.emulators.azuread import (
     User,
 )
 from tests.support.accounts import ACCOUNT_ID, FULL_ARN, PASSWORD, PROVIDER_ARN, RO_ARN, fresh_code
-from tests.support.cli import Cli, finish, finish_sdk
+from tests.support.cli import Cli, finish, finish_sdk, kept_cookies
 
 APP = "8d2c7a1e-3f4b-4c5d-9e6f-0a1b2c3d4e5f"
 OTHER_APP = "5b7e9c1d-2a3f-4e6b-8c0d-1e2f3a4b5c6d"  # in the tenant, assigned to nobody
@@ -393,12 +392,6 @@ def test_federated_user_signs_in_at_adfs(cli: Cli, entra: AzureAdEmulator) -> No
     )
 
 
-def kept_cookies(cli: Cli) -> dict[str, dict[str, Any]]:
-    """The IdP session samljit keeps (its 0600 file store), by cookie name."""
-    (path,) = (cli.home / ".cache" / "samljit" / "sessions").glob("*.json")
-    return {cookie["name"]: cookie for cookie in json.loads(path.read_text())["Cookies"]}
-
-
 def test_the_adfs_session_is_kept_on_its_own_host(cli: Cli, entra: AzureAdEmulator) -> None:
     """A federated sign-in visits three hosts (My Apps, the login host, AD FS): the kept
     session holds each one's cookies host-only, as each host set them, AD FS's ``MSISAuth``
@@ -410,7 +403,7 @@ def test_the_adfs_session_is_kept_on_its_own_host(cli: Cli, entra: AzureAdEmulat
     )
     first = cli.run("login", "-a", "entra")
     assert first.returncode == 0, first.stderr
-    kept = kept_cookies(cli)
+    kept = {cookie["name"]: cookie for cookie in kept_cookies(cli.home)}
     hosts = {urlsplit(u).hostname for u in (entra.url, entra.base_url, entra.adfs_url)}
     assert len(hosts) == 3
     adfs = kept[ADFS_COOKIE]

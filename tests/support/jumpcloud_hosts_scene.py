@@ -34,7 +34,7 @@ from werkzeug.wrappers import Request, Response
 from samljit.testing.emulator import ISSUED
 from tests.emulators.jumpcloud import JumpCloudEmulator
 from tests.support.accounts import SLUG, account_config, make_user
-from tests.support.cli import run_samljit
+from tests.support.cli import kept_cookies, run_samljit
 from tests.support.moto_sts import MotoSts
 from tests.support.tls import tls_pair
 
@@ -68,15 +68,6 @@ class SceneJumpCloud(JumpCloudEmulator):
         response.set_cookie(OTHER_COOKIES[0], visitor, secure=True)
         response.set_cookie(OTHER_COOKIES[1], tracker, domain=OTHER_PARENT, secure=True)
         return response(environ, start_response)
-
-
-def kept_cookies(home: Path) -> list[dict[str, Any]]:
-    """The cookies samljit keeps as the IdP session (its 0600 file store)."""
-    return [
-        cookie
-        for path in (home / ".cache" / "samljit" / "sessions").glob("*.json")
-        for cookie in json.loads(path.read_text())["Cookies"]
-    ]
 
 
 def main(mode: str, home_arg: str) -> None:
