@@ -1,7 +1,7 @@
 """Typed errors raised below the CLI layer.
 
 Library code never prints a result or exits: it raises one of these. The CLI maps each class
-to the contract's exit status (see ``samljit.cli.main.EXIT_CODES``) and prints one line
+to the contract's exit status (see ``samljit.cli.main.exit_code``) and prints one line
 ``samljit: error: <message>`` plus ``hint: <hint>`` when there is one.
 """
 
