@@ -5,7 +5,6 @@ the loopback AWS sign-in page in both shapes and a decrypting STS in front of mo
 
 from __future__ import annotations
 
-import configparser
 import json
 import shlex
 from collections.abc import Iterator
@@ -78,12 +77,6 @@ def setup(
     return encoded
 
 
-def profile(cli: Cli) -> dict[str, str]:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(cli.credentials)
-    return dict(parser["corp"])
-
-
 @pytest.mark.parametrize("shape", ["classic", "json"])
 def test_roles_from_the_signin_page_and_the_encrypted_response_to_sts_byte_for_byte(
     cli: Cli,
@@ -118,7 +111,7 @@ def test_roles_from_the_signin_page_and_the_encrypted_response_to_sts_byte_for_b
         (True, sha256_of(encoded), DEV_RO)
     ]
     assert front.received[0].principal_arn == DEV_IDP  # saml-provider/Corp, completed
-    assert profile(cli)["x_principal_arn"] == f"arn:aws:sts::{DEV}:assumed-role/ReadOnly/ana"
+    assert cli.principal("corp") == f"arn:aws:sts::{DEV}:assumed-role/ReadOnly/ana"
 
 
 def test_a_full_role_arn_needs_no_page(

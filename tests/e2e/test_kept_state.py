@@ -6,11 +6,9 @@ against the JumpCloud emulator (which keeps sessions) and moto's STS."""
 
 from __future__ import annotations
 
-import configparser
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from tests.emulators.jumpcloud import App, JumpCloudEmulator, totp_now
 from tests.support.accounts import (
@@ -27,6 +25,7 @@ from tests.support.accounts import (
     fresh_code,
     grants,
     make_user,
+    process_json,
 )
 from tests.support.cli import Cli
 from tests.support.keyring_backend import vault_env
@@ -40,22 +39,6 @@ NO_PASSWORD: dict[str, str] = {"SAMLJIT_PASSWORD": None}  # type: ignore[dict-it
 
 def code(cli: Cli) -> str:
     return fresh_code(cli)
-
-
-def principal(cli: Cli, name: str = "production") -> str:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(cli.credentials)
-    return parser[name]["x_principal_arn"]
-
-
-def process_json(cli: Cli, *args: str, **env: str) -> dict[str, Any]:
-    ran = cli.run(
-        "credential-process", "-a", "production", *args, env=env or None, stdout_has_secrets=True
-    )
-    assert ran.returncode == 0, ran.stderr
-    data: dict[str, Any] = json.loads(ran.stdout)
-    cli.secrets.update([data["SecretAccessKey"], data["SessionToken"]])
-    return data
 
 
 def emails_that_signed_in(jumpcloud: JumpCloudEmulator) -> list[str]:
@@ -80,11 +63,11 @@ def test_alices_kept_session_does_not_log_bob_in(
 ) -> None:
     cli.write_config(account_config(jumpcloud))
     assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
-    assert principal(cli).endswith(f"/{EMAIL}")
+    assert cli.principal("production").endswith(f"/{EMAIL}")
     bob = add_bob(cli, jumpcloud)
     ran = cli.run("login", "-a", "production", "--force", "--mfa-token", code(cli), env=bob)
     assert ran.returncode == 0, ran.stderr
-    assert principal(cli).endswith(f"/{BOB}"), "bob got a role session of alice's"
+    assert cli.principal("production").endswith(f"/{BOB}"), "bob got a role session of alice's"
     assert emails_that_signed_in(jumpcloud) == [EMAIL, BOB]
 
 
@@ -152,14 +135,14 @@ def test_a_login_with_another_config_file_is_not_answered_by_the_profile_it_shar
     role = ["--role", "AcmeJumpCloudAdminRO"]
     cli.write_config(account_config(jumpcloud, role=None))
     assert cli.run("login", "-a", "production", *role, "--mfa-token", code(cli)).returncode == 0
-    assert principal(cli).startswith(f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/")
+    assert cli.principal("production").startswith(f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/")
     other = cli.home / "dev.samljit"
     other.write_text(account_config(jumpcloud, role=None).replace(SLUG, DEV_SLUG))
     ran = cli.run("login", "-a", "production", *role, env={"SAMLJIT_CONFIG": str(other)})
     assert ran.returncode == 0, ran.stderr
     assert "nothing to do" not in ran.stderr, "the other config's account was answered"
     assert sts.calls[-1].role_arn == DEV_ARN
-    assert principal(cli).startswith(f"arn:aws:sts::{DEV_ACCOUNT}:assumed-role/")
+    assert cli.principal("production").startswith(f"arn:aws:sts::{DEV_ACCOUNT}:assumed-role/")
 
 
 # -- 10: logout leaves no chunk of the session in the keyring ------------------------------
@@ -245,9 +228,7 @@ def test_login_after_credential_process_writes_the_profile(
     ran = cli.run("login", "-a", "production")
     assert ran.returncode == 0, ran.stderr
     assert "nothing to do" not in ran.stderr
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(cli.credentials)
-    assert parser["production"]["aws_access_key_id"] == keys["AccessKeyId"]
+    assert cli.profile("production")["aws_access_key_id"] == keys["AccessKeyId"]
     assert len(sts.calls) == calls  # the cached credentials, not a new login
     again = cli.run("login", "-a", "production")
     assert again.returncode == 0 and "nothing to do" in again.stderr, again.stderr

@@ -3,7 +3,6 @@ installed executable, against the JumpCloud emulator and moto's STS on loopback.
 
 from __future__ import annotations
 
-import configparser
 import json
 import os
 import stat
@@ -30,6 +29,7 @@ from tests.support.accounts import (
     FULL_ARN,
     PASSWORD,
     PROVIDER_ARN,
+    READONLY_IN_US_EAST_2,
     RO_ARN,
     SLUG,
     TOTP_SECRET,
@@ -51,22 +51,13 @@ def code(cli: Cli) -> str:
     return fresh_code(cli)
 
 
-def profile(cli: Cli, name: str = "production") -> dict[str, str]:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(cli.credentials)
-    return dict(parser[name])
-
-
 def auth_calls(emulator: JumpCloudEmulator) -> int:
     return emulator.count("POST", "/userconsole/auth")
 
 
 def test_configure_login_exec_end_to_end(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
-    configured = cli.run(
-        "configure",
-        "-a",
+    text = cli.configure(
         "production",
-        "--skip-prompt",
         "--provider",
         "jumpcloud",
         "--url",
@@ -77,13 +68,8 @@ def test_configure_login_exec_end_to_end(cli: Cli, jumpcloud: JumpCloudEmulator)
         EMAIL,
         "--mfa",
         "totp",
-        "--role",
-        RO_ARN,
-        "--region",
-        "us-east-2",
+        *READONLY_IN_US_EAST_2,
     )
-    assert configured.returncode == 0, configured.stderr
-    text = cli.config.read_text()
     assert "provider = JumpCloud" in text and "mfa = TOTP" in text
     assert PASSWORD not in text
 
@@ -91,7 +77,7 @@ def test_configure_login_exec_end_to_end(cli: Cli, jumpcloud: JumpCloudEmulator)
     assert login.returncode == 0, login.stderr
     assert "Logged in: AcmeJumpCloudAdminRO in 012345678987" in login.stderr
     assert login.stdout == ""
-    values = profile(cli)
+    values = cli.profile("production")
     assert set(values) == {
         "aws_access_key_id",
         "aws_secret_access_key",
@@ -142,13 +128,13 @@ def test_role_full_is_a_new_grant_from_the_same_assertion(
 ) -> None:
     cli.write_config(account_config(jumpcloud))
     assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
-    assert "/AcmeJumpCloudAdminRO/" in profile(cli)["x_principal_arn"]
+    assert "/AcmeJumpCloudAdminRO/" in cli.principal("production")
     calls, requests = len(sts.calls), len(jumpcloud.requests)
     full = cli.run("login", "-a", "production", "--role", "full")
     assert full.returncode == 0, full.stderr
     assert len(jumpcloud.requests) == requests  # the cached assertion: no IdP, no MFA
     assert [c.role_arn for c in sts.calls[calls:]] == [FULL_ARN]
-    assert "/AcmeJumpCloudAdmin/" in profile(cli)["x_principal_arn"]
+    assert "/AcmeJumpCloudAdmin/" in cli.principal("production")
     assert "Logged in: AcmeJumpCloudAdmin in acme-production (012345678987)" in full.stderr
     forced = cli.run("login", "-a", "production", "--role", "full", "--force")
     assert forced.returncode == 0, forced.stderr  # --force: the IdP again, on its session
@@ -167,7 +153,7 @@ def test_role_by_account_name_and_role_name(cli: Cli, jumpcloud: JumpCloudEmulat
         code(cli),
     )
     assert ran.returncode == 0, ran.stderr
-    assert ":111122223333:assumed-role/AcmeJumpCloudAdminRO/" in profile(cli)["x_principal_arn"]
+    assert ":111122223333:assumed-role/AcmeJumpCloudAdminRO/" in cli.principal("production")
 
 
 def test_ambiguous_role_name_is_refused_listing_matches(
@@ -241,7 +227,7 @@ def test_push_approved(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
     assert ran.returncode == 0, ran.stderr
     assert "push sent" in ran.stderr
     assert jumpcloud.count("POST", "/userconsole/auth/push") == 1
-    assert "/AcmeJumpCloudAdminRO/" in profile(cli)["x_principal_arn"]
+    assert "/AcmeJumpCloudAdminRO/" in cli.principal("production")
 
 
 def test_push_denied(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
@@ -438,7 +424,7 @@ def test_other_profiles_and_comments_are_byte_for_byte_unchanged(
     assert after.startswith(head + "[production]\n")
     assert after.endswith(tail)
     assert "OLDKEY" not in after and "old comment" not in after
-    assert profile(cli, "staging")["region"] == "eu-west-1"
+    assert cli.profile("staging")["region"] == "eu-west-1"
 
 
 def test_symlinked_credentials_file_keeps_its_link(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
@@ -472,11 +458,10 @@ def test_ten_concurrent_logins_to_ten_profiles(cli: Cli, jumpcloud: JumpCloudEmu
     with ThreadPoolExecutor(max_workers=10) as pool:
         codes = list(pool.map(one, range(10)))
     assert codes == [0] * 10
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(cli.credentials)
-    assert sorted(parser.sections()) == sorted(f"p{i}" for i in range(10))
+    profiles = cli.profiles()
+    assert sorted(profiles) == sorted(f"p{i}" for i in range(10))
     for i in range(10):
-        assert parser[f"p{i}"]["x_principal_arn"]
+        assert profiles[f"p{i}"]["x_principal_arn"]
 
 
 def exec_python(cli: Cli, source: str, **options: Any) -> subprocess.CompletedProcess[str]:
@@ -664,7 +649,7 @@ def test_a_forced_login_an_hour_later_asks_for_nothing(
     assert again.returncode == 0, again.stderr
     assert "Logged in: AcmeJumpCloudAdmin in" in again.stderr
     assert jumpcloud.requests[len(first_requests) :] == [("GET", f"/saml2/{SLUG}")]
-    assert profile(cli)["x_principal_arn"].startswith(
+    assert cli.principal("production").startswith(
         f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/AcmeJumpCloudAdmin/"
     )
 

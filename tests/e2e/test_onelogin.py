@@ -25,7 +25,7 @@ from tests.emulators.onelogin import (
     yubikey_otp,
 )
 from tests.support.accounts import PASSWORD, PROD_GRANTS, RO_ARN, TOTP_SECRET, fresh_code
-from tests.support.cli import Cli, error_line
+from tests.support.cli import Cli, answer, error_line
 from tests.support.keyring_backend import vault_env
 
 APP = "123456"
@@ -391,24 +391,18 @@ def test_configure_asks_the_secret_on_a_terminal(cli: Cli, onelogin: OneLoginEmu
     from tests.e2e.test_terminal import finish, spawn
 
     child = spawn(cli, "configure", "-a", "ol", **vault_env(cli.home))
-    child.expect("IdP provider:")
-    child.send("OneLogin\r")
-    child.expect("OneLogin API host .*:")
-    child.send("\x15" + onelogin.base_url + "\r")  # Ctrl-U: the default's text away
-    child.expect("Username:")
-    child.send("plain\r")
-    child.expect("MFA \\(Auto, OLP, TOTP, SMS, YUBIKEY\\) \\[Auto\\]:")
-    child.send("\r")
-    child.expect("AWS profile to write \\[ol\\]:")
-    child.send("\r")
-    child.expect("Default role .*:")
-    child.send(RO_ARN + "\r")
-    child.expect("OneLogin subdomain:")  # the provider's own questions come after the role
-    child.send("acme\r")
-    child.expect("App id of the AWS app:")
-    child.send(APP + "\r")
-    child.expect("API client id:")
-    child.send(CLIENT_ID + "\r")
+    answer(
+        child,
+        ("IdP provider:", "OneLogin"),
+        ("OneLogin API host .*:", "\x15" + onelogin.base_url),  # Ctrl-U: the default's text away
+        ("Username:", "plain"),
+        ("MFA \\(Auto, OLP, TOTP, SMS, YUBIKEY\\) \\[Auto\\]:", ""),
+        ("AWS profile to write \\[ol\\]:", ""),
+        ("Default role .*:", RO_ARN),
+        ("OneLogin subdomain:", "acme"),  # the provider's own questions come after the role
+        ("App id of the AWS app:", APP),
+        ("API client id:", CLIENT_ID),
+    )
     child.expect("API client secret \\(stored in the OS keyring; Enter to skip\\):")
     child.sendline(CLIENT_SECRET)
     child.expect("Password for plain .*:")

@@ -340,13 +340,10 @@ def test_saml2aws_ping_sections_import_and_log_in(
 
 
 def test_configure_takes_the_alias_and_ping_mfa_values(cli: Cli, ping: PingEmulators) -> None:
-    ran = cli.run(
-        "configure", "-a", "ping", "--provider", "PingFederate", "--url", ping.pf.base_url,
-        "--username", f"key@{DOMAIN}", "--mfa", "yubikey", "--role", RO_ARN,
-        "--profile", "ping", "--skip-prompt",
+    text = cli.configure(
+        "ping", "--provider", "PingFederate", "--url", ping.pf.base_url,
+        "--username", f"key@{DOMAIN}", "--mfa", "yubikey", "--role", RO_ARN, "--profile", "ping",
     )  # fmt: skip
-    assert ran.returncode == 0, ran.stderr
-    text = cli.config.read_text()
     assert "provider = Ping\n" in text and "mfa = YUBIKEY\n" in text
     refused = cli.run("configure", "-a", "other", "--provider", "Ping", "--url",
                       ping.pf.base_url, "--mfa", "SMS", "--skip-prompt")  # fmt: skip
