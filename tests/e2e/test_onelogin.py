@@ -110,12 +110,35 @@ def test_refused_api_credential_is_exit_2_before_the_password(
     assert onelogin.stats["token_refused"] == 1
 
 
-def test_unknown_client_id_is_exit_2_too(cli: Cli, onelogin: OneLoginEmulator) -> None:
-    cli.write_config(config(onelogin, "plain", client="nobody"))
+@pytest.mark.parametrize(
+    ("user", "options", "said", "never"),
+    [
+        pytest.param(
+            "plain",
+            {"client": "nobody"},
+            "client_id 'nobody'",
+            "saml_assertion_calls",
+            id="unknown-client-id",
+        ),
+        pytest.param(
+            "totp",
+            {"mfa": "OLP"},
+            "mfa is set to 'OLP'",
+            "verify_factor_calls",
+            id="mfa-naming-a-device-the-user-lacks",
+        ),
+    ],
+)
+def test_an_api_client_or_device_onelogin_does_not_know_is_exit_2(
+    cli: Cli, onelogin: OneLoginEmulator, user: str, options: Any, said: str, never: str
+) -> None:
+    """An unknown client_id: no assertion asked for; an mfa the user has no device of: no
+    factor verified."""
+    cli.write_config(config(onelogin, user, **options))
     ran = login(cli)
     assert ran.returncode == 2
-    assert "client_id 'nobody'" in error_line(ran)
-    assert onelogin.stats["saml_assertion_calls"] == 0
+    assert said in error_line(ran)
+    assert onelogin.stats[never] == 0
 
 
 def test_no_secret_anywhere_names_the_variable(cli: Cli, onelogin: OneLoginEmulator) -> None:
@@ -296,14 +319,6 @@ def test_yubikey_of_another_key_is_refused(cli: Cli, onelogin: OneLoginEmulator)
     ran = login(cli, "--mfa-token", otp)
     assert ran.returncode == 3
     assert "OneLogin refused the Yubico YubiKey code" in error_line(ran)
-
-
-def test_mfa_naming_a_device_the_user_lacks(cli: Cli, onelogin: OneLoginEmulator) -> None:
-    cli.write_config(config(onelogin, "totp", mfa="OLP"))
-    ran = login(cli)
-    assert ran.returncode == 2
-    assert "mfa is set to 'OLP'" in error_line(ran)
-    assert onelogin.stats["verify_factor_calls"] == 0
 
 
 def test_undrivable_devices_name_browser(cli: Cli, onelogin: OneLoginEmulator) -> None:
