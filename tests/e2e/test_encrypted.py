@@ -26,6 +26,8 @@ DEV_RO = f"arn:aws:iam::{DEV}:role/ReadOnly"
 ROLES = [(PROD_ADMIN, PROD_IDP), (DEV_RO, DEV_IDP)]
 #: An account pinned to one role: samljit needs no sign-in page to choose.
 PINNED_ADMIN = f"principal_arn = {PROD_IDP}\nrole_arn = {PROD_ADMIN}\n"
+#: The SAML provider by its name alone: the account comes from the role picked.
+BY_PROVIDER_NAME = "principal_arn = saml-provider/Corp\n"
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +94,7 @@ def test_roles_from_the_signin_page_and_the_encrypted_response_to_sts_byte_for_b
             keys,
             front,
             page,
-            "principal_arn = saml-provider/Corp\n",
+            BY_PROVIDER_NAME,
             data_method=AES128_CBC if shape == "classic" else AES256_GCM,
         )
         listed = cli.run("list-roles", "-a", "corp", "--json")
@@ -148,7 +150,7 @@ def test_the_pages_refusal_is_exit_3_in_its_words(
     cli: Cli, tmp_path: Path, keys: tuple[IamKey, SigningPair], front: DecryptingSts
 ) -> None:
     with SigninPage(keys[0].key_pem) as page:
-        setup(cli, tmp_path, keys, front, page, "principal_arn = saml-provider/Corp\n")
+        setup(cli, tmp_path, keys, front, page, BY_PROVIDER_NAME)
         page.refuse_next()
         ran = cli.run("login", "-a", "corp")
     assert ran.returncode == 3, ran.stderr
@@ -211,7 +213,7 @@ def test_the_cached_encrypted_assertion_serves_the_next_role_and_all_roles(
     cli: Cli, tmp_path: Path, keys: tuple[IamKey, SigningPair], front: DecryptingSts
 ) -> None:
     with SigninPage(keys[0].key_pem) as page:
-        encoded = setup(cli, tmp_path, keys, front, page, "principal_arn = saml-provider/Corp\n")
+        encoded = setup(cli, tmp_path, keys, front, page, BY_PROVIDER_NAME)
         first = cli.run("login", "-a", "corp", "--role", "Admin")
         assert first.returncode == 0, first.stderr
         (tmp_path / "response.b64").write_text("not a SAMLResponse")  # the IdP is gone
@@ -229,15 +231,7 @@ def test_a_page_that_goes_straight_to_the_console_asks_for_role_arn(
 ) -> None:
     """AWS skips the role page when one role is granted: samljit cannot learn which one."""
     with SigninPage(keys[0].key_pem, single_role_redirect=True) as page:
-        setup(
-            cli,
-            tmp_path,
-            keys,
-            front,
-            page,
-            "principal_arn = saml-provider/Corp\n",
-            roles=[(PROD_ADMIN, PROD_IDP)],
-        )
+        setup(cli, tmp_path, keys, front, page, BY_PROVIDER_NAME, roles=[(PROD_ADMIN, PROD_IDP)])
         ran = cli.run("login", "-a", "corp")
     assert ran.returncode == 4, ran.stderr
     assert "sent the browser straight on" in ran.stderr.splitlines()[0]

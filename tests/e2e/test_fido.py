@@ -206,9 +206,7 @@ def test_jumpcloud_ctrl_c_while_waiting_for_the_touch_is_clean(
     cli.write_config(account_config(jumpcloud, mfa="WEBAUTHN"))
     process = cli.popen("login", "-a", "production", "--skip-prompt", env=softkey_env(store))
     _, err = cli.interrupt_at(process, "Touch your security key")
-    assert process.returncode == 130
-    assert "interrupted" in err
-    assert not cli.credentials.exists()
+    cli.interrupted(process.returncode, err)
 
 
 def hide_fido2(tmp_path: Path) -> dict[str, str]:

@@ -7,7 +7,6 @@ headed (under a private Xvfb)."""
 from __future__ import annotations
 
 import configparser
-import os
 import subprocess
 from collections.abc import Iterator
 
@@ -18,6 +17,7 @@ from tests.emulators.formidp import FormUser
 from tests.emulators.google import IDPID, NO_ACCOUNT, SPID, WRONG_PASSWORD, GoogleIdp
 from tests.support.accounts import EMAIL, PASSWORD, PROVIDER_ARN, RO_ARN, TOTP_SECRET, grants
 from tests.support.cli import Cli, answer
+from tests.support.display import xvfb
 from tests.support.keyring_backend import vault_env
 from tests.support.tools import requires_tool
 
@@ -33,20 +33,8 @@ def google() -> Iterator[GoogleIdp]:
 
 @pytest.fixture(scope="module")
 def display() -> Iterator[str]:
-    """A private X server for headed runs; its display name once it accepts clients."""
-    read, write = os.pipe()
-    server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        pass_fds=(write,),
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write)
-    with os.fdopen(read) as said:
-        number = said.readline().strip()
-    assert number, "Xvfb did not start"
-    yield f":{number}"
-    server.terminate()
-    server.wait(10)
+    """A private X server for headed runs."""
+    yield from xvfb("1280x800x24")
 
 
 MODES = [

@@ -31,6 +31,7 @@ from tests.support.accounts import (
     account_config,
     fresh_code,
     grants,
+    log_in_once,
     make_user,
     process_json,
 )
@@ -102,8 +103,7 @@ def test_role_switch_within_the_assertion_window_needs_no_idp(
 def test_a_credential_process_refresh_reuses_the_idp_session(
     cli: Cli, jumpcloud: JumpCloudEmulator, sts: StsView
 ) -> None:
-    cli.write_config(account_config(jumpcloud))
-    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
+    log_in_once(cli, jumpcloud)
     for kind in ("credentials", "assertions"):  # an hour later: both have expired
         for path in cache_files(cli, kind):
             path.unlink()

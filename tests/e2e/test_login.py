@@ -36,6 +36,7 @@ from tests.support.accounts import (
     account_config,
     fresh_code,
     grants,
+    log_in_once,
     make_user,
 )
 from tests.support.cli import Cli
@@ -111,8 +112,7 @@ def test_configure_login_exec_end_to_end(cli: Cli, jumpcloud: JumpCloudEmulator)
 def test_valid_profile_is_reused_without_contacting_anyone(
     cli: Cli, jumpcloud: JumpCloudEmulator
 ) -> None:
-    cli.write_config(account_config(jumpcloud))
-    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
+    log_in_once(cli, jumpcloud)
     before = len(jumpcloud.requests)
     again = cli.run("login", "-a", "production")
     assert again.returncode == 0, again.stderr
@@ -126,8 +126,7 @@ def test_valid_profile_is_reused_without_contacting_anyone(
 def test_role_full_is_a_new_grant_from_the_same_assertion(
     cli: Cli, jumpcloud: JumpCloudEmulator, sts: StsView
 ) -> None:
-    cli.write_config(account_config(jumpcloud))
-    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
+    log_in_once(cli, jumpcloud)
     assert "/AcmeJumpCloudAdminRO/" in cli.principal("production")
     calls, requests = len(sts.calls), len(jumpcloud.requests)
     full = cli.run("login", "-a", "production", "--role", "full")
@@ -173,12 +172,22 @@ def test_role_not_in_assertion_is_exit_4(cli: Cli, jumpcloud: JumpCloudEmulator)
     assert "not in the assertion" in ran.stderr and FULL_ARN in ran.stderr
 
 
+def several_roles_no_choice(
+    cli: Cli, jumpcloud: JumpCloudEmulator, command: str
+) -> subprocess.CompletedProcess[str]:
+    """``samljit COMMAND`` with no terminal for an account that names no role, of a user the
+    assertion grants three: exit 4, naming them all."""
+    cli.write_config(account_config(jumpcloud, role=None))
+    ran = cli.run(command, "-a", "production", "--mfa-token", code(cli))
+    assert ran.returncode == 4, ran.stderr
+    assert all(arn in ran.stderr for arn in (RO_ARN, FULL_ARN, DEV_ARN))
+    return ran
+
+
 def test_several_roles_and_no_terminal_is_exit_4_with_choices(
     cli: Cli, jumpcloud: JumpCloudEmulator
 ) -> None:
-    cli.write_config(account_config(jumpcloud, role=None))
-    ran = cli.run("login", "-a", "production", "--mfa-token", code(cli))
-    assert ran.returncode == 4, ran.stderr
+    ran = several_roles_no_choice(cli, jumpcloud, "login")
     first = ran.stderr.splitlines()[0]
     assert first.startswith("samljit: error: 3 roles to choose from, but there is no terminal")
     for arn in (RO_ARN, FULL_ARN, DEV_ARN):
@@ -268,9 +277,7 @@ def test_ctrl_c_while_push_waits_is_clean(cli: Cli, jumpcloud: JumpCloudEmulator
     cli.write_config(account_config(jumpcloud, mfa="PUSH"))
     process = cli.popen("login", "-a", "production")
     _, err = cli.interrupt_at(process, "push sent")
-    assert process.returncode == 130
-    assert "interrupted" in err
-    assert not cli.credentials.exists()
+    cli.interrupted(process.returncode, err)
 
 
 def test_auto_with_several_factors_and_no_terminal_takes_the_code(
@@ -433,8 +440,7 @@ def test_symlinked_credentials_file_keeps_its_link(cli: Cli, jumpcloud: JumpClou
     real.write_text("[default]\nregion = us-east-1\n")
     cli.credentials.parent.mkdir()
     cli.credentials.symlink_to(real)
-    cli.write_config(account_config(jumpcloud))
-    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
+    log_in_once(cli, jumpcloud)
     assert cli.credentials.is_symlink()
     assert "[production]" in real.read_text() and "[default]" in real.read_text()
 
@@ -595,8 +601,7 @@ def test_usage_errors(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
 
 
 def test_home_has_no_stray_files(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
-    cli.write_config(account_config(jumpcloud))
-    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
+    log_in_once(cli, jumpcloud)
     files = sorted(p for p in cli.home.rglob("*") if p.is_file())
     places = sorted({str(p.relative_to(cli.home).parent) for p in files})
     assert places == [
@@ -657,8 +662,7 @@ def test_a_forced_login_an_hour_later_asks_for_nothing(
 def test_a_session_jumpcloud_ended_falls_back_to_the_login_silently(
     cli: Cli, jumpcloud: JumpCloudEmulator
 ) -> None:
-    cli.write_config(account_config(jumpcloud))
-    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
+    log_in_once(cli, jumpcloud)
     before = len(jumpcloud.requests)
     jumpcloud.end_sessions()
     again = cli.run("login", "-a", "production", "--force", "--mfa-token", code(cli))
@@ -680,8 +684,7 @@ def test_a_session_jumpcloud_ended_falls_back_to_the_login_silently(
 def test_an_ended_session_and_no_password_is_the_usual_error(
     cli: Cli, jumpcloud: JumpCloudEmulator
 ) -> None:
-    cli.write_config(account_config(jumpcloud))
-    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
+    log_in_once(cli, jumpcloud)
     jumpcloud.end_sessions()
     ran = cli.run("login", "-a", "production", "--force", "--skip-prompt", env=NO_PASSWORD)
     assert ran.returncode == 2, ran.stderr
@@ -718,8 +721,7 @@ def test_status_shows_the_session_and_logout_forgets_it(
 
 
 def test_disable_sessions_asks_every_time(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
-    cli.write_config(account_config(jumpcloud))
-    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
+    log_in_once(cli, jumpcloud)
     assert len(session_files(cli)) == 1
     cli.write_config(account_config(jumpcloud, extra="disable_sessions = true\n"))
     again = cli.run("login", "-a", "production", "--force", "--mfa-token", code(cli))
@@ -751,8 +753,7 @@ def test_debug_never_shows_the_session_cookie(cli: Cli, jumpcloud: JumpCloudEmul
 def test_a_corrupt_or_foreign_session_file_is_dropped(
     cli: Cli, jumpcloud: JumpCloudEmulator
 ) -> None:
-    cli.write_config(account_config(jumpcloud))
-    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
+    log_in_once(cli, jumpcloud)
     [kept] = session_files(cli)
     kept.write_text("{not json")
     ran = cli.run("login", "-a", "production", "--force", "--mfa-token", code(cli))

@@ -39,6 +39,14 @@ def fresh_code(cli: Cli, secret: str = TOTP_SECRET) -> str:
     raise AssertionError("a third TOTP code within one step: the IdP would refuse it")
 
 
+def log_in_once(cli: Cli, emulator: JumpCloudEmulator) -> None:
+    """The production account (:func:`account_config`) configured and logged in, with a
+    fresh code."""
+    cli.write_config(account_config(emulator))
+    ran = cli.run("login", "-a", "production", "--mfa-token", fresh_code(cli))
+    assert ran.returncode == 0, ran.stderr
+
+
 def process_json(cli: Cli, *args: str, **env: str) -> dict[str, Any]:
     """``samljit credential-process -a production ARGS`` (``env`` on top of the test's) ended
     well: its one line of credentials JSON, whose secrets the leak check then knows."""

@@ -260,6 +260,13 @@ class Cli:
         self.outputs.extend([out, seen + err])
         return out, seen + err
 
+    def interrupted(self, status: int | None, said: str) -> None:
+        """A run the user interrupted (exit ``status``, having ``said``) ended as it should:
+        exit 130, saying so, no credentials written."""
+        assert status == 130, said
+        assert "interrupted" in said
+        assert not self.credentials.exists()
+
     def configure(self, account: str, *options: str) -> str:
         """``samljit configure -a ACCOUNT --skip-prompt OPTIONS``, which must succeed: the
         config file it wrote."""
