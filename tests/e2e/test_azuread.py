@@ -5,18 +5,33 @@ interrupt (which names `samljit login --browser`), federation to AD FS, an unkno
 
 from __future__ import annotations
 
-import configparser
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from samljit.tools.sandbox.response import RoleGrant
 from tests.emulators import deep_json
-from tests.emulators.azuread import AzureAdEmulator, Method, User
-from tests.support.accounts import ACCOUNT_ID, FULL_ARN, PASSWORD, PROVIDER_ARN, RO_ARN, fresh_code
-from tests.support.cli import Cli, finish, finish_sdk
+from tests.emulators.azuread import (
+    ADFS_COOKIE,
+    ADFS_HOST,
+    ESTSAUTH,
+    AzureAdEmulator,
+    Method,
+    User,
+)
+from tests.support.accounts import (
+    ACCOUNT_ID,
+    FULL_ARN,
+    PASSWORD,
+    PROVIDER_ARN,
+    READONLY_IN_US_EAST_2,
+    RO_ARN,
+    fresh_code,
+)
+from tests.support.cli import Cli, finish, finish_sdk, kept_cookies
 
 APP = "8d2c7a1e-3f4b-4c5d-9e6f-0a1b2c3d4e5f"
 OTHER_APP = "5b7e9c1d-2a3f-4e6b-8c0d-1e2f3a4b5c6d"  # in the tenant, assigned to nobody
@@ -93,23 +108,14 @@ def configure(
     )
 
 
-def logged_in(cli: Cli) -> str:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(cli.credentials)
-    return parser["entra"]["x_principal_arn"]
-
-
 def code(cli: Cli) -> str:
     return fresh_code(cli, SECRET)
 
 
 # -- configure, login, the push --------------------------------------------------------------
 def test_configure_then_login_with_number_matching(cli: Cli, entra: AzureAdEmulator) -> None:
-    configured = cli.run(
-        "configure",
-        "-a",
+    text = cli.configure(
         "entra",
-        "--skip-prompt",
         "--provider",
         "EntraID",
         "--url",
@@ -120,13 +126,8 @@ def test_configure_then_login_with_number_matching(cli: Cli, entra: AzureAdEmula
         f"push@{DOMAIN}",
         "--mfa",
         "phoneappnotification",
-        "--role",
-        RO_ARN,
-        "--region",
-        "us-east-2",
+        *READONLY_IN_US_EAST_2,
     )
-    assert configured.returncode == 0, configured.stderr
-    text = cli.config.read_text()
     assert "provider = AzureAD" in text
     assert f"app_id = {APP}" in text
     assert "mfa = PhoneAppNotification" in text
@@ -139,24 +140,14 @@ def test_configure_then_login_with_number_matching(cli: Cli, entra: AzureAdEmula
         rf"Waiting for approval in Authenticator \(enter {number}\)… \d+ s left", ran.stderr
     )
     assert f"Logged in: AcmeJumpCloudAdminRO in {ACCOUNT_ID}" in ran.stderr
-    assert "/AcmeJumpCloudAdminRO/" in logged_in(cli)
+    assert "/AcmeJumpCloudAdminRO/" in cli.principal("entra")
 
 
 def test_provider_default_url(cli: Cli, entra: AzureAdEmulator) -> None:
-    ran = cli.run(
-        "configure",
-        "-a",
-        "entra",
-        "--skip-prompt",
-        "--provider",
-        "AzureAD",
-        "--app-id",
-        APP,
-        "--username",
-        f"plain@{DOMAIN}",
+    text = cli.configure(
+        "entra", "--provider", "AzureAD", "--app-id", APP, "--username", f"plain@{DOMAIN}"
     )
-    assert ran.returncode == 0, ran.stderr
-    assert "url =" not in cli.config.read_text()  # the provider's default applies
+    assert "url =" not in text  # the provider's default applies
     missing = cli.run("configure", "-a", "x", "--skip-prompt", "--provider", "AzureAD")
     assert missing.returncode == 2
     assert "app_id" in missing.stderr
@@ -184,7 +175,7 @@ def test_authenticator_code(cli: Cli, entra: AzureAdEmulator) -> None:
     configure(cli, entra, "otp", mfa="PhoneAppOTP")
     ran = cli.run("login", "-a", "entra", "--mfa-token", code(cli))
     assert ran.returncode == 0, ran.stderr
-    assert "/AcmeJumpCloudAdminRO/" in logged_in(cli)
+    assert "/AcmeJumpCloudAdminRO/" in cli.principal("entra")
 
 
 def test_wrong_authenticator_code(cli: Cli, entra: AzureAdEmulator) -> None:
@@ -203,7 +194,8 @@ def test_authenticator_code_max_attempts_on_a_terminal(cli: Cli, entra: AzureAdE
     text = finish(child)  # holds what was typed: each test checks its own secrets
     assert child.exitstatus == 3, text
     assert PASSWORD not in text
-    assert text.count("wrong Authenticator code; try again") == 2
+    assert text.count("wrong Authenticator code (OathCodeIncorrect") == 2
+    assert text.count("; try again") == 2
     assert "Entra ID: too many wrong codes (OathCodeFailedMaxAllowedRetryReached:" in text
 
 
@@ -218,7 +210,7 @@ def test_text_message_code_on_a_terminal(cli: Cli, entra: AzureAdEmulator) -> No
     assert sent not in after  # only the echo of the typing shows it
     assert child.exitstatus == 0, text
     assert "Entra ID sent a code to +X XXXXXXXX42." in text
-    assert "/AcmeJumpCloudAdminRO/" in logged_in(cli)
+    assert "/AcmeJumpCloudAdminRO/" in cli.principal("entra")
 
 
 def test_wrong_text_message_code(cli: Cli, entra: AzureAdEmulator) -> None:
@@ -371,7 +363,7 @@ def test_federated_user_signs_in_at_adfs(cli: Cli, entra: AzureAdEmulator) -> No
     before = len(entra.log)
     ran = cli.run("login", "-a", "entra")
     assert ran.returncode == 0, ran.stderr
-    assert "ops@fabrikam.example is federated: signing in at 127.0.0.1 (AD FS)" in ran.stderr
+    assert f"ops@fabrikam.example is federated: signing in at {ADFS_HOST} (AD FS)" in ran.stderr
     paths = [r.path for r in entra.log[before:]]
     assert "/adfs/ls/" in paths and "/login.srf" in paths
     assert "/common/login" not in paths
@@ -379,9 +371,37 @@ def test_federated_user_signs_in_at_adfs(cli: Cli, entra: AzureAdEmulator) -> No
     assert cli.run("logout", "-a", "entra").returncode == 0  # forgets the kept session too
     wrong = cli.run("login", "-a", "entra", "--force", env={"SAMLJIT_PASSWORD": "nope-nope-1"})
     assert wrong.returncode == 3
-    assert "samljit: error: federated ADFS 127.0.0.1 refused the login: Incorrect user ID" in (
+    assert f"samljit: error: federated ADFS {ADFS_HOST} refused the login: Incorrect user ID" in (
         wrong.stderr
     )
+
+
+def test_the_adfs_session_is_kept_on_its_own_host(cli: Cli, entra: AzureAdEmulator) -> None:
+    """A federated sign-in visits three hosts (My Apps, the login host, AD FS): the kept
+    session holds each one's cookies host-only, as each host set them, AD FS's ``MSISAuth``
+    under ``/adfs``. Once Entra ID ended its sessions, the next login rides AD FS's: the
+    form is not shown again and no password is asked for."""
+    cli.write_config(
+        f"[entra]\nprovider = AzureAD\nurl = {entra.url}\napp_id = {APP}\n"
+        f"username = ops@fabrikam.example\nrole_arn = {RO_ARN}\nregion = us-east-2\n"
+    )
+    first = cli.run("login", "-a", "entra")
+    assert first.returncode == 0, first.stderr
+    kept = {cookie["name"]: cookie for cookie in kept_cookies(cli.home)}
+    hosts = {urlsplit(u).hostname for u in (entra.url, entra.base_url, entra.adfs_url)}
+    assert len(hosts) == 3
+    adfs = kept[ADFS_COOKIE]
+    assert (adfs["domain"], adfs["path"], adfs["host_only"]) == (ADFS_HOST, "/adfs", True)
+    assert (kept[ESTSAUTH]["domain"], kept[ESTSAUTH]["host_only"]) == ("127.0.0.1", True)
+    assert all(c["host_only"] for c in kept.values())
+    assert {c["domain"].removesuffix(".local") for c in kept.values()} == hosts
+
+    entra.expire_sessions()  # Entra ID's and My Apps' sessions end; AD FS's holds
+    posted = entra.count("POST", "/adfs/ls/")
+    again = cli.run("login", "-a", "entra", "--force", env={"SAMLJIT_PASSWORD": ""})
+    assert again.returncode == 0, again.stderr
+    assert entra.count("POST", "/adfs/ls/") == posted  # AD FS's form was not posted again
+    assert entra.count("GET", "/adfs/ls/") == 2  # but AD FS was asked, with its cookie
 
 
 # -- the kept Entra ID session ----------------------------------------------------------------
