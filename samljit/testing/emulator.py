@@ -84,14 +84,17 @@ ISSUED = IssuedSecrets()
 
 
 class LoopbackEmulator(Service):
-    """Subclasses are WSGI applications (``__call__``) and set ``self._port`` (0: any)."""
+    """Subclasses are WSGI applications (``__call__``) and set ``self._port`` (0: any) and,
+    to serve on a loopback name of their own (its cookies apart from other hosts'),
+    ``self.host`` (``127.0.0.N``)."""
 
     _port: int = 0
     _server: LoopbackServer | None = None
+    host: str = "127.0.0.1"
 
     def start(self: E) -> E:
         # a short poll: a test's emulator stops in milliseconds, not the server's usual 0.2 s
-        server = LoopbackServer(self._port, poll_interval=STOP_POLL)
+        server = LoopbackServer(self._port, self.host, poll_interval=STOP_POLL)
         server.set_app(self._served())
         self._server = server.start()
         return self
@@ -113,7 +116,7 @@ class LoopbackEmulator(Service):
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
 
 @dataclass(frozen=True)

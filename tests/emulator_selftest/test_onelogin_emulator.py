@@ -14,7 +14,7 @@ from signxml.verifier import XMLVerifier
 
 from samljit.tools.sandbox.response import AWS_AUDIENCE, ROLE_ATTRIBUTE, RoleGrant
 from tests.emulator_selftest import CERT, SAML, SECRET, EmulatorClock, starter
-from tests.emulators.jumpcloud import totp_at
+from tests.emulators.common import totp_at
 from tests.emulators.onelogin import (
     APP_NOT_FOUND,
     BAD_CREDENTIALS,

@@ -48,19 +48,15 @@ from urllib.parse import quote, urlencode
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
-from samljit.testing.emulator import ISSUED, RecordingEmulator
+from samljit.testing.emulator import ISSUED
 from samljit.tools.sandbox.response import (
     AWS_ACS_URL,
     RoleGrant,
     RoleOrder,
     SignTarget,
-    build_response,
-    encode,
-    sign,
 )
-from tests.emulators.jumpcloud import (
-    DEFAULT_CERT_PATH,
-    DEFAULT_KEY_PATH,
+from tests.emulators.common import (
+    SigningIdp,
     SpentCodes,
     demo_roles,
     new_totp_secret,
@@ -411,12 +407,10 @@ def _request_issuer(saml_request: str) -> str | None:
     return html.unescape(match.group(1).decode("utf-8", "replace")).strip() if match else None
 
 
-class AzureAdEmulator(RecordingEmulator):
+class AzureAdEmulator(SigningIdp):
     def __init__(
         self,
         users: Iterable[User] = (),
-        key_pem: bytes | None = None,
-        cert_pem: bytes | None = None,
         *,
         port: int = 0,
         tenant_id: str = DEFAULT_TENANT_ID,
@@ -443,15 +437,12 @@ class AzureAdEmulator(RecordingEmulator):
         refuse form POSTs without the page's ``canary`` and JSON calls without the ``canary``
         header (AADSTS90100). ``on_sms(upn, code)`` is called when a text is "sent"."""
         self.users = {u.upn.lower(): u for u in users}
-        self.key_pem = key_pem if key_pem is not None else DEFAULT_KEY_PATH.read_bytes()
-        self.cert_pem = cert_pem if cert_pem is not None else DEFAULT_CERT_PATH.read_bytes()
         self.tenant_id = tenant_id
         self.extra_apps = set(apps)
         self.federated_domains = {d.lower() for d in federated_domains}
         self._federation_url = federation_url
         self.kmsi = kmsi
         self.check_canary = check_canary
-        self.sign_target: SignTarget = sign_target
         self.poll_interval = poll_interval
         self.max_poll_attempts = max_poll_attempts
         self.polling_timeout_ms = polling_timeout_ms
@@ -460,7 +451,7 @@ class AzureAdEmulator(RecordingEmulator):
         self.skip_registration_days = skip_registration_days
         self.clock = clock
         self.on_sms = on_sms
-        super().__init__(port)
+        super().__init__(port, sign_target)
         self._sms: list[tuple[str, str]] = []
         self._entropies: list[int] = []
         self._spent_codes = SpentCodes()
@@ -552,12 +543,6 @@ class AzureAdEmulator(RecordingEmulator):
             return len(self._sessions)
 
     # -- WSGI --------------------------------------------------------------------------------
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request(environ)
-        with self._lock:
-            response = self._dispatch(request)
-        return response(environ, start_response)
-
     def _log_request(self, request: Request) -> dict[str, Any]:
         """Log the request (the form, the JSON object or, for a GET, the query, with passwords,
         codes and tokens as :data:`REDACTED`); return its body unredacted."""
@@ -880,16 +865,10 @@ class AzureAdEmulator(RecordingEmulator):
         app = user.app(flow.app_id)
         if app is None:
             return self._error_page(None, "50105")
-        root = build_response(
-            issuer=f"https://sts.windows.net/{self.tenant_id}/",
-            name_id=user.upn,
-            roles=app.roles,
-            session_name=user.upn,
-            session_duration=app.session_duration,
-            role_order=user.role_order,
+        issuer = f"https://sts.windows.net/{self.tenant_id}/"
+        encoded = self._signed_response(
+            issuer, user.upn, app.roles, app.session_duration, role_order=user.role_order
         )
-        encoded = encode(sign(root, self.key_pem, self.cert_pem, target=self.sign_target))
-        self._note_issued(encoded)
         fields = {"SAMLResponse": encoded}
         relay_state = flow.relay_state or app.relay_state
         if relay_state:
@@ -1328,11 +1307,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"SMS to {upn}: {code}", flush=True)
 
     with AzureAdEmulator(users, port=args.port, on_sms=texted) as emu:
-        print(f"url:      {emu.url}\napp_id:   {DEMO_APP_ID}\npassword: demo-password")
-        print("users:    push@ (Authenticator push, approved on the 2nd poll),")
-        print("          otp@ (SMS by default, or TOTP), plain@ (no MFA)")
-        print(f"TOTP secret of otp@: {secret}\nCtrl-C to stop.", flush=True)
-        show_totp_until_stopped(secret)
+        show_totp_until_stopped(
+            secret,
+            f"url:      {emu.url}\napp_id:   {DEMO_APP_ID}\npassword: demo-password",
+            "users:    push@ (Authenticator push, approved on the 2nd poll),",
+            "          otp@ (SMS by default, or TOTP), plain@ (no MFA)",
+            f"TOTP secret of otp@: {secret}",
+        )
 
 
 if __name__ == "__main__":

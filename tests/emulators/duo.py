@@ -56,7 +56,6 @@ from werkzeug.wrappers import Request, Response
 
 from samljit.idp.fido import b64url, unb64url
 from samljit.testing.emulator import Failure, RecordingEmulator
-from samljit.tools.sandbox.server import LoopbackServer
 from tests.emulators import scripted
 
 DUO_HOST = "127.0.0.2"
@@ -365,18 +364,7 @@ class DuoEmulator(RecordingEmulator):
         self._step_up_codes: list[str] = []
         self._exchanges: list[dict[str, Any]] = []
 
-    # -- serving on Duo's own host --------------------------------------------------------
-    def start(self) -> DuoEmulator:
-        server = LoopbackServer(self._port, self.host)
-        served = getattr(self, "_served", None)  # r3-leaks: the app that reads Set-Cookie
-        server.set_app(served() if callable(served) else self)
-        self._server = server.start()
-        return self
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
+    # -- Duo's own host (self.host) ------------------------------------------------------
     @property
     def token_url(self) -> str:
         return f"{self.base_url}{TOKEN_PATH}"

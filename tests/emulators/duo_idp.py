@@ -29,6 +29,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from tests.emulators.common import demo_roles
 from tests.emulators.duo import (
     CLIENT_ASSERTION_TYPE,
     OIDC_HEALTH_PATH,
@@ -40,7 +41,6 @@ from tests.emulators.duo import (
     note_secret,
 )
 from tests.emulators.formidp import FormUser
-from tests.emulators.jumpcloud import demo_roles
 from tests.emulators.shibboleth import SSO_PATH, STALE, ShibbolethEmulator, Version, _Conversation
 
 CALLBACK_PATH = "/idp/profile/Authn/Duo/2FA/duo-callback"

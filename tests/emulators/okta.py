@@ -75,13 +75,9 @@ from samljit.tools.sandbox.response import (
     RoleGrant,
     RoleOrder,
     SignTarget,
-    build_response,
-    encode,
-    sign,
 )
-from tests.emulators.jumpcloud import (
-    DEFAULT_CERT_PATH,
-    DEFAULT_KEY_PATH,
+from tests.emulators.common import (
+    SigningIdp,
     SpentCodes,
     demo_roles,
     new_totp_secret,
@@ -579,12 +575,10 @@ def _b64decode(value: str) -> bytes:
     return base64.urlsafe_b64decode(padded.replace("+", "-").replace("/", "_"))
 
 
-class OktaEmulator(RecordingEmulator):
+class OktaEmulator(SigningIdp):
     def __init__(
         self,
         users: Iterable[User] = (),
-        key_pem: bytes | None = None,
-        cert_pem: bytes | None = None,
         *,
         port: int = 0,
         pipeline: Literal["v1", "idx"] = "v1",
@@ -618,13 +612,10 @@ class OktaEmulator(RecordingEmulator):
         #: The Duo tenant a ``duo_universal_factor`` sends the user to.
         self.duo = duo
         self._duo_pending: dict[str, _Transaction] = {}  # state -> transaction
-        self.key_pem = key_pem if key_pem is not None else DEFAULT_KEY_PATH.read_bytes()
-        self.cert_pem = cert_pem if cert_pem is not None else DEFAULT_CERT_PATH.read_bytes()
-        super().__init__(port)
+        super().__init__(port, sign_target)
         self.pipeline = pipeline
         self.clock = clock
         self.issuer = issuer
-        self.sign_target: SignTarget = sign_target
         self.state_token_lifetime = state_token_lifetime
         self.session_token_lifetime = session_token_lifetime
         self.session_lifetime = session_lifetime
@@ -706,12 +697,6 @@ class OktaEmulator(RecordingEmulator):
         return self._snapshot(self._sessions)
 
     # -- WSGI --------------------------------------------------------------------------------
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request(environ)
-        with self._lock:
-            response = self._dispatch(request)
-        return response(environ, start_response)
-
     def _dispatch(self, request: Request) -> Response:
         method, path = request.method, request.path
         body = self._body(request)
@@ -1582,16 +1567,9 @@ class OktaEmulator(RecordingEmulator):
         return response
 
     def _saml_page(self, user: User, app: App) -> Response:
-        root = build_response(
-            issuer=self.issuer,
-            name_id=user.login,
-            roles=app.roles,
-            session_name=user.login,
-            session_duration=app.session_duration,
-            role_order=user.role_order,
+        encoded = self._signed_response(
+            self.issuer, user.login, app.roles, app.session_duration, role_order=user.role_order
         )
-        encoded = encode(sign(root, self.key_pem, self.cert_pem, target=self.sign_target))
-        self._note_issued(encoded)
         return _page("Amazon Web Services", saml_post_body(encoded, app.relay_state))
 
     # -- Identity Engine (section 6) ---------------------------------------------------------
@@ -1840,12 +1818,14 @@ def main(argv: Sequence[str] | None = None) -> None:
         device_interval=1,
     )
     with emu:
-        print(f"org url:   {emu.base_url}  (pipeline {args.pipeline})")
-        print(f"app url:   {emu.app_url(DEMO_APP)}\nclient_id: {DEMO_CLIENT}")
-        print(f"login:     {demo.login}\npassword:  {demo.password}\nTOTP secret: {secret}")
-        print("push:      number 47, accepted on the 2nd poll\nsms code:  123456")
-        print("device:    approved on the 2nd token poll\nCtrl-C to stop.", flush=True)
-        show_totp_until_stopped(secret)
+        show_totp_until_stopped(
+            secret,
+            f"org url:   {emu.base_url}  (pipeline {args.pipeline})",
+            f"app url:   {emu.app_url(DEMO_APP)}\nclient_id: {DEMO_CLIENT}",
+            f"login:     {demo.login}\npassword:  {demo.password}\nTOTP secret: {secret}",
+            "push:      number 47, accepted on the 2nd poll\nsms code:  123456",
+            "device:    approved on the 2nd token poll",
+        )
 
 
 if __name__ == "__main__":

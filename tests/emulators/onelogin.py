@@ -63,13 +63,11 @@ from typing import Any, Literal
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
-from samljit.testing.emulator import Failure, RecordingEmulator
-from samljit.tools.sandbox.response import RoleGrant, RoleOrder, SignTarget, build_response, sign
-from samljit.tools.sandbox.response import encode as encode_response
+from samljit.testing.emulator import Failure
+from samljit.tools.sandbox.response import RoleGrant, RoleOrder, SignTarget
 from tests.emulators import scripted
-from tests.emulators.jumpcloud import (
-    DEFAULT_CERT_PATH,
-    DEFAULT_KEY_PATH,
+from tests.emulators.common import (
+    SigningIdp,
     demo_roles,
     new_totp_secret,
     show_totp_until_stopped,
@@ -312,12 +310,10 @@ def client_credentials(request: Request, form: Mapping[str, str]) -> tuple[str, 
     return None
 
 
-class OneLoginEmulator(RecordingEmulator):
+class OneLoginEmulator(SigningIdp):
     def __init__(
         self,
         users: Iterable[User] = (),
-        key_pem: bytes | None = None,
-        cert_pem: bytes | None = None,
         *,
         clients: Iterable[ApiClient] = (),
         port: int = 0,
@@ -331,12 +327,9 @@ class OneLoginEmulator(RecordingEmulator):
         rate_limit: int | None = None,
         rate_window: float = 3600.0,
     ) -> None:
-        self.key_pem = key_pem if key_pem is not None else DEFAULT_KEY_PATH.read_bytes()
-        self.cert_pem = cert_pem if cert_pem is not None else DEFAULT_CERT_PATH.read_bytes()
-        super().__init__(port)
+        super().__init__(port, sign_target)
         self.subdomain = subdomain
         self.clock = clock
-        self.sign_target: SignTarget = sign_target
         self.token_lifetime = token_lifetime
         self.state_token_lifetime = state_token_lifetime
         self.v2_answers: V2Answers = v2_answers
@@ -455,12 +448,6 @@ class OneLoginEmulator(RecordingEmulator):
         return value
 
     # -- WSGI --------------------------------------------------------------------------------
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request(environ)
-        with self._lock:
-            response = self._dispatch(request)
-        return response(environ, start_response)
-
     def _dispatch(self, request: Request) -> Response:
         method, path = request.method, request.path.rstrip("/") or "/"
         body = self._body(request)
@@ -709,16 +696,10 @@ class OneLoginEmulator(RecordingEmulator):
     def _saml_response(self, user: User, app_id: str) -> str:
         app = user.app(app_id)
         assert app is not None
-        root = build_response(
-            issuer=f"https://app.onelogin.com/saml/metadata/{app_id}",
-            name_id=user.email,
-            roles=app.roles,
-            session_name=user.email,
-            session_duration=app.session_duration,
-            role_order=user.role_order,
+        issuer = f"https://app.onelogin.com/saml/metadata/{app_id}"
+        return self._signed_response(
+            issuer, user.email, app.roles, app.session_duration, role_order=user.role_order
         )
-        signed = sign(root, self.key_pem, self.cert_pem, target=self.sign_target)
-        return self._note_issued(encode_response(signed))
 
     # -- 3. second factor --------------------------------------------------------------------
     def _verify_factor(self, version: int, shape: int, body: Mapping[str, Any]) -> Response:
@@ -853,11 +834,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         apps={DEMO_APP: DEMO_ROLES},
     )
     with OneLoginEmulator([demo], clients=[client], port=args.port) as emu:
-        print(f"url:       {emu.base_url}\nsubdomain: {emu.subdomain}\napp_id:    {DEMO_APP}")
-        print(f"client_id: {client.client_id}\nclient_secret: {client.client_secret}")
-        print(f"username:  {demo.username}\npassword:  {demo.password}\nTOTP secret: {secret}")
-        print("push:      accepted on the 2nd poll\nCtrl-C to stop.", flush=True)
-        show_totp_until_stopped(secret)
+        show_totp_until_stopped(
+            secret,
+            f"url:       {emu.base_url}\nsubdomain: {emu.subdomain}\napp_id:    {DEMO_APP}",
+            f"client_id: {client.client_id}\nclient_secret: {client.client_secret}",
+            f"username:  {demo.username}\npassword:  {demo.password}\nTOTP secret: {secret}",
+            "push:      accepted on the 2nd poll",
+        )
 
 
 if __name__ == "__main__":

@@ -206,7 +206,7 @@ class PingEmulators:
 
 def main(argv: Sequence[str] | None = None) -> None:
     from samljit.tools.sandbox.response import RoleGrant
-    from tests.emulators.jumpcloud import new_totp_secret, show_totp_until_stopped
+    from tests.emulators.common import new_totp_secret, show_totp_until_stopped
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--user", default="ops@acme.example")
@@ -219,10 +219,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     phone = Device("iPhone", totp_secret=secret, number=42)
     user = PingUser(args.user, args.password, roles=[grant], devices=[phone])
     with PingEmulators([user]) as ping:
-        print(f"Ping url:     {ping.ping_url}")
-        print(f"PingOne url:  {ping.pingone.initsso_url}")
-        print(f"user {args.user} / {args.password}; the phone approves pushes")
-        show_totp_until_stopped(secret)
+        show_totp_until_stopped(
+            secret,
+            f"Ping url:     {ping.ping_url}",
+            f"PingOne url:  {ping.pingone.initsso_url}",
+            f"user {args.user} / {args.password}; the phone approves pushes",
+        )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,8 @@ from __future__ import annotations
 import time
 
 from samljit.tools.sandbox.response import RoleGrant
-from tests.emulators.jumpcloud import App, JumpCloudEmulator, User, totp_at
+from tests.emulators.common import totp_at
+from tests.emulators.jumpcloud import App, JumpCloudEmulator, User
 from tests.support.cli import Cli
 
 SLUG = "acme-prod-aws-admin"

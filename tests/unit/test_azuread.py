@@ -28,7 +28,7 @@ from samljit.testing.fakes import fake_services
 from samljit.tools.sandbox.response import RoleGrant
 from tests.emulators import deep_json
 from tests.emulators.azuread import REDACTED, AzureAdEmulator, Method, User, config_json
-from tests.emulators.jumpcloud import totp_at
+from tests.emulators.common import totp_at
 
 APP = "11111111-2222-4333-8444-555555555555"
 OTHER_APP = "99999999-2222-4333-8444-555555555555"  # in the tenant, assigned to nobody
