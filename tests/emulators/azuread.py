@@ -49,12 +49,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
 from samljit.testing.emulator import ISSUED
-from samljit.tools.sandbox.response import (
-    AWS_ACS_URL,
-    RoleGrant,
-    RoleOrder,
-    SignTarget,
-)
+from samljit.tools.sandbox.response import AWS_ACS_URL, RoleGrant, RoleOrder, SignTarget
 from tests.emulators.common import (
     SigningIdp,
     SpentCodes,
@@ -408,6 +403,10 @@ def _request_issuer(saml_request: str) -> str | None:
 
 
 class AzureAdEmulator(SigningIdp):
+    #: Microsoft's paths are matched without case (``fail_next``, ``count``); a forced
+    #: answer's ``body`` is HTML (bytes: served as they are, as JSON).
+    paths_ignore_case = True
+
     def __init__(
         self,
         users: Iterable[User] = (),
@@ -452,7 +451,6 @@ class AzureAdEmulator(SigningIdp):
         self.clock = clock
         self.on_sms = on_sms
         super().__init__(port, sign_target)
-        self._sms: list[tuple[str, str]] = []
         self._entropies: list[int] = []
         self._spent_codes = SpentCodes()
         self._flows: dict[str, _Flow] = {}
@@ -501,26 +499,9 @@ class AzureAdEmulator(SigningIdp):
             if my_apps:
                 self._my_apps.clear()
 
-    def fail_next(
-        self,
-        path_prefix: str,
-        status: int,
-        count: int = 1,
-        body: Any = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        """Answer the next ``count`` requests whose path starts with ``path_prefix`` (case
-        insensitive) with ``status`` and the HTML ``body`` (bytes: served as they are, as
-        JSON)."""
-        super().fail_next(path_prefix.lower(), status, count, body, headers)
-
-    def count(self, method: str, path: str) -> int:
-        """Requests with this method and path (paths compared without case)."""
-        return sum(1 for m, p in self.requests if m == method and p.lower() == path.lower())
-
     def sms_codes(self, upn: str) -> list[str]:
         """The codes "texted" to ``upn``, oldest first."""
-        return self._snapshot(code for who, code in self._sms if who == upn.lower())
+        return [code for who, code in self.sent_codes if who == upn.lower()]
 
     @property
     def entropies(self) -> list[int]:
@@ -1044,16 +1025,24 @@ class AzureAdEmulator(SigningIdp):
         answer = {"Success": False, "ErrCode": int(code), "Message": f"AADSTS{code}: {text}"}
         return _json(answer, 400)
 
-    def _password(self, body: Mapping[str, Any]) -> Response:
+    def _posted_flow(self, body: Mapping[str, Any], stage: str) -> _Flow | Response:
+        """The flow a form POST continues, at ``stage`` and with the page's canary; else the
+        error page."""
         flow = self._flow_of(_field(body, FLOW_TOKEN_NAME))
         if flow is None:
             return self._error_page(None, "50089")
         if flow.stage == "mfa":
             return self._error_page(flow, "50074")
-        if flow.stage != "username":
+        if flow.stage != stage:
             return self._error_page(flow, "50089")
         if not self._canary_ok(flow, _field(body, "canary")):
             return self._error_page(flow, "90100", 400, name="canary")
+        return flow
+
+    def _password(self, body: Mapping[str, Any]) -> Response:
+        flow = self._posted_flow(body, "username")
+        if isinstance(flow, Response):
+            return flow
         if _field(body, "ctx") != flow.ctx:
             return self._error_page(flow, "90100", 400, name="ctx")
         username = (_field(body, "loginfmt") or _field(body, "login")).strip()
@@ -1072,15 +1061,9 @@ class AzureAdEmulator(SigningIdp):
         return self._signed_in(flow, user)
 
     def _kmsi(self, body: Mapping[str, Any]) -> Response:
-        flow = self._flow_of(_field(body, FLOW_TOKEN_NAME))
-        if flow is None:
-            return self._error_page(None, "50089")
-        if flow.stage == "mfa":
-            return self._error_page(flow, "50074")
-        if flow.stage != "kmsi":
-            return self._error_page(flow, "50089")
-        if not self._canary_ok(flow, _field(body, "canary")):
-            return self._error_page(flow, "90100", 400, name="canary")
+        flow = self._posted_flow(body, "kmsi")
+        if isinstance(flow, Response):
+            return flow
         return self._advance(flow, persistent=_field(body, "LoginOptions") == "1")
 
     # -- second factor -----------------------------------------------------------------------
@@ -1137,8 +1120,7 @@ class AzureAdEmulator(SigningIdp):
             mfa.entropy = 10 + secrets.randbelow(90)  # number matching: always on
             self._entropies.append(mfa.entropy)
         if method.id == "OneWaySMS":
-            mfa.sms_code = self._note_code(f"{secrets.randbelow(10**6):06d}")
-            self._sms.append((flow.upn, mfa.sms_code))
+            mfa.sms_code = self._note_code(f"{secrets.randbelow(10**6):06d}", to=flow.upn)
             if self.on_sms is not None:
                 self.on_sms(flow.upn, mfa.sms_code)
         flow.mfa = mfa

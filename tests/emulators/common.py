@@ -18,16 +18,7 @@ from typing import Any, Literal
 from werkzeug.wrappers import Request, Response
 
 from samljit.testing.emulator import RecordingEmulator
-from samljit.tools.sandbox.response import (
-    AWS_ACS_URL,
-    AWS_AUDIENCE,
-    RoleGrant,
-    RoleOrder,
-    SignTarget,
-    build_response,
-    encode,
-    sign,
-)
+from samljit.tools.sandbox.response import RoleGrant, SignTarget, build_response, encode, sign
 
 KEYS_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "keys"
 KEY_PATH = KEYS_DIR / "idp-test.key"
@@ -61,22 +52,19 @@ class SigningIdp(RecordingEmulator):
         roles: Sequence[RoleGrant],
         session_duration: int | None,
         *,
-        role_order: RoleOrder = "role-first",
-        audience: str = AWS_AUDIENCE,
-        destination: str = AWS_ACS_URL,
         target: SignTarget | None = None,
+        **shape: Any,
     ) -> str:
         """A SAMLResponse for AWS naming ``name_id`` (also the role session name), signed
-        (``target``, default :attr:`sign_target`) and recorded as issued."""
+        (``target``, default :attr:`sign_target`) and recorded as issued; ``shape``: more of
+        ``build_response``'s arguments (``role_order``, ``audience``, ``destination``)."""
         root = build_response(
             issuer=issuer,
             name_id=name_id,
             roles=list(roles),
             session_name=name_id,
             session_duration=session_duration,
-            audience=audience,
-            destination=destination,
-            role_order=role_order,
+            **shape,
         )
         signed = sign(root, self.key_pem, self.cert_pem, target=target or self.sign_target)
         return self._note_issued(encode(signed))

@@ -71,11 +71,7 @@ from tests.emulators import scripted
 
 if TYPE_CHECKING:
     from tests.emulators.duo import DuoEmulator
-from samljit.tools.sandbox.response import (
-    RoleGrant,
-    RoleOrder,
-    SignTarget,
-)
+from samljit.tools.sandbox.response import RoleGrant, RoleOrder, SignTarget
 from tests.emulators.common import (
     SigningIdp,
     SpentCodes,
@@ -637,7 +633,6 @@ class OktaEmulator(SigningIdp):
         self.link_origins = dict(link_origins or {})
         self.verify_query = verify_query
         self.success_token = success_token
-        self._sent_codes: list[tuple[str, str]] = []
         self._spent_codes = SpentCodes()
         self._windows: dict[str, _Window] = {}
         self._bad_passwords: dict[str, int] = {}
@@ -682,14 +677,6 @@ class OktaEmulator(SigningIdp):
 
     def _device_by_user_code(self, user_code: str) -> _DeviceCode:
         return next(d for d in self._devices.values() if d.user_code == user_code)
-
-    @property
-    def sent_codes(self) -> list[tuple[str, str]]:
-        """``(factor id, code)`` for each SMS, call or email code "sent"."""
-        return self._snapshot(self._sent_codes)
-
-    def last_code(self, factor_id: str) -> str:
-        return next(c for f, c in reversed(self.sent_codes) if f == factor_id)
 
     @property
     def sessions(self) -> list[str]:
@@ -1112,13 +1099,15 @@ class OktaEmulator(SigningIdp):
         tx: _Transaction,
         factor: Factor,
         *,
-        next_name: str,
         factor_result: str | None = None,
         embedded: Mapping[str, Any] | None = None,
         resend: str | None = None,
         prev: bool = False,
         full_factor: bool = False,
-    ) -> dict[str, Any]:
+    ) -> Response:
+        """The ``MFA_CHALLENGE`` answer for ``factor``: its next link polls while the result
+        is ``WAITING``, and verifies otherwise."""
+        next_name = "poll" if factor_result == "WAITING" else "verify"
         href = self._verify_href(base, factor)
         next_href = self._href("next", base, urlsplit(href).path)
         profile = dict(factor.profile)
@@ -1153,7 +1142,7 @@ class OktaEmulator(SigningIdp):
             answer["factorResult"] = factor_result
         answer["_embedded"] = {"user": self._user_json(tx.user, short=True), "factor": factor_json}
         answer["_links"] = links
-        return answer
+        return _json(answer)
 
     def _verify_challenge(
         self,
@@ -1176,15 +1165,10 @@ class OktaEmulator(SigningIdp):
             if now < ready:
                 return self._too_many(ready)
         sent_code = factor.codes[0] if factor.codes else f"{secrets.randbelow(10**6):06d}"
-        self._note_code(sent_code)
+        self._note_code(sent_code, to=factor.id)
         tx.challenges[factor.id] = _Challenge(factor.id, sent_at=now, code=sent_code)
-        self._sent_codes.append((factor.id, sent_code))
         tx.status = "MFA_CHALLENGE"
-        return _json(
-            self._challenge_answer(
-                base, tx, factor, next_name="verify", resend=factor.factor_type, prev=True
-            )
-        )
+        return self._challenge_answer(base, tx, factor, resend=factor.factor_type, prev=True)
 
     def _verify_push(self, base: str, tx: _Transaction, factor: Factor, resend: bool) -> Response:
         now = self.clock()
@@ -1196,11 +1180,7 @@ class OktaEmulator(SigningIdp):
             )
             tx.challenges[factor.id] = challenge
             tx.status = "MFA_CHALLENGE"
-            return _json(
-                self._challenge_answer(
-                    base, tx, factor, next_name="poll", factor_result="WAITING", resend="push"
-                )
-            )
+            return self._challenge_answer(base, tx, factor, factor_result="WAITING", resend="push")
         if (
             self.push_min_interval > 0
             and challenge.last_poll is not None
@@ -1215,30 +1195,15 @@ class OktaEmulator(SigningIdp):
             if behaviour == "accept":
                 return self._factor_verified(base, tx)
             challenge.result = PUSH_RESULTS[behaviour]
-            return _json(
-                self._challenge_answer(
-                    base,
-                    tx,
-                    factor,
-                    next_name="verify",
-                    factor_result=challenge.result,
-                    resend="push",
-                )
+            return self._challenge_answer(
+                base, tx, factor, factor_result=challenge.result, resend="push"
             )
         number = factor.number
         if number is None and behaviour == "wrong-number":
             number = DEFAULT_NUMBER
         embedded = {"challenge": {"correctAnswer": number}} if number is not None else None
-        return _json(
-            self._challenge_answer(
-                base,
-                tx,
-                factor,
-                next_name="poll",
-                factor_result="WAITING",
-                embedded=embedded,
-                resend="push",
-            )
+        return self._challenge_answer(
+            base, tx, factor, factor_result="WAITING", embedded=embedded, resend="push"
         )
 
     def _verify_webauthn(
@@ -1257,15 +1222,8 @@ class OktaEmulator(SigningIdp):
             data: dict[str, Any] = {"challenge": nonce}
             if factor.app_id_extension:
                 data["extensions"] = {"appid": factor.app_id_extension}
-            return _json(
-                self._challenge_answer(
-                    base,
-                    tx,
-                    factor,
-                    next_name="verify",
-                    embedded={"challenge": data},
-                    full_factor=True,
-                )
+            return self._challenge_answer(
+                base, tx, factor, embedded={"challenge": data}, full_factor=True
             )
         refused = _error("E0000068", causes=[ASSERTION_CAUSE])
         if challenge is None or not challenge.nonce:
@@ -1347,15 +1305,8 @@ class OktaEmulator(SigningIdp):
                 "script": {"href": f"{base}/js/sdk/duo.js", "type": "text/javascript"},
             },
         }
-        return _json(
-            self._challenge_answer(
-                base,
-                tx,
-                factor,
-                next_name="poll",
-                factor_result="WAITING",
-                embedded={"verification": verification},
-            )
+        return self._challenge_answer(
+            base, tx, factor, factor_result="WAITING", embedded={"verification": verification}
         )
 
     def _verify_duo_universal(self, base: str, tx: _Transaction) -> Response:
@@ -1573,18 +1524,21 @@ class OktaEmulator(SigningIdp):
         return _page("Amazon Web Services", saml_post_body(encoded, app.relay_state))
 
     # -- Identity Engine (section 6) ---------------------------------------------------------
-    def _form(self, request: Request) -> dict[str, str] | None:
+    def _client_form(self, request: Request) -> tuple[OidcClient, dict[str, str]] | Response:
+        """The OAuth client a form names and the form, or the error an OAuth endpoint answers."""
         if request.mimetype != "application/x-www-form-urlencoded":
-            return None
-        return dict(request.form.items())
-
-    def _device_authorize(self, request: Request, base: str) -> Response:
-        form = self._form(request)
-        if form is None:
             return _oauth_error("invalid_request", "The request must be form-encoded.")
+        form = dict(request.form.items())
         client = self.clients.get(form.get("client_id", ""))
         if client is None:
             return _oauth_error("invalid_client", "Invalid value for 'client_id' parameter.", 401)
+        return client, form
+
+    def _device_authorize(self, request: Request, base: str) -> Response:
+        sent = self._client_form(request)
+        if isinstance(sent, Response):
+            return sent
+        client, form = sent
         if not client.device_grant:
             text = "The client is not authorized to use the provided grant type."
             return _oauth_error("unauthorized_client", text)
@@ -1617,12 +1571,10 @@ class OktaEmulator(SigningIdp):
         )
 
     def _token(self, request: Request) -> Response:
-        form = self._form(request)
-        if form is None:
-            return _oauth_error("invalid_request", "The request must be form-encoded.")
-        client = self.clients.get(form.get("client_id", ""))
-        if client is None:
-            return _oauth_error("invalid_client", "Invalid value for 'client_id' parameter.", 401)
+        sent = self._client_form(request)
+        if isinstance(sent, Response):
+            return sent
+        client, form = sent
         grant_type = form.get("grant_type", "")
         if grant_type == GRANT_DEVICE:
             return self._device_token(client, form)

@@ -32,10 +32,10 @@ What tests report: :attr:`stats` (token calls, tokens issued, saml_assertion cal
 sent, polls, SMS sent, codes verified, 429s answered), ``count(method, path)``, ``log``
 (bodies with secrets redacted), ``sent_codes``.
 
-Every secret handed out is recorded: SAMLResponses (``issued``), access and refresh tokens,
-``state_token`` values and OTPs received (``issued_tokens``, read by the leak check), SMS codes
-(``issued_codes``); with the process-wide registry of samljit.testing.emulator (``ISSUED``,
-``_note_secret``/``_note_code``) they are written there too.
+Every secret handed out is recorded, here and in the process-wide registry of
+samljit.testing.emulator (``ISSUED``, read by the leak check): SAMLResponses (``issued``),
+access and refresh tokens, ``state_token`` values, the API secrets and long OTPs received
+(``secrets_issued``), SMS codes sent and short OTPs received (``codes_issued``).
 
 Not on the protocol page, so only their structure follows it (the wording is the emulator's,
 marked ``# unverified``): a locked user's message, a denied push's words, the answers to a
@@ -338,9 +338,6 @@ class OneLoginEmulator(SigningIdp):
         self.rate_window = rate_window
         self.users: list[User] = []
         self.clients: dict[str, ApiClient] = {}
-        self._issued_tokens: list[str] = []
-        self._issued_codes: list[str] = []
-        self._sent_codes: list[tuple[int, str]] = []
         self._tokens: dict[str, _Token] = {}
         self._logins: dict[str, _Login] = {}
         self._used_otps: set[tuple[int, str]] = set()
@@ -383,7 +380,7 @@ class OneLoginEmulator(SigningIdp):
     def add_client(self, client: ApiClient) -> None:
         with self._lock:
             self.clients[client.client_id] = client
-            self._secret(client.client_secret)
+            self._note_secret(client.client_secret)
 
     def user(self, login: str) -> User | None:
         wanted = login.strip().lower()
@@ -411,41 +408,6 @@ class OneLoginEmulator(SigningIdp):
         """Counts per endpoint and event (``pushes_sent``, ``polls``, ``token_calls``, …)."""
         with self._lock:
             return dict(self._stats)
-
-    @property
-    def sent_codes(self) -> list[tuple[int, str]]:
-        """``(device_id, code)`` for each SMS "sent"."""
-        return self._snapshot(self._sent_codes)
-
-    def last_code(self, device_id: int) -> str:
-        return next(c for d, c in reversed(self.sent_codes) if d == device_id)
-
-    @property
-    def issued_tokens(self) -> list[str]:
-        """Access/refresh tokens, ``state_token`` values, the API secrets and every OTP
-        received: secrets the leak check looks for."""
-        return self._snapshot(self._issued_tokens)
-
-    @property
-    def issued_codes(self) -> list[str]:
-        """The SMS codes sent (one-time codes, looked for as numbers on their own)."""
-        return self._snapshot(self._issued_codes)
-
-    # -- recording (works with and without samljit.testing.emulator's ISSUED registry) -------
-    def _secret(self, value: str) -> str:
-        if value:
-            self._issued_tokens.append(value)
-            note = getattr(super(), "_note_secret", None)
-            if note is not None:
-                note(value)
-        return value
-
-    def _code(self, value: str) -> str:
-        self._issued_codes.append(value)
-        note = getattr(super(), "_note_code", None)
-        if note is not None:
-            note(value)
-        return value
 
     # -- WSGI --------------------------------------------------------------------------------
     def _dispatch(self, request: Request) -> Response:
@@ -613,8 +575,8 @@ class OneLoginEmulator(SigningIdp):
             if token is not None:
                 del self._tokens[token.value]
             token = _Token(
-                self._secret(secrets.token_hex(32)),
-                self._secret(secrets.token_hex(32)),
+                self._note_secret(secrets.token_hex(32)),
+                self._note_secret(secrets.token_hex(32)),
                 client.client_id,
                 now,
                 now + self.token_lifetime,
@@ -669,7 +631,7 @@ class OneLoginEmulator(SigningIdp):
         if not user.devices or str(body.get("ip_address", "")) in user.mfa_bypass_ips:
             return self._answer(shape, SUCCESS, self._saml_response(user, app_id))
         login = _Login(
-            self._secret(secrets.token_hex(20)),
+            self._note_secret(secrets.token_hex(20)),
             user,
             app_id,
             version,
@@ -718,9 +680,9 @@ class OneLoginEmulator(SigningIdp):
         otp = body.get("otp_token")
         otp = str(otp) if isinstance(otp, (str, int)) and str(otp) else None
         if otp is not None and len(otp) > 8:
-            self._secret(otp)  # a YubiKey OTP: looked for in any form
+            self._note_secret(otp)  # a YubiKey OTP: looked for in any form
         elif otp is not None:
-            self._code(otp)  # a short code: looked for as a number on its own
+            self._note_code(otp)  # a short code: looked for as a number on its own
         if device.device_type == OLP:
             if otp is not None:
                 return self._check_totp(shape, login, device, otp)
@@ -760,10 +722,9 @@ class OneLoginEmulator(SigningIdp):
         return self._verified(shape, login)
 
     def _send_sms(self, shape: int, login: _Login, device: Device) -> Response:
-        sent = len([1 for d, _ in self._sent_codes if d == device.device_id])
+        sent = len([1 for d, _ in self.sent_codes if d == device.device_id])
         code = device.codes[sent] if sent < len(device.codes) else f"{secrets.randbelow(10**6):06d}"
-        login.sms_code = self._code(code)
-        self._sent_codes.append((device.device_id, code))
+        login.sms_code = self._note_code(code, to=device.device_id)
         self._stats["sms_sent"] += 1
         return self._pending(shape, SMS_PENDING, login)
 
