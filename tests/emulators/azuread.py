@@ -28,7 +28,6 @@ Run by hand from the repo root: ``python -m tests.emulators.azuread --port 8710`
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hmac
 import html
@@ -50,13 +49,7 @@ from werkzeug.wrappers import Request, Response
 
 from samljit.testing.emulator import ISSUED
 from samljit.tools.sandbox.response import AWS_ACS_URL, RoleGrant, RoleOrder, SignTarget
-from tests.emulators.common import (
-    SigningIdp,
-    SpentCodes,
-    demo_roles,
-    new_totp_secret,
-    show_totp_until_stopped,
-)
+from tests.emulators.common import Demo, SigningIdp, SpentCodes
 
 DEFAULT_URL = "https://account.activedirectory.windowsazure.com"
 MY_APPS_CLIENT_ID = "0000000c-0000-0000-c000-000000000000"
@@ -1265,21 +1258,18 @@ def _json(payload: Any, status: int = 200) -> Response:
 Emulator = AzureAdEmulator
 
 DEMO_APP_ID = "8d2c7a1e-3f4b-4c5d-9e6f-0a1b2c3d4e5f"
-DEMO_ROLES = demo_roles("AzureAD")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Run the Entra ID emulator with demo users.")
-    parser.add_argument("--port", type=int, default=8710)
-    args = parser.parse_args(argv)
-    secret = new_totp_secret()
-    apps = {DEMO_APP_ID: DEMO_ROLES}
+    demo = Demo("Run the Entra ID emulator with demo users.", port=8710, provider="AzureAD")
+    args = demo.parse(argv)
+    apps = {DEMO_APP_ID: demo.roles}
     users = [
         User("push@northwind.example", "demo-password", [Method("PhoneAppNotification")], apps),
         User(
             "otp@northwind.example",
             "demo-password",
-            [Method("PhoneAppOTP", totp_secret=secret), Method("OneWaySMS", default=True)],
+            [Method("PhoneAppOTP", totp_secret=demo.secret), Method("OneWaySMS", default=True)],
             apps,
         ),
         User("plain@northwind.example", "demo-password", apps=apps),
@@ -1289,12 +1279,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"SMS to {upn}: {code}", flush=True)
 
     with AzureAdEmulator(users, port=args.port, on_sms=texted) as emu:
-        show_totp_until_stopped(
-            secret,
+        demo.serve(
             f"url:      {emu.url}\napp_id:   {DEMO_APP_ID}\npassword: demo-password",
             "users:    push@ (Authenticator push, approved on the 2nd poll),",
             "          otp@ (SMS by default, or TOTP), plain@ (no MFA)",
-            f"TOTP secret of otp@: {secret}",
+            f"TOTP secret of otp@: {demo.secret}",
         )
 
 

@@ -5,13 +5,14 @@ tests.emulators.<idp>``)."""
 
 from __future__ import annotations
 
+import argparse
 import base64
 import hashlib
 import hmac
 import secrets
 import struct
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,6 +45,20 @@ class SigningIdp(RecordingEmulator):
 
     def _dispatch(self, request: Request) -> Response:
         raise NotImplementedError
+
+    def _within_rate_limit(self, path: str, answer: Callable[[], Response]) -> Response:
+        """``answer()`` with the rate-limit headers :meth:`_rate_limit` gives a call to
+        ``path``, or the refusal it gives instead (then ``answer`` is not called)."""
+        refused, headers = self._rate_limit(path)
+        if refused is not None:
+            return refused
+        response = answer()
+        response.headers.update(headers)
+        return response
+
+    def _rate_limit(self, path: str) -> tuple[Response | None, dict[str, str]]:
+        """A refusal of a call to ``path`` (or None) and the headers an answer carries."""
+        return None, {}
 
     def _signed_response(
         self,
@@ -143,15 +158,31 @@ def demo_roles(provider: str) -> list[RoleGrant]:
     ]
 
 
-def show_totp_until_stopped(secret: str, *facts: str) -> None:
-    """A demo's foreground, its emulator serving: ``facts`` (how to reach it, who may sign
-    in), then the current TOTP code at each 30 s step, until Ctrl-C."""
-    for fact in facts:
-        print(fact)
-    print("Ctrl-C to stop.", flush=True)
-    try:
-        while True:
-            print(f"current TOTP code: {totp_now(secret)}", flush=True)
-            time.sleep(30 - time.time() % 30 + 0.05)
-    except KeyboardInterrupt:
-        print("\nstopped")
+class Demo:
+    """An emulator's demo, run by hand (``python -m tests.emulators.<idp>``): its command line
+    (:attr:`parser`, with ``--port`` when given a default ``port``), a fresh TOTP secret for the
+    demo user (:attr:`secret`), the demo roles behind SAML provider ``provider``
+    (:attr:`roles`), and the foreground once the emulator serves (:meth:`serve`)."""
+
+    def __init__(self, description: str, *, port: int | None = None, provider: str = "") -> None:
+        self.parser = argparse.ArgumentParser(description=description)
+        if port is not None:
+            self.parser.add_argument("--port", type=int, default=port)
+        self.secret = new_totp_secret()
+        self.roles = demo_roles(provider) if provider else []
+
+    def parse(self, argv: Sequence[str] | None) -> argparse.Namespace:
+        return self.parser.parse_args(argv)
+
+    def serve(self, *facts: str) -> None:
+        """``facts`` (how to reach the emulator, who may sign in), then the current TOTP code
+        at each 30 s step, until Ctrl-C."""
+        for fact in facts:
+            print(fact)
+        print("Ctrl-C to stop.", flush=True)
+        try:
+            while True:
+                print(f"current TOTP code: {totp_now(self.secret)}", flush=True)
+                time.sleep(30 - time.time() % 30 + 0.05)
+        except KeyboardInterrupt:
+            print("\nstopped")

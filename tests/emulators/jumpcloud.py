@@ -19,7 +19,6 @@ Run by hand from the repo root: ``python -m tests.emulators.jumpcloud --port 870
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import hmac
@@ -46,13 +45,7 @@ from samljit.tools.sandbox.response import (
     build_encrypted_placeholder,
     encode,
 )
-from tests.emulators.common import (
-    SigningIdp,
-    SpentCodes,
-    demo_roles,
-    new_totp_secret,
-    show_totp_until_stopped,
-)
+from tests.emulators.common import Demo, SigningIdp, SpentCodes
 
 if TYPE_CHECKING:
     from tests.emulators.duo import DuoEmulator
@@ -556,26 +549,21 @@ def saml_post_body(saml_response: str, relay_state: str = "") -> str:
 
 Emulator = JumpCloudEmulator
 
-DEMO_ROLES = demo_roles("JumpCloud")
-
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Run the JumpCloud emulator with a demo user.")
-    parser.add_argument("--port", type=int, default=8700)
-    args = parser.parse_args(argv)
-    secret = new_totp_secret()
-    demo = User(
+    demo = Demo("Run the JumpCloud emulator with a demo user.", port=8700, provider="JumpCloud")
+    args = demo.parse(argv)
+    user = User(
         "demo@example.com",
         "demo-password",
-        totp_secret=secret,
+        totp_secret=demo.secret,
         push="accept",
-        apps={"aws-demo": DEMO_ROLES},
+        apps={"aws-demo": demo.roles},
     )
-    with JumpCloudEmulator([demo], port=args.port) as emu:
-        show_totp_until_stopped(
-            secret,
+    with JumpCloudEmulator([user], port=args.port) as emu:
+        demo.serve(
             f"api_url:  {emu.api_url}\nsso url:  {emu.sso_url('aws-demo')}\nslug:     aws-demo",
-            f"email:    {demo.email}\npassword: {demo.password}\nTOTP secret: {secret}",
+            f"email:    {user.email}\npassword: {user.password}\nTOTP secret: {demo.secret}",
             "push:     accepted on the 2nd poll",
         )
 

@@ -48,7 +48,6 @@ Run by hand from the repo root: ``python -m tests.emulators.okta --port 8710``.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import hashlib
@@ -72,13 +71,7 @@ from tests.emulators import scripted
 if TYPE_CHECKING:
     from tests.emulators.duo import DuoEmulator
 from samljit.tools.sandbox.response import RoleGrant, RoleOrder, SignTarget
-from tests.emulators.common import (
-    SigningIdp,
-    SpentCodes,
-    demo_roles,
-    new_totp_secret,
-    show_totp_until_stopped,
-)
+from tests.emulators.common import Demo, SigningIdp, SpentCodes
 
 REDACTED = "***"
 SID_COOKIE = "sid"
@@ -226,9 +219,6 @@ class Factor:
     def label(self) -> str:
         """saml2aws's name for it: ``"<PROVIDER> <FACTORTYPE>"`` upper-case."""
         return f"{self.provider} {self.factor_type}".upper()
-
-    def behaviour(self, attempt: int) -> PushBehaviour:
-        return scripted(self.push, attempt, "accept")
 
 
 def push_factor(
@@ -691,12 +681,7 @@ class OktaEmulator(SigningIdp):
         failure = self._next_failure(path)
         if failure is not None:
             return self._failure_response(failure)
-        limited, headers = self._rate_limit(path)
-        if limited is not None:
-            return limited
-        response = self._route(request, method, path, body)
-        response.headers.update(headers)
-        return response
+        return self._within_rate_limit(path, lambda: self._route(request, method, path, body))
 
     def _route(
         self, request: Request, method: str, path: str, body: dict[str, Any] | None
@@ -1176,7 +1161,10 @@ class OktaEmulator(SigningIdp):
         if resend or challenge is None or challenge.result != "WAITING":
             attempt = challenge.attempt + 1 if challenge is not None else 0
             challenge = _Challenge(
-                factor.id, attempt=attempt, behaviour=factor.behaviour(attempt), last_poll=now
+                factor.id,
+                attempt=attempt,
+                behaviour=scripted(factor.push, attempt, "accept"),
+                last_poll=now,
             )
             tx.challenges[factor.id] = challenge
             tx.status = "MFA_CHALLENGE"
@@ -1742,39 +1730,35 @@ Emulator = OktaEmulator
 
 DEMO_APP = "0oa1demo2aws3app4"
 DEMO_CLIENT = "0oa1demo2cli3native4"
-DEMO_ROLES = demo_roles("Okta")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Run the Okta emulator with a demo user.")
-    parser.add_argument("--port", type=int, default=8710)
-    parser.add_argument("--pipeline", choices=["v1", "idx"], default="v1")
-    args = parser.parse_args(argv)
-    secret = new_totp_secret()
-    demo = User(
+    demo = Demo("Run the Okta emulator with a demo user.", port=8710, provider="Okta")
+    demo.parser.add_argument("--pipeline", choices=["v1", "idx"], default="v1")
+    args = demo.parse(argv)
+    user = User(
         "demo@example.com",
         "demo-password",
         factors=[
             push_factor(number=DEFAULT_NUMBER),
-            totp_factor(secret),
+            totp_factor(demo.secret),
             sms_factor(code="123456"),
         ],
-        apps={DEMO_APP: DEMO_ROLES},
+        apps={DEMO_APP: demo.roles},
     )
     emu = OktaEmulator(
-        [demo],
+        [user],
         port=args.port,
         pipeline=args.pipeline,
         clients=[OidcClient(DEMO_CLIENT)],
-        device_user=demo.login,
+        device_user=user.login,
         device_interval=1,
     )
     with emu:
-        show_totp_until_stopped(
-            secret,
+        demo.serve(
             f"org url:   {emu.base_url}  (pipeline {args.pipeline})",
             f"app url:   {emu.app_url(DEMO_APP)}\nclient_id: {DEMO_CLIENT}",
-            f"login:     {demo.login}\npassword:  {demo.password}\nTOTP secret: {secret}",
+            f"login:     {user.login}\npassword:  {user.password}\nTOTP secret: {demo.secret}",
             "push:      number 47, accepted on the 2nd poll\nsms code:  123456",
             "device:    approved on the 2nd token poll",
         )

@@ -47,7 +47,6 @@ Run by hand from the repo root: ``python -m tests.emulators.onelogin --port 8720
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import hmac
@@ -66,13 +65,7 @@ from werkzeug.wrappers import Request, Response
 from samljit.testing.emulator import Failure
 from samljit.tools.sandbox.response import RoleGrant, RoleOrder, SignTarget
 from tests.emulators import scripted
-from tests.emulators.common import (
-    SigningIdp,
-    demo_roles,
-    new_totp_secret,
-    show_totp_until_stopped,
-    totp_at,
-)
+from tests.emulators.common import Demo, SigningIdp, totp_at
 
 REDACTED = "***"
 SUBDOMAIN = "acme"
@@ -139,9 +132,6 @@ class Device:
     push: PushOutcome | Sequence[PushOutcome] = "accept"
     push_after: int = 2
     key_id: str = ""
-
-    def outcome(self, attempt: int) -> PushOutcome:
-        return scripted(self.push, attempt, "accept")
 
 
 def protect(
@@ -417,12 +407,7 @@ class OneLoginEmulator(SigningIdp):
         failure = self._next_failure(path)
         if failure is not None:
             return self._failure_response(path, failure)
-        limited, headers = self._rate_limit(path)
-        if limited is not None:
-            return limited
-        response = self._route(request, method, path, body)
-        response.headers.update(headers)
-        return response
+        return self._within_rate_limit(path, lambda: self._route(request, method, path, body))
 
     def _route(self, request: Request, method: str, path: str, body: Any) -> Response:
         if path in (TOKEN_PATH, TOKEN_PATH_V1) and method == "POST":
@@ -754,7 +739,7 @@ class OneLoginEmulator(SigningIdp):
     def _push(self, shape: int, login: _Login, device: Device, *, notify: bool) -> Response:
         if notify:  # a push goes to the phone each time, whether one is pending or not
             self._stats["pushes_sent"] += 1
-            login.push_outcome = device.outcome(login.pushes)
+            login.push_outcome = scripted(device.push, login.pushes, "accept")
             login.pushes += 1
             login.push_device = device.device_id
             login.polls_since_push = 0
@@ -778,28 +763,24 @@ def _truthy(value: Any) -> bool:
 
 Emulator = OneLoginEmulator
 
-DEMO_ROLES = demo_roles("OneLogin")
 DEMO_APP = "123456"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Run the OneLogin emulator with a demo user.")
-    parser.add_argument("--port", type=int, default=8720)
-    args = parser.parse_args(argv)
-    secret = new_totp_secret()
+    demo = Demo("Run the OneLogin emulator with a demo user.", port=8720, provider="OneLogin")
+    args = demo.parse(argv)
     client = ApiClient("demo-client-id", secrets.token_hex(16))
-    demo = User(
+    user = User(
         "demo",
         "demo-password",
-        devices=[protect(), authenticator(secret), sms(), yubikey()],
-        apps={DEMO_APP: DEMO_ROLES},
+        devices=[protect(), authenticator(demo.secret), sms(), yubikey()],
+        apps={DEMO_APP: demo.roles},
     )
-    with OneLoginEmulator([demo], clients=[client], port=args.port) as emu:
-        show_totp_until_stopped(
-            secret,
+    with OneLoginEmulator([user], clients=[client], port=args.port) as emu:
+        demo.serve(
             f"url:       {emu.base_url}\nsubdomain: {emu.subdomain}\napp_id:    {DEMO_APP}",
             f"client_id: {client.client_id}\nclient_secret: {client.client_secret}",
-            f"username:  {demo.username}\npassword:  {demo.password}\nTOTP secret: {secret}",
+            f"username:  {user.username}\npassword:  {user.password}\nTOTP secret: {demo.secret}",
             "push:      accepted on the 2nd poll",
         )
 
