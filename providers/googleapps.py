@@ -11,8 +11,8 @@ account's ``url`` (Google's ``initsso`` URL of the AWS app, with its ``idpid`` a
 * ``browser_autofill`` may fill Google's sign-in form on ``accounts.google.com``
   (:attr:`signin_hosts`).
 * Headless, Google's pages that want a person (the "browser may not be secure" refusal, a
-  captcha, passkey enrolment) end the login at once, saying to log in headed once: the kept
-  profile then serves headless logins.
+  captcha, passkey enrolment, a 2-Step Verification code or security key) end the login at
+  once, saying to log in headed once: the kept profile then serves headless logins.
 """
 
 from __future__ import annotations
@@ -71,11 +71,16 @@ class GoogleAppsProvider(BrowserProvider):
         *(_google(k) for k in BrowserProvider.keys if k.name != "url"),
     )
     #: Google's pages that want a person at the window (paths on its sign-in hosts):
-    #: "this browser or app may not be secure", a captcha, passkey enrolment.
+    #: "this browser or app may not be secure", a captcha, passkey enrolment, and the 2-Step
+    #: Verification steps only someone at the window can answer (a code from an authenticator
+    #: app, a text or a backup list; a security key). Google's phone prompt ("Check your
+    #: phone", ``challenge/az``) is answered on the phone, so it is no dead end.
     dead_ends: ClassVar[tuple[tuple[str, str], ...]] = (
         (r"/signin/(v\d/)?rejected", "says this browser may not be secure"),
         (r"/signin/(v\d/)?challenge/(recaptcha|ca)\b", "asks for a captcha"),
         (r"/signin/(v\d/)?speedbump/passkey", "asks to enrol a passkey"),
+        (r"/signin/(v\d/)?challenge/(totp|ipp|bc)\b", "asks for a 2-Step Verification code"),
+        (r"/signin/(v\d/)?challenge/sk\b", "asks for a security key"),
     )
 
     @classmethod

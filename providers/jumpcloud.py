@@ -22,8 +22,9 @@ from samljit.idp.api import (
     Provider,
     ProviderKey,
     Waiting,
-    ask_code,
+    WrongCodeError,
     choose,
+    code_until_accepted,
     duo_prompt,
     fido,
     parse_page,
@@ -35,6 +36,8 @@ from samljit.idp.api import (
 
 DEFAULT_API_URL = "https://console.jumpcloud.com"
 MFA_REQUIRED = "MFA required."
+#: How samljit words JumpCloud's 401 (its own words follow).
+_REFUSED = "JumpCloud refused the login: "
 PUSH_POLL_SECONDS = 0.5
 PUSH_FALLBACK_SECONDS = 120.0
 
@@ -168,9 +171,7 @@ class JumpCloudProvider(Provider):
             state.offered = factors if isinstance(factors, list) else []
             return None
         if response.status_code == 401:
-            raise AuthenticationError(
-                f"JumpCloud refused the login: {message or 'HTTP 401'}", hint=refused_hint
-            )
+            raise AuthenticationError(f"{_REFUSED}{message or 'HTTP 401'}", hint=refused_hint)
         raise AuthenticationError(
             f"{step}: JumpCloud answered HTTP {response.status_code}"
             + (f": {message}" if message else "")
@@ -208,10 +209,21 @@ class _Totp(Factor[None]):
         self.state = state
 
     def verify(self, code: str | None) -> None:
-        otp = ask_code(self.provider.terminal, code, what="JumpCloud TOTP code")
+        code_until_accepted(self.provider.terminal, code, self._send, what="JumpCloud TOTP code")
+
+    def _send(self, otp: str) -> None:
+        """Step 2 again with the code; JumpCloud's 401 then means a wrong code (its words),
+        which a typed code may be typed again after."""
         self.provider.redactor.add(otp)
         body = {**self.state.body, "otp": otp}
-        answer = self.provider.call(self.state, "POST", "/userconsole/auth", body, "JumpCloud TOTP")
+        try:
+            answer = self.provider.call(
+                self.state, "POST", "/userconsole/auth", body, "JumpCloud TOTP"
+            )
+        except AuthenticationError as exc:
+            if type(exc) is AuthenticationError and exc.message.startswith(_REFUSED):
+                raise WrongCodeError(exc.message, hint=exc.hint) from exc
+            raise
         if answer is None:
             raise AuthenticationError("JumpCloud asked for MFA again after the TOTP code")
 

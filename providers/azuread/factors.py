@@ -11,13 +11,14 @@ from samljit.idp.api import (
     AuthenticationError,
     Factor,
     Waiting,
-    ask_code,
+    WrongCodeError,
     choose,
+    code_until_accepted,
     number,
     wait_until,
 )
 
-from .errors import RESULTS, WRONG_CODE, _refusal, _said, _str
+from .errors import WRONG_CODE, _refusal, _said, _str
 from .pages import EstsPage, _State
 from .signin import EntraSignIn
 
@@ -25,8 +26,6 @@ from .signin import EntraSignIn
 POLL_INTERVAL = 1.0
 MAX_POLLS = 60
 POLL_TIMEOUT_MS = 60_000
-#: Times a wrong code may be typed again on a terminal (Entra ID counts too).
-CODE_TRIES = 3
 
 
 class EntraFactors(EntraSignIn):
@@ -239,25 +238,23 @@ class _Code(_Method):
         if self.sends_code:
             last = p.begin_auth(self.state, self.page, self.kind)
             terminal.info(f"Entra ID sent a code to {self.display or 'your phone'}.")
-        typed = self._ask(code)
-        if not self.sends_code:
-            last = p.begin_auth(self.state, self.page, self.kind)
-        for attempt in range(1, CODE_TRIES + 1):
-            last = p.end_auth(self.state, self.page, last, self.kind, attempt, typed)
+        tries = 0
+
+        def submit(typed: str) -> EstsPage:
+            nonlocal last, tries
+            p.redactor.add(typed)
+            if not self.sends_code and tries == 0:  # Authenticator: BeginAuth once asked
+                last = p.begin_auth(self.state, self.page, self.kind)
+            tries += 1
+            last = p.end_auth(self.state, self.page, last, self.kind, tries, typed)
             if last.get("Success") is True:
                 return p.process_auth(self.state, self.page, last, self.kind, "19")
-            result = _str(last, "ResultValue")
-            if result in WRONG_CODE and not code and terminal.interactive and attempt < CODE_TRIES:
-                terminal.warn(f"{RESULTS[result][0]}; try again")
-                typed = self._ask(None)
-                continue
-            raise _refusal(self.kind, last)
-        raise _refusal(self.kind, last)
+            refused = _refusal(self.kind, last)
+            if _str(last, "ResultValue") in WRONG_CODE:
+                raise WrongCodeError(refused.message, hint=refused.hint)
+            raise refused
 
-    def _ask(self, given: str | None) -> str:
-        typed = ask_code(self.provider.terminal, given, what=self.what)
-        self.provider.redactor.add(typed)
-        return typed
+        return code_until_accepted(terminal, code, submit, what=self.what)
 
 
 class _Otp(_Code):

@@ -160,6 +160,8 @@ class EntraSignIn(EntraPages):
         )
         page = walk.fetch("GET", url, None, flavor.step("sign-in page"))
         while True:
+            # AD FS's own sign-in session (its cookies on its host) is kept with Entra's
+            self._visited.add((urlsplit(page.url).hostname or "").lower())
             config = config_of(page.root)
             if config is not None or page.saml_response is not None:
                 return EstsPage(page, config)

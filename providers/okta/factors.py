@@ -13,7 +13,8 @@ from samljit.idp.api import (
     AuthenticationError,
     Factor,
     Waiting,
-    ask_code,
+    WrongCodeError,
+    code_until_accepted,
     duo_prompt,
     fido,
     seconds_left,
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 PUSH_POLL_SECONDS = 1.0
 #: How long a push or an SMS code may take when Okta names no expiry (its state token's).
 FALLBACK_SECONDS = 300.0
-MAX_CODE_ATTEMPTS = 3
 
 
 #: saml2aws's names of the factors samljit knows, ``<PROVIDER> <FACTORTYPE>``.
@@ -112,18 +112,25 @@ class OktaFactor(Factor[dict[str, Any]]):
         self, target: str, code: str | None, what: str, step: str, *, digits: bool = True
     ) -> dict[str, Any]:
         """Post the code given up front, or the one typed; a typed code Okta calls wrong
-        (E0000068) may be typed again, up to :data:`MAX_CODE_ATTEMPTS` times."""
-        terminal = self.provider.terminal
-        for attempt in range(1, MAX_CODE_ATTEMPTS + 1):
-            otp = ask_code(terminal, code, what=what, digits=digits)
-            self.provider.redactor.add(otp)
-            try:
-                return self.post(target, {"passCode": otp}, step)
-            except OktaError as exc:
-                if exc.code != "E0000068" or code or attempt == MAX_CODE_ATTEMPTS:
-                    raise
-                terminal.warn(exc.message)
-        raise AssertionError("unreachable")
+        (E0000068) may be typed again (:func:`code_until_accepted`)."""
+        return code_until_accepted(
+            self.provider.terminal,
+            code,
+            lambda otp: self.post_secret(target, "passCode", otp, step),
+            what=what,
+            digits=digits,
+        )
+
+    def post_secret(self, target: str, field: str, value: str, step: str) -> dict[str, Any]:
+        """Post one code or answer; Okta calling it wrong (E0000068) is a
+        :class:`WrongCodeError`, which a typed one may be typed again after."""
+        self.provider.redactor.add(value)
+        try:
+            return self.post(target, {field: value}, step)
+        except OktaError as exc:
+            if exc.code == "E0000068":
+                raise WrongCodeError(exc.message, hint=exc.hint) from exc
+            raise
 
 
 class _Passcode(OktaFactor):
@@ -154,12 +161,16 @@ class _Challenge(OktaFactor):
 
 class _Question(OktaFactor):
     def verify(self, code: str | None) -> dict[str, Any]:
-        answer = self.provider.terminal.ask_secret(
-            f"Okta security question: {self.detail or 'answer'}",
-            what="the answer to the Okta security question",
+        step = "Okta security question"
+        return code_until_accepted(
+            self.provider.terminal,
+            None,  # an answer is never a --mfa-token code
+            lambda answer: self.post_secret(self.verify_url, "answer", answer, step),
+            ask=lambda: self.provider.terminal.ask_secret(
+                f"{step}: {self.detail or 'answer'}",
+                what="the answer to the Okta security question",
+            ),
         )
-        self.provider.redactor.add(answer)
-        return self.post(self.verify_url, {"answer": answer}, "Okta security question")
 
 
 class _Push(OktaFactor):

@@ -16,7 +16,8 @@ from samljit.idp.api import (
     Factor,
     SamljitError,
     Waiting,
-    ask_code,
+    WrongCodeError,
+    code_until_accepted,
     one_line,
     wait_until,
 )
@@ -28,6 +29,8 @@ STATE_SECONDS = 120.0
 #: The pause between two polls of a OneLogin Protect push.
 PUSH_POLL_SECONDS = 2.0
 STATE_INVALID = "state token is invalid or expired"
+#: OneLogin's words for a wrong code (the login's state token stays good for another).
+_WRONG_CODE = "Failed authentication with this factor"
 
 
 @dataclass
@@ -66,12 +69,19 @@ class Device(Factor[str]):
             raise SamljitError(f"{step}: OneLogin refused the request (HTTP 400): {answer.message}")
         return answer
 
+    def check(self, step: str, otp: str) -> str:
+        """Send one code; the SAMLResponse, or OneLogin's refusal (a wrong code:
+        :class:`WrongCodeError`, so that a typed one may be typed again)."""
+        self.provider.redactor.add(otp)
+        return self.done(self.call(step, otp_token=otp), step)
+
     def done(self, answer: Answer, step: str) -> str:
         """The SAMLResponse of a final answer; a refusal in OneLogin's words."""
         if answer.saml:
             return answer.saml
         if answer.status == 401:
-            raise AuthenticationError(
+            refused = WrongCodeError if _WRONG_CODE in answer.message else AuthenticationError
+            raise refused(
                 f"OneLogin refused the {self.device_type} code: {answer.message or 'HTTP 401'}",
                 hint="check the code (each one works once), or choose another factor with mfa",
             )
@@ -89,15 +99,14 @@ class CodeDevice(Device):
     digits: ClassVar[bool] = True
 
     def verify(self, code: str | None) -> str:
-        otp = ask_code(
+        step = f"OneLogin {self.device_type}"
+        return code_until_accepted(
             self.provider.terminal,
             code,
+            lambda otp: self.check(step, otp),
             what=f"{self.what} ({self.device_type})",
             digits=self.digits,
         )
-        self.provider.redactor.add(otp)
-        step = f"OneLogin {self.device_type}"
-        return self.done(self.call(step, otp_token=otp), step)
 
 
 class Authenticator(CodeDevice):
@@ -138,9 +147,9 @@ class Sms(Device):
                 f"{step}: OneLogin did not send the code: {sent.message or f'HTTP {sent.status}'}"
             )
         self.provider.terminal.info("OneLogin sent a code by SMS.")
-        otp = ask_code(self.provider.terminal, code, what="SMS code")
-        self.provider.redactor.add(otp)
-        return self.done(self.call(step, otp_token=otp), step)
+        return code_until_accepted(
+            self.provider.terminal, code, lambda otp: self.check(step, otp), what="SMS code"
+        )
 
 
 class Push(Device):

@@ -12,38 +12,41 @@ import os
 import sys
 
 from samljit.cli.words import REPLAYABLE, command_in, quiet
-from samljit.common.errors import (
-    AuthenticationError,
-    AwsError,
-    ConfigError,
-    NetworkError,
-    RoleError,
-    SamljitError,
-    UsageError,
-)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from samljit.common.errors import SamljitError
     from samljit.common.redact import Redactor
 
 EXIT_OK = 0
 EXIT_BUG = 1
 EXIT_INTERRUPTED = 130
-#: Error class → exit status (first match wins; subclasses before their bases).
-EXIT_CODES: tuple[tuple[type[SamljitError], int], ...] = (
-    (UsageError, 2),
-    (ConfigError, 2),
-    (RoleError, 4),
-    (AwsError, 5),
-    (NetworkError, 6),
-    (AuthenticationError, 3),
-)
 
 
 def exit_code(error: SamljitError) -> int:
-    for cls, code in EXIT_CODES:
+    """The contract's exit status of a samljit error (first match wins: subclasses before
+    their bases). The error classes are imported here, not at start-up: creating them costs
+    more than a remembered answer does, and such a run needs none of them."""
+    from samljit.common.errors import (
+        AuthenticationError,
+        AwsError,
+        ConfigError,
+        NetworkError,
+        RoleError,
+        UsageError,
+    )
+
+    codes: tuple[tuple[type[SamljitError], int], ...] = (
+        (UsageError, 2),
+        (ConfigError, 2),
+        (RoleError, 4),
+        (AwsError, 5),
+        (NetworkError, 6),
+        (AuthenticationError, 3),
+    )
+    for cls, code in codes:
         if isinstance(error, cls):
             return code
     return EXIT_BUG
@@ -137,6 +140,7 @@ def _run(command: str | None, words: list[str]) -> int:
 
     from samljit.cli.args import build_parser
     from samljit.cli.registry import BY_NAME
+    from samljit.common.errors import SamljitError
 
     parser = build_parser(command)
     args = parser.parse_args(words)  # --help and --version end here

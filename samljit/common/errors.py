@@ -1,7 +1,7 @@
 """Typed errors raised below the CLI layer.
 
 Library code never prints a result or exits: it raises one of these. The CLI maps each class
-to the contract's exit status (see ``samljit.cli.main.EXIT_CODES``) and prints one line
+to the contract's exit status (see ``samljit.cli.main.exit_code``) and prints one line
 ``samljit: error: <message>`` plus ``hint: <hint>`` when there is one.
 """
 
@@ -43,6 +43,11 @@ class MissingInputError(ConfigError):
 
 class AuthenticationError(SamljitError):
     """The IdP refused: bad password, MFA refused or timed out (exit 3)."""
+
+
+class WrongCodeError(AuthenticationError):
+    """The IdP called a one-time code wrong, and the login may go on with another (exit 3 when
+    it ends the login: the code was given up front, or typed too many times)."""
 
 
 class VerificationError(AuthenticationError):

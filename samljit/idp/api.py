@@ -17,6 +17,7 @@ from samljit.common.errors import (
     MissingInputError,
     NetworkError,
     SamljitError,
+    WrongCodeError,
 )
 from samljit.common.fsutil import atomic_write, private_dir
 from samljit.common.http import (
@@ -53,7 +54,14 @@ from samljit.idp.forms import (
     FormProvider,
     refusal_text,
 )
-from samljit.idp.mfa import Factor, ask_code, choose, seconds_until
+from samljit.idp.mfa import (
+    CODE_ATTEMPTS,
+    Factor,
+    ask_code,
+    choose,
+    code_until_accepted,
+    seconds_until,
+)
 from samljit.idp.page import (
     Field,
     Form,
@@ -84,6 +92,7 @@ __all__ = [
     "ACCEPT_JSON",
     "API_VERSION",
     "CA_BUNDLE_VARIABLES",
+    "CODE_ATTEMPTS",
     "DUO_KEYS",
     "GENERIC",
     "LIVE_SELECTORS",
@@ -116,10 +125,12 @@ __all__ = [
     "Services",
     "UntrustedXmlError",
     "Waiting",
+    "WrongCodeError",
     "acs_for_urn",
     "ask_code",
     "atomic_write",
     "choose",
+    "code_until_accepted",
     "current_platform",
     "duo_factor_kind",
     "duo_prompt",

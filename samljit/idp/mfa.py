@@ -9,14 +9,18 @@ given, and otherwise asks the user.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import ClassVar, Generic, TypeVar
 
-from samljit.common.errors import AuthenticationError, ConfigError
+from samljit.common.errors import AuthenticationError, ConfigError, WrongCodeError
 from samljit.common.terminal import Terminal
 
 T = TypeVar("T")
+R = TypeVar("R")
+#: How many times a one-time code typed at the prompt may be typed in all, while the IdP calls
+#: each wrong (:func:`code_until_accepted`); a code given up front is tried once.
+CODE_ATTEMPTS = 3
 
 
 class Factor(ABC, Generic[T]):
@@ -104,6 +108,35 @@ def ask_code(
         if digits
         else None,
     ).strip()
+
+
+def code_until_accepted(
+    terminal: Terminal,
+    given: str | None,
+    submit: Callable[[str], R],
+    *,
+    what: str = "MFA code",
+    digits: bool = True,
+    ask: Callable[[], str] | None = None,
+) -> R:
+    """Ask for the one-time code (or take the one given) and ``submit`` it. When ``submit``
+    raises :class:`~samljit.common.errors.WrongCodeError` for a code typed at the prompt, the
+    IdP's words are shown and the code asked for again, up to :data:`CODE_ATTEMPTS` codes in
+    all; a code given up front (``--mfa-token``) is not asked for again: its refusal ends the
+    login. ``ask`` asks another way (an answer to a security question, typed unseen)."""
+    for attempt in range(1, CODE_ATTEMPTS + 1):
+        code = (
+            ask()
+            if ask is not None and not given
+            else ask_code(terminal, given, what=what, digits=digits)
+        )
+        try:
+            return submit(code)
+        except WrongCodeError as exc:
+            if given or attempt == CODE_ATTEMPTS:
+                raise
+            terminal.warn(f"{exc.message}; try again")
+    raise AssertionError("unreachable")
 
 
 def seconds_until(expires_at: object, now: datetime, fallback: float) -> float:

@@ -49,6 +49,9 @@ class ProviderConformance:
     bad: ClassVar[LoginSecrets]
     #: A user the IdP asks a second factor of, with the code (``None``: no MFA to test).
     mfa: ClassVar[LoginSecrets | None] = None
+    #: Why there is no :attr:`mfa` to give, when the provider takes no second-factor code at
+    #: all (e.g. the person completes it in the browser window); shown when the MFA checks skip.
+    no_mfa_because: ClassVar[str] = "no MFA user given (set `mfa`)"
 
     def account(self, idp: Any, tmp_path: Path) -> Account:
         raise NotImplementedError
@@ -163,14 +166,14 @@ class ProviderConformance:
         from samljit.saml import assertion
 
         if self.mfa is None:
-            pytest.skip(f"{self.provider.name}: no MFA user given (set `mfa`)")
+            pytest.skip(f"{self.provider.name}: {self.no_mfa_because}")
         encoded, _ = self._login(idp, tmp_path, self.mfa)
         assert assertion.parse(encoded).roles
 
     def test_without_the_code_mfa_is_a_clear_error(self, idp: Any, tmp_path: Path) -> None:
         """No code and no terminal to ask on: a samljit error, not a prompt or a hang."""
         if self.mfa is None:
-            pytest.skip(f"{self.provider.name}: no MFA user given (set `mfa`)")
+            pytest.skip(f"{self.provider.name}: {self.no_mfa_because}")
         secrets = LoginSecrets(self.mfa.username, self.mfa.password, None)
         with pytest.raises(SamljitError):
             self._login(idp, tmp_path, secrets)

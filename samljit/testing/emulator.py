@@ -16,9 +16,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from samljit.tools.sandbox.server import LoopbackServer, Service
+
+if TYPE_CHECKING:
+    from ssl import SSLContext
 
 E = TypeVar("E", bound="LoopbackEmulator")
 T = TypeVar("T")
@@ -84,17 +87,18 @@ ISSUED = IssuedSecrets()
 
 
 class LoopbackEmulator(Service):
-    """Subclasses are WSGI applications (``__call__``) and set ``self._port`` (0: any) and,
-    to serve on a loopback name of their own (its cookies apart from other hosts'),
-    ``self.host`` (``127.0.0.N``)."""
+    """Subclasses are WSGI applications (``__call__``) and set ``self._port`` (0: any); to
+    serve on a loopback name of their own (its cookies apart from other hosts'), ``self.host``
+    (``127.0.0.N``); and ``self._tls`` (a server context) to serve https."""
 
     _port: int = 0
+    _tls: SSLContext | None = None
     _server: LoopbackServer | None = None
     host: str = "127.0.0.1"
 
     def start(self: E) -> E:
         # a short poll: a test's emulator stops in milliseconds, not the server's usual 0.2 s
-        server = LoopbackServer(self._port, self.host, poll_interval=STOP_POLL)
+        server = LoopbackServer(self._port, self.host, tls=self._tls, poll_interval=STOP_POLL)
         server.set_app(self._served())
         self._server = server.start()
         return self

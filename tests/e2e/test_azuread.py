@@ -9,14 +9,22 @@ import configparser
 import re
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from samljit.tools.sandbox.response import RoleGrant
 from tests.emulators import deep_json
-from tests.emulators.azuread import AzureAdEmulator, Method, User
+from tests.emulators.azuread import (
+    ADFS_COOKIE,
+    ADFS_HOST,
+    ESTSAUTH,
+    AzureAdEmulator,
+    Method,
+    User,
+)
 from tests.support.accounts import ACCOUNT_ID, FULL_ARN, PASSWORD, PROVIDER_ARN, RO_ARN, fresh_code
-from tests.support.cli import Cli, finish, finish_sdk
+from tests.support.cli import Cli, finish, finish_sdk, kept_cookies
 
 APP = "8d2c7a1e-3f4b-4c5d-9e6f-0a1b2c3d4e5f"
 OTHER_APP = "5b7e9c1d-2a3f-4e6b-8c0d-1e2f3a4b5c6d"  # in the tenant, assigned to nobody
@@ -203,7 +211,8 @@ def test_authenticator_code_max_attempts_on_a_terminal(cli: Cli, entra: AzureAdE
     text = finish(child)  # holds what was typed: each test checks its own secrets
     assert child.exitstatus == 3, text
     assert PASSWORD not in text
-    assert text.count("wrong Authenticator code; try again") == 2
+    assert text.count("wrong Authenticator code (OathCodeIncorrect") == 2
+    assert text.count("; try again") == 2
     assert "Entra ID: too many wrong codes (OathCodeFailedMaxAllowedRetryReached:" in text
 
 
@@ -371,7 +380,7 @@ def test_federated_user_signs_in_at_adfs(cli: Cli, entra: AzureAdEmulator) -> No
     before = len(entra.log)
     ran = cli.run("login", "-a", "entra")
     assert ran.returncode == 0, ran.stderr
-    assert "ops@fabrikam.example is federated: signing in at 127.0.0.1 (AD FS)" in ran.stderr
+    assert f"ops@fabrikam.example is federated: signing in at {ADFS_HOST} (AD FS)" in ran.stderr
     paths = [r.path for r in entra.log[before:]]
     assert "/adfs/ls/" in paths and "/login.srf" in paths
     assert "/common/login" not in paths
@@ -379,9 +388,37 @@ def test_federated_user_signs_in_at_adfs(cli: Cli, entra: AzureAdEmulator) -> No
     assert cli.run("logout", "-a", "entra").returncode == 0  # forgets the kept session too
     wrong = cli.run("login", "-a", "entra", "--force", env={"SAMLJIT_PASSWORD": "nope-nope-1"})
     assert wrong.returncode == 3
-    assert "samljit: error: federated ADFS 127.0.0.1 refused the login: Incorrect user ID" in (
+    assert f"samljit: error: federated ADFS {ADFS_HOST} refused the login: Incorrect user ID" in (
         wrong.stderr
     )
+
+
+def test_the_adfs_session_is_kept_on_its_own_host(cli: Cli, entra: AzureAdEmulator) -> None:
+    """A federated sign-in visits three hosts (My Apps, the login host, AD FS): the kept
+    session holds each one's cookies host-only, as each host set them, AD FS's ``MSISAuth``
+    under ``/adfs``. Once Entra ID ended its sessions, the next login rides AD FS's: the
+    form is not shown again and no password is asked for."""
+    cli.write_config(
+        f"[entra]\nprovider = AzureAD\nurl = {entra.url}\napp_id = {APP}\n"
+        f"username = ops@fabrikam.example\nrole_arn = {RO_ARN}\nregion = us-east-2\n"
+    )
+    first = cli.run("login", "-a", "entra")
+    assert first.returncode == 0, first.stderr
+    kept = {cookie["name"]: cookie for cookie in kept_cookies(cli.home)}
+    hosts = {urlsplit(u).hostname for u in (entra.url, entra.base_url, entra.adfs_url)}
+    assert len(hosts) == 3
+    adfs = kept[ADFS_COOKIE]
+    assert (adfs["domain"], adfs["path"], adfs["host_only"]) == (ADFS_HOST, "/adfs", True)
+    assert (kept[ESTSAUTH]["domain"], kept[ESTSAUTH]["host_only"]) == ("127.0.0.1", True)
+    assert all(c["host_only"] for c in kept.values())
+    assert {c["domain"].removesuffix(".local") for c in kept.values()} == hosts
+
+    entra.expire_sessions()  # Entra ID's and My Apps' sessions end; AD FS's holds
+    posted = entra.count("POST", "/adfs/ls/")
+    again = cli.run("login", "-a", "entra", "--force", env={"SAMLJIT_PASSWORD": ""})
+    assert again.returncode == 0, again.stderr
+    assert entra.count("POST", "/adfs/ls/") == posted  # AD FS's form was not posted again
+    assert entra.count("GET", "/adfs/ls/") == 2  # but AD FS was asked, with its cookie
 
 
 # -- the kept Entra ID session ----------------------------------------------------------------

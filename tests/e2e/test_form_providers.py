@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import requests
 
 from samljit.tools.sandbox.response import RoleGrant
 from tests.emulators import adfs, f5apm, keycloak, pingid_form, shibboleth
@@ -593,3 +594,10 @@ def test_pingid_push_page_with_a_code_switches_to_the_passcode(
         "/pingid/ppm/auth/otp",
         "/resume",
     ]
+    # PingID's pages on a host of their own, the IdP's resume on the IdP's (--debug's lines)
+    assert pingid.pingid_url != pingid.base_url
+    for url in ("/pingid/ppm/auth", "/pingid/ppm/auth/usecode", "/pingid/ppm/auth/otp"):
+        assert f": POST {pingid.pingid_url}{url} " in ran.stderr
+    assert f": POST {pingid.base_url}/resume " in ran.stderr
+    for wrong in (f"{pingid.base_url}/pingid/ppm/auth", f"{pingid.pingid_url}/resume"):
+        assert requests.post(wrong, timeout=5).status_code == 404, wrong

@@ -1,6 +1,7 @@
 """``provider = GoogleApps`` through the installed CLI, on Debian's chromium and a Google-shaped
 IdP (:mod:`tests.emulators.google`), with moto's STS: the login, the fast end of a refused
-password, and the headless stop on Google's "browser may not be secure" page; headless and
+password, and the headless stop on Google's pages that want a person ("browser may not be
+secure", a 2-Step Verification code); headless and
 headed (under a private Xvfb)."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 from tests.e2e.test_terminal import finish, spawn
 from tests.emulators.formidp import FormUser
 from tests.emulators.google import IDPID, NO_ACCOUNT, SPID, WRONG_PASSWORD, GoogleIdp
-from tests.support.accounts import EMAIL, PASSWORD, PROVIDER_ARN, RO_ARN, grants
+from tests.support.accounts import EMAIL, PASSWORD, PROVIDER_ARN, RO_ARN, TOTP_SECRET, grants
 from tests.support.cli import Cli
 from tests.support.keyring_backend import vault_env
 from tests.support.tools import requires_tool
@@ -112,6 +113,15 @@ def test_an_unknown_account_ends_the_login_with_the_idps_words(cli: Cli, google:
     assert f"samljit: error: the IdP refused the sign-in: {NO_ACCOUNT}" in ran.stderr
 
 
+def dead_end(what: str) -> str:
+    """The line a headless login ends with on a Google page that wants a person."""
+    return (
+        f"samljit: error: GoogleApps {what} in a headless browser: log in once with "
+        "headless = false (the kept browser profile of account 'google' then serves headless "
+        "logins)"
+    )
+
+
 def test_browser_not_secure_headless_says_to_log_in_headed_once(
     cli: Cli, google: GoogleIdp
 ) -> None:
@@ -119,12 +129,21 @@ def test_browser_not_secure_headless_says_to_log_in_headed_once(
     cli.write_config(config(google, True))
     ran = cli.run("login", "-a", "google")
     assert ran.returncode == 3, ran.stderr
-    assert (
-        "samljit: error: GoogleApps says this browser may not be secure in a headless "
-        "browser: log in once with headless = false (the kept browser profile of account "
-        "'google' then serves headless logins)"
-    ) in ran.stderr.splitlines()
+    assert dead_end("says this browser may not be secure") in ran.stderr.splitlines()
     assert google.posts_with("Passwd") == 0
+
+
+def test_a_2_step_code_headless_says_to_log_in_headed_once(cli: Cli) -> None:
+    """Google's authenticator-code step wants a person: headless, the login ends at once
+    (not after the whole timeout) and says how to get past it, once."""
+    user = FormUser(EMAIL, PASSWORD, roles=grants((RO_ARN, PROVIDER_ARN)), totp_secret=TOTP_SECRET)
+    with GoogleIdp([user]) as google:
+        cli.write_config(config(google, True))
+        ran = cli.run("login", "-a", "google")
+        assert google.count("GET", "/v3/signin/challenge/totp") == 1
+    assert ran.returncode == 3, ran.stderr
+    assert dead_end("asks for a 2-Step Verification code") in ran.stderr.splitlines()
+    assert not cli.credentials.exists()
 
 
 def test_configure_asks_for_the_idp_id_and_the_sp_id_and_builds_the_url(cli: Cli) -> None:

@@ -420,3 +420,30 @@ def test_configure_asks_the_secret_on_a_terminal(cli: Cli, onelogin: OneLoginEmu
     ran = cli.run("login", "-a", "ol", "--skip-prompt", env=vault_env(cli.home))
     assert ran.returncode == 0, ran.stderr  # the secret and the password from the keyring
     assert cli.logged_in("ol")
+
+
+@pytest.mark.parametrize(
+    ("user", "mfa", "prompt"),
+    [
+        ("totp", "TOTP", "TOTP code \\(Google Authenticator\\):"),
+        ("sms", "SMS", "SMS code:"),
+    ],
+)
+def test_a_typed_code_onelogin_refuses_is_asked_again(
+    cli: Cli, onelogin: OneLoginEmulator, user: str, mfa: str, prompt: str
+) -> None:
+    """At a terminal, a code OneLogin calls wrong is typed again (its words shown), within the
+    same login: one password check, one assertion."""
+    from tests.support.cli import finish
+
+    cli.write_config(config(onelogin, user, mfa=mfa))
+    child = cli.spawn("login", "-a", "ol", env=SECRET_ENV, dimensions=(40, 160))
+    child.expect(prompt)
+    child.sendline("000000")
+    child.expect("Failed authentication with this factor; try again")
+    child.expect(prompt)
+    child.sendline(fresh_code(cli) if user == "totp" else "654321")
+    transcript = finish(child)
+    assert child.exitstatus == 0, transcript
+    assert onelogin.stats["codes_refused"] == 1
+    assert onelogin.stats["codes_verified"] == 1

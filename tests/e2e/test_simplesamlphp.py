@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from samljit.testing.emulator import ISSUED
-from tests.support.cli import Cli
+from tests.support.cli import Cli, kept_cookies
 from tests.support.paths import FIXTURES
 from tests.support.simplesamlphp import (
     LOGIN_PATH,
@@ -156,10 +156,7 @@ def test_a_response_not_signed_by_the_pinned_certificate_is_refused(
 
 def kept_cookie_values(cli: Cli) -> list[str]:
     """The cookie values samljit keeps as the IdP session (its 0600 file store)."""
-    values = []
-    for path in (cli.home / ".cache" / "samljit" / "sessions").glob("*.json"):
-        values += [cookie["value"] for cookie in json.loads(path.read_text())["Cookies"]]
-    return values
+    return [cookie["value"] for cookie in kept_cookies(cli.home)]
 
 
 def test_a_forced_login_rides_simplesamlphps_own_session(cli: Cli, ssp: SimpleSamlPhp) -> None:

@@ -280,3 +280,25 @@ def test_credential_process_asks_on_the_controlling_terminal(
     child.send("push\r")
     child.expect("push sent")
     finish_sdk(cli, child, out, err)
+
+
+def test_a_typed_totp_code_jumpcloud_refuses_is_asked_again(
+    cli: Cli, jumpcloud: JumpCloudEmulator
+) -> None:
+    """JumpCloud's 401 after a typed TOTP code: its words, and the code asked for again in the
+    same login (the password typed once)."""
+    from tests.emulators.jumpcloud import INVALID_OTP_MESSAGE
+
+    cli.write_config(account_config(jumpcloud))
+    child = spawn(cli, "login", "-a", "production", **vault_env(cli.home))
+    child.expect(f"Password for {EMAIL}:")
+    child.sendline(PASSWORD)
+    child.expect("JumpCloud TOTP code:")
+    child.sendline("000000")
+    child.expect(f"{INVALID_OTP_MESSAGE}; try again")
+    child.expect("JumpCloud TOTP code:")
+    child.sendline(fresh_code(cli))
+    transcript = finish(child)
+    assert child.exitstatus == 0, transcript
+    assert f"Password for {EMAIL}:" not in transcript.split("; try again", 1)[1]
+    assert "Logged in: AcmeJumpCloudAdminRO" in transcript

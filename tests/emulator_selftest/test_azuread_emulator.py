@@ -23,11 +23,14 @@ from signxml.verifier import XMLVerifier
 from samljit.tools.sandbox.response import ROLE_ATTRIBUTE, RoleGrant
 from tests.emulator_selftest import CERT, SAML, SECRET, EmulatorClock
 from tests.emulators.azuread import (
+    ADFS_COOKIE,
+    ADFS_HOST,
     ESTSAUTH,
     ESTSAUTHPERSISTENT,
     MY_APPS_CLIENT_ID,
     MY_APPS_COOKIE,
     REDACTED,
+    START_PATH,
     App,
     AzureAdEmulator,
     Method,
@@ -910,7 +913,7 @@ def test_federated_domain(emu: AzureAdEmulator) -> None:
     assert answer["EstsProperties"]["DomainType"] == 4
     assert answer["Credentials"]["PrefCredential"] == 4
     url = answer["Credentials"]["FederationRedirectUrl"]
-    assert url.startswith(f"{emu.base_url}/adfs/ls/?")
+    assert url.startswith(f"{emu.adfs_url}/adfs/ls/?")
     query = parse_qs(urlsplit(url).query)
     assert query["username"] == ["ops@fabrikam.example"]
     assert query["wa"] == ["wsignin1.0"]
@@ -918,13 +921,18 @@ def test_federated_domain(emu: AzureAdEmulator) -> None:
     login = b.http.get(url, timeout=5)
     action, fields = hidden_form(login.text)
     assert fields["AuthMethod"] == "FormsAuthentication"
-    target = f"{emu.base_url}{action}".replace("&amp;", "&")
+    target = f"{emu.adfs_url}{action}".replace("&amp;", "&")
     wrong = b.http.post(target, data={**fields, "Password": "nope"}, timeout=5)
     assert "Incorrect user ID or password" in wrong.text
+    assert ADFS_COOKIE not in b.http.cookies  # no session for a wrong password
     posted = b.http.post(target, data={**fields, "Password": "adfs-pw"}, timeout=5)
     action, wsfed = hidden_form(posted.text)
     assert action == f"{emu.base_url}/login.srf"
     assert set(wsfed) == {"wa", "wresult", "wctx"}
+    # AD FS's session: on its own host only (no Domain), under /adfs, without an expiry
+    (session,) = [c for c in b.http.cookies if c.name == ADFS_COOKIE]
+    assert (session.domain, session.path, session.expires) == (ADFS_HOST, "/adfs", None)
+    assert not session.domain_specified
     b.post_form(action, wsfed)
     assert b.pgid == "KmsiInterrupt"
     b.kmsi(stay=True)
@@ -932,6 +940,39 @@ def test_federated_domain(emu: AzureAdEmulator) -> None:
     assert not any(
         r.body.get("login") == "ops@fabrikam.example" for r in emu.log if r.path == "/common/login"
     )
+
+
+def test_adfs_is_a_host_of_its_own(emu: AzureAdEmulator) -> None:
+    """AD FS answers on a third loopback name, its own port: the login host has no
+    ``/adfs/ls``, AD FS nothing but it."""
+    assert urlsplit(emu.adfs_url).hostname == ADFS_HOST
+    assert ADFS_HOST not in {urlsplit(emu.url).hostname, urlsplit(emu.base_url).hostname}
+    assert requests.get(f"{emu.adfs_url}/adfs/ls/", timeout=5).status_code == 200
+    assert requests.get(f"{emu.base_url}/adfs/ls/", timeout=5).status_code == 404
+    assert requests.get(f"{emu.url}/adfs/ls/", timeout=5).status_code == 404
+    for path in ("/common/oauth2/authorize", "/login.srf", "/kmsi", START_PATH, "/"):
+        assert requests.get(f"{emu.adfs_url}{path}", timeout=5).status_code == 404, path
+        assert requests.post(f"{emu.adfs_url}{path}", timeout=5).status_code == 404, path
+
+
+def test_adfs_session_signs_the_user_in_again_without_the_form(emu: AzureAdEmulator) -> None:
+    """With its ``MSISAuth`` cookie AD FS answers the next federation redirect for the same
+    user with the token at once; for another user, or once AD FS ended its sessions, with
+    the sign-in form."""
+    b = Browser(emu)
+    b.start()
+    url = b.credential_type("ops@fabrikam.example")["Credentials"]["FederationRedirectUrl"]
+    action, fields = hidden_form(b.http.get(url, timeout=5).text)
+    target = f"{emu.adfs_url}{action}".replace("&amp;", "&")
+    b.http.post(target, data={**fields, "Password": "adfs-pw"}, timeout=5)
+    again = b.http.get(url, timeout=5)
+    action, wsfed = hidden_form(again.text)
+    assert (action, set(wsfed)) == (f"{emu.base_url}/login.srf", {"wa", "wresult", "wctx"})
+    other = url.replace("username=ops%40fabrikam.example", "username=dev%40fabrikam.example")
+    assert other != url
+    assert "passwordInput" in b.http.get(other, timeout=5).text
+    emu.expire_sessions(adfs=True)
+    assert "passwordInput" in b.http.get(url, timeout=5).text
 
 
 def test_password_post_for_a_federated_user_goes_to_the_federated_idp(
@@ -952,7 +993,7 @@ def test_password_post_for_a_federated_user_goes_to_the_federated_idp(
         timeout=5,
     )
     assert reply.status_code == 302
-    assert reply.headers["Location"].startswith(f"{emu.base_url}/adfs/ls/?")
+    assert reply.headers["Location"].startswith(f"{emu.adfs_url}/adfs/ls/?")
 
 
 # -- interrupts and errors -------------------------------------------------------------------

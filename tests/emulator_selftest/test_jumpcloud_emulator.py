@@ -358,6 +358,33 @@ def test_sso_page_without_session_is_not_an_assertion(emulator: JumpCloudEmulato
     assert not any(i.get("name") == "SAMLResponse" for i in inputs)
 
 
+def test_api_and_sso_hosts_apart(clock: EmulatorClock) -> None:
+    """With two host names each answers its own paths only; the login names the SSO host,
+    and a session cookie without ``Domain`` stays on the API host: the SSO host sends the
+    browser to the console's login page."""
+    with JumpCloudEmulator(USERS, clock=clock, api_host="localhost", sso_host="127.0.0.1") as emu:
+        assert emu.api_url == f"http://localhost:{emu.port}"
+        assert emu.sso_url("aws") == f"http://127.0.0.1:{emu.port}/saml2/aws"
+        sso = emu.sso_url("aws").removesuffix("/saml2/aws")
+        assert requests.get(f"{emu.api_url}/saml2/aws", timeout=5).status_code == 404
+        for path in ("/userconsole/xsrf", "/login"):
+            assert requests.get(f"{sso}{path}", timeout=5).status_code == 404, path
+        assert requests.get(f"{emu.api_url}/login", timeout=5).status_code == 200
+        console = Console(emu)
+        reply = console.login("plain@example.com", "plain-pw")
+        assert reply.json() == {"redirectTo": emu.sso_url("aws")}
+        assert "Domain=" not in reply.headers["Set-Cookie"]
+        page = console.http.get(emu.sso_url("aws"), timeout=5)
+        assert page.url.startswith(f"{emu.api_url}/login?redirectTo=saml2/aws")
+        assert LOGIN_PAGE_TEXT in page.text
+        assert not emu.issued
+    with JumpCloudEmulator(
+        USERS, api_host="localhost", sso_host="127.0.0.1", cookie_domain="jumpcloud.test"
+    ) as emu:
+        reply = Console(emu).login("plain@example.com", "plain-pw")
+        assert "Domain=jumpcloud.test" in reply.headers["Set-Cookie"]
+
+
 def test_unassigned_app(emulator: JumpCloudEmulator) -> None:
     console = Console(emulator)
     assert console.login("plain@example.com", "plain-pw", slug="other").status_code == 200

@@ -6,15 +6,17 @@ GetCredentialType, the password POST, the second factor (BeginAuth / EndAuth / P
 KMSI and the ESTS session cookies, the interrupts a terminal client cannot finish, the AADSTS
 error pages, the ``RedirectToApplicationPage`` and the final auto-post form holding a signed
 SAMLResponse. Federated domains send the user to a minimal AD FS forms page served by the same
-emulator (``/adfs/ls/``) that posts a WS-Federation token back (``/login.srf``).
+emulator (``/adfs/ls/``, :attr:`federation_url`) that posts a WS-Federation token back
+(``/login.srf``).
 
-One port, two loopback names: the "My Apps" host is ``localhost:port`` (:attr:`url`) and
-``login.microsoftonline.com`` (with the federated STS) is ``127.0.0.1:port`` (:attr:`base_url`).
-Each name serves only its own paths and sets its own cookies, so a client keeps and sends each
-host's cookies apart, as with Microsoft's hosts (the STS still shares the login host: a third
-loopback name would need a private network namespace). Every absolute URL the emulator puts
-in a page or a redirect points back to one of the two. A client is told only ``url`` and the
-``app_id``.
+Three loopback names: the "My Apps" host is ``localhost:port`` (:attr:`url`),
+``login.microsoftonline.com`` is ``127.0.0.1:port`` (:attr:`base_url`), and the federated AD FS
+is ``127.0.0.4`` on a port of its own (:attr:`adfs_url`; no other emulator uses that name).
+Each name serves only its own paths (404 for the others) and sets its own cookies (AD FS its
+``MSISAuth`` session, host-only with ``Path=/adfs`` as AD FS does), so a client keeps and sends
+each host's cookies apart, as with Microsoft's hosts and a company's STS. Every absolute URL
+the emulator puts in a page or a redirect points back to one of the three. A client is told
+only ``url`` and the ``app_id``.
 
     with AzureAdEmulator([User("ops@northwind.example", "pw", apps={APP_ID: [grant]})]) as emu:
         emu.url, emu.start_url(APP_ID)
@@ -47,16 +49,21 @@ from urllib.parse import quote, urlencode
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
-from samljit.testing.emulator import ISSUED
+from samljit.testing.emulator import ISSUED, STOP_POLL
 from samljit.tools.sandbox.response import AWS_ACS_URL, RoleGrant, RoleOrder, SignTarget
+from samljit.tools.sandbox.server import LoopbackServer
 from tests.emulators.common import Demo, SigningIdp, SpentCodes
 
 DEFAULT_URL = "https://account.activedirectory.windowsazure.com"
 MY_APPS_CLIENT_ID = "0000000c-0000-0000-c000-000000000000"
 DEFAULT_TENANT_ID = "4f1e2d3c-5b6a-4798-8a7b-6c5d4e3f2a1b"
 START_PATH = "/applications/redirecttofederatedapplication.aspx"
-#: The My Apps host's loopback name; the login host (and AD FS) answer on 127.0.0.1.
+#: The My Apps host's loopback name; the login host answers on 127.0.0.1.
 MY_APPS_HOST = "localhost"
+#: The federated AD FS's loopback name (its own listener, its own port).
+ADFS_HOST = "127.0.0.4"
+#: AD FS's sign-in session cookie (host-only, ``Path=/adfs``, as AD FS sets it).
+ADFS_COOKIE = "MSISAuth"
 FLOW_TOKEN_NAME = "flowToken"
 ESTSAUTH = "ESTSAUTH"
 ESTSAUTHPERSISTENT = "ESTSAUTHPERSISTENT"
@@ -424,7 +431,8 @@ class AzureAdEmulator(SigningIdp):
         """``apps``: app ids registered in the tenant besides those users are assigned to
         (a user reaching one of these without an assignment gets 50105; an app id nowhere
         gets 700016). ``federated_domains``: UPN domains whose GetCredentialType answer is a
-        federation redirect, to ``federation_url`` (default: this emulator's ``/adfs/ls/``).
+        federation redirect, to ``federation_url`` (default: this emulator's AD FS,
+        ``/adfs/ls/`` on :attr:`adfs_url`).
         ``kmsi=False``: the tenant turned the "Stay signed in?" page off. ``check_canary``:
         refuse form POSTs without the page's ``canary`` and JSON calls without the ``canary``
         header (AADSTS90100). ``on_sms(upn, code)`` is called when a text is "sent"."""
@@ -454,6 +462,8 @@ class AzureAdEmulator(SigningIdp):
         self._oidc_states: dict[str, str] = {}  # state key -> start URL to come back to
         self._codes: dict[str, str] = {}  # authorization code -> upn
         self._wsfed: dict[str, str] = {}  # WS-Fed token id -> upn
+        self._adfs_sessions: dict[str, str] = {}  # MSISAuth cookie value -> upn
+        self._adfs_server: LoopbackServer | None = None
         self._skips: dict[str, str] = {}  # skip-registration key -> flow key
 
     # -- URLs --------------------------------------------------------------------------------
@@ -476,21 +486,44 @@ class AzureAdEmulator(SigningIdp):
         return f"{self.base_url}/{self.tenant_id}/saml2?{urlencode(query)}"
 
     @property
+    def adfs_url(self) -> str:
+        """The federated AD FS's origin: a third loopback name, on its own port."""
+        if self._adfs_server is None:
+            raise RuntimeError("the emulator is not running")
+        return f"http://{ADFS_HOST}:{self._adfs_server.port}"
+
+    @property
     def federation_url(self) -> str:
-        return self._federation_url or f"{self.base_url}/adfs/ls/"
+        return self._federation_url or f"{self.adfs_url}/adfs/ls/"
+
+    # -- the second listener (AD FS) ---------------------------------------------------------
+    def start(self) -> AzureAdEmulator:
+        super().start()
+        adfs = LoopbackServer(0, ADFS_HOST, poll_interval=STOP_POLL)
+        adfs.set_app(self._served())
+        self._adfs_server = adfs.start()
+        return self
+
+    def stop(self) -> None:
+        if self._adfs_server is not None:
+            self._adfs_server.stop()
+        self._adfs_server = None
+        super().stop()
 
     # -- test hooks --------------------------------------------------------------------------
     def add_user(self, user: User) -> None:
         with self._lock:
             self.users[user.upn.lower()] = user
 
-    def expire_sessions(self, *, my_apps: bool = True) -> None:
-        """End every ESTS sign-in session (and My Apps' own, unless ``my_apps=False``): the
-        cookies a client kept now lead to the sign-in page again."""
+    def expire_sessions(self, *, my_apps: bool = True, adfs: bool = False) -> None:
+        """End every ESTS sign-in session (and My Apps' own, unless ``my_apps=False``; AD FS's
+        with ``adfs=True``): the cookies a client kept now lead to the sign-in page again."""
         with self._lock:
             self._sessions.clear()
             if my_apps:
                 self._my_apps.clear()
+            if adfs:
+                self._adfs_sessions.clear()
 
     def sms_codes(self, upn: str) -> list[str]:
         """The codes "texted" to ``upn``, oldest first."""
@@ -552,7 +585,12 @@ class AzureAdEmulator(SigningIdp):
             forced.headers.update(failure.headers)  # a Location, say
             return forced
         parts = path.strip("/").split("/")
-        my_apps = (request.host.rpartition(":")[0] or request.host).lower() == MY_APPS_HOST
+        host = (request.host.rpartition(":")[0] or request.host).lower()
+        my_apps = host == MY_APPS_HOST
+        if host == ADFS_HOST:  # AD FS serves its own pages only
+            if path == "/adfs/ls" and method in ("GET", "POST"):
+                return self._adfs(request, body)
+            return _html("<html><body><h1>404 Not Found</h1></body></html>", 404)
         if my_apps and path == START_PATH:
             return self._start(request) if method == "GET" else self._postback()
         if my_apps and path == "/" and method == "POST":
@@ -577,8 +615,6 @@ class AzureAdEmulator(SigningIdp):
             return self._process_auth(body)
         if path == "/common/sas/skipmfaregistration" and method == "GET":
             return self._skip_registration(request)
-        if path == "/adfs/ls" and method in ("GET", "POST"):
-            return self._adfs(request, body)
         if path == "/login.srf" and method == "POST":
             return self._wsfed_return(body)
         return _html("<html><body><h1>404 Not Found</h1></body></html>", 404)
@@ -1193,9 +1229,14 @@ class AzureAdEmulator(SigningIdp):
 
     # -- the federated IdP (a minimal AD FS forms page) --------------------------------------
     def _adfs(self, request: Request, body: Mapping[str, Any]) -> Response:
+        """AD FS's forms sign-in; its ``MSISAuth`` session (the user it signed in, the one
+        asked for) answers a GET with the token straight away, as AD FS's single sign-on."""
         wctx = request.args.get("wctx", "")
         username = request.args.get("username", "")
         if request.method == "GET":
+            upn = self._adfs_sessions.get(request.cookies.get(ADFS_COOKIE, ""))
+            if upn is not None and upn == username.lower():
+                return self._adfs_token(upn, wctx)
             return self._adfs_page(request, username)
         username = _field(body, "UserName")
         user = self.users.get(username.lower())
@@ -1210,8 +1251,17 @@ class AzureAdEmulator(SigningIdp):
             or not right
         ):
             return self._adfs_page(request, username, INCORRECT_ADFS)
+        session = self._note_cookie(secrets.token_urlsafe(32))
+        self._adfs_sessions[session] = user.upn.lower()
+        response = self._adfs_token(user.upn.lower(), wctx)
+        # as AD FS sets it: on its own host only (no Domain), under /adfs, a session cookie
+        response.set_cookie(ADFS_COOKIE, session, path="/adfs", httponly=True)
+        return response
+
+    def _adfs_token(self, upn: str, wctx: str) -> Response:
+        """The auto-post form carrying a WS-Federation token for ``upn`` back to Entra ID."""
         token_id = self._note_secret("_" + secrets.token_hex(16))
-        self._wsfed[token_id] = user.upn.lower()
+        self._wsfed[token_id] = upn
         wresult = (
             '<t:RequestSecurityTokenResponse xmlns:t="http://schemas.xmlsoap.org/ws/2005/02/'
             f'trust"><t:RequestedSecurityToken><saml:Assertion AssertionID="{token_id}" '

@@ -8,6 +8,8 @@ Google's SAML sign-in for an app, trimmed to what a browser sees:
   an unknown account comes back with Google's words in its ``aria-live`` region.
 * ``/v3/signin/challenge/pwd``: the password input (``Passwd``) and *Next*; a wrong password
   comes back as the same form with "Wrong password…" in the ``aria-live`` region.
+* ``/v3/signin/challenge/totp``: 2-Step Verification for a user with a ``totp_secret``, after
+  the right password: the code input (``totpPin``) and *Next*; the right code signs in.
 * ``/v3/signin/rejected``: "Couldn't sign you in — This browser or app may not be secure",
   where the identifier step sends a browser when :attr:`GoogleIdp.not_secure` is set.
 * The SAMLResponse form, posted by script to AWS sign-in (``acs_url``).
@@ -48,6 +50,7 @@ _SAML = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>Redirecting</
 </form></body></html>"""
 WRONG_PASSWORD = "Wrong password. Try again or click Forgot password to reset it."
 NO_ACCOUNT = "Couldn't find your Google Account"
+WRONG_CODE = "Wrong code. Try again."
 
 
 class GoogleIdp(FormIdp):
@@ -94,11 +97,16 @@ class GoogleIdp(FormIdp):
                 return self._password(request.args["TL"])
             if request.form.get("Passwd", "") != user.password:
                 return self._password(request.args["TL"], WRONG_PASSWORD)
-            sid = secrets.token_urlsafe(24)
-            self._sessions[sid] = user
-            response = self._saml(user)
-            self.cookie(response, "SID", sid, path="/")
-            return response
+            if user.totp_secret:
+                return self.redirect("/v3/signin/challenge/totp?TL=" + request.args["TL"])
+            return self._signed_in(user)
+        if path == "/v3/signin/challenge/totp":
+            user = self._pending.get(request.args.get("TL", ""))
+            if user is None or not user.totp_secret:
+                return self.redirect("/v3/signin/identifier")
+            if request.method == "POST" and user.code_ok(request.form.get("totpPin", "")):
+                return self._signed_in(user)
+            return self._code(request.args["TL"], WRONG_CODE if request.method == "POST" else "")
         if path == "/v3/signin/rejected":
             return self.page(_REJECTED)
         return self.page("<h1>404</h1>", status=404)
@@ -108,28 +116,41 @@ class GoogleIdp(FormIdp):
             '<input type="email" name="identifier" id="identifierId" autocomplete="username" '
             'aria-label="Email or phone">'
         )
-        return self.page(
-            _PAGE.format(
-                heading="Sign in",
-                action="/v3/signin/identifier",
-                fields=fields,
-                error=_ERROR.format(html.escape(error)) if error else "",
-            )
-        )
+        return self._form("Sign in", "/v3/signin/identifier", fields, error)
 
     def _password(self, token: str, error: str = "") -> Response:
         fields = (
             '<input type="password" name="Passwd" autocomplete="current-password" '
             'aria-label="Enter your password">'
         )
+        return self._form("Welcome", f"/v3/signin/challenge/pwd?TL={token}", fields, error)
+
+    def _code(self, token: str, error: str = "") -> Response:
+        fields = (
+            '<input type="tel" name="totpPin" id="totpPin" autocomplete="one-time-code" '
+            'aria-label="Enter code">'
+        )
+        action = f"/v3/signin/challenge/totp?TL={token}"
+        return self._form("2-Step Verification", action, fields, error)
+
+    def _form(self, heading: str, action: str, fields: str, error: str) -> Response:
+        """One of Google's sign-in steps: a heading, the step's inputs, *Next*, and Google's
+        words in the ``aria-live`` region when the last answer was refused."""
         return self.page(
             _PAGE.format(
-                heading="Welcome",
-                action=f"/v3/signin/challenge/pwd?TL={html.escape(token)}",
+                heading=heading,
+                action=html.escape(action),
                 fields=fields,
                 error=_ERROR.format(html.escape(error)) if error else "",
             )
         )
+
+    def _signed_in(self, user: FormUser) -> Response:
+        sid = secrets.token_urlsafe(24)
+        self._sessions[sid] = user
+        response = self._saml(user)
+        self.cookie(response, "SID", sid, path="/")
+        return response
 
     def _saml(self, user: FormUser) -> Response:
         value = self.assertion(user)

@@ -2,8 +2,15 @@
 
 It speaks the protocol in shared/protocols/jumpcloud.md on 127.0.0.1 (ephemeral port by
 default). One server serves both hosts' paths: ``api_url`` for ``/userconsole/...`` and
-``sso_url(slug)`` for ``/saml2/<slug>``; they share host and port, so one cookie jar carries
-the session cookie from login to the SSO page, as it does across JumpCloud's real hosts.
+``sso_url(slug)`` for ``/saml2/<slug>``; by default they share host and port, so one cookie jar
+carries the session cookie from login to the SSO page.
+
+With ``api_host`` and ``sso_host`` (names a private network namespace's hosts file maps to
+127.0.0.1, say ``console.jumpcloud.test`` and ``sso.jumpcloud.test``) the two are apart, as
+JumpCloud's real hosts are: each name answers only its own paths (404 for the others), and
+the session cookie crosses from one to the other only when it is set with
+``Domain=<cookie_domain>`` (the parent domain), as JumpCloud's is. ``tls`` (a server context
+holding a certificate for those names) and ``port=443`` make the URLs ``https://<name>``.
 
     with JumpCloudEmulator([User("ana@example.com", "pw", apps={"aws": [grant]})]) as emu:
         emu.api_url, emu.sso_url("aws")
@@ -48,6 +55,8 @@ from samljit.tools.sandbox.response import (
 from tests.emulators.common import Demo, SigningIdp, SpentCodes
 
 if TYPE_CHECKING:
+    from ssl import SSLContext
+
     from tests.emulators.duo import DuoEmulator
 
 # Texts the emulator answers with; tests assert that they reach the user.
@@ -207,8 +216,16 @@ class JumpCloudEmulator(SigningIdp):
         sign_target: SignTarget = "assertion",
         clock: Callable[[], float] = time.time,
         duo: DuoEmulator | None = None,
+        api_host: str | None = None,
+        sso_host: str | None = None,
+        cookie_domain: str | None = None,
+        tls: SSLContext | None = None,
     ) -> None:
         self.users = {u.email.lower(): u for u in users}
+        #: The API and SSO hosts' names when they are apart (both given), else None.
+        self.hosts = (api_host, sso_host) if api_host and sso_host else None
+        self.cookie_domain = cookie_domain  # the session cookie's Domain (None: host-only)
+        self._tls = tls
         #: The Duo tenant a ``duo`` user is sent to (Duo's Universal Prompt; the hand-off's
         #: shape at JumpCloud is unverified: a 302 from ``GET /userconsole/auth/duo`` to
         #: Duo's authorize URL, back to ``/userconsole/auth/duo/callback?state&duo_code``).
@@ -224,12 +241,20 @@ class JumpCloudEmulator(SigningIdp):
         self._key_challenges: dict[str, _KeyChallenge] = {}
         self._spent_codes = SpentCodes()
 
+    def _origin(self, which: int) -> str:
+        """The origin of the API host (0) or the SSO host (1)."""
+        if self.hosts is None:
+            return self.base_url
+        scheme = "https" if self._tls is not None else "http"
+        port = "" if self.port == (443 if self._tls is not None else 80) else f":{self.port}"
+        return f"{scheme}://{self.hosts[which]}{port}"
+
     @property
     def api_url(self) -> str:
-        return self.base_url
+        return self._origin(0)
 
     def sso_url(self, slug: str) -> str:
-        return f"{self.api_url}/saml2/{slug}"
+        return f"{self._origin(1)}/saml2/{slug}"
 
     # -- test hooks --------------------------------------------------------------------------
     def add_user(self, user: User) -> None:
@@ -253,6 +278,11 @@ class JumpCloudEmulator(SigningIdp):
         failure = self._next_failure(path)
         if failure is not None:
             return self._failure_response(failure)
+        if self.hosts is not None:  # apart: each host answers its own paths only
+            host = (request.host.rpartition(":")[0] or request.host).lower()
+            on_sso = path.startswith("/saml2/")
+            if host != self.hosts[int(on_sso)]:
+                return _json({"message": "Not Found"}, 404)
         if path == "/userconsole/xsrf" and method == "GET":
             return self._xsrf(request)
         if path == "/userconsole/auth/webauthn" and method == "GET":
@@ -360,8 +390,16 @@ class JumpCloudEmulator(SigningIdp):
         session = secrets.token_urlsafe(32)
         self._sessions[session] = user.email.lower()
         self._note_cookie(session)
-        response = _json({"redirectTo": f"{self.api_url}/{target}"})
-        response.set_cookie(SESSION_COOKIE, session, httponly=True, path="/")
+        origin = self._origin(1) if SSO_PATH.fullmatch(target) else self.api_url
+        response = _json({"redirectTo": f"{origin}/{target}"})
+        response.set_cookie(
+            SESSION_COOKIE,
+            session,
+            httponly=True,
+            path="/",
+            domain=self.cookie_domain,
+            secure=self._tls is not None,
+        )
         return response
 
     # -- Duo (Universal Prompt) -------------------------------------------------------------
@@ -505,8 +543,9 @@ class JumpCloudEmulator(SigningIdp):
         email = self._sessions.get(request.cookies.get(SESSION_COOKIE, ""))
         user = self.users.get(email or "")
         if user is None:
-            response = Response(status=302)
-            response.headers["Location"] = f"/login?redirectTo={quote('saml2/' + slug)}"
+            response = Response(status=302)  # to the console's login page
+            login = f"{self.api_url}/login" if self.hosts is not None else "/login"
+            response.headers["Location"] = f"{login}?redirectTo={quote('saml2/' + slug)}"
             return response
         app = user.app(slug)
         if app is None:

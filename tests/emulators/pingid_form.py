@@ -7,6 +7,10 @@ SAMLResponse page. Pages are ``fixtures/forms/pingid-*.html``.
 
 The push is sent to the phone when the first status request arrives, so a client that will
 not answer a push must not poll: :attr:`status_polls` counts them.
+
+Two loopback names on one port, as PingFederate and PingID are two hosts: the IdP's pages
+(``/login``, ``/resume``) on ``127.0.0.1`` (:attr:`start_url`), PingID's (``/pingid/...``) on
+``localhost`` (:attr:`pingid_url`); each name answers only its own paths (404 for the others).
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from werkzeug.wrappers import Request, Response
 from tests.emulators.formidp import FormIdp, FormUser, render
 
 WRONG_PASSCODE = "Invalid passcode. Please try again."
+#: PingID's loopback name (the IdP's is 127.0.0.1, the same port).
+PINGID_HOST = "localhost"
 DEVICE = "iPhone"
 LOGIN_PAGE = (
     '<html><head><title>Sign On</title></head><body><div class="ping-messages"></div>'
@@ -57,6 +63,11 @@ class PingIdFormIdp(FormIdp):
     def start_url(self) -> str:
         return f"{self.base_url}/login"
 
+    @property
+    def pingid_url(self) -> str:
+        """PingID's origin: another loopback name than the IdP's, the same port."""
+        return f"http://{PINGID_HOST}:{self.port}"
+
     def _secret(self) -> str:
         return self._note_issued(secrets.token_urlsafe(24))
 
@@ -65,6 +76,9 @@ class PingIdFormIdp(FormIdp):
 
     def dispatch(self, request: Request) -> Response:
         path, form = request.path, request.form
+        on_pingid = (request.host.rpartition(":")[0] or request.host).lower() == PINGID_HOST
+        if on_pingid != path.startswith("/pingid/"):  # each host serves its own pages only
+            return self.page("<html><body><h1>404 Not Found</h1></body></html>", 404)
         if path == "/login" and request.method == "GET":
             return self.page(LOGIN_PAGE)
         if path == "/login":
@@ -82,7 +96,7 @@ class PingIdFormIdp(FormIdp):
             return self.page(
                 render(
                     "pingid-autopost.html",
-                    action=f"{self.base_url}/pingid/ppm/auth",
+                    action=f"{self.pingid_url}/pingid/ppm/auth",
                     account_id="9d5c1f4e-0b7a-4c1e-8f3a-2b6d7e8f9a0b",
                     ppm_request=transaction.ppm_request,
                 )
@@ -98,8 +112,8 @@ class PingIdFormIdp(FormIdp):
                     device=DEVICE,
                     number=self.number,
                     csrf=transaction.csrf,
-                    status_action=f"{self.base_url}/pingid/ppm/auth/status",
-                    response_action=f"{self.base_url}/pingid/ppm/auth/response",
+                    status_action=f"{self.pingid_url}/pingid/ppm/auth/status",
+                    response_action=f"{self.pingid_url}/pingid/ppm/auth/response",
                 )
             )
         if path == "/resume":
@@ -125,7 +139,7 @@ class PingIdFormIdp(FormIdp):
             return self.page(
                 render(
                     "pingid-otp.html",
-                    action=f"{self.base_url}/pingid/ppm/auth/otp",
+                    action=f"{self.pingid_url}/pingid/ppm/auth/otp",
                     csrf=transaction.csrf,
                     device=DEVICE,
                     error=WRONG_PASSCODE if code is not None else "",

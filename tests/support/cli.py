@@ -5,13 +5,14 @@ environment holding nothing from the developer's AWS setup."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tests.support.paths import SAMLJIT
 
@@ -66,6 +67,16 @@ def run_samljit(
         start_new_session=True,  # no controlling terminal: /dev/tty cannot be opened
         cwd=cwd,
     )
+
+
+def kept_cookies(home: Path) -> list[dict[str, Any]]:
+    """The cookies samljit keeps as IdP sessions under ``home`` (its 0600 file store, what
+    it uses when no keyring works, as in the tests)."""
+    return [
+        cookie
+        for path in (home / ".cache" / "samljit" / "sessions").glob("*.json")
+        for cookie in json.loads(path.read_text())["Cookies"]
+    ]
 
 
 def error_line(ran: subprocess.CompletedProcess[str]) -> str:

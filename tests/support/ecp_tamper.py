@@ -23,11 +23,13 @@ it changed.
 
 from __future__ import annotations
 
+import base64
+import hmac
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from samljit.testing.emulator import LoopbackEmulator
+from samljit.testing.emulator import ISSUED, LoopbackEmulator
 from tests.support.simplesamlphp_ecp import NS
 
 #: Request headers passed on to the IdP (WSGI names → HTTP names).
@@ -78,6 +80,13 @@ class EcpTamperProxy(LoopbackEmulator):
 
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length > 0 else b""
+        refused = self._refusal(environ)
+        if refused is not None:
+            status, text = refused
+            start_response(
+                status, [("Content-Type", "text/plain"), ("Content-Length", str(len(text)))]
+            )
+            return [text]
         headers = {
             name: environ[key] for key, name in FORWARDED_HEADERS.items() if environ.get(key)
         }
@@ -101,6 +110,10 @@ class EcpTamperProxy(LoopbackEmulator):
         out.extend(("Set-Cookie", value) for value in _set_cookies(answer))
         start_response(f"{answer.status_code} {answer.reason}", out)
         return [content]
+
+    def _refusal(self, environ: dict[str, Any]) -> tuple[str, bytes] | None:
+        """An answer given instead of forwarding (a subclass's gate), or None to forward."""
+        return None
 
     def _tamper(self, content: bytes) -> bytes | None:
         """The rewritten answer, or None when it is not a SOAP envelope or nothing applies."""
@@ -138,3 +151,32 @@ def _set_cookies(answer: Any) -> list[str]:
         return [str(value) for value in raw.getlist("Set-Cookie")]
     value = answer.headers.get("Set-Cookie")
     return [value] if value else []
+
+
+class ShibbolethDuoGate(EcpTamperProxy):
+    """A Shibboleth IdP's Duo AuthAPI step in front of a real ECP IdP (``ecp.md`` §6), changing
+    nothing else: a Basic-auth login of a user in ``passcodes`` passes only with
+    ``X-Shibboleth-Duo-Factor: passcode`` and that user's ``X-Shibboleth-Duo-Passcode``; anything
+    else (no Duo headers: a push nobody answers) is refused as Shibboleth refuses credentials,
+    with a 401 whose body is not SAML (§5). Requests without Basic auth (a kept IdP session) and
+    other users go through untouched."""
+
+    def __init__(self, upstream: str, passcodes: dict[str, str], *, port: int = 0) -> None:
+        super().__init__(upstream, port=port)
+        self.passcodes = dict(passcodes)
+        for code in self.passcodes.values():
+            ISSUED.code(code)
+
+    def _refusal(self, environ: dict[str, Any]) -> tuple[str, bytes] | None:
+        scheme, _, value = str(environ.get("HTTP_AUTHORIZATION", "")).partition(" ")
+        if scheme.lower() != "basic":
+            return None
+        username = base64.b64decode(value).decode("utf-8", "replace").partition(":")[0]
+        expected = self.passcodes.get(username)
+        if expected is None:
+            return None
+        factor = environ.get("HTTP_X_SHIBBOLETH_DUO_FACTOR", "")
+        passcode = environ.get("HTTP_X_SHIBBOLETH_DUO_PASSCODE", "")
+        if factor == "passcode" and hmac.compare_digest(passcode, expected):
+            return None
+        return "401 Unauthorized", b"Duo authentication failed"

@@ -21,9 +21,9 @@ class TlsPair:
         return context
 
 
-def tls_pair(where: Path, name: str, host: str = "127.0.0.1") -> TlsPair:
+def tls_pair(where: Path, name: str, host: str = "127.0.0.1", *also: str) -> TlsPair:
     """A new CA "<name> test CA" and a certificate for ``host`` (an IP address or a DNS name)
-    it signed, written under ``where``."""
+    and the names in ``also`` it signed, written under ``where``."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -31,10 +31,12 @@ def tls_pair(where: Path, name: str, host: str = "127.0.0.1") -> TlsPair:
 
     from samljit.tools.cert.generation import certificate_builder
 
-    try:
-        alt_name: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(host))
-    except ValueError:
-        alt_name = x509.DNSName(host)
+    def alt_name(host: str) -> x509.GeneralName:
+        try:
+            return x509.IPAddress(ipaddress.ip_address(host))
+        except ValueError:
+            return x509.DNSName(host)
+
     now = datetime.now(timezone.utc)
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{name} test CA")])
@@ -54,7 +56,9 @@ def tls_pair(where: Path, name: str, host: str = "127.0.0.1") -> TlsPair:
     )
     leaf = (
         certificate_builder(leaf_name, ca_name, key.public_key(), *valid)
-        .add_extension(x509.SubjectAlternativeName([alt_name]), critical=False)
+        .add_extension(
+            x509.SubjectAlternativeName([alt_name(h) for h in (host, *also)]), critical=False
+        )
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
         .add_extension(

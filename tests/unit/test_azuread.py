@@ -27,7 +27,14 @@ from samljit.testing.conformance import ProviderConformance
 from samljit.testing.fakes import fake_services
 from samljit.tools.sandbox.response import RoleGrant
 from tests.emulators import deep_json
-from tests.emulators.azuread import REDACTED, AzureAdEmulator, Method, User, config_json
+from tests.emulators.azuread import (
+    ADFS_HOST,
+    REDACTED,
+    AzureAdEmulator,
+    Method,
+    User,
+    config_json,
+)
 from tests.emulators.common import totp_at
 
 APP = "11111111-2222-4333-8444-555555555555"
@@ -148,13 +155,13 @@ class Run:
         self.emu = emu
 
     def login(self, upn: str, password: str | None = PW, token: str | None = None) -> str:
-        provider = AzureAdProvider(
+        self.provider = AzureAdProvider(
             self.account,
             self.http,
             self.services,
             events=lambda name, **kw: self.events.append((name, kw)),
         )
-        return provider.login(LoginSecrets(upn, password, token))
+        return self.provider.login(LoginSecrets(upn, password, token))
 
     @property
     def shown(self) -> str:
@@ -176,14 +183,20 @@ def fails(run: Run, upn: str, error: type[Exception] = AuthenticationError, **kw
 
 
 # -- the provider's declaration ------------------------------------------------------------
+#: The conformance emulator's clock stands still, so the Authenticator code is known ahead.
+KIT_NOW = 1_790_000_000.0
+
+
 class TestConformance(ProviderConformance):
     provider = AzureAdProvider
     good = LoginSecrets(f"plain@{NORTHWIND}", PW)
     bad = LoginSecrets(f"plain@{NORTHWIND}", "wrong-password")
+    mfa = LoginSecrets(f"otp@{NORTHWIND}", PW, mfa_token=totp_at(SECRET, KIT_NOW))
 
     @pytest.fixture
-    def idp(self, emu: AzureAdEmulator) -> AzureAdEmulator:
-        return emu
+    def idp(self) -> Iterator[AzureAdEmulator]:
+        with AzureAdEmulator(USERS, clock=lambda: KIT_NOW) as emulator:
+            yield emulator
 
     def account(self, idp: AzureAdEmulator, tmp_path: Path) -> Account:
         return Account(name="entra", provider="AzureAD", url=idp.url, options={"app_id": APP})
@@ -389,7 +402,7 @@ def test_wrong_otp_on_a_terminal_is_asked_again(emu: AzureAdEmulator, tmp_path: 
     run = Run(emu, tmp_path, answers=["000000", lambda: totp_at(SECRET, emu.clock() + 30)])
     assert roles(run.login(f"otp@{NORTHWIND}")) == [DEV.role_arn]
     assert run.terminal is not None and run.terminal.asked == ["Authenticator code: "] * 2
-    assert "samljit: warning: wrong Authenticator code; try again" in run.shown
+    assert "samljit: warning: Entra ID: wrong Authenticator code (OathCodeIncorrect" in run.shown
 
 
 def test_otp_max_attempts(emu: AzureAdEmulator, tmp_path: Path) -> None:
@@ -640,14 +653,16 @@ def test_federated_user_signs_in_at_adfs(emu: AzureAdEmulator, tmp_path: Path) -
     assert run.sent("/common/login") == []  # the password never went to Entra ID
     (adfs,) = [b for b in run.sent("/adfs/ls/") if b.get("Password")]
     assert (adfs["UserName"], adfs["AuthMethod"]) == ("ops@fabrikam.example", "FormsAuthentication")
-    assert "ops@fabrikam.example is federated: signing in at 127.0.0.1 (AD FS)" in run.shown
+    assert f"ops@fabrikam.example is federated: signing in at {ADFS_HOST} (AD FS)" in run.shown
+    # the IdP session kept: the cookies of My Apps, the login host and AD FS, each its own
+    assert run.provider.session_hosts() == ["localhost", "127.0.0.1", ADFS_HOST]
 
 
 def test_federated_wrong_password_names_the_federated_idp(
     emu: AzureAdEmulator, tmp_path: Path
 ) -> None:
     message = fails(Run(emu, tmp_path), "ops@fabrikam.example", password="nope")
-    assert message.startswith("federated ADFS 127.0.0.1 refused the login: Incorrect user ID")
+    assert message.startswith(f"federated ADFS {ADFS_HOST} refused the login: Incorrect user ID")
 
 
 def test_federation_to_another_idp_is_not_followed(tmp_path: Path) -> None:

@@ -28,6 +28,7 @@ from samljit.config.saml2aws import convert_section
 from samljit.idp.provider import LoginSecrets, Plugins
 from samljit.testing.conformance import ProviderConformance
 from samljit.testing.fakes import fake_services
+from tests.support.ecp_tamper import ShibbolethDuoGate
 from tests.support.simplesamlphp import SspUser
 from tests.support.simplesamlphp_ecp import EcpSimpleSamlPhp
 from tests.support.tools import requires_tool
@@ -44,10 +45,17 @@ NS = {
 SUCCESS = "urn:oasis:names:tc:SAML:2.0:status:Success"
 
 
+#: Frank's Shibboleth login asks Duo for a passcode (tests.support.ecp_tamper.ShibbolethDuoGate).
+DUO_PASSCODE = "402913"
+
+
 @pytest.fixture(scope="module")
 def kit_idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EcpSimpleSamlPhp]:
-    user = SspUser("erin", "erin-Ecp-1185", [(ROLE, PRINCIPAL)])
-    with EcpSimpleSamlPhp(tmp_path_factory.mktemp("ssp-ecp-kit"), [user]) as idp:
+    users = [
+        SspUser("erin", "erin-Ecp-1185", [(ROLE, PRINCIPAL)]),
+        SspUser("frank", "frank-Duo-2207", [(ROLE, PRINCIPAL)]),
+    ]
+    with EcpSimpleSamlPhp(tmp_path_factory.mktemp("ssp-ecp-kit"), users) as idp:
         yield idp
 
 
@@ -56,13 +64,15 @@ class TestConformance(ProviderConformance):
     provider = ShibbolethEcpProvider
     good = LoginSecrets("erin", "erin-Ecp-1185")
     bad = LoginSecrets("erin", "not erin's")
+    mfa = LoginSecrets("frank", "frank-Duo-2207", mfa_token=DUO_PASSCODE)
 
     @pytest.fixture
-    def idp(self, kit_idp: EcpSimpleSamlPhp) -> EcpSimpleSamlPhp:
-        return kit_idp
+    def idp(self, kit_idp: EcpSimpleSamlPhp) -> Iterator[ShibbolethDuoGate]:
+        with ShibbolethDuoGate(kit_idp.ecp_url, {"frank": DUO_PASSCODE}) as gate:
+            yield gate
 
-    def account(self, idp: EcpSimpleSamlPhp, tmp_path: Path) -> Account:
-        return Account(name="uni", provider="ShibbolethECP", url=idp.ecp_url)
+    def account(self, idp: ShibbolethDuoGate, tmp_path: Path) -> Account:
+        return Account(name="uni", provider="ShibbolethECP", url=idp.url)
 
 
 # -- narrow tests -----------------------------------------------------------------------------

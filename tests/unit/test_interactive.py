@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import io
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,7 @@ from prompt_toolkit.output import DummyOutput
 from samljit.aws import roles
 from samljit.cli.commands import Context
 from samljit.cli.commands import configure as configure_command
-from samljit.common.errors import MissingInputError, RoleError
+from samljit.common.errors import MissingInputError, RoleError, WrongCodeError
 from samljit.common.terminal import Terminal
 from samljit.config import accounts as config
 
@@ -83,6 +83,50 @@ def test_secret_prompt_and_code_prompt(pipe: PipeInput) -> None:
     assert ask_code(term, None) == "123456"
     assert "digits only" in shown.getvalue()
     assert "s3cret-pass" not in shown.getvalue()
+
+
+def wrong_until(right: str, tried: list[str]) -> Callable[[str], str]:
+    """An IdP check that calls every code but ``right`` wrong, noting each code it gets."""
+
+    def submit(code: str) -> str:
+        tried.append(code)
+        if code != right:
+            raise WrongCodeError("The code is wrong")
+        return f"signed in with {code}"
+
+    return submit
+
+
+def test_a_typed_code_the_idp_calls_wrong_is_asked_again(pipe: PipeInput) -> None:
+    from samljit.idp.mfa import code_until_accepted
+
+    term, shown = terminal(pipe)
+    pipe.send_text("111111\r222222\r")
+    tried: list[str] = []
+    assert code_until_accepted(term, None, wrong_until("222222", tried)) == "signed in with 222222"
+    assert tried == ["111111", "222222"]
+    assert "The code is wrong; try again" in shown.getvalue()
+
+
+def test_typed_codes_end_after_the_last_attempt(pipe: PipeInput) -> None:
+    from samljit.idp.mfa import CODE_ATTEMPTS, code_until_accepted
+
+    term, _ = terminal(pipe)
+    pipe.send_text("".join(f"{n}{n}{n}{n}{n}{n}\r" for n in range(1, CODE_ATTEMPTS + 2)))
+    tried: list[str] = []
+    with pytest.raises(WrongCodeError, match="The code is wrong"):
+        code_until_accepted(term, None, wrong_until("999999", tried))
+    assert len(tried) == CODE_ATTEMPTS == 3
+
+
+def test_a_code_given_up_front_is_tried_once() -> None:
+    from samljit.idp.mfa import code_until_accepted
+
+    term = Terminal(interactive=True, stream=io.StringIO())  # never asked: no input wired
+    tried: list[str] = []
+    with pytest.raises(WrongCodeError):
+        code_until_accepted(term, "123456", wrong_until("654321", tried))
+    assert tried == ["123456"]
 
 
 def test_no_terminal_raises_at_once() -> None:

@@ -14,7 +14,6 @@ from urllib.parse import urljoin
 
 import pytest
 from samljit.providers.okta import OktaProvider
-from samljit.providers.okta.factors import MAX_CODE_ATTEMPTS
 from samljit.providers.okta.links import Org, with_params
 
 from samljit.common.errors import (
@@ -27,6 +26,7 @@ from samljit.common.http import HttpClient, json_object, rate_limit_wait
 from samljit.common.terminal import Terminal
 from samljit.config.accounts import Account
 from samljit.config.saml2aws import ProviderInfo, convert_section
+from samljit.idp.mfa import CODE_ATTEMPTS
 from samljit.idp.page import js_unescape
 from samljit.idp.provider import LoginSecrets
 from samljit.saml import assertion
@@ -615,10 +615,21 @@ def test_the_security_question_is_asked_with_its_text(make: Callable[..., Run]) 
     assert "Blue" not in run.text
 
 
-def test_a_wrong_answer_to_the_security_question_fails(make: Callable[..., Run]) -> None:
+def test_a_wrong_answer_to_the_security_question_is_typed_again(make: Callable[..., Run]) -> None:
     run = make([user(question_factor("Blue"))])
+    terminal = Typing("Red", "Blue")
+    assert roles(run.login(mfa="OKTA QUESTION", terminal=terminal)) == [DEV.role_arn]
+    assert len(terminal.asked) == 2
+    assert "Invalid Passcode/Answer" in terminal.stream.getvalue()  # type: ignore[attr-defined]
+    assert "Red" not in run.text and "Blue" not in run.text
+
+
+def test_wrong_answers_to_the_security_question_end_the_login(make: Callable[..., Run]) -> None:
+    run = make([user(question_factor("Blue"))])
+    terminal = Typing("Red", "Green", "Yellow", "Blue")
     with pytest.raises(AuthenticationError, match="Okta security question"):
-        run.login(mfa="OKTA QUESTION", terminal=Typing("Red"))
+        run.login(mfa="OKTA QUESTION", terminal=terminal)
+    assert len(terminal.asked) == CODE_ATTEMPTS
 
 
 @pytest.mark.parametrize("vendor", ["RSA", "SYMANTEC"])
@@ -644,12 +655,12 @@ def test_a_wrong_typed_code_is_typed_again(make: Callable[..., Run]) -> None:
     assert terminal.stream.getvalue().count("Invalid Passcode/Answer") == 2  # type: ignore[attr-defined]
 
 
-def test_a_wrong_code_is_typed_at_most_max_code_attempts_times(make: Callable[..., Run]) -> None:
+def test_a_wrong_code_is_typed_at_most_code_attempts_times(make: Callable[..., Run]) -> None:
     run = make([user(token_factor(["13572468"]))])
     terminal = Typing("11111111", "22222222", "33333333", "13572468")
     with pytest.raises(AuthenticationError, match="Invalid Passcode/Answer"):
         run.login(mfa="RSA TOKEN", terminal=terminal)
-    assert len(terminal.asked) == MAX_CODE_ATTEMPTS
+    assert len(terminal.asked) == CODE_ATTEMPTS
 
 
 def test_a_wrong_code_given_up_front_is_not_asked_again(make: Callable[..., Run]) -> None:
