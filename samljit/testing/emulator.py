@@ -120,7 +120,11 @@ class LoopbackEmulator(Service):
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return self.origin(self.host)
+
+    def origin(self, host: str) -> str:
+        """The emulator's origin under the loopback name ``host`` (its port, plain http)."""
+        return f"http://{host}:{self.port}"
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,7 @@ from werkzeug.wrappers import Request, Response
 from samljit.testing.emulator import ISSUED, STOP_POLL
 from samljit.tools.sandbox.response import AWS_ACS_URL, RoleGrant, RoleOrder, SignTarget
 from samljit.tools.sandbox.server import LoopbackServer
-from tests.emulators.common import Demo, SigningIdp, SpentCodes
+from tests.emulators.common import Demo, SigningIdp, SpentCodes, host_name
 
 DEFAULT_URL = "https://account.activedirectory.windowsazure.com"
 MY_APPS_CLIENT_ID = "0000000c-0000-0000-c000-000000000000"
@@ -472,7 +472,7 @@ class AzureAdEmulator(SigningIdp):
         """What a client is configured with as ``url``: the "My Apps" host, another loopback
         name than the login host of :attr:`base_url` (their cookies are apart, as at
         Microsoft's two hosts)."""
-        return f"http://{MY_APPS_HOST}:{self.port}"
+        return self.origin(MY_APPS_HOST)
 
     def start_url(self, app_id: str) -> str:
         query = urlencode({"Operation": "LinkedSignIn", "applicationId": app_id})
@@ -585,7 +585,7 @@ class AzureAdEmulator(SigningIdp):
             forced.headers.update(failure.headers)  # a Location, say
             return forced
         parts = path.strip("/").split("/")
-        host = (request.host.rpartition(":")[0] or request.host).lower()
+        host = host_name(request)
         my_apps = host == MY_APPS_HOST
         if host == ADFS_HOST:  # AD FS serves its own pages only
             if path == "/adfs/ls" and method in ("GET", "POST"):

@@ -85,6 +85,12 @@ class SigningIdp(RecordingEmulator):
         return self._note_issued(encode(signed))
 
 
+def host_name(request: Request) -> str:
+    """The name a request was sent to (its ``Host`` without the port), lower case: for an
+    emulator that serves several hosts on one port, each answering its own paths."""
+    return (request.host.rpartition(":")[0] or request.host).lower()
+
+
 # -- TOTP (RFC 6238) ---------------------------------------------------------------------------
 def _b32_key(secret_b32: str) -> bytes:
     cleaned = secret_b32.replace(" ", "").upper()

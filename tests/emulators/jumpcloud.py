@@ -52,7 +52,7 @@ from samljit.tools.sandbox.response import (
     build_encrypted_placeholder,
     encode,
 )
-from tests.emulators.common import Demo, SigningIdp, SpentCodes
+from tests.emulators.common import Demo, SigningIdp, SpentCodes, host_name
 
 if TYPE_CHECKING:
     from ssl import SSLContext
@@ -279,9 +279,8 @@ class JumpCloudEmulator(SigningIdp):
         if failure is not None:
             return self._failure_response(failure)
         if self.hosts is not None:  # apart: each host answers its own paths only
-            host = (request.host.rpartition(":")[0] or request.host).lower()
             on_sso = path.startswith("/saml2/")
-            if host != self.hosts[int(on_sso)]:
+            if host_name(request) != self.hosts[int(on_sso)]:
                 return _json({"message": "Not Found"}, 404)
         if path == "/userconsole/xsrf" and method == "GET":
             return self._xsrf(request)
