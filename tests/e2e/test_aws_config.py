@@ -8,11 +8,10 @@ from __future__ import annotations
 import json
 import subprocess
 
+from tests.e2e.test_login import several_roles_no_choice
 from tests.emulators.jumpcloud import JumpCloudEmulator
 from tests.support.accounts import (
     ACCOUNT_ID,
-    DEV_ARN,
-    FULL_ARN,
     RO_ARN,
     account_config,
     fresh_code,
@@ -83,10 +82,7 @@ def test_aws_config_prints_the_configured_role_without_logging_in(
 def test_no_role_configured_and_several_granted_is_exit_4_listing_them(
     cli: Cli, jumpcloud: JumpCloudEmulator
 ) -> None:
-    cli.write_config(account_config(jumpcloud, role=None))
-    ran = cli.run("aws-config", "-a", "production", "--mfa-token", code(cli))
-    assert ran.returncode == 4, ran.stderr
-    assert all(arn in ran.stderr for arn in (RO_ARN, FULL_ARN, DEV_ARN))
+    several_roles_no_choice(cli, jumpcloud, "aws-config")
 
 
 @requires_tool("aws")

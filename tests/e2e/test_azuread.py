@@ -5,7 +5,6 @@ interrupt (which names `samljit login --browser`), federation to AD FS, an unkno
 
 from __future__ import annotations
 
-import configparser
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -23,7 +22,15 @@ from tests.emulators.azuread import (
     Method,
     User,
 )
-from tests.support.accounts import ACCOUNT_ID, FULL_ARN, PASSWORD, PROVIDER_ARN, RO_ARN, fresh_code
+from tests.support.accounts import (
+    ACCOUNT_ID,
+    FULL_ARN,
+    PASSWORD,
+    PROVIDER_ARN,
+    READONLY_IN_US_EAST_2,
+    RO_ARN,
+    fresh_code,
+)
 from tests.support.cli import Cli, finish, finish_sdk, kept_cookies
 
 APP = "8d2c7a1e-3f4b-4c5d-9e6f-0a1b2c3d4e5f"
@@ -101,23 +108,14 @@ def configure(
     )
 
 
-def logged_in(cli: Cli) -> str:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(cli.credentials)
-    return parser["entra"]["x_principal_arn"]
-
-
 def code(cli: Cli) -> str:
     return fresh_code(cli, SECRET)
 
 
 # -- configure, login, the push --------------------------------------------------------------
 def test_configure_then_login_with_number_matching(cli: Cli, entra: AzureAdEmulator) -> None:
-    configured = cli.run(
-        "configure",
-        "-a",
+    text = cli.configure(
         "entra",
-        "--skip-prompt",
         "--provider",
         "EntraID",
         "--url",
@@ -128,13 +126,8 @@ def test_configure_then_login_with_number_matching(cli: Cli, entra: AzureAdEmula
         f"push@{DOMAIN}",
         "--mfa",
         "phoneappnotification",
-        "--role",
-        RO_ARN,
-        "--region",
-        "us-east-2",
+        *READONLY_IN_US_EAST_2,
     )
-    assert configured.returncode == 0, configured.stderr
-    text = cli.config.read_text()
     assert "provider = AzureAD" in text
     assert f"app_id = {APP}" in text
     assert "mfa = PhoneAppNotification" in text
@@ -147,24 +140,14 @@ def test_configure_then_login_with_number_matching(cli: Cli, entra: AzureAdEmula
         rf"Waiting for approval in Authenticator \(enter {number}\)… \d+ s left", ran.stderr
     )
     assert f"Logged in: AcmeJumpCloudAdminRO in {ACCOUNT_ID}" in ran.stderr
-    assert "/AcmeJumpCloudAdminRO/" in logged_in(cli)
+    assert "/AcmeJumpCloudAdminRO/" in cli.principal("entra")
 
 
 def test_provider_default_url(cli: Cli, entra: AzureAdEmulator) -> None:
-    ran = cli.run(
-        "configure",
-        "-a",
-        "entra",
-        "--skip-prompt",
-        "--provider",
-        "AzureAD",
-        "--app-id",
-        APP,
-        "--username",
-        f"plain@{DOMAIN}",
+    text = cli.configure(
+        "entra", "--provider", "AzureAD", "--app-id", APP, "--username", f"plain@{DOMAIN}"
     )
-    assert ran.returncode == 0, ran.stderr
-    assert "url =" not in cli.config.read_text()  # the provider's default applies
+    assert "url =" not in text  # the provider's default applies
     missing = cli.run("configure", "-a", "x", "--skip-prompt", "--provider", "AzureAD")
     assert missing.returncode == 2
     assert "app_id" in missing.stderr
@@ -192,7 +175,7 @@ def test_authenticator_code(cli: Cli, entra: AzureAdEmulator) -> None:
     configure(cli, entra, "otp", mfa="PhoneAppOTP")
     ran = cli.run("login", "-a", "entra", "--mfa-token", code(cli))
     assert ran.returncode == 0, ran.stderr
-    assert "/AcmeJumpCloudAdminRO/" in logged_in(cli)
+    assert "/AcmeJumpCloudAdminRO/" in cli.principal("entra")
 
 
 def test_wrong_authenticator_code(cli: Cli, entra: AzureAdEmulator) -> None:
@@ -227,7 +210,7 @@ def test_text_message_code_on_a_terminal(cli: Cli, entra: AzureAdEmulator) -> No
     assert sent not in after  # only the echo of the typing shows it
     assert child.exitstatus == 0, text
     assert "Entra ID sent a code to +X XXXXXXXX42." in text
-    assert "/AcmeJumpCloudAdminRO/" in logged_in(cli)
+    assert "/AcmeJumpCloudAdminRO/" in cli.principal("entra")
 
 
 def test_wrong_text_message_code(cli: Cli, entra: AzureAdEmulator) -> None:

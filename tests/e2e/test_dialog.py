@@ -18,6 +18,7 @@ import pytest
 from tests.emulators.jumpcloud import JumpCloudEmulator
 from tests.support.accounts import PASSWORD, account_config, fresh_code
 from tests.support.cli import Cli
+from tests.support.display import xvfb
 from tests.support.moto_sts import StsView
 from tests.support.tools import requires_tool
 
@@ -29,23 +30,8 @@ DEADLINE = 30.0
 
 @pytest.fixture
 def display() -> Iterator[str]:
-    """A private X server; its name once it accepts clients (Xvfb says so on -displayfd)."""
-    read, write = os.pipe()
-    server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x768x24", "-nolisten", "tcp"],
-        pass_fds=(write,),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write)
-    with os.fdopen(read) as ready:
-        number = ready.readline().strip()
-    assert number, "Xvfb did not start"
-    try:
-        yield f":{number}"
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    """A private X server for the dialogs."""
+    yield from xvfb("1024x768x24")
 
 
 @dataclass

@@ -5,12 +5,10 @@ outcome, device choice, the Verified Duo Push code on a pty, what a terminal can
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-import pexpect
 import pytest
 
 from samljit.tools.sandbox.response import RoleGrant
@@ -31,8 +29,7 @@ from tests.support.accounts import (
     account_config,
     make_user,
 )
-from tests.support.cli import Cli
-from tests.support.paths import SAMLJIT
+from tests.support.cli import Cli, finish
 
 ROLES = [RoleGrant(RO_ARN, PROVIDER_ARN), RoleGrant(FULL_ARN, PROVIDER_ARN)]
 DENIED_EMAIL = "denied@acme.example"
@@ -92,17 +89,18 @@ def counts(duo: DuoEmulator) -> tuple[int, int, int]:
     )
 
 
-def login(cli: Cli, *args: str) -> tuple[int, str]:
+def login(cli: Cli, *args: str, ends: int = 0) -> str:
+    """``samljit login -a duo ARGS``, which must end with exit ``ends``: its stderr."""
     ran = cli.run("login", "-a", "duo", *args)
-    return ran.returncode, ran.stderr
+    assert ran.returncode == ends, ran.stderr
+    return ran.stderr
 
 
 # -- push ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("provider", ["Shibboleth", "GenericForm"])
 def test_push_approved_logs_in(cli: Cli, stack: Stack, provider: str) -> None:
     configure(cli, stack, provider=provider)
-    code, err = login(cli)
-    assert code == 0, err
+    err = login(cli)
     assert stack.duo.pushes == [("ada", "phone1")]  # one push, to Duo's default device
     assert counts(stack.duo) == (1, 2, 1)  # approved at the 2nd poll, one exit
     assert "approve it in Duo Mobile" in err
@@ -120,8 +118,7 @@ def mfa_events(cli: Cli) -> list[str]:
 
 def test_push_denied_is_exit_3_in_duos_words_and_never_pushed_again(cli: Cli, stack: Stack) -> None:
     configure(cli, stack, user="denied")
-    code, err = login(cli)
-    assert code == 3, err
+    err = login(cli, ends=3)
     assert "Login request denied." in err
     assert stack.duo.pushes == [("denied", "phone1")]
     assert counts(stack.duo) == (1, 2, 0)
@@ -131,8 +128,7 @@ def test_push_denied_is_exit_3_in_duos_words_and_never_pushed_again(cli: Cli, st
 def test_push_nobody_answers_ends_at_duos_timeout(cli: Cli) -> None:
     for stack in stack_of(cli, clock=d.SteppingClock(10.0)):
         configure(cli, stack, user="slow")
-        code, err = login(cli)
-        assert code == 3, err
+        err = login(cli, ends=3)
         assert "Login timed out." in err
         assert stack.duo.pushes == [("slow", "phone1")]
         assert counts(stack.duo) == (1, 6, 0)  # Duo's clock moves 10 s a request
@@ -143,20 +139,8 @@ def test_push_nobody_answers_ends_at_duos_timeout(cli: Cli) -> None:
 def test_verified_push_code_is_shown_on_the_terminal(cli: Cli) -> None:
     for stack in stack_of(cli, verified_push=True):
         configure(cli, stack)
-        env = {**cli.env}
-        child = pexpect.spawn(
-            str(SAMLJIT),
-            ["login", "-a", "duo"],
-            env=env,
-            cwd=str(cli.home),
-            encoding="utf-8",
-            timeout=30,
-            dimensions=(40, 160),
-        )
-        child.logfile_read = io.StringIO()
-        child.expect(pexpect.EOF)
-        child.close()
-        shown = child.logfile_read.getvalue()
+        child = cli.spawn("login", "-a", "duo", dimensions=(40, 160))
+        shown = finish(child)
         cli.outputs.append(shown)
         [step_up] = stack.duo.step_up_codes
         assert f"Verified Duo Push: enter {step_up} in Duo Mobile." in shown
@@ -170,22 +154,19 @@ def test_verified_push_code_is_shown_on_the_terminal(cli: Cli) -> None:
 @pytest.mark.parametrize("device", ["phone2", "Work Pixel 8", "5678"])
 def test_duo_device_by_index_name_or_digits(cli: Cli, stack: Stack, device: str) -> None:
     configure(cli, stack, duo_device=device)
-    code, err = login(cli)
-    assert code == 3, err  # that phone denies: proof the push went there
+    login(cli, ends=3)  # that phone denies: proof the push went there
     assert stack.duo.pushes == [("ada", "phone2")]
 
 
 def test_duos_default_device_is_used(cli: Cli, stack: Stack) -> None:
     configure(cli, stack, user="second")
-    code, err = login(cli)
-    assert code == 0, err
+    login(cli)
     assert stack.duo.pushes == [("second", "phone2")]
 
 
 def test_unknown_duo_device_is_exit_2_listing_the_devices(cli: Cli, stack: Stack) -> None:
     configure(cli, stack, duo_device="phone9")
-    code, err = login(cli)
-    assert code == 2, err
+    err = login(cli, ends=2)
     assert "phone1 = iPhone 15 (…1234)" in err
     assert stack.duo.pushes == []
 
@@ -193,16 +174,14 @@ def test_unknown_duo_device_is_exit_2_listing_the_devices(cli: Cli, stack: Stack
 # -- phone call ----------------------------------------------------------------------------
 def test_phone_call_approved(cli: Cli, stack: Stack) -> None:
     configure(cli, stack, duo_factor="Phone")
-    code, err = login(cli)
-    assert code == 0, err
+    login(cli)
     assert stack.duo.calls == [("ada", "phone1")] and stack.duo.pushes == []
     assert counts(stack.duo) == (1, 3, 1)  # calling, answered, allow
 
 
 def test_phone_call_denied(cli: Cli, stack: Stack) -> None:
     configure(cli, stack, duo_factor="Phone Call", duo_device="phone2")
-    code, err = login(cli)
-    assert code == 3, err
+    err = login(cli, ends=3)
     assert "Login request denied." in err
     assert stack.duo.calls == [("ada", "phone2")]
     assert counts(stack.duo) == (1, 3, 0)
@@ -210,8 +189,7 @@ def test_phone_call_denied(cli: Cli, stack: Stack) -> None:
 
 def test_landline_auto_is_a_call(cli: Cli, stack: Stack) -> None:
     configure(cli, stack, user="desk")
-    code, err = login(cli)
-    assert code == 0, err
+    login(cli)
     assert stack.duo.calls == [("desk", "phone1")] and stack.duo.pushes == []
 
 
@@ -219,16 +197,14 @@ def test_landline_auto_is_a_call(cli: Cli, stack: Stack) -> None:
 @pytest.mark.parametrize("passcode", ["123456", "999000111"])
 def test_passcode_from_mfa_token(cli: Cli, stack: Stack, passcode: str) -> None:
     configure(cli, stack)
-    code, err = login(cli, "--mfa-token", passcode)
-    assert code == 0, err
+    login(cli, "--mfa-token", passcode)
     assert stack.duo.pushes == [] and stack.duo.calls == []
     assert counts(stack.duo) == (1, 1, 1)  # answered at the first poll
 
 
 def test_wrong_passcode_is_exit_3_in_duos_words(cli: Cli, stack: Stack) -> None:
     configure(cli, stack, duo_factor="Passcode")
-    code, err = login(cli, "--mfa-token", "000000")
-    assert code == 3, err
+    err = login(cli, "--mfa-token", "000000", ends=3)
     assert "Incorrect passcode. Please try again." in err
     assert stack.duo.pushes == []
     assert counts(stack.duo) == (1, 1, 0)
@@ -238,8 +214,7 @@ def test_passcode_needed_under_skip_prompt_is_exit_2_before_anything_is_sent(
     cli: Cli, stack: Stack
 ) -> None:
     configure(cli, stack, duo_factor="Passcode")
-    code, err = login(cli, "--skip-prompt")
-    assert code == 2, err
+    err = login(cli, "--skip-prompt", ends=2)
     assert "Duo passcode" in err or "one-time MFA code" in err
     assert stack.duo.pushes == [] and stack.duo.count("POST", "/frame/v4/prompt") == 0
 
@@ -247,8 +222,7 @@ def test_passcode_needed_under_skip_prompt_is_exit_2_before_anything_is_sent(
 # -- what a terminal cannot do -------------------------------------------------------------
 def test_webauthn_only_user_is_exit_3_naming_browser(cli: Cli, stack: Stack) -> None:
     configure(cli, stack, user="keyonly")
-    code, err = login(cli)
-    assert code == 3, err
+    err = login(cli, ends=3)
     assert "WebAuthn" in err and "--browser" in err
 
 
@@ -256,8 +230,7 @@ def test_webauthn_only_user_is_exit_3_naming_browser(cli: Cli, stack: Stack) -> 
 def test_failed_health_check_is_exit_3_naming_browser(cli: Cli, health: str) -> None:
     for stack in stack_of(cli, health_check=health):
         configure(cli, stack)
-        code, err = login(cli)
-        assert code == 3, err
+        err = login(cli, ends=3)
         assert "health check" in err and "--browser" in err
         assert stack.duo.pushes == []
 
@@ -265,23 +238,20 @@ def test_failed_health_check_is_exit_3_naming_browser(cli: Cli, health: str) -> 
 def test_single_page_prompt_is_exit_3_naming_browser(cli: Cli) -> None:
     for stack in stack_of(cli, variant="pwl"):
         configure(cli, stack)
-        code, err = login(cli)
-        assert code == 3, err
+        err = login(cli, ends=3)
         assert "single-page prompt" in err and "--browser" in err
 
 
 def test_pre_2025_prompt_without_health_check(cli: Cli) -> None:
     for stack in stack_of(cli, variant="legacy"):
         configure(cli, stack)
-        code, err = login(cli)
-        assert code == 0, err
+        login(cli)
         assert stack.duo.pushes == [("ada", "phone1")]
 
 
 def test_bypass_user_goes_straight_back(cli: Cli, stack: Stack) -> None:
     configure(cli, stack, user="waved")
-    code, err = login(cli)
-    assert code == 0, err
+    login(cli)
     assert stack.duo.pushes == []
 
 
@@ -388,6 +358,5 @@ def test_duo_settings_are_configure_flags_not_questions(cli: Cli, stack: Stack) 
     assert ran.returncode == 0, ran.stderr
     text = cli.config.read_text()
     assert "duo_factor = Phone" in text and "duo_device = Desk phone" in text
-    code, err = login(cli, "--role", "AcmeJumpCloudAdminRO")
-    assert code == 0, err
+    login(cli, "--role", "AcmeJumpCloudAdminRO")
     assert stack.duo.calls == [("ada", "phone3")]

@@ -8,7 +8,6 @@ Without php/SimpleSAMLphp they skip with the line that says how to install it.""
 from __future__ import annotations
 
 import base64
-import configparser
 import re
 from collections.abc import Iterator
 
@@ -17,17 +16,12 @@ import pytest
 from tests.support.cli import Cli
 from tests.support.ecp_tamper import EcpTamperProxy
 from tests.support.moto_sts import StsView
-from tests.support.simplesamlphp import SspUser
-from tests.support.simplesamlphp_ecp import EcpSimpleSamlPhp
+from tests.support.simplesamlphp_ecp import ACCOUNT, EcpSimpleSamlPhp, ecp_user
 from tests.support.tools import requires_tool
 
 pytestmark = requires_tool("SimpleSAMLphp")
 
-ACCOUNT = "012345678987"
-IDP_ARN = f"arn:aws:iam::{ACCOUNT}:saml-provider/SimpleSAMLphp"
-RO = f"arn:aws:iam::{ACCOUNT}:role/EcpReadOnly"
-ADMIN = f"arn:aws:iam::{ACCOUNT}:role/EcpAdmin"
-DANA = SspUser("dana", "dana-Ecp-7730", [(RO, IDP_ARN), (ADMIN, IDP_ARN)])
+DANA = ecp_user("dana", "dana-Ecp-7730")
 
 
 @pytest.fixture(scope="module")
@@ -37,30 +31,11 @@ def ecp_idp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EcpSimpleSamlP
 
 
 def configure(cli: Cli, url: str, *extra: str, provider: str = "ShibbolethECP") -> None:
-    ran = cli.run(
-        "configure",
-        "-a",
-        "uni",
-        "--skip-prompt",
-        "--provider",
-        provider,
-        "--url",
-        url,
-        "--username",
-        DANA.username,
-        *extra,
-    )
-    assert ran.returncode == 0, ran.stderr
+    cli.configure("uni", "--provider", provider, "--url", url, "--username", DANA.username, *extra)
     cli.env["SAMLJIT_PASSWORD"] = DANA.password
     cli.secrets.add(DANA.password)
     basic = base64.b64encode(f"{DANA.username}:{DANA.password}".encode()).decode()
     cli.secrets.add(basic)  # the Authorization header's credential
-
-
-def profile(cli: Cli) -> dict[str, str]:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(cli.credentials)
-    return dict(parser["uni"])
 
 
 def test_login_over_ecp_pinned_then_again_on_the_idps_session_without_the_password(
@@ -79,7 +54,7 @@ def test_login_over_ecp_pinned_then_again_on_the_idps_session_without_the_passwo
     first = cli.run("login", "-a", "uni")
     assert first.returncode == 0, f"{first.stderr}\n--- php -S log ---\n{ecp_idp.log[-2000:]}"
     assert f"Logged in: EcpAdmin in {ACCOUNT}" in first.stderr
-    assert profile(cli)["x_principal_arn"] == f"arn:aws:sts::{ACCOUNT}:assumed-role/EcpAdmin/dana"
+    assert cli.principal("uni") == f"arn:aws:sts::{ACCOUNT}:assumed-role/EcpAdmin/dana"
 
     # no password anywhere, no prompt: only SimpleSAMLphp's session cookies can log in
     again = cli.run(

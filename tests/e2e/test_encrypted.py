@@ -5,10 +5,9 @@ the loopback AWS sign-in page in both shapes and a decrypting STS in front of mo
 
 from __future__ import annotations
 
-import configparser
 import json
 import shlex
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -27,6 +26,8 @@ DEV_RO = f"arn:aws:iam::{DEV}:role/ReadOnly"
 ROLES = [(PROD_ADMIN, PROD_IDP), (DEV_RO, DEV_IDP)]
 #: An account pinned to one role: samljit needs no sign-in page to choose.
 PINNED_ADMIN = f"principal_arn = {PROD_IDP}\nrole_arn = {PROD_ADMIN}\n"
+#: The SAML provider by its name alone: the account comes from the role picked.
+BY_PROVIDER_NAME = "principal_arn = saml-provider/Corp\n"
 
 
 @pytest.fixture(scope="module")
@@ -43,63 +44,56 @@ def front(sts: StsView, keys: tuple[IamKey, SigningPair]) -> Iterator[Decrypting
         yield server
 
 
-def setup(
-    cli: Cli,
-    tmp_path: Path,
-    keys: tuple[IamKey, SigningPair],
-    front: DecryptingSts,
-    page: SigninPage | None,
-    extra: str = "",
-    **kw: object,
-) -> str:
-    iam, idp = keys
-    encoded = encrypted_response(
-        issuer="https://idp.corp.example/saml",
-        user="ana",
-        roles=kw.pop("roles", ROLES),
-        idp=idp,
-        iam_cert_pem=iam.cert_pem,
-        **kw,  # type: ignore[arg-type]
-    )
-    cli.secrets.add(encoded)
-    saved = tmp_path / "response.b64"
-    saved.write_text(encoded)
-    cli.write_config(
-        "[corp]\n"
-        "provider = Command\n"
-        f"command = cat {shlex.quote(str(saved))}\n"
-        "username = ana\n"
-        f"idp_certificate = {idp.cert_path}\n"
-        f"{extra}"
-    )
-    cli.env["AWS_ENDPOINT_URL_STS"] = front.url
-    if page is not None:
-        cli.env["SAMLJIT_SIGNIN_URL"] = page.saml_url
-    return encoded
+@pytest.fixture
+def corp(
+    cli: Cli, tmp_path: Path, keys: tuple[IamKey, SigningPair], front: DecryptingSts
+) -> Callable[..., str]:
+    """``corp(page, extra="", **response)``: account ``corp`` of this test's samljit, the
+    Command provider printing a response for ana encrypted for the test IAM key
+    (``response``: encrypted_response's options, ``roles`` else ROLES) and ``extra`` in its
+    section; this test's STS front and sign-in ``page`` (where given). The response, base64."""
 
+    def setup(page: SigninPage | None, extra: str = "", **kw: object) -> str:
+        iam, idp = keys
+        encoded = encrypted_response(
+            issuer="https://idp.corp.example/saml",
+            user="ana",
+            roles=kw.pop("roles", ROLES),
+            idp=idp,
+            iam_cert_pem=iam.cert_pem,
+            **kw,  # type: ignore[arg-type]
+        )
+        cli.secrets.add(encoded)
+        saved = tmp_path / "response.b64"
+        saved.write_text(encoded)
+        cli.write_config(
+            "[corp]\n"
+            "provider = Command\n"
+            f"command = cat {shlex.quote(str(saved))}\n"
+            "username = ana\n"
+            f"idp_certificate = {idp.cert_path}\n"
+            f"{extra}"
+        )
+        cli.env["AWS_ENDPOINT_URL_STS"] = front.url
+        if page is not None:
+            cli.env["SAMLJIT_SIGNIN_URL"] = page.saml_url
+        return encoded
 
-def profile(cli: Cli) -> dict[str, str]:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(cli.credentials)
-    return dict(parser["corp"])
+    return setup
 
 
 @pytest.mark.parametrize("shape", ["classic", "json"])
 def test_roles_from_the_signin_page_and_the_encrypted_response_to_sts_byte_for_byte(
     cli: Cli,
-    tmp_path: Path,
     keys: tuple[IamKey, SigningPair],
     front: DecryptingSts,
+    corp: Callable[..., str],
     shape: str,
 ) -> None:
     with SigninPage(keys[0].key_pem, shape=shape, aliases={PROD: "prod"}) as page:  # type: ignore[arg-type]
-        encoded = setup(
-            cli,
-            tmp_path,
-            keys,
-            front,
+        encoded = corp(
             page,
-            "principal_arn = saml-provider/Corp\n",
+            BY_PROVIDER_NAME,
             data_method=AES128_CBC if shape == "classic" else AES256_GCM,
         )
         listed = cli.run("list-roles", "-a", "corp", "--json")
@@ -118,13 +112,13 @@ def test_roles_from_the_signin_page_and_the_encrypted_response_to_sts_byte_for_b
         (True, sha256_of(encoded), DEV_RO)
     ]
     assert front.received[0].principal_arn == DEV_IDP  # saml-provider/Corp, completed
-    assert profile(cli)["x_principal_arn"] == f"arn:aws:sts::{DEV}:assumed-role/ReadOnly/ana"
+    assert cli.principal("corp") == f"arn:aws:sts::{DEV}:assumed-role/ReadOnly/ana"
 
 
 def test_a_full_role_arn_needs_no_page(
-    cli: Cli, tmp_path: Path, keys: tuple[IamKey, SigningPair], front: DecryptingSts
+    cli: Cli, front: DecryptingSts, corp: Callable[..., str]
 ) -> None:
-    setup(cli, tmp_path, keys, front, None, PINNED_ADMIN)
+    corp(None, PINNED_ADMIN)
     cli.env["SAMLJIT_SIGNIN_URL"] = "http://127.0.0.1:9/saml"  # nothing listens: not asked
     ran = cli.run("login", "-a", "corp")
     assert ran.returncode == 0, ran.stderr
@@ -132,9 +126,9 @@ def test_a_full_role_arn_needs_no_page(
 
 
 def test_without_principal_arn_it_is_exit_2_naming_the_key(
-    cli: Cli, tmp_path: Path, keys: tuple[IamKey, SigningPair], front: DecryptingSts
+    cli: Cli, front: DecryptingSts, corp: Callable[..., str]
 ) -> None:
-    setup(cli, tmp_path, keys, front, None, f"role_arn = {PROD_ADMIN}\n")
+    corp(None, f"role_arn = {PROD_ADMIN}\n")
     ran = cli.run("login", "-a", "corp")
     assert ran.returncode == 2, ran.stderr
     assert "principal_arn" in ran.stderr.splitlines()[0]
@@ -142,9 +136,9 @@ def test_without_principal_arn_it_is_exit_2_naming_the_key(
 
 
 def test_an_unsigned_response_under_pinning_is_refused(
-    cli: Cli, tmp_path: Path, keys: tuple[IamKey, SigningPair], front: DecryptingSts
+    cli: Cli, front: DecryptingSts, corp: Callable[..., str]
 ) -> None:
-    setup(cli, tmp_path, keys, front, None, PINNED_ADMIN, sign_response=False)
+    corp(None, PINNED_ADMIN, sign_response=False)
     ran = cli.run("login", "-a", "corp")
     assert ran.returncode == 3, ran.stderr
     assert ran.stderr.startswith("samljit: error: signature check failed: the assertion is encr")
@@ -152,10 +146,10 @@ def test_an_unsigned_response_under_pinning_is_refused(
 
 
 def test_the_pages_refusal_is_exit_3_in_its_words(
-    cli: Cli, tmp_path: Path, keys: tuple[IamKey, SigningPair], front: DecryptingSts
+    cli: Cli, keys: tuple[IamKey, SigningPair], front: DecryptingSts, corp: Callable[..., str]
 ) -> None:
     with SigninPage(keys[0].key_pem) as page:
-        setup(cli, tmp_path, keys, front, page, "principal_arn = saml-provider/Corp\n")
+        corp(page, BY_PROVIDER_NAME)
         page.refuse_next()
         ran = cli.run("login", "-a", "corp")
     assert ran.returncode == 3, ran.stderr
@@ -215,10 +209,14 @@ def test_the_sandbox_encrypts_for_iams_certificate_and_samljit_logs_in(
 
 
 def test_the_cached_encrypted_assertion_serves_the_next_role_and_all_roles(
-    cli: Cli, tmp_path: Path, keys: tuple[IamKey, SigningPair], front: DecryptingSts
+    cli: Cli,
+    tmp_path: Path,
+    keys: tuple[IamKey, SigningPair],
+    front: DecryptingSts,
+    corp: Callable[..., str],
 ) -> None:
     with SigninPage(keys[0].key_pem) as page:
-        encoded = setup(cli, tmp_path, keys, front, page, "principal_arn = saml-provider/Corp\n")
+        encoded = corp(page, BY_PROVIDER_NAME)
         first = cli.run("login", "-a", "corp", "--role", "Admin")
         assert first.returncode == 0, first.stderr
         (tmp_path / "response.b64").write_text("not a SAMLResponse")  # the IdP is gone
@@ -232,19 +230,11 @@ def test_the_cached_encrypted_assertion_serves_the_next_role_and_all_roles(
 
 
 def test_a_page_that_goes_straight_to_the_console_asks_for_role_arn(
-    cli: Cli, tmp_path: Path, keys: tuple[IamKey, SigningPair], front: DecryptingSts
+    cli: Cli, keys: tuple[IamKey, SigningPair], front: DecryptingSts, corp: Callable[..., str]
 ) -> None:
     """AWS skips the role page when one role is granted: samljit cannot learn which one."""
     with SigninPage(keys[0].key_pem, single_role_redirect=True) as page:
-        setup(
-            cli,
-            tmp_path,
-            keys,
-            front,
-            page,
-            "principal_arn = saml-provider/Corp\n",
-            roles=[(PROD_ADMIN, PROD_IDP)],
-        )
+        corp(page, BY_PROVIDER_NAME, roles=[(PROD_ADMIN, PROD_IDP)])
         ran = cli.run("login", "-a", "corp")
     assert ran.returncode == 4, ran.stderr
     assert "sent the browser straight on" in ran.stderr.splitlines()[0]

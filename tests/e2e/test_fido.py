@@ -20,8 +20,8 @@ from tests.emulators.jumpcloud import (
 )
 from tests.emulators.okta import OktaEmulator, User, push_factor, webauthn_factor
 from tests.support.accounts import PASSWORD, PROD_GRANTS, RO_ARN, account_config, make_user
-from tests.support.cli import Cli, error_line
-from tests.support.paths import FORMER_SWITCHES, REPO, SAMLJIT, plant_tests_package
+from tests.support.cli import Cli, error_line, finish
+from tests.support.paths import FORMER_SWITCHES, REPO, plant_tests_package
 from tests.support.softkey import PRODUCT, Credential, SoftKeyStore, enroll, softkey_env
 
 APP = "0oa1acme2aws3app4"
@@ -185,25 +185,14 @@ def test_jumpcloud_security_key_failures(
 def test_jumpcloud_pin_through_a_terminal(
     cli: Cli, jumpcloud: JumpCloudEmulator, store: SoftKeyStore
 ) -> None:
-    import pexpect
-
     jc_user(jumpcloud, store, webauthn_user_verification="required")
     store.configure(pin="271828")
     cli.secrets.add("271828")
     cli.write_config(account_config(jumpcloud, mfa="WEBAUTHN"))
-    env = {**cli.env, **softkey_env(store)}
-    child = pexpect.spawn(
-        str(SAMLJIT),
-        ["login", "-a", "production"],
-        env=env,
-        cwd=str(cli.home),
-        encoding="utf-8",
-        timeout=60,
-    )
+    child = cli.spawn("login", "-a", "production", env=softkey_env(store), timeout=60)
     child.expect("PIN of your security key")
     child.sendline("271828")
-    child.expect(pexpect.EOF)
-    child.close()
+    finish(child)
     cli.outputs.append(child.before or "")
     assert child.exitstatus == 0, child.before
     assert cli.logged_in("production")
@@ -217,9 +206,7 @@ def test_jumpcloud_ctrl_c_while_waiting_for_the_touch_is_clean(
     cli.write_config(account_config(jumpcloud, mfa="WEBAUTHN"))
     process = cli.popen("login", "-a", "production", "--skip-prompt", env=softkey_env(store))
     _, err = cli.interrupt_at(process, "Touch your security key")
-    assert process.returncode == 130
-    assert "interrupted" in err
-    assert not cli.credentials.exists()
+    cli.interrupted(process.returncode, err)
 
 
 def hide_fido2(tmp_path: Path) -> dict[str, str]:

@@ -7,7 +7,6 @@ headed (under a private Xvfb)."""
 from __future__ import annotations
 
 import configparser
-import os
 import subprocess
 from collections.abc import Iterator
 
@@ -17,7 +16,8 @@ from tests.e2e.test_terminal import finish, spawn
 from tests.emulators.formidp import FormUser
 from tests.emulators.google import IDPID, NO_ACCOUNT, SPID, WRONG_PASSWORD, GoogleIdp
 from tests.support.accounts import EMAIL, PASSWORD, PROVIDER_ARN, RO_ARN, TOTP_SECRET, grants
-from tests.support.cli import Cli
+from tests.support.cli import Cli, answer
+from tests.support.display import xvfb
 from tests.support.keyring_backend import vault_env
 from tests.support.tools import requires_tool
 
@@ -33,20 +33,8 @@ def google() -> Iterator[GoogleIdp]:
 
 @pytest.fixture(scope="module")
 def display() -> Iterator[str]:
-    """A private X server for headed runs; its display name once it accepts clients."""
-    read, write = os.pipe()
-    server = subprocess.Popen(
-        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x800x24", "-nolisten", "tcp"],
-        pass_fds=(write,),
-        stderr=subprocess.DEVNULL,
-    )
-    os.close(write)
-    with os.fdopen(read) as said:
-        number = said.readline().strip()
-    assert number, "Xvfb did not start"
-    yield f":{number}"
-    server.terminate()
-    server.wait(10)
+    """A private X server for headed runs."""
+    yield from xvfb("1280x800x24")
 
 
 MODES = [
@@ -150,14 +138,13 @@ def test_configure_asks_for_the_idp_id_and_the_sp_id_and_builds_the_url(cli: Cli
     """In a terminal: the two ids of the app's initsso URL, then the Browser keys with
     Google's defaults; the section gets the URL built from them."""
     child = spawn(cli, "configure", "-a", "google", **vault_env(cli.home))
-    child.expect("IdP provider.*: ?")
-    child.send("GoogleApps\r")
-    child.expect("Google IdP id .*: ?")
-    child.send(IDPID + "\r")
-    child.expect("Google SP id .*: ?")
-    child.send(SPID + "\r")
-    child.expect("Username.*: ?")
-    child.send(EMAIL + "\r")
+    answer(
+        child,
+        ("IdP provider.*: ?", "GoogleApps"),
+        ("Google IdP id .*: ?", IDPID),
+        ("Google SP id .*: ?", SPID),
+        ("Username.*: ?", EMAIL),
+    )
     # then the common questions and the Browser keys, each keeping Google's default; an empty
     # `target_url` is taken (it was refused as "not an http(s) URL" and asked forever)
     questions = [

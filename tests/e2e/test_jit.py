@@ -4,7 +4,6 @@ and the audit log — through the installed executable."""
 
 from __future__ import annotations
 
-import configparser
 import html
 import json
 import os
@@ -32,7 +31,9 @@ from tests.support.accounts import (
     account_config,
     fresh_code,
     grants,
+    log_in_once,
     make_user,
+    process_json,
 )
 from tests.support.cli import Cli
 from tests.support.moto_sts import StsView
@@ -42,17 +43,6 @@ from tests.support.tools import requires_tool
 
 def code(cli: Cli) -> str:
     return fresh_code(cli)
-
-
-def process_json(cli: Cli, *args: str, **env: str) -> dict[str, Any]:
-    ran = cli.run(
-        "credential-process", "-a", "production", *args, env=env or None, stdout_has_secrets=True
-    )
-    assert ran.returncode == 0, ran.stderr
-    lines = ran.stdout.splitlines()
-    assert len(lines) == 1, ran.stdout
-    data: dict[str, Any] = json.loads(lines[0])
-    return data
 
 
 def cache_files(cli: Cli, kind: str) -> list[Path]:
@@ -113,8 +103,7 @@ def test_role_switch_within_the_assertion_window_needs_no_idp(
 def test_a_credential_process_refresh_reuses_the_idp_session(
     cli: Cli, jumpcloud: JumpCloudEmulator, sts: StsView
 ) -> None:
-    cli.write_config(account_config(jumpcloud))
-    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
+    log_in_once(cli, jumpcloud)
     for kind in ("credentials", "assertions"):  # an hour later: both have expired
         for path in cache_files(cli, kind):
             path.unlink()
@@ -378,9 +367,7 @@ def test_login_all_roles_writes_one_profile_per_role(
     cli.write_config(account_config(jumpcloud))
     ran = cli.run("login", "-a", "production", "--all-roles", "--mfa-token", code(cli))
     assert ran.returncode == 0, ran.stderr
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(cli.credentials)
-    assert sorted(parser.sections()) == [
+    assert sorted(cli.profiles()) == [
         "acme-dev-AcmeJumpCloudAdminRO",
         "acme-production-AcmeJumpCloudAdmin",
         "acme-production-AcmeJumpCloudAdminRO",
@@ -389,8 +376,7 @@ def test_login_all_roles_writes_one_profile_per_role(
     cli.write_config(templated)
     again = cli.run("login", "-a", "production", "--all-roles")  # the cached assertion
     assert again.returncode == 0, again.stderr
-    parser.read(cli.credentials)
-    assert "012345678987-AcmeJumpCloudAdmin" in parser.sections()
+    assert "012345678987-AcmeJumpCloudAdmin" in cli.profiles()
     cli.write_config(account_config(jumpcloud, extra="profile_template = same\n"))
     clash = cli.run("login", "-a", "production", "--all-roles")
     assert clash.returncode == 2 and "same profile name" in clash.stderr

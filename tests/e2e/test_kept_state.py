@@ -6,7 +6,6 @@ against the JumpCloud emulator (which keeps sessions) and moto's STS."""
 
 from __future__ import annotations
 
-import configparser
 import json
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -27,7 +26,9 @@ from tests.support.accounts import (
     account_config,
     fresh_code,
     grants,
+    log_in_once,
     make_user,
+    process_json,
 )
 from tests.support.cli import Cli
 from tests.support.keyring_backend import vault_env
@@ -41,22 +42,6 @@ NO_PASSWORD: dict[str, str] = {"SAMLJIT_PASSWORD": None}  # type: ignore[dict-it
 
 def code(cli: Cli) -> str:
     return fresh_code(cli)
-
-
-def principal(cli: Cli, name: str = "production") -> str:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(cli.credentials)
-    return parser[name]["x_principal_arn"]
-
-
-def process_json(cli: Cli, *args: str, **env: str) -> dict[str, Any]:
-    ran = cli.run(
-        "credential-process", "-a", "production", *args, env=env or None, stdout_has_secrets=True
-    )
-    assert ran.returncode == 0, ran.stderr
-    data: dict[str, Any] = json.loads(ran.stdout)
-    cli.secrets.update([data["SecretAccessKey"], data["SessionToken"]])
-    return data
 
 
 def emails_that_signed_in(jumpcloud: JumpCloudEmulator) -> list[str]:
@@ -79,13 +64,12 @@ def add_bob(cli: Cli, jumpcloud: JumpCloudEmulator) -> dict[str, str]:
 def test_alices_kept_session_does_not_log_bob_in(
     cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts
 ) -> None:
-    cli.write_config(account_config(jumpcloud))
-    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
-    assert principal(cli).endswith(f"/{EMAIL}")
+    log_in_once(cli, jumpcloud)
+    assert cli.principal("production").endswith(f"/{EMAIL}")
     bob = add_bob(cli, jumpcloud)
     ran = cli.run("login", "-a", "production", "--force", "--mfa-token", code(cli), env=bob)
     assert ran.returncode == 0, ran.stderr
-    assert principal(cli).endswith(f"/{BOB}"), "bob got a role session of alice's"
+    assert cli.principal("production").endswith(f"/{BOB}"), "bob got a role session of alice's"
     assert emails_that_signed_in(jumpcloud) == [EMAIL, BOB]
 
 
@@ -107,14 +91,30 @@ def test_alices_cached_assertion_and_credentials_do_not_answer_bob(
     assert len(sts.calls) == calls + 1
 
 
-def two_accounts(jumpcloud: JumpCloudEmulator) -> None:
+#: A role by its name: each of the two accounts below has one of that name.
+ROLE = ("--role", "AcmeJumpCloudAdminRO")
+
+
+def two_config_files(cli: Cli, jumpcloud: JumpCloudEmulator) -> Path:
     """The user's production app grants RO_ARN; a second app (DEV_SLUG) grants DEV_ARN,
-    a role of the same name in another AWS account."""
+    a role of the same name in another AWS account. Account 'production' (no role set) is
+    the production app's in ~/.samljit, the second app's in the config file returned."""
     apps = {
         SLUG: App(roles=grants((RO_ARN, PROVIDER_ARN))),
         DEV_SLUG: App(roles=grants((DEV_ARN, DEV_PROVIDER))),
     }
     jumpcloud.add_user(make_user(apps=apps))
+    cli.write_config(account_config(jumpcloud, role=None))
+    other = cli.home / "dev.samljit"
+    other.write_text(account_config(jumpcloud, role=None).replace(SLUG, DEV_SLUG))
+    return other
+
+
+def from_sts_for_dev(sts: MotoSts, cached: dict[str, Any], got: dict[str, Any], why: str) -> None:
+    """``got`` are new keys of DEV_ARN from STS, not the ``cached`` ones (``why``: what serving
+    those would have been)."""
+    assert sts.calls[-1].role_arn == DEV_ARN, why
+    assert got["AccessKeyId"] != cached["AccessKeyId"]
 
 
 # -- 3: cached credentials follow what the role reference resolves to ---------------------
@@ -127,40 +127,30 @@ def test_an_alias_pointed_elsewhere_is_not_answered_from_the_cache(
     repointed = account_config(jumpcloud).replace(f"readonly = {RO_ARN}", f"readonly = {DEV_ARN}")
     cli.write_config(repointed)
     after = process_json(cli)  # the kept IdP session and the cached assertion still serve
-    assert sts.calls[-1].role_arn == DEV_ARN, "the old account's keys were served"
-    assert after["AccessKeyId"] != before["AccessKeyId"]
+    from_sts_for_dev(sts, before, after, "the old account's keys were served")
 
 
 def test_an_account_of_the_same_name_in_another_config_file_has_its_own_cache(
     cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts
 ) -> None:
-    two_accounts(jumpcloud)
-    role = ["--role", "AcmeJumpCloudAdminRO"]  # a role name: each account has one of them
-    cli.write_config(account_config(jumpcloud, role=None))
-    prod = process_json(cli, *role, SAMLJIT_MFA_TOKEN=code(cli))
+    other = two_config_files(cli, jumpcloud)
+    prod = process_json(cli, *ROLE, SAMLJIT_MFA_TOKEN=code(cli))
     assert sts.calls[-1].role_arn == RO_ARN
-    other = cli.home / "dev.samljit"
-    other.write_text(account_config(jumpcloud, role=None).replace(SLUG, DEV_SLUG))
-    dev = process_json(cli, *role, SAMLJIT_CONFIG=str(other))
-    assert sts.calls[-1].role_arn == DEV_ARN, "the other config's account got cached keys"
-    assert dev["AccessKeyId"] != prod["AccessKeyId"]
+    dev = process_json(cli, *ROLE, SAMLJIT_CONFIG=str(other))
+    from_sts_for_dev(sts, prod, dev, "the other config's account got cached keys")
 
 
 def test_a_login_with_another_config_file_is_not_answered_by_the_profile_it_shares(
     cli: Cli, jumpcloud: JumpCloudEmulator, sts: MotoSts
 ) -> None:
-    two_accounts(jumpcloud)
-    role = ["--role", "AcmeJumpCloudAdminRO"]
-    cli.write_config(account_config(jumpcloud, role=None))
-    assert cli.run("login", "-a", "production", *role, "--mfa-token", code(cli)).returncode == 0
-    assert principal(cli).startswith(f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/")
-    other = cli.home / "dev.samljit"
-    other.write_text(account_config(jumpcloud, role=None).replace(SLUG, DEV_SLUG))
-    ran = cli.run("login", "-a", "production", *role, env={"SAMLJIT_CONFIG": str(other)})
+    other = two_config_files(cli, jumpcloud)
+    assert cli.run("login", "-a", "production", *ROLE, "--mfa-token", code(cli)).returncode == 0
+    assert cli.principal("production").startswith(f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/")
+    ran = cli.run("login", "-a", "production", *ROLE, env={"SAMLJIT_CONFIG": str(other)})
     assert ran.returncode == 0, ran.stderr
     assert "nothing to do" not in ran.stderr, "the other config's account was answered"
     assert sts.calls[-1].role_arn == DEV_ARN
-    assert principal(cli).startswith(f"arn:aws:sts::{DEV_ACCOUNT}:assumed-role/")
+    assert cli.principal("production").startswith(f"arn:aws:sts::{DEV_ACCOUNT}:assumed-role/")
 
 
 # -- 10: logout leaves no chunk of the session in the keyring ------------------------------
@@ -217,8 +207,7 @@ def age_the_session(cli: Cli, seconds: int) -> None:
 def test_a_session_without_cookie_expiry_is_not_used_after_session_max_age(
     cli: Cli, jumpcloud: JumpCloudEmulator
 ) -> None:
-    cli.write_config(account_config(jumpcloud))
-    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
+    log_in_once(cli, jumpcloud)
     age_the_session(cli, 11 * 3600)
     again = ["login", "-a", "production", "--force", "--skip-prompt"]
     held = cli.run(*again, env=NO_PASSWORD)
@@ -246,9 +235,7 @@ def test_login_after_credential_process_writes_the_profile(
     ran = cli.run("login", "-a", "production")
     assert ran.returncode == 0, ran.stderr
     assert "nothing to do" not in ran.stderr
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(cli.credentials)
-    assert parser["production"]["aws_access_key_id"] == keys["AccessKeyId"]
+    assert cli.profile("production")["aws_access_key_id"] == keys["AccessKeyId"]
     assert len(sts.calls) == calls  # the cached credentials, not a new login
     again = cli.run("login", "-a", "production")
     assert again.returncode == 0 and "nothing to do" in again.stderr, again.stderr

@@ -3,7 +3,6 @@ installed executable, against the JumpCloud emulator and moto's STS on loopback.
 
 from __future__ import annotations
 
-import configparser
 import json
 import os
 import stat
@@ -30,12 +29,14 @@ from tests.support.accounts import (
     FULL_ARN,
     PASSWORD,
     PROVIDER_ARN,
+    READONLY_IN_US_EAST_2,
     RO_ARN,
     SLUG,
     TOTP_SECRET,
     account_config,
     fresh_code,
     grants,
+    log_in_once,
     make_user,
 )
 from tests.support.cli import Cli
@@ -51,22 +52,13 @@ def code(cli: Cli) -> str:
     return fresh_code(cli)
 
 
-def profile(cli: Cli, name: str = "production") -> dict[str, str]:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(cli.credentials)
-    return dict(parser[name])
-
-
 def auth_calls(emulator: JumpCloudEmulator) -> int:
     return emulator.count("POST", "/userconsole/auth")
 
 
 def test_configure_login_exec_end_to_end(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
-    configured = cli.run(
-        "configure",
-        "-a",
+    text = cli.configure(
         "production",
-        "--skip-prompt",
         "--provider",
         "jumpcloud",
         "--url",
@@ -77,13 +69,8 @@ def test_configure_login_exec_end_to_end(cli: Cli, jumpcloud: JumpCloudEmulator)
         EMAIL,
         "--mfa",
         "totp",
-        "--role",
-        RO_ARN,
-        "--region",
-        "us-east-2",
+        *READONLY_IN_US_EAST_2,
     )
-    assert configured.returncode == 0, configured.stderr
-    text = cli.config.read_text()
     assert "provider = JumpCloud" in text and "mfa = TOTP" in text
     assert PASSWORD not in text
 
@@ -91,7 +78,7 @@ def test_configure_login_exec_end_to_end(cli: Cli, jumpcloud: JumpCloudEmulator)
     assert login.returncode == 0, login.stderr
     assert "Logged in: AcmeJumpCloudAdminRO in 012345678987" in login.stderr
     assert login.stdout == ""
-    values = profile(cli)
+    values = cli.profile("production")
     assert set(values) == {
         "aws_access_key_id",
         "aws_secret_access_key",
@@ -125,8 +112,7 @@ def test_configure_login_exec_end_to_end(cli: Cli, jumpcloud: JumpCloudEmulator)
 def test_valid_profile_is_reused_without_contacting_anyone(
     cli: Cli, jumpcloud: JumpCloudEmulator
 ) -> None:
-    cli.write_config(account_config(jumpcloud))
-    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
+    log_in_once(cli, jumpcloud)
     before = len(jumpcloud.requests)
     again = cli.run("login", "-a", "production")
     assert again.returncode == 0, again.stderr
@@ -140,15 +126,14 @@ def test_valid_profile_is_reused_without_contacting_anyone(
 def test_role_full_is_a_new_grant_from_the_same_assertion(
     cli: Cli, jumpcloud: JumpCloudEmulator, sts: StsView
 ) -> None:
-    cli.write_config(account_config(jumpcloud))
-    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
-    assert "/AcmeJumpCloudAdminRO/" in profile(cli)["x_principal_arn"]
+    log_in_once(cli, jumpcloud)
+    assert "/AcmeJumpCloudAdminRO/" in cli.principal("production")
     calls, requests = len(sts.calls), len(jumpcloud.requests)
     full = cli.run("login", "-a", "production", "--role", "full")
     assert full.returncode == 0, full.stderr
     assert len(jumpcloud.requests) == requests  # the cached assertion: no IdP, no MFA
     assert [c.role_arn for c in sts.calls[calls:]] == [FULL_ARN]
-    assert "/AcmeJumpCloudAdmin/" in profile(cli)["x_principal_arn"]
+    assert "/AcmeJumpCloudAdmin/" in cli.principal("production")
     assert "Logged in: AcmeJumpCloudAdmin in acme-production (012345678987)" in full.stderr
     forced = cli.run("login", "-a", "production", "--role", "full", "--force")
     assert forced.returncode == 0, forced.stderr  # --force: the IdP again, on its session
@@ -167,7 +152,7 @@ def test_role_by_account_name_and_role_name(cli: Cli, jumpcloud: JumpCloudEmulat
         code(cli),
     )
     assert ran.returncode == 0, ran.stderr
-    assert ":111122223333:assumed-role/AcmeJumpCloudAdminRO/" in profile(cli)["x_principal_arn"]
+    assert ":111122223333:assumed-role/AcmeJumpCloudAdminRO/" in cli.principal("production")
 
 
 def test_ambiguous_role_name_is_refused_listing_matches(
@@ -187,12 +172,22 @@ def test_role_not_in_assertion_is_exit_4(cli: Cli, jumpcloud: JumpCloudEmulator)
     assert "not in the assertion" in ran.stderr and FULL_ARN in ran.stderr
 
 
+def several_roles_no_choice(
+    cli: Cli, jumpcloud: JumpCloudEmulator, command: str
+) -> subprocess.CompletedProcess[str]:
+    """``samljit COMMAND`` with no terminal for an account that names no role, of a user the
+    assertion grants three: exit 4, naming them all."""
+    cli.write_config(account_config(jumpcloud, role=None))
+    ran = cli.run(command, "-a", "production", "--mfa-token", code(cli))
+    assert ran.returncode == 4, ran.stderr
+    assert all(arn in ran.stderr for arn in (RO_ARN, FULL_ARN, DEV_ARN))
+    return ran
+
+
 def test_several_roles_and_no_terminal_is_exit_4_with_choices(
     cli: Cli, jumpcloud: JumpCloudEmulator
 ) -> None:
-    cli.write_config(account_config(jumpcloud, role=None))
-    ran = cli.run("login", "-a", "production", "--mfa-token", code(cli))
-    assert ran.returncode == 4, ran.stderr
+    ran = several_roles_no_choice(cli, jumpcloud, "login")
     first = ran.stderr.splitlines()[0]
     assert first.startswith("samljit: error: 3 roles to choose from, but there is no terminal")
     for arn in (RO_ARN, FULL_ARN, DEV_ARN):
@@ -241,7 +236,7 @@ def test_push_approved(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
     assert ran.returncode == 0, ran.stderr
     assert "push sent" in ran.stderr
     assert jumpcloud.count("POST", "/userconsole/auth/push") == 1
-    assert "/AcmeJumpCloudAdminRO/" in profile(cli)["x_principal_arn"]
+    assert "/AcmeJumpCloudAdminRO/" in cli.principal("production")
 
 
 def test_push_denied(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
@@ -282,9 +277,7 @@ def test_ctrl_c_while_push_waits_is_clean(cli: Cli, jumpcloud: JumpCloudEmulator
     cli.write_config(account_config(jumpcloud, mfa="PUSH"))
     process = cli.popen("login", "-a", "production")
     _, err = cli.interrupt_at(process, "push sent")
-    assert process.returncode == 130
-    assert "interrupted" in err
-    assert not cli.credentials.exists()
+    cli.interrupted(process.returncode, err)
 
 
 def test_auto_with_several_factors_and_no_terminal_takes_the_code(
@@ -438,7 +431,7 @@ def test_other_profiles_and_comments_are_byte_for_byte_unchanged(
     assert after.startswith(head + "[production]\n")
     assert after.endswith(tail)
     assert "OLDKEY" not in after and "old comment" not in after
-    assert profile(cli, "staging")["region"] == "eu-west-1"
+    assert cli.profile("staging")["region"] == "eu-west-1"
 
 
 def test_symlinked_credentials_file_keeps_its_link(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
@@ -447,8 +440,7 @@ def test_symlinked_credentials_file_keeps_its_link(cli: Cli, jumpcloud: JumpClou
     real.write_text("[default]\nregion = us-east-1\n")
     cli.credentials.parent.mkdir()
     cli.credentials.symlink_to(real)
-    cli.write_config(account_config(jumpcloud))
-    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
+    log_in_once(cli, jumpcloud)
     assert cli.credentials.is_symlink()
     assert "[production]" in real.read_text() and "[default]" in real.read_text()
 
@@ -472,11 +464,10 @@ def test_ten_concurrent_logins_to_ten_profiles(cli: Cli, jumpcloud: JumpCloudEmu
     with ThreadPoolExecutor(max_workers=10) as pool:
         codes = list(pool.map(one, range(10)))
     assert codes == [0] * 10
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(cli.credentials)
-    assert sorted(parser.sections()) == sorted(f"p{i}" for i in range(10))
+    profiles = cli.profiles()
+    assert sorted(profiles) == sorted(f"p{i}" for i in range(10))
     for i in range(10):
-        assert parser[f"p{i}"]["x_principal_arn"]
+        assert profiles[f"p{i}"]["x_principal_arn"]
 
 
 def exec_python(cli: Cli, source: str, **options: Any) -> subprocess.CompletedProcess[str]:
@@ -610,8 +601,7 @@ def test_usage_errors(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
 
 
 def test_home_has_no_stray_files(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
-    cli.write_config(account_config(jumpcloud))
-    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
+    log_in_once(cli, jumpcloud)
     files = sorted(p for p in cli.home.rglob("*") if p.is_file())
     places = sorted({str(p.relative_to(cli.home).parent) for p in files})
     assert places == [
@@ -664,7 +654,7 @@ def test_a_forced_login_an_hour_later_asks_for_nothing(
     assert again.returncode == 0, again.stderr
     assert "Logged in: AcmeJumpCloudAdmin in" in again.stderr
     assert jumpcloud.requests[len(first_requests) :] == [("GET", f"/saml2/{SLUG}")]
-    assert profile(cli)["x_principal_arn"].startswith(
+    assert cli.principal("production").startswith(
         f"arn:aws:sts::{ACCOUNT_ID}:assumed-role/AcmeJumpCloudAdmin/"
     )
 
@@ -672,8 +662,7 @@ def test_a_forced_login_an_hour_later_asks_for_nothing(
 def test_a_session_jumpcloud_ended_falls_back_to_the_login_silently(
     cli: Cli, jumpcloud: JumpCloudEmulator
 ) -> None:
-    cli.write_config(account_config(jumpcloud))
-    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
+    log_in_once(cli, jumpcloud)
     before = len(jumpcloud.requests)
     jumpcloud.end_sessions()
     again = cli.run("login", "-a", "production", "--force", "--mfa-token", code(cli))
@@ -695,8 +684,7 @@ def test_a_session_jumpcloud_ended_falls_back_to_the_login_silently(
 def test_an_ended_session_and_no_password_is_the_usual_error(
     cli: Cli, jumpcloud: JumpCloudEmulator
 ) -> None:
-    cli.write_config(account_config(jumpcloud))
-    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
+    log_in_once(cli, jumpcloud)
     jumpcloud.end_sessions()
     ran = cli.run("login", "-a", "production", "--force", "--skip-prompt", env=NO_PASSWORD)
     assert ran.returncode == 2, ran.stderr
@@ -733,8 +721,7 @@ def test_status_shows_the_session_and_logout_forgets_it(
 
 
 def test_disable_sessions_asks_every_time(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
-    cli.write_config(account_config(jumpcloud))
-    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
+    log_in_once(cli, jumpcloud)
     assert len(session_files(cli)) == 1
     cli.write_config(account_config(jumpcloud, extra="disable_sessions = true\n"))
     again = cli.run("login", "-a", "production", "--force", "--mfa-token", code(cli))
@@ -766,8 +753,7 @@ def test_debug_never_shows_the_session_cookie(cli: Cli, jumpcloud: JumpCloudEmul
 def test_a_corrupt_or_foreign_session_file_is_dropped(
     cli: Cli, jumpcloud: JumpCloudEmulator
 ) -> None:
-    cli.write_config(account_config(jumpcloud))
-    assert cli.run("login", "-a", "production", "--mfa-token", code(cli)).returncode == 0
+    log_in_once(cli, jumpcloud)
     [kept] = session_files(cli)
     kept.write_text("{not json")
     ran = cli.run("login", "-a", "production", "--force", "--mfa-token", code(cli))

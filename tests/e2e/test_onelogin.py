@@ -25,7 +25,7 @@ from tests.emulators.onelogin import (
     yubikey_otp,
 )
 from tests.support.accounts import PASSWORD, PROD_GRANTS, RO_ARN, TOTP_SECRET, fresh_code
-from tests.support.cli import Cli, error_line
+from tests.support.cli import Cli, answer, error_line
 from tests.support.keyring_backend import vault_env
 
 APP = "123456"
@@ -110,12 +110,35 @@ def test_refused_api_credential_is_exit_2_before_the_password(
     assert onelogin.stats["token_refused"] == 1
 
 
-def test_unknown_client_id_is_exit_2_too(cli: Cli, onelogin: OneLoginEmulator) -> None:
-    cli.write_config(config(onelogin, "plain", client="nobody"))
+@pytest.mark.parametrize(
+    ("user", "options", "said", "never"),
+    [
+        pytest.param(
+            "plain",
+            {"client": "nobody"},
+            "client_id 'nobody'",
+            "saml_assertion_calls",
+            id="unknown-client-id",
+        ),
+        pytest.param(
+            "totp",
+            {"mfa": "OLP"},
+            "mfa is set to 'OLP'",
+            "verify_factor_calls",
+            id="mfa-naming-a-device-the-user-lacks",
+        ),
+    ],
+)
+def test_an_api_client_or_device_onelogin_does_not_know_is_exit_2(
+    cli: Cli, onelogin: OneLoginEmulator, user: str, options: Any, said: str, never: str
+) -> None:
+    """An unknown client_id: no assertion asked for; an mfa the user has no device of: no
+    factor verified."""
+    cli.write_config(config(onelogin, user, **options))
     ran = login(cli)
     assert ran.returncode == 2
-    assert "client_id 'nobody'" in error_line(ran)
-    assert onelogin.stats["saml_assertion_calls"] == 0
+    assert said in error_line(ran)
+    assert onelogin.stats[never] == 0
 
 
 def test_no_secret_anywhere_names_the_variable(cli: Cli, onelogin: OneLoginEmulator) -> None:
@@ -298,14 +321,6 @@ def test_yubikey_of_another_key_is_refused(cli: Cli, onelogin: OneLoginEmulator)
     assert "OneLogin refused the Yubico YubiKey code" in error_line(ran)
 
 
-def test_mfa_naming_a_device_the_user_lacks(cli: Cli, onelogin: OneLoginEmulator) -> None:
-    cli.write_config(config(onelogin, "totp", mfa="OLP"))
-    ran = login(cli)
-    assert ran.returncode == 2
-    assert "mfa is set to 'OLP'" in error_line(ran)
-    assert onelogin.stats["verify_factor_calls"] == 0
-
-
 def test_undrivable_devices_name_browser(cli: Cli, onelogin: OneLoginEmulator) -> None:
     cli.write_config(config(onelogin, "webauthn"))
     ran = login(cli)
@@ -391,24 +406,18 @@ def test_configure_asks_the_secret_on_a_terminal(cli: Cli, onelogin: OneLoginEmu
     from tests.e2e.test_terminal import finish, spawn
 
     child = spawn(cli, "configure", "-a", "ol", **vault_env(cli.home))
-    child.expect("IdP provider:")
-    child.send("OneLogin\r")
-    child.expect("OneLogin API host .*:")
-    child.send("\x15" + onelogin.base_url + "\r")  # Ctrl-U: the default's text away
-    child.expect("Username:")
-    child.send("plain\r")
-    child.expect("MFA \\(Auto, OLP, TOTP, SMS, YUBIKEY\\) \\[Auto\\]:")
-    child.send("\r")
-    child.expect("AWS profile to write \\[ol\\]:")
-    child.send("\r")
-    child.expect("Default role .*:")
-    child.send(RO_ARN + "\r")
-    child.expect("OneLogin subdomain:")  # the provider's own questions come after the role
-    child.send("acme\r")
-    child.expect("App id of the AWS app:")
-    child.send(APP + "\r")
-    child.expect("API client id:")
-    child.send(CLIENT_ID + "\r")
+    answer(
+        child,
+        ("IdP provider:", "OneLogin"),
+        ("OneLogin API host .*:", "\x15" + onelogin.base_url),  # Ctrl-U: the default's text away
+        ("Username:", "plain"),
+        ("MFA \\(Auto, OLP, TOTP, SMS, YUBIKEY\\) \\[Auto\\]:", ""),
+        ("AWS profile to write \\[ol\\]:", ""),
+        ("Default role .*:", RO_ARN),
+        ("OneLogin subdomain:", "acme"),  # the provider's own questions come after the role
+        ("App id of the AWS app:", APP),
+        ("API client id:", CLIENT_ID),
+    )
     child.expect("API client secret \\(stored in the OS keyring; Enter to skip\\):")
     child.sendline(CLIENT_SECRET)
     child.expect("Password for plain .*:")

@@ -223,18 +223,22 @@ def test_otp_without_a_code_under_skip_prompt_sends_no_push(cli: Cli, ping: Ping
     assert ping.pushes == 0 and not ping.poll_times
 
 
-def test_desktop_passcode_as_the_default_device(cli: Cli, ping: PingEmulators) -> None:
-    cli.write_config(config(ping.ping_url, "desk"))
-    ran = login(cli, "--mfa-token", code(cli, totp_at(DESK_SECRET, time.time())))
-    assert ran.returncode == 0, ran.stderr
-    assert counts(ping) == (1, 0, 0, 1)
-
-
-def test_yubikey_from_the_push_page_goes_through_the_device_list(
-    cli: Cli, ping: PingEmulators
+@pytest.mark.parametrize(
+    ("user", "mfa", "passcode"),
+    [
+        pytest.param(
+            "desk", "Auto", lambda: totp_at(DESK_SECRET, time.time()), id="desktop-as-default"
+        ),
+        pytest.param("mixed", "YUBIKEY", lambda: KEYS[0], id="yubikey-through-the-device-list"),
+    ],
+)
+def test_a_passcode_of_another_device_than_the_phone(
+    cli: Cli, ping: PingEmulators, user: str, mfa: str, passcode: Callable[[], str]
 ) -> None:
-    cli.write_config(config(ping.ping_url, "mixed", mfa="YUBIKEY"))
-    ran = login(cli, "--mfa-token", code(cli, KEYS[0]))
+    """The desktop app's passcode, the user's default device; a YubiKey's, from the push
+    page through PingID's device list."""
+    cli.write_config(config(ping.ping_url, user, mfa=mfa))
+    ran = login(cli, "--mfa-token", code(cli, passcode()))
     assert ran.returncode == 0, ran.stderr
     assert counts(ping) == (1, 0, 0, 1)
 
@@ -340,13 +344,10 @@ def test_saml2aws_ping_sections_import_and_log_in(
 
 
 def test_configure_takes_the_alias_and_ping_mfa_values(cli: Cli, ping: PingEmulators) -> None:
-    ran = cli.run(
-        "configure", "-a", "ping", "--provider", "PingFederate", "--url", ping.pf.base_url,
-        "--username", f"key@{DOMAIN}", "--mfa", "yubikey", "--role", RO_ARN,
-        "--profile", "ping", "--skip-prompt",
+    text = cli.configure(
+        "ping", "--provider", "PingFederate", "--url", ping.pf.base_url,
+        "--username", f"key@{DOMAIN}", "--mfa", "yubikey", "--role", RO_ARN, "--profile", "ping",
     )  # fmt: skip
-    assert ran.returncode == 0, ran.stderr
-    text = cli.config.read_text()
     assert "provider = Ping\n" in text and "mfa = YUBIKEY\n" in text
     refused = cli.run("configure", "-a", "other", "--provider", "Ping", "--url",
                       ping.pf.base_url, "--mfa", "SMS", "--skip-prompt")  # fmt: skip

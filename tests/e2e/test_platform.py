@@ -17,9 +17,9 @@ import pytest
 
 from samljit.common.platform import posix
 from samljit.tools.sandbox.users import READONLY_ROLE, SANDBOX_PROVIDER
-from tests.e2e.test_sandbox import Served, serve
+from tests.e2e.test_sandbox import Served, configure, serving
 from tests.support.cli import Cli
-from tests.support.paths import FIXTURES, REPO
+from tests.support.paths import REPO
 
 NOPOSIX = REPO / "tests" / "support" / "noposix"
 PASSWORD = "bo-Password-2"
@@ -34,14 +34,7 @@ def sandbox(cli: Cli, tmp_path: Path) -> Iterator[Served]:
         "roles": [f"{READONLY_ROLE},{SANDBOX_PROVIDER}"],
     }
     users.write_text(json.dumps({"users": [user]}))
-    keys = FIXTURES / "keys"
-    served = serve(
-        cli, "--users", str(users), "--key", str(keys / "idp-test.key"), "--cert",
-        str(keys / "idp-test.crt"),
-    )  # fmt: skip
-    yield served
-    if served.process.poll() is None:
-        served.stop()
+    yield from serving(cli, users)
 
 
 def test_common_paths_reach_nothing_posix_only(cli: Cli, sandbox: Served, tmp_path: Path) -> None:
@@ -60,11 +53,7 @@ def test_common_paths_reach_nothing_posix_only(cli: Cli, sandbox: Served, tmp_pa
         assert ran.returncode == 0, f"{args[0]}: {ran.stderr}"
         return ran.stdout
 
-    ok(
-        "configure", "-a", "sandbox", "--provider", "GenericForm", "--url", sandbox.sso_url,
-        "--username", "bo", "--mfa", "Auto", "--idp-certificate",
-        str(FIXTURES / "keys" / "idp-test.crt"), "--skip-prompt",
-    )  # fmt: skip
+    configure(cli, sandbox, "GenericForm", "bo", "Auto")
     ok("login", "-a", "sandbox", env={"SAMLJIT_PASSWORD": PASSWORD})
     assert "[sandbox]" in cli.credentials.read_text()
     given = json.loads(ok("credential-process", "-a", "sandbox", stdout_has_secrets=True))

@@ -23,6 +23,7 @@ import requests
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from samljit.aws.iam import revoke_policy
 from tests.e2e.test_answers import audit_lines, modules_of
 from tests.e2e.test_startup import valid_profile
 from tests.e2e.test_terminal import finish, spawn
@@ -107,20 +108,6 @@ def put_policy(sts: StsView, arn: str) -> dict[str, Any] | None:
     return document
 
 
-def expected(before: str) -> dict[str, Any]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Deny",
-                "Action": ["*"],
-                "Resource": ["*"],
-                "Condition": {"DateLessThan": {"aws:TokenIssueTime": before}},
-            }
-        ],
-    }
-
-
 # -- revoke -----------------------------------------------------------------------------
 def test_revoke_puts_the_console_policy_and_a_second_one_overwrites(
     admin: Cli, sts: StsView
@@ -130,7 +117,7 @@ def test_revoke_puts_the_console_policy_and_a_second_one_overwrites(
         "--yes",
     )  # fmt: skip
     assert first.returncode == 0, first.stderr
-    assert put_policy(sts, RO_ARN) == expected("2024-05-01T12:00:00Z")
+    assert put_policy(sts, RO_ARN) == revoke_policy("2024-05-01T12:00:00Z")
     assert f"Revoked: sessions of {RO_ARN} issued before 2024-05-01T12:00:00Z" in first.stderr
     # an offset is turned into UTC, a fraction rounds up: nothing issued before it escapes
     second = admin.run(
@@ -138,7 +125,7 @@ def test_revoke_puts_the_console_policy_and_a_second_one_overwrites(
         "--before", "2024-05-01T14:30:00.250+02:00", "--yes",
     )  # fmt: skip
     assert second.returncode == 0, second.stderr
-    assert put_policy(sts, RO_ARN) == expected("2024-05-01T12:30:01Z")  # replaced, not added
+    assert put_policy(sts, RO_ARN) == revoke_policy("2024-05-01T12:30:01Z")  # replaced, not added
     names = iam(sts).list_role_policies(RoleName="AcmeJumpCloudAdminRO")["PolicyNames"]
     assert names == [POLICY]
     revoked = [e for e in audit_lines(admin) if e["event"] == "role.revoked"]

@@ -66,6 +66,19 @@ def serve(cli: Cli, *args: str) -> Served:
     return served
 
 
+def serving(cli: Cli, users: Path) -> Iterator[Served]:
+    """``sandbox serve`` of ``users`` signing with the test key pair, for a fixture to yield;
+    stopped at the end unless the test stopped it."""
+    keys = FIXTURES / "keys"
+    served = serve(
+        cli, "--users", str(users), "--key", str(keys / "idp-test.key"), "--cert",
+        str(keys / "idp-test.crt"),
+    )  # fmt: skip
+    yield served
+    if served.process.poll() is None:
+        served.stop()
+
+
 @pytest.fixture
 def users_file(tmp_path: Path) -> Path:
     path = tmp_path / "users.json"
@@ -97,23 +110,22 @@ def users_file(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def sandbox(cli: Cli, users_file: Path) -> Iterator[Served]:
-    keys = FIXTURES / "keys"
-    served = serve(
-        cli, "--users", str(users_file), "--key", str(keys / "idp-test.key"), "--cert",
-        str(keys / "idp-test.crt"),
-    )  # fmt: skip
-    yield served
-    if served.process.poll() is None:
-        served.stop()
+    yield from serving(cli, users_file)
 
 
-def configure(cli: Cli, served: Served, provider: str, username: str, mfa: str) -> None:
-    ran = cli.run(
-        "configure", "-a", "sandbox", "--provider", provider, "--url", served.sso_url,
-        "--username", username, "--mfa", mfa, "--idp-certificate",
-        str(FIXTURES / "keys" / "idp-test.crt"), "--skip-prompt",
+def configure(
+    cli: Cli,
+    served: Served,
+    provider: str,
+    username: str,
+    mfa: str,
+    certificate: str = str(FIXTURES / "keys" / "idp-test.crt"),
+) -> None:
+    """Account ``sandbox`` of ``username`` at ``served``, pinned to the IdP's ``certificate``."""
+    cli.configure(
+        "sandbox", "--provider", provider, "--url", served.sso_url, "--username", username,
+        "--mfa", mfa, "--idp-certificate", certificate,
     )  # fmt: skip
-    assert ran.returncode == 0, ran.stderr
 
 
 @pytest.mark.parametrize("provider", ["GenericForm", "SimpleSAMLphp"])
@@ -191,12 +203,7 @@ def test_default_user_printed_in_the_banner(cli: Cli) -> None:
         assert "--provider GenericForm" in configure_line
         cert = re.search(r"--idp-certificate (\S+)", configure_line)
         assert cert is not None
-        ran = cli.run(
-            "configure", "-a", "sandbox", "--provider", "GenericForm", "--url", served.sso_url,
-            "--username", "demo", "--mfa", "TOTP", "--idp-certificate", cert.group(1),
-            "--skip-prompt",
-        )  # fmt: skip
-        assert ran.returncode == 0, ran.stderr
+        configure(cli, served, "GenericForm", "demo", "TOTP", cert.group(1))
         code = cli.run("sandbox", "totp", secret, record=False)  # a code, shown on purpose
         assert code.returncode == 0 and re.fullmatch(r"\d{6}\n", code.stdout)
         ran = cli.run(

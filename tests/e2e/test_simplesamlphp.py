@@ -8,7 +8,6 @@ Without php/SimpleSAMLphp they skip with the line that says how to install it
 
 from __future__ import annotations
 
-import configparser
 import json
 import socket
 import sys
@@ -54,30 +53,12 @@ def ssp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SimpleSamlPhp]:
 
 
 def configure(cli: Cli, idp: SimpleSamlPhp, user: SspUser, *extra: str) -> None:
-    ran = cli.run(
-        "configure",
-        "-a",
-        "ssp",
-        "--skip-prompt",
-        "--provider",
-        "SimpleSAMLphp",
-        "--url",
-        idp.sso_url,
-        "--username",
-        user.username,
-        "--region",
-        "eu-west-1",
-        *extra,
-    )
-    assert ran.returncode == 0, ran.stderr
+    cli.configure(
+        "ssp", "--provider", "SimpleSAMLphp", "--url", idp.sso_url, "--username", user.username,
+        "--region", "eu-west-1", *extra,
+    )  # fmt: skip
     cli.env["SAMLJIT_PASSWORD"] = user.password
     cli.secrets.add(user.password)
-
-
-def profile(cli: Cli) -> dict[str, str]:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(cli.credentials)
-    return dict(parser["ssp"])
 
 
 def test_login_pinned_to_the_certificate_samljit_made_then_exec(
@@ -88,7 +69,7 @@ def test_login_pinned_to_the_certificate_samljit_made_then_exec(
     login = cli.run("login", "-a", "ssp")
     assert login.returncode == 0, f"{login.stderr}\n--- php -S log ---\n{ssp.log[-2000:]}"
     assert f"Logged in: SspAdmin in {PROD}" in login.stderr
-    values = profile(cli)
+    values = cli.profile("ssp")
     assert values["x_principal_arn"] == f"arn:aws:sts::{PROD}:assumed-role/SspAdmin/alice"
     assert values["region"] == "eu-west-1"
 
@@ -108,7 +89,7 @@ def test_exec_logs_in_by_itself(cli: Cli, ssp: SimpleSamlPhp) -> None:
     assert ran.returncode == 0, ran.stderr
     child = json.loads(ran.stdout)
     assert child["SAMLJIT_ROLE_ARN"] == PROD_RO
-    assert profile(cli)["aws_access_key_id"] == child["AWS_ACCESS_KEY_ID"]
+    assert cli.profile("ssp")["aws_access_key_id"] == child["AWS_ACCESS_KEY_ID"]
     cli.outputs.append(ran.stderr)
 
 
@@ -140,7 +121,7 @@ def test_roles_in_two_accounts(cli: Cli, ssp: SimpleSamlPhp) -> None:
     assert ambiguous.returncode == 4 and "ambiguous" in ambiguous.stderr
     ran = cli.run("login", "-a", "ssp", "--role", f"{DEV}/SspReadOnly")
     assert ran.returncode == 0, ran.stderr
-    assert profile(cli)["x_principal_arn"] == f"arn:aws:sts::{DEV}:assumed-role/SspReadOnly/bob"
+    assert cli.principal("ssp") == f"arn:aws:sts::{DEV}:assumed-role/SspReadOnly/bob"
 
 
 def test_a_response_not_signed_by_the_pinned_certificate_is_refused(

@@ -20,7 +20,7 @@ from tests.support.accounts import (
     fresh_code,
     make_user,
 )
-from tests.support.cli import Cli, finish, finish_sdk
+from tests.support.cli import Cli, answer, finish, finish_sdk
 from tests.support.keyring_backend import vault_env
 
 PLAINTEXT_KEYRING = "keyrings.alt.file.PlaintextKeyring"
@@ -52,9 +52,7 @@ def login_with_the_keyring(cli: Cli, *args: str) -> subprocess.CompletedProcess[
 
 
 def role_of(cli: Cli) -> str:
-    parser = configparser.ConfigParser(interpolation=None)
-    parser.read(cli.credentials)
-    return parser["production"]["x_principal_arn"].split("/")[1]
+    return cli.principal("production").split("/")[1]
 
 
 def test_prompts_picker_and_keyring(cli: Cli, jumpcloud: JumpCloudEmulator) -> None:
@@ -176,27 +174,23 @@ def test_a_new_okta_user_configures_an_account(cli: Cli) -> None:
     yes/no answered ``y``; the provider's own questions come after the role."""
     child = spawn(cli, "configure", "-a", "acme", **vault_env(cli.home))
     child.expect("Type \\? at a question for help")
-    child.expect("IdP provider:")
-    child.send("okta\r")
-    child.expect("Okta embed link of the AWS app:")
-    child.send("?\r")  # the whole help, then the question again
+    answer(
+        child,
+        ("IdP provider:", "okta"),
+        ("Okta embed link of the AWS app:", "?"),  # the whole help, then the question again
+    )
     child.expect("https://ORG.okta.com/home/amazon_aws/APP_ID/272")
-    child.expect("Okta embed link of the AWS app:")
-    child.send(OKTA_URL + "\r")
-    child.expect("Username:")
-    child.send(EMAIL + "\r")
-    child.expect("MFA \\(Auto, .*\\) \\[Auto\\]:")
-    child.send("push\r")
-    child.expect("AWS profile to write \\[acme\\]:")
-    child.send("\r")
-    child.expect("Default role .*:")
-    child.send("\r")
-    child.expect("OIDC client id \\(Identity Engine orgs only; Enter to skip\\):")
-    child.send("\r")
-    child.expect("Keep Okta from remembering this device after MFA\\? \\[y/N\\]:")
-    child.send("y\r")
-    child.expect("Password for .* \\(stored in the OS keyring; Enter to skip\\):")
-    child.send("\r")
+    answer(
+        child,
+        ("Okta embed link of the AWS app:", OKTA_URL),
+        ("Username:", EMAIL),
+        ("MFA \\(Auto, .*\\) \\[Auto\\]:", "push"),
+        ("AWS profile to write \\[acme\\]:", ""),
+        ("Default role .*:", ""),
+        ("OIDC client id \\(Identity Engine orgs only; Enter to skip\\):", ""),
+        ("Keep Okta from remembering this device after MFA\\? \\[y/N\\]:", "y"),
+        ("Password for .* \\(stored in the OS keyring; Enter to skip\\):", ""),
+    )
     transcript = finish(child)
     assert child.exitstatus == 0, transcript
     parser = configparser.ConfigParser(interpolation=None)
@@ -264,9 +258,7 @@ def test_ctrl_c_at_a_prompt(cli: Cli, jumpcloud: JumpCloudEmulator, signal_key: 
     child.expect(f"Password for {EMAIL}:")
     child.send(signal_key)
     transcript = finish(child)
-    assert child.exitstatus == 130, transcript
-    assert "interrupted" in transcript
-    assert not cli.credentials.exists()
+    cli.interrupted(child.exitstatus, transcript)
 
 
 def test_credential_process_asks_on_the_controlling_terminal(

@@ -18,26 +18,26 @@ from cryptography import x509
 from samljit.saml import assertion as saml
 from samljit.saml.verify import verify_signatures
 from tests.support.ecp_tamper import EcpTamperProxy
-from tests.support.simplesamlphp import AWS_ACS, LOGIN_PATH, SimpleSamlPhp, SspUser
+from tests.support.simplesamlphp import AWS_ACS, LOGIN_PATH, SimpleSamlPhp
 from tests.support.simplesamlphp_ecp import (
+    ADMIN,
+    IDP_ARN,
     NS,
+    RO,
     STATUS_RESPONDER,
     STATUS_SUCCESS,
     WRONG_PASSWORD_STATUS,
     EcpAnswer,
     EcpSimpleSamlPhp,
     authn_request,
+    ecp_user,
     post_ecp,
 )
 from tests.support.tools import requires_tool
 
 pytestmark = requires_tool("SimpleSAMLphp")
 
-ACCOUNT = "012345678987"
-IDP_ARN = f"arn:aws:iam::{ACCOUNT}:saml-provider/SimpleSAMLphp"
-RO = f"arn:aws:iam::{ACCOUNT}:role/EcpReadOnly"
-ADMIN = f"arn:aws:iam::{ACCOUNT}:role/EcpAdmin"
-CAROL = SspUser("carol", "carol-Ecp-5521", [(RO, IDP_ARN), (ADMIN, IDP_ARN)])
+CAROL = ecp_user("carol", "carol-Ecp-5521")
 EVIL_ACS = "https://evil.example/saml"
 
 

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import json
 import time
+from typing import Any
 
 from samljit.tools.sandbox.response import RoleGrant
 from tests.emulators.common import totp_at
@@ -18,6 +20,8 @@ FULL_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/AcmeJumpCloudAdmin"
 DEV_ACCOUNT = "111122223333"
 DEV_ARN = f"arn:aws:iam::{DEV_ACCOUNT}:role/AcmeJumpCloudAdminRO"
 DEV_PROVIDER = f"arn:aws:iam::{DEV_ACCOUNT}:saml-provider/JumpCloud"
+#: ``configure`` options for the read-only role, in us-east-2.
+READONLY_IN_US_EAST_2 = ("--role", RO_ARN, "--region", "us-east-2")
 EMAIL = "ops@acme.example"
 PASSWORD = "correct-Horse-battery-staple-42"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
@@ -34,6 +38,28 @@ def fresh_code(cli: Cli, secret: str = TOTP_SECRET) -> str:
             cli.secrets.add(value)
             return value
     raise AssertionError("a third TOTP code within one step: the IdP would refuse it")
+
+
+def log_in_once(cli: Cli, emulator: JumpCloudEmulator) -> None:
+    """The production account (:func:`account_config`) configured and logged in, with a
+    fresh code."""
+    cli.write_config(account_config(emulator))
+    ran = cli.run("login", "-a", "production", "--mfa-token", fresh_code(cli))
+    assert ran.returncode == 0, ran.stderr
+
+
+def process_json(cli: Cli, *args: str, **env: str) -> dict[str, Any]:
+    """``samljit credential-process -a production ARGS`` (``env`` on top of the test's) ended
+    well: its one line of credentials JSON, whose secrets the leak check then knows."""
+    ran = cli.run(
+        "credential-process", "-a", "production", *args, env=env or None, stdout_has_secrets=True
+    )
+    assert ran.returncode == 0, ran.stderr
+    lines = ran.stdout.splitlines()
+    assert len(lines) == 1, ran.stdout
+    data: dict[str, Any] = json.loads(lines[0])
+    cli.secrets.update([data["SecretAccessKey"], data["SessionToken"]])
+    return data
 
 
 def grants(*arns: tuple[str, str]) -> list[RoleGrant]:

@@ -30,6 +30,14 @@ def finish(child: pexpect.spawn) -> str:
     return child.logfile_read.getvalue()  # type: ignore[union-attr]
 
 
+def answer(child: pexpect.spawn, *exchanges: tuple[str, str]) -> None:
+    """The user at a :meth:`Cli.spawn` child's terminal: at each question (a pattern) in
+    turn, types its answer and Enter."""
+    for question, reply in exchanges:
+        child.expect(question)
+        child.send(reply + "\r")
+
+
 def finish_sdk(cli: Cli, child: pexpect.spawn, out: Path, err: Path) -> str:
     """Wait for a :meth:`Cli.spawn_sdk` child and check that it ended well: exit 0, nothing
     on stderr, credentials JSON (version 1) on stdout, whose secrets the leak check then
@@ -103,16 +111,32 @@ class Cli:
     def credentials(self) -> Path:
         return self.home / ".aws" / "credentials"
 
-    def logged_in(self, profile: str) -> bool:
-        """Whether the credentials file holds ``profile`` as the test accounts' read-only role
-        (``RO_ARN`` in tests.support.accounts) assumed."""
+    def profiles(self) -> dict[str, dict[str, str]]:
+        """The credentials file as samljit wrote it: each profile's keys and values (none
+        where there is no file)."""
         import configparser
 
         parser = configparser.ConfigParser(interpolation=None)
         parser.read(self.credentials)
-        return parser.has_section(profile) and parser[profile].get(
-            "x_principal_arn", ""
-        ).startswith("arn:aws:sts::012345678987:assumed-role/AcmeJumpCloudAdminRO/")
+        return {name: dict(parser[name]) for name in parser.sections()}
+
+    def profile(self, name: str) -> dict[str, str]:
+        """Profile ``name`` of the credentials file (a KeyError where it has none)."""
+        return self.profiles()[name]
+
+    def principal(self, profile: str) -> str:
+        """Whose credentials ``profile`` holds: its ``x_principal_arn``, the role session."""
+        return self.profile(profile)["x_principal_arn"]
+
+    def logged_in(self, profile: str) -> bool:
+        """Whether the credentials file holds ``profile`` as the test accounts' read-only role
+        (``RO_ARN`` in tests.support.accounts) assumed."""
+        return (
+            self.profiles()
+            .get(profile, {})
+            .get("x_principal_arn", "")
+            .startswith("arn:aws:sts::012345678987:assumed-role/AcmeJumpCloudAdminRO/")
+        )
 
     def run(
         self,
@@ -235,6 +259,20 @@ class Cli:
         out, err = process.communicate(timeout=20)
         self.outputs.extend([out, seen + err])
         return out, seen + err
+
+    def interrupted(self, status: int | None, said: str) -> None:
+        """A run the user interrupted (exit ``status``, having ``said``) ended as it should:
+        exit 130, saying so, no credentials written."""
+        assert status == 130, said
+        assert "interrupted" in said
+        assert not self.credentials.exists()
+
+    def configure(self, account: str, *options: str) -> str:
+        """``samljit configure -a ACCOUNT --skip-prompt OPTIONS``, which must succeed: the
+        config file it wrote."""
+        ran = self.run("configure", "-a", account, "--skip-prompt", *options)
+        assert ran.returncode == 0, ran.stderr
+        return self.config.read_text()
 
     def write_config(self, text: str) -> None:
         self.config.write_text(text)

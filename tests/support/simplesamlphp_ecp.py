@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from providers.ecp import authn_request_envelope
-from tests.support.simplesamlphp import AWS_ACS, AWS_URN, SimpleSamlPhp, _php
+from tests.support.simplesamlphp import AWS_ACS, AWS_URN, SimpleSamlPhp, SspUser, _php
 
 if TYPE_CHECKING:
     import requests
@@ -46,6 +46,17 @@ WRONG_PASSWORD_STATUS = "SimpleSAML\\Error\\Error: WRONGUSERPASS"
 #: earns a 405).
 SOAP_CONTENT_TYPE = "text/xml; charset=utf-8"
 NS = {"S": SOAP_NS, "ecp": ECP_NS, "samlp": SAMLP_NS, "saml": SAML_NS, "ds": DS_NS}
+
+#: The AWS account whose two roles the ECP tests' users may take, through the IdP's provider.
+ACCOUNT = "012345678987"
+IDP_ARN = f"arn:aws:iam::{ACCOUNT}:saml-provider/SimpleSAMLphp"
+RO = f"arn:aws:iam::{ACCOUNT}:role/EcpReadOnly"
+ADMIN = f"arn:aws:iam::{ACCOUNT}:role/EcpAdmin"
+
+
+def ecp_user(name: str, password: str) -> SspUser:
+    """A user of the ECP IdP granted both roles (read-only first)."""
+    return SspUser(name, password, [(RO, IDP_ARN), (ADMIN, IDP_ARN)])
 
 
 class EcpSimpleSamlPhp(SimpleSamlPhp):
