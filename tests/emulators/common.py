@@ -1,7 +1,8 @@
 """What the IdP emulators share: the test IdP's signing key and :class:`SigningIdp` (an
-emulator that signs SAMLResponses for AWS with it), RFC 6238 TOTP with codes good once
-(:class:`SpentCodes`), and the demo users' roles and foreground (``python -m
-tests.emulators.<idp>``)."""
+emulator that signs SAMLResponses for AWS with it, answers under its lock and within its
+rate limits), :func:`host_name` for the emulators serving several names on one port, RFC 6238
+TOTP with codes good once (:class:`SpentCodes`), and :class:`Demo`, what running an emulator
+by hand shares (``python -m tests.emulators.<idp>``)."""
 
 from __future__ import annotations
 
