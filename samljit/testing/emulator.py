@@ -87,16 +87,18 @@ ISSUED = IssuedSecrets()
 
 
 class LoopbackEmulator(Service):
-    """Subclasses are WSGI applications (``__call__``) and set ``self._port`` (0: any), and
-    ``self._tls`` (a server context) to serve https."""
+    """Subclasses are WSGI applications (``__call__``) and set ``self._port`` (0: any); to
+    serve on a loopback name of their own (its cookies apart from other hosts'), ``self.host``
+    (``127.0.0.N``); and ``self._tls`` (a server context) to serve https."""
 
     _port: int = 0
     _tls: SSLContext | None = None
     _server: LoopbackServer | None = None
+    host: str = "127.0.0.1"
 
     def start(self: E) -> E:
         # a short poll: a test's emulator stops in milliseconds, not the server's usual 0.2 s
-        server = LoopbackServer(self._port, tls=self._tls, poll_interval=STOP_POLL)
+        server = LoopbackServer(self._port, self.host, tls=self._tls, poll_interval=STOP_POLL)
         server.set_app(self._served())
         self._server = server.start()
         return self
@@ -118,7 +120,11 @@ class LoopbackEmulator(Service):
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return self.origin(self.host)
+
+    def origin(self, host: str) -> str:
+        """The emulator's origin under the loopback name ``host`` (its port, plain http)."""
+        return f"http://{host}:{self.port}"
 
 
 @dataclass(frozen=True)
@@ -147,9 +153,14 @@ class RecordingEmulator(LoopbackEmulator):
     """A :class:`LoopbackEmulator` that records. Subclasses call ``super().__init__(port)``,
     hold :attr:`_lock` while they dispatch a request, and call :meth:`_record` for each
     request, :meth:`_next_failure` before answering it, :meth:`_note_issued` for each SAMLResponse,
-    :meth:`_note_cookie` for each session cookie value and :meth:`_note_secret` for each other
-    secret they hand out (tokens, codes). Every cookie an emulator sets is recorded by itself:
+    :meth:`_note_cookie` for each session cookie value, :meth:`_note_secret` for each other
+    secret they hand out (tokens, codes) and :meth:`_note_code` for each one-time code sent to
+    the user (or received from one). Every cookie an emulator sets is recorded by itself:
     the served application reads the ``Set-Cookie`` headers (:attr:`cookies_set`)."""
+
+    #: Whether the IdP's paths are matched without case (``fail_next``'s prefix, ``count``):
+    #: then the emulator hands :meth:`_next_failure` its paths in lower case.
+    paths_ignore_case = False
 
     def __init__(self, port: int = 0) -> None:
         self._port = port
@@ -158,6 +169,8 @@ class RecordingEmulator(LoopbackEmulator):
         self._issued: list[str] = []
         self._issued_cookies: list[str] = []
         self._cookies_set: list[tuple[str, str]] = []
+        self._noted_secrets: list[str] = []
+        self._noted_codes: list[tuple[Any, str]] = []
         self._failures: list[Failure] = []
 
     # -- what tests look at ---------------------------------------------------------------------
@@ -178,7 +191,11 @@ class RecordingEmulator(LoopbackEmulator):
         return self._snapshot((r.method, r.path) for r in self._log)
 
     def count(self, method: str, path: str) -> int:
-        return self.requests.count((method, path))
+        """Requests so far with this method and path."""
+        return sum(1 for m, p in self.requests if m == method and self._path(p) == self._path(path))
+
+    def _path(self, path: str) -> str:
+        return path.lower() if self.paths_ignore_case else path
 
     @property
     def issued(self) -> list[str]:
@@ -195,6 +212,26 @@ class RecordingEmulator(LoopbackEmulator):
         """Every cookie set so far, as ``(name, value)`` (deletions left out)."""
         return self._snapshot(self._cookies_set)
 
+    @property
+    def secrets_issued(self) -> list[str]:
+        """Every secret noted with :meth:`_note_secret` (tokens, state, codes, ...), in order."""
+        return self._snapshot(self._noted_secrets)
+
+    @property
+    def codes_issued(self) -> list[str]:
+        """Every one-time code noted with :meth:`_note_code`, in order."""
+        return self._snapshot(code for _, code in self._noted_codes)
+
+    @property
+    def sent_codes(self) -> list[tuple[Any, str]]:
+        """``(to, code)`` for each one-time code sent ``to`` a factor, device or user."""
+        return self._snapshot((to, code) for to, code in self._noted_codes if to is not None)
+
+    def last_code(self, to: Any) -> str:
+        """The code sent ``to`` last."""
+        codes: list[str] = [code for sent_to, code in self.sent_codes if sent_to == to]
+        return codes[-1]
+
     def fail_next(
         self,
         path_prefix: str,
@@ -206,7 +243,8 @@ class RecordingEmulator(LoopbackEmulator):
         """Answer the next ``count`` requests whose path starts with ``path_prefix`` with
         ``status`` (and ``body``, ``headers``, as the emulator renders them)."""
         with self._lock:
-            self._failures.append(Failure(path_prefix, status, count, body, dict(headers or {})))
+            failure = Failure(self._path(path_prefix), status, count, body, dict(headers or {}))
+            self._failures.append(failure)
 
     # -- for subclasses ---------------------------------------------------------------------------
     def _record(self, method: str, path: str, body: Mapping[str, Any] | None = None) -> None:
@@ -231,10 +269,16 @@ class RecordingEmulator(LoopbackEmulator):
 
     def _note_secret(self, value: str) -> str:
         """Record a secret handed out other than a SAMLResponse or a cookie (returned)."""
+        if value:
+            with self._lock:
+                self._noted_secrets.append(value)
         return ISSUED.secret(value)
 
-    def _note_code(self, value: str) -> str:
-        """Record a one-time code sent to the user out of band (returned)."""
+    def _note_code(self, value: str, to: Any = None) -> str:
+        """Record a one-time code (returned): sent ``to`` a factor, device or user out of band
+        (:attr:`sent_codes`), or, with no ``to``, one the user typed."""
+        with self._lock:
+            self._noted_codes.append((to, value))
         return ISSUED.code(value)
 
     def _served(self) -> WsgiApp:

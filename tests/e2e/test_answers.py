@@ -13,7 +13,8 @@ import sys
 import pytest
 
 from tests.e2e.test_startup import valid_profile
-from tests.emulators.jumpcloud import JumpCloudEmulator, totp_now
+from tests.emulators.common import totp_now
+from tests.emulators.jumpcloud import JumpCloudEmulator
 from tests.support.accounts import TOTP_SECRET, account_config
 from tests.support.cli import COVERAGE_ENV, Cli
 

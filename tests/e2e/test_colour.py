@@ -3,7 +3,8 @@ stderr is not a terminal."""
 
 from __future__ import annotations
 
-from tests.emulators.jumpcloud import JumpCloudEmulator, totp_now
+from tests.emulators.common import totp_now
+from tests.emulators.jumpcloud import JumpCloudEmulator
 from tests.support.accounts import TOTP_SECRET, account_config
 from tests.support.cli import Cli, finish
 

@@ -19,8 +19,8 @@ import requests
 
 from samljit.tools.sandbox.response import RoleGrant
 from tests.emulators import adfs, f5apm, keycloak, pingid_form, shibboleth
-from tests.emulators.formidp import CERT_PATH, KEY_PATH, FormIdp, FormUser
-from tests.emulators.jumpcloud import totp_now
+from tests.emulators.common import CERT_PATH, KEY_PATH, totp_now
+from tests.emulators.formidp import FormIdp, FormUser
 from tests.support.accounts import ACCOUNT_ID, FULL_ARN, PASSWORD, PROVIDER_ARN, RO_ARN, fresh_code
 from tests.support.cli import Cli
 

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from tests.emulators.jumpcloud import App, JumpCloudEmulator, totp_now
+from tests.emulators.common import totp_now
+from tests.emulators.jumpcloud import App, JumpCloudEmulator
 from tests.support.accounts import (
     ACCOUNT_ID,
     DEV_ACCOUNT,

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from tests.emulators.common import totp_now
 from tests.emulators.jumpcloud import (
     BAD_CREDENTIALS_MESSAGE,
     INVALID_OTP_MESSAGE,
@@ -20,7 +21,6 @@ from tests.emulators.jumpcloud import (
     XSRF_MESSAGE,
     App,
     JumpCloudEmulator,
-    totp_now,
 )
 from tests.support.accounts import (
     ACCOUNT_ID,

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from samljit.testing.emulator import LoopbackEmulator
-from tests.emulators.jumpcloud import totp_at
+from tests.emulators.common import totp_at
 from tests.emulators.ping import (
     ACCOUNT_LOCKED,
     BAD_CREDENTIALS,

@@ -38,7 +38,7 @@ from tests.emulators.azuread import (
     User,
     config_json,
 )
-from tests.emulators.jumpcloud import totp_at
+from tests.emulators.common import totp_at
 
 TENANT = "4f1e2d3c-5b6a-4798-8a7b-6c5d4e3f2a1b"
 APP = "11111111-2222-4333-8444-555555555555"

@@ -574,7 +574,7 @@ def test_an_sms_passcode_is_sent_then_entered(duo: DuoEmulator, clock: Clock) ->
     sent = prompt.start(d.SMS, "phone1")
     assert sent["stat"] == "OK"
     assert prompt.status(sent["response"]["txid"])["response"]["status_code"] == "sent"
-    [(device, code)] = duo.sms_sent
+    [(device, code)] = duo.sent_codes
     assert device == "phone1"
     txid = prompt.start(d.PASSCODE, None, passcode=code)["response"]["txid"]
     assert statuses(prompt.poll(txid, clock)) == ["allow"]

@@ -8,9 +8,9 @@ import time
 
 import requests
 
+from tests.emulators.common import totp_at
 from tests.emulators.formidp import FormUser
 from tests.emulators.google import WRONG_CODE, GoogleIdp
-from tests.emulators.jumpcloud import totp_at
 from tests.support.accounts import EMAIL, PASSWORD, PROVIDER_ARN, RO_ARN, TOTP_SECRET, grants
 
 

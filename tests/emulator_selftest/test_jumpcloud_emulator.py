@@ -15,6 +15,7 @@ from signxml.verifier import XMLVerifier
 
 from samljit.tools.sandbox.response import ROLE_ATTRIBUTE, SESSION_DURATION_ATTRIBUTE, RoleGrant
 from tests.emulator_selftest import CERT, SAML, SECRET, EmulatorClock
+from tests.emulators.common import totp_at, totp_now
 from tests.emulators.jumpcloud import (
     BAD_CREDENTIALS_MESSAGE,
     CONTENT_TYPE_MESSAGE,
@@ -30,8 +31,6 @@ from tests.emulators.jumpcloud import (
     App,
     JumpCloudEmulator,
     User,
-    totp_at,
-    totp_now,
 )
 
 DEV = RoleGrant("arn:aws:iam::111111111111:role/Dev", "arn:aws:iam::111111111111:saml-provider/Jc")

@@ -22,7 +22,7 @@ from signxml.verifier import XMLVerifier
 from samljit.idp.fido import rp_id_allowed
 from samljit.tools.sandbox.response import ROLE_ATTRIBUTE, RoleGrant
 from tests.emulator_selftest import CERT, SAML, SECRET, EmulatorClock, starter
-from tests.emulators.jumpcloud import totp_at
+from tests.emulators.common import totp_at
 from tests.emulators.okta import (
     APP_LOCKED_TEXT,
     APPID_UNSUPPORTED_CAUSE,

@@ -14,7 +14,7 @@ from signxml.verifier import XMLVerifier
 
 from samljit.tools.sandbox.response import AWS_AUDIENCE, ROLE_ATTRIBUTE, RoleGrant
 from tests.emulator_selftest import CERT, SAML, SECRET, EmulatorClock, starter
-from tests.emulators.jumpcloud import totp_at
+from tests.emulators.common import totp_at
 from tests.emulators.onelogin import (
     APP_NOT_FOUND,
     BAD_CREDENTIALS,
@@ -218,8 +218,8 @@ def test_token_answer_is_flat_and_reused_until_it_expires(
     assert again["expires_in"] == 36000 - 600
     assert emu.stats["token_calls"] == 2
     assert emu.stats["tokens_issued"] == 1
-    assert body["access_token"] in emu.issued_tokens
-    assert body["refresh_token"] in emu.issued_tokens
+    assert body["access_token"] in emu.secrets_issued
+    assert body["refresh_token"] in emu.secrets_issued
 
 
 def test_expired_token_is_refused_and_a_new_one_issued(
@@ -276,7 +276,7 @@ def test_other_ways_to_send_the_credential(
     else:
         answer = requests.post(url, data={"grant_type": "client_credentials", **form}, timeout=5)
     assert answer.status_code == 200, answer.text
-    assert answer.json()["access_token"] in emu.issued_tokens
+    assert answer.json()["access_token"] in emu.secrets_issued
 
 
 @pytest.mark.parametrize(
@@ -379,7 +379,7 @@ def test_mfa_required_lists_the_devices(emu: OneLoginEmulator) -> None:
     assert body["callback_url"] == f"{emu.base_url}/api/2/saml_assertion/verify_factor"
     assert body["user"]["username"] == "many"
     assert body["user"]["email"] == "ana@acme.example"
-    assert body["state_token"] in emu.issued_tokens
+    assert body["state_token"] in emu.secrets_issued
     assert "data" not in body
 
 
@@ -485,7 +485,7 @@ def test_totp(emu: OneLoginEmulator, clock: EmulatorClock) -> None:
     assert_v2_error(client.verify(state, device, otp_token="000000"), 401, FACTOR_FAILED)
     code = totp_at(SECRET, clock())
     assert_success(emu, client.verify(state, device, otp_token=code))  # the state survived
-    assert code in emu.issued_codes
+    assert code in emu.codes_issued
 
 
 def test_totp_code_is_not_accepted_twice(emu: OneLoginEmulator, clock: EmulatorClock) -> None:
@@ -526,7 +526,7 @@ def test_sms_request_then_verify(emu: OneLoginEmulator) -> None:
     assert emu.stats["sms_sent"] == 1
     assert_v2_error(client.verify(state, device, otp_token="111111"), 401, FACTOR_FAILED)
     assert_success(emu, client.verify(state, device, otp_token=emu.last_code(device)))
-    assert "654321" in emu.issued_codes
+    assert "654321" in emu.codes_issued
 
 
 def test_sms_code_is_not_accepted_twice(emu: OneLoginEmulator) -> None:
@@ -551,7 +551,7 @@ def test_yubikey(emu: OneLoginEmulator) -> None:
         extra = {} if bad is None else {"otp_token": bad}
         assert_v2_error(client.verify(state, device, **extra), 401, FACTOR_FAILED)
     assert_success(emu, client.verify(state, device, otp_token=otp))
-    assert otp in emu.issued_tokens
+    assert otp in emu.secrets_issued
     state, _ = client.mfa("yubi")  # the replayed OTP is refused, a new one verifies
     assert_v2_error(client.verify(state, device, otp_token=otp), 401, FACTOR_FAILED)
     assert_success(emu, client.verify(state, device, otp_token=yubikey_otp(KEY_ID, 2)))
@@ -638,7 +638,7 @@ def test_v2_paths_may_answer_the_envelope(make: Callable[..., OneLoginEmulator])
     assert set(answer) == {"status", "data"}
     assert answer["data"] in emu.issued
     mfa = client.assertion("totp").json()
-    assert mfa["data"][0]["state_token"] in emu.issued_tokens
+    assert mfa["data"][0]["state_token"] in emu.secrets_issued
     bad = client.assertion("plain", "nope").json()
     assert set(bad["status"]) == ENVELOPE_KEYS
 
@@ -726,7 +726,7 @@ def test_log_redacts_the_secrets(emu: OneLoginEmulator, clock: EmulatorClock) ->
     assert bodies[0]["username_or_email"] == "totp"
     assert bodies[1]["state_token"] == REDACTED
     assert bodies[1]["otp_token"] == REDACTED
-    assert CLIENT_SECRET in emu.issued_tokens
+    assert CLIENT_SECRET in emu.secrets_issued
     assert emu.count("POST", "/api/2/saml_assertion/verify_factor") == 1
 
 

@@ -17,7 +17,7 @@ from signxml.verifier import XMLVerifier
 from samljit.testing.fakes import FakeClock
 from samljit.tools.sandbox.response import ROLE_ATTRIBUTE, RoleGrant
 from tests.emulator_selftest import CERT, SAML, SECRET
-from tests.emulators.jumpcloud import totp_at
+from tests.emulators.common import totp_at
 from tests.emulators.ping import (
     ACCOUNT_LOCKED,
     AUTHN_FAILED,

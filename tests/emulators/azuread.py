@@ -30,7 +30,6 @@ Run by hand from the repo root: ``python -m tests.emulators.azuread --port 8710`
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hmac
 import html
@@ -50,25 +49,10 @@ from urllib.parse import quote, urlencode
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
-from samljit.testing.emulator import ISSUED, STOP_POLL, RecordingEmulator
-from samljit.tools.sandbox.response import (
-    AWS_ACS_URL,
-    RoleGrant,
-    RoleOrder,
-    SignTarget,
-    build_response,
-    encode,
-    sign,
-)
+from samljit.testing.emulator import ISSUED, STOP_POLL
+from samljit.tools.sandbox.response import AWS_ACS_URL, RoleGrant, RoleOrder, SignTarget
 from samljit.tools.sandbox.server import LoopbackServer
-from tests.emulators.jumpcloud import (
-    DEFAULT_CERT_PATH,
-    DEFAULT_KEY_PATH,
-    SpentCodes,
-    demo_roles,
-    new_totp_secret,
-    show_totp_until_stopped,
-)
+from tests.emulators.common import Demo, SigningIdp, SpentCodes, host_name
 
 DEFAULT_URL = "https://account.activedirectory.windowsazure.com"
 MY_APPS_CLIENT_ID = "0000000c-0000-0000-c000-000000000000"
@@ -418,12 +402,14 @@ def _request_issuer(saml_request: str) -> str | None:
     return html.unescape(match.group(1).decode("utf-8", "replace")).strip() if match else None
 
 
-class AzureAdEmulator(RecordingEmulator):
+class AzureAdEmulator(SigningIdp):
+    #: Microsoft's paths are matched without case (``fail_next``, ``count``); a forced
+    #: answer's ``body`` is HTML (bytes: served as they are, as JSON).
+    paths_ignore_case = True
+
     def __init__(
         self,
         users: Iterable[User] = (),
-        key_pem: bytes | None = None,
-        cert_pem: bytes | None = None,
         *,
         port: int = 0,
         tenant_id: str = DEFAULT_TENANT_ID,
@@ -451,15 +437,12 @@ class AzureAdEmulator(RecordingEmulator):
         refuse form POSTs without the page's ``canary`` and JSON calls without the ``canary``
         header (AADSTS90100). ``on_sms(upn, code)`` is called when a text is "sent"."""
         self.users = {u.upn.lower(): u for u in users}
-        self.key_pem = key_pem if key_pem is not None else DEFAULT_KEY_PATH.read_bytes()
-        self.cert_pem = cert_pem if cert_pem is not None else DEFAULT_CERT_PATH.read_bytes()
         self.tenant_id = tenant_id
         self.extra_apps = set(apps)
         self.federated_domains = {d.lower() for d in federated_domains}
         self._federation_url = federation_url
         self.kmsi = kmsi
         self.check_canary = check_canary
-        self.sign_target: SignTarget = sign_target
         self.poll_interval = poll_interval
         self.max_poll_attempts = max_poll_attempts
         self.polling_timeout_ms = polling_timeout_ms
@@ -468,8 +451,7 @@ class AzureAdEmulator(RecordingEmulator):
         self.skip_registration_days = skip_registration_days
         self.clock = clock
         self.on_sms = on_sms
-        super().__init__(port)
-        self._sms: list[tuple[str, str]] = []
+        super().__init__(port, sign_target)
         self._entropies: list[int] = []
         self._spent_codes = SpentCodes()
         self._flows: dict[str, _Flow] = {}
@@ -490,7 +472,7 @@ class AzureAdEmulator(RecordingEmulator):
         """What a client is configured with as ``url``: the "My Apps" host, another loopback
         name than the login host of :attr:`base_url` (their cookies are apart, as at
         Microsoft's two hosts)."""
-        return f"http://{MY_APPS_HOST}:{self.port}"
+        return self.origin(MY_APPS_HOST)
 
     def start_url(self, app_id: str) -> str:
         query = urlencode({"Operation": "LinkedSignIn", "applicationId": app_id})
@@ -543,26 +525,9 @@ class AzureAdEmulator(RecordingEmulator):
             if adfs:
                 self._adfs_sessions.clear()
 
-    def fail_next(
-        self,
-        path_prefix: str,
-        status: int,
-        count: int = 1,
-        body: Any = None,
-        headers: Mapping[str, str] | None = None,
-    ) -> None:
-        """Answer the next ``count`` requests whose path starts with ``path_prefix`` (case
-        insensitive) with ``status`` and the HTML ``body`` (bytes: served as they are, as
-        JSON)."""
-        super().fail_next(path_prefix.lower(), status, count, body, headers)
-
-    def count(self, method: str, path: str) -> int:
-        """Requests with this method and path (paths compared without case)."""
-        return sum(1 for m, p in self.requests if m == method and p.lower() == path.lower())
-
     def sms_codes(self, upn: str) -> list[str]:
         """The codes "texted" to ``upn``, oldest first."""
-        return self._snapshot(code for who, code in self._sms if who == upn.lower())
+        return [code for who, code in self.sent_codes if who == upn.lower()]
 
     @property
     def entropies(self) -> list[int]:
@@ -585,12 +550,6 @@ class AzureAdEmulator(RecordingEmulator):
             return len(self._sessions)
 
     # -- WSGI --------------------------------------------------------------------------------
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request(environ)
-        with self._lock:
-            response = self._dispatch(request)
-        return response(environ, start_response)
-
     def _log_request(self, request: Request) -> dict[str, Any]:
         """Log the request (the form, the JSON object or, for a GET, the query, with passwords,
         codes and tokens as :data:`REDACTED`); return its body unredacted."""
@@ -626,7 +585,7 @@ class AzureAdEmulator(RecordingEmulator):
             forced.headers.update(failure.headers)  # a Location, say
             return forced
         parts = path.strip("/").split("/")
-        host = (request.host.rpartition(":")[0] or request.host).lower()
+        host = host_name(request)
         my_apps = host == MY_APPS_HOST
         if host == ADFS_HOST:  # AD FS serves its own pages only
             if path == "/adfs/ls" and method in ("GET", "POST"):
@@ -916,16 +875,10 @@ class AzureAdEmulator(RecordingEmulator):
         app = user.app(flow.app_id)
         if app is None:
             return self._error_page(None, "50105")
-        root = build_response(
-            issuer=f"https://sts.windows.net/{self.tenant_id}/",
-            name_id=user.upn,
-            roles=app.roles,
-            session_name=user.upn,
-            session_duration=app.session_duration,
-            role_order=user.role_order,
+        issuer = f"https://sts.windows.net/{self.tenant_id}/"
+        encoded = self._signed_response(
+            issuer, user.upn, app.roles, app.session_duration, role_order=user.role_order
         )
-        encoded = encode(sign(root, self.key_pem, self.cert_pem, target=self.sign_target))
-        self._note_issued(encoded)
         fields = {"SAMLResponse": encoded}
         relay_state = flow.relay_state or app.relay_state
         if relay_state:
@@ -1101,16 +1054,24 @@ class AzureAdEmulator(RecordingEmulator):
         answer = {"Success": False, "ErrCode": int(code), "Message": f"AADSTS{code}: {text}"}
         return _json(answer, 400)
 
-    def _password(self, body: Mapping[str, Any]) -> Response:
+    def _posted_flow(self, body: Mapping[str, Any], stage: str) -> _Flow | Response:
+        """The flow a form POST continues, at ``stage`` and with the page's canary; else the
+        error page."""
         flow = self._flow_of(_field(body, FLOW_TOKEN_NAME))
         if flow is None:
             return self._error_page(None, "50089")
         if flow.stage == "mfa":
             return self._error_page(flow, "50074")
-        if flow.stage != "username":
+        if flow.stage != stage:
             return self._error_page(flow, "50089")
         if not self._canary_ok(flow, _field(body, "canary")):
             return self._error_page(flow, "90100", 400, name="canary")
+        return flow
+
+    def _password(self, body: Mapping[str, Any]) -> Response:
+        flow = self._posted_flow(body, "username")
+        if isinstance(flow, Response):
+            return flow
         if _field(body, "ctx") != flow.ctx:
             return self._error_page(flow, "90100", 400, name="ctx")
         username = (_field(body, "loginfmt") or _field(body, "login")).strip()
@@ -1129,15 +1090,9 @@ class AzureAdEmulator(RecordingEmulator):
         return self._signed_in(flow, user)
 
     def _kmsi(self, body: Mapping[str, Any]) -> Response:
-        flow = self._flow_of(_field(body, FLOW_TOKEN_NAME))
-        if flow is None:
-            return self._error_page(None, "50089")
-        if flow.stage == "mfa":
-            return self._error_page(flow, "50074")
-        if flow.stage != "kmsi":
-            return self._error_page(flow, "50089")
-        if not self._canary_ok(flow, _field(body, "canary")):
-            return self._error_page(flow, "90100", 400, name="canary")
+        flow = self._posted_flow(body, "kmsi")
+        if isinstance(flow, Response):
+            return flow
         return self._advance(flow, persistent=_field(body, "LoginOptions") == "1")
 
     # -- second factor -----------------------------------------------------------------------
@@ -1194,8 +1149,7 @@ class AzureAdEmulator(RecordingEmulator):
             mfa.entropy = 10 + secrets.randbelow(90)  # number matching: always on
             self._entropies.append(mfa.entropy)
         if method.id == "OneWaySMS":
-            mfa.sms_code = self._note_code(f"{secrets.randbelow(10**6):06d}")
-            self._sms.append((flow.upn, mfa.sms_code))
+            mfa.sms_code = self._note_code(f"{secrets.randbelow(10**6):06d}", to=flow.upn)
             if self.on_sms is not None:
                 self.on_sms(flow.upn, mfa.sms_code)
         flow.mfa = mfa
@@ -1354,21 +1308,18 @@ def _json(payload: Any, status: int = 200) -> Response:
 Emulator = AzureAdEmulator
 
 DEMO_APP_ID = "8d2c7a1e-3f4b-4c5d-9e6f-0a1b2c3d4e5f"
-DEMO_ROLES = demo_roles("AzureAD")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Run the Entra ID emulator with demo users.")
-    parser.add_argument("--port", type=int, default=8710)
-    args = parser.parse_args(argv)
-    secret = new_totp_secret()
-    apps = {DEMO_APP_ID: DEMO_ROLES}
+    demo = Demo("Run the Entra ID emulator with demo users.", port=8710, provider="AzureAD")
+    args = demo.parse(argv)
+    apps = {DEMO_APP_ID: demo.roles}
     users = [
         User("push@northwind.example", "demo-password", [Method("PhoneAppNotification")], apps),
         User(
             "otp@northwind.example",
             "demo-password",
-            [Method("PhoneAppOTP", totp_secret=secret), Method("OneWaySMS", default=True)],
+            [Method("PhoneAppOTP", totp_secret=demo.secret), Method("OneWaySMS", default=True)],
             apps,
         ),
         User("plain@northwind.example", "demo-password", apps=apps),
@@ -1378,11 +1329,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"SMS to {upn}: {code}", flush=True)
 
     with AzureAdEmulator(users, port=args.port, on_sms=texted) as emu:
-        print(f"url:      {emu.url}\napp_id:   {DEMO_APP_ID}\npassword: demo-password")
-        print("users:    push@ (Authenticator push, approved on the 2nd poll),")
-        print("          otp@ (SMS by default, or TOTP), plain@ (no MFA)")
-        print(f"TOTP secret of otp@: {secret}\nCtrl-C to stop.", flush=True)
-        show_totp_until_stopped(secret)
+        demo.serve(
+            f"url:      {emu.url}\napp_id:   {DEMO_APP_ID}\npassword: demo-password",
+            "users:    push@ (Authenticator push, approved on the 2nd poll),",
+            "          otp@ (SMS by default, or TOTP), plain@ (no MFA)",
+            f"TOTP secret of otp@: {demo.secret}",
+        )
 
 
 if __name__ == "__main__":

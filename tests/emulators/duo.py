@@ -26,11 +26,11 @@ user's answer to a push or a call comes after ``answer_after`` polls; a user who
 gets Duo's ``timeout`` once the clock passes ``push_lifetime``. Nothing sleeps.
 
 Every secret handed out (``sid``, ``tx``, ``_xsrf``, ``txid``, ``duo_code``/``code``,
-``state``, the ``trc`` cookie, tokens, the pwl ``authkey``) is recorded: :attr:`secrets_issued`
-here, and with the process-wide leak registry when ``RecordingEmulator`` has one
-(``_note_secret``); cookies also through ``_note_cookie``. One-time codes sent to the user
-(SMS passcodes) go to ``_note_code`` when it exists. The Verified Duo Push code is not a
-secret: samljit must show it.
+``state``, the ``trc`` cookie, tokens, the pwl ``authkey``) is recorded with ``_note_secret``
+(:attr:`secrets_issued`, and the process-wide leak registry); cookies also through
+``_note_cookie``. One-time codes sent to the user (SMS passcodes) go to ``_note_code``, to the
+phone's index (:attr:`sent_codes`). The Verified Duo Push code is not a secret: samljit must
+show it.
 
 Wording the page marks "(unverified)" is marked so here too; the structure is the page's.
 
@@ -56,7 +56,6 @@ from werkzeug.wrappers import Request, Response
 
 from samljit.idp.fido import b64url, unb64url
 from samljit.testing.emulator import Failure, RecordingEmulator
-from samljit.tools.sandbox.server import LoopbackServer
 from tests.emulators import scripted
 
 DUO_HOST = "127.0.0.2"
@@ -143,21 +142,6 @@ def jwt_decode(token: str, secret: str, alg: str = "HS512") -> dict[str, Any] | 
     except (ValueError, TypeError, KeyError):
         return None
     return claims if isinstance(claims, dict) else None
-
-
-def note_secret(emulator: RecordingEmulator, value: str) -> str:
-    """Record ``value`` as a secret ``emulator`` handed out: in the process-wide leak registry
-    when ``RecordingEmulator`` has one (``_note_secret``), and in the emulator's own
-    ``secrets_issued`` when it keeps that list. Returns ``value``."""
-    if not value:
-        return value
-    own = getattr(emulator, "_secrets_issued", None)
-    if isinstance(own, list):
-        own.append(value)
-    registry = getattr(emulator, "_note_secret", None)
-    if callable(registry):
-        registry(value)
-    return value
 
 
 class SteppingClock:
@@ -358,36 +342,17 @@ class DuoEmulator(RecordingEmulator):
         self._codes: dict[str, _Code] = {}
         self._jtis: set[str] = set()
         self._used_passcodes: set[tuple[str, str]] = set()
-        self._secrets_issued: list[str] = []
         self._pushes: list[tuple[str, str]] = []
         self._calls: list[tuple[str, str]] = []
-        self._sms_sent: list[tuple[str, str]] = []
         self._step_up_codes: list[str] = []
         self._exchanges: list[dict[str, Any]] = []
 
-    # -- serving on Duo's own host --------------------------------------------------------
-    def start(self) -> DuoEmulator:
-        server = LoopbackServer(self._port, self.host)
-        served = getattr(self, "_served", None)  # r3-leaks: the app that reads Set-Cookie
-        server.set_app(served() if callable(served) else self)
-        self._server = server.start()
-        return self
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
+    # -- Duo's own host (self.host) ------------------------------------------------------
     @property
     def token_url(self) -> str:
         return f"{self.base_url}{TOKEN_PATH}"
 
     # -- what tests look at and steer ------------------------------------------------------
-    @property
-    def secrets_issued(self) -> list[str]:
-        """Every secret handed out so far: sid, tx, _xsrf, txid, codes, state, cookies,
-        tokens, pwl authkeys and push txids."""
-        return self._snapshot(self._secrets_issued)
-
     @property
     def pushes(self) -> list[tuple[str, str]]:
         """Every push sent, as ``(username, device index)``."""
@@ -397,11 +362,6 @@ class DuoEmulator(RecordingEmulator):
     def calls(self) -> list[tuple[str, str]]:
         """Every phone call placed, as ``(username, device index)``."""
         return self._snapshot(self._calls)
-
-    @property
-    def sms_sent(self) -> list[tuple[str, str]]:
-        """Every SMS passcode sent, as ``(device index, code)``."""
-        return self._snapshot(self._sms_sent)
 
     @property
     def step_up_codes(self) -> list[str]:
@@ -562,9 +522,6 @@ class DuoEmulator(RecordingEmulator):
         return handler(request)
 
     # -- helpers -----------------------------------------------------------------------------
-    def _secret(self, value: str) -> str:
-        return note_secret(self, value)
-
     def _session(self, sid: str | None) -> _Session | None:
         session = self._sessions.get(sid or "")
         if session is None or session.finished:
@@ -592,7 +549,7 @@ class DuoEmulator(RecordingEmulator):
 
     def _back_to_idp(self, session: _Session, factor: str) -> str:
         """The Location back to the IdP: ``state`` and ``duo_code`` (or ``code``)."""
-        code = self._secret(secrets.token_urlsafe(24))
+        code = self._note_secret(secrets.token_urlsafe(24))
         self._codes[code] = _Code(
             code,
             session.client_id,
@@ -621,17 +578,17 @@ class DuoEmulator(RecordingEmulator):
         if problem:
             return _oauth_error("invalid_request", problem)
         username = str(claims["duo_uname"])
-        sid = self._secret(f"frameless-{uuid.uuid4()}")
-        tx = self._secret(jwt_encode({"sid": sid, "akey": self.akey}, self._tx_key, "HS256"))
+        sid = self._note_secret(f"frameless-{uuid.uuid4()}")
+        tx = self._note_secret(jwt_encode({"sid": sid, "akey": self.akey}, self._tx_key, "HS256"))
         session = _Session(
             sid=sid,
             tx=tx,
-            xsrf=self._secret(secrets.token_hex(16)),
+            xsrf=self._note_secret(secrets.token_hex(16)),
             user=self.users.get(username.lower()),
             username=username,
             client_id=client.client_id,
             redirect_uri=str(claims["redirect_uri"]),
-            state=self._secret(str(claims["state"])),
+            state=self._note_secret(str(claims["state"])),
             use_duo_code=bool(claims.get("use_duo_code_attribute", False)),
             created=self._now,
         )
@@ -732,8 +689,8 @@ class DuoEmulator(RecordingEmulator):
         )
         return _json(
             {
-                "id_token": self._secret(jwt_encode(claims, client.client_secret)),
-                "access_token": self._secret(secrets.token_urlsafe(32)),
+                "id_token": self._note_secret(jwt_encode(claims, client.client_secret)),
+                "access_token": self._note_secret(secrets.token_urlsafe(32)),
                 "expires_in": 300,
                 "token_type": "Bearer",
             }
@@ -776,14 +733,14 @@ class DuoEmulator(RecordingEmulator):
         if session.user.bypass:
             return _redirect(self._back_to_idp(session, "bypass"), 303)
         if self.variant == "pwl":
-            session.authkey = self._secret(secrets.token_hex(10).upper())
+            session.authkey = self._note_secret(secrets.token_hex(10).upper())
             query = urlencode({"authkey": session.authkey, "req_trace_group": uuid.uuid4().hex})
             return _redirect(f"{PWL_PREFIX}{self.akey}?{query}", 302)
         response = _redirect(f"{PROMPT_PAGE_PATH}?{sid}", 302)
         if not session.trc_value:
             ukey = "DU" + secrets.token_hex(9).upper()
             session.trc_name = f"trc|{self.akey}|{ukey}"
-            session.trc_value = self._secret(secrets.token_hex(20))
+            session.trc_value = self._note_secret(secrets.token_hex(20))
             self._note_cookie(session.trc_value)
         response.set_cookie(session.trc_name, session.trc_value, path="/", httponly=True)
         return response
@@ -881,7 +838,7 @@ class DuoEmulator(RecordingEmulator):
         factor = form.get("factor", "")
         if factor not in FACTORS_SENT:
             return _fail(INVALID_FACTOR, ENUM_BAD_DEVICE_OR_FACTOR)
-        txid = self._secret(str(uuid.uuid4()))
+        txid = self._note_secret(str(uuid.uuid4()))
         if factor == PASSCODE:
             passcode = form.get("passcode", "").strip()
             if not passcode:
@@ -912,10 +869,7 @@ class DuoEmulator(RecordingEmulator):
     ) -> _Transaction:
         if factor == SMS:
             code = f"{secrets.randbelow(10**7):07d}"
-            note_code = getattr(self, "_note_code", None)
-            if callable(note_code):
-                note_code(code)
-            self._sms_sent.append((index, code))
+            self._note_code(code, to=index)
             phone.passcodes = [*phone.passcodes, code]
             tx = _Transaction(txid, factor, index, self._now, kind="sms")
             tx.final = {"status_code": "sent", "status": SMS_SENT}  # (unverified)
@@ -954,13 +908,18 @@ class DuoEmulator(RecordingEmulator):
         found = self._v4_session(request, form.get("sid"))
         if isinstance(found, Response):
             return found
-        tx = found.transactions.get(form.get("txid", ""))
+        return self._poll(found, form.get("txid", ""))
+
+    def _poll(self, session: _Session, txid: str) -> Response:
+        """A poll of the session's transaction ``txid``: where it stands (``allow`` lets the
+        session go back to the IdP with that factor)."""
+        tx = session.transactions.get(txid)
         if tx is None:
             return _fail(EXPIRED, ENUM_EXPIRED)
         tx.poll_times.append(self._now)
         answer = self._advance(tx)
         if answer.get("status_code") == "allow":
-            found.allowed = tx
+            session.allowed = tx
         return _json({"stat": "OK", "response": answer})
 
     def _advance(self, tx: _Transaction) -> dict[str, Any]:
@@ -1075,7 +1034,7 @@ class DuoEmulator(RecordingEmulator):
             if not found or factor not in found[0][1].factors:
                 return _fail(INVALID_DEVICE, ENUM_BAD_DEVICE_OR_FACTOR)
             index, phone = found[0]
-            txid = self._secret(str(uuid.uuid4()))
+            txid = self._note_secret(str(uuid.uuid4()))
             tx = self._start_phone(user, index, phone, factor, txid)
             session.transactions[txid] = tx
             answer: dict[str, Any] = {"push_txid": txid}
@@ -1083,19 +1042,12 @@ class DuoEmulator(RecordingEmulator):
                 answer["step_up_code"] = tx.step_up_code
             return _json({"stat": "OK", "response": answer})
         if (method, call) == ("GET", "auth/factors/push/status"):
-            polled = session.transactions.get(request.args.get("push_txid", ""))
-            if polled is None:
-                return _fail(EXPIRED, ENUM_EXPIRED)
-            polled.poll_times.append(self._now)
-            answer = self._advance(polled)
-            if answer.get("status_code") == "allow":
-                session.allowed = polled
-            return _json({"stat": "OK", "response": answer})
+            return self._poll(session, request.args.get("push_txid", ""))
         if (method, call) == ("POST", "auth/factors/mobile_otp"):
             code = str(body.get("mobile_otp", "")).strip()
             if not code:
                 return _fail(NO_PASSCODE, ENUM_BAD_DEVICE_OR_FACTOR)
-            txid = self._secret(str(uuid.uuid4()))
+            txid = self._note_secret(str(uuid.uuid4()))
             tx = _Transaction(txid, PASSCODE, "", self._now, kind="passcode")
             if self._spend_passcode(user, code):
                 tx.final = _final(True, SUCCESS)

@@ -29,6 +29,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from tests.emulators.common import demo_roles
 from tests.emulators.duo import (
     CLIENT_ASSERTION_TYPE,
     OIDC_HEALTH_PATH,
@@ -37,10 +38,8 @@ from tests.emulators.duo import (
     DuoUser,
     Phone,
     jwt_decode,
-    note_secret,
 )
 from tests.emulators.formidp import FormUser
-from tests.emulators.jumpcloud import demo_roles
 from tests.emulators.shibboleth import SSO_PATH, STALE, ShibbolethEmulator, Version, _Conversation
 
 CALLBACK_PATH = "/idp/profile/Authn/Duo/2FA/duo-callback"
@@ -67,7 +66,6 @@ class DuoShibbolethEmulator(ShibbolethEmulator):
         self.duo = duo
         self.client = client or next(iter(duo.clients.values()))
         self.use_duo_code_attribute = use_duo_code_attribute
-        self._secrets_issued: list[str] = []
         self._pending: dict[str, str] = {}  # state -> JSESSIONID
         self._duo_results: list[dict[str, Any]] = []
         self._idp_sessions: dict[str, FormUser] = {}  # IdP session cookie -> user
@@ -75,11 +73,6 @@ class DuoShibbolethEmulator(ShibbolethEmulator):
     @property
     def callback_url(self) -> str:
         return f"{self.base_url}{CALLBACK_PATH}"
-
-    @property
-    def secrets_issued(self) -> list[str]:
-        """Every secret this IdP handed out for Duo: ``state`` and the ``request`` JWT."""
-        return self._snapshot(self._secrets_issued)
 
     @property
     def duo_results(self) -> list[dict[str, Any]]:
@@ -119,7 +112,7 @@ class DuoShibbolethEmulator(ShibbolethEmulator):
             return self._error("Login Failed", DUO_UNAVAILABLE)
         conversation.username, conversation.error = user.username, ""
         conversation.user, conversation.view = user, "duo"
-        state = note_secret(self, secrets.token_urlsafe(27))
+        state = self._note_secret(secrets.token_urlsafe(27))
         self._pending[state] = request.cookies.get("JSESSIONID", "")
         location = self.duo.authorize_url(
             user.username,
@@ -128,7 +121,7 @@ class DuoShibbolethEmulator(ShibbolethEmulator):
             client=self.client,
             use_duo_code_attribute=self.use_duo_code_attribute,
         )
-        note_secret(self, location.rpartition("request=")[2].partition("&")[0])
+        self._note_secret(location.rpartition("request=")[2].partition("&")[0])
         return self.redirect(location)
 
     def _duo_callback(self, request: Request) -> Response:

@@ -17,14 +17,10 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
-from samljit.testing.emulator import RecordingEmulator
-from samljit.tools.sandbox.response import RoleGrant, build_response, encode, sign
-from tests.emulators.jumpcloud import totp_verify
+from samljit.tools.sandbox.response import RoleGrant
+from tests.emulators.common import SigningIdp, totp_verify
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
-FORMS = FIXTURES / "forms"
-KEY_PATH = FIXTURES / "keys" / "idp-test.key"
-CERT_PATH = FIXTURES / "keys" / "idp-test.crt"
+FORMS = Path(__file__).resolve().parents[2] / "fixtures" / "forms"
 AWS_URN = "urn:amazon:webservices"
 MASK = "***"
 SECRET_FIELDS = frozenset(
@@ -75,15 +71,13 @@ def render(template: str, **values: object) -> str:
     return _PLACEHOLDER.sub(value, text)
 
 
-class FormIdp(RecordingEmulator):
+class FormIdp(SigningIdp):
     """Base of the form-IdP emulators: subclasses implement :meth:`dispatch`."""
 
     product = "IdP"
 
     def __init__(self, users: Iterable[FormUser] = (), *, port: int = 0) -> None:
         self.users = {u.username.lower(): u for u in users}
-        self.key_pem = KEY_PATH.read_bytes()
-        self.cert_pem = CERT_PATH.read_bytes()
         super().__init__(port)
         self._posts: list[tuple[str, list[tuple[str, str]]]] = []
 
@@ -135,16 +129,8 @@ class FormIdp(RecordingEmulator):
 
     def assertion(self, user: FormUser) -> str:
         """A signed SAMLResponse for AWS, remembered in :attr:`issued`."""
-        root = build_response(
-            issuer=f"{self.base_url}/{self.product.lower()}",
-            name_id=user.username,
-            roles=list(user.roles),
-            session_name=user.username,
-            session_duration=user.session_duration,
-        )
-        encoded = encode(sign(root, self.key_pem, self.cert_pem))
-        self._note_issued(encoded)
-        return encoded
+        issuer = f"{self.base_url}/{self.product.lower()}"
+        return self._signed_response(issuer, user.username, user.roles, user.session_duration)
 
     @staticmethod
     def page(text: str, status: int = 200, headers: Mapping[str, str] | None = None) -> Response:

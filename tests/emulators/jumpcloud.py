@@ -26,7 +26,6 @@ Run by hand from the repo root: ``python -m tests.emulators.jumpcloud --port 870
 
 from __future__ import annotations
 
-import argparse
 import base64
 import hashlib
 import hmac
@@ -34,38 +33,31 @@ import html
 import json
 import re
 import secrets
-import struct
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote, urlsplit
 
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
-from samljit.testing.emulator import Failure, RecordingEmulator
-
-if TYPE_CHECKING:
-    from ssl import SSLContext
-
-    from tests.emulators.duo import DuoEmulator
+from samljit.testing.emulator import Failure
 from samljit.tools.sandbox.response import (
     AWS_ACS_URL,
     RoleGrant,
     RoleOrder,
     SignTarget,
     build_encrypted_placeholder,
-    build_response,
     encode,
-    sign,
 )
+from tests.emulators.common import Demo, SigningIdp, SpentCodes, host_name
 
-KEYS_DIR = Path(__file__).resolve().parents[2] / "fixtures" / "keys"
-DEFAULT_KEY_PATH = KEYS_DIR / "idp-test.key"
-DEFAULT_CERT_PATH = KEYS_DIR / "idp-test.crt"
+if TYPE_CHECKING:
+    from ssl import SSLContext
+
+    from tests.emulators.duo import DuoEmulator
 
 # Texts the emulator answers with; tests assert that they reach the user.
 BAD_CREDENTIALS_MESSAGE = "Authentication failed: invalid email or password."
@@ -92,87 +84,6 @@ SESSION_COOKIE = "jcsso_session"
 REDACTED = "***"
 
 PushBehaviour = Literal["accept", "deny", "expire", "never"]
-
-
-def _b32_key(secret_b32: str) -> bytes:
-    cleaned = secret_b32.replace(" ", "").upper()
-    return base64.b32decode(cleaned + "=" * (-len(cleaned) % 8))
-
-
-def totp_at(secret_b32: str, moment: float, *, digits: int = 6, step: int = 30) -> str:
-    """RFC 6238 TOTP (HMAC-SHA-1) for the time step holding ``moment`` (Unix seconds)."""
-    counter = struct.pack(">Q", int(moment // step))
-    digest = hmac.new(_b32_key(secret_b32), counter, hashlib.sha1).digest()
-    offset = digest[-1] & 0x0F
-    value = struct.unpack(">I", digest[offset : offset + 4])[0] & 0x7FFFFFFF
-    return str(value % 10**digits).zfill(digits)
-
-
-def totp_now(secret_b32: str) -> str:
-    """The current 6-digit code for ``secret_b32``."""
-    return totp_at(secret_b32, time.time())
-
-
-def totp_verify(secret_b32: str, code: str, *, window: int = 1) -> bool:
-    """Whether ``code`` matches the current step or one within ``window`` steps of it."""
-    now = time.time()
-    return any(
-        hmac.compare_digest(totp_at(secret_b32, now + 30 * delta).encode(), code.encode())
-        for delta in range(-window, window + 1)
-    )
-
-
-class SpentCodes:
-    """The TOTP time steps each user has spent: a code is good once (RFC 6238 §5.2), as at
-    the IdPs, however many steps of clock drift they allow."""
-
-    def __init__(self) -> None:
-        self._spent: set[tuple[str, str, int]] = set()
-
-    def check(
-        self, who: str, secret: str, code: str, now: float, *, window: int = 1
-    ) -> Literal["ok", "wrong", "replayed"]:
-        """``ok`` (and the code is spent), ``wrong``, or ``replayed`` (right, but used)."""
-        base = int(now // 30)
-        step = next(
-            (
-                s
-                for s in range(base - window, base + window + 1)
-                if code and hmac.compare_digest(totp_at(secret, s * 30).encode(), code.encode())
-            ),
-            None,
-        )
-        if step is None:
-            return "wrong"
-        if (who, secret, step) in self._spent:
-            return "replayed"
-        self._spent.add((who, secret, step))
-        return "ok"
-
-
-def new_totp_secret() -> str:
-    return base64.b32encode(secrets.token_bytes(20)).decode("ascii")
-
-
-def demo_roles(provider: str) -> list[RoleGrant]:
-    """The two roles the emulators' demo users get, behind SAML provider ``provider``."""
-    return [
-        RoleGrant(
-            f"arn:aws:iam::{account}:role/{role}",
-            f"arn:aws:iam::{account}:saml-provider/{provider}",
-        )
-        for account, role in (("111111111111", "Developer"), ("222222222222", "ReadOnly"))
-    ]
-
-
-def show_totp_until_stopped(secret: str) -> None:
-    """A demo's foreground: the current TOTP code at each 30 s step, until Ctrl-C."""
-    try:
-        while True:
-            print(f"current TOTP code: {totp_now(secret)}", flush=True)
-            time.sleep(30 - time.time() % 30 + 0.05)
-    except KeyboardInterrupt:
-        print("\nstopped")
 
 
 @dataclass
@@ -295,12 +206,10 @@ DUO_NOT_ENABLED_MESSAGE = "Duo is not enabled for this user."  # (unverified)
 DUO_FAILED_MESSAGE = "Duo authentication failed."  # (unverified)
 
 
-class JumpCloudEmulator(RecordingEmulator):
+class JumpCloudEmulator(SigningIdp):
     def __init__(
         self,
         users: Iterable[User] = (),
-        key_pem: bytes | None = None,
-        cert_pem: bytes | None = None,
         *,
         port: int = 0,
         issuer: str = "JumpCloud",
@@ -322,12 +231,9 @@ class JumpCloudEmulator(RecordingEmulator):
         #: Duo's authorize URL, back to ``/userconsole/auth/duo/callback?state&duo_code``).
         self.duo = duo
         self._duo_pending: dict[str, str] = {}  # state -> console key
-        self.key_pem = key_pem if key_pem is not None else DEFAULT_KEY_PATH.read_bytes()
-        self.cert_pem = cert_pem if cert_pem is not None else DEFAULT_CERT_PATH.read_bytes()
         self.issuer = issuer
-        self.sign_target: SignTarget = sign_target
         self.clock = clock  # push timing only (tests may pass a fake); TOTP uses real time
-        super().__init__(port)
+        super().__init__(port, sign_target)
         self._submitted: list[tuple[str, dict[str, Any]]] = []
         self._consoles: dict[str, _Console] = {}
         self._sessions: dict[str, str] = {}  # SSO session cookie -> email
@@ -366,12 +272,6 @@ class JumpCloudEmulator(RecordingEmulator):
             self._sessions.clear()
 
     # -- WSGI --------------------------------------------------------------------------------
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request(environ)
-        with self._lock:
-            response = self._dispatch(request)
-        return response(environ, start_response)
-
     def _dispatch(self, request: Request) -> Response:
         method, path = request.method, request.path
         self._record(method, path)
@@ -379,9 +279,8 @@ class JumpCloudEmulator(RecordingEmulator):
         if failure is not None:
             return self._failure_response(failure)
         if self.hosts is not None:  # apart: each host answers its own paths only
-            host = (request.host.rpartition(":")[0] or request.host).lower()
             on_sso = path.startswith("/saml2/")
-            if host != self.hosts[int(on_sso)]:
+            if host_name(request) != self.hosts[int(on_sso)]:
                 return _json({"message": "Not Found"}, 404)
         if path == "/userconsole/xsrf" and method == "GET":
             return self._xsrf(request)
@@ -655,20 +554,11 @@ class JumpCloudEmulator(RecordingEmulator):
             )
             return _page("JumpCloud", body)
         if app.encrypted:
-            root = build_encrypted_placeholder(issuer=self.issuer)
+            encoded = self._note_issued(encode(build_encrypted_placeholder(issuer=self.issuer)))
         else:
-            root = build_response(
-                issuer=self.issuer,
-                name_id=user.email,
-                roles=app.roles,
-                session_name=user.email,
-                session_duration=app.session_duration,
-                role_order=user.role_order,
+            encoded = self._signed_response(
+                self.issuer, user.email, app.roles, app.session_duration, role_order=user.role_order
             )
-            root = sign(root, self.key_pem, self.cert_pem, target=self.sign_target)
-        encoded = encode(root)
-        with self._lock:
-            self._note_issued(encoded)
         return _page("Redirecting...", saml_post_body(encoded, app.relay_state))
 
 
@@ -697,26 +587,23 @@ def saml_post_body(saml_response: str, relay_state: str = "") -> str:
 
 Emulator = JumpCloudEmulator
 
-DEMO_ROLES = demo_roles("JumpCloud")
-
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Run the JumpCloud emulator with a demo user.")
-    parser.add_argument("--port", type=int, default=8700)
-    args = parser.parse_args(argv)
-    secret = new_totp_secret()
-    demo = User(
+    demo = Demo("Run the JumpCloud emulator with a demo user.", port=8700, provider="JumpCloud")
+    args = demo.parse(argv)
+    user = User(
         "demo@example.com",
         "demo-password",
-        totp_secret=secret,
+        totp_secret=demo.secret,
         push="accept",
-        apps={"aws-demo": DEMO_ROLES},
+        apps={"aws-demo": demo.roles},
     )
-    with JumpCloudEmulator([demo], port=args.port) as emu:
-        print(f"api_url:  {emu.api_url}\nsso url:  {emu.sso_url('aws-demo')}\nslug:     aws-demo")
-        print(f"email:    {demo.email}\npassword: {demo.password}\nTOTP secret: {secret}")
-        print("push:     accepted on the 2nd poll\nCtrl-C to stop.", flush=True)
-        show_totp_until_stopped(secret)
+    with JumpCloudEmulator([user], port=args.port) as emu:
+        demo.serve(
+            f"api_url:  {emu.api_url}\nsso url:  {emu.sso_url('aws-demo')}\nslug:     aws-demo",
+            f"email:    {user.email}\npassword: {user.password}\nTOTP secret: {demo.secret}",
+            "push:     accepted on the 2nd poll",
+        )
 
 
 if __name__ == "__main__":

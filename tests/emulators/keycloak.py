@@ -66,6 +66,8 @@ class KeycloakEmulator(FormIdp):
         self.kerberos = kerberos
         self.two_devices = two_devices
         self.realm = realm
+        self._prefix = f"/realms/{realm}"
+        self._start_path = f"{self._prefix}/protocol/saml/clients/{CLIENT}"  # IdP-initiated
         self._flows: dict[str, _Flow] = {}
         self._identities: dict[str, FormUser] = {}  # KEYCLOAK_IDENTITY -> user (SSO session)
 
@@ -76,17 +78,10 @@ class KeycloakEmulator(FormIdp):
 
     @property
     def start_url(self) -> str:
-        return f"{self.base_url}/realms/{self.realm}/protocol/saml/clients/{CLIENT}"
-
-    @property
-    def _prefix(self) -> str:
-        return f"/realms/{self.realm}"
+        return f"{self.base_url}{self._start_path}"
 
     def dispatch(self, request: Request) -> Response:
-        if (
-            request.method == "GET"
-            and request.path == f"{self._prefix}/protocol/saml/clients/{CLIENT}"
-        ):
+        if request.method == "GET" and request.path == self._start_path:
             return self._start(request)
         if (
             request.method == "POST"
@@ -107,33 +102,34 @@ class KeycloakEmulator(FormIdp):
             f"&tab_id={flow.tab_id}"
         )
 
-    def _login_page(self, flow: _Flow, error: str = "", username: str = "") -> Response:
-        flow.stage = "login"
-        template = "keycloak-login.html" if self.theme == "keycloak" else "keycloak-v2-login.html"
+    def _stage_page(self, flow: _Flow, stage: str, **values: object) -> Response:
+        """The theme's page for ``stage`` (``login``, ``otp``), posting to a fresh action."""
+        flow.stage = stage
+        theme = "keycloak" if self.theme == "keycloak" else "keycloak-v2"
+        action = self._action(flow)  # a new session_code
         text = render(
-            template,
+            f"{theme}-{stage}.html",
             realm=self.realm,
-            action=self._action(flow),
-            username=username,
-            error=error,
+            action=action,
             tab_id=flow.tab_id,
             session_code=flow.session_code,
+            **values,
         )
         return self.page(text)
 
+    def _login_page(self, flow: _Flow, error: str = "", username: str = "") -> Response:
+        return self._stage_page(flow, "login", username=username, error=error)
+
     def _otp_page(self, flow: _Flow, error: str = "") -> Response:
-        flow.stage = "otp"
-        template = "keycloak-otp.html" if self.theme == "keycloak" else "keycloak-v2-otp.html"
-        text = render(
-            template,
-            realm=self.realm,
-            action=self._action(flow),
+        devices = "yes" if self.two_devices else ""
+        return self._stage_page(
+            flow,
+            "otp",
             error=error,
-            devices="yes" if self.two_devices else "",
+            devices=devices,
             device_one=flow.device_one,
             device_two=flow.device_two,
         )
-        return self.page(text)
 
     def _error_page(self, message: str, status: int = 400) -> Response:
         body = (

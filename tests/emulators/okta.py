@@ -48,7 +48,6 @@ Run by hand from the repo root: ``python -m tests.emulators.okta --port 8710``.
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import hashlib
@@ -71,22 +70,8 @@ from tests.emulators import scripted
 
 if TYPE_CHECKING:
     from tests.emulators.duo import DuoEmulator
-from samljit.tools.sandbox.response import (
-    RoleGrant,
-    RoleOrder,
-    SignTarget,
-    build_response,
-    encode,
-    sign,
-)
-from tests.emulators.jumpcloud import (
-    DEFAULT_CERT_PATH,
-    DEFAULT_KEY_PATH,
-    SpentCodes,
-    demo_roles,
-    new_totp_secret,
-    show_totp_until_stopped,
-)
+from samljit.tools.sandbox.response import RoleGrant, RoleOrder, SignTarget
+from tests.emulators.common import Demo, SigningIdp, SpentCodes
 
 REDACTED = "***"
 SID_COOKIE = "sid"
@@ -234,9 +219,6 @@ class Factor:
     def label(self) -> str:
         """saml2aws's name for it: ``"<PROVIDER> <FACTORTYPE>"`` upper-case."""
         return f"{self.provider} {self.factor_type}".upper()
-
-    def behaviour(self, attempt: int) -> PushBehaviour:
-        return scripted(self.push, attempt, "accept")
 
 
 def push_factor(
@@ -579,12 +561,10 @@ def _b64decode(value: str) -> bytes:
     return base64.urlsafe_b64decode(padded.replace("+", "-").replace("/", "_"))
 
 
-class OktaEmulator(RecordingEmulator):
+class OktaEmulator(SigningIdp):
     def __init__(
         self,
         users: Iterable[User] = (),
-        key_pem: bytes | None = None,
-        cert_pem: bytes | None = None,
         *,
         port: int = 0,
         pipeline: Literal["v1", "idx"] = "v1",
@@ -618,13 +598,10 @@ class OktaEmulator(RecordingEmulator):
         #: The Duo tenant a ``duo_universal_factor`` sends the user to.
         self.duo = duo
         self._duo_pending: dict[str, _Transaction] = {}  # state -> transaction
-        self.key_pem = key_pem if key_pem is not None else DEFAULT_KEY_PATH.read_bytes()
-        self.cert_pem = cert_pem if cert_pem is not None else DEFAULT_CERT_PATH.read_bytes()
-        super().__init__(port)
+        super().__init__(port, sign_target)
         self.pipeline = pipeline
         self.clock = clock
         self.issuer = issuer
-        self.sign_target: SignTarget = sign_target
         self.state_token_lifetime = state_token_lifetime
         self.session_token_lifetime = session_token_lifetime
         self.session_lifetime = session_lifetime
@@ -646,7 +623,6 @@ class OktaEmulator(RecordingEmulator):
         self.link_origins = dict(link_origins or {})
         self.verify_query = verify_query
         self.success_token = success_token
-        self._sent_codes: list[tuple[str, str]] = []
         self._spent_codes = SpentCodes()
         self._windows: dict[str, _Window] = {}
         self._bad_passwords: dict[str, int] = {}
@@ -693,25 +669,11 @@ class OktaEmulator(RecordingEmulator):
         return next(d for d in self._devices.values() if d.user_code == user_code)
 
     @property
-    def sent_codes(self) -> list[tuple[str, str]]:
-        """``(factor id, code)`` for each SMS, call or email code "sent"."""
-        return self._snapshot(self._sent_codes)
-
-    def last_code(self, factor_id: str) -> str:
-        return next(c for f, c in reversed(self.sent_codes) if f == factor_id)
-
-    @property
     def sessions(self) -> list[str]:
         """The ids of the live sessions (``sid``/``idx`` cookie values)."""
         return self._snapshot(self._sessions)
 
     # -- WSGI --------------------------------------------------------------------------------
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request(environ)
-        with self._lock:
-            response = self._dispatch(request)
-        return response(environ, start_response)
-
     def _dispatch(self, request: Request) -> Response:
         method, path = request.method, request.path
         body = self._body(request)
@@ -719,12 +681,7 @@ class OktaEmulator(RecordingEmulator):
         failure = self._next_failure(path)
         if failure is not None:
             return self._failure_response(failure)
-        limited, headers = self._rate_limit(path)
-        if limited is not None:
-            return limited
-        response = self._route(request, method, path, body)
-        response.headers.update(headers)
-        return response
+        return self._within_rate_limit(path, lambda: self._route(request, method, path, body))
 
     def _route(
         self, request: Request, method: str, path: str, body: dict[str, Any] | None
@@ -1127,13 +1084,15 @@ class OktaEmulator(RecordingEmulator):
         tx: _Transaction,
         factor: Factor,
         *,
-        next_name: str,
         factor_result: str | None = None,
         embedded: Mapping[str, Any] | None = None,
         resend: str | None = None,
         prev: bool = False,
         full_factor: bool = False,
-    ) -> dict[str, Any]:
+    ) -> Response:
+        """The ``MFA_CHALLENGE`` answer for ``factor``: its next link polls while the result
+        is ``WAITING``, and verifies otherwise."""
+        next_name = "poll" if factor_result == "WAITING" else "verify"
         href = self._verify_href(base, factor)
         next_href = self._href("next", base, urlsplit(href).path)
         profile = dict(factor.profile)
@@ -1168,7 +1127,7 @@ class OktaEmulator(RecordingEmulator):
             answer["factorResult"] = factor_result
         answer["_embedded"] = {"user": self._user_json(tx.user, short=True), "factor": factor_json}
         answer["_links"] = links
-        return answer
+        return _json(answer)
 
     def _verify_challenge(
         self,
@@ -1191,15 +1150,10 @@ class OktaEmulator(RecordingEmulator):
             if now < ready:
                 return self._too_many(ready)
         sent_code = factor.codes[0] if factor.codes else f"{secrets.randbelow(10**6):06d}"
-        self._note_code(sent_code)
+        self._note_code(sent_code, to=factor.id)
         tx.challenges[factor.id] = _Challenge(factor.id, sent_at=now, code=sent_code)
-        self._sent_codes.append((factor.id, sent_code))
         tx.status = "MFA_CHALLENGE"
-        return _json(
-            self._challenge_answer(
-                base, tx, factor, next_name="verify", resend=factor.factor_type, prev=True
-            )
-        )
+        return self._challenge_answer(base, tx, factor, resend=factor.factor_type, prev=True)
 
     def _verify_push(self, base: str, tx: _Transaction, factor: Factor, resend: bool) -> Response:
         now = self.clock()
@@ -1207,15 +1161,14 @@ class OktaEmulator(RecordingEmulator):
         if resend or challenge is None or challenge.result != "WAITING":
             attempt = challenge.attempt + 1 if challenge is not None else 0
             challenge = _Challenge(
-                factor.id, attempt=attempt, behaviour=factor.behaviour(attempt), last_poll=now
+                factor.id,
+                attempt=attempt,
+                behaviour=scripted(factor.push, attempt, "accept"),
+                last_poll=now,
             )
             tx.challenges[factor.id] = challenge
             tx.status = "MFA_CHALLENGE"
-            return _json(
-                self._challenge_answer(
-                    base, tx, factor, next_name="poll", factor_result="WAITING", resend="push"
-                )
-            )
+            return self._challenge_answer(base, tx, factor, factor_result="WAITING", resend="push")
         if (
             self.push_min_interval > 0
             and challenge.last_poll is not None
@@ -1230,30 +1183,15 @@ class OktaEmulator(RecordingEmulator):
             if behaviour == "accept":
                 return self._factor_verified(base, tx)
             challenge.result = PUSH_RESULTS[behaviour]
-            return _json(
-                self._challenge_answer(
-                    base,
-                    tx,
-                    factor,
-                    next_name="verify",
-                    factor_result=challenge.result,
-                    resend="push",
-                )
+            return self._challenge_answer(
+                base, tx, factor, factor_result=challenge.result, resend="push"
             )
         number = factor.number
         if number is None and behaviour == "wrong-number":
             number = DEFAULT_NUMBER
         embedded = {"challenge": {"correctAnswer": number}} if number is not None else None
-        return _json(
-            self._challenge_answer(
-                base,
-                tx,
-                factor,
-                next_name="poll",
-                factor_result="WAITING",
-                embedded=embedded,
-                resend="push",
-            )
+        return self._challenge_answer(
+            base, tx, factor, factor_result="WAITING", embedded=embedded, resend="push"
         )
 
     def _verify_webauthn(
@@ -1272,15 +1210,8 @@ class OktaEmulator(RecordingEmulator):
             data: dict[str, Any] = {"challenge": nonce}
             if factor.app_id_extension:
                 data["extensions"] = {"appid": factor.app_id_extension}
-            return _json(
-                self._challenge_answer(
-                    base,
-                    tx,
-                    factor,
-                    next_name="verify",
-                    embedded={"challenge": data},
-                    full_factor=True,
-                )
+            return self._challenge_answer(
+                base, tx, factor, embedded={"challenge": data}, full_factor=True
             )
         refused = _error("E0000068", causes=[ASSERTION_CAUSE])
         if challenge is None or not challenge.nonce:
@@ -1362,15 +1293,8 @@ class OktaEmulator(RecordingEmulator):
                 "script": {"href": f"{base}/js/sdk/duo.js", "type": "text/javascript"},
             },
         }
-        return _json(
-            self._challenge_answer(
-                base,
-                tx,
-                factor,
-                next_name="poll",
-                factor_result="WAITING",
-                embedded={"verification": verification},
-            )
+        return self._challenge_answer(
+            base, tx, factor, factor_result="WAITING", embedded={"verification": verification}
         )
 
     def _verify_duo_universal(self, base: str, tx: _Transaction) -> Response:
@@ -1582,31 +1506,27 @@ class OktaEmulator(RecordingEmulator):
         return response
 
     def _saml_page(self, user: User, app: App) -> Response:
-        root = build_response(
-            issuer=self.issuer,
-            name_id=user.login,
-            roles=app.roles,
-            session_name=user.login,
-            session_duration=app.session_duration,
-            role_order=user.role_order,
+        encoded = self._signed_response(
+            self.issuer, user.login, app.roles, app.session_duration, role_order=user.role_order
         )
-        encoded = encode(sign(root, self.key_pem, self.cert_pem, target=self.sign_target))
-        self._note_issued(encoded)
         return _page("Amazon Web Services", saml_post_body(encoded, app.relay_state))
 
     # -- Identity Engine (section 6) ---------------------------------------------------------
-    def _form(self, request: Request) -> dict[str, str] | None:
+    def _client_form(self, request: Request) -> tuple[OidcClient, dict[str, str]] | Response:
+        """The OAuth client a form names and the form, or the error an OAuth endpoint answers."""
         if request.mimetype != "application/x-www-form-urlencoded":
-            return None
-        return dict(request.form.items())
-
-    def _device_authorize(self, request: Request, base: str) -> Response:
-        form = self._form(request)
-        if form is None:
             return _oauth_error("invalid_request", "The request must be form-encoded.")
+        form = dict(request.form.items())
         client = self.clients.get(form.get("client_id", ""))
         if client is None:
             return _oauth_error("invalid_client", "Invalid value for 'client_id' parameter.", 401)
+        return client, form
+
+    def _device_authorize(self, request: Request, base: str) -> Response:
+        sent = self._client_form(request)
+        if isinstance(sent, Response):
+            return sent
+        client, form = sent
         if not client.device_grant:
             text = "The client is not authorized to use the provided grant type."
             return _oauth_error("unauthorized_client", text)
@@ -1639,12 +1559,10 @@ class OktaEmulator(RecordingEmulator):
         )
 
     def _token(self, request: Request) -> Response:
-        form = self._form(request)
-        if form is None:
-            return _oauth_error("invalid_request", "The request must be form-encoded.")
-        client = self.clients.get(form.get("client_id", ""))
-        if client is None:
-            return _oauth_error("invalid_client", "Invalid value for 'client_id' parameter.", 401)
+        sent = self._client_form(request)
+        if isinstance(sent, Response):
+            return sent
+        client, form = sent
         grant_type = form.get("grant_type", "")
         if grant_type == GRANT_DEVICE:
             return self._device_token(client, form)
@@ -1812,40 +1730,38 @@ Emulator = OktaEmulator
 
 DEMO_APP = "0oa1demo2aws3app4"
 DEMO_CLIENT = "0oa1demo2cli3native4"
-DEMO_ROLES = demo_roles("Okta")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Run the Okta emulator with a demo user.")
-    parser.add_argument("--port", type=int, default=8710)
-    parser.add_argument("--pipeline", choices=["v1", "idx"], default="v1")
-    args = parser.parse_args(argv)
-    secret = new_totp_secret()
-    demo = User(
+    demo = Demo("Run the Okta emulator with a demo user.", port=8710, provider="Okta")
+    demo.parser.add_argument("--pipeline", choices=["v1", "idx"], default="v1")
+    args = demo.parse(argv)
+    user = User(
         "demo@example.com",
         "demo-password",
         factors=[
             push_factor(number=DEFAULT_NUMBER),
-            totp_factor(secret),
+            totp_factor(demo.secret),
             sms_factor(code="123456"),
         ],
-        apps={DEMO_APP: DEMO_ROLES},
+        apps={DEMO_APP: demo.roles},
     )
     emu = OktaEmulator(
-        [demo],
+        [user],
         port=args.port,
         pipeline=args.pipeline,
         clients=[OidcClient(DEMO_CLIENT)],
-        device_user=demo.login,
+        device_user=user.login,
         device_interval=1,
     )
     with emu:
-        print(f"org url:   {emu.base_url}  (pipeline {args.pipeline})")
-        print(f"app url:   {emu.app_url(DEMO_APP)}\nclient_id: {DEMO_CLIENT}")
-        print(f"login:     {demo.login}\npassword:  {demo.password}\nTOTP secret: {secret}")
-        print("push:      number 47, accepted on the 2nd poll\nsms code:  123456")
-        print("device:    approved on the 2nd token poll\nCtrl-C to stop.", flush=True)
-        show_totp_until_stopped(secret)
+        demo.serve(
+            f"org url:   {emu.base_url}  (pipeline {args.pipeline})",
+            f"app url:   {emu.app_url(DEMO_APP)}\nclient_id: {DEMO_CLIENT}",
+            f"login:     {user.login}\npassword:  {user.password}\nTOTP secret: {demo.secret}",
+            "push:      number 47, accepted on the 2nd poll\nsms code:  123456",
+            "device:    approved on the 2nd token poll",
+        )
 
 
 if __name__ == "__main__":

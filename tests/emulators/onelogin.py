@@ -32,10 +32,10 @@ What tests report: :attr:`stats` (token calls, tokens issued, saml_assertion cal
 sent, polls, SMS sent, codes verified, 429s answered), ``count(method, path)``, ``log``
 (bodies with secrets redacted), ``sent_codes``.
 
-Every secret handed out is recorded: SAMLResponses (``issued``), access and refresh tokens,
-``state_token`` values and OTPs received (``issued_tokens``, read by the leak check), SMS codes
-(``issued_codes``); with the process-wide registry of samljit.testing.emulator (``ISSUED``,
-``_note_secret``/``_note_code``) they are written there too.
+Every secret handed out is recorded, here and in the process-wide registry of
+samljit.testing.emulator (``ISSUED``, read by the leak check): SAMLResponses (``issued``),
+access and refresh tokens, ``state_token`` values, the API secrets and long OTPs received
+(``secrets_issued``), SMS codes sent and short OTPs received (``codes_issued``).
 
 Not on the protocol page, so only their structure follows it (the wording is the emulator's,
 marked ``# unverified``): a locked user's message, a denied push's words, the answers to a
@@ -47,7 +47,6 @@ Run by hand from the repo root: ``python -m tests.emulators.onelogin --port 8720
 
 from __future__ import annotations
 
-import argparse
 import base64
 import binascii
 import hmac
@@ -63,18 +62,10 @@ from typing import Any, Literal
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
-from samljit.testing.emulator import Failure, RecordingEmulator
-from samljit.tools.sandbox.response import RoleGrant, RoleOrder, SignTarget, build_response, sign
-from samljit.tools.sandbox.response import encode as encode_response
+from samljit.testing.emulator import Failure
+from samljit.tools.sandbox.response import RoleGrant, RoleOrder, SignTarget
 from tests.emulators import scripted
-from tests.emulators.jumpcloud import (
-    DEFAULT_CERT_PATH,
-    DEFAULT_KEY_PATH,
-    demo_roles,
-    new_totp_secret,
-    show_totp_until_stopped,
-    totp_at,
-)
+from tests.emulators.common import Demo, SigningIdp, totp_at
 
 REDACTED = "***"
 SUBDOMAIN = "acme"
@@ -141,9 +132,6 @@ class Device:
     push: PushOutcome | Sequence[PushOutcome] = "accept"
     push_after: int = 2
     key_id: str = ""
-
-    def outcome(self, attempt: int) -> PushOutcome:
-        return scripted(self.push, attempt, "accept")
 
 
 def protect(
@@ -312,12 +300,10 @@ def client_credentials(request: Request, form: Mapping[str, str]) -> tuple[str, 
     return None
 
 
-class OneLoginEmulator(RecordingEmulator):
+class OneLoginEmulator(SigningIdp):
     def __init__(
         self,
         users: Iterable[User] = (),
-        key_pem: bytes | None = None,
-        cert_pem: bytes | None = None,
         *,
         clients: Iterable[ApiClient] = (),
         port: int = 0,
@@ -331,12 +317,9 @@ class OneLoginEmulator(RecordingEmulator):
         rate_limit: int | None = None,
         rate_window: float = 3600.0,
     ) -> None:
-        self.key_pem = key_pem if key_pem is not None else DEFAULT_KEY_PATH.read_bytes()
-        self.cert_pem = cert_pem if cert_pem is not None else DEFAULT_CERT_PATH.read_bytes()
-        super().__init__(port)
+        super().__init__(port, sign_target)
         self.subdomain = subdomain
         self.clock = clock
-        self.sign_target: SignTarget = sign_target
         self.token_lifetime = token_lifetime
         self.state_token_lifetime = state_token_lifetime
         self.v2_answers: V2Answers = v2_answers
@@ -345,9 +328,6 @@ class OneLoginEmulator(RecordingEmulator):
         self.rate_window = rate_window
         self.users: list[User] = []
         self.clients: dict[str, ApiClient] = {}
-        self._issued_tokens: list[str] = []
-        self._issued_codes: list[str] = []
-        self._sent_codes: list[tuple[int, str]] = []
         self._tokens: dict[str, _Token] = {}
         self._logins: dict[str, _Login] = {}
         self._used_otps: set[tuple[int, str]] = set()
@@ -390,7 +370,7 @@ class OneLoginEmulator(RecordingEmulator):
     def add_client(self, client: ApiClient) -> None:
         with self._lock:
             self.clients[client.client_id] = client
-            self._secret(client.client_secret)
+            self._note_secret(client.client_secret)
 
     def user(self, login: str) -> User | None:
         wanted = login.strip().lower()
@@ -419,48 +399,7 @@ class OneLoginEmulator(RecordingEmulator):
         with self._lock:
             return dict(self._stats)
 
-    @property
-    def sent_codes(self) -> list[tuple[int, str]]:
-        """``(device_id, code)`` for each SMS "sent"."""
-        return self._snapshot(self._sent_codes)
-
-    def last_code(self, device_id: int) -> str:
-        return next(c for d, c in reversed(self.sent_codes) if d == device_id)
-
-    @property
-    def issued_tokens(self) -> list[str]:
-        """Access/refresh tokens, ``state_token`` values, the API secrets and every OTP
-        received: secrets the leak check looks for."""
-        return self._snapshot(self._issued_tokens)
-
-    @property
-    def issued_codes(self) -> list[str]:
-        """The SMS codes sent (one-time codes, looked for as numbers on their own)."""
-        return self._snapshot(self._issued_codes)
-
-    # -- recording (works with and without samljit.testing.emulator's ISSUED registry) -------
-    def _secret(self, value: str) -> str:
-        if value:
-            self._issued_tokens.append(value)
-            note = getattr(super(), "_note_secret", None)
-            if note is not None:
-                note(value)
-        return value
-
-    def _code(self, value: str) -> str:
-        self._issued_codes.append(value)
-        note = getattr(super(), "_note_code", None)
-        if note is not None:
-            note(value)
-        return value
-
     # -- WSGI --------------------------------------------------------------------------------
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
-        request = Request(environ)
-        with self._lock:
-            response = self._dispatch(request)
-        return response(environ, start_response)
-
     def _dispatch(self, request: Request) -> Response:
         method, path = request.method, request.path.rstrip("/") or "/"
         body = self._body(request)
@@ -468,12 +407,7 @@ class OneLoginEmulator(RecordingEmulator):
         failure = self._next_failure(path)
         if failure is not None:
             return self._failure_response(path, failure)
-        limited, headers = self._rate_limit(path)
-        if limited is not None:
-            return limited
-        response = self._route(request, method, path, body)
-        response.headers.update(headers)
-        return response
+        return self._within_rate_limit(path, lambda: self._route(request, method, path, body))
 
     def _route(self, request: Request, method: str, path: str, body: Any) -> Response:
         if path in (TOKEN_PATH, TOKEN_PATH_V1) and method == "POST":
@@ -626,8 +560,8 @@ class OneLoginEmulator(RecordingEmulator):
             if token is not None:
                 del self._tokens[token.value]
             token = _Token(
-                self._secret(secrets.token_hex(32)),
-                self._secret(secrets.token_hex(32)),
+                self._note_secret(secrets.token_hex(32)),
+                self._note_secret(secrets.token_hex(32)),
                 client.client_id,
                 now,
                 now + self.token_lifetime,
@@ -682,7 +616,7 @@ class OneLoginEmulator(RecordingEmulator):
         if not user.devices or str(body.get("ip_address", "")) in user.mfa_bypass_ips:
             return self._answer(shape, SUCCESS, self._saml_response(user, app_id))
         login = _Login(
-            self._secret(secrets.token_hex(20)),
+            self._note_secret(secrets.token_hex(20)),
             user,
             app_id,
             version,
@@ -709,16 +643,10 @@ class OneLoginEmulator(RecordingEmulator):
     def _saml_response(self, user: User, app_id: str) -> str:
         app = user.app(app_id)
         assert app is not None
-        root = build_response(
-            issuer=f"https://app.onelogin.com/saml/metadata/{app_id}",
-            name_id=user.email,
-            roles=app.roles,
-            session_name=user.email,
-            session_duration=app.session_duration,
-            role_order=user.role_order,
+        issuer = f"https://app.onelogin.com/saml/metadata/{app_id}"
+        return self._signed_response(
+            issuer, user.email, app.roles, app.session_duration, role_order=user.role_order
         )
-        signed = sign(root, self.key_pem, self.cert_pem, target=self.sign_target)
-        return self._note_issued(encode_response(signed))
 
     # -- 3. second factor --------------------------------------------------------------------
     def _verify_factor(self, version: int, shape: int, body: Mapping[str, Any]) -> Response:
@@ -737,9 +665,9 @@ class OneLoginEmulator(RecordingEmulator):
         otp = body.get("otp_token")
         otp = str(otp) if isinstance(otp, (str, int)) and str(otp) else None
         if otp is not None and len(otp) > 8:
-            self._secret(otp)  # a YubiKey OTP: looked for in any form
+            self._note_secret(otp)  # a YubiKey OTP: looked for in any form
         elif otp is not None:
-            self._code(otp)  # a short code: looked for as a number on its own
+            self._note_code(otp)  # a short code: looked for as a number on its own
         if device.device_type == OLP:
             if otp is not None:
                 return self._check_totp(shape, login, device, otp)
@@ -779,10 +707,9 @@ class OneLoginEmulator(RecordingEmulator):
         return self._verified(shape, login)
 
     def _send_sms(self, shape: int, login: _Login, device: Device) -> Response:
-        sent = len([1 for d, _ in self._sent_codes if d == device.device_id])
+        sent = len([1 for d, _ in self.sent_codes if d == device.device_id])
         code = device.codes[sent] if sent < len(device.codes) else f"{secrets.randbelow(10**6):06d}"
-        login.sms_code = self._code(code)
-        self._sent_codes.append((device.device_id, code))
+        login.sms_code = self._note_code(code, to=device.device_id)
         self._stats["sms_sent"] += 1
         return self._pending(shape, SMS_PENDING, login)
 
@@ -812,7 +739,7 @@ class OneLoginEmulator(RecordingEmulator):
     def _push(self, shape: int, login: _Login, device: Device, *, notify: bool) -> Response:
         if notify:  # a push goes to the phone each time, whether one is pending or not
             self._stats["pushes_sent"] += 1
-            login.push_outcome = device.outcome(login.pushes)
+            login.push_outcome = scripted(device.push, login.pushes, "accept")
             login.pushes += 1
             login.push_device = device.device_id
             login.polls_since_push = 0
@@ -836,28 +763,26 @@ def _truthy(value: Any) -> bool:
 
 Emulator = OneLoginEmulator
 
-DEMO_ROLES = demo_roles("OneLogin")
 DEMO_APP = "123456"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Run the OneLogin emulator with a demo user.")
-    parser.add_argument("--port", type=int, default=8720)
-    args = parser.parse_args(argv)
-    secret = new_totp_secret()
+    demo = Demo("Run the OneLogin emulator with a demo user.", port=8720, provider="OneLogin")
+    args = demo.parse(argv)
     client = ApiClient("demo-client-id", secrets.token_hex(16))
-    demo = User(
+    user = User(
         "demo",
         "demo-password",
-        devices=[protect(), authenticator(secret), sms(), yubikey()],
-        apps={DEMO_APP: DEMO_ROLES},
+        devices=[protect(), authenticator(demo.secret), sms(), yubikey()],
+        apps={DEMO_APP: demo.roles},
     )
-    with OneLoginEmulator([demo], clients=[client], port=args.port) as emu:
-        print(f"url:       {emu.base_url}\nsubdomain: {emu.subdomain}\napp_id:    {DEMO_APP}")
-        print(f"client_id: {client.client_id}\nclient_secret: {client.client_secret}")
-        print(f"username:  {demo.username}\npassword:  {demo.password}\nTOTP secret: {secret}")
-        print("push:      accepted on the 2nd poll\nCtrl-C to stop.", flush=True)
-        show_totp_until_stopped(secret)
+    with OneLoginEmulator([user], clients=[client], port=args.port) as emu:
+        demo.serve(
+            f"url:       {emu.base_url}\nsubdomain: {emu.subdomain}\napp_id:    {DEMO_APP}",
+            f"client_id: {client.client_id}\nclient_secret: {client.client_secret}",
+            f"username:  {user.username}\npassword:  {user.password}\nTOTP secret: {demo.secret}",
+            "push:      accepted on the 2nd poll",
+        )
 
 
 if __name__ == "__main__":

@@ -42,7 +42,6 @@ Run by hand from the repo root: ``python -m tests.emulators.ping``.
 
 from __future__ import annotations
 
-import argparse
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
@@ -206,23 +205,23 @@ class PingEmulators:
 
 def main(argv: Sequence[str] | None = None) -> None:
     from samljit.tools.sandbox.response import RoleGrant
-    from tests.emulators.jumpcloud import new_totp_secret, show_totp_until_stopped
+    from tests.emulators.common import Demo
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--user", default="ops@acme.example")
-    parser.add_argument("--password", default="ping-demo")
-    args = parser.parse_args(argv)
-    secret = new_totp_secret()
+    demo = Demo(__doc__.splitlines()[0])
+    demo.parser.add_argument("--user", default="ops@acme.example")
+    demo.parser.add_argument("--password", default="ping-demo")
+    args = demo.parse(argv)
     grant = RoleGrant(
         "arn:aws:iam::123456789012:role/Ops", "arn:aws:iam::123456789012:saml-provider/Ping"
     )
-    phone = Device("iPhone", totp_secret=secret, number=42)
+    phone = Device("iPhone", totp_secret=demo.secret, number=42)
     user = PingUser(args.user, args.password, roles=[grant], devices=[phone])
     with PingEmulators([user]) as ping:
-        print(f"Ping url:     {ping.ping_url}")
-        print(f"PingOne url:  {ping.pingone.initsso_url}")
-        print(f"user {args.user} / {args.password}; the phone approves pushes")
-        show_totp_until_stopped(secret)
+        demo.serve(
+            f"Ping url:     {ping.ping_url}",
+            f"PingOne url:  {ping.pingone.initsso_url}",
+            f"user {args.user} / {args.password}; the phone approves pushes",
+        )
 
 
 if __name__ == "__main__":

@@ -22,10 +22,9 @@ from typing import Any, Literal
 from werkzeug.wrappers import Request, Response
 
 from samljit.testing.emulator import Failure
-from samljit.tools.sandbox.response import RoleGrant, build_response, encode, sign
-from samljit.tools.sandbox.server import LoopbackServer
+from samljit.tools.sandbox.response import RoleGrant
+from tests.emulators.common import totp_at
 from tests.emulators.formidp import MASK, FormIdp, FormUser, render
-from tests.emulators.jumpcloud import totp_at
 from tests.emulators.pingid_form import WRONG_PASSCODE
 
 AWS_SIGNIN = "https://signin.aws.amazon.com/saml"
@@ -239,18 +238,6 @@ class PingServer(FormIdp):
         self.users = shared.users  # type: ignore[assignment]
         self.shared = shared
 
-    # -- serving ---------------------------------------------------------------------------
-    def start(self) -> PingServer:  # type: ignore[override]
-        server = LoopbackServer(self._port, self.host)
-        served = getattr(self, "_served", None)  # r3-leaks: the cookie-recording wrapper
-        server.set_app(served() if callable(served) else self)
-        self._server = server.start()
-        return self
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
-
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
         with self.shared.lock, self._lock:
@@ -275,17 +262,14 @@ class PingServer(FormIdp):
     # -- secrets -----------------------------------------------------------------------------
     def secret(self, value: str) -> str:
         """Record a secret handed out other than a cookie or SAMLResponse: in
-        :attr:`Shared.secrets`, and in the process registry where RecordingEmulator has one
-        (``_note_secret``)."""
+        :attr:`Shared.secrets`, and in the process registry (``_note_secret``)."""
         self.shared.secrets.append(value)
-        note = getattr(super(), "_note_secret", None)
-        return note(value) if callable(note) else value
+        return self._note_secret(value)
 
     def code(self, device: Device, value: str) -> str:
-        """Record a one-time code sent to the user (``_note_code`` where there is one)."""
+        """Record a one-time code sent to the user (in :attr:`Shared.sent_codes` too)."""
         self.shared.sent_codes.append((device.id, value))
-        note = getattr(super(), "_note_code", None)
-        return note(value) if callable(note) else value
+        return self._note_code(value)
 
     def signed_response(
         self,
@@ -297,16 +281,16 @@ class PingServer(FormIdp):
         destination: str = AWS_SIGNIN,
     ) -> str:
         """A SAMLResponse, Response and Assertion signed (RSA-SHA256), noted as issued."""
-        root = build_response(
-            issuer=issuer,
-            name_id=user.username,
-            roles=list(roles),
-            session_name=user.username,
-            session_duration=user.session_duration if roles else None,
+        duration = user.session_duration if roles else None
+        return self._signed_response(
+            issuer,
+            user.username,
+            roles,
+            duration,
             audience=audience,
             destination=destination,
+            target="both",
         )
-        return self._note_issued(encode(sign(root, self.key_pem, self.cert_pem, target="both")))
 
     def post_page(
         self, action: str, *, saml_response: str = "", saml_request: str = "", relay: str = ""

@@ -22,6 +22,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from tests.emulators.common import host_name
 from tests.emulators.formidp import FormIdp, FormUser, render
 
 WRONG_PASSCODE = "Invalid passcode. Please try again."
@@ -66,7 +67,7 @@ class PingIdFormIdp(FormIdp):
     @property
     def pingid_url(self) -> str:
         """PingID's origin: another loopback name than the IdP's, the same port."""
-        return f"http://{PINGID_HOST}:{self.port}"
+        return self.origin(PINGID_HOST)
 
     def _secret(self) -> str:
         return self._note_issued(secrets.token_urlsafe(24))
@@ -76,7 +77,7 @@ class PingIdFormIdp(FormIdp):
 
     def dispatch(self, request: Request) -> Response:
         path, form = request.path, request.form
-        on_pingid = (request.host.rpartition(":")[0] or request.host).lower() == PINGID_HOST
+        on_pingid = host_name(request) == PINGID_HOST
         if on_pingid != path.startswith("/pingid/"):  # each host serves its own pages only
             return self.page("<html><body><h1>404 Not Found</h1></body></html>", 404)
         if path == "/login" and request.method == "GET":

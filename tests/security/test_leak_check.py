@@ -13,7 +13,7 @@ import pytest
 from lxml import etree
 
 from samljit.testing.emulator import ISSUED
-from tests.emulators.jumpcloud import totp_now
+from tests.emulators.common import totp_now
 from tests.security.corpus import genuine, to_b64
 from tests.support.accounts import EMAIL, PASSWORD, TOTP_SECRET
 from tests.support.cli import Cli

@@ -8,7 +8,8 @@ import time
 from typing import Any
 
 from samljit.tools.sandbox.response import RoleGrant
-from tests.emulators.jumpcloud import App, JumpCloudEmulator, User, totp_at
+from tests.emulators.common import totp_at
+from tests.emulators.jumpcloud import App, JumpCloudEmulator, User
 from tests.support.cli import Cli
 
 SLUG = "acme-prod-aws-admin"

@@ -39,7 +39,7 @@ def recent_totp_codes(secret: str = TOTP_SECRET, minutes: int = 10) -> list[str]
     can have used."""
     import time
 
-    from tests.emulators.jumpcloud import totp_at
+    from tests.emulators.common import totp_at
 
     now = time.time()
     return sorted({totp_at(secret, now - 30 * step) for step in range(-1, minutes * 2 + 1)})

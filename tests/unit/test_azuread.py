@@ -35,7 +35,7 @@ from tests.emulators.azuread import (
     User,
     config_json,
 )
-from tests.emulators.jumpcloud import totp_at
+from tests.emulators.common import totp_at
 
 APP = "11111111-2222-4333-8444-555555555555"
 OTHER_APP = "99999999-2222-4333-8444-555555555555"  # in the tenant, assigned to nobody

@@ -20,7 +20,8 @@ from samljit.config.accounts import Account, load_text, resolve_account
 from samljit.jit.keeper import RETRY_AFTER, Keeper
 from samljit.sinks.endpoint import Endpoint
 from samljit.testing.fakes import FakeClock, fake_services
-from tests.emulators.jumpcloud import JumpCloudEmulator, totp_now
+from tests.emulators.common import totp_now
+from tests.emulators.jumpcloud import JumpCloudEmulator
 from tests.support.accounts import PASSWORD, SLUG, TOTP_SECRET, account_config
 from tests.support.moto_sts import MotoSts
 

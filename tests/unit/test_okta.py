@@ -33,7 +33,7 @@ from samljit.saml import assertion
 from samljit.testing.fakes import FakeClock, fake_services
 from samljit.tools.sandbox.response import RoleGrant
 from tests.emulators import deep_json
-from tests.emulators.jumpcloud import totp_at
+from tests.emulators.common import totp_at
 from tests.emulators.okta import (
     App,
     OidcClient,

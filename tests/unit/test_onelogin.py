@@ -21,7 +21,7 @@ from samljit.idp.provider import LoginSecrets, secret_entry
 from samljit.testing.conformance import ProviderConformance
 from samljit.testing.fakes import FakeClock, fake_services
 from samljit.tools.sandbox.response import RoleGrant
-from tests.emulators.jumpcloud import totp_at
+from tests.emulators.common import totp_at
 from tests.emulators.onelogin import (
     ApiClient,
     OneLoginEmulator,

@@ -24,7 +24,7 @@ from samljit.saml import assertion
 from samljit.testing.conformance import ProviderConformance
 from samljit.testing.fakes import FakeClock, fake_services
 from samljit.tools.sandbox.response import RoleGrant
-from tests.emulators.jumpcloud import totp_at
+from tests.emulators.common import totp_at
 from tests.emulators.ping import Device, PingEmulators, PingUser, yubikey_otp
 
 PW = "pw-Ping-1"

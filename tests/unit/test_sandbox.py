@@ -27,7 +27,7 @@ from samljit.tools.sandbox.users import (
     load_users,
     parse_users,
 )
-from tests.emulators.jumpcloud import totp_at
+from tests.emulators.common import totp_at
 from tests.support.paths import FIXTURES
 
 RFC_SECRET = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ"  # base32 of "12345678901234567890"
