@@ -172,17 +172,19 @@ def _stamp(moment: datetime | None) -> str | None:
 
 def default_keyring() -> Any:
     """The OS keyring backend when one works, else None (no backend, the null backend the
-    user chose, or a broken installation). Imports ``keyring`` only when called."""
+    user chose, a backend that writes a plain file, or a broken installation): the session
+    then goes to samljit's own 0600 file. The rule is the password's (see
+    :func:`samljit.config.passwords.refusal`). Imports ``keyring`` only when called."""
+    from samljit.config.passwords import refusal
+
     try:
         import keyring
-        from keyring.backends import fail, null
 
         backend = keyring.get_keyring()
+        refused = refusal(backend)
     except Exception:  # a broken keyring installation: keep the session in the file
         return None
-    if isinstance(backend, null.Keyring | fail.Keyring):
-        return None
-    return backend
+    return None if refused is not None else backend
 
 
 class SessionStore:

@@ -225,6 +225,16 @@ def test_the_null_keyring_is_no_keyring(registered: SizedKeyring) -> None:
     assert sessions.default_keyring() is None
 
 
+def test_a_plain_file_keyring_is_no_keyring(registered: SizedKeyring) -> None:
+    """keyrings.alt's PlaintextKeyring writes a readable file of its own (outside samljit's
+    0700 cache, not removed by logout): the session goes to samljit's 0600 file instead, as a
+    password goes nowhere there."""
+    from keyrings.alt.file import PlaintextKeyring
+
+    keyring.set_keyring(PlaintextKeyring())
+    assert sessions.default_keyring() is None
+
+
 # -- the HTTP client's cookie export -------------------------------------------------------
 def test_only_the_idps_own_cookies_are_exported_and_they_load_back() -> None:
     http = HttpClient()
