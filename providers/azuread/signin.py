@@ -146,9 +146,7 @@ class EntraSignIn(EntraPages):
         self._check_target(url, "Entra ID federation")
         self.terminal.info(f"{user} is federated: signing in at {host} (AD FS)")
         flavor = replace(ADFS, name=f"federated ADFS {host}")
-        walk = FormLogin(
-            flavor, self.http, self.terminal, self.redactor, state.secrets, notify=self.notify
-        )
+        walk = FormLogin.of(self, flavor, state.secrets)
         page = walk.fetch("GET", url, None, flavor.step("sign-in page"))
         while True:
             # AD FS's own sign-in session (its cookies on its host) is kept with Entra's

@@ -239,6 +239,27 @@ class FormLogin:
         self.secrets = secrets
         self.progress = _Progress()
 
+    @staticmethod
+    def of(
+        provider: Provider,
+        flavor: Flavor,
+        secrets: LoginSecrets,
+        *,
+        mfa: str = "Auto",
+        duo: Callable[[], DuoPrompt] | None = None,
+    ) -> FormLogin:
+        """A walk with ``provider``'s HTTP client, terminal, redactor and progress events."""
+        return FormLogin(
+            flavor,
+            provider.http,
+            provider.terminal,
+            provider.redactor,
+            secrets,
+            notify=provider.notify,
+            mfa=mfa,
+            duo=duo,
+        )
+
     # -- the walk ------------------------------------------------------------------------
     def run(self, url: str) -> str:
         """Walk from ``url`` to the SAMLResponse and return it (base64, as served).
@@ -666,13 +687,10 @@ class FormProvider(Provider):
     keys: ClassVar[tuple[ProviderKey, ...]] = (*Provider.keys, *DUO_KEYS)
 
     def login(self, secrets: LoginSecrets) -> str:
-        walk = FormLogin(
+        walk = FormLogin.of(
+            self,
             self.flavor,
-            self.http,
-            self.terminal,
-            self.redactor,
             secrets,
-            notify=self.notify,
             mfa=self.account.mfa,
             duo=lambda: duo_prompt(self, secrets.mfa_token),
         )
