@@ -36,8 +36,6 @@ from samljit.idp.api import (
 
 DEFAULT_API_URL = "https://console.jumpcloud.com"
 MFA_REQUIRED = "MFA required."
-#: How samljit words JumpCloud's 401 (its own words follow).
-_REFUSED = "JumpCloud refused the login: "
 PUSH_POLL_SECONDS = 0.5
 PUSH_FALLBACK_SECONDS = 120.0
 
@@ -137,12 +135,14 @@ class JumpCloudProvider(Provider):
         step: str,
         *,
         refused_hint: str = "check username and password (samljit configure), or the MFA code",
+        refused: type[AuthenticationError] = AuthenticationError,
         status_answer: bool = False,
     ) -> dict[str, Any] | None:
         """One JSON call. Returns the 200 body, or ``None`` when JumpCloud asks for MFA
         (its factors are then in ``state``); raises on every other answer. With
         ``status_answer`` (a push poll), a 401 whose body carries a ``status`` is returned
-        too: JumpCloud answers a denied push that way, and the body says so."""
+        too: JumpCloud answers a denied push that way, and the body says so. ``refused``: the
+        error a 401 raises (after a TOTP code, :class:`WrongCodeError`: the code was wrong)."""
         for attempt in (1, 2):
             response = self.http.request(
                 method,
@@ -171,7 +171,9 @@ class JumpCloudProvider(Provider):
             state.offered = factors if isinstance(factors, list) else []
             return None
         if response.status_code == 401:
-            raise AuthenticationError(f"{_REFUSED}{message or 'HTTP 401'}", hint=refused_hint)
+            raise refused(
+                f"JumpCloud refused the login: {message or 'HTTP 401'}", hint=refused_hint
+            )
         raise AuthenticationError(
             f"{step}: JumpCloud answered HTTP {response.status_code}"
             + (f": {message}" if message else "")
@@ -235,12 +237,13 @@ class _Totp(_Factor):
         which a typed code may be typed again after."""
         self.provider.redactor.add(otp)
         body = {**self.state.body, "otp": otp}
-        try:
-            self.finish("/userconsole/auth", body, "JumpCloud TOTP", after="the TOTP code")
-        except AuthenticationError as exc:
-            if type(exc) is AuthenticationError and exc.message.startswith(_REFUSED):
-                raise WrongCodeError(exc.message, hint=exc.hint) from exc
-            raise
+        self.finish(
+            "/userconsole/auth",
+            body,
+            "JumpCloud TOTP",
+            after="the TOTP code",
+            refused=WrongCodeError,
+        )
 
 
 class _Push(_Factor):
