@@ -21,6 +21,8 @@ import pytest
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from samljit.common import fsutil
+from samljit.common.paths import cache_dir, entry_key
 from tests.emulators.jumpcloud import App, JumpCloudEmulator
 from tests.support.accounts import (
     DEV_ARN,
@@ -38,6 +40,7 @@ from tests.support.accounts import (
 from tests.support.cli import Cli
 from tests.support.moto_sts import StsView
 from tests.support.paths import SAMLJIT
+from tests.support.procfs import wait_for_openers
 from tests.support.tools import requires_tool
 
 
@@ -142,6 +145,14 @@ def test_twenty_concurrent_calls_log_in_once(
     cli.secrets.update([data["SecretAccessKey"], data["SessionToken"]])
 
 
+def flight_lock(cli: Cli, account: str, role_arn: str) -> Path:
+    """The lock file of the single flight for ``account``'s role ``role_arn`` (the key the
+    role's alias resolves to), its folder made."""
+    locks = Path(cache_dir(cli.env)) / "locks"
+    fsutil.private_dir(locks)
+    return locks / f"{entry_key(account, role_arn)}.lock"
+
+
 def test_a_failed_login_is_shared_not_retried_by_each_waiter(
     cli: Cli, jumpcloud: JumpCloudEmulator
 ) -> None:
@@ -151,8 +162,14 @@ def test_a_failed_login_is_shared_not_retried_by_each_waiter(
     def one(_: int) -> subprocess.CompletedProcess[str]:
         return cli.run("credential-process", "-a", "production", env=wrong)
 
+    # The test holds the flight's lock until all eight wait on it: each has then taken the
+    # moment it started, before the one login fails (a run that starts after it tries again).
+    lock = flight_lock(cli, "production", RO_ARN)  # the account's role "readonly"
     with ThreadPoolExecutor(max_workers=8) as pool:
-        results = list(pool.map(one, range(8)))
+        with fsutil.locked(lock, timeout=30):
+            runs = [pool.submit(one, n) for n in range(8)]
+            wait_for_openers(lock, 8)
+        results = [run.result() for run in runs]
     assert {r.returncode for r in results} == {3}
     assert len({r.stderr for r in results}) == 1
     assert jumpcloud.count("POST", "/userconsole/auth") == 1
