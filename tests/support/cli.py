@@ -256,7 +256,7 @@ class Cli:
             assert line, f"samljit ended before showing {shown!r}: {seen}"
             seen += line
         process.send_signal(signal.SIGINT)
-        out, err = process.communicate(timeout=20)
+        out, err = process.communicate(timeout=60)  # a bound for a loaded machine
         self.outputs.extend([out, seen + err])
         return out, seen + err
 
