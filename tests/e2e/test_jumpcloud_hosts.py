@@ -104,3 +104,21 @@ def test_a_session_cookie_of_the_api_host_alone_does_not_reach_the_sso_host(
     assert "holds no SAMLResponse" in first["stderr"]
     assert result["issued"] == 0
     assert not cli.logged_in("production")
+
+
+@requires_tool("netns")
+def test_a_push_factor_runs_on_the_api_host_and_the_login_goes_on_to_the_sso_host(
+    cli: Cli, tmp_path: Path
+) -> None:
+    result = scene(cli, tmp_path, "push")
+    first = result["first"]
+    assert first["returncode"] == 0, first["stderr"]
+    assert "push sent" in first["stderr"]
+    requests = first["requests"]
+    pushes = [r for r in requests if r[2].startswith("/userconsole/auth/push")]
+    assert ["POST", API_HOST, "/userconsole/auth/push"] in pushes
+    assert len(pushes) >= 2  # the push and its polls until approved
+    assert hosts_of(requests, "/userconsole/") == {API_HOST}
+    assert [r for r in requests if r[2] == SSO_PATH] == [["GET", SSO_HOST, SSO_PATH]] * 2
+    assert result["issued"] == 1
+    assert cli.logged_in("production")

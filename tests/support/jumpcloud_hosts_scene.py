@@ -10,12 +10,14 @@ one for its parent domain), and back.
 Mode ``domain``: the emulator sets its session cookie with ``Domain=PARENT``, as JumpCloud
 does; samljit logs in, then once more with ``--force`` and no password (the kept IdP session).
 Mode ``host``: the session cookie has no ``Domain`` (the API host's only); one login.
+Mode ``push``: as ``domain``, but the user approves a JumpCloud Protect push after the
+password (the factor's start and polls go to the API host); one login.
 
 Prints one JSON object: each run's exit code and output, the requests the emulator saw during
 each (``[method, host, path]``), the cookies samljit kept as the IdP session after the first
 run, and every secret the emulator handed out (for the caller's leak check).
 
-    python -m tests.support.jumpcloud_hosts_scene {domain|host} HOME
+    python -m tests.support.jumpcloud_hosts_scene {domain|host|push} HOME
 """
 
 from __future__ import annotations
@@ -73,18 +75,21 @@ class SceneJumpCloud(JumpCloudEmulator):
 def main(mode: str, home_arg: str) -> None:
     home = Path(home_arg)
     pair = tls_pair(home, "jumpcloud", API_HOST, SSO_HOST, OTHER_HOST)
-    user = make_user(totp_secret=None, push=None)  # the password alone signs in
+    push = "accept" if mode == "push" else None
+    user = make_user(totp_secret=None, push=push)  # else the password alone signs in
     emulator = SceneJumpCloud(
         [user],
         port=443,
         tls=pair.server_context(),
         api_host=API_HOST,
         sso_host=SSO_HOST,
-        cookie_domain=PARENT if mode == "domain" else None,
+        cookie_domain=None if mode == "host" else PARENT,
     )
     result: dict[str, Any] = {}
     with emulator, MotoSts() as sts:
-        (home / ".samljit").write_text(account_config(emulator, mfa="Auto"))
+        (home / ".samljit").write_text(
+            account_config(emulator, mfa="PUSH" if mode == "push" else "Auto")
+        )
         back = quote(emulator.sso_url(SLUG), safe="")
         emulator.fail_next(
             "/saml2/", 302, headers={"Location": f"https://{OTHER_HOST}/bounce?next={back}"}
