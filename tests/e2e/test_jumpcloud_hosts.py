@@ -122,3 +122,20 @@ def test_a_push_factor_runs_on_the_api_host_and_the_login_goes_on_to_the_sso_hos
     assert [r for r in requests if r[2] == SSO_PATH] == [["GET", SSO_HOST, SSO_PATH]] * 2
     assert result["issued"] == 1
     assert cli.logged_in("production")
+
+
+@requires_tool("netns")
+def test_a_security_key_signs_for_the_api_host_and_the_login_goes_on_to_the_sso_host(
+    cli: Cli, tmp_path: Path
+) -> None:
+    result = scene(cli, tmp_path, "key")
+    first = result["first"]
+    assert first["returncode"] == 0, first["stderr"]
+    assert "Touch your security key" in first["stderr"]
+    requests = first["requests"]
+    assert ["GET", API_HOST, "/userconsole/auth/webauthn"] in requests
+    assert ["POST", API_HOST, "/userconsole/auth/webauthn"] in requests
+    assert hosts_of(requests, "/userconsole/") == {API_HOST}
+    assert [r for r in requests if r[2] == SSO_PATH] == [["GET", SSO_HOST, SSO_PATH]] * 2
+    assert result["issued"] == 1
+    assert cli.logged_in("production")

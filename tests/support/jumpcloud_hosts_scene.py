@@ -12,12 +12,14 @@ does; samljit logs in, then once more with ``--force`` and no password (the kept
 Mode ``host``: the session cookie has no ``Domain`` (the API host's only); one login.
 Mode ``push``: as ``domain``, but the user approves a JumpCloud Protect push after the
 password (the factor's start and polls go to the API host); one login.
+Mode ``key``: as ``push`` with a security key (the software key of tests/support/softkey.py,
+enrolled for the API host as relying party and origin) instead of the push.
 
 Prints one JSON object: each run's exit code and output, the requests the emulator saw during
 each (``[method, host, path]``), the cookies samljit kept as the IdP session after the first
 run, and every secret the emulator handed out (for the caller's leak check).
 
-    python -m tests.support.jumpcloud_hosts_scene {domain|host|push} HOME
+    python -m tests.support.jumpcloud_hosts_scene {domain|host|push|key} HOME
 """
 
 from __future__ import annotations
@@ -34,10 +36,11 @@ from urllib.parse import quote
 from werkzeug.wrappers import Request, Response
 
 from samljit.testing.emulator import ISSUED
-from tests.emulators.jumpcloud import JumpCloudEmulator
+from tests.emulators.jumpcloud import JumpCloudEmulator, KeyCredential
 from tests.support.accounts import SLUG, account_config, make_user
 from tests.support.cli import kept_cookies, run_samljit
 from tests.support.moto_sts import MotoSts
+from tests.support.softkey import SoftKeyStore, enroll, softkey_env
 from tests.support.tls import tls_pair
 
 PARENT = "jumpcloud.test"
@@ -76,7 +79,15 @@ def main(mode: str, home_arg: str) -> None:
     home = Path(home_arg)
     pair = tls_pair(home, "jumpcloud", API_HOST, SSO_HOST, OTHER_HOST)
     push = "accept" if mode == "push" else None
-    user = make_user(totp_secret=None, push=push)  # else the password alone signs in
+    keys: list[KeyCredential] = []
+    key_env: dict[str, str] = {}
+    if mode == "key":
+        store = SoftKeyStore(home / "softkey.json")
+        credential = enroll(store, rp_id=API_HOST, origin=f"https://{API_HOST}")
+        keys = [KeyCredential(credential.id, credential.public_key, credential.sign_count)]
+        key_env = softkey_env(store)
+    # without push or key, the password alone signs in
+    user = make_user(totp_secret=None, push=push, webauthn=keys)
     emulator = SceneJumpCloud(
         [user],
         port=443,
@@ -88,14 +99,14 @@ def main(mode: str, home_arg: str) -> None:
     result: dict[str, Any] = {}
     with emulator, MotoSts() as sts:
         (home / ".samljit").write_text(
-            account_config(emulator, mfa="PUSH" if mode == "push" else "Auto")
+            account_config(emulator, mfa={"push": "PUSH", "key": "WEBAUTHN"}.get(mode, "Auto"))
         )
         back = quote(emulator.sso_url(SLUG), safe="")
         emulator.fail_next(
             "/saml2/", 302, headers={"Location": f"https://{OTHER_HOST}/bounce?next={back}"}
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
-        env.update(AWS_CA_BUNDLE=str(pair.ca), AWS_ENDPOINT_URL_STS=sts.url)
+        env.update(AWS_CA_BUNDLE=str(pair.ca), AWS_ENDPOINT_URL_STS=sts.url, **key_env)
         runs = [("first", ())] + ([("second", ("--force",))] if mode == "domain" else [])
         for name, extra in runs:
             mark = len(emulator.seen)
