@@ -12,6 +12,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.emulators.jumpcloud import SESSION_COOKIE, XSRF_COOKIE
 from tests.support import netns
 from tests.support.accounts import SLUG
@@ -107,34 +109,33 @@ def test_a_session_cookie_of_the_api_host_alone_does_not_reach_the_sso_host(
 
 
 @requires_tool("netns")
-def test_a_push_factor_runs_on_the_api_host_and_the_login_goes_on_to_the_sso_host(
-    cli: Cli, tmp_path: Path
+@pytest.mark.parametrize(
+    ("mode", "shown", "factor_calls"),
+    [
+        # the push, then its polls until approved, then the login it opens
+        (
+            "push",
+            "push sent",
+            [("POST", "/userconsole/auth/push"), ("GET", "/userconsole/auth/push/")],
+        ),
+        # the challenge, then the assertion the key signed for the console host
+        (
+            "key",
+            "Touch your security key",
+            [("GET", "/userconsole/auth/webauthn"), ("POST", "/userconsole/auth/webauthn")],
+        ),
+    ],
+)
+def test_the_second_factor_runs_on_the_api_host_and_the_login_goes_on_to_the_sso_host(
+    cli: Cli, tmp_path: Path, mode: str, shown: str, factor_calls: list[tuple[str, str]]
 ) -> None:
-    result = scene(cli, tmp_path, "push")
+    result = scene(cli, tmp_path, mode)
     first = result["first"]
     assert first["returncode"] == 0, first["stderr"]
-    assert "push sent" in first["stderr"]
+    assert shown in first["stderr"]
     requests = first["requests"]
-    pushes = [r for r in requests if r[2].startswith("/userconsole/auth/push")]
-    assert ["POST", API_HOST, "/userconsole/auth/push"] in pushes
-    assert len(pushes) >= 2  # the push and its polls until approved
-    assert hosts_of(requests, "/userconsole/") == {API_HOST}
-    assert [r for r in requests if r[2] == SSO_PATH] == [["GET", SSO_HOST, SSO_PATH]] * 2
-    assert result["issued"] == 1
-    assert cli.logged_in("production")
-
-
-@requires_tool("netns")
-def test_a_security_key_signs_for_the_api_host_and_the_login_goes_on_to_the_sso_host(
-    cli: Cli, tmp_path: Path
-) -> None:
-    result = scene(cli, tmp_path, "key")
-    first = result["first"]
-    assert first["returncode"] == 0, first["stderr"]
-    assert "Touch your security key" in first["stderr"]
-    requests = first["requests"]
-    assert ["GET", API_HOST, "/userconsole/auth/webauthn"] in requests
-    assert ["POST", API_HOST, "/userconsole/auth/webauthn"] in requests
+    for method, path in factor_calls:
+        assert any(r[0] == method and r[1] == API_HOST and r[2].startswith(path) for r in requests)
     assert hosts_of(requests, "/userconsole/") == {API_HOST}
     assert [r for r in requests if r[2] == SSO_PATH] == [["GET", SSO_HOST, SSO_PATH]] * 2
     assert result["issued"] == 1
