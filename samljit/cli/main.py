@@ -6,8 +6,6 @@ the command line is imported (:mod:`samljit.cli.registry`), so ``--help`` and ``
 load argparse and nothing heavy.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 
@@ -25,7 +23,7 @@ EXIT_BUG = 1
 EXIT_INTERRUPTED = 130
 
 
-def exit_code(error: SamljitError) -> int:
+def exit_code(error: "SamljitError") -> int:
     """The contract's exit status of a samljit error (first match wins: subclasses before
     their bases). The error classes are imported here, not at start-up: creating them costs
     more than a remembered answer does, and such a run needs none of them."""
@@ -52,7 +50,7 @@ def exit_code(error: SamljitError) -> int:
     return EXIT_BUG
 
 
-def debug_text(text: str, redactor: Redactor, *, newlines: bool = True) -> str:
+def debug_text(text: str, redactor: "Redactor", *, newlines: bool = True) -> str:
     """What ``--debug`` may show of ``text`` (a record, a traceback): the run's secrets and the
     values of secret-named fields (``token=…`` in a URL an exception names) masked, control
     characters shown as escapes (line breaks too, unless ``newlines``)."""
@@ -62,17 +60,17 @@ def debug_text(text: str, redactor: Redactor, *, newlines: bool = True) -> str:
     return printable(redact_pairs(redactor(text)), newlines=newlines)
 
 
-def _setup_debug(redactor: Redactor) -> None:
+def _setup_debug(redactor: "Redactor") -> None:
     """``--debug``: every record of the ``samljit`` loggers on stderr, its traceback included,
     through :func:`debug_text`. A record's message is one line (a page's line breaks cannot
     forge lines of samljit's own); a traceback keeps its lines."""
     import logging
 
     class Scrubbed(logging.Formatter):
-        def formatMessage(self, record: logging.LogRecord) -> str:
+        def formatMessage(self, record: "logging.LogRecord") -> str:
             return debug_text(super().formatMessage(record), redactor, newlines=False)
 
-        def format(self, record: logging.LogRecord) -> str:
+        def format(self, record: "logging.LogRecord") -> str:
             return debug_text(super().format(record), redactor)
 
     handler = logging.StreamHandler(sys.stderr)
@@ -82,7 +80,7 @@ def _setup_debug(redactor: Redactor) -> None:
     logger.addHandler(handler)
 
 
-def _print_error(message: str, hint: str | None, redactor: Redactor) -> None:
+def _print_error(message: str, hint: str | None, redactor: "Redactor") -> None:
     from samljit.common.terminal import colour_enabled, style
     from samljit.common.text import printable
 
@@ -94,7 +92,7 @@ def _print_error(message: str, hint: str | None, redactor: Redactor) -> None:
     sys.stderr.flush()
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: "Sequence[str] | None" = None) -> int:
     words = sys.argv[1:] if argv is None else list(argv)
     if words == ["--version"]:
         from samljit import __version__

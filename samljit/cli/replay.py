@@ -1,8 +1,6 @@
 """Replaying a remembered answer (:mod:`samljit.jit.answers`): the CLI writes it, or, for
 ``exec``, runs the program in place of samljit. On the start-up path: builtins only."""
 
-from __future__ import annotations
-
 import os
 import sys
 
@@ -14,7 +12,7 @@ if TYPE_CHECKING:
 
 
 def replay(
-    words: Sequence[str], env: Mapping[str, str], quiet: bool, *, now: float | None = None
+    words: "Sequence[str]", env: "Mapping[str, str]", quiet: bool, *, now: float | None = None
 ) -> int | None:
     """Answer ``words`` from what was remembered: the exit status, or ``None`` to take the
     full path."""

@@ -1,8 +1,6 @@
 """Reading the command line before any parser is built (kept free of imports: the cached
 paths answer from here)."""
 
-from __future__ import annotations
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -12,7 +10,7 @@ GLOBAL_WITH_VALUE = ("-a", "--idp-account", "--config")
 REPLAYABLE = frozenset({"credential-process", "login", "exec"})
 
 
-def command_in(words: Sequence[str]) -> str | None:
+def command_in(words: "Sequence[str]") -> str | None:
     """The command named on the command line (the first word that is not a global option or
     its value), or ``None``."""
     skip = False
@@ -39,6 +37,6 @@ def help_width() -> int:
     return max(width - 2, 40)
 
 
-def quiet(words: Sequence[str]) -> bool:
+def quiet(words: "Sequence[str]") -> bool:
     head = words[: list(words).index("--")] if "--" in words else words
     return "-q" in head or "--quiet" in head

@@ -4,8 +4,6 @@ provider's per-account state all use these).
 
 On the start-up path: builtins only (``base64`` is imported by :func:`entry_key` alone)."""
 
-from __future__ import annotations
-
 from samljit.common.platform import current
 
 TYPE_CHECKING = False  # typing costs more to import than this whole module
@@ -13,13 +11,13 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 
-def cache_dir(env: Mapping[str, str]) -> str:
+def cache_dir(env: "Mapping[str, str]") -> str:
     """``$XDG_CACHE_HOME/samljit``, else the platform's (``~/.cache``, ``~/Library/Caches``,
     ``%LOCALAPPDATA%``)."""
     return current().cache_dir(env)
 
 
-def state_dir(env: Mapping[str, str]) -> str:
+def state_dir(env: "Mapping[str, str]") -> str:
     """``$XDG_STATE_HOME/samljit``, else the platform's (``~/.local/state``,
     ``~/Library/Application Support``, ``%LOCALAPPDATA%``)."""
     return current().state_dir(env)

@@ -14,8 +14,6 @@ This module is on the start-up path: it imports nothing but builtins (``marshal`
 like the credentials cache it mirrors.
 """
 
-from __future__ import annotations
-
 import marshal
 import os
 import time
@@ -69,10 +67,22 @@ def file_id(path: str) -> tuple[str, int, int, int]:
 
 # -- the audit line, shared with samljit.jit.audit ----------------------------------------
 def append_audit(directory: str, data: bytes, *, max_bytes: int = MAX_AUDIT_BYTES) -> None:
-    """Append one line to ``directory/audit.log`` under the audit lock, rotating it by size
-    (one generation kept). Raises ``OSError``; the directory must exist and be private."""
+    """Append one line to ``directory/audit.log``, rotating it by size (one generation kept).
+    Raises ``OSError``; the directory must exist and be private.
+
+    Where one ``O_APPEND`` write is atomic (POSIX) it needs no lock: lines never interleave,
+    and a line written while another process rotates lands in ``audit.log`` or
+    ``audit.log.1``, both kept. Then only the rotation takes the audit lock (two processes
+    never rotate twice), which keeps the lock module off the replay path."""
     platform = current()
     path = os.path.join(directory, "audit.log")
+    try:
+        small = os.stat(path).st_size < max_bytes
+    except FileNotFoundError:
+        small = True
+    if small and platform.appends_atomically:
+        _append(path, data, platform.open_flags)
+        return
     lock = os.open(os.path.join(directory, "audit.lock"), os.O_RDWR | os.O_CREAT, 0o600)
     try:
         platform.lock(lock)
@@ -82,15 +92,19 @@ def append_audit(directory: str, data: bytes, *, max_bytes: int = MAX_AUDIT_BYTE
                     platform.replace(path, path + ".1")
             except FileNotFoundError:
                 pass
-            fd = os.open(path, _AUDIT_FLAGS | platform.open_flags, 0o600)
-            try:
-                os.write(fd, data)
-            finally:
-                os.close(fd)
+            _append(path, data, platform.open_flags)
         finally:
             platform.unlock(lock)
     finally:
         os.close(lock)
+
+
+def _append(path: str, data: bytes, flags: int) -> None:
+    fd = os.open(path, _AUDIT_FLAGS | flags, 0o600)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
 
 
 # -- expiry in words, shared with the CLI's messages ---------------------------------------
@@ -107,7 +121,7 @@ def expiry_text(expires: float, now: float) -> str:
 
 
 # -- remembering and replaying --------------------------------------------------------------
-def key_of(words: Sequence[str], env: Mapping[str, str]) -> str | None:
+def key_of(words: "Sequence[str]", env: "Mapping[str, str]") -> str | None:
     """The key of a command line (up to ``--``), or ``None`` when it is never replayed."""
     head = list(words[: words.index("--") + 1]) if "--" in words else list(words)
     if any(w in _NEVER or w.startswith(_NEVER_PREFIXES) for w in head):
@@ -116,7 +130,7 @@ def key_of(words: Sequence[str], env: Mapping[str, str]) -> str | None:
     return "\0".join(fields)
 
 
-def _load(path: str) -> dict[str, Any]:
+def _load(path: str) -> "dict[str, Any]":
     """The remembered answers; none from a file that is not ours alone."""
     try:
         fd = os.open(path, os.O_RDONLY | current().open_flags)
@@ -140,16 +154,16 @@ def _load(path: str) -> dict[str, Any]:
 
 
 def remember(
-    env: Mapping[str, str],
-    words: Sequence[str],
+    env: "Mapping[str, str]",
+    words: "Sequence[str]",
     *,
-    watch: Sequence[str],
+    watch: "Sequence[str]",
     until: float,
     expires: float,
     stdout: str = "",
     stderr: str = "",
-    exec_env: Mapping[str, str] | None = None,
-    unset: Sequence[str] = (),
+    exec_env: "Mapping[str, str] | None" = None,
+    unset: "Sequence[str]" = (),
     audit: str = "",
 ) -> None:
     """Remember the answer to ``words``: replayed while the files in ``watch`` are unchanged
@@ -185,7 +199,7 @@ def remember(
         pass  # best effort: the next run takes the full path
 
 
-def _program(argv: list[str], env: Mapping[str, str]) -> list[str] | None:
+def _program(argv: list[str], env: "Mapping[str, str]") -> list[str] | None:
     """``[path, *argv]`` of an executable ``argv[0]`` (searched on ``PATH``), else ``None``."""
     if not argv:
         return None
@@ -201,7 +215,7 @@ def _program(argv: list[str], env: Mapping[str, str]) -> list[str] | None:
     return None
 
 
-def _colour(env: Mapping[str, str]) -> bool:
+def _colour(env: "Mapping[str, str]") -> bool:
     return not env.get("NO_COLOR") and env.get("TERM") != "dumb" and os.isatty(2)
 
 
@@ -214,8 +228,8 @@ def _private(directory: str) -> bool:
 
 
 def answer(
-    words: Sequence[str], env: Mapping[str, str], quiet: bool, *, now: float | None = None
-) -> dict[str, Any] | None:
+    words: "Sequence[str]", env: "Mapping[str, str]", quiet: bool, *, now: float | None = None
+) -> "dict[str, Any] | None":
     """What to answer ``words`` with from what was remembered (its audit line recorded), or
     ``None`` to take the full path: ``stdout`` and ``stderr`` (``""`` when quiet) to write,
     and for ``exec`` the ``argv`` to run (the program found as execvp would) with its

@@ -37,7 +37,6 @@ REPLAY_MODULES = {
     "samljit.jit",
     "samljit.jit.answers",
     "marshal",
-    "fcntl",
     "runpy",  # python -m
 }
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from samljit.cli.replay import replay
 from samljit.common import paths
 from samljit.jit import answers
+from tests.support.paths import REPO
 from tests.support.unprivileged import as_unprivileged, shared_dir
 
 WORDS = ["login", "-a", "production"]
@@ -122,3 +125,50 @@ def test_the_answers_file_is_written_through_an_exclusive_temp_file(
     remember(env, watched, until=2_000_000_000.0, stdout="s3cr3t-keys\n")
     assert elsewhere.read_bytes() == b""
     assert replay(WORDS, env, True, now=1.0) == 0
+
+
+# -- the audit line ---------------------------------------------------------------------------
+def test_an_audit_line_below_the_limit_is_appended_without_the_lock(tmp_path: Path) -> None:
+    answers.append_audit(str(tmp_path), b"one\n", max_bytes=100)
+    answers.append_audit(str(tmp_path), b"two\n", max_bytes=100)
+    assert (tmp_path / "audit.log").read_bytes() == b"one\ntwo\n"
+    assert not (tmp_path / "audit.lock").exists()
+    assert (tmp_path / "audit.log").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_rotation_takes_the_lock_and_keeps_one_generation(tmp_path: Path) -> None:
+    (tmp_path / "audit.log").write_bytes(b"x" * 100)
+    answers.append_audit(str(tmp_path), b"next\n", max_bytes=100)
+    assert (tmp_path / "audit.log.1").read_bytes() == b"x" * 100
+    assert (tmp_path / "audit.log").read_bytes() == b"next\n"
+    assert (tmp_path / "audit.lock").exists()
+
+
+def test_where_appends_are_not_atomic_every_line_takes_the_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from samljit.common.platform.posix import Posix
+
+    class SeekingAppends(Posix):  # Windows' way, with a lock this machine can take
+        appends_atomically = False
+
+    monkeypatch.setattr(answers, "current", SeekingAppends)
+    answers.append_audit(str(tmp_path), b"one\n", max_bytes=100)
+    assert (tmp_path / "audit.log").read_bytes() == b"one\n"
+    assert (tmp_path / "audit.lock").exists()
+
+
+def test_the_replay_path_imports_nothing_beyond_its_own_modules() -> None:
+    """What a replayed run loads beyond the interpreter: samljit's own start-up modules and no
+    other (not even ``__future__``). Run without ``site``, whose hooks (an editable install's
+    finder, coverage's start-up hook) load modules of their own first."""
+    code = (
+        f"import os, sys; sys.path.insert(0, {str(REPO)!r}); before = set(sys.modules); "
+        "import samljit.cli.main, samljit.cli.replay; "
+        "from samljit.common.platform import current; current(); "
+        "print(sorted(m for m in set(sys.modules) - before if not m.startswith('samljit.')))"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-S", "-c", code], capture_output=True, text=True, check=True
+    )
+    assert ran.stdout.strip() == "['samljit']"

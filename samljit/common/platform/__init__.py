@@ -9,8 +9,6 @@ the implementation that uses them, so importing samljit works everywhere.
 On the start-up path: builtins only here; the implementation module is imported on first use.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 
@@ -47,8 +45,11 @@ class Platform:
     browser_trust_via_nss = False
     #: Whether files have POSIX modes (0600, 0700) that say who may read them.
     has_modes = True
+    #: Whether one ``O_APPEND`` write lands whole at the end of the file whatever other
+    #: processes append at the same time (POSIX; Windows seeks, then writes).
+    appends_atomically = True
 
-    def __init__(self, sleep: Callable[[float], None] | None = None) -> None:
+    def __init__(self, sleep: "Callable[[float], None] | None" = None) -> None:
         import time
 
         #: The sleeper between retries (a lock, a replace); tests inject one.
@@ -75,11 +76,11 @@ class Platform:
         """Give an open file ``mode`` (where modes exist)."""
         raise NotImplementedError
 
-    def is_ours(self, info: os.stat_result) -> bool:
+    def is_ours(self, info: "os.stat_result") -> bool:
         """Whether a file (its ``stat``) belongs to the user running samljit."""
         raise NotImplementedError
 
-    def is_private(self, info: os.stat_result) -> bool:
+    def is_private(self, info: "os.stat_result") -> bool:
         """Whether a file is ours and nobody else may read it."""
         raise NotImplementedError
 
@@ -89,27 +90,27 @@ class Platform:
         raise NotImplementedError
 
     # -- where things live ---------------------------------------------------------------
-    def cache_dir(self, env: Mapping[str, str]) -> str:
+    def cache_dir(self, env: "Mapping[str, str]") -> str:
         """samljit's cache: under ``XDG_CACHE_HOME`` when set, else the platform's place."""
         return _xdg_dir(env, "XDG_CACHE_HOME") or self.own_cache_dir(env)
 
-    def state_dir(self, env: Mapping[str, str]) -> str:
+    def state_dir(self, env: "Mapping[str, str]") -> str:
         """samljit's state: under ``XDG_STATE_HOME`` when set, else the platform's place."""
         return _xdg_dir(env, "XDG_STATE_HOME") or self.own_state_dir(env)
 
-    def own_cache_dir(self, env: Mapping[str, str]) -> str:
+    def own_cache_dir(self, env: "Mapping[str, str]") -> str:
         raise NotImplementedError
 
-    def own_state_dir(self, env: Mapping[str, str]) -> str:
+    def own_state_dir(self, env: "Mapping[str, str]") -> str:
         raise NotImplementedError
 
     # -- the user ------------------------------------------------------------------------
-    def console(self) -> tuple[IO[str], IO[str]] | None:
+    def console(self) -> "tuple[IO[str], IO[str]] | None":
         """The user's console for reading and for writing when stdin/stdout are redirected,
         or None when the process has none."""
         raise NotImplementedError
 
-    def has_display(self, env: Mapping[str, str]) -> bool:
+    def has_display(self, env: "Mapping[str, str]") -> bool:
         """Whether windows (a browser, a dialog) can be shown."""
         return True
 
@@ -123,7 +124,7 @@ class Platform:
         except webbrowser.Error:
             return False
 
-    def find_browser(self, browser_type: str, env: Mapping[str, str]) -> str | None:
+    def find_browser(self, browser_type: str, env: "Mapping[str, str]") -> str | None:
         """The program of ``browser_type`` (see :data:`BROWSER_TYPES`) the Browser provider
         starts, or None when none is installed."""
         for candidate in self.browser_candidates(browser_type, env):
@@ -132,7 +133,7 @@ class Platform:
                 return found
         return None
 
-    def browser_candidates(self, browser_type: str, env: Mapping[str, str]) -> list[str]:
+    def browser_candidates(self, browser_type: str, env: "Mapping[str, str]") -> list[str]:
         """Where to look, first found first: full paths, or names looked up on ``PATH``."""
         raise NotImplementedError
 
@@ -141,7 +142,7 @@ class Platform:
         raise NotImplementedError
 
 
-def _program(candidate: str, env: Mapping[str, str]) -> str | None:
+def _program(candidate: str, env: "Mapping[str, str]") -> str | None:
     """``candidate`` when it is a full path to a program, else its first match on ``PATH``."""
     if os.path.isabs(candidate):
         ok = os.path.isfile(candidate) and os.access(candidate, os.X_OK)
@@ -151,7 +152,7 @@ def _program(candidate: str, env: Mapping[str, str]) -> str | None:
     return shutil.which(candidate, path=env.get("PATH", os.defpath))
 
 
-def for_name(name: str, sleep: Callable[[float], None] | None = None) -> Platform:
+def for_name(name: str, sleep: "Callable[[float], None] | None" = None) -> "Platform":
     """The implementation for ``sys.platform``'s ``name`` (tests run the Windows and macOS
     ones on Linux where their logic allows)."""
     if name == "win32":
@@ -167,17 +168,17 @@ def for_name(name: str, sleep: Callable[[float], None] | None = None) -> Platfor
     return Posix(sleep)
 
 
-_CURRENT: list[Platform] = []
+_CURRENT: "list[Platform]" = []
 
 
-def current() -> Platform:
+def current() -> "Platform":
     """This machine's platform (made once)."""
     if not _CURRENT:
         _CURRENT.append(for_name(sys.platform))
     return _CURRENT[0]
 
 
-def _xdg_dir(env: Mapping[str, str], variable: str) -> str | None:
+def _xdg_dir(env: "Mapping[str, str]", variable: str) -> str | None:
     """samljit's folder under the XDG base directory ``variable`` names, when it is set."""
     base = env.get(variable)
     return os.path.join(base, "samljit") if base else None

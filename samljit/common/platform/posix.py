@@ -2,8 +2,6 @@
 directories, browsers by their names on ``PATH``. ``fcntl`` is imported where a lock is taken,
 never at import time."""
 
-from __future__ import annotations
-
 import os
 import stat
 
@@ -55,10 +53,10 @@ class Posix(Platform):
     def set_mode(self, fd: int, mode: int) -> None:
         os.fchmod(fd, mode)
 
-    def is_ours(self, info: os.stat_result) -> bool:
+    def is_ours(self, info: "os.stat_result") -> bool:
         return info.st_uid == os.getuid()
 
-    def is_private(self, info: os.stat_result) -> bool:
+    def is_private(self, info: "os.stat_result") -> bool:
         return self.is_ours(info) and not info.st_mode & 0o077
 
     def make_private_dir(self, path: str) -> None:
@@ -68,30 +66,30 @@ class Posix(Platform):
         if stat.S_IMODE(info.st_mode) & 0o077:
             os.chmod(path, 0o700)
 
-    def own_cache_dir(self, env: Mapping[str, str]) -> str:
+    def own_cache_dir(self, env: "Mapping[str, str]") -> str:
         return os.path.join(home(env), ".cache", "samljit")
 
-    def own_state_dir(self, env: Mapping[str, str]) -> str:
+    def own_state_dir(self, env: "Mapping[str, str]") -> str:
         return os.path.join(home(env), ".local", "state", "samljit")
 
-    def console(self) -> tuple[IO[str], IO[str]] | None:
+    def console(self) -> "tuple[IO[str], IO[str]] | None":
         return open_pair("/dev/tty", "/dev/tty")
 
-    def has_display(self, env: Mapping[str, str]) -> bool:
+    def has_display(self, env: "Mapping[str, str]") -> bool:
         return bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
 
-    def browser_candidates(self, browser_type: str, env: Mapping[str, str]) -> list[str]:
+    def browser_candidates(self, browser_type: str, env: "Mapping[str, str]") -> list[str]:
         return list(PATH_BROWSERS[browser_type])
 
     def browser_looked_for(self, browser_type: str) -> str:
         return f"looked for {', '.join(PATH_BROWSERS[browser_type])} on PATH"
 
 
-def home(env: Mapping[str, str]) -> str:
+def home(env: "Mapping[str, str]") -> str:
     return env.get("HOME") or os.path.expanduser("~")
 
 
-def open_pair(read_path: str, write_path: str) -> tuple[IO[str], IO[str]] | None:
+def open_pair(read_path: str, write_path: str) -> "tuple[IO[str], IO[str]] | None":
     """A console opened for reading and for writing (a tty cannot be opened "r+" in text
     mode: it is not seekable), or None when it cannot be opened."""
     try:

@@ -56,6 +56,7 @@ PATH_NAMES = {
 class Windows(Platform):
     name = "win32"
     open_flags = getattr(os, "O_BINARY", 0) | getattr(os, "O_NOINHERIT", 0)
+    appends_atomically = False
     read_flags = getattr(os, "O_BINARY", 0)
     exec_replaces_process = False  # os.execv* starts a new process and exits at once
     has_modes = False  # os.stat shows 0o666 or 0o444 (read-only) whatever the ACL says
