@@ -76,11 +76,11 @@ class Platform:
         """Give an open file ``mode`` (where modes exist)."""
         raise NotImplementedError
 
-    def is_ours(self, info: "os.stat_result") -> bool:
+    def is_ours(self, info: os.stat_result) -> bool:
         """Whether a file (its ``stat``) belongs to the user running samljit."""
         raise NotImplementedError
 
-    def is_private(self, info: "os.stat_result") -> bool:
+    def is_private(self, info: os.stat_result) -> bool:
         """Whether a file is ours and nobody else may read it."""
         raise NotImplementedError
 
@@ -152,7 +152,7 @@ def _program(candidate: str, env: "Mapping[str, str]") -> str | None:
     return shutil.which(candidate, path=env.get("PATH", os.defpath))
 
 
-def for_name(name: str, sleep: "Callable[[float], None] | None" = None) -> "Platform":
+def for_name(name: str, sleep: "Callable[[float], None] | None" = None) -> Platform:
     """The implementation for ``sys.platform``'s ``name`` (tests run the Windows and macOS
     ones on Linux where their logic allows)."""
     if name == "win32":
@@ -168,10 +168,10 @@ def for_name(name: str, sleep: "Callable[[float], None] | None" = None) -> "Plat
     return Posix(sleep)
 
 
-_CURRENT: "list[Platform]" = []
+_CURRENT: list[Platform] = []
 
 
-def current() -> "Platform":
+def current() -> Platform:
     """This machine's platform (made once)."""
     if not _CURRENT:
         _CURRENT.append(for_name(sys.platform))

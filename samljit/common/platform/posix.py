@@ -53,10 +53,10 @@ class Posix(Platform):
     def set_mode(self, fd: int, mode: int) -> None:
         os.fchmod(fd, mode)
 
-    def is_ours(self, info: "os.stat_result") -> bool:
+    def is_ours(self, info: os.stat_result) -> bool:
         return info.st_uid == os.getuid()
 
-    def is_private(self, info: "os.stat_result") -> bool:
+    def is_private(self, info: os.stat_result) -> bool:
         return self.is_ours(info) and not info.st_mode & 0o077
 
     def make_private_dir(self, path: str) -> None:
