@@ -21,7 +21,9 @@ file in samljit's cache directory (``<cache>/sessions/<key>.json``, directory 07
 holds and, for the keyring, which of the two slots of chunks (:data:`SLOTS`) is current,
 with their SHA-256, so that a torn or foreign keyring entry is noticed. Chunks are named
 ``<slot>.<number>`` under the account's service, so :meth:`SessionStore.forget` finds and
-deletes all of them even when no index (or a stale or corrupt one) names them. ``status``
+deletes all of them even when no index (or a stale or corrupt one) names them. A keyring that
+writes a plain file is not one that works; when it is the OS default, chunks earlier versions
+left there are deleted as the session is forgotten or next saved to the file. ``status``
 reads only that index (it never imports ``keyring``). A corrupt, foreign (another owner,
 loose mode, another IdP, another username) or unreadable entry is dropped, never a crash;
 ``~/.samljit`` never holds a session.
@@ -187,9 +189,27 @@ def default_keyring() -> Any:
     return None if refused is not None else backend
 
 
+def plain_file_keyring() -> Any:
+    """The OS keyring backend when it writes a plain file, else None. No session goes there,
+    but earlier samljit versions kept sessions in one: forgetting a session deletes what they
+    left (see :meth:`SessionStore.forget`). Imports ``keyring`` only when called."""
+    from samljit.config.passwords import is_plaintext, storing_backend
+
+    try:
+        import keyring
+
+        backend = keyring.get_keyring()
+        return backend if is_plaintext(storing_backend(backend)) else None
+    except Exception:  # a broken keyring installation: nothing to clean up there
+        return None
+
+
 class SessionStore:
     """The IdP sessions of every account. ``keyring``: a factory returning the backend to
-    use or None (tests inject one; the default finds the OS keyring lazily)."""
+    use or None (tests inject one; the default finds the OS keyring lazily). ``leftovers``:
+    a factory returning the backend earlier versions may have left chunks in when
+    ``keyring`` gives none (default: a plain-file keyring), cleaned when a session is
+    forgotten."""
 
     def __init__(
         self,
@@ -198,13 +218,17 @@ class SessionStore:
         *,
         now: Callable[[], datetime],
         keyring: Callable[[], Any] = default_keyring,
+        leftovers: Callable[[], Any] = plain_file_keyring,
     ) -> None:
         self.root = root
         self.terminal = terminal
         self.now = now
         self._keyring_factory = keyring
+        self._leftovers_factory = leftovers
         self._backend: Any = None
         self._checked = False
+        self._leftovers: Any = None
+        self._leftovers_checked = False
 
     # -- plumbing -----------------------------------------------------------------------
     def _keyring(self) -> Any:
@@ -212,6 +236,16 @@ class SessionStore:
             self._checked = True
             self._backend = self._keyring_factory()
         return self._backend
+
+    def _cleaning(self) -> Any:
+        """Where chunks are deleted: the keyring in use, else one earlier versions wrote to."""
+        backend = self._keyring()
+        if backend is not None:
+            return backend
+        if not self._leftovers_checked:
+            self._leftovers_checked = True
+            self._leftovers = self._leftovers_factory()
+        return self._leftovers
 
     def _dir(self) -> Path | None:
         try:
@@ -423,7 +457,7 @@ class SessionStore:
             return None
 
     def _delete_chunks(self, account: Account, data: Mapping[str, Any]) -> None:
-        backend = self._keyring()
+        backend = self._cleaning()
         generation, count = data.get("Generation"), data.get("Chunks")
         if backend is None or not isinstance(generation, str) or not isinstance(count, int):
             return
@@ -434,7 +468,7 @@ class SessionStore:
     def _clear_slot(self, account: Account, slot: str, *, start: int = 0) -> None:
         """Delete the chunks of ``slot`` from number ``start`` on, as far as they go (chunks
         are numbered from 0 without gaps, so the first one missing ends the slot)."""
-        backend = self._keyring()
+        backend = self._cleaning()
         if backend is None:
             return
         service = self._service(account)

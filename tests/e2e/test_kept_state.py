@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.emulators.common import totp_now
 from tests.emulators.jumpcloud import App, JumpCloudEmulator
 from tests.support.accounts import (
@@ -37,6 +39,7 @@ from tests.support.moto_sts import MotoSts
 BOB = "bob@acme.example"
 BOB_PASSWORD = "bobs-own-Password-77"
 DEV_SLUG = "acme-dev-aws"
+PLAINTEXT_KEYRING = "keyrings.alt.file.PlaintextKeyring"
 NO_PASSWORD: dict[str, str] = {"SAMLJIT_PASSWORD": None}  # type: ignore[dict-item]
 
 
@@ -191,6 +194,30 @@ def test_logout_with_a_corrupt_index_leaves_no_chunk_behind(
     cli.write_config(account_config(jumpcloud, extra="disable_sessions = true\n"))
     assert cli.run("logout", "-a", "production", env=keyring).returncode == 0
     assert session_entries(cli) == []
+
+
+def test_a_session_an_earlier_version_left_in_a_plain_file_keyring_is_deleted(
+    cli: Cli, jumpcloud: JumpCloudEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Earlier versions kept the session in whatever keyring there was, keyrings.alt's plain
+    file too. Today none goes there; the next login (which logs in afresh) deletes what was
+    left in that file."""
+    from keyrings.alt.file import PlaintextKeyring
+
+    keyring = login_into_the_keyring(cli, jumpcloud)
+    vault = json.loads(Path(keyring["SAMLJIT_TEST_VAULT"]).read_text())
+    monkeypatch.setenv("XDG_DATA_HOME", cli.env["XDG_DATA_HOME"])
+    plain = PlaintextKeyring()
+    chunks = [tuple(key.split("\n", 1)) for key in session_entries(cli)]
+    for service, username in chunks:  # the same chunks, as the earlier version wrote them
+        plain.set_password(service, username, vault[f"{service}\n{username}"])
+    assert chunks and all(plain.get_password(*chunk) for chunk in chunks)
+
+    again = ["login", "-a", "production", "--force", "--mfa-token", code(cli)]
+    ran = cli.run(*again, env={"PYTHON_KEYRING_BACKEND": PLAINTEXT_KEYRING})
+    assert ran.returncode == 0, ran.stderr
+    assert not any(plain.get_password(*chunk) for chunk in chunks)
+    assert jumpcloud.count("POST", "/userconsole/auth") == 4  # no session: password, code again
 
 
 def age_the_session(cli: Cli, seconds: int) -> None:

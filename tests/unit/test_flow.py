@@ -169,7 +169,13 @@ def world(pair: SigningPair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     http = FakeHttp()
     clock = FakeClock(datetime.now(timezone.utc).replace(microsecond=0))
     env = {"HOME": str(tmp_path), "SAMLJIT_PASSWORD": "pw"}
-    sessions = SessionStore(tmp_path / "cache", NULL_TERMINAL, now=clock.now, keyring=lambda: None)
+    sessions = SessionStore(
+        tmp_path / "cache",
+        NULL_TERMINAL,
+        now=clock.now,
+        keyring=lambda: None,
+        leftovers=lambda: None,
+    )
     services, _, shown = fake_services(
         env, clock=clock, http_factory=lambda account: http, sessions=sessions
     )

@@ -69,7 +69,9 @@ def clock() -> FakeClock:
 
 
 def file_store(tmp_path: Path, clock: FakeClock) -> SessionStore:
-    return SessionStore(tmp_path / "cache", TERMINAL, now=clock.now, keyring=lambda: None)
+    return SessionStore(
+        tmp_path / "cache", TERMINAL, now=clock.now, keyring=lambda: None, leftovers=lambda: None
+    )
 
 
 def index_file(tmp_path: Path) -> Path:
@@ -202,7 +204,7 @@ def test_a_big_session_is_chunked_into_the_keyring(
 
 def test_a_tampered_keyring_entry_is_dropped(tmp_path: Path, clock: FakeClock) -> None:
     backend = SizedKeyring()
-    store = SessionStore(tmp_path / "cache", TERMINAL, now=clock.now, keyring=lambda: backend)
+    store = keyring_store(tmp_path, clock, backend)
     store.save(ACCOUNT, [cookie("sid", "s3cr3t-session")])
     [key] = backend.entries
     backend.entries[key] = backend.entries[key].replace("s3cr3t", "f0reign")
@@ -231,8 +233,61 @@ def test_a_plain_file_keyring_is_no_keyring(registered: SizedKeyring) -> None:
     password goes nowhere there."""
     from keyrings.alt.file import PlaintextKeyring
 
-    keyring.set_keyring(PlaintextKeyring())
+    plain = PlaintextKeyring()
+    keyring.set_keyring(plain)
     assert sessions.default_keyring() is None
+    assert sessions.plain_file_keyring() is plain  # where an earlier version's chunks are
+
+
+def test_an_os_keyring_leaves_nothing_to_clean_elsewhere(registered: SizedKeyring) -> None:
+    assert sessions.plain_file_keyring() is None
+
+
+def earlier_versions_session(tmp_path: Path, clock: FakeClock, plain: SizedKeyring) -> None:
+    """A session an earlier samljit kept in a plain-file keyring (it used any backend)."""
+    keyring_store(tmp_path, clock, plain).save(
+        ACCOUNT, [cookie(f"c{i}", "v" * 400) for i in range(6)]
+    )
+    assert len(plain.entries) > 1
+
+
+def now_without_keyring(tmp_path: Path, clock: FakeClock, plain: SizedKeyring) -> SessionStore:
+    return SessionStore(
+        tmp_path / "cache", TERMINAL, now=clock.now, keyring=lambda: None, leftovers=lambda: plain
+    )
+
+
+def test_a_session_left_in_a_plain_file_keyring_is_deleted_when_next_read(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    plain = SizedKeyring()
+    earlier_versions_session(tmp_path, clock, plain)
+    store = now_without_keyring(tmp_path, clock, plain)
+    assert store.load(ACCOUNT) is None  # never read from there: the user logs in again
+    assert plain.entries == {}
+    assert list((tmp_path / "cache" / "sessions").iterdir()) == []
+
+
+def test_logout_deletes_a_session_left_in_a_plain_file_keyring_without_its_index(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    plain = SizedKeyring()
+    earlier_versions_session(tmp_path, clock, plain)
+    index_file(tmp_path).unlink()
+    now_without_keyring(tmp_path, clock, plain).forget(ACCOUNT, sweep=True)
+    assert plain.entries == {}
+
+
+def test_the_next_session_goes_to_the_file_and_the_plain_file_keyring_is_emptied(
+    tmp_path: Path, clock: FakeClock
+) -> None:
+    plain = SizedKeyring()
+    earlier_versions_session(tmp_path, clock, plain)
+    store = now_without_keyring(tmp_path, clock, plain)
+    store.save(ACCOUNT, [cookie("sid", "new-session")])
+    assert plain.entries == {}
+    held = store.load(ACCOUNT)
+    assert held is not None and held.store == "file"
 
 
 # -- the HTTP client's cookie export -------------------------------------------------------
@@ -402,7 +457,9 @@ def test_a_session_is_used_only_for_the_username_it_was_made_for(
 
 
 def keyring_store(tmp_path: Path, clock: FakeClock, backend: SizedKeyring) -> SessionStore:
-    return SessionStore(tmp_path / "cache", TERMINAL, now=clock.now, keyring=lambda: backend)
+    return SessionStore(
+        tmp_path / "cache", TERMINAL, now=clock.now, keyring=lambda: backend, leftovers=lambda: None
+    )
 
 
 def moved(tmp_path: Path) -> Account:
@@ -502,7 +559,11 @@ def test_status_of_another_users_session_leaves_it_and_the_keyring_alone(
     keyring_store(tmp_path, clock, backend).save(ALICE, [cookie("sid", "alices-session")])
     opened: list[str] = []
     status = SessionStore(
-        tmp_path / "cache", TERMINAL, now=clock.now, keyring=lambda: opened.append("!")
+        tmp_path / "cache",
+        TERMINAL,
+        now=clock.now,
+        keyring=lambda: opened.append("keyring"),
+        leftovers=lambda: opened.append("leftovers"),
     )
     assert status.describe(ALICE._replace(username="bob@acme.example")) is None
     assert opened == [] and backend.entries and index_file(tmp_path).exists()
