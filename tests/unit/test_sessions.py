@@ -243,51 +243,41 @@ def test_an_os_keyring_leaves_nothing_to_clean_elsewhere(registered: SizedKeyrin
     assert sessions.plain_file_keyring() is None
 
 
-def earlier_versions_session(tmp_path: Path, clock: FakeClock, plain: SizedKeyring) -> None:
-    """A session an earlier samljit kept in a plain-file keyring (it used any backend)."""
-    keyring_store(tmp_path, clock, plain).save(
-        ACCOUNT, [cookie(f"c{i}", "v" * 400) for i in range(6)]
-    )
-    assert len(plain.entries) > 1
+def chunked_session(tmp_path: Path, clock: FakeClock, backend: SizedKeyring) -> SessionStore:
+    """A store whose session is kept in ``backend`` in several chunks."""
+    store = keyring_store(tmp_path, clock, backend)
+    store.save(ACCOUNT, [cookie(f"c{i}", "v" * 400) for i in range(6)])
+    assert len(backend.entries) > 1
+    return store
 
 
-def now_without_keyring(tmp_path: Path, clock: FakeClock, plain: SizedKeyring) -> SessionStore:
-    return SessionStore(
-        tmp_path / "cache", TERMINAL, now=clock.now, keyring=lambda: None, leftovers=lambda: plain
-    )
-
-
-def test_a_session_left_in_a_plain_file_keyring_is_deleted_when_next_read(
-    tmp_path: Path, clock: FakeClock
-) -> None:
-    plain = SizedKeyring()
-    earlier_versions_session(tmp_path, clock, plain)
-    store = now_without_keyring(tmp_path, clock, plain)
+def next_read(store: SessionStore, tmp_path: Path) -> None:
     assert store.load(ACCOUNT) is None  # never read from there: the user logs in again
-    assert plain.entries == {}
     assert list((tmp_path / "cache" / "sessions").iterdir()) == []
 
 
-def test_logout_deletes_a_session_left_in_a_plain_file_keyring_without_its_index(
-    tmp_path: Path, clock: FakeClock
-) -> None:
-    plain = SizedKeyring()
-    earlier_versions_session(tmp_path, clock, plain)
+def logout_without_its_index(store: SessionStore, tmp_path: Path) -> None:
     index_file(tmp_path).unlink()
-    now_without_keyring(tmp_path, clock, plain).forget(ACCOUNT, sweep=True)
-    assert plain.entries == {}
+    store.forget(ACCOUNT, sweep=True)
 
 
-def test_the_next_session_goes_to_the_file_and_the_plain_file_keyring_is_emptied(
-    tmp_path: Path, clock: FakeClock
-) -> None:
-    plain = SizedKeyring()
-    earlier_versions_session(tmp_path, clock, plain)
-    store = now_without_keyring(tmp_path, clock, plain)
+def next_saved_to_the_file(store: SessionStore, tmp_path: Path) -> None:
     store.save(ACCOUNT, [cookie("sid", "new-session")])
-    assert plain.entries == {}
     held = store.load(ACCOUNT)
     assert held is not None and held.store == "file"
+
+
+@pytest.mark.parametrize("then", [next_read, logout_without_its_index, next_saved_to_the_file])
+def test_a_session_an_earlier_version_left_in_a_plain_file_keyring_is_deleted(
+    tmp_path: Path, clock: FakeClock, then: Callable[[SessionStore, Path], None]
+) -> None:
+    plain = SizedKeyring()
+    chunked_session(tmp_path, clock, plain)  # earlier versions used any keyring
+    store = SessionStore(
+        tmp_path / "cache", TERMINAL, now=clock.now, keyring=lambda: None, leftovers=lambda: plain
+    )
+    then(store, tmp_path)
+    assert plain.entries == {}
 
 
 # -- the HTTP client's cookie export -------------------------------------------------------
@@ -486,9 +476,7 @@ def test_logout_removes_every_chunk_whatever_became_of_the_index(
     tmp_path: Path, clock: FakeClock, change: Callable[[Path], Account]
 ) -> None:
     backend = SizedKeyring()
-    store = keyring_store(tmp_path, clock, backend)
-    store.save(ACCOUNT, [cookie(f"c{i}", "v" * 400) for i in range(6)])
-    assert len(backend.entries) > 1
+    store = chunked_session(tmp_path, clock, backend)
     store.forget(change(tmp_path), sweep=True)
     assert backend.entries == {}
     assert list((tmp_path / "cache" / "sessions").iterdir()) == []
