@@ -191,8 +191,8 @@ def default_keyring() -> Any:
 
 def plain_file_keyring() -> Any:
     """The OS keyring backend when it writes a plain file, else None. No session goes there,
-    but earlier samljit versions kept sessions in one: forgetting a session deletes what they
-    left (see :meth:`SessionStore.forget`). Imports ``keyring`` only when called."""
+    but earlier samljit versions kept sessions in one: forgetting a session, or saving it to
+    the file, deletes what they left. Imports ``keyring`` only when called."""
     from samljit.config.passwords import is_plaintext, storing_backend
 
     try:
@@ -209,7 +209,7 @@ class SessionStore:
     use or None (tests inject one; the default finds the OS keyring lazily). ``leftovers``:
     a factory returning the backend earlier versions may have left chunks in when
     ``keyring`` gives none (default: a plain-file keyring), cleaned when a session is
-    forgotten."""
+    forgotten or saved to the file."""
 
     def __init__(
         self,
