@@ -74,6 +74,7 @@ import contextlib
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
@@ -225,27 +226,21 @@ class SessionStore:
         self.now = now
         self._keyring_factory = keyring
         self._leftovers_factory = leftovers
-        self._backend: Any = None
-        self._checked = False
-        self._leftovers: Any = None
-        self._leftovers_checked = False
 
     # -- plumbing -----------------------------------------------------------------------
+    @cached_property
     def _keyring(self) -> Any:
-        if not self._checked:
-            self._checked = True
-            self._backend = self._keyring_factory()
-        return self._backend
+        """The backend sessions go to, or None (looked for once, when first needed)."""
+        return self._keyring_factory()
+
+    @cached_property
+    def _leftovers(self) -> Any:
+        """The backend earlier versions may have left chunks in, or None (looked for once)."""
+        return self._leftovers_factory()
 
     def _cleaning(self) -> Any:
         """Where chunks are deleted: the keyring in use, else one earlier versions wrote to."""
-        backend = self._keyring()
-        if backend is not None:
-            return backend
-        if not self._leftovers_checked:
-            self._leftovers_checked = True
-            self._leftovers = self._leftovers_factory()
-        return self._leftovers
+        return self._keyring if self._keyring is not None else self._leftovers
 
     def _dir(self) -> Path | None:
         try:
@@ -412,7 +407,7 @@ class SessionStore:
         """Write ``text`` to the keyring in chunks of slot ``generation`` (one of
         :data:`SLOTS`, the one the current index does not name): the index fields, or None
         when there is no working keyring (the caller then uses the file)."""
-        backend = self._keyring()
+        backend = self._keyring
         if backend is None:
             return None
         import hashlib
@@ -433,7 +428,7 @@ class SessionStore:
         return fields
 
     def _read_chunks(self, account: Account, data: Mapping[str, Any]) -> object:
-        backend = self._keyring()
+        backend = self._keyring
         generation, count = data.get("Generation"), data.get("Chunks")
         if backend is None or not isinstance(generation, str) or not isinstance(count, int):
             return None
