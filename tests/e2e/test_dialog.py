@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -21,6 +22,9 @@ from tests.support.cli import Cli
 from tests.support.display import xvfb
 from tests.support.moto_sts import StsView
 from tests.support.tools import requires_tool
+
+if TYPE_CHECKING:
+    from samljit.common.dialog import DialogTerminal
 
 pytestmark = [requires_tool("zenity"), requires_tool("Xvfb"), requires_tool("xdotool")]
 
@@ -42,20 +46,19 @@ class Dialog:
     argv: list[str]
 
 
-def running_zenities() -> Iterator[tuple[Dialog, int, int]]:
-    """Every zenity process, with its session and parent, read from /proc as ``ps`` does."""
+def running_zenities() -> Iterator[tuple[Dialog, int]]:
+    """Every zenity process, with its session, read from /proc as ``ps`` does."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             argv = (entry / "cmdline").read_bytes().split(b"\0")
-            stat = (entry / "stat").read_text(errors="replace").rsplit(")", 1)[1].split()
             session = os.getsid(int(entry.name))
         except OSError:
             continue
         if os.path.basename(argv[0]) == b"zenity":
             dialog = Dialog(int(entry.name), [part.decode() for part in argv if part])
-            yield dialog, session, int(stat[1])
+            yield dialog, session
 
 
 def zenity_of(session: int, seen: set[int]) -> Dialog:
@@ -63,7 +66,7 @@ def zenity_of(session: int, seen: set[int]) -> Dialog:
     once it is running."""
     deadline = time.monotonic() + DEADLINE
     while time.monotonic() < deadline:
-        for dialog, sid, _parent in running_zenities():
+        for dialog, sid in running_zenities():
             if sid == session and dialog.pid not in seen:
                 seen.add(dialog.pid)
                 return dialog
@@ -182,26 +185,65 @@ def test_a_named_dialog_without_a_display_is_exit_2(
 
 
 def test_a_notice_shows_without_blocking_and_closes_when_the_wait_ends(
-    display: str, monkeypatch: pytest.MonkeyPatch
+    display: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """A number to match in the real zenity: the login goes on while it is open (notice
     returns), its text is not on the command line, and the end of the countdown closes it."""
-    from samljit.common.dialog import DialogTerminal, Zenity
-
     monkeypatch.setenv("DISPLAY", display)
-    stream = io.StringIO()
-    terminal = DialogTerminal(Zenity(), stream=stream)
-    terminal.notice("Pick 73 in the app")  # returns with the dialog open
-    (dialog,) = [d for d in zenities(os.getpid())]
-    window = xdotool(display, "search", "--sync", "--onlyvisible", "--pid", str(dialog.pid))
-    assert window.split()
-    assert not any("73" in part for part in dialog.argv)
+    said: list[str] = []
+    for attempt in range(3):  # a zenity that dies on its own start is retried, and shown
+        stderr = tmp_path / f"zenity-{attempt}.err"
+        terminal, stream, shown = show_notice("Pick 73 in the app", stderr)
+        if window_of(display, shown):
+            break
+        said.append(f"zenity exited {shown.returncode}: {stderr.read_text()!r}")
+    else:
+        raise AssertionError("the notice never showed: " + "; ".join(said))
+    argv = Path(f"/proc/{shown.pid}/cmdline").read_bytes().split(b"\0")  # as ps shows it
+    assert os.path.basename(argv[0]) == b"zenity"
+    assert not any(b"73" in part for part in argv)
     terminal.status("Waiting for the app 30 s left")
     terminal.clear_status()  # what wait_until does when the wait ends
-    assert not Path(f"/proc/{dialog.pid}").exists()
+    assert shown.returncode is not None
+    assert not Path(f"/proc/{shown.pid}").exists()
     assert "Pick 73 in the app" in stream.getvalue()
 
 
-def zenities(parent: int) -> list[Dialog]:
-    """The zenity processes ``parent`` started."""
-    return [dialog for dialog, _sid, ppid in running_zenities() if ppid == parent]
+def show_notice(
+    text: str, stderr: Path
+) -> tuple[DialogTerminal, io.StringIO, subprocess.Popen[str]]:
+    """A zenity :class:`DialogTerminal` that has shown ``text`` as a notice (its stderr line
+    and its dialog), with the dialog's process; what zenity says on stderr goes to ``stderr``."""
+    from samljit.common.dialog import DialogTerminal, Zenity
+
+    spawned: list[subprocess.Popen[str]] = []
+
+    def spawn(argv: list[str], **options: Any) -> subprocess.Popen[str]:
+        with stderr.open("w") as errors:
+            shown: subprocess.Popen[str] = subprocess.Popen(argv, **{**options, "stderr": errors})
+        spawned.append(shown)
+        return shown
+
+    stream = io.StringIO()
+    terminal = DialogTerminal(Zenity(), stream=stream, spawner=spawn)
+    terminal.notice(text)  # returns with the dialog open
+    (shown,) = spawned
+    return terminal, stream, shown
+
+
+def window_of(display: str, shown: subprocess.Popen[str]) -> bool:
+    """Whether ``shown`` maps a visible window (waited for); False when it exits first."""
+    deadline = time.monotonic() + DEADLINE
+    while shown.poll() is None:
+        found = subprocess.run(
+            ["xdotool", "search", "--onlyvisible", "--pid", str(shown.pid)],
+            env={**os.environ, "DISPLAY": display},
+            capture_output=True,
+            text=True,
+            timeout=DEADLINE,
+        )
+        if found.stdout.split():
+            return True
+        assert time.monotonic() < deadline, "the notice's window did not appear"
+        time.sleep(0.05)  # polling the X server for a condition, bounded by the deadline
+    return False
