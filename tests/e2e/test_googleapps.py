@@ -158,12 +158,15 @@ def test_configure_asks_for_the_idp_id_and_the_sp_id_and_builds_the_url(cli: Cli
         "Seconds to wait",
         "One more ACS URL",
         "More hosts",
-        "Password for .*Enter to skip",
+        "Password for [^\r\n]*Enter to skip",
     ]
-    asked = []
-    while (not asked or asked[-1] != questions[-1]) and len(asked) < len(questions):
-        question = questions[child.expect([q + ".*: ?" for q in questions])]
-        if asked and question == asked[-1]:
+    # one question's drawing each: pexpect's `.` matches newlines, so a greedy `.*` would run
+    # on over the next question when both arrive in one read
+    patterns = [q + r"[^\r\n]*?: ?" for q in questions]
+    asked: list[str] = []
+    while questions[-1] not in asked:
+        question = questions[child.expect(patterns)]
+        if question in asked:
             continue  # the prompt drawn again with its answer
         asked.append(question)
         child.send("chrome\r" if question == "Browser" else "\r")
