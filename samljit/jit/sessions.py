@@ -173,36 +173,36 @@ def _stamp(moment: datetime | None) -> str | None:
     return rfc3339(moment) if moment else None
 
 
+def _os_keyring() -> Any:
+    """keyring's backend for this user, or None when the installation is broken. Imports
+    ``keyring`` only when called."""
+    try:
+        import keyring
+
+        return keyring.get_keyring()
+    except Exception:  # a broken keyring installation
+        return None
+
+
 def default_keyring() -> Any:
     """The OS keyring backend when one works, else None (no backend, the null backend the
     user chose, a backend that writes a plain file, or a broken installation): the session
     then goes to samljit's own 0600 file. The rule is the password's (see
-    :func:`samljit.config.passwords.refusal`). Imports ``keyring`` only when called."""
+    :func:`samljit.config.passwords.refusal`)."""
     from samljit.config.passwords import refusal
 
-    try:
-        import keyring
-
-        backend = keyring.get_keyring()
-        refused = refusal(backend)
-    except Exception:  # a broken keyring installation: keep the session in the file
-        return None
-    return None if refused is not None else backend
+    backend = _os_keyring()
+    return backend if backend is not None and refusal(backend) is None else None
 
 
 def plain_file_keyring() -> Any:
     """The OS keyring backend when it writes a plain file, else None. No session goes there,
     but earlier samljit versions kept sessions in one: forgetting a session, or saving it to
-    the file, deletes what they left. Imports ``keyring`` only when called."""
+    the file, deletes what they left."""
     from samljit.config.passwords import is_plaintext, storing_backend
 
-    try:
-        import keyring
-
-        backend = keyring.get_keyring()
-        return backend if is_plaintext(storing_backend(backend)) else None
-    except Exception:  # a broken keyring installation: nothing to clean up there
-        return None
+    backend = _os_keyring()
+    return backend if backend is not None and is_plaintext(storing_backend(backend)) else None
 
 
 class SessionStore:

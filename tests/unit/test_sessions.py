@@ -243,6 +243,20 @@ def test_an_os_keyring_leaves_nothing_to_clean_elsewhere(registered: SizedKeyrin
     assert sessions.plain_file_keyring() is None
 
 
+@pytest.mark.parametrize("factory", [sessions.default_keyring, sessions.plain_file_keyring])
+def test_a_broken_keyring_installation_is_no_keyring(
+    factory: Callable[[], Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """keyring that fails to find its backend: the session goes to the file, nothing is
+    cleaned, and the login goes on."""
+
+    def broken() -> Any:
+        raise RuntimeError("no backend module")
+
+    monkeypatch.setattr(keyring, "get_keyring", broken)
+    assert factory() is None
+
+
 def chunked_session(tmp_path: Path, clock: FakeClock, backend: SizedKeyring) -> SessionStore:
     """A store whose session is kept in ``backend`` in several chunks."""
     store = keyring_store(tmp_path, clock, backend)
