@@ -146,12 +146,15 @@ class Cache:
     def flight(self, key: str, *, timeout: float) -> Iterator[None]:
         """Single flight: one process per key at a time. Without a usable cache directory
         there is nothing to coordinate through, so every process goes ahead."""
-        directory = self._dir("locks")
-        if directory is None:
+        if self._dir("locks") is None:
             yield
             return
-        with fsutil.locked(directory / f"{key}.lock", timeout=timeout):
+        with fsutil.locked(self.lock_path(key), timeout=timeout):
             yield
+
+    def lock_path(self, key: str) -> Path:
+        """The lock file of the single flight for ``key`` (whether or not it is there)."""
+        return self.root / "locks" / f"{key}.lock"
 
     # -- credentials --------------------------------------------------------------------
     def grant_path(self, key: str) -> Path:

@@ -23,6 +23,8 @@ from werkzeug.wrappers import Request, Response
 
 from samljit.common import fsutil
 from samljit.common.paths import cache_dir, entry_key
+from samljit.common.terminal import Terminal
+from samljit.jit.cache import Cache
 from tests.emulators.jumpcloud import App, JumpCloudEmulator
 from tests.support.accounts import (
     DEV_ARN,
@@ -148,9 +150,10 @@ def test_twenty_concurrent_calls_log_in_once(
 def flight_lock(cli: Cli, account: str, role_arn: str) -> Path:
     """The lock file of the single flight for ``account``'s role ``role_arn`` (the key the
     role's alias resolves to), its folder made."""
-    locks = Path(cache_dir(cli.env)) / "locks"
-    fsutil.private_dir(locks)
-    return locks / f"{entry_key(account, role_arn)}.lock"
+    cache = Cache(Path(cache_dir(cli.env)), Terminal(interactive=False))
+    path = cache.lock_path(entry_key(account, role_arn))
+    fsutil.private_dir(path.parent)
+    return path
 
 
 def test_a_failed_login_is_shared_not_retried_by_each_waiter(
